@@ -1,0 +1,76 @@
+/**
+ * meshseed command line: `meshseed <command> [options]`.
+ * Exit status: 0 success, 1 a failed check or error, 2 bad usage.
+ * Errors are one line on stderr; --debug adds the stack.
+ */
+import { MeshseedError } from './errors.js';
+import { VERSION } from './version.js';
+import { parseArgs, type Command, type Io } from './commands/command.js';
+import { checkConfig } from './commands/check-config.js';
+import { daemonCommand } from './commands/daemon.js';
+
+export const COMMANDS: Command[] = [daemonCommand, checkConfig];
+
+function mainHelp(): string {
+  const width = Math.max(...COMMANDS.map((c) => c.name.length)) + 2;
+  return `meshseed ${VERSION}: BitTorrent tracker, Local Peer Discovery and seeder for mesh routers
+
+Usage: meshseed <command> [options]
+
+Commands:
+${COMMANDS.map((c) => `  ${c.name.padEnd(width)}${c.summary}`).join('\n')}
+
+Options for every command: --help, --debug (stack traces on errors).
+meshseed --version prints the version. See 'meshseed <command> --help'.`;
+}
+
+export async function main(argv: string[], io: Io): Promise<number> {
+  const debug = argv.includes('--debug');
+  try {
+    const [name, ...rest] = argv;
+    if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+      io.out(mainHelp());
+      return name === undefined ? 2 : 0;
+    }
+    if (name === '--version' || name === '-V' || name === 'version') {
+      io.out(VERSION);
+      return 0;
+    }
+    const cmd = COMMANDS.find((c) => c.name === name);
+    if (!cmd) throw new MeshseedError('EUSAGE', `unknown command '${name}' (see meshseed --help)`);
+    if (rest.includes('--help') || rest.includes('-h')) {
+      io.out(cmd.help);
+      return 0;
+    }
+    return await cmd.run(parseArgs(cmd, rest), io);
+  } catch (err) {
+    if (err instanceof MeshseedError) {
+      io.err(`meshseed: ${err.message}`);
+      if (debug && err.stack) io.err(err.stack);
+      return err.code === 'EUSAGE' ? 2 : 1;
+    }
+    const e = err as NodeJS.ErrnoException;
+    io.err(`meshseed: ${e?.message ?? String(err)}${debug ? '' : ' (run with --debug for details)'}`);
+    if (debug && e?.stack) io.err(e.stack);
+    return 1;
+  }
+}
+
+// Run when this file is the program (the bundle), not when a test imports it.
+declare const MESHSEED_BUNDLE: boolean | undefined;
+if (typeof MESHSEED_BUNDLE !== 'undefined' && MESHSEED_BUNDLE) {
+  const io: Io = {
+    out: (t) => process.stdout.write(t + '\n'),
+    err: (t) => process.stderr.write(t + '\n'),
+    isTTY: Boolean(process.stderr.isTTY),
+  };
+  main(process.argv.slice(2), io).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (err) => {
+      process.stderr.write(`meshseed: ${String(err)}\n`);
+      process.exitCode = 1;
+    },
+  );
+}

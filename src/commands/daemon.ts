@@ -1,0 +1,84 @@
+import { existsSync } from 'node:fs';
+import { Daemon } from '../daemon.js';
+import {
+  DEFAULT_CONFIG_FILE,
+  applyFlags,
+  formatProblem,
+  loadUciFile,
+  type ConfigProblem,
+} from '../config/resolve.js';
+import { SETTING_KEYS, defaultSettings, flagOf, specOf, type Settings } from '../config/settings.js';
+import { createLogger, type Logger, type LogLevel } from '../util/log.js';
+import { systemClock } from '../util/clock.js';
+import { single, type Command } from './command.js';
+import { usageError } from '../errors.js';
+import type mri from 'mri';
+
+function settingsFlagsHelp(): string {
+  return SETTING_KEYS.map((k) => `  --${flagOf(k)}`.padEnd(34) + specOf(k).doc).join('\n');
+}
+
+/** Settings from the config file and flags; problems are reported, bad options keep their defaults. */
+export function loadSettings(args: mri.Argv): { settings: Settings; problems: ConfigProblem[]; file?: string } {
+  const given = single(args, 'config');
+  const file = given ?? (existsSync(DEFAULT_CONFIG_FILE) ? DEFAULT_CONFIG_FILE : undefined);
+  const base = file ? loadUciFile(file) : { settings: defaultSettings(), problems: [] };
+  const flagProblems = applyFlags(args, base.settings);
+  if (flagProblems.length) throw usageError(flagProblems.map(formatProblem).join('; '));
+  return { settings: base.settings, problems: base.problems, ...(file ? { file } : {}) };
+}
+
+export const daemonCommand: Command = {
+  name: 'daemon',
+  summary: 'run the tracker, LPD and seeder (what the init script starts)',
+  help: `Usage: meshseed daemon [--config FILE] [--<setting> VALUE ...]
+
+Runs meshseed in the foreground: tracker, Local Peer Discovery and seeder, as enabled.
+Settings come from the built-in defaults, then the UCI file (--config FILE, or
+${DEFAULT_CONFIG_FILE} when it exists), then these flags. SIGHUP re-reads the file
+without dropping peers; SIGTERM or SIGINT stops.
+
+Settings flags:
+${settingsFlagsHelp()}
+
+Example:
+  meshseed daemon --state-dir /tmp/ms --tracker-port 7000 --seeder-upload-rate 100`,
+  options: { string: ['config'] },
+  extraFlags: SETTING_KEYS.map(flagOf),
+  async run(args) {
+    if (args._.length > 0) throw usageError(`daemon takes no arguments (got '${args._[0]}')`);
+    const { settings, problems, file } = loadSettings(args);
+    const log: Logger = createLogger(settings['main.log_level'] as LogLevel);
+    for (const p of problems) log.error(`config: ${formatProblem(p)} (using the default)`);
+    const daemon = new Daemon({ log, clock: systemClock }, settings);
+    await daemon.start();
+
+    await new Promise<void>((resolve) => {
+      let stopping = false;
+      const stop = (signal: string) => {
+        if (stopping) return;
+        stopping = true;
+        log.info(`${signal}: stopping`);
+        daemon.close().then(resolve, resolve);
+      };
+      process.on('SIGTERM', () => stop('SIGTERM'));
+      process.on('SIGINT', () => stop('SIGINT'));
+      process.on('SIGHUP', () => {
+        if (!file) {
+          log.info('SIGHUP: no config file to re-read');
+          return;
+        }
+        const next = loadUciFile(file);
+        if (next.problems.length) {
+          for (const p of next.problems) log.error(`config: ${formatProblem(p)}`);
+          log.error(`reload refused: ${next.problems.length} problem(s) in ${file}; settings unchanged`);
+          return;
+        }
+        // flags still win over the file
+        applyFlags(args, next.settings);
+        void daemon.reload(next.settings);
+      });
+    });
+    return 0;
+  },
+};

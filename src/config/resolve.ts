@@ -1,0 +1,179 @@
+/**
+ * Settings from their sources, lowest first: the table's defaults, the UCI file, CLI flags.
+ * Every bad value is reported as `meshseed.<section>.<option>: <problem> (line N)` and the
+ * option keeps its default, so one typo never takes the whole daemon down.
+ */
+import { isIP } from 'node:net';
+import { readFileSync } from 'node:fs';
+import { MeshseedError } from '../errors.js';
+import { parseUci, type UciDocument } from './uci.js';
+import {
+  SECTIONS,
+  SETTING_KEYS,
+  defaultSettings,
+  flagOf,
+  specOf,
+  splitKey,
+  type ListItem,
+  type SectionName,
+  type SettingKey,
+  type SettingSpec,
+  type Settings,
+} from './settings.js';
+
+export interface ConfigProblem {
+  /** `meshseed.<section>.<option>`, or `meshseed.<section>`, or the file for syntax errors. */
+  where: string;
+  message: string;
+  line?: number;
+}
+
+export const formatProblem = (p: ConfigProblem): string =>
+  `${p.where}: ${p.message}${p.line !== undefined ? ` (line ${p.line})` : ''}`;
+
+const TRUE = new Set(['1', 'yes', 'on', 'true', 'enabled']);
+const FALSE = new Set(['0', 'no', 'off', 'false', 'disabled']);
+
+function checkItem(item: ListItem, v: string): string | undefined {
+  switch (item) {
+    case 'address':
+      return isIP(v) ? undefined : `'${v}' is not an IPv4 or IPv6 address`;
+    case 'infohash':
+      return /^[0-9a-fA-F]{40}$/.test(v) ? undefined : `'${v}' is not an info hash (40 hex digits)`;
+    case 'url':
+      return /^(https?|udp):\/\/[^\s/]+/.test(v) ? undefined : `'${v}' is not an http://, https:// or udp:// URL`;
+    case 'ifname':
+      return /^[A-Za-z0-9_.@-]{1,15}$/.test(v) ? undefined : `'${v}' is not an interface name`;
+  }
+}
+
+/** Converts one textual value (from UCI or a flag) to the option's type, or says why not. */
+export function convertValue(spec: SettingSpec, values: string[]): { value: unknown } | { error: string } {
+  if (spec.type === 'list') {
+    const items = spec.item === 'infohash' ? values.map((v) => v.toLowerCase()) : values;
+    for (const v of items) {
+      const e = checkItem(spec.item, v);
+      if (e) return { error: e };
+    }
+    return { value: items };
+  }
+  if (values.length !== 1) return { error: `is a single value, not a list (use 'option', not 'list')` };
+  const raw = values[0]!;
+  switch (spec.type) {
+    case 'bool': {
+      const v = raw.toLowerCase();
+      if (TRUE.has(v)) return { value: true };
+      if (FALSE.has(v)) return { value: false };
+      return { error: `'${raw}' is not a boolean (use 1 or 0)` };
+    }
+    case 'int': {
+      if (!/^-?\d+$/.test(raw)) return { error: `'${raw}' is not a whole number` };
+      const n = Number(raw);
+      if (n < spec.min || n > spec.max)
+        return { error: `${raw} is out of range ${spec.min}..${spec.max}${spec.unit ? ` ${spec.unit}` : ''}` };
+      return { value: n };
+    }
+    case 'enum':
+      return spec.values.includes(raw) ? { value: raw } : { error: `'${raw}' is not one of ${spec.values.join(', ')}` };
+    case 'path':
+    case 'string':
+      if (raw.includes('\0')) return { error: 'contains a NUL byte' };
+      return { value: raw };
+  }
+}
+
+export interface Resolved {
+  settings: Settings;
+  problems: ConfigProblem[];
+}
+
+/** Applies a parsed UCI document on top of the defaults. */
+export function applyUci(doc: UciDocument, file: string, base: Settings = defaultSettings()): Resolved {
+  const settings = base;
+  const problems: ConfigProblem[] = doc.problems.map((p) => ({ where: file, message: p.message, line: p.line }));
+  const typeToSection = new Map<string, SectionName>(
+    Object.entries(SECTIONS).map(([name, type]) => [type, name as SectionName]),
+  );
+  for (const section of doc.sections) {
+    let name: SectionName | undefined;
+    if (section.name !== undefined && section.name in SECTIONS) {
+      name = section.name as SectionName;
+      if (SECTIONS[name] !== section.type) {
+        problems.push({
+          where: `meshseed.${section.name}`,
+          message: `section type '${section.type}' should be '${SECTIONS[name]}'`,
+          line: section.line,
+        });
+        continue;
+      }
+    } else {
+      name = typeToSection.get(section.type);
+    }
+    if (!name) {
+      problems.push({
+        where: `meshseed.${section.name ?? `@${section.type}`}`,
+        message: `unknown section (expected ${Object.entries(SECTIONS)
+          .map(([n, t]) => `config ${t} '${n}'`)
+          .join(', ')})`,
+        line: section.line,
+      });
+      continue;
+    }
+    for (const opt of section.options.values()) {
+      const key = `${name}.${opt.name}` as SettingKey;
+      const where = `meshseed.${name}.${opt.name}`;
+      if (!SETTING_KEYS.includes(key)) {
+        problems.push({ where, message: 'unknown option', line: opt.line });
+        continue;
+      }
+      const r = convertValue(specOf(key), opt.values);
+      if ('error' in r) problems.push({ where, message: r.error, line: opt.line });
+      else (settings as Record<string, unknown>)[key] = r.value;
+    }
+  }
+  problems.sort((a, b) => (a.line ?? 0) - (b.line ?? 0));
+  return { settings, problems };
+}
+
+/** Reads and applies a UCI file. A missing or unreadable file is one problem, not a crash. */
+export function loadUciFile(file: string, base?: Settings): Resolved {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    return {
+      settings: base ?? defaultSettings(),
+      problems: [{ where: file, message: `cannot read: ${e.code === 'ENOENT' ? 'no such file' : e.message}` }],
+    };
+  }
+  return applyUci(parseUci(text), file, base);
+}
+
+/** CLI flags (already parsed by mri) on top: `--tracker-port 7000`, `--seeder-mesh-tracker URL` (repeatable). */
+export function applyFlags(flags: Record<string, unknown>, settings: Settings): ConfigProblem[] {
+  const problems: ConfigProblem[] = [];
+  for (const key of SETTING_KEYS) {
+    const flag = flagOf(key);
+    const raw = flags[flag];
+    if (raw === undefined) continue;
+    const spec = specOf(key);
+    const values = (Array.isArray(raw) ? raw : [raw]).map((v) => (v === true ? '1' : v === false ? '0' : String(v)));
+    const list = spec.type === 'list' ? values.flatMap((v) => v.split(',')).filter((v) => v !== '') : values;
+    const r = convertValue(spec, list);
+    if ('error' in r) problems.push({ where: `--${flag}`, message: r.error });
+    else (settings as Record<string, unknown>)[key] = r.value;
+  }
+  return problems;
+}
+
+/** Default config file: /etc/config/meshseed when it exists. */
+export const DEFAULT_CONFIG_FILE = '/etc/config/meshseed';
+
+export function configError(problems: ConfigProblem[]): MeshseedError {
+  return new MeshseedError('ECONFIG', problems.map(formatProblem).join('\n'));
+}
+
+export function describeSetting(key: SettingKey): { section: SectionName; option: string; flag: string } {
+  return { ...splitKey(key), flag: `--${flagOf(key)}` };
+}

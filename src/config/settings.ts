@@ -1,0 +1,293 @@
+/**
+ * The settings table: every option meshseed has, once. The UCI file, the CLI flags, the
+ * README's option list and the shipped `files/etc/config/meshseed` all follow from it (a test
+ * checks the last two against it).
+ *
+ * A key is `<section>.<option>`: the UCI section name (`main`, `tracker`, `seeder`, `lpd`)
+ * and option name. The CLI flag is `--<section>-<option>` with dashes (`--tracker-port`),
+ * except for `main`, whose flags have no prefix (`--state-dir`).
+ */
+
+export type SettingType = 'bool' | 'int' | 'string' | 'path' | 'enum' | 'list';
+export type ListItem = 'address' | 'infohash' | 'url' | 'ifname';
+
+interface SpecBase {
+  doc: string;
+  /** Value in the shipped /etc/config/meshseed when it differs from the built-in default. */
+  openwrt?: string | number | boolean | readonly string[];
+}
+export interface BoolSpec extends SpecBase {
+  type: 'bool';
+  default: boolean;
+}
+export interface IntSpec extends SpecBase {
+  type: 'int';
+  default: number;
+  min: number;
+  max: number;
+  unit?: string;
+}
+export interface StringSpec extends SpecBase {
+  type: 'string' | 'path';
+  default: string;
+}
+export interface EnumSpec extends SpecBase {
+  type: 'enum';
+  default: string;
+  values: readonly string[];
+}
+export interface ListSpec extends SpecBase {
+  type: 'list';
+  default: readonly string[];
+  item: ListItem;
+}
+export type SettingSpec = BoolSpec | IntSpec | StringSpec | EnumSpec | ListSpec;
+
+/** UCI section name → section type, as written in the config file (`config <type> '<name>'`). */
+export const SECTIONS = {
+  main: 'meshseed',
+  tracker: 'tracker',
+  seeder: 'seeder',
+  lpd: 'lpd',
+} as const;
+export type SectionName = keyof typeof SECTIONS;
+
+export const SETTINGS = {
+  // ---- main ----
+  'main.enabled': { type: 'bool', default: true, doc: 'Run the daemon at boot (read by the init script).' },
+  'main.state_dir': {
+    type: 'path',
+    default: './state',
+    openwrt: '/mnt/meshseed/state',
+    doc: 'Folder for tracker state, resume data index and the status socket.',
+  },
+  'main.log_level': {
+    type: 'enum',
+    default: 'info',
+    values: ['error', 'warn', 'info', 'debug'],
+    doc: 'Least severe message written to the log.',
+  },
+  'main.max_heap_mb': {
+    type: 'int',
+    default: 64,
+    min: 16,
+    max: 4096,
+    unit: 'MiB',
+    doc: "Node's old-space heap limit (--max-old-space-size), set by the init script.",
+  },
+
+  // ---- tracker ----
+  'tracker.enabled': { type: 'bool', default: true, doc: 'Run the HTTP and UDP tracker.' },
+  'tracker.port': {
+    type: 'int',
+    default: 6969,
+    min: 1,
+    max: 65535,
+    doc: 'Port for both HTTP (TCP) and UDP announces.',
+  },
+  'tracker.address': {
+    type: 'list',
+    default: [],
+    item: 'address',
+    doc: 'Addresses to listen on; none means every IPv4 and IPv6 address.',
+  },
+  'tracker.interval': {
+    type: 'int',
+    default: 120,
+    min: 30,
+    max: 86400,
+    unit: 's',
+    doc: 'Announce interval given to clients; peers expire after 1.5 intervals.',
+  },
+  'tracker.mode': {
+    type: 'enum',
+    default: 'open',
+    values: ['open', 'allowlist'],
+    doc: 'open tracks any torrent; allowlist only those in allowed_dir or allowed_hash.',
+  },
+  'tracker.allowed_dir': {
+    type: 'path',
+    default: './torrents',
+    openwrt: '/mnt/meshseed/torrents',
+    doc: 'Folder of .torrent files allowed in allowlist mode (rescanned on change and SIGHUP).',
+  },
+  'tracker.allowed_hash': {
+    type: 'list',
+    default: [],
+    item: 'infohash',
+    doc: 'Info hashes (40 hex digits) allowed in allowlist mode besides allowed_dir.',
+  },
+  'tracker.show_names': { type: 'bool', default: true, doc: 'Show names of allowed torrents on the stats page.' },
+  'tracker.max_torrents': {
+    type: 'int',
+    default: 10000,
+    min: 1,
+    max: 1000000,
+    doc: 'Most torrents tracked at once.',
+  },
+  'tracker.max_peers_per_torrent': {
+    type: 'int',
+    default: 2000,
+    min: 1,
+    max: 1000000,
+    doc: 'Most peers kept in one swarm.',
+  },
+  'tracker.max_peers': {
+    type: 'int',
+    default: 100000,
+    min: 1,
+    max: 10000000,
+    doc: 'Most peers kept in all swarms together.',
+  },
+  'tracker.numwant_default': {
+    type: 'int',
+    default: 50,
+    min: 0,
+    max: 1000,
+    doc: 'Peers returned when an announce does not say numwant.',
+  },
+  'tracker.numwant_max': {
+    type: 'int',
+    default: 200,
+    min: 1,
+    max: 1000,
+    doc: 'Most peers returned by one announce.',
+  },
+  'tracker.allow_ip_param': {
+    type: 'bool',
+    default: false,
+    doc: 'Honour the ip= announce parameter (only on a mesh whose clients you trust).',
+  },
+
+  // ---- seeder ----
+  'seeder.enabled': { type: 'bool', default: true, doc: 'Seed the torrents of torrent_dir.' },
+  'seeder.torrent_dir': {
+    type: 'path',
+    default: './torrents',
+    openwrt: '/mnt/meshseed/torrents',
+    doc: 'Watch folder: every .torrent here is seeded.',
+  },
+  'seeder.data_dir': {
+    type: 'path',
+    default: './data',
+    openwrt: '/mnt/meshseed/data',
+    doc: 'Folder holding the torrents\' data.',
+  },
+  'seeder.listen_port': {
+    type: 'int',
+    default: 6881,
+    min: 1,
+    max: 65535,
+    doc: 'Peer-wire port; if busy, the next of 6882-6889 is taken.',
+  },
+  'seeder.upload_rate': {
+    type: 'int',
+    default: 256,
+    min: 0,
+    max: 10000000,
+    unit: 'KiB/s',
+    doc: 'Upload limit for all torrents together; 0 means unlimited.',
+  },
+  'seeder.torrent_upload_rate': {
+    type: 'int',
+    default: 0,
+    min: 0,
+    max: 10000000,
+    unit: 'KiB/s',
+    doc: 'Upload limit for each torrent; 0 means only the global limit.',
+  },
+  'seeder.upload_slots': {
+    type: 'int',
+    default: 4,
+    min: 1,
+    max: 100,
+    doc: 'Peers unchoked at once per torrent, rotated round-robin.',
+  },
+  'seeder.max_peers': {
+    type: 'int',
+    default: 100,
+    min: 1,
+    max: 10000,
+    doc: 'Most peer connections in all torrents together.',
+  },
+  'seeder.max_peers_per_torrent': {
+    type: 'int',
+    default: 30,
+    min: 1,
+    max: 10000,
+    doc: 'Most peer connections per torrent.',
+  },
+  'seeder.mesh_tracker': {
+    type: 'list',
+    default: [],
+    item: 'url',
+    doc: 'In-mesh tracker announce URLs, announced to as a tier of their own.',
+  },
+  'seeder.announce_self': {
+    type: 'bool',
+    default: true,
+    doc: "Also announce to this daemon's own tracker (when it runs).",
+  },
+
+  // ---- lpd ----
+  'lpd.enabled': { type: 'bool', default: true, doc: 'Local Peer Discovery (BEP 14) on the mesh interfaces.' },
+  'lpd.interface': {
+    type: 'list',
+    default: [],
+    item: 'ifname',
+    doc: 'Interfaces to announce and listen on; none means the LAN bridges (br-lan, br-mesh) that exist.',
+  },
+  'lpd.ipv6': { type: 'bool', default: true, doc: 'Also use the IPv6 group [ff15::efc0:988f]:6771.' },
+  'lpd.bridge_to_tracker': {
+    type: 'bool',
+    default: true,
+    doc: "Register peers heard by LPD in this daemon's tracker.",
+  },
+  'lpd.bridge_to_seeder': {
+    type: 'bool',
+    default: true,
+    doc: 'Offer peers heard by LPD to the seeder as connection candidates.',
+  },
+} as const satisfies Record<string, SettingSpec>;
+
+export type SettingKey = keyof typeof SETTINGS;
+type ValueOf<S> = S extends { type: 'bool' }
+  ? boolean
+  : S extends { type: 'int' }
+    ? number
+    : S extends { type: 'list' }
+      ? string[]
+      : string;
+export type Settings = { -readonly [K in SettingKey]: ValueOf<(typeof SETTINGS)[K]> };
+
+export const SETTING_KEYS = Object.keys(SETTINGS) as SettingKey[];
+
+export function specOf(key: SettingKey): SettingSpec {
+  return SETTINGS[key] as SettingSpec;
+}
+
+export function splitKey(key: SettingKey): { section: SectionName; option: string } {
+  const dot = key.indexOf('.');
+  return { section: key.slice(0, dot) as SectionName, option: key.slice(dot + 1) };
+}
+
+/** `--tracker-port`, `--state-dir` (main has no prefix). Returned without the dashes. */
+export function flagOf(key: SettingKey): string {
+  const { section, option } = splitKey(key);
+  const o = option.replace(/_/g, '-');
+  return section === 'main' ? o : `${section}-${o}`;
+}
+
+export function defaultSettings(): Settings {
+  const out = {} as Record<string, unknown>;
+  for (const key of SETTING_KEYS) {
+    const d = specOf(key).default;
+    out[key] = Array.isArray(d) ? [...d] : d;
+  }
+  return out as Settings;
+}
+
+/** The value as UCI writes it: bools as 0/1. */
+export function uciText(value: string | number | boolean): string {
+  return typeof value === 'boolean' ? (value ? '1' : '0') : String(value);
+}

@@ -1,0 +1,108 @@
+// deadline: 60s
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { copyFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { spawn } from 'node:child_process';
+import { BUNDLE, deadline, meshseed, run, tempDir, waitFor } from '../helpers';
+
+test(
+  'the bundle runs alone in an empty folder (no node_modules)',
+  deadline(20000, async () => {
+    const dir = tempDir();
+    try {
+      copyFileSync(BUNDLE, join(dir.path, 'meshseed.js'));
+      const r = await run(process.execPath, [join(dir.path, 'meshseed.js'), '--version'], { cwd: dir.path });
+      assert.is(r.code, 0, r.stderr);
+      assert.match(r.stdout.trim(), /^\d+\.\d+\.\d+$/);
+      const help = await run(process.execPath, [join(dir.path, 'meshseed.js'), '--help'], { cwd: dir.path });
+      assert.is(help.code, 0);
+      assert.match(help.stdout, /check-config/);
+    } finally {
+      dir.remove();
+    }
+  }),
+);
+
+test(
+  'exit codes: 2 for bad usage with a one-line error, no stack',
+  deadline(20000, async () => {
+    for (const args of [['frobnicate'], ['check-config', '--bogus'], ['check-config', 'extra'], []]) {
+      const r = await meshseed(args);
+      assert.is(r.code, 2, args.join(' '));
+      if (args.length) {
+        assert.is(r.stderr.trim().split('\n').length, 1, `one line for ${args.join(' ')}: ${r.stderr}`);
+        assert.not.match(r.stderr, /\bat .*\.js:\d+/);
+      }
+    }
+  }),
+);
+
+test(
+  'every command has --help',
+  deadline(20000, async () => {
+    const main = await meshseed(['--help']);
+    const names = [...main.stdout.matchAll(/^ {2}([a-z-]+) {2,}/gm)].map((m) => m[1]!);
+    assert.ok(names.length >= 2, main.stdout);
+    for (const name of names) {
+      const r = await meshseed([name, '--help']);
+      assert.is(r.code, 0, name);
+      assert.match(r.stdout, new RegExp(`Usage: meshseed ${name}`));
+      assert.match(r.stdout, /Example/);
+    }
+  }),
+);
+
+test(
+  'check-config: 0 on the shipped file, 1 with each problem on its own line',
+  deadline(20000, async () => {
+    const ok = await meshseed(['check-config', '--config', 'files/etc/config/meshseed']);
+    assert.is(ok.code, 0, ok.stdout + ok.stderr);
+    const dir = tempDir();
+    try {
+      const f = join(dir.path, 'meshseed');
+      writeFileSync(f, "config tracker 'tracker'\n  option port 'x'\n  option interval 5\nconfig seeder 'seeder'\n  option upload_rate 'fast\n");
+      const r = await meshseed(['check-config', '--config', f]);
+      assert.is(r.code, 1);
+      assert.equal(r.stdout.trim().split('\n'), [
+        "meshseed.tracker.port: 'x' is not a whole number (line 2)",
+        'meshseed.tracker.interval: 5 is out of range 30..86400 s (line 3)',
+        `${f}: unterminated single quote (line 5)`,
+      ]);
+    } finally {
+      dir.remove();
+    }
+  }),
+);
+
+test(
+  'daemon starts, reloads on SIGHUP, refuses a broken file, stops on SIGTERM',
+  deadline(30000, async () => {
+    const dir = tempDir();
+    const cfg = join(dir.path, 'meshseed');
+    writeFileSync(cfg, "config meshseed 'main'\n  option log_level info\nconfig tracker 'tracker'\n  option enabled 0\nconfig seeder 'seeder'\n  option enabled 0\nconfig lpd 'lpd'\n  option enabled 0\n");
+    const child = spawn(process.execPath, [BUNDLE, 'daemon', '--config', cfg, '--state-dir', join(dir.path, 'state')], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let log = '';
+    child.stderr.on('data', (d) => (log += d));
+    child.stdout.on('data', (d) => (log += d));
+    const exited = new Promise<number | null>((r) => child.on('exit', (c) => r(c)));
+    try {
+      await waitFor('start line', 10000, () => /info: started/.test(log));
+      writeFileSync(cfg, "config meshseed 'main'\n  option log_level 'loud'\n");
+      child.kill('SIGHUP');
+      await waitFor('refused reload', 10000, () => /reload refused/.test(log));
+      assert.match(log, /meshseed\.main\.log_level: 'loud' is not one of/);
+      writeFileSync(cfg, "config meshseed 'main'\n  option log_level debug\n");
+      child.kill('SIGHUP');
+      await waitFor('reload', 10000, () => /info: reloaded/.test(log));
+      child.kill('SIGTERM');
+      assert.is(await exited, 0);
+      assert.match(log, /info: stopped/);
+    } finally {
+      child.kill('SIGKILL');
+      dir.remove();
+    }
+  }),
+);
+
+test.run();

@@ -1,0 +1,100 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ROOT } from '../helpers';
+import { SETTING_KEYS, SECTIONS, defaultSettings, specOf, splitKey } from '../../src/config/settings';
+import { README_BEGIN, README_END, renderReadmeOptions, renderUciDefaults } from '../../src/config/docs';
+import { applyFlags, applyUci, formatProblem } from '../../src/config/resolve';
+import { parseUci } from '../../src/config/uci';
+
+test('every default is within its own bounds', () => {
+  for (const key of SETTING_KEYS) {
+    const spec = specOf(key);
+    if (spec.type === 'int') assert.ok(spec.default >= spec.min && spec.default <= spec.max, key);
+    if (spec.type === 'enum') assert.ok(spec.values.includes(spec.default), key);
+    assert.ok(spec.doc.length > 10, `${key} has a doc line`);
+    assert.ok(splitKey(key).section in SECTIONS, key);
+  }
+});
+
+test('README option list agrees with the settings table', () => {
+  const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+  const a = readme.indexOf(README_BEGIN);
+  const b = readme.indexOf(README_END);
+  assert.ok(a >= 0 && b > a, 'README has the settings block');
+  assert.fixture(readme.slice(a, b + README_END.length), renderReadmeOptions());
+});
+
+test('files/etc/config/meshseed lists every option with its default', () => {
+  const text = readFileSync(join(ROOT, 'files/etc/config/meshseed'), 'utf8');
+  assert.fixture(text, renderUciDefaults());
+  // and read back through the real parser it yields the shipped values, with no problems
+  const { settings, problems } = applyUci(parseUci(text), 'config');
+  assert.equal(problems, []);
+  for (const key of SETTING_KEYS) {
+    const spec = specOf(key);
+    assert.equal(settings[key], spec.openwrt ?? spec.default, key);
+  }
+  for (const key of SETTING_KEYS) {
+    const { option } = splitKey(key);
+    assert.ok(new RegExp(`^\\t#?(option|list) ${option} `, 'm').test(text), `${key} appears in the file`);
+  }
+});
+
+test('bad values are named by section, option and line; good ones still apply', () => {
+  const doc = parseUci(`config meshseed 'main'
+  option log_level 'loud'
+config tracker 'tracker'
+  option port '70000'
+  option interval '600'
+  option bogus 1
+  list address 'not-an-ip'
+config seeder
+  option upload_rate '-5'
+  list mesh_tracker 'http://10.0.0.1:6969/announce'
+  option enabled maybe
+config lpd 'lpd'
+  list interface 'br-mesh'
+config firewall 'x'
+`);
+  const { settings, problems } = applyUci(doc, '/etc/config/meshseed');
+  assert.equal(problems.map(formatProblem), [
+    "meshseed.main.log_level: 'loud' is not one of error, warn, info, debug (line 2)",
+    'meshseed.tracker.port: 70000 is out of range 1..65535 (line 4)',
+    'meshseed.tracker.bogus: unknown option (line 6)',
+    "meshseed.tracker.address: 'not-an-ip' is not an IPv4 or IPv6 address (line 7)",
+    'meshseed.seeder.upload_rate: -5 is out of range 0..10000000 KiB/s (line 9)',
+    "meshseed.seeder.enabled: 'maybe' is not a boolean (use 1 or 0) (line 11)",
+    "meshseed.x: unknown section (expected config meshseed 'main', config tracker 'tracker', config seeder 'seeder', config lpd 'lpd') (line 14)",
+  ]);
+  assert.is(settings['tracker.port'], 6969, 'bad value keeps the default');
+  assert.is(settings['tracker.interval'], 600);
+  assert.equal(settings['seeder.mesh_tracker'], ['http://10.0.0.1:6969/announce']);
+  assert.equal(settings['lpd.interface'], ['br-mesh']);
+});
+
+test('list given as option is one item; option given as list is an error', () => {
+  const { settings, problems } = applyUci(
+    parseUci(`config lpd 'lpd'\n option interface br-lan\nconfig tracker 'tracker'\n list port 1\n list port 2`),
+    'f',
+  );
+  assert.equal(settings['lpd.interface'], ['br-lan']);
+  assert.match(formatProblem(problems[0]!), /meshseed.tracker.port: is a single value, not a list .* \(line 5\)/);
+});
+
+test('CLI flags override the file', () => {
+  const s = defaultSettings();
+  const problems = applyFlags(
+    { 'tracker-port': '7000', 'state-dir': '/tmp/x', 'seeder-mesh-tracker': ['udp://10.0.0.1:6969', 'http://10.0.0.2/announce'], 'lpd-ipv6': '0' },
+    s,
+  );
+  assert.equal(problems, []);
+  assert.is(s['tracker.port'], 7000);
+  assert.is(s['main.state_dir'], '/tmp/x');
+  assert.is(s['lpd.ipv6'], false);
+  assert.equal(s['seeder.mesh_tracker'], ['udp://10.0.0.1:6969', 'http://10.0.0.2/announce']);
+  assert.match(formatProblem(applyFlags({ 'tracker-port': 'x' }, s)[0]!), /--tracker-port: 'x' is not a whole number/);
+});
+
+test.run();
