@@ -1,0 +1,31 @@
+/**
+ * Numbers of the tracker protocols, shared by the tracker (server side) and the announce
+ * client (client side).
+ */
+
+// ---- BEP 15: UDP tracker protocol ----
+/** The connect request's protocol_id. */
+export const UDP_PROTOCOL_ID = 0x41727101980n;
+export const UDP_ACTION_CONNECT = 0;
+export const UDP_ACTION_ANNOUNCE = 1;
+export const UDP_ACTION_SCRAPE = 2;
+export const UDP_ACTION_ERROR = 3;
+/** Request and response sizes (bytes) before variable parts. */
+export const UDP_CONNECT_REQUEST_SIZE = 16;
+export const UDP_CONNECT_RESPONSE_SIZE = 16;
+/** Announce request without BEP 41 options. */
+export const UDP_ANNOUNCE_REQUEST_SIZE = 98;
+export const UDP_ANNOUNCE_RESPONSE_HEADER_SIZE = 20;
+export const UDP_SCRAPE_REQUEST_HEADER_SIZE = 16;
+/** BEP 15: "up to about 74 torrents can be scraped at once" (a full 1500-byte reply). */
+export const UDP_SCRAPE_MAX_HASHES = 74;
+/** BEP 15 events in UDP announces. */
+export const UDP_EVENT = { none: 0, completed: 1, started: 2, stopped: 3 } as const;
+
+// ---- BEP 23 / BEP 7: compact peer lists ----
+export const COMPACT_PEER4_SIZE = 6;
+export const COMPACT_PEER6_SIZE = 18;
+
+// ---- BEP 3 / BEP 21: HTTP announce events ----
+export const HTTP_EVENTS = ['started', 'completed', 'stopped', 'paused', 'empty'] as const;
+export type AnnounceEvent = 'none' | 'started' | 'completed' | 'stopped' | 'paused';
