@@ -184,6 +184,17 @@ export function decode(buf: Uint8Array, options: DecodeOptions = {}): Decoded {
   return { value, keyProblems: p.keyProblems, topLevelSpans: p.topLevelSpans };
 }
 
+/**
+ * Decodes one bencoded value at the start of `buf` and says where it ends: for messages
+ * that carry raw bytes after a dict (BEP 9 ut_metadata data).
+ */
+export function decodePrefix(buf: Uint8Array, options: DecodeOptions = {}): { value: BValue; end: number } {
+  const p = new Parser(buf, options.maxDepth ?? DEFAULT_MAX_DEPTH, options.maxValues ?? DEFAULT_MAX_VALUES);
+  if (buf.length === 0) fail('empty input', 0);
+  const value = p.value(0, '');
+  return { value, end: p.pos };
+}
+
 /** What may be encoded: strings become UTF-8, objects and Maps become dicts. */
 export type EncodableValue =
   | number

@@ -12,6 +12,7 @@ import { createLogger, type Logger, type LogLevel } from '../util/log.js';
 import { systemClock } from '../util/clock.js';
 import { single, type Command } from './command.js';
 import { usageError } from '../errors.js';
+import { Seeder } from '../seeder/seeder.js';
 import type mri from 'mri';
 
 function settingsFlagsHelp(): string {
@@ -51,6 +52,7 @@ Example:
     const log: Logger = createLogger(settings['main.log_level'] as LogLevel);
     for (const p of problems) log.error(`config: ${formatProblem(p)} (using the default)`);
     const daemon = new Daemon({ log, clock: systemClock }, settings);
+    if (settings['seeder.enabled']) daemon.add(new Seeder({ clock: systemClock, log: log.child('seeder') }, settings));
     await daemon.start();
 
     await new Promise<void>((resolve) => {

@@ -1,0 +1,612 @@
+/**
+ * The BitTorrent peer wire, pure: bytes in, messages out, and back.
+ *
+ *   BEP 3  handshake and the core messages (choke … cancel, port)
+ *   BEP 6  fast extension (suggest, have_all, have_none, reject, allowed_fast)
+ *   BEP 10 extension protocol (message 20; sub-id 0 is the extension handshake)
+ *   BEP 9  ut_metadata (request / data / reject of 16 KiB pieces of the info dict)
+ *   BEP 11 ut_pex (added, added.f, added6, added6.f, dropped, dropped6)
+ *
+ * Every message is `<length: u32 BE><id: u8><payload>`; a length of 0 is a keep-alive.
+ * `MESSAGE_LENGTHS` is the length table every message is checked against before it is
+ * dispatched, and `PeerWireFramer` bounds a message's announced length before it buffers a
+ * byte of it (the largest legal incoming message is a bitfield of the torrent's size or an
+ * extended message, both bounded; a piece message carries at most one 16 KiB block).
+ * Malformed input throws `PeerWireError`; the connection owner disconnects on it.
+ */
+import { decode, decodePrefix, encode, isBytes, isDict, isInt, type BDict, type BValue } from './bencode.js';
+
+export class PeerWireError extends Error {
+  override readonly name = 'PeerWireError';
+}
+const bad = (message: string): never => {
+  throw new PeerWireError(message);
+};
+
+// ---- BEP 3: handshake ----
+/** BEP 3: "the character nineteen (decimal) followed by the string 'BitTorrent protocol'". */
+export const PROTOCOL = 'BitTorrent protocol';
+export const HANDSHAKE_LENGTH = 1 + 19 + 8 + 20 + 20;
+/** BEP 10: "bit 20 from the right" of the reserved bytes, i.e. 0x10 in reserved byte 5. */
+export const RESERVED_EXTENSION_BYTE = 5;
+export const RESERVED_EXTENSION_BIT = 0x10;
+/** BEP 6: "the third least significant bit in the last reserved byte", 0x04 in byte 7. */
+export const RESERVED_FAST_BYTE = 7;
+export const RESERVED_FAST_BIT = 0x04;
+/** BEP 5: DHT 0x01 in byte 7 (never set by meshseed, which runs no DHT node). */
+export const RESERVED_DHT_BIT = 0x01;
+
+export interface Handshake {
+  infoHash: Uint8Array;
+  peerId: Uint8Array;
+  extension: boolean;
+  fast: boolean;
+  dht?: boolean;
+}
+
+export function encodeHandshake(h: Handshake): Uint8Array {
+  if (h.infoHash.length !== 20 || h.peerId.length !== 20) bad('info hash and peer id must be 20 bytes');
+  const out = Buffer.alloc(HANDSHAKE_LENGTH);
+  out[0] = 19;
+  out.write(PROTOCOL, 1, 'latin1');
+  if (h.extension) out[20 + RESERVED_EXTENSION_BYTE] |= RESERVED_EXTENSION_BIT;
+  if (h.fast) out[20 + RESERVED_FAST_BYTE] |= RESERVED_FAST_BIT;
+  if (h.dht) out[20 + RESERVED_FAST_BYTE] |= RESERVED_DHT_BIT;
+  out.set(h.infoHash, 28);
+  out.set(h.peerId, 48);
+  return out;
+}
+
+/** Decodes the 68-byte handshake; throws on another protocol string. */
+export function decodeHandshake(b: Uint8Array): Handshake {
+  if (b.length !== HANDSHAKE_LENGTH) bad(`handshake of ${b.length} bytes, expected ${HANDSHAKE_LENGTH}`);
+  if (b[0] !== 19 || Buffer.from(b.subarray(1, 20)).toString('latin1') !== PROTOCOL) bad('not a BitTorrent handshake');
+  return {
+    extension: (b[20 + RESERVED_EXTENSION_BYTE]! & RESERVED_EXTENSION_BIT) !== 0,
+    fast: (b[20 + RESERVED_FAST_BYTE]! & RESERVED_FAST_BIT) !== 0,
+    dht: (b[20 + RESERVED_FAST_BYTE]! & RESERVED_DHT_BIT) !== 0,
+    infoHash: Uint8Array.prototype.slice.call(b, 28, 48),
+    peerId: Uint8Array.prototype.slice.call(b, 48, 68),
+  };
+}
+
+// ---- message ids ----
+export const MSG = {
+  // BEP 3
+  choke: 0,
+  unchoke: 1,
+  interested: 2,
+  notInterested: 3,
+  have: 4,
+  bitfield: 5,
+  request: 6,
+  piece: 7,
+  cancel: 8,
+  /** BEP 5: the sender's DHT port. */
+  port: 9,
+  // BEP 6
+  suggest: 0x0d,
+  haveAll: 0x0e,
+  haveNone: 0x0f,
+  reject: 0x10,
+  allowedFast: 0x11,
+  // BEP 10
+  extended: 20,
+} as const;
+
+/** BEP 3: "All current implementations use 2^14 (16 kiB), and close connections which request an amount greater than that." */
+export const BLOCK_SIZE = 16 * 1024;
+/** BEP 9: the info dict is served in 16 KiB pieces. */
+export const METADATA_PIECE_SIZE = 16 * 1024;
+/** Largest info dict we serve or accept metadata_size for (a 64 MiB torrent is the metainfo cap). */
+export const MAX_METADATA_SIZE = 64 << 20;
+/** Extended messages we accept: handshakes and PEX are a few KiB; a ut_metadata data message is 16 KiB plus its dict. */
+export const MAX_EXTENDED_LENGTH = 64 * 1024;
+/** Reason: a BEP 11 message may add 50 peers; 200 leaves room for added6/dropped from lenient peers. */
+export const MAX_PEX_PEERS = 200;
+
+/**
+ * The length table: for each id, the exact payload length after the id byte, or a range
+ * checked against the torrent (bitfield, piece, extended). Checked before dispatch.
+ */
+export const MESSAGE_LENGTHS: Record<number, number | 'bitfield' | 'piece' | 'extended'> = {
+  [MSG.choke]: 0,
+  [MSG.unchoke]: 0,
+  [MSG.interested]: 0,
+  [MSG.notInterested]: 0,
+  [MSG.have]: 4,
+  [MSG.bitfield]: 'bitfield',
+  [MSG.request]: 12,
+  [MSG.piece]: 'piece',
+  [MSG.cancel]: 12,
+  [MSG.port]: 2,
+  [MSG.suggest]: 4,
+  [MSG.haveAll]: 0,
+  [MSG.haveNone]: 0,
+  [MSG.reject]: 12,
+  [MSG.allowedFast]: 4,
+  [MSG.extended]: 'extended',
+};
+
+export type Message =
+  | { type: 'keepAlive' }
+  | { type: 'choke' | 'unchoke' | 'interested' | 'notInterested' | 'haveAll' | 'haveNone' }
+  | { type: 'have' | 'suggest' | 'allowedFast'; index: number }
+  | { type: 'bitfield'; bits: Uint8Array }
+  | { type: 'request' | 'cancel' | 'reject'; index: number; begin: number; length: number }
+  | { type: 'piece'; index: number; begin: number; block: Uint8Array }
+  | { type: 'port'; port: number }
+  | { type: 'extended'; extId: number; payload: Uint8Array };
+
+const NAMES: Record<number, Message['type']> = Object.fromEntries(
+  Object.entries(MSG).map(([k, v]) => [v, k as Message['type']]),
+);
+
+/** What the framer and decoder need to know of the torrent to bound lengths. */
+export interface WireLimits {
+  pieceCount: number;
+}
+
+/** Largest legal message length (the u32 prefix) for a torrent of `pieceCount` pieces. */
+export function maxMessageLength(limits: WireLimits): number {
+  return Math.max(1 + bitfieldLength(limits.pieceCount), 1 + 8 + BLOCK_SIZE, 1 + MAX_EXTENDED_LENGTH);
+}
+
+export const bitfieldLength = (pieceCount: number): number => Math.ceil(pieceCount / 8);
+
+/** Decodes one message body (the bytes after the length prefix). Empty body = keep-alive. */
+export function decodeMessage(body: Uint8Array, limits: WireLimits): Message {
+  if (body.length === 0) return { type: 'keepAlive' };
+  const id = body[0]!;
+  const rule = MESSAGE_LENGTHS[id];
+  if (rule === undefined) return bad(`unknown message id ${id}`);
+  const n = body.length - 1;
+  const dv = new DataView(body.buffer, body.byteOffset, body.byteLength);
+  const u32 = (at: number) => dv.getUint32(1 + at);
+  if (typeof rule === 'number') {
+    if (n !== rule) bad(`message ${NAMES[id]} of ${n} payload bytes, expected ${rule}`);
+  } else if (rule === 'bitfield') {
+    // BEP 3: a bitfield of the wrong length is an error.
+    const want = bitfieldLength(limits.pieceCount);
+    if (n !== want) bad(`bitfield of ${n} bytes, expected ${want}`);
+    const spare = want * 8 - limits.pieceCount;
+    // BEP 3: "Spare bits at the end are set to zero. Clients should drop the connection if they receive bitfields that are not of the correct size, or if the bitfield has any of the spare bits set."
+    if (spare > 0 && (body[n]! & ((1 << spare) - 1)) !== 0) bad('bitfield has spare bits set');
+  } else if (rule === 'piece') {
+    if (n < 8 || n > 8 + BLOCK_SIZE) bad(`piece message of ${n} payload bytes`);
+  } else if (n < 1 || n > MAX_EXTENDED_LENGTH) bad(`extended message of ${n} payload bytes`);
+
+  switch (id) {
+    case MSG.choke:
+    case MSG.unchoke:
+    case MSG.interested:
+    case MSG.notInterested:
+    case MSG.haveAll:
+    case MSG.haveNone:
+      return { type: NAMES[id] as 'choke' };
+    case MSG.have:
+    case MSG.suggest:
+    case MSG.allowedFast: {
+      const index = u32(0);
+      if (index >= limits.pieceCount) bad(`${NAMES[id]} of piece ${index} past the last piece ${limits.pieceCount - 1}`);
+      return { type: NAMES[id] as 'have', index };
+    }
+    case MSG.bitfield:
+      return { type: 'bitfield', bits: body.subarray(1) };
+    case MSG.request:
+    case MSG.cancel:
+    case MSG.reject:
+      // Bounds against the piece are the caller's (it knows which pieces it has).
+      return { type: NAMES[id] as 'request', index: u32(0), begin: u32(4), length: u32(8) };
+    case MSG.piece:
+      return { type: 'piece', index: u32(0), begin: u32(4), block: body.subarray(9) };
+    case MSG.port:
+      return { type: 'port', port: dv.getUint16(1) };
+    default:
+      return { type: 'extended', extId: body[1]!, payload: body.subarray(2) };
+  }
+}
+
+function frame(id: number, payloadLength: number): Buffer {
+  const out = Buffer.allocUnsafe(5 + payloadLength);
+  out.writeUInt32BE(1 + payloadLength, 0);
+  out[4] = id;
+  return out;
+}
+
+export const KEEP_ALIVE = new Uint8Array(4);
+
+export function encodeMessage(m: Message): Uint8Array {
+  switch (m.type) {
+    case 'keepAlive':
+      return KEEP_ALIVE;
+    case 'choke':
+    case 'unchoke':
+    case 'interested':
+    case 'notInterested':
+    case 'haveAll':
+    case 'haveNone':
+      return frame(MSG[m.type], 0);
+    case 'have':
+    case 'suggest':
+    case 'allowedFast': {
+      const out = frame(MSG[m.type], 4);
+      out.writeUInt32BE(m.index, 5);
+      return out;
+    }
+    case 'bitfield': {
+      const out = frame(MSG.bitfield, m.bits.length);
+      out.set(m.bits, 5);
+      return out;
+    }
+    case 'request':
+    case 'cancel':
+    case 'reject': {
+      const out = frame(MSG[m.type], 12);
+      out.writeUInt32BE(m.index, 5);
+      out.writeUInt32BE(m.begin, 9);
+      out.writeUInt32BE(m.length, 13);
+      return out;
+    }
+    case 'piece': {
+      const out = encodePieceHeader(m.index, m.begin, m.block.length);
+      return Buffer.concat([out, m.block]);
+    }
+    case 'port': {
+      const out = frame(MSG.port, 2);
+      out.writeUInt16BE(m.port, 5);
+      return out;
+    }
+    case 'extended': {
+      const out = frame(MSG.extended, 1 + m.payload.length);
+      out[5] = m.extId;
+      out.set(m.payload, 6);
+      return out;
+    }
+  }
+}
+
+/** The 13 bytes before a block in a piece message, so the block can be read straight after them. */
+export const PIECE_HEADER_LENGTH = 13;
+export function encodePieceHeader(index: number, begin: number, blockLength: number, into?: Buffer): Buffer {
+  const out = into ?? Buffer.allocUnsafe(PIECE_HEADER_LENGTH);
+  out.writeUInt32BE(9 + blockLength, 0);
+  out[4] = MSG.piece;
+  out.writeUInt32BE(index, 5);
+  out.writeUInt32BE(begin, 9);
+  return out;
+}
+
+/** A bitfield of `pieceCount` bits from a predicate, spare bits zero. */
+export function makeBitfield(pieceCount: number, has: (i: number) => boolean): Uint8Array {
+  const bits = new Uint8Array(bitfieldLength(pieceCount));
+  for (let i = 0; i < pieceCount; i++) if (has(i)) bits[i >> 3]! |= 0x80 >> (i & 7);
+  return bits;
+}
+export const bitIsSet = (bits: Uint8Array, i: number): boolean => (bits[i >> 3]! & (0x80 >> (i & 7))) !== 0;
+
+/**
+ * Streaming framer: feed it bytes as they arrive, get whole messages. The first 68 bytes are
+ * the handshake; after that, each length prefix is checked against `maxLength` before any of
+ * the message is buffered, so a peer announcing 4 GiB is refused after 4 bytes.
+ */
+export class PeerWireFramer {
+  private chunks: Buffer[] = [];
+  private buffered = 0;
+  private handshakeDone = false;
+
+  constructor(
+    /** Bound on a message's length prefix; set it once the torrent is known (`setMaxLength`). */
+    private maxLength: number,
+    expectHandshake = true,
+  ) {
+    if (!expectHandshake) this.handshakeDone = true;
+  }
+
+  setMaxLength(n: number): void {
+    this.maxLength = n;
+  }
+
+  get bufferedBytes(): number {
+    return this.buffered;
+  }
+
+  /**
+   * Appends bytes and calls `onHandshake` / `onMessage` for every whole frame (the body of a
+   * message, without its length prefix). Throws PeerWireError on an oversized length or a bad
+   * handshake; after a throw the framer must not be used again.
+   */
+  push(data: Uint8Array, onHandshake: (h: Handshake) => void, onMessage: (body: Uint8Array) => void): void {
+    this.chunks.push(Buffer.from(data.buffer, data.byteOffset, data.byteLength));
+    this.buffered += data.length;
+    for (;;) {
+      if (!this.handshakeDone) {
+        // Check the protocol string as soon as its first byte is here.
+        if (this.buffered >= 1 && this.peek(1)[0] !== 19) bad('not a BitTorrent handshake');
+        if (this.buffered < HANDSHAKE_LENGTH) return;
+        const h = decodeHandshake(this.take(HANDSHAKE_LENGTH));
+        this.handshakeDone = true;
+        onHandshake(h);
+        continue;
+      }
+      if (this.buffered < 4) return;
+      const len = this.peek(4).readUInt32BE(0);
+      if (len > this.maxLength) bad(`message length ${len} is more than the largest legal ${this.maxLength}`);
+      if (this.buffered < 4 + len) return;
+      this.take(4);
+      onMessage(len === 0 ? new Uint8Array(0) : this.take(len));
+    }
+  }
+
+  private peek(n: number): Buffer {
+    if (this.chunks[0]!.length < n) this.chunks = [Buffer.concat(this.chunks)];
+    return this.chunks[0]!;
+  }
+
+  private take(n: number): Buffer {
+    let head = this.chunks[0]!;
+    if (head.length < n) {
+      // Join only what this frame needs.
+      let joined = 0;
+      let k = 0;
+      while (joined < n) joined += this.chunks[k++]!.length;
+      head = Buffer.concat(this.chunks.splice(0, k));
+      this.chunks.unshift(head);
+    }
+    const out = head.subarray(0, n);
+    if (head.length === n) this.chunks.shift();
+    else this.chunks[0] = head.subarray(n);
+    this.buffered -= n;
+    return out;
+  }
+}
+
+// ---- BEP 10: extension handshake ----
+/** Sub-id 0 of message 20 is the extension handshake (BEP 10). */
+export const EXT_HANDSHAKE_ID = 0;
+/** Our local ids for the extensions we speak; a peer sends us messages with these ids. */
+export const LOCAL_EXT = { ut_metadata: 1, ut_pex: 2 } as const;
+
+export interface ExtendedHandshake {
+  /** Extension name → the id the sender wants to receive it under; 0 disables. */
+  m: Map<string, number>;
+  metadataSize?: number;
+  /** Sender's listen port. */
+  port?: number;
+  /** Client name and version. */
+  version?: string;
+  /** Our address as the sender sees it (4 or 16 bytes). */
+  yourIp?: Uint8Array;
+  /** How many outstanding requests the sender queues. */
+  reqq?: number;
+  uploadOnly?: boolean;
+}
+
+export function encodeExtendedHandshake(h: ExtendedHandshake): Uint8Array {
+  const m = new Map<string, number>([...h.m].sort(([a], [b]) => (a < b ? -1 : 1)));
+  return encode({
+    m,
+    metadata_size: h.metadataSize,
+    p: h.port,
+    v: h.version,
+    yourip: h.yourIp,
+    reqq: h.reqq,
+    upload_only: h.uploadOnly === undefined ? undefined : h.uploadOnly ? 1 : 0,
+  });
+}
+
+const optInt = (d: BDict, k: string, min: number, max: number): number | undefined => {
+  const v = d.get(k);
+  return isInt(v) && v >= min && v <= max ? v : undefined;
+};
+
+/** Lenient about unknown or ill-typed optional fields (ignored), strict about the bencode itself and `m`. */
+export function decodeExtendedHandshake(payload: Uint8Array): ExtendedHandshake {
+  const d = decodeDict(payload, 'extension handshake');
+  const mv = d.get('m');
+  const m = new Map<string, number>();
+  if (mv !== undefined) {
+    if (!isDict(mv)) bad('extension handshake m is not a dict');
+    for (const [k, v] of mv as BDict) if (isInt(v) && v >= 0 && v <= 255) m.set(k, v);
+  }
+  const metadataSize = optInt(d, 'metadata_size', 1, MAX_METADATA_SIZE);
+  const port = optInt(d, 'p', 1, 65535);
+  const reqq = optInt(d, 'reqq', 1, 1_000_000);
+  const v = d.get('v');
+  const ip = d.get('yourip');
+  const uo = d.get('upload_only');
+  return {
+    m,
+    ...(metadataSize !== undefined ? { metadataSize } : {}),
+    ...(port !== undefined ? { port } : {}),
+    ...(reqq !== undefined ? { reqq } : {}),
+    ...(isBytes(v) ? { version: Buffer.from(v).toString('utf8') } : {}),
+    ...(isBytes(ip) && (ip.length === 4 || ip.length === 16) ? { yourIp: ip } : {}),
+    ...(isInt(uo) ? { uploadOnly: uo !== 0 } : {}),
+  };
+}
+
+function decodeDict(payload: Uint8Array, what: string): BDict {
+  let v: BValue;
+  try {
+    v = decode(payload, { maxDepth: 4, maxValues: 4096 }).value;
+  } catch (e) {
+    return bad(`${what}: ${(e as Error).message}`);
+  }
+  if (!isDict(v)) bad(`${what} is not a dict`);
+  return v as BDict;
+}
+
+// ---- BEP 9: ut_metadata ----
+export const METADATA_MSG = { request: 0, data: 1, reject: 2 } as const;
+export type MetadataMessage =
+  | { msgType: 'request' | 'reject'; piece: number }
+  | { msgType: 'data'; piece: number; totalSize: number; data: Uint8Array };
+
+export const metadataPieceCount = (size: number): number => Math.ceil(size / METADATA_PIECE_SIZE);
+
+export function encodeMetadataMessage(m: MetadataMessage): Uint8Array {
+  if (m.msgType === 'data') {
+    const head = encode({ msg_type: METADATA_MSG.data, piece: m.piece, total_size: m.totalSize });
+    return Buffer.concat([head, m.data]);
+  }
+  return encode({ msg_type: METADATA_MSG[m.msgType], piece: m.piece });
+}
+
+export function decodeMetadataMessage(payload: Uint8Array): MetadataMessage {
+  let dict: BValue;
+  let end: number;
+  try {
+    ({ value: dict, end } = decodePrefix(payload, { maxDepth: 2, maxValues: 64 }));
+  } catch (e) {
+    return bad(`ut_metadata: ${(e as Error).message}`);
+  }
+  if (!isDict(dict)) return bad('ut_metadata message is not a dict');
+  const t = dict.get('msg_type');
+  const piece = dict.get('piece');
+  if (!isInt(piece) || piece < 0 || piece >= metadataPieceCount(MAX_METADATA_SIZE)) return bad('ut_metadata piece missing or out of range');
+  if (t === METADATA_MSG.data) {
+    const total = dict.get('total_size');
+    if (!isInt(total) || total < 1 || total > MAX_METADATA_SIZE) return bad('ut_metadata total_size missing or out of range');
+    const data = payload.subarray(end);
+    const want = Math.min(METADATA_PIECE_SIZE, total - piece * METADATA_PIECE_SIZE);
+    if (data.length !== want) bad(`ut_metadata data of ${data.length} bytes, expected ${want}`);
+    return { msgType: 'data', piece, totalSize: total, data };
+  }
+  if (end !== payload.length) bad('ut_metadata request or reject with trailing bytes');
+  if (t === METADATA_MSG.request) return { msgType: 'request', piece };
+  if (t === METADATA_MSG.reject) return { msgType: 'reject', piece };
+  return bad(`ut_metadata msg_type ${String(t)} unknown`);
+}
+
+// ---- BEP 11: ut_pex ----
+/** BEP 11: "at most 50 added peers" per message… */
+export const PEX_MAX_ADDED = 50;
+/** …and "no more than once per minute" per peer. */
+export const PEX_INTERVAL_MS = 60_000;
+/** BEP 11 added.f flags. */
+export const PEX_FLAG = { encryption: 0x01, seed: 0x02, utp: 0x04, holepunch: 0x08, reachable: 0x10 } as const;
+
+export interface PexPeer {
+  address: string;
+  port: number;
+  flags?: number;
+}
+export interface PexMessage {
+  added: PexPeer[];
+  dropped: PexPeer[];
+}
+
+/** BEP 23 compact form: 4 or 16 address bytes then the port, big-endian. */
+export function encodeCompactPeer(address: string, port: number): Uint8Array | undefined {
+  const v4 = /^(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(address);
+  if (v4) {
+    const out = Buffer.alloc(6);
+    for (let i = 0; i < 4; i++) out[i] = Number(v4[i + 1]);
+    out.writeUInt16BE(port, 4);
+    return out;
+  }
+  const groups = expandIPv6(address);
+  if (!groups) return undefined;
+  const out = Buffer.alloc(18);
+  groups.forEach((g, i) => out.writeUInt16BE(g, i * 2));
+  out.writeUInt16BE(port, 16);
+  return out;
+}
+
+function expandIPv6(address: string): number[] | undefined {
+  if (!address.includes(':')) return undefined;
+  const [head, tail] = address.split('::') as [string, string | undefined];
+  if (address.split('::').length > 2) return undefined;
+  const part = (s: string | undefined) => (s ? s.split(':') : []);
+  const h = part(head);
+  const t = part(tail);
+  const toGroups = (xs: string[]) => xs.flatMap((x) => (x.includes('.') ? v4Groups(x) : [parseInt(x, 16)]));
+  const hg = toGroups(h);
+  const tg = toGroups(t);
+  const fill = tail === undefined ? 0 : 8 - hg.length - tg.length;
+  const all = [...hg, ...new Array(Math.max(0, fill)).fill(0), ...tg];
+  return all.length === 8 && all.every((g) => Number.isInteger(g) && g >= 0 && g <= 0xffff) ? all : undefined;
+}
+const v4Groups = (s: string): number[] => {
+  const p = s.split('.').map(Number);
+  return [(p[0]! << 8) | p[1]!, (p[2]! << 8) | p[3]!];
+};
+
+/** RFC 5952 text: lower-case hex, the longest run of two or more zero groups as `::`. */
+export function formatIPv6(groups: number[]): string {
+  let best = -1;
+  let bestLen = 1;
+  for (let i = 0; i < 8; ) {
+    let j = i;
+    while (j < 8 && groups[j] === 0) j++;
+    if (j - i > bestLen) {
+      best = i;
+      bestLen = j - i;
+    }
+    i = j === i ? i + 1 : j;
+  }
+  const hex = groups.map((g) => g.toString(16));
+  if (best < 0) return hex.join(':');
+  return `${hex.slice(0, best).join(':')}::${hex.slice(best + bestLen).join(':')}`;
+}
+
+export function decodeCompactPeers(b: Uint8Array, family: 4 | 6): { address: string; port: number }[] {
+  const size = family === 4 ? 6 : 18;
+  if (b.length % size !== 0) bad(`compact peers of ${b.length} bytes, not a multiple of ${size}`);
+  const out: { address: string; port: number }[] = [];
+  const buf = Buffer.from(b.buffer, b.byteOffset, b.byteLength);
+  for (let at = 0; at < b.length; at += size) {
+    const address =
+      family === 4
+        ? `${b[at]}.${b[at + 1]}.${b[at + 2]}.${b[at + 3]}`
+        : formatIPv6(Array.from({ length: 8 }, (_, i) => buf.readUInt16BE(at + i * 2)));
+    out.push({ address, port: buf.readUInt16BE(at + size - 2) });
+  }
+  return out;
+}
+
+export function encodePex(m: PexMessage): Uint8Array {
+  if (m.added.length > PEX_MAX_ADDED) bad(`ut_pex message adds ${m.added.length} peers, at most ${PEX_MAX_ADDED}`);
+  const pack = (peers: PexPeer[], family: 4 | 6) => {
+    const bytes: Uint8Array[] = [];
+    const flags: number[] = [];
+    for (const p of peers) {
+      const c = encodeCompactPeer(p.address, p.port);
+      if (c && c.length === (family === 4 ? 6 : 18)) {
+        bytes.push(c);
+        flags.push(p.flags ?? 0);
+      }
+    }
+    return { bytes: Buffer.concat(bytes), flags: Uint8Array.from(flags) };
+  };
+  const a4 = pack(m.added, 4);
+  const a6 = pack(m.added, 6);
+  const d4 = pack(m.dropped, 4);
+  const d6 = pack(m.dropped, 6);
+  return encode({
+    added: a4.bytes,
+    'added.f': a4.flags,
+    added6: a6.bytes,
+    'added6.f': a6.flags,
+    dropped: d4.bytes,
+    dropped6: d6.bytes,
+  });
+}
+
+export function decodePex(payload: Uint8Array): PexMessage {
+  const d = decodeDict(payload, 'ut_pex');
+  const list = (key: string, family: 4 | 6, flagsKey?: string): PexPeer[] => {
+    const v = d.get(key);
+    if (v === undefined) return [];
+    if (!isBytes(v)) return bad(`ut_pex ${key} is not a string`);
+    const peers = decodeCompactPeers(v, family);
+    if (peers.length > MAX_PEX_PEERS) bad(`ut_pex ${key} lists ${peers.length} peers, more than ${MAX_PEX_PEERS}`);
+    const f = flagsKey ? d.get(flagsKey) : undefined;
+    return peers.map((p, i) => (isBytes(f) && f.length === peers.length ? { ...p, flags: f[i]! } : p));
+  };
+  return {
+    added: [...list('added', 4, 'added.f'), ...list('added6', 6, 'added6.f')],
+    dropped: [...list('dropped', 4), ...list('dropped6', 6)],
+  };
+}

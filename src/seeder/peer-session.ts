@@ -1,0 +1,524 @@
+/**
+ * One peer connection of the seeder: the protocol state above the framer, with no socket of
+ * its own. Bytes come in through `onData`, go out through the injected `io.write`; the
+ * owner (seeder.ts) connects it to a TCP socket and calls `onDrain` and `tick`.
+ *
+ * What it does (REFERENCE.md, "Peer wire"):
+ *   - handshake: answers only for torrents we seed; reserved bits extension (BEP 10) and fast
+ *     (BEP 6); our own peer id from the other side closes the connection (self-connection);
+ *   - then the extension handshake (m: ut_metadata, ut_pex unless private; metadata_size, p,
+ *     v, yourip, reqq, upload_only) and `have_all` (fast) or a bitfield of exact length;
+ *   - requests: bounded by the piece and the 16 KiB block, queued up to `reqq`; with the fast
+ *     extension every request gets exactly one answer (piece or reject) and a choke rejects
+ *     the queued ones; the overflow of reqq is rejected (fast) or disconnects;
+ *   - serving: at most MAX_BLOCKS_IN_FLIGHT blocks read or buffered per peer (socket
+ *     backpressure), each block paid for in the token-bucket tree first;
+ *   - keep-alive after KEEPALIVE_MS without sending; silent peers and idle peers dropped;
+ *   - BEP 9 ut_metadata served from the torrent's info dict; BEP 11 ut_pex sent at most once a
+ *     minute with at most 50 added peers, never for a private torrent; PEX received is passed on
+ *     as connection candidates.
+ * Any protocol violation throws PeerWireError inside `onData`, which closes the connection.
+ */
+import { pieceSize, type Metainfo } from '../codec/metainfo.js';
+import {
+  BLOCK_SIZE,
+  EXT_HANDSHAKE_ID,
+  KEEP_ALIVE,
+  LOCAL_EXT,
+  METADATA_PIECE_SIZE,
+  PEX_INTERVAL_MS,
+  PEX_MAX_ADDED,
+  PIECE_HEADER_LENGTH,
+  PeerWireError,
+  PeerWireFramer,
+  bitIsSet,
+  decodeExtendedHandshake,
+  decodeMessage,
+  decodeMetadataMessage,
+  decodePex,
+  encodeCompactPeer,
+  encodeExtendedHandshake,
+  encodeHandshake,
+  encodeMessage,
+  encodeMetadataMessage,
+  encodePex,
+  encodePieceHeader,
+  makeBitfield,
+  maxMessageLength,
+  metadataPieceCount,
+  type Handshake,
+  type Message,
+  type PexPeer,
+} from '../codec/peer-wire.js';
+import type { Clock } from '../util/clock.js';
+import type { Logger } from '../util/log.js';
+import type { TokenBucket } from './bandwidth.js';
+
+/** Reason: libtorrent's default is 500, Transmission's 512; 250 keeps a slow router's queue short and still fills a fast link. */
+export const REQQ = 250;
+/** "No more than a few blocks buffered per unchoked peer": 4 × 16 KiB read or waiting in the socket. */
+export const MAX_BLOCKS_IN_FLIGHT = 4;
+/** REFERENCE: keep-alive at least every 60 s when idle; we send one after 45 s of silence. */
+export const KEEPALIVE_MS = 45_000;
+/** A peer that sends nothing (not even keep-alives) for this long is gone. libtorrent uses 120 s. */
+export const SILENT_MS = 180_000;
+/** The handshake must complete within this. */
+export const HANDSHAKE_TIMEOUT_MS = 20_000;
+/** A peer not interested in a seed for this long does not need it. */
+export const IDLE_MS = 5 * 60_000;
+/** Invalid requests tolerated (each rejected) before we disconnect. */
+export const MAX_INVALID_REQUESTS = 20;
+
+/** The torrent as a session sees it. */
+export interface SessionTorrent {
+  readonly meta: Metainfo;
+  available(index: number): boolean;
+  complete(): boolean;
+  readBlock(index: number, begin: number, into: Buffer): Promise<boolean>;
+  readonly bucket: TokenBucket;
+  /** Peers to tell others about over PEX (address and listen port), not private torrents. */
+  pexPeers(): PexPeer[];
+}
+
+export interface SessionIo {
+  /** Queues bytes on the socket; false when the socket buffer is full (wait for onDrain). */
+  write(bytes: Uint8Array): boolean;
+  /** Bytes queued in the socket not yet handed to the kernel. */
+  buffered(): number;
+  /** Destroys the connection (the owner then calls `closed`). */
+  close(): void;
+}
+
+export interface SessionDeps {
+  clock: Clock;
+  log: Logger;
+  peerId: Uint8Array;
+  version: string;
+  listenPort(): number | undefined;
+  /** Incoming: the torrent for an info hash, if we seed it and have room for a peer. */
+  accept(session: PeerSession, infoHash: Uint8Array): SessionTorrent | undefined | 'full';
+  /** Handshake done: the session joins its torrent. */
+  ready(session: PeerSession): void;
+  /** Interest changed (the choker decides). */
+  interest(session: PeerSession, interested: boolean): void;
+  /** Blocked on a bucket: call `pump` again in `ms`. */
+  waitBandwidth(session: PeerSession, ms: number): void;
+  /** Peers learned over PEX. */
+  pexCandidates(session: PeerSession, peers: { address: string; port: number }[]): void;
+  uploaded(session: PeerSession, bytes: number): void;
+}
+
+interface Request {
+  index: number;
+  begin: number;
+  length: number;
+}
+
+export class PeerSession {
+  torrent: SessionTorrent | undefined;
+  private readonly framer: PeerWireFramer;
+  private phase: 'handshake' | 'active' | 'closed' = 'handshake';
+  peerFast = false;
+  peerExtension = false;
+  peerIdHex = '';
+  /** Ids the peer wants our messages under (BEP 10 m). */
+  private peerExtIds = new Map<string, number>();
+  /** The peer's listen port (outgoing: the port we dialled; incoming: ext handshake `p`). */
+  peerListenPort: number | undefined;
+  client = '';
+  amChoking = true;
+  peerInterested = false;
+  private peerHave: Uint8Array | undefined;
+  private peerHaveCount = 0;
+  private readonly requests: Request[] = [];
+  private inFlight = 0;
+  private waitingBandwidth = false;
+  private invalidRequests = 0;
+  private readonly connectedAt: number;
+  private lastReceived: number;
+  private lastSent: number;
+  private lastInterest: number;
+  private lastPex = -Infinity;
+  private pexSent = new Map<string, PexPeer>();
+  uploadedBytes = 0;
+  readonly outgoing: boolean;
+  bucket: TokenBucket | undefined;
+  closeReason = '';
+
+  constructor(
+    private readonly deps: SessionDeps,
+    private readonly io: SessionIo,
+    readonly address: string,
+    readonly port: number,
+    /** Outgoing: the torrent we dialled for (we send our handshake first). */
+    outgoing?: SessionTorrent,
+  ) {
+    const now = deps.clock.now();
+    this.connectedAt = this.lastReceived = this.lastSent = this.lastInterest = now;
+    // Before the torrent is known no message can come (the handshake comes first).
+    this.framer = new PeerWireFramer(0);
+    this.outgoing = outgoing !== undefined;
+    if (outgoing) {
+      this.torrent = outgoing;
+      this.peerListenPort = port;
+      this.framer.setMaxLength(maxMessageLength(outgoing.meta));
+      this.send(encodeHandshake({ infoHash: outgoing.meta.infoHash, peerId: deps.peerId, extension: true, fast: true }));
+    }
+  }
+
+  get active(): boolean {
+    return this.phase === 'active';
+  }
+  get isClosed(): boolean {
+    return this.phase === 'closed';
+  }
+  get queuedRequests(): number {
+    return this.requests.length;
+  }
+  get blocksInFlight(): number {
+    return this.inFlight;
+  }
+
+  private send(bytes: Uint8Array): boolean {
+    if (this.phase === 'closed') return false;
+    this.lastSent = this.deps.clock.now();
+    return this.io.write(bytes);
+  }
+
+  private sendMessage(m: Message): void {
+    this.send(encodeMessage(m));
+  }
+
+  /** Closes the connection with a reason (logged at debug level by the owner). */
+  close(reason: string): void {
+    if (this.phase === 'closed') return;
+    this.closeReason = reason;
+    this.phase = 'closed';
+    this.requests.length = 0;
+    this.io.close();
+  }
+
+  /** Bytes from the socket. Never throws: a protocol violation closes the connection. */
+  onData(data: Uint8Array): void {
+    if (this.phase === 'closed') return;
+    this.lastReceived = this.deps.clock.now();
+    try {
+      this.framer.push(
+        data,
+        (h) => this.onHandshake(h),
+        (body) => {
+          if (this.phase !== 'active' || !this.torrent) throw new PeerWireError('message before the handshake completed');
+          this.onMessage(decodeMessage(body, this.torrent.meta));
+        },
+      );
+    } catch (err) {
+      this.close(err instanceof PeerWireError ? err.message : `internal error: ${(err as Error).message}`);
+    }
+  }
+
+  private onHandshake(h: Handshake): void {
+    if (Buffer.compare(Buffer.from(h.peerId), Buffer.from(this.deps.peerId)) === 0) throw new PeerWireError('connected to ourselves');
+    this.peerFast = h.fast;
+    this.peerExtension = h.extension;
+    this.peerIdHex = Buffer.from(h.peerId).toString('hex');
+    this.client = clientFromPeerId(h.peerId);
+    if (this.torrent) {
+      if (Buffer.compare(Buffer.from(h.infoHash), Buffer.from(this.torrent.meta.infoHash)) !== 0)
+        throw new PeerWireError('handshake for another torrent');
+    } else {
+      const t = this.deps.accept(this, h.infoHash);
+      if (t === 'full') throw new PeerWireError('too many peers');
+      if (!t) throw new PeerWireError(`handshake for a torrent we do not seed (${Buffer.from(h.infoHash).toString('hex')})`);
+      this.torrent = t;
+      this.framer.setMaxLength(maxMessageLength(t.meta));
+      this.send(encodeHandshake({ infoHash: t.meta.infoHash, peerId: this.deps.peerId, extension: true, fast: true }));
+    }
+    this.phase = 'active';
+    const t = this.torrent;
+    if (this.peerExtension) this.sendExtendedHandshake(t);
+    // BEP 6: have_all / have_none replace the bitfield when both sides speak fast.
+    if (this.peerFast && t.complete()) this.sendMessage({ type: 'haveAll' });
+    else if (this.peerFast && !anyAvailable(t)) this.sendMessage({ type: 'haveNone' });
+    else this.sendMessage({ type: 'bitfield', bits: makeBitfield(t.meta.pieceCount, (i) => t.available(i)) });
+    this.deps.ready(this);
+  }
+
+  private sendExtendedHandshake(t: SessionTorrent): void {
+    const m = new Map<string, number>([['ut_metadata', LOCAL_EXT.ut_metadata]]);
+    // BEP 27: no PEX for private torrents.
+    if (!t.meta.private) m.set('ut_pex', LOCAL_EXT.ut_pex);
+    const yourIp = encodeCompactPeer(this.address, 0)?.subarray(0, -2);
+    const port = this.deps.listenPort();
+    const payload = encodeExtendedHandshake({
+      m,
+      metadataSize: t.meta.infoBytes.length,
+      ...(port ? { port } : {}),
+      version: this.deps.version,
+      ...(yourIp ? { yourIp } : {}),
+      reqq: REQQ,
+      uploadOnly: true,
+    });
+    this.sendMessage({ type: 'extended', extId: EXT_HANDSHAKE_ID, payload });
+  }
+
+  private fastOnly(what: string): void {
+    // BEP 6: "the peer MUST close the connection" when a fast message comes without the bit.
+    if (!this.peerFast) throw new PeerWireError(`${what} without the fast extension`);
+  }
+
+  private onMessage(m: Message): void {
+    const t = this.torrent!;
+    switch (m.type) {
+      case 'keepAlive':
+      case 'choke':
+      case 'unchoke':
+      case 'port':
+        return;
+      case 'interested':
+        if (!this.peerInterested) {
+          this.peerInterested = true;
+          this.lastInterest = this.deps.clock.now();
+          this.deps.interest(this, true);
+        }
+        return;
+      case 'notInterested':
+        if (this.peerInterested) {
+          this.peerInterested = false;
+          this.lastInterest = this.deps.clock.now();
+          this.deps.interest(this, false);
+        }
+        return;
+      case 'have':
+        this.peerHave ??= new Uint8Array(Math.ceil(t.meta.pieceCount / 8));
+        if (!bitIsSet(this.peerHave, m.index)) {
+          this.peerHave[m.index >> 3]! |= 0x80 >> (m.index & 7);
+          this.peerHaveCount++;
+        }
+        return this.checkPeerSeed();
+      case 'bitfield':
+        this.peerHave = Uint8Array.from(m.bits);
+        this.peerHaveCount = countBits(m.bits);
+        return this.checkPeerSeed();
+      case 'haveAll':
+        this.fastOnly('have_all');
+        this.peerHaveCount = t.meta.pieceCount;
+        return this.checkPeerSeed();
+      case 'haveNone':
+      case 'suggest':
+      case 'allowedFast':
+      case 'reject':
+        return this.fastOnly(m.type);
+      case 'request':
+        return this.onRequest(m);
+      case 'cancel': {
+        const i = this.requests.findIndex((r) => r.index === m.index && r.begin === m.begin && r.length === m.length);
+        if (i >= 0) {
+          this.requests.splice(i, 1);
+          // BEP 6: with the fast extension a cancelled request still gets its one answer.
+          if (this.peerFast) this.sendMessage({ type: 'reject', index: m.index, begin: m.begin, length: m.length });
+        }
+        return;
+      }
+      case 'piece':
+        throw new PeerWireError('sent a piece we never requested');
+      case 'extended':
+        return this.onExtended(m.extId, m.payload);
+    }
+  }
+
+  /** Two seeds have nothing to give each other. */
+  private checkPeerSeed(): void {
+    const t = this.torrent!;
+    if (this.peerHaveCount >= t.meta.pieceCount && t.complete()) this.close('peer is a seed too');
+  }
+
+  private onRequest(r: Request): void {
+    const t = this.torrent!;
+    // BEP 3: clients "close connections which request an amount greater than" 16 KiB.
+    if (r.length > BLOCK_SIZE) throw new PeerWireError(`request of ${r.length} bytes, more than ${BLOCK_SIZE}`);
+    const inBounds = r.index < t.meta.pieceCount && r.length > 0 && r.begin + r.length <= pieceSize(t.meta, r.index);
+    if (!inBounds) {
+      if (!this.peerFast || ++this.invalidRequests > MAX_INVALID_REQUESTS)
+        throw new PeerWireError(`request past the end of piece ${r.index} (begin ${r.begin}, length ${r.length})`);
+      return this.reject(r);
+    }
+    // BEP 3: requests while choked are discarded; BEP 6 answers them with a reject.
+    if (this.amChoking || !t.available(r.index)) return this.reject(r);
+    if (this.requests.length >= REQQ) {
+      if (!this.peerFast) throw new PeerWireError(`more than reqq=${REQQ} requests queued`);
+      return this.reject(r);
+    }
+    this.requests.push({ index: r.index, begin: r.begin, length: r.length });
+    this.pump();
+  }
+
+  private reject(r: Request): void {
+    if (this.peerFast) this.sendMessage({ type: 'reject', index: r.index, begin: r.begin, length: r.length });
+  }
+
+  private onExtended(extId: number, payload: Uint8Array): void {
+    const t = this.torrent!;
+    if (extId === EXT_HANDSHAKE_ID) {
+      const h = decodeExtendedHandshake(payload);
+      for (const [k, v] of h.m) {
+        if (v === 0) this.peerExtIds.delete(k);
+        else this.peerExtIds.set(k, v);
+      }
+      if (h.port !== undefined && this.peerListenPort === undefined) this.peerListenPort = h.port;
+      if (h.version) this.client = h.version.slice(0, 64);
+      if (h.uploadOnly && t.complete()) this.close('peer is upload-only and so are we');
+      return;
+    }
+    if (extId === LOCAL_EXT.ut_metadata) {
+      const msg = decodeMetadataMessage(payload);
+      if (msg.msgType !== 'request') return;
+      const id = this.peerExtIds.get('ut_metadata');
+      if (!id) return;
+      const info = t.meta.infoBytes;
+      const out =
+        msg.piece < metadataPieceCount(info.length)
+          ? encodeMetadataMessage({
+              msgType: 'data',
+              piece: msg.piece,
+              totalSize: info.length,
+              data: info.subarray(msg.piece * METADATA_PIECE_SIZE, (msg.piece + 1) * METADATA_PIECE_SIZE),
+            })
+          : encodeMetadataMessage({ msgType: 'reject', piece: msg.piece });
+      this.sendMessage({ type: 'extended', extId: id, payload: out });
+      return;
+    }
+    if (extId === LOCAL_EXT.ut_pex) {
+      // BEP 27: a private torrent takes no peers from PEX.
+      if (t.meta.private) return;
+      const pex = decodePex(payload);
+      if (pex.added.length) this.deps.pexCandidates(this, pex.added);
+      return;
+    }
+    // unknown extension ids are ignored (BEP 10)
+  }
+
+  /** The choker's decision. */
+  setChoked(choked: boolean): void {
+    if (this.phase !== 'active' || choked === this.amChoking) return;
+    this.amChoking = choked;
+    this.sendMessage({ type: choked ? 'choke' : 'unchoke' });
+    if (choked) {
+      // BEP 6: a choke no longer implies the queued requests are dropped: reject each one.
+      for (const r of this.requests) this.reject(r);
+      this.requests.length = 0;
+    } else this.pump();
+  }
+
+  /** A piece became available after the handshake. */
+  announceHave(index: number): void {
+    if (this.phase === 'active') this.sendMessage({ type: 'have', index });
+  }
+
+  onDrain(): void {
+    this.pump();
+  }
+
+  /** Serves queued requests within the bandwidth budget and the per-peer buffer bound. */
+  pump(): void {
+    const t = this.torrent;
+    if (!t || this.phase !== 'active' || this.waitingBandwidth) return;
+    const bucket = this.bucket ?? t.bucket;
+    while (
+      !this.amChoking &&
+      this.requests.length > 0 &&
+      this.inFlight + Math.ceil(this.io.buffered() / BLOCK_SIZE) < MAX_BLOCKS_IN_FLIGHT
+    ) {
+      const now = this.deps.clock.now();
+      if (!bucket.canSend(now)) {
+        this.waitingBandwidth = true;
+        this.deps.waitBandwidth(this, bucket.waitMs(now));
+        return;
+      }
+      const r = this.requests.shift()!;
+      bucket.consume(r.length + PIECE_HEADER_LENGTH, now);
+      this.inFlight++;
+      const msg = Buffer.allocUnsafe(PIECE_HEADER_LENGTH + r.length);
+      encodePieceHeader(r.index, r.begin, r.length, msg);
+      t.readBlock(r.index, r.begin, msg.subarray(PIECE_HEADER_LENGTH)).then(
+        (ok) => this.blockRead(r, msg, ok),
+        () => this.blockRead(r, msg, false),
+      );
+    }
+  }
+
+  /** Called by the owner when a bandwidth wait is over. */
+  bandwidthAvailable(): void {
+    this.waitingBandwidth = false;
+    this.pump();
+  }
+
+  private blockRead(r: Request, msg: Buffer, ok: boolean): void {
+    this.inFlight--;
+    if (this.phase !== 'active') return;
+    if (ok) {
+      this.send(msg);
+      this.uploadedBytes += r.length;
+      this.deps.uploaded(this, r.length);
+    } else this.reject(r); // a piece that fails or cannot be read is never sent
+    this.pump();
+  }
+
+  /** Timers: keep-alive, silence, idleness, PEX. Called about once a second by the owner. */
+  tick(now: number): void {
+    if (this.phase === 'closed') return;
+    if (this.phase === 'handshake') {
+      if (now - this.connectedAt > HANDSHAKE_TIMEOUT_MS) this.close('no handshake');
+      return;
+    }
+    if (now - this.lastReceived > SILENT_MS) return this.close('silent');
+    if (!this.peerInterested && now - this.lastInterest > IDLE_MS) return this.close('not interested');
+    if (now - this.lastSent >= KEEPALIVE_MS) this.send(KEEP_ALIVE);
+    if (now - this.lastPex >= PEX_INTERVAL_MS) this.sendPex(now);
+  }
+
+  private sendPex(now: number): void {
+    const t = this.torrent!;
+    const id = this.peerExtIds.get('ut_pex');
+    if (!id || t.meta.private) return;
+    const current = new Map<string, PexPeer>();
+    for (const p of t.pexPeers()) {
+      if (p.address === this.address && p.port === this.peerListenPort) continue;
+      current.set(`${p.address}|${p.port}`, p);
+    }
+    const added: PexPeer[] = [];
+    for (const [k, p] of current) {
+      if (added.length >= PEX_MAX_ADDED) break;
+      if (!this.pexSent.has(k)) added.push(p);
+    }
+    const dropped: PexPeer[] = [];
+    for (const [k, p] of this.pexSent) if (!current.has(k)) dropped.push(p);
+    if (added.length === 0 && dropped.length === 0) return;
+    for (const p of dropped) this.pexSent.delete(`${p.address}|${p.port}`);
+    for (const p of added) this.pexSent.set(`${p.address}|${p.port}`, p);
+    this.lastPex = now;
+    this.sendMessage({ type: 'extended', extId: id, payload: encodePex({ added, dropped: dropped.slice(0, PEX_MAX_ADDED * 4) }) });
+  }
+}
+
+function anyAvailable(t: SessionTorrent): boolean {
+  for (let i = 0; i < t.meta.pieceCount; i++) if (t.available(i)) return true;
+  return false;
+}
+
+function countBits(bits: Uint8Array): number {
+  let n = 0;
+  for (let b of bits) {
+    while (b) {
+      n += b & 1;
+      b >>= 1;
+    }
+  }
+  return n;
+}
+
+/** Azureus-style peer ids ("-TR3000-…") name the client; others are shown as hex. */
+export function clientFromPeerId(id: Uint8Array): string {
+  const s = Buffer.from(id).toString('latin1');
+  const m = /^-([A-Za-z]{2})([0-9A-Za-z]{4})-/.exec(s);
+  return m ? `${m[1]} ${m[2]}` : Buffer.from(id.subarray(0, 8)).toString('hex');
+}

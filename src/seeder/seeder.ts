@@ -1,0 +1,625 @@
+/**
+ * The seeder service: seeds every torrent of the watch folder from the data folder, within
+ * the upload budget, to every peer that connects or that trackers, LPD and PEX tell us of.
+ *
+ * It owns the listening sockets (listen_port, else 6882…6889; IPv4 and IPv6), the outgoing
+ * connections, one PeerSession per connection, one TorrentStorage, Choker and TokenBucket
+ * per torrent, and the global TokenBucket. One clock-driven tick a second drives keep-alives,
+ * timeouts, rate meters and PEX; every 10 s the chokers rotate and torrents with missing
+ * data are looked at again.
+ *
+ * `SeederView` (src/parts.ts) is what LPD and the announcer see of it.
+ */
+import { createServer, connect, type Server, type Socket } from 'node:net';
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import type { Metainfo } from '../codec/metainfo.js';
+import type { Settings } from '../config/settings.js';
+import type { Service } from '../daemon.js';
+import type { PeerCandidate, SeededTorrent, SeederView } from '../parts.js';
+import { FilePool } from '../storage/file-pool.js';
+import { TorrentStorage } from '../storage/torrent-storage.js';
+import type { Clock } from '../util/clock.js';
+import type { Logger } from '../util/log.js';
+import { VERSION } from '../version.js';
+import { RateMeter, TokenBucket } from './bandwidth.js';
+import { Choker, ROTATE_MS, type ChokeDecision } from './choker.js';
+import { PeerSession, type SessionDeps, type SessionTorrent } from './peer-session.js';
+import { TorrentWatcher } from './torrent-watcher.js';
+import type { PexPeer } from '../codec/peer-wire.js';
+
+/** BitTorrent's historical range: listen_port, then the next free of these. */
+export const FALLBACK_PORTS = [6882, 6883, 6884, 6885, 6886, 6887, 6888, 6889];
+/** Outgoing connections being set up at once. */
+export const MAX_HALF_OPEN = 8;
+export const CONNECT_TIMEOUT_MS = 10_000;
+/** A candidate that failed is not dialled again for this long. */
+export const RETRY_MS = 5 * 60_000;
+/** Candidates kept per torrent (oldest dropped). */
+export const MAX_CANDIDATES = 200;
+/** Incoming connections still in their handshake, beyond max_peers. */
+export const HANDSHAKE_SLACK = 16;
+const TICK_MS = 1000;
+/** Torrents with all their data are re-stat'ed this often (a changed file puts its pieces in doubt). */
+const COMPLETE_RESCAN_MS = 60_000;
+const INCOMPLETE_RESCAN_MS = 10_000;
+/** Pieces verified while serving are saved at most this often (flash wear). */
+const RESUME_FLUSH_MS = 5 * 60_000;
+
+export type TorrentState = 'checking' | 'seeding' | 'missing data' | 'error';
+
+export interface TorrentStatus {
+  name: string;
+  infoHash: string;
+  file: string;
+  state: TorrentState;
+  message?: string;
+  peers: number;
+  unchoked: number;
+  uploadRate: number;
+  uploaded: number;
+  size: number;
+  pieces: number;
+  piecesAvailable: number;
+}
+
+export interface SeederStatus {
+  listenPort?: number;
+  peers: number;
+  uploadRate: number;
+  uploaded: number;
+  torrents: TorrentStatus[];
+}
+
+export interface SeederDeps {
+  clock: Clock;
+  log: Logger;
+  /** Tests: ports to try instead of listen_port and 6882…6889 (0 = any free port). */
+  ports?: number[];
+  /** Tests: listen address (default: every IPv6 and IPv4 address). */
+  host?: string;
+}
+
+const normalizeAddress = (a: string | undefined): string => (a ?? '').replace(/^::ffff:(\d+\.\d+\.\d+\.\d+)$/, '$1');
+
+class SeedTorrent implements SessionTorrent, SeededTorrent {
+  state: TorrentState = 'checking';
+  message = '';
+  readonly sessions = new Set<PeerSession>();
+  readonly choker: Choker<PeerSession>;
+  readonly candidates = new Map<string, PeerCandidate>();
+  readonly meter = new RateMeter();
+  uploadedBytes = 0;
+  lastRescan = 0;
+  removed = false;
+
+  constructor(
+    readonly file: string,
+    readonly meta: Metainfo,
+    readonly storage: TorrentStorage,
+    readonly bucket: TokenBucket,
+    slots: number,
+  ) {
+    this.choker = new Choker(slots, ROTATE_MS);
+  }
+  get infoHashHex(): string {
+    return this.meta.infoHashHex;
+  }
+  get infoHash(): Uint8Array {
+    return this.meta.infoHash;
+  }
+  get private(): boolean {
+    return this.meta.private;
+  }
+  get announceTiers(): string[][] {
+    return this.meta.announceTiers;
+  }
+  uploaded(): number {
+    return this.uploadedBytes;
+  }
+  downloaded(): number {
+    return 0;
+  }
+  left(): number {
+    return this.storage.left();
+  }
+  available(i: number): boolean {
+    return this.storage.available(i);
+  }
+  complete(): boolean {
+    return this.storage.complete;
+  }
+  readBlock(index: number, begin: number, into: Buffer): Promise<boolean> {
+    return this.storage.readBlock(index, begin, into);
+  }
+  pexPeers(): PexPeer[] {
+    const out: PexPeer[] = [];
+    for (const s of this.sessions)
+      if (s.active && s.peerListenPort) out.push({ address: s.address, port: s.peerListenPort, flags: s.outgoing ? 0x10 : 0 });
+    return out;
+  }
+}
+
+export class Seeder implements Service, SeederView {
+  readonly name = 'seeder';
+  private readonly peerId: Uint8Array;
+  private readonly servers: Server[] = [];
+  private port: number | undefined;
+  private readonly torrentsByHash = new Map<string, SeedTorrent>();
+  private readonly hashByFile = new Map<string, string>();
+  private readonly fileErrors = new Map<string, string>();
+  /** Every session, from accept to close. */
+  private readonly sessions = new Set<PeerSession>();
+  private readonly sockets = new Set<Socket>();
+  private halfOpen = 0;
+  private readonly retryAt = new Map<string, number>();
+  private readonly global: TokenBucket;
+  private readonly globalMeter = new RateMeter();
+  private uploadedTotal = 0;
+  private readonly pool = new FilePool();
+  private watcher: TorrentWatcher | undefined;
+  private tickTimer: { cancel(): void } | undefined;
+  private bandwidthTimer: { cancel(): void; at: number } | undefined;
+  private readonly bandwidthWaiters = new Set<PeerSession>();
+  private checkQueue: Promise<void> = Promise.resolve();
+  private readonly listeners: (() => void)[] = [];
+  private lastChoke = 0;
+  private lastFlush = 0;
+  private closed = false;
+  private readonly sessionDeps: SessionDeps;
+
+  constructor(
+    private readonly deps: SeederDeps,
+    private settings: Settings,
+  ) {
+    // Azureus-style peer id: client MS (meshseed), version, then random bytes.
+    const v = VERSION.split(/[.-]/).map((x) => Number(x) || 0);
+    this.peerId = Buffer.concat([Buffer.from(`-MS${v[0] ?? 0}${v[1] ?? 0}${v[2] ?? 0}0-`.slice(0, 8), 'latin1'), randomBytes(12)]);
+    this.global = new TokenBucket(deps.clock.now(), settings['seeder.upload_rate'] * 1024);
+    const self = this;
+    this.sessionDeps = {
+      clock: deps.clock,
+      log: deps.log,
+      peerId: this.peerId,
+      version: `meshseed ${VERSION}`,
+      listenPort: () => this.port,
+      accept: (s, infoHash) => self.accept(s, infoHash),
+      ready: (s) => self.ready(s),
+      interest: (s, interested) => {
+        const t = s.torrent as SeedTorrent;
+        const now = deps.clock.now();
+        self.apply(interested ? t.choker.interested(s, now) : t.choker.notInterested(s, now));
+      },
+      waitBandwidth: (s, ms) => self.waitBandwidth(s, ms),
+      pexCandidates: (s, peers) =>
+        self.addCandidates(peers.slice(0, 50).map((p) => ({ infoHashHex: (s.torrent as SeedTorrent).infoHashHex, ...p, source: 'pex' as const }))),
+      uploaded: (s, bytes) => {
+        (s.torrent as SeedTorrent).uploadedBytes += bytes;
+        self.uploadedTotal += bytes;
+      },
+    };
+  }
+
+  // ---- SeederView ----
+  listenPort(): number | undefined {
+    return this.port;
+  }
+
+  torrents(): SeededTorrent[] {
+    return [...this.torrentsByHash.values()].filter((t) => t.state !== 'checking');
+  }
+
+  onTorrentsChanged(listener: () => void): void {
+    this.listeners.push(listener);
+  }
+
+  addCandidates(peers: PeerCandidate[]): void {
+    for (const p of peers) {
+      const t = this.torrentsByHash.get(p.infoHashHex);
+      if (!t || t.state === 'checking') continue;
+      // BEP 27: a private torrent's peers come only from its own trackers.
+      if (t.private && p.source !== 'tracker') continue;
+      if (!(p.port > 0 && p.port < 65536) || !p.address) continue;
+      const address = normalizeAddress(p.address);
+      const key = `${address}|${p.port}`;
+      if (address === '0.0.0.0' || address === '::') continue;
+      if ((this.retryAt.get(key) ?? 0) > this.deps.clock.now()) continue;
+      if ([...t.sessions].some((s) => s.address === address && (s.port === p.port || s.peerListenPort === p.port))) continue;
+      t.candidates.delete(key);
+      t.candidates.set(key, { ...p, address });
+      while (t.candidates.size > MAX_CANDIDATES) t.candidates.delete(t.candidates.keys().next().value!);
+    }
+    this.connectMore();
+  }
+
+  private notifyChanged(): void {
+    for (const l of this.listeners) {
+      try {
+        l();
+      } catch (err) {
+        this.deps.log.error(`torrents-changed listener failed: ${(err as Error).message}`);
+      }
+    }
+  }
+
+  // ---- Service ----
+  async start(): Promise<void> {
+    await this.listen();
+    await this.startWatcher();
+    this.scheduleTick();
+  }
+
+  private async listen(): Promise<void> {
+    const first = this.settings['seeder.listen_port'];
+    const ports = this.deps.ports ?? [first, ...FALLBACK_PORTS.filter((p) => p !== first)];
+    let lastError: Error | undefined;
+    for (const port of ports) {
+      try {
+        const server = await this.listenOn(port);
+        this.servers.push(server);
+        const addr = server.address();
+        this.port = typeof addr === 'object' && addr ? addr.port : port;
+        if (port !== first && this.deps.ports === undefined) this.deps.log.warn(`port ${first} is busy; listening on ${this.port} instead`);
+        this.deps.log.info(`listening for peers on port ${this.port}`);
+        return;
+      } catch (err) {
+        lastError = err as Error;
+        if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE') break;
+      }
+    }
+    throw new Error(`cannot listen for peers on ports ${ports.join(', ')}: ${lastError?.message}`);
+  }
+
+  private listenOn(port: number): Promise<Server> {
+    const tryHost = (host: string, ipv6Only: boolean) =>
+      new Promise<Server>((resolve, reject) => {
+        const server = createServer({ noDelay: true }, (s) => this.incoming(s));
+        server.once('error', reject);
+        server.listen({ port, host, ipv6Only, backlog: 64 }, () => {
+          server.removeListener('error', reject);
+          server.on('error', (e) => this.deps.log.error(`peer listener: ${e.message}`));
+          resolve(server);
+        });
+      });
+    if (this.deps.host) return tryHost(this.deps.host, false);
+    // One dual-stack socket takes IPv6 and IPv4 (as ::ffff:a.b.c.d); IPv4 only where the kernel has no IPv6.
+    return tryHost('::', false).catch((err: NodeJS.ErrnoException) => {
+      if (err.code === 'EAFNOSUPPORT' || err.code === 'EADDRNOTAVAIL') return tryHost('0.0.0.0', false);
+      throw err;
+    });
+  }
+
+  async reload(settings: Settings): Promise<void> {
+    const old = this.settings;
+    this.settings = settings;
+    const now = this.deps.clock.now();
+    this.global.setRate(settings['seeder.upload_rate'] * 1024, now);
+    for (const t of this.torrentsByHash.values()) {
+      t.bucket.setRate(settings['seeder.torrent_upload_rate'] * 1024, now);
+      this.apply(t.choker.setSlots(settings['seeder.upload_slots'], now));
+    }
+    if (settings['seeder.listen_port'] !== old['seeder.listen_port'])
+      this.deps.log.warn('listen_port changed: it takes effect when the daemon restarts');
+    if (settings['seeder.data_dir'] !== old['seeder.data_dir']) {
+      for (const file of [...this.hashByFile.keys()]) this.removeTorrent(file);
+      this.watcher?.close();
+      this.watcher = undefined;
+      await this.startWatcher();
+    } else if (settings['seeder.torrent_dir'] !== old['seeder.torrent_dir']) this.watcher?.setDir(settings['seeder.torrent_dir']);
+  }
+
+  private async startWatcher(): Promise<void> {
+    this.watcher = new TorrentWatcher(
+      {
+        clock: this.deps.clock,
+        log: this.deps.log,
+        onAdd: (file, meta) => this.addTorrent(file, meta),
+        onRemove: (file) => this.removeTorrent(file),
+        onError: (file, error) => (error === undefined ? this.fileErrors.delete(file) : this.fileErrors.set(file, error)),
+      },
+      this.settings['seeder.torrent_dir'],
+    );
+    await this.watcher.start();
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    this.tickTimer?.cancel();
+    this.bandwidthTimer?.cancel();
+    this.watcher?.close();
+    for (const s of this.sessions) s.close('shutting down');
+    for (const s of this.sockets) s.destroy();
+    await Promise.all(this.servers.map((s) => new Promise((r) => s.close(r))));
+    await Promise.all([...this.torrentsByHash.values()].map((t) => t.storage.close()));
+    await this.pool.close();
+  }
+
+  // ---- torrents ----
+  private addTorrent(file: string, meta: Metainfo): void {
+    const other = this.torrentsByHash.get(meta.infoHashHex);
+    if (other) {
+      const msg = `the same torrent as ${other.file}`;
+      this.deps.log.warn(`${file}: not seeded: ${msg}`);
+      this.fileErrors.set(file, msg);
+      return;
+    }
+    const now = this.deps.clock.now();
+    const storage = new TorrentStorage(
+      { pool: this.pool, log: this.deps.log, resumeDir: join(this.settings['main.state_dir'], 'resume') },
+      meta,
+      this.settings['seeder.data_dir'],
+    );
+    const t = new SeedTorrent(
+      file,
+      meta,
+      storage,
+      new TokenBucket(now, this.settings['seeder.torrent_upload_rate'] * 1024, this.global),
+      this.settings['seeder.upload_slots'],
+    );
+    storage.onAvailable = (i) => {
+      for (const s of t.sessions) s.announceHave(i);
+    };
+    this.torrentsByHash.set(meta.infoHashHex, t);
+    this.hashByFile.set(file, meta.infoHashHex);
+    this.deps.log.info(`${meta.name}: added (${meta.infoHashHex}), checking its data`);
+    // One check at a time: a router's disk is slow and shared.
+    this.checkQueue = this.checkQueue.then(async () => {
+      if (t.removed) return;
+      try {
+        await storage.start();
+      } catch (err) {
+        t.state = 'error';
+        t.message = (err as Error).message;
+        this.deps.log.error(`${meta.name}: ${t.message}`);
+        return;
+      }
+      if (t.removed) return;
+      this.updateState(t);
+      this.notifyChanged();
+      this.connectMore();
+    });
+  }
+
+  private updateState(t: SeedTorrent): void {
+    const before = `${t.state}|${t.message}`;
+    if (t.storage.complete) {
+      t.state = 'seeding';
+      t.message = '';
+    } else {
+      t.state = 'missing data';
+      const problems = t.storage.problems();
+      t.message = `${t.storage.countOf(1) + t.storage.countOf(2)} of ${t.meta.pieceCount} pieces available${problems.length ? `: ${problems.slice(0, 5).join(', ')}${problems.length > 5 ? ', …' : ''}` : ''}`;
+    }
+    if (`${t.state}|${t.message}` === before) return;
+    if (t.state === 'seeding') this.deps.log.info(`${t.meta.name}: seeding (${t.meta.pieceCount} pieces, ${t.meta.length} bytes)`);
+    else
+      this.deps.log.warn(
+        `${t.meta.name}: missing data in ${this.settings['seeder.data_dir']}: ${t.message}; seeding what is there and looking again every ${INCOMPLETE_RESCAN_MS / 1000} s`,
+      );
+  }
+
+  private removeTorrent(file: string): void {
+    const hash = this.hashByFile.get(file);
+    if (!hash) return;
+    this.hashByFile.delete(file);
+    const t = this.torrentsByHash.get(hash);
+    if (!t || t.file !== file) return;
+    t.removed = true;
+    this.torrentsByHash.delete(hash);
+    for (const s of [...t.sessions]) s.close('torrent removed');
+    for (const s of this.sessions) if (s.torrent === t) s.close('torrent removed');
+    void t.storage.close();
+    this.deps.log.info(`${t.meta.name}: removed, no longer seeded`);
+    this.notifyChanged();
+    // a duplicate of this torrent in another file may now be seeded
+    for (const [f, e] of this.fileErrors) {
+      if (e !== `the same torrent as ${file}`) continue;
+      this.fileErrors.delete(f);
+      this.watcher?.forget(f);
+    }
+  }
+
+  // ---- connections ----
+  private incoming(socket: Socket): void {
+    if (this.closed || this.sessions.size >= this.settings['seeder.max_peers'] + HANDSHAKE_SLACK) {
+      socket.destroy();
+      return;
+    }
+    this.wire(socket, normalizeAddress(socket.remoteAddress), socket.remotePort ?? 0);
+  }
+
+  private wire(socket: Socket, address: string, port: number, torrent?: SeedTorrent): PeerSession {
+    this.sockets.add(socket);
+    socket.setNoDelay(true);
+    const session = new PeerSession(
+      this.sessionDeps,
+      { write: (b) => socket.write(b), buffered: () => socket.writableLength, close: () => socket.destroy() },
+      address,
+      port,
+      torrent,
+    );
+    this.sessions.add(session);
+    socket.on('data', (d) => session.onData(d));
+    socket.on('drain', () => session.onDrain());
+    socket.on('error', () => {});
+    socket.on('close', () => {
+      this.sockets.delete(socket);
+      session.close(session.closeReason || 'connection closed');
+      this.dropSession(session);
+    });
+    return session;
+  }
+
+  private accept(_s: PeerSession, infoHash: Uint8Array): SessionTorrent | undefined | 'full' {
+    const t = this.torrentsByHash.get(Buffer.from(infoHash).toString('hex'));
+    if (!t || t.state === 'checking' || t.state === 'error') return undefined;
+    if (t.sessions.size >= this.settings['seeder.max_peers_per_torrent'] || this.activeCount() >= this.settings['seeder.max_peers']) return 'full';
+    return t;
+  }
+
+  private activeCount(): number {
+    let n = 0;
+    for (const t of this.torrentsByHash.values()) n += t.sessions.size;
+    return n;
+  }
+
+  private ready(s: PeerSession): void {
+    const t = s.torrent as SeedTorrent;
+    if (t.removed) return s.close('torrent removed');
+    // an outgoing connection counts against the caps only once it is up
+    if (s.outgoing && (t.sessions.size >= this.settings['seeder.max_peers_per_torrent'] || this.activeCount() >= this.settings['seeder.max_peers']))
+      return s.close('too many peers');
+    s.bucket = new TokenBucket(this.deps.clock.now(), 0, t.bucket);
+    t.sessions.add(s);
+    t.candidates.delete(`${s.address}|${s.port}`);
+    this.deps.log.debug(`${t.meta.name}: peer ${s.address}:${s.port} (${s.client}) ${s.outgoing ? 'connected' : 'accepted'}`);
+  }
+
+  private dropSession(s: PeerSession): void {
+    if (!this.sessions.delete(s)) return;
+    this.bandwidthWaiters.delete(s);
+    const t = s.torrent as SeedTorrent | undefined;
+    if (t && t.sessions.delete(s)) this.apply(t.choker.remove(s, this.deps.clock.now()));
+    this.deps.log.debug(`${t ? `${t.meta.name}: ` : ''}peer ${s.address}:${s.port} closed: ${s.closeReason}`);
+    this.connectMore();
+  }
+
+  private apply(d: ChokeDecision<PeerSession>): void {
+    for (const p of d.choke) p.setChoked(true);
+    for (const p of d.unchoke) p.setChoked(false);
+  }
+
+  private connectMore(): void {
+    if (this.closed) return;
+    const maxPeers = this.settings['seeder.max_peers'];
+    const perTorrent = this.settings['seeder.max_peers_per_torrent'];
+    let progress = true;
+    while (progress && this.halfOpen < MAX_HALF_OPEN && this.sessions.size < maxPeers) {
+      progress = false;
+      for (const t of this.torrentsByHash.values()) {
+        if (this.halfOpen >= MAX_HALF_OPEN || this.sessions.size >= maxPeers) break;
+        if (t.state === 'checking' || t.state === 'error' || t.candidates.size === 0 || t.sessions.size >= perTorrent) continue;
+        const [key, c] = t.candidates.entries().next().value as [string, PeerCandidate];
+        t.candidates.delete(key);
+        this.dial(t, c);
+        progress = true;
+      }
+    }
+  }
+
+  private dial(t: SeedTorrent, c: PeerCandidate): void {
+    const key = `${c.address}|${c.port}`;
+    this.retryAt.set(key, this.deps.clock.now() + RETRY_MS);
+    this.halfOpen++;
+    let done = false;
+    const socket = connect({ host: c.address, port: c.port, noDelay: true });
+    this.sockets.add(socket);
+    const timer = this.deps.clock.setTimeout(() => socket.destroy(), CONNECT_TIMEOUT_MS);
+    const finish = () => {
+      if (done) return;
+      done = true;
+      timer.cancel();
+      this.halfOpen--;
+    };
+    socket.once('connect', () => {
+      finish();
+      if (t.removed || this.closed) return socket.destroy();
+      this.retryAt.delete(key);
+      this.wire(socket, c.address, c.port, t);
+    });
+    socket.once('error', () => {});
+    socket.once('close', () => {
+      this.sockets.delete(socket);
+      if (!done) {
+        finish();
+        this.connectMore();
+      }
+    });
+  }
+
+  // ---- bandwidth ----
+  private waitBandwidth(s: PeerSession, ms: number): void {
+    this.bandwidthWaiters.add(s);
+    const at = this.deps.clock.now() + Math.max(ms, 5);
+    if (this.bandwidthTimer && this.bandwidthTimer.at <= at) return;
+    this.bandwidthTimer?.cancel();
+    const timer = this.deps.clock.setTimeout(() => {
+      this.bandwidthTimer = undefined;
+      // first come, first served: each waiting peer in turn, a peer blocked again goes last
+      const waiting = [...this.bandwidthWaiters];
+      this.bandwidthWaiters.clear();
+      for (const p of waiting) p.bandwidthAvailable();
+    }, Math.max(ms, 5));
+    this.bandwidthTimer = { cancel: () => timer.cancel(), at };
+  }
+
+  // ---- timers ----
+  private scheduleTick(): void {
+    this.tickTimer = this.deps.clock.setTimeout(() => {
+      if (this.closed) return;
+      try {
+        this.tick();
+      } catch (err) {
+        this.deps.log.error(`tick: ${(err as Error).stack ?? err}`);
+      }
+      this.scheduleTick();
+    }, TICK_MS);
+  }
+
+  private tick(): void {
+    const now = this.deps.clock.now();
+    for (const s of this.sessions) s.tick(now);
+    this.globalMeter.sample(now, this.uploadedTotal);
+    const rotate = now - this.lastChoke >= ROTATE_MS;
+    if (rotate) this.lastChoke = now;
+    for (const t of this.torrentsByHash.values()) {
+      t.meter.sample(now, t.uploadedBytes);
+      if (rotate) this.apply(t.choker.tick(now));
+      if (t.state === 'seeding' || t.state === 'missing data') {
+        const every = t.state === 'seeding' ? COMPLETE_RESCAN_MS : INCOMPLETE_RESCAN_MS;
+        if (now - t.lastRescan >= every) {
+          t.lastRescan = now;
+          void t.storage.rescan().then((changed) => {
+            if (!changed || t.removed) return;
+            const was = t.state;
+            this.updateState(t);
+            if (was !== t.state) this.notifyChanged();
+          });
+        }
+      }
+    }
+    if (now - this.lastFlush >= RESUME_FLUSH_MS) {
+      this.lastFlush = now;
+      for (const t of this.torrentsByHash.values()) void t.storage.flush();
+    }
+    for (const [k, at] of this.retryAt) if (at <= now) this.retryAt.delete(k);
+    this.connectMore();
+  }
+
+  // ---- status ----
+  status(): SeederStatus {
+    const torrents: TorrentStatus[] = [...this.torrentsByHash.values()].map((t) => ({
+      name: t.meta.name,
+      infoHash: t.meta.infoHashHex,
+      file: t.file,
+      state: t.state,
+      ...(t.message ? { message: t.message } : {}),
+      peers: t.sessions.size,
+      unchoked: t.choker.unchokedPeers.length,
+      uploadRate: Math.round(t.meter.rate()),
+      uploaded: t.uploadedBytes,
+      size: t.meta.length,
+      pieces: t.meta.pieceCount,
+      piecesAvailable: t.storage.countOf(1) + t.storage.countOf(2),
+    }));
+    for (const [file, message] of this.fileErrors)
+      torrents.push({ name: file.split('/').pop()!, infoHash: '', file, state: 'error', message, peers: 0, unchoked: 0, uploadRate: 0, uploaded: 0, size: 0, pieces: 0, piecesAvailable: 0 });
+    return {
+      ...(this.port !== undefined ? { listenPort: this.port } : {}),
+      peers: this.activeCount(),
+      uploadRate: Math.round(this.globalMeter.rate()),
+      uploaded: this.uploadedTotal,
+      torrents,
+    };
+  }
+}

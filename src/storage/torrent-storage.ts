@@ -1,0 +1,311 @@
+/**
+ * One torrent's data on disk, read-only: which pieces we can serve and safe block reads.
+ *
+ * Every piece is in one of four states:
+ *   missing   a file it touches is absent or shorter than the torrent says: never served;
+ *   verified  its SHA-1 matched since its files last changed;
+ *   doubt     its files are present but changed (size or mtime differ from the resume data,
+ *             or they appeared after the check): it is hashed the first time it is served;
+ *   failed    its SHA-1 did not match: never sent, until its files change again.
+ *
+ * The first time a torrent is seen (no resume data) every present piece is hashed; the
+ * result is written as resume data (see resume-data.ts) to `<state_dir>/resume/<hash>.resume`,
+ * atomically (temp file + rename). In the state folder rather than next to the data because
+ * the data folder may be read-only or shared with other programs (a mounted mirror, a
+ * Samba share), and the state folder is the one place the daemon owns; both live on the USB
+ * disk on a router, so flash wear is the same, and resume data is only rewritten when piece
+ * states change (after a check, a changed file or a failed piece), never per block served.
+ */
+import { mkdir, rename, readFile, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { pieceSize, type Metainfo } from '../codec/metainfo.js';
+import { bitIsSet, makeBitfield } from '../codec/peer-wire.js';
+import type { Logger } from '../util/log.js';
+import type { FilePool } from './file-pool.js';
+import { filePath, piecesOfFile, segmentsOf } from './piece-map.js';
+import { hashRange, pieceHashMatches } from './piece-hasher.js';
+import { decodeResume, encodeResume, type FileStamp } from './resume-data.js';
+
+export const PIECE_MISSING = 0;
+export const PIECE_VERIFIED = 1;
+export const PIECE_DOUBT = 2;
+export const PIECE_FAILED = 3;
+
+export interface StorageDeps {
+  pool: FilePool;
+  log: Logger;
+  /** Folder for resume data (`<state_dir>/resume`). */
+  resumeDir: string;
+}
+
+export class TorrentStorage {
+  private readonly states: Uint8Array;
+  /** What stat() said last time (undefined: missing); padding files are always "present". */
+  private stamps: (FileStamp | undefined)[];
+  private readonly verifying = new Map<number, Promise<boolean>>();
+  private closed = false;
+  private dirty = false;
+  checking = false;
+  /** Called when a piece becomes servable after start (so peers can be sent `have`). */
+  onAvailable: (index: number) => void = () => {};
+
+  constructor(
+    private readonly deps: StorageDeps,
+    readonly meta: Metainfo,
+    readonly dataDir: string,
+  ) {
+    this.states = new Uint8Array(meta.pieceCount);
+    this.stamps = meta.files.map(() => undefined);
+  }
+
+  get resumeFile(): string {
+    return join(this.deps.resumeDir, `${this.meta.infoHashHex}.resume`);
+  }
+
+  pathOf(file: number): string {
+    return filePath(this.dataDir, this.meta, this.meta.files[file]!);
+  }
+
+  available(index: number): boolean {
+    const s = this.states[index];
+    return s === PIECE_VERIFIED || s === PIECE_DOUBT;
+  }
+
+  stateOf(index: number): number {
+    return this.states[index]!;
+  }
+
+  countOf(state: number): number {
+    let n = 0;
+    for (const s of this.states) if (s === state) n++;
+    return n;
+  }
+
+  get complete(): boolean {
+    return this.states.every((s) => s === PIECE_VERIFIED || s === PIECE_DOUBT);
+  }
+
+  /** Bytes we cannot serve (for the tracker's `left`). */
+  left(): number {
+    let n = 0;
+    for (let i = 0; i < this.states.length; i++) if (!this.available(i)) n += pieceSize(this.meta, i);
+    return n;
+  }
+
+  /** Files absent or short, as "path (missing)" / "path (N of M bytes)", for the log and status. */
+  problems(): string[] {
+    const out: string[] = [];
+    this.meta.files.forEach((f, i) => {
+      if (f.padding || f.length === 0) return;
+      const st = this.stamps[i];
+      const name = f.path.join('/');
+      if (!st) out.push(`${name} (missing)`);
+      else if (st.size < f.length) out.push(`${name} (${st.size} of ${f.length} bytes)`);
+    });
+    const failed = this.countOf(PIECE_FAILED);
+    if (failed) out.push(`${failed} piece(s) failed verification`);
+    return out;
+  }
+
+  private async statFiles(): Promise<(FileStamp | undefined)[]> {
+    return Promise.all(
+      this.meta.files.map(async (f, i) => {
+        if (f.padding || f.length === 0) return { size: f.length, mtimeUs: 0 };
+        try {
+          const st = await stat(this.pathOf(i), { bigint: true });
+          if (!st.isFile()) return undefined;
+          return { size: Number(st.size), mtimeUs: Number(st.mtimeNs / 1000n) };
+        } catch {
+          return undefined;
+        }
+      }),
+    );
+  }
+
+  private filePresent(i: number): boolean {
+    const st = this.stamps[i];
+    return st !== undefined && st.size >= this.meta.files[i]!.length;
+  }
+
+  private piecePresent(index: number): boolean {
+    const start = index * this.meta.pieceLength;
+    return segmentsOf(this.meta.files, start, pieceSize(this.meta, index)).every((s) => this.filePresent(s.file));
+  }
+
+  /** Loads resume data, stats the files, and runs the full check when there is no usable resume data. */
+  async start(): Promise<void> {
+    this.stamps = await this.statFiles();
+    let resume;
+    try {
+      resume = decodeResume(await readFile(this.resumeFile), this.meta.infoHash, this.meta.files.length, this.meta.pieceCount);
+    } catch {
+      resume = undefined;
+    }
+    if (!resume) {
+      await this.fullCheck();
+      return;
+    }
+    const unchanged = this.meta.files.map((_, i) => {
+      const a = this.stamps[i];
+      const b = resume!.files[i]!;
+      return a !== undefined && a.size === b.size && a.mtimeUs === b.mtimeUs;
+    });
+    for (let p = 0; p < this.meta.pieceCount; p++) {
+      if (!this.piecePresent(p)) this.states[p] = PIECE_MISSING;
+      else {
+        const start = p * this.meta.pieceLength;
+        const same = segmentsOf(this.meta.files, start, pieceSize(this.meta, p)).every((s) => unchanged[s.file]);
+        this.states[p] = same && bitIsSet(resume.verified, p) ? PIECE_VERIFIED : PIECE_DOUBT;
+      }
+    }
+    if (unchanged.some((u) => !u)) await this.save();
+  }
+
+  /** Hashes every present piece (the first time a torrent is seen). */
+  private async fullCheck(): Promise<void> {
+    this.checking = true;
+    try {
+      const scratch = Buffer.allocUnsafe(Math.min(this.meta.pieceLength, 256 * 1024));
+      for (let p = 0; p < this.meta.pieceCount && !this.closed; p++) {
+        if (!this.piecePresent(p)) {
+          this.states[p] = PIECE_MISSING;
+          continue;
+        }
+        const digest = await hashRange((pos, buf) => this.readAt(pos, buf), p * this.meta.pieceLength, pieceSize(this.meta, p), scratch);
+        this.states[p] = digest && pieceHashMatches(this.meta.pieces, p, digest) ? PIECE_VERIFIED : digest ? PIECE_FAILED : PIECE_MISSING;
+      }
+    } finally {
+      this.checking = false;
+    }
+    if (!this.closed) await this.save();
+  }
+
+  /**
+   * Stats the files again; pieces of a file that changed, appeared or shrank change state
+   * (present → doubt, absent or short → missing). Returns true when anything changed.
+   */
+  async rescan(): Promise<boolean> {
+    if (this.checking || this.closed) return false;
+    const now = await this.statFiles();
+    let changed = false;
+    for (let i = 0; i < now.length; i++) {
+      const a = now[i];
+      const b = this.stamps[i];
+      if (a?.size === b?.size && a?.mtimeUs === b?.mtimeUs) continue;
+      this.stamps[i] = a;
+      this.deps.pool.forget(this.pathOf(i));
+      changed = true;
+      const range = piecesOfFile(this.meta, this.meta.files[i]!);
+      if (!range) continue;
+      for (let p = range[0]; p <= range[1]; p++) {
+        const was = this.available(p);
+        this.states[p] = this.piecePresent(p) ? PIECE_DOUBT : PIECE_MISSING;
+        if (!was && this.available(p)) this.onAvailable(p);
+      }
+    }
+    if (changed) await this.save();
+    return changed;
+  }
+
+  /** Reads `into.length` bytes at `position` of the torrent's data; false if any file is missing or short. */
+  private async readAt(position: number, into: Buffer): Promise<boolean> {
+    let at = 0;
+    for (const s of segmentsOf(this.meta.files, position, into.length)) {
+      const f = this.meta.files[s.file]!;
+      const part = into.subarray(at, at + s.length);
+      at += s.length;
+      if (f.padding) {
+        part.fill(0);
+        continue;
+      }
+      // Never past the file's end as the torrent describes it.
+      if (s.offset + s.length > f.length) return false;
+      const ok = await this.deps.pool
+        .with(this.pathOf(s.file), async (h) => {
+          let got = 0;
+          while (got < part.length) {
+            const { bytesRead } = await h.read(part, got, part.length - got, s.offset + got);
+            if (bytesRead === 0) return false;
+            got += bytesRead;
+          }
+          return true;
+        })
+        .catch(() => false);
+      if (!ok) return false;
+    }
+    return at === into.length;
+  }
+
+  /** Hashes a piece in doubt; the first caller does the work, others wait for it. */
+  private verify(index: number): Promise<boolean> {
+    let p = this.verifying.get(index);
+    if (!p) {
+      p = (async () => {
+        const digest = await hashRange((pos, buf) => this.readAt(pos, buf), index * this.meta.pieceLength, pieceSize(this.meta, index));
+        if (this.states[index] !== PIECE_DOUBT) return this.states[index] === PIECE_VERIFIED;
+        const ok = digest !== undefined && pieceHashMatches(this.meta.pieces, index, digest);
+        this.states[index] = ok ? PIECE_VERIFIED : digest ? PIECE_FAILED : PIECE_MISSING;
+        this.dirty = true;
+        if (!ok) {
+          this.deps.log.warn(`${this.meta.name}: piece ${index} ${digest ? 'failed its hash check' : 'could not be read'}; it will not be sent`);
+          await this.save();
+        }
+        return ok;
+      })().finally(() => this.verifying.delete(index));
+      this.verifying.set(index, p);
+    }
+    return p;
+  }
+
+  /**
+   * Reads one block into `into` (which must be exactly the block's length) at `begin` of
+   * piece `index`, hashing the piece first if it is in doubt. Returns false when the block
+   * cannot be served (missing data, failed piece, read error): it is then never sent.
+   */
+  async readBlock(index: number, begin: number, into: Buffer): Promise<boolean> {
+    if (index >= this.meta.pieceCount || begin + into.length > pieceSize(this.meta, index)) return false;
+    if (this.states[index] === PIECE_DOUBT && !(await this.verify(index))) return false;
+    if (this.states[index] !== PIECE_VERIFIED) return false;
+    const ok = await this.readAt(index * this.meta.pieceLength + begin, into);
+    if (!ok) {
+      // a file shrank or vanished since it was checked
+      this.states[index] = PIECE_MISSING;
+      this.dirty = true;
+    }
+    return ok;
+  }
+
+  verifiedBitfield(): Uint8Array {
+    return makeBitfield(this.meta.pieceCount, (i) => this.states[i] === PIECE_VERIFIED);
+  }
+
+  /** Writes resume data atomically (temp file + rename). */
+  async save(): Promise<void> {
+    this.dirty = false;
+    const bytes = encodeResume({
+      infoHash: this.meta.infoHash,
+      files: this.stamps.map((s) => s ?? { size: -1, mtimeUs: 0 }),
+      verified: this.verifiedBitfield(),
+    });
+    try {
+      await mkdir(this.deps.resumeDir, { recursive: true });
+      const tmp = `${this.resumeFile}.tmp`;
+      await writeFile(tmp, bytes);
+      await rename(tmp, this.resumeFile);
+    } catch (err) {
+      this.deps.log.warn(`${this.meta.name}: cannot write resume data ${this.resumeFile}: ${(err as Error).message}`);
+    }
+  }
+
+  /** Saves pending piece states (pieces verified when served) and stops any check. */
+  async close(): Promise<void> {
+    this.closed = true;
+    if (this.dirty) await this.save();
+    for (let i = 0; i < this.meta.files.length; i++) this.deps.pool.forget(this.pathOf(i));
+  }
+
+  /** Saves when pieces were verified since the last save; called rarely (flash wear). */
+  async flush(): Promise<void> {
+    if (this.dirty && !this.closed) await this.save();
+  }
+}

@@ -1,0 +1,65 @@
+#!/usr/bin/python3
+"""Downloads one torrent with libtorrent (python3-libtorrent) from one given peer, then exits.
+
+Usage: lt-download.py (--torrent FILE | --magnet URI) --save DIR --peer HOST:PORT
+                      [--timeout S] [--download-limit BYTES_PER_S]
+Exit 0 when the download is complete and checked, 1 otherwise. No DHT, LPD, UPnP or
+trackers beyond the torrent's own; listens on 127.0.0.1 only.
+"""
+import argparse, sys, time
+import libtorrent as lt
+
+ap = argparse.ArgumentParser()
+ap.add_argument('--torrent')
+ap.add_argument('--magnet')
+ap.add_argument('--save', required=True)
+ap.add_argument('--peer', required=True)
+ap.add_argument('--timeout', type=float, default=60)
+ap.add_argument('--download-limit', type=int, default=0)
+a = ap.parse_args()
+
+s = lt.session({
+    'listen_interfaces': '127.0.0.1:0',
+    'outgoing_interfaces': '127.0.0.1',
+    'enable_dht': False, 'enable_lsd': False, 'enable_upnp': False, 'enable_natpmp': False,
+    # REFERENCE: after connecting to itself once, libtorrent bans 127.0.0.1 without this
+    'allow_multiple_connections_per_ip': True,
+    # meshseed speaks TCP only
+    'enable_outgoing_utp': False, 'enable_incoming_utp': False,
+    'alert_mask': lt.alert.category_t.all_categories if False else (lt.alert.category_t.error_notification | lt.alert.category_t.status_notification | lt.alert.category_t.peer_notification | lt.alert.category_t.connect_notification),
+})
+if a.download_limit:
+    s.apply_settings({'download_rate_limit': a.download_limit})
+    # libtorrent exempts local peers from rate limits unless they are in the global class
+    f = lt.ip_filter()
+    f.add_rule('0.0.0.0', '255.255.255.255', 1 << lt.session.global_peer_class_id)
+    s.set_peer_class_filter(f)
+
+if a.torrent:
+    atp = lt.add_torrent_params()
+    atp.ti = lt.torrent_info(a.torrent)
+else:
+    atp = lt.parse_magnet_uri(a.magnet)
+atp.save_path = a.save
+atp.trackers = []
+h = s.add_torrent(atp)
+host, port = a.peer.rsplit(':', 1)
+h.connect_peer((host, int(port)))
+
+start = time.time()
+last_connect = start
+while time.time() - start < a.timeout:
+    st = h.status()
+    if st.is_seeding or (st.state == lt.torrent_status.seeding):
+        print('complete %.2f s %d bytes' % (time.time() - start, st.total_wanted), flush=True)
+        sys.exit(0)
+    if time.time() - last_connect > 2 and st.num_peers == 0:
+        h.connect_peer((host, int(port)))
+        last_connect = time.time()
+    for al in s.pop_alerts():
+        if True:
+            print('alert:', al.message(), flush=True)
+    time.sleep(0.1)
+st = h.status()
+print('timeout: state %s progress %.3f peers %d' % (st.state, st.progress, st.num_peers), flush=True)
+sys.exit(1)
