@@ -36,6 +36,8 @@ export class TokenBucket {
   ) {
     this.last = now;
     this.setRate(rate, now);
+    // a new bucket starts full: the first block goes out at once
+    if (rate !== 0) this.tokens = this.capacity;
   }
 
   /** Bytes per second; 0 = unlimited. */
