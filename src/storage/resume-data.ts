@@ -4,7 +4,7 @@
  *
  *   version    1
  *   info hash  the torrent's 20-byte info hash
- *   files      [[size, mtime in µs], …] per file of the torrent (padding files: [0, 0])
+ *   files      [[size, mtime in ms], …] per file of the torrent (padding files: [0, 0])
  *   verified   bitfield of pieces whose SHA-1 matched, spare bits zero
  */
 import { decode, encode, isBytes, isDict, isInt, isList } from '../codec/bencode.js';
@@ -14,7 +14,7 @@ export const RESUME_VERSION = 1;
 
 export interface FileStamp {
   size: number;
-  mtimeUs: number;
+  mtimeMs: number;
 }
 export interface ResumeData {
   infoHash: Uint8Array;
@@ -26,7 +26,7 @@ export function encodeResume(r: ResumeData): Uint8Array {
   return encode({
     version: RESUME_VERSION,
     'info hash': r.infoHash,
-    files: r.files.map((f) => [f.size, f.mtimeUs]),
+    files: r.files.map((f) => [f.size, f.mtimeMs]),
     verified: r.verified,
   });
 }
@@ -43,7 +43,7 @@ export function decodeResume(bytes: Uint8Array, infoHash: Uint8Array, fileCount:
     const stamps: FileStamp[] = [];
     for (const f of files) {
       if (!isList(f) || f.length !== 2 || !isInt(f[0]) || !isInt(f[1])) return undefined;
-      stamps.push({ size: f[0], mtimeUs: f[1] });
+      stamps.push({ size: f[0], mtimeMs: f[1] });
     }
     const v = d.get('verified');
     if (!isBytes(v) || v.length !== bitfieldLength(pieceCount)) return undefined;

@@ -110,11 +110,11 @@ export class TorrentStorage {
   private async statFiles(): Promise<(FileStamp | undefined)[]> {
     return Promise.all(
       this.meta.files.map(async (f, i) => {
-        if (f.padding || f.length === 0) return { size: f.length, mtimeUs: 0 };
+        if (f.padding || f.length === 0) return { size: f.length, mtimeMs: 0 };
         try {
           const st = await stat(this.pathOf(i), { bigint: true });
           if (!st.isFile()) return undefined;
-          return { size: Number(st.size), mtimeUs: Number(st.mtimeNs / 1000n) };
+          return { size: Number(st.size), mtimeMs: Number(st.mtimeNs / 1_000_000n) };
         } catch {
           return undefined;
         }
@@ -148,7 +148,7 @@ export class TorrentStorage {
     const unchanged = this.meta.files.map((_, i) => {
       const a = this.stamps[i];
       const b = resume!.files[i]!;
-      return a !== undefined && a.size === b.size && a.mtimeUs === b.mtimeUs;
+      return a !== undefined && a.size === b.size && a.mtimeMs === b.mtimeMs;
     });
     for (let p = 0; p < this.meta.pieceCount; p++) {
       if (!this.piecePresent(p)) this.states[p] = PIECE_MISSING;
@@ -191,7 +191,7 @@ export class TorrentStorage {
     for (let i = 0; i < now.length; i++) {
       const a = now[i];
       const b = this.stamps[i];
-      if (a?.size === b?.size && a?.mtimeUs === b?.mtimeUs) continue;
+      if (a?.size === b?.size && a?.mtimeMs === b?.mtimeMs) continue;
       this.stamps[i] = a;
       this.deps.pool.forget(this.pathOf(i));
       changed = true;
@@ -284,7 +284,7 @@ export class TorrentStorage {
     this.dirty = false;
     const bytes = encodeResume({
       infoHash: this.meta.infoHash,
-      files: this.stamps.map((s) => s ?? { size: -1, mtimeUs: 0 }),
+      files: this.stamps.map((s) => s ?? { size: -1, mtimeMs: 0 }),
       verified: this.verifiedBitfield(),
     });
     try {

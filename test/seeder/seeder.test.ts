@@ -1,0 +1,333 @@
+// deadline: 90s
+/**
+ * The Seeder service on loopback sockets: the watch folder, missing data, caps, outgoing
+ * connections to candidates, IPv4 and IPv6, and hostile peers that must never crash it.
+ */
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { createServer, type Socket } from 'node:net';
+import { createHash, randomBytes } from 'node:crypto';
+import { copyFileSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { encode } from '../../src/codec/bencode';
+import { parseMetainfo, type Metainfo } from '../../src/codec/metainfo';
+import { PeerWireFramer, encodeHandshake, type Handshake } from '../../src/codec/peer-wire';
+import { defaultSettings, type Settings } from '../../src/config/settings';
+import { Seeder } from '../../src/seeder/seeder';
+import { systemClock } from '../../src/util/clock';
+import { createLogger } from '../../src/util/log';
+import { deadline, tempDir, waitFor } from '../helpers';
+import { RawPeer } from './raw-peer';
+
+const PIECE = 16 * 1024;
+
+interface Fixture {
+  base: string;
+  seeder: Seeder;
+  logs: string[];
+  settings: Settings;
+  addTorrent(name: string, size: number, opts?: { private?: boolean; withData?: boolean }): { meta: Metainfo; data: Buffer; file: string; dataFile: string };
+  close(): Promise<void>;
+}
+
+async function fixture(over: Partial<Settings> = {}, deps: { host?: string } = { host: '127.0.0.1' }): Promise<Fixture> {
+  const tmp = tempDir('meshseed-seeder-');
+  const base = tmp.path;
+  for (const d of ['torrents', 'data', 'state']) mkdirSync(join(base, d));
+  const settings: Settings = {
+    ...defaultSettings(),
+    'main.state_dir': join(base, 'state'),
+    'seeder.torrent_dir': join(base, 'torrents'),
+    'seeder.data_dir': join(base, 'data'),
+    'seeder.upload_rate': 0,
+    ...over,
+  };
+  const logs: string[] = [];
+  const seeder = new Seeder({ clock: systemClock, log: createLogger('debug', (l) => logs.push(l)), ports: [0], ...deps }, settings);
+  await seeder.start();
+  return {
+    base,
+    seeder,
+    logs,
+    settings,
+    addTorrent(name, size, opts = {}) {
+      const data = randomBytes(size);
+      const hashes: Buffer[] = [];
+      for (let at = 0; at < size; at += PIECE) hashes.push(createHash('sha1').update(data.subarray(at, at + PIECE)).digest());
+      const bytes = encode({ info: { length: size, name, 'piece length': PIECE, pieces: Buffer.concat(hashes), ...(opts.private ? { private: 1 } : {}) } });
+      const dataFile = join(base, 'data', name);
+      if (opts.withData !== false) writeFileSync(dataFile, data);
+      const file = join(base, 'torrents', `${name}.torrent`);
+      // written elsewhere then renamed in, as a careful user would
+      writeFileSync(`${file}.part`, bytes);
+      renameSync(`${file}.part`, file);
+      return { meta: parseMetainfo(bytes), data, file, dataFile };
+    },
+    close: async () => {
+      await seeder.close();
+      tmp.remove();
+    },
+  };
+}
+
+const stateOf = (s: Seeder, name: string) => s.status().torrents.find((t) => t.name === name)?.state;
+
+test(
+  'watch folder: a torrent dropped in starts within seconds, a bad one is reported and stops nothing, a removed one stops and its peers close',
+  deadline(20_000, async () => {
+    const f = await fixture();
+    try {
+      let changes = 0;
+      f.seeder.onTorrentsChanged(() => changes++);
+      writeFileSync(join(f.base, 'torrents', 'bad.torrent'), 'd4:infoi1ee');
+      const t = f.addTorrent('one', 5 * PIECE + 7);
+      await waitFor('the torrent to be seeded', 8000, () => stateOf(f.seeder, 'one') === 'seeding');
+      assert.is(f.seeder.torrents().length, 1);
+      assert.is(f.seeder.torrents()[0]!.infoHashHex, t.meta.infoHashHex);
+      assert.is(f.seeder.torrents()[0]!.left(), 0);
+      assert.ok(changes >= 1);
+      const bad = f.seeder.status().torrents.find((x) => x.name === 'bad.torrent');
+      assert.is(bad?.state, 'error');
+      assert.match(bad!.message!, /info dict/);
+
+      const peer = await RawPeer.connect(f.seeder.listenPort()!, t.meta.pieceCount);
+      peer.hello(t.meta.infoHash);
+      await peer.waitMessage('haveAll');
+      assert.is(f.seeder.status().peers, 1);
+      rmSync(t.file);
+      await peer.waitClosed(8000);
+      await waitFor('the torrent to go', 8000, () => f.seeder.torrents().length === 0);
+      assert.ok(f.logs.some((l) => /one: removed/.test(l)));
+    } finally {
+      await f.close();
+    }
+  }),
+);
+
+test(
+  'missing data is reported once and seeded when it appears',
+  deadline(30_000, async () => {
+    const f = await fixture();
+    try {
+      const t = f.addTorrent('later', 3 * PIECE, { withData: false });
+      await waitFor('missing data state', 8000, () => stateOf(f.seeder, 'later') === 'missing data');
+      const st = f.seeder.status().torrents.find((x) => x.name === 'later')!;
+      assert.match(st.message!, /0 of 3 pieces available: later \(missing\)/);
+      assert.is(f.logs.filter((l) => /later: missing data/.test(l)).length, 1);
+      assert.is(f.seeder.torrents()[0]!.left(), 3 * PIECE);
+      writeFileSync(`${t.dataFile}.tmp`, t.data);
+      renameSync(`${t.dataFile}.tmp`, t.dataFile);
+      await waitFor('seeding once the data is there', 20_000, () => stateOf(f.seeder, 'later') === 'seeding', 100);
+      const peer = await RawPeer.connect(f.seeder.listenPort()!, t.meta.pieceCount);
+      peer.hello(t.meta.infoHash);
+      peer.send({ type: 'interested' });
+      await peer.waitMessage('unchoke');
+      peer.send({ type: 'request', index: 1, begin: 0, length: PIECE });
+      const piece = await peer.waitMessage('piece');
+      assert.is(Buffer.compare(Buffer.from(piece.block), t.data.subarray(PIECE, 2 * PIECE)), 0, 'first served after doubt: verified, then sent');
+      peer.close();
+    } finally {
+      await f.close();
+    }
+  }),
+);
+
+test(
+  'hostile peers (garbage, oversized lengths, floods, wrong torrent) are dropped and the seeder keeps serving',
+  deadline(30_000, async () => {
+    const f = await fixture();
+    try {
+      const t = f.addTorrent('target', 4 * PIECE);
+      await waitFor('seeding', 8000, () => stateOf(f.seeder, 'target') === 'seeding');
+      const port = f.seeder.listenPort()!;
+      const attacks: ((p: RawPeer) => void)[] = [
+        (p) => p.write(Buffer.from('GET /announce HTTP/1.1\r\nHost: x\r\n\r\n')),
+        (p) => p.write(randomBytes(100_000)),
+        (p) => p.hello(Buffer.alloc(20, 7)), // a torrent we do not seed
+        (p) => {
+          p.hello(t.meta.infoHash);
+          p.write(Buffer.from('7fffffff', 'hex')); // 2 GiB message
+        },
+        (p) => {
+          p.hello(t.meta.infoHash);
+          p.write(Buffer.from('0001000014', 'hex')); // a 64 KiB+ extended message length
+          p.write(randomBytes(70_000));
+        },
+        (p) => {
+          p.hello(t.meta.infoHash, { fast: false });
+          p.send({ type: 'interested' });
+          for (let i = 0; i < 2000; i++) p.send({ type: 'request', index: i % 4, begin: 0, length: PIECE });
+        },
+        (p) => {
+          p.hello(t.meta.infoHash);
+          p.send({ type: 'request', index: 0, begin: 0, length: 1 << 20 });
+        },
+        (p) => {
+          p.hello(t.meta.infoHash);
+          p.write(Buffer.from('0000000305ffff', 'hex')); // bitfield of the wrong size
+        },
+        (p) => {
+          p.hello(t.meta.infoHash);
+          p.write(Buffer.from('00000005140062', 'hex')); // broken extension handshake
+          p.write(Buffer.from('0000', 'hex'));
+        },
+      ];
+      const peers = await Promise.all(attacks.map(() => RawPeer.connect(port, t.meta.pieceCount)));
+      attacks.forEach((a, i) => a(peers[i]!));
+      for (const p of peers) await p.waitClosed(10_000);
+      assert.ok(f.logs.some((l) => /closed: message length 2147483647/.test(l)));
+
+      // a fast peer flooding requests gets every one answered, and keeps its connection
+      const flood = await RawPeer.connect(port, t.meta.pieceCount);
+      flood.hello(t.meta.infoHash);
+      flood.send({ type: 'interested' });
+      await flood.waitMessage('unchoke');
+      const n = 1000;
+      for (let i = 0; i < n; i++) flood.send({ type: 'request', index: i % 4, begin: 0, length: PIECE });
+      await waitFor('an answer to every request', 15_000, () => flood.messages.filter((m) => m.type === 'piece' || m.type === 'reject').length >= n);
+      assert.ok(flood.messages.some((m) => m.type === 'reject'), 'overflow past reqq rejected');
+      assert.not.ok(flood.closed);
+      flood.close();
+
+      // and a well-behaved peer still gets correct data
+      const good = await RawPeer.connect(port, t.meta.pieceCount);
+      good.hello(t.meta.infoHash);
+      good.send({ type: 'interested' });
+      await good.waitMessage('unchoke');
+      good.send({ type: 'request', index: 3, begin: 100, length: 1000 });
+      const piece = await good.waitMessage('piece');
+      assert.is(Buffer.compare(Buffer.from(piece.block), t.data.subarray(3 * PIECE + 100, 3 * PIECE + 1100)), 0);
+      good.close();
+    } finally {
+      await f.close();
+    }
+  }),
+);
+
+test(
+  'caps: max_peers_per_torrent and upload slots',
+  deadline(20_000, async () => {
+    const f = await fixture({ 'seeder.max_peers_per_torrent': 2, 'seeder.upload_slots': 1 });
+    try {
+      const t = f.addTorrent('capped', 2 * PIECE);
+      await waitFor('seeding', 8000, () => stateOf(f.seeder, 'capped') === 'seeding');
+      const port = f.seeder.listenPort()!;
+      const peers: RawPeer[] = [];
+      for (let i = 0; i < 3; i++) {
+        const p = await RawPeer.connect(port, t.meta.pieceCount);
+        p.hello(t.meta.infoHash);
+        peers.push(p);
+        if (i < 2) {
+          await p.waitMessage('haveAll');
+          p.send({ type: 'interested' });
+        }
+      }
+      await peers[2]!.waitClosed();
+      await peers[0]!.waitMessage('unchoke');
+      await new Promise((r) => setTimeout(r, 300)); // (a second unchoke would have arrived by now)
+      assert.not.ok(peers[1]!.messages.some((m) => m.type === 'unchoke'), 'one upload slot');
+      // the slot passes on when the unchoked peer leaves
+      peers[0]!.close();
+      await peers[1]!.waitMessage('unchoke');
+      peers[1]!.close();
+    } finally {
+      await f.close();
+    }
+  }),
+);
+
+test(
+  'outgoing: candidates are dialled, handshaken, and offered the torrent; private torrents take no PEX or LPD peers',
+  deadline(20_000, async () => {
+    const f = await fixture();
+    const server = createServer();
+    try {
+      const pub = f.addTorrent('pub', 2 * PIECE);
+      const priv = f.addTorrent('priv', 2 * PIECE, { private: true });
+      await waitFor('seeding', 8000, () => stateOf(f.seeder, 'pub') === 'seeding' && stateOf(f.seeder, 'priv') === 'seeding');
+      const got: { hs: Handshake; bytes: Buffer; socket: Socket }[] = [];
+      server.on('connection', (socket) => {
+        const framer = new PeerWireFramer(1 << 20);
+        let bytes = Buffer.alloc(0);
+        socket.on('data', (d) => {
+          bytes = Buffer.concat([bytes, d]);
+          framer.push(d, (hs) => {
+            got.push({ hs, bytes, socket });
+            socket.write(encodeHandshake({ infoHash: hs.infoHash, peerId: Buffer.alloc(20, 5), extension: true, fast: true }));
+          }, () => {});
+          const entry = got.find((g) => g.socket === socket);
+          if (entry) entry.bytes = bytes;
+        });
+        socket.on('error', () => {});
+      });
+      await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+      const port = (server.address() as { port: number }).port;
+      f.seeder.addCandidates([
+        { infoHashHex: priv.meta.infoHashHex, address: '127.0.0.1', port, source: 'pex' },
+        { infoHashHex: priv.meta.infoHashHex, address: '127.0.0.1', port, source: 'lpd' },
+        { infoHashHex: 'ff'.repeat(20), address: '127.0.0.1', port, source: 'tracker' },
+        { infoHashHex: pub.meta.infoHashHex, address: '127.0.0.1', port, source: 'lpd' },
+      ]);
+      await waitFor('our handshake and have_all', 8000, () => got.length === 1 && got[0]!.bytes.length >= 68 + 5);
+      assert.is(Buffer.from(got[0]!.hs.infoHash).toString('hex'), pub.meta.infoHashHex);
+      assert.ok(got[0]!.hs.extension && got[0]!.hs.fast);
+      await waitFor('one peer connected', 5000, () => f.seeder.status().torrents.find((x) => x.name === 'pub')!.peers === 1);
+      assert.is(f.seeder.status().torrents.find((x) => x.name === 'priv')!.peers, 0);
+      // a private torrent's own tracker may give peers
+      f.seeder.addCandidates([{ infoHashHex: priv.meta.infoHashHex, address: '127.0.0.1', port, source: 'tracker' }]);
+      await waitFor('the private torrent to connect', 8000, () => got.length === 2);
+      assert.is(Buffer.from(got[1]!.hs.infoHash).toString('hex'), priv.meta.infoHashHex);
+      for (const g of got) g.socket.destroy();
+    } finally {
+      server.close();
+      await f.close();
+    }
+  }),
+);
+
+test(
+  'listens on IPv4 and IPv6 at once',
+  deadline(20_000, async () => {
+    const f = await fixture({}, {});
+    try {
+      const t = f.addTorrent('dual', PIECE);
+      await waitFor('seeding', 8000, () => stateOf(f.seeder, 'dual') === 'seeding');
+      for (const host of ['127.0.0.1', '::1']) {
+        let p: RawPeer;
+        try {
+          p = await RawPeer.connect(f.seeder.listenPort()!, t.meta.pieceCount, host);
+        } catch (e) {
+          if (host === '::1' && /EADDRNOTAVAIL|EAFNOSUPPORT|ENETUNREACH/.test(String(e))) {
+            console.log('SKIPPED: no IPv6 loopback on this machine');
+            continue;
+          }
+          throw e;
+        }
+        p.hello(t.meta.infoHash);
+        await p.waitMessage('haveAll');
+        p.close();
+      }
+      assert.ok(f.logs.some((l) => /peer 127\.0\.0\.1:\d+/.test(l)), 'IPv4-mapped addresses are shown as IPv4');
+    } finally {
+      await f.close();
+    }
+  }),
+);
+
+test(
+  'a torrent already in the folder under another name is reported, not seeded twice',
+  deadline(15_000, async () => {
+    const f = await fixture();
+    try {
+      const t = f.addTorrent('dup', PIECE);
+      await waitFor('seeding', 8000, () => stateOf(f.seeder, 'dup') === 'seeding');
+      copyFileSync(t.file, join(f.base, 'torrents', 'copy.torrent'));
+      await waitFor('the duplicate reported', 8000, () => f.seeder.status().torrents.some((x) => x.state === 'error' && /same torrent/.test(x.message ?? '')));
+      assert.is(f.seeder.torrents().length, 1);
+    } finally {
+      await f.close();
+    }
+  }),
+);
+
+test.run();

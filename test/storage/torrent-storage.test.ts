@@ -1,0 +1,175 @@
+// deadline: 30s
+/** TorrentStorage on real files in a temp folder: full check, resume data, doubt, safe reads. */
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { createHash, randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, statSync, truncateSync, utimesSync, writeFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { encode } from '../../src/codec/bencode';
+import { parseMetainfo, type Metainfo } from '../../src/codec/metainfo';
+import { FilePool } from '../../src/storage/file-pool';
+import { segmentsOf } from '../../src/storage/piece-map';
+import { PIECE_DOUBT, PIECE_FAILED, PIECE_MISSING, PIECE_VERIFIED, TorrentStorage } from '../../src/storage/torrent-storage';
+import { createLogger } from '../../src/util/log';
+import { deadline, tempDir } from '../helpers';
+
+const PIECE = 16 * 1024;
+const SIZES = [40_000, 10, 30_000]; // pieces straddle files
+const TOTAL = SIZES.reduce((a, b) => a + b);
+
+function setup() {
+  const tmp = tempDir('meshseed-storage-');
+  const dataDir = join(tmp.path, 'data');
+  const root = join(dataDir, 'set');
+  mkdirSync(join(root, 'sub'), { recursive: true });
+  const all = randomBytes(TOTAL);
+  const names = ['a', join('sub', 'b'), 'c'];
+  let at = 0;
+  SIZES.forEach((n, i) => {
+    writeFileSync(join(root, names[i]!), all.subarray(at, at + n));
+    at += n;
+  });
+  const hashes: Buffer[] = [];
+  for (let p = 0; p < TOTAL; p += PIECE) hashes.push(createHash('sha1').update(all.subarray(p, p + PIECE)).digest());
+  const meta: Metainfo = parseMetainfo(
+    encode({
+      info: {
+        name: 'set',
+        'piece length': PIECE,
+        pieces: Buffer.concat(hashes),
+        files: SIZES.map((length, i) => ({ length, path: names[i]!.split('/') })),
+      },
+    }),
+  );
+  const logs: string[] = [];
+  const make = () =>
+    new TorrentStorage({ pool: new FilePool(2), log: createLogger('debug', (l) => logs.push(l)), resumeDir: join(tmp.path, 'state', 'resume') }, meta, dataDir);
+  return { tmp, root, all, meta, make, logs, file: (i: number) => join(root, names[i]!) };
+}
+
+const block = async (s: TorrentStorage, index: number, begin: number, length: number) => {
+  const b = Buffer.alloc(length);
+  return (await s.readBlock(index, begin, b)) ? b : undefined;
+};
+
+test('piece map: a range across files is split at file boundaries', () => {
+  const { meta, tmp } = setup();
+  assert.equal(segmentsOf(meta.files, PIECE * 2, PIECE), [
+    { file: 0, offset: 32768, length: 40_000 - 32768 },
+    { file: 1, offset: 0, length: 10 },
+    { file: 2, offset: 0, length: PIECE - (40_000 - 32768) - 10 },
+  ]);
+  tmp.remove();
+});
+
+test(
+  'first start: a full check, every piece verified, resume data written; reads return the right bytes',
+  deadline(10_000, async () => {
+    const { tmp, all, meta, make } = setup();
+    const s = make();
+    await s.start();
+    assert.ok(s.complete);
+    assert.is(s.countOf(PIECE_VERIFIED), meta.pieceCount);
+    assert.ok(existsSync(s.resumeFile));
+    const b = await block(s, 2, 1000, 16384 - 1000);
+    assert.is(Buffer.compare(b!, all.subarray(2 * PIECE + 1000, 3 * PIECE)), 0);
+    // never past the piece's end
+    assert.is(await block(s, meta.pieceCount - 1, 0, PIECE), undefined);
+    await s.close();
+    tmp.remove();
+  }),
+);
+
+test(
+  'restart with resume data trusts unchanged files (no rehash), doubts changed ones and never sends a bad piece',
+  deadline(10_000, async () => {
+    const { tmp, make, file, logs } = setup();
+    const s1 = make();
+    await s1.start();
+    await s1.close();
+    // corrupt file a but keep its size and mtime: resume data is trusted, so the piece stays verified
+    const st = statSync(file(0));
+    const bytes = readFileSync(file(0));
+    bytes[5] ^= 0xff;
+    writeFileSync(file(0), bytes);
+    utimesSync(file(0), st.atime, st.mtime);
+    const s2 = make();
+    await s2.start();
+    assert.is(s2.stateOf(0), PIECE_VERIFIED, 'unchanged size and mtime: no rehash at boot');
+    await s2.close();
+    // now change the mtime: the pieces of file a are in doubt and hashed when first served
+    utimesSync(file(0), st.atime, new Date(st.mtimeMs + 5000));
+    const s3 = make();
+    await s3.start();
+    assert.is(s3.stateOf(0), PIECE_DOUBT);
+    assert.is(s3.stateOf(3), PIECE_VERIFIED, 'a piece only in file c stays verified');
+    assert.ok(s3.available(0), 'a piece in doubt is offered');
+    assert.is(await block(s3, 0, 0, 100), undefined, 'the corrupt piece is never sent');
+    assert.is(s3.stateOf(0), PIECE_FAILED);
+    assert.not.ok(s3.available(0));
+    assert.ok(await block(s3, 1, 0, 100), 'a good piece in doubt is verified and sent');
+    assert.is(s3.stateOf(1), PIECE_VERIFIED);
+    assert.ok(logs.some((l) => /piece 0 failed its hash check/.test(l)));
+    await s3.close();
+    tmp.remove();
+  }),
+);
+
+test(
+  'missing and short files: their pieces are not available, reported, and come back when the data appears',
+  deadline(10_000, async () => {
+    const { tmp, make, file, meta } = setup();
+    const saved = readFileSync(file(2));
+    rmSync(file(2));
+    truncateSync(file(1), 3);
+    const s = make();
+    await s.start();
+    assert.not.ok(s.complete);
+    assert.equal(s.problems(), ['sub/b (3 of 10 bytes)', 'c (missing)']);
+    assert.is(s.stateOf(0), PIECE_VERIFIED);
+    assert.is(s.stateOf(2), PIECE_MISSING);
+    assert.is(s.stateOf(meta.pieceCount - 1), PIECE_MISSING);
+    assert.ok(s.left() > 30_000);
+    const announced: number[] = [];
+    s.onAvailable = (i) => announced.push(i);
+    writeFileSync(file(2), saved);
+    assert.ok(await s.rescan());
+    assert.ok(announced.includes(meta.pieceCount - 1), 'pieces of a file that appeared are announced');
+    assert.is(s.stateOf(2), PIECE_MISSING, 'still short: file b');
+    await s.close();
+    tmp.remove();
+  }),
+);
+
+test(
+  'a file that shrinks after the check: the read fails safely and the piece is no longer offered',
+  deadline(10_000, async () => {
+    const { tmp, make, file, meta } = setup();
+    const s = make();
+    await s.start();
+    truncateSync(file(2), 100);
+    assert.is(await block(s, meta.pieceCount - 1, 0, 100), undefined);
+    assert.not.ok(s.available(meta.pieceCount - 1));
+    await s.close();
+    tmp.remove();
+  }),
+);
+
+test(
+  'file pool: never more descriptors than its size',
+  deadline(10_000, async () => {
+    const tmp = tempDir('meshseed-pool-');
+    const pool = new FilePool(3);
+    for (let i = 0; i < 10; i++) writeFileSync(join(tmp.path, `f${i}`), `file ${i}`);
+    for (let round = 0; round < 3; round++)
+      for (let i = 0; i < 10; i++) {
+        const text = await pool.with(join(tmp.path, `f${i}`), async (h) => (await h.read(Buffer.alloc(6), 0, 6, 0)).buffer.toString());
+        assert.is(text, `file ${i}`);
+        assert.ok(pool.openCount <= 3);
+      }
+    await pool.close();
+    tmp.remove();
+  }),
+);
+
+test.run();
