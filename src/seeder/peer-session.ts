@@ -53,6 +53,7 @@ import {
 import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/log.js';
 import type { TokenBucket } from './bandwidth.js';
+import { BufferPool } from '../util/buffer-pool.js';
 
 /** Reason: libtorrent's default is 500, Transmission's 512; 250 keeps a slow router's queue short and still fills a fast link. */
 export const REQQ = 250;
@@ -75,14 +76,16 @@ export interface SessionTorrent {
   available(index: number): boolean;
   complete(): boolean;
   readBlock(index: number, begin: number, into: Buffer): Promise<boolean>;
+  /** The block at once when it is cached (true), else false: use readBlock. */
+  readBlockCached?(index: number, begin: number, into: Buffer): boolean;
   readonly bucket: TokenBucket;
   /** Peers to tell others about over PEX (address and listen port), not private torrents. */
   pexPeers(): PexPeer[];
 }
 
 export interface SessionIo {
-  /** Queues bytes on the socket; false when the socket buffer is full (wait for onDrain). */
-  write(bytes: Uint8Array): boolean;
+  /** Queues bytes on the socket; false when the socket buffer is full (wait for onDrain). `done` runs once the socket no longer needs them. */
+  write(bytes: Uint8Array, done?: () => void): boolean;
   /** Bytes queued in the socket not yet handed to the kernel. */
   buffered(): number;
   /** Destroys the connection (the owner then calls `closed`). */
@@ -107,6 +110,9 @@ export interface SessionDeps {
   pexCandidates(session: PeerSession, peers: { address: string; port: number }[]): void;
   uploaded(session: PeerSession, bytes: number): void;
 }
+
+/** Piece messages of a full block, reused once the socket has taken them (bounded: 4 MiB). */
+const blockBuffers = new BufferPool(PIECE_HEADER_LENGTH + BLOCK_SIZE, 256);
 
 interface Request {
   index: number;
@@ -179,10 +185,13 @@ export class PeerSession {
     return this.inFlight;
   }
 
-  private send(bytes: Uint8Array): boolean {
-    if (this.phase === 'closed') return false;
+  private send(bytes: Uint8Array, done?: () => void): boolean {
+    if (this.phase === 'closed') {
+      done?.();
+      return false;
+    }
     this.lastSent = this.deps.clock.now();
-    return this.io.write(bytes);
+    return this.io.write(bytes, done);
   }
 
   private sendMessage(m: Message): void {
@@ -436,9 +445,13 @@ export class PeerSession {
       }
       const r = this.requests.shift()!;
       bucket.consume(r.length + PIECE_HEADER_LENGTH, now);
-      this.inFlight++;
-      const msg = Buffer.allocUnsafe(PIECE_HEADER_LENGTH + r.length);
+      const msg = r.length === BLOCK_SIZE ? blockBuffers.get() : Buffer.allocUnsafe(PIECE_HEADER_LENGTH + r.length);
       encodePieceHeader(r.index, r.begin, r.length, msg);
+      if (t.readBlockCached?.(r.index, r.begin, msg.subarray(PIECE_HEADER_LENGTH))) {
+        this.sendBlock(r, msg);
+        continue;
+      }
+      this.inFlight++;
       t.readBlock(r.index, r.begin, msg.subarray(PIECE_HEADER_LENGTH)).then(
         (ok) => this.blockRead(r, msg, ok),
         () => this.blockRead(r, msg, false),
@@ -454,13 +467,19 @@ export class PeerSession {
 
   private blockRead(r: Request, msg: Buffer, ok: boolean): void {
     this.inFlight--;
-    if (this.phase !== 'active') return;
-    if (ok) {
-      this.send(msg);
-      this.uploadedBytes += r.length;
-      this.deps.uploaded(this, r.length);
-    } else this.reject(r); // a piece that fails or cannot be read is never sent
+    if (this.phase !== 'active') return blockBuffers.release(msg);
+    if (ok) this.sendBlock(r, msg);
+    else {
+      blockBuffers.release(msg);
+      this.reject(r); // a piece that fails or cannot be read is never sent
+    }
     this.pump();
+  }
+
+  private sendBlock(r: Request, msg: Buffer): void {
+    this.send(msg, () => blockBuffers.release(msg));
+    this.uploadedBytes += r.length;
+    this.deps.uploaded(this, r.length);
   }
 
   /** Timers: keep-alive, silence, idleness, PEX. Called about once a second by the owner. */

@@ -18,6 +18,7 @@ import type { Settings } from '../config/settings.js';
 import type { Service } from '../daemon.js';
 import type { PeerCandidate, SeededTorrent, SeederView } from '../parts.js';
 import { FilePool } from '../storage/file-pool.js';
+import { ReadCache } from '../storage/read-cache.js';
 import { TorrentStorage } from '../storage/torrent-storage.js';
 import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/log.js';
@@ -132,6 +133,9 @@ class SeedTorrent implements SessionTorrent, SeededTorrent {
   readBlock(index: number, begin: number, into: Buffer): Promise<boolean> {
     return this.storage.readBlock(index, begin, into);
   }
+  readBlockCached(index: number, begin: number, into: Buffer): boolean {
+    return this.storage.readBlockCached(index, begin, into);
+  }
   pexPeers(): PexPeer[] {
     const out: PexPeer[] = [];
     for (const s of this.sessions)
@@ -157,6 +161,7 @@ export class Seeder implements Service, SeederView {
   private readonly globalMeter = new RateMeter();
   private uploadedTotal = 0;
   private readonly pool = new FilePool();
+  private readonly cache = new ReadCache();
   private watcher: TorrentWatcher | undefined;
   private tickTimer: { cancel(): void } | undefined;
   private bandwidthTimer: { cancel(): void; at: number } | undefined;
@@ -345,7 +350,7 @@ export class Seeder implements Service, SeederView {
     }
     const now = this.deps.clock.now();
     const storage = new TorrentStorage(
-      { pool: this.pool, log: this.deps.log, resumeDir: join(this.settings['main.state_dir'], 'resume') },
+      { pool: this.pool, cache: this.cache, log: this.deps.log, resumeDir: join(this.settings['main.state_dir'], 'resume') },
       meta,
       this.settings['seeder.data_dir'],
     );
@@ -433,7 +438,7 @@ export class Seeder implements Service, SeederView {
     socket.setNoDelay(true);
     const session = new PeerSession(
       this.sessionDeps,
-      { write: (b) => socket.write(b), buffered: () => socket.writableLength, close: () => socket.destroy() },
+      { write: (b, done) => (done ? socket.write(b, () => done()) : socket.write(b)), buffered: () => socket.writableLength, close: () => socket.destroy() },
       address,
       port,
       torrent,

@@ -24,6 +24,7 @@ import type { Logger } from '../util/log.js';
 import type { FilePool } from './file-pool.js';
 import { filePath, piecesOfFile, segmentsOf } from './piece-map.js';
 import { hashRange, pieceHashMatches } from './piece-hasher.js';
+import { CHUNK_SIZE, type ReadCache } from './read-cache.js';
 import { decodeResume, encodeResume, type FileStamp } from './resume-data.js';
 
 export const PIECE_MISSING = 0;
@@ -33,13 +34,19 @@ export const PIECE_FAILED = 3;
 
 export interface StorageDeps {
   pool: FilePool;
+  /** Shared read-ahead cache. */
+  cache: ReadCache;
   log: Logger;
   /** Folder for resume data (`<state_dir>/resume`). */
   resumeDir: string;
 }
 
+let nextOwner = 1;
+
 export class TorrentStorage {
   private readonly states: Uint8Array;
+  /** This storage's key in the shared read cache. */
+  private readonly owner = nextOwner++;
   /** What stat() said last time (undefined: missing); padding files are always "present". */
   private stamps: (FileStamp | undefined)[];
   private readonly verifying = new Map<number, Promise<boolean>>();
@@ -194,6 +201,7 @@ export class TorrentStorage {
       if (a?.size === b?.size && a?.mtimeMs === b?.mtimeMs) continue;
       this.stamps[i] = a;
       this.deps.pool.forget(this.pathOf(i));
+      this.deps.cache.drop(this.owner);
       changed = true;
       const range = piecesOfFile(this.meta, this.meta.files[i]!);
       if (!range) continue;
@@ -266,13 +274,42 @@ export class TorrentStorage {
     if (index >= this.meta.pieceCount || begin + into.length > pieceSize(this.meta, index)) return false;
     if (this.states[index] === PIECE_DOUBT && !(await this.verify(index))) return false;
     if (this.states[index] !== PIECE_VERIFIED) return false;
-    const ok = await this.readAt(index * this.meta.pieceLength + begin, into);
-    if (!ok) {
+    const pos = index * this.meta.pieceLength + begin;
+    const chunk = Math.floor(pos / CHUNK_SIZE);
+    let ok: boolean;
+    if (Math.floor((pos + into.length - 1) / CHUNK_SIZE) !== chunk) ok = await this.readAt(pos, into);
+    else {
+      const buf = await this.deps.cache.load(this.owner, chunk, async () => {
+        const n = Math.min(CHUNK_SIZE, this.meta.length - chunk * CHUNK_SIZE);
+        const b = n === CHUNK_SIZE ? this.deps.cache.buffers.get() : Buffer.allocUnsafe(n);
+        if (await this.readAt(chunk * CHUNK_SIZE, b)) return b;
+        this.deps.cache.buffers.release(b);
+        return undefined;
+      });
+      ok = buf !== undefined && this.states[index] === PIECE_VERIFIED;
+      if (buf) buf.copy(into, 0, pos - chunk * CHUNK_SIZE, pos - chunk * CHUNK_SIZE + into.length);
+    }
+    if (!ok && this.states[index] === PIECE_VERIFIED) {
       // a file shrank or vanished since it was checked
       this.states[index] = PIECE_MISSING;
       this.dirty = true;
     }
     return ok;
+  }
+
+  /**
+   * The same as readBlock when the block is already in the read cache and its piece is
+   * verified: served at once (true). False means "use readBlock".
+   */
+  readBlockCached(index: number, begin: number, into: Buffer): boolean {
+    if (this.states[index] !== PIECE_VERIFIED || index >= this.meta.pieceCount || begin + into.length > pieceSize(this.meta, index)) return false;
+    const pos = index * this.meta.pieceLength + begin;
+    const chunk = Math.floor(pos / CHUNK_SIZE);
+    if (Math.floor((pos + into.length - 1) / CHUNK_SIZE) !== chunk) return false;
+    const buf = this.deps.cache.get(this.owner, chunk);
+    if (!buf) return false;
+    buf.copy(into, 0, pos - chunk * CHUNK_SIZE, pos - chunk * CHUNK_SIZE + into.length);
+    return true;
   }
 
   verifiedBitfield(): Uint8Array {
@@ -300,6 +337,7 @@ export class TorrentStorage {
   /** Saves pending piece states (pieces verified when served) and stops any check. */
   async close(): Promise<void> {
     this.closed = true;
+    this.deps.cache.drop(this.owner);
     if (this.dirty) await this.save();
     for (let i = 0; i < this.meta.files.length; i++) this.deps.pool.forget(this.pathOf(i));
   }

@@ -16,6 +16,7 @@ ap.add_argument('--save', required=True)
 ap.add_argument('--peer', required=True)
 ap.add_argument('--timeout', type=float, default=60)
 ap.add_argument('--download-limit', type=int, default=0)
+ap.add_argument('--progress', action='store_true', help='print "progress <seconds> <bytes done>" twice a second')
 a = ap.parse_args()
 
 s = lt.session({
@@ -50,6 +51,8 @@ start = time.time()
 last_connect = start
 while time.time() - start < a.timeout:
     st = h.status()
+    if a.progress:
+        print('progress %.3f %d' % (time.time() - start, st.total_wanted_done), flush=True)
     if st.is_seeding or (st.state == lt.torrent_status.seeding):
         print('complete %.2f s %d bytes' % (time.time() - start, st.total_wanted), flush=True)
         sys.exit(0)
@@ -59,7 +62,7 @@ while time.time() - start < a.timeout:
     for al in s.pop_alerts():
         if True:
             print('alert:', al.message(), flush=True)
-    time.sleep(0.1)
+    time.sleep(0.5 if a.progress else 0.1)
 st = h.status()
 print('timeout: state %s progress %.3f peers %d' % (st.state, st.progress, st.num_peers), flush=True)
 sys.exit(1)

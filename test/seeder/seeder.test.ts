@@ -224,8 +224,11 @@ test(
       }
       await peers[2]!.waitClosed();
       await peers[0]!.waitMessage('unchoke');
-      await new Promise((r) => setTimeout(r, 300)); // (a second unchoke would have arrived by now)
+      // peer 1's interest is handled before its request, which a choked peer sees rejected
+      peers[1]!.send({ type: 'request', index: 0, begin: 0, length: 100 });
+      await peers[1]!.waitMessage('reject');
       assert.not.ok(peers[1]!.messages.some((m) => m.type === 'unchoke'), 'one upload slot');
+      assert.is(f.seeder.status().torrents[0]!.unchoked, 1);
       // the slot passes on when the unchoked peer leaves
       peers[0]!.close();
       await peers[1]!.waitMessage('unchoke');

@@ -3,12 +3,13 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, statSync, truncateSync, utimesSync, writeFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, truncateSync, utimesSync, writeFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { encode } from '../../src/codec/bencode';
 import { parseMetainfo, type Metainfo } from '../../src/codec/metainfo';
 import { FilePool } from '../../src/storage/file-pool';
 import { segmentsOf } from '../../src/storage/piece-map';
+import { ReadCache } from '../../src/storage/read-cache';
 import { PIECE_DOUBT, PIECE_FAILED, PIECE_MISSING, PIECE_VERIFIED, TorrentStorage } from '../../src/storage/torrent-storage';
 import { createLogger } from '../../src/util/log';
 import { deadline, tempDir } from '../helpers';
@@ -43,7 +44,7 @@ function setup() {
   );
   const logs: string[] = [];
   const make = () =>
-    new TorrentStorage({ pool: new FilePool(2), log: createLogger('debug', (l) => logs.push(l)), resumeDir: join(tmp.path, 'state', 'resume') }, meta, dataDir);
+    new TorrentStorage({ pool: new FilePool(2), cache: new ReadCache(64 * 1024), log: createLogger('debug', (l) => logs.push(l)), resumeDir: join(tmp.path, 'state', 'resume') }, meta, dataDir);
   return { tmp, root, all, meta, make, logs, file: (i: number) => join(root, names[i]!) };
 }
 
@@ -84,21 +85,22 @@ test(
   'restart with resume data trusts unchanged files (no rehash), doubts changed ones and never sends a bad piece',
   deadline(10_000, async () => {
     const { tmp, make, file, logs } = setup();
+    const when = 1_700_000_000; // whole seconds: set and read back exactly
+    utimesSync(file(0), when, when);
     const s1 = make();
     await s1.start();
     await s1.close();
     // corrupt file a but keep its size and mtime: resume data is trusted, so the piece stays verified
-    const st = statSync(file(0));
     const bytes = readFileSync(file(0));
     bytes[5] ^= 0xff;
     writeFileSync(file(0), bytes);
-    utimesSync(file(0), st.atime, st.mtime);
+    utimesSync(file(0), when, when);
     const s2 = make();
     await s2.start();
     assert.is(s2.stateOf(0), PIECE_VERIFIED, 'unchanged size and mtime: no rehash at boot');
     await s2.close();
     // now change the mtime: the pieces of file a are in doubt and hashed when first served
-    utimesSync(file(0), st.atime, new Date(st.mtimeMs + 5000));
+    utimesSync(file(0), when, when + 5);
     const s3 = make();
     await s3.start();
     assert.is(s3.stateOf(0), PIECE_DOUBT);

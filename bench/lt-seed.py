@@ -1,0 +1,33 @@
+#!/usr/bin/python3
+"""A libtorrent seeder for bench/seed.mjs: seeds one torrent from a folder on 127.0.0.1.
+
+Usage: lt-seed.py TORRENT DATA_DIR PORT [UPLOAD_LIMIT_BYTES_PER_S]
+Prints "ready" once the data is checked and it seeds; runs until killed.
+"""
+import sys, time
+import libtorrent as lt
+
+torrent, data, port = sys.argv[1], sys.argv[2], int(sys.argv[3])
+limit = int(sys.argv[4]) if len(sys.argv) > 4 else 0
+s = lt.session({
+    'listen_interfaces': '127.0.0.1:%d' % port,
+    'outgoing_interfaces': '127.0.0.1',
+    'enable_dht': False, 'enable_lsd': False, 'enable_upnp': False, 'enable_natpmp': False,
+    'enable_outgoing_utp': False, 'enable_incoming_utp': False,
+    'allow_multiple_connections_per_ip': True,
+    'upload_rate_limit': limit,
+})
+if limit:
+    # local peers are exempt from rate limits unless put in the global peer class
+    f = lt.ip_filter()
+    f.add_rule('0.0.0.0', '255.255.255.255', 1 << lt.session.global_peer_class_id)
+    s.set_peer_class_filter(f)
+atp = lt.add_torrent_params()
+atp.ti = lt.torrent_info(torrent)
+atp.save_path = data
+h = s.add_torrent(atp)
+while not h.status().is_seeding:
+    time.sleep(0.1)
+print('ready', flush=True)
+while True:
+    time.sleep(1)

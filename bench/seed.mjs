@@ -1,0 +1,220 @@
+#!/usr/bin/env node
+// Seeder benchmark: meshseed against a libtorrent seeder (python3-libtorrent), in one run.
+//
+//   node bench/seed.mjs [--size-mib 256] [--rounds 3] [--limit-kib 4096] [--limit-seconds 30]
+//
+// Each round, aria2c downloads a SIZE MiB torrent from one seeder at a time (the only
+// seed, found through Debian's opentracker on loopback), alternating meshseed and
+// libtorrent. Measured per run: throughput (size / aria2c's wall time), the seeder's CPU
+// seconds (utime + stime from /proc) per GiB sent, and its peak resident memory (VmHWM).
+// Then the upload limit: each seeder limited to LIMIT KiB/s, a libtorrent client downloads
+// and the bytes it received over LIMIT_SECONDS (after the first MiB) give the delivered rate.
+// Prints medians and ratios (meshseed / libtorrent). Needs a built dist/meshseed.js
+// (npm run build), aria2c, opentracker, mktorrent and /usr/bin/python3 with libtorrent.
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, openSync, writeSync, closeSync, chmodSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, dirname } from 'node:path';
+import { randomBytes, createHash } from 'node:crypto';
+import { request } from 'node:http';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+const arg = (name, def) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? Number(process.argv[i + 1]) : def;
+};
+const SIZE_MIB = arg('size-mib', 256);
+const ROUNDS = arg('rounds', 3);
+const LIMIT_KIB = arg('limit-kib', 4096);
+const LIMIT_SECONDS = arg('limit-seconds', 30);
+const PY = '/usr/bin/python3';
+const port = () => 20000 + Math.floor(Math.random() * 40000);
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+
+const work = mkdtempSync(join(tmpdir(), 'meshseed-bench-seed-'));
+const children = new Set();
+const cleanup = () => {
+  for (const c of children) c.kill('SIGKILL');
+  rmSync(work, { recursive: true, force: true });
+};
+process.on('exit', cleanup);
+process.on('SIGINT', () => process.exit(130));
+
+function start(cmd, args, opts = {}) {
+  const c = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], ...opts });
+  children.add(c);
+  c.out = '';
+  c.stdout.on('data', (d) => (c.out += d));
+  c.stderr.on('data', (d) => (c.out += d));
+  c.done = new Promise((r) => c.on('exit', (code) => { children.delete(c); r(code); }));
+  return c;
+}
+async function until(what, ms, check) {
+  const end = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await sleep(50);
+  }
+}
+/** CPU seconds (user + system) of a process from /proc/<pid>/stat. */
+function cpuSeconds(pid) {
+  const f = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = f.slice(f.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+const peakRssMiB = (pid) => Number(/VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))[1]) / 1024;
+
+// ---- data and torrent ----
+const dataDir = join(work, 'data');
+mkdirSync(join(dataDir, 'bench'), { recursive: true });
+{
+  const fd = openSync(join(dataDir, 'bench', 'blob.bin'), 'w');
+  const chunk = 1 << 20;
+  for (let i = 0; i < SIZE_MIB; i++) writeSync(fd, randomBytes(chunk));
+  closeSync(fd);
+  writeFileSync(join(dataDir, 'bench', 'small.txt'), randomBytes(12345));
+}
+const size = SIZE_MIB * 1024 * 1024 + 12345;
+mkdirSync(join(work, 'torrents'));
+mkdirSync(join(work, 'ot'));
+chmodSync(join(work, 'ot'), 0o755);
+const trackerPort = port();
+const announceUrl = `http://127.0.0.1:${trackerPort}/announce`;
+const torrentFile = join(work, 'torrents', 'bench.torrent');
+if (spawnSync('mktorrent', ['-l', '18', '-a', announceUrl, '-o', torrentFile, 'bench'], { cwd: dataDir }).status !== 0) throw new Error('mktorrent failed');
+// info hash: SHA-1 of the info dict's bytes (the dict is last in mktorrent's output? find it)
+const tbytes = readFileSync(torrentFile);
+const infoAt = tbytes.indexOf('4:infod') + 6;
+const infoHash = createHash('sha1').update(tbytes.subarray(infoAt, tbytes.length - 1)).digest('hex');
+writeFileSync(join(work, 'ot', 'whitelist'), `${infoHash}\n`);
+
+async function startTracker() {
+  const t = start('opentracker', ['-i', '127.0.0.1', '-p', String(trackerPort), '-P', String(trackerPort), '-w', '/whitelist', '-d', join(work, 'ot')]);
+  await until('opentracker', 5000, () => spawnSync('sh', ['-c', `ss -ltnH 'sport = :${trackerPort}'`], { encoding: 'utf8' }).stdout.includes(String(trackerPort)));
+  return t;
+}
+function announce(peerPort) {
+  const pct = infoHash.replace(/../g, '%$&');
+  return new Promise((resolve, reject) => {
+    request(`${announceUrl}?info_hash=${pct}&peer_id=-MS0000-benchbenchbe&port=${peerPort}&uploaded=0&downloaded=0&left=0&compact=1&event=started&numwant=0`, (res) => {
+      res.resume();
+      res.on('end', resolve);
+    }).on('error', reject).end();
+  });
+}
+
+async function startMeshseed(limitKiB, announceIt = true) {
+  const p = port();
+  const state = join(work, 'state');
+  const c = start(process.execPath, [join(ROOT, 'dist', 'meshseed.js'), 'daemon', '--tracker-enabled', '0', '--lpd-enabled', '0',
+    '--state-dir', state, '--seeder-torrent-dir', join(work, 'torrents'), '--seeder-data-dir', dataDir,
+    '--seeder-listen-port', String(p), '--seeder-upload-rate', String(limitKiB), '--seeder-upload-slots', '4']);
+  await until('meshseed to seed', 120_000, () => /: seeding \(/.test(c.out) || c.exitCode !== null);
+  const m = /listening for peers on port (\d+)/.exec(c.out);
+  if (!m) throw new Error(`meshseed did not start: ${c.out}`);
+  if (announceIt) await announce(Number(m[1]));
+  return { child: c, port: Number(m[1]) };
+}
+async function startLibtorrent(limitKiB, announceIt = true) {
+  const p = port();
+  const c = start(PY, [join(ROOT, 'bench', 'lt-seed.py'), torrentFile, dataDir, String(p), String(limitKiB * 1024)]);
+  await until('libtorrent to seed', 120_000, () => c.out.includes('ready') || c.exitCode !== null);
+  if (!c.out.includes('ready')) throw new Error(`libtorrent seeder failed: ${c.out}`);
+  if (announceIt) await announce(p); // it announces itself too; this makes it immediate
+  return { child: c, port: p };
+}
+
+async function downloadWithAria2() {
+  const dl = join(work, 'dl');
+  rmSync(dl, { recursive: true, force: true });
+  mkdirSync(dl);
+  const t0 = performance.now();
+  const a = start('aria2c', [`--dir=${dl}`, '--enable-dht=false', '--enable-dht6=false', '--bt-enable-lpd=false', '--enable-peer-exchange=false',
+    '--seed-time=0', `--listen-port=${port()}`, '--interface=127.0.0.1', '--summary-interval=0', '--console-log-level=error',
+    '--file-allocation=none', '--bt-hash-check-seed=false', '--check-integrity=false', torrentFile]);
+  const code = await a.done;
+  const seconds = (performance.now() - t0) / 1000;
+  if (code !== 0) throw new Error(`aria2c failed: ${a.out}`);
+  rmSync(dl, { recursive: true, force: true });
+  return seconds;
+}
+
+async function runThroughput(kind) {
+  const tracker = await startTracker();
+  const seeder = kind === 'meshseed' ? await startMeshseed(0) : await startLibtorrent(0);
+  const cpu0 = cpuSeconds(seeder.child.pid);
+  const seconds = await downloadWithAria2();
+  const cpu = cpuSeconds(seeder.child.pid) - cpu0;
+  const rss = peakRssMiB(seeder.child.pid);
+  seeder.child.kill('SIGKILL');
+  tracker.kill('SIGKILL');
+  await seeder.child.done;
+  await tracker.done;
+  const gib = size / 2 ** 30;
+  return { mibps: size / 2 ** 20 / seconds, cpuPerGiB: cpu / gib, rss };
+}
+
+async function runLimit(kind) {
+  // dialled directly by the client: no tracker
+  const seeder = kind === 'meshseed' ? await startMeshseed(LIMIT_KIB, false) : await startLibtorrent(LIMIT_KIB, false);
+  const dl = join(work, 'dl-limit');
+  rmSync(dl, { recursive: true, force: true });
+  mkdirSync(dl);
+  const c = start(PY, [join(ROOT, 'test', 'interop', 'lt-download.py'), '--torrent', torrentFile, '--save', dl,
+    '--peer', `127.0.0.1:${seeder.port}`, '--timeout', String(LIMIT_SECONDS + 30), '--progress']);
+  const samples = [];
+  await until('enough samples', (LIMIT_SECONDS + 40) * 1000, () => {
+    const lines = c.out.split('\n').filter((l) => l.startsWith('progress '));
+    samples.length = 0;
+    for (const l of lines) {
+      const [, t, b] = l.split(' ');
+      samples.push([Number(t), Number(b)]);
+    }
+    const first = samples.find((s) => s[1] >= 1 << 20);
+    return (first && samples[samples.length - 1][0] - first[0] >= LIMIT_SECONDS) || c.exitCode !== null;
+  });
+  c.kill('SIGKILL');
+  seeder.child.kill('SIGKILL');
+  await c.done;
+  await seeder.child.done;
+  rmSync(dl, { recursive: true, force: true });
+  const first = samples.find((s) => s[1] >= 1 << 20);
+  const last = samples[samples.length - 1];
+  const rate = (last[1] - first[1]) / (last[0] - first[0]) / 1024;
+  return { rateKiB: rate, error: rate / LIMIT_KIB - 1 };
+}
+
+const results = { meshseed: [], libtorrent: [] };
+console.log(`seeding ${SIZE_MIB} MiB to aria2c on loopback, ${ROUNDS} round(s), alternating seeders`);
+// a first, uncounted meshseed start writes its resume data (its one full check)
+{
+  const warm = await startMeshseed(0, false);
+  warm.child.kill('SIGKILL');
+  await warm.child.done;
+}
+for (let r = 0; r < ROUNDS; r++) {
+  for (const kind of ['meshseed', 'libtorrent']) {
+    const x = await runThroughput(kind);
+    results[kind].push(x);
+    console.log(`  round ${r + 1} ${kind.padEnd(10)} ${x.mibps.toFixed(1)} MiB/s  ${x.cpuPerGiB.toFixed(2)} CPU s/GiB  peak RSS ${x.rss.toFixed(1)} MiB`);
+  }
+}
+const med = (kind, key) => median(results[kind].map((x) => x[key]));
+const m = { mibps: med('meshseed', 'mibps'), cpu: med('meshseed', 'cpuPerGiB'), rss: med('meshseed', 'rss') };
+const l = { mibps: med('libtorrent', 'mibps'), cpu: med('libtorrent', 'cpuPerGiB'), rss: med('libtorrent', 'rss') };
+console.log(`\nupload limit ${LIMIT_KIB} KiB/s over ${LIMIT_SECONDS} s (libtorrent client, after the first MiB)`);
+const limM = await runLimit('meshseed');
+console.log(`  meshseed   ${limM.rateKiB.toFixed(0)} KiB/s (${(limM.error * 100).toFixed(2)}%)`);
+const limL = await runLimit('libtorrent');
+console.log(`  libtorrent ${limL.rateKiB.toFixed(0)} KiB/s (${(limL.error * 100).toFixed(2)}%)`);
+
+console.log(`\nmedians                 meshseed   libtorrent   ratio   target`);
+console.log(`throughput MiB/s      ${m.mibps.toFixed(1).padStart(10)} ${l.mibps.toFixed(1).padStart(12)} ${(m.mibps / l.mibps).toFixed(2).padStart(7)}   >= 0.90`);
+console.log(`CPU s per GiB         ${m.cpu.toFixed(2).padStart(10)} ${l.cpu.toFixed(2).padStart(12)} ${(m.cpu / l.cpu).toFixed(2).padStart(7)}   <= 1.50`);
+console.log(`peak RSS MiB          ${m.rss.toFixed(1).padStart(10)} ${l.rss.toFixed(1).padStart(12)} ${(m.rss / l.rss).toFixed(2).padStart(7)}   meshseed < 64`);
+console.log(`limit error           ${(limM.error * 100).toFixed(2).padStart(9)}% ${(limL.error * 100).toFixed(2).padStart(11)}%           |meshseed| <= 5%`);
