@@ -1,7 +1,7 @@
 #!/usr/bin/python3
-"""A libtorrent seeder for bench/seed.mjs: seeds one torrent from a folder on 127.0.0.1.
+"""A libtorrent seeder for bench/seed.mjs: seeds torrents from a folder on 127.0.0.1.
 
-Usage: lt-seed.py TORRENT DATA_DIR PORT [UPLOAD_LIMIT_BYTES_PER_S]
+Usage: lt-seed.py TORRENT[,TORRENT...] DATA_DIR PORT [UPLOAD_LIMIT_BYTES_PER_S]
 Prints "ready" once the data is checked and it seeds; runs until killed.
 """
 import sys, time
@@ -22,11 +22,13 @@ if limit:
     f = lt.ip_filter()
     f.add_rule('0.0.0.0', '255.255.255.255', 1 << lt.session.global_peer_class_id)
     s.set_peer_class_filter(f)
-atp = lt.add_torrent_params()
-atp.ti = lt.torrent_info(torrent)
-atp.save_path = data
-h = s.add_torrent(atp)
-while not h.status().is_seeding:
+handles = []
+for t in torrent.split(','):
+    atp = lt.add_torrent_params()
+    atp.ti = lt.torrent_info(t)
+    atp.save_path = data
+    handles.append(s.add_torrent(atp))
+while not all(h.status().is_seeding for h in handles):
     time.sleep(0.1)
 print('ready', flush=True)
 while True:

@@ -111,8 +111,8 @@ export interface SessionDeps {
   uploaded(session: PeerSession, bytes: number): void;
 }
 
-/** Piece messages of a full block, reused once the socket has taken them (bounded: 4 MiB). */
-const blockBuffers = new BufferPool(PIECE_HEADER_LENGTH + BLOCK_SIZE, 256);
+/** Piece messages of a full block, reused once the socket has taken them (at most 1 MiB kept). */
+const blockBuffers = new BufferPool(PIECE_HEADER_LENGTH + BLOCK_SIZE, 64);
 
 interface Request {
   index: number;

@@ -152,7 +152,7 @@ const pct = (hex: string) => hex.replace(/../g, '%$&');
 export function announceSeed(trackerUrl: string, infoHash: string, port: number, localAddress?: string): Promise<string> {
   const url = `${trackerUrl}?info_hash=${pct(infoHash)}&peer_id=-MS0000-${randomBytes(6).toString('hex')}&port=${port}&uploaded=0&downloaded=0&left=0&compact=1&event=started&numwant=0`;
   return new Promise((resolve, reject) => {
-    const req = request(url, { ...(localAddress ? { localAddress } : {}), timeout: 5000 }, (res) => {
+    const req = request(url, { ...(localAddress ? { localAddress } : {}), timeout: 5000, agent: false }, (res) => {
       let body = '';
       res.setEncoding('latin1');
       res.on('data', (d) => (body += d));
