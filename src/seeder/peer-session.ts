@@ -67,6 +67,11 @@ export const SILENT_MS = 180_000;
 export const HANDSHAKE_TIMEOUT_MS = 20_000;
 /** A peer not interested in a seed for this long does not need it. */
 export const IDLE_MS = 5 * 60_000;
+/**
+ * Bytes queued in the socket beyond which a peer that does not read is dropped: pieces are
+ * bounded by MAX_BLOCKS_IN_FLIGHT, but rejects and metadata answers to a flood are not.
+ */
+export const MAX_SEND_BUFFER = 1 << 20;
 /** Invalid requests tolerated (each rejected) before we disconnect. */
 export const MAX_INVALID_REQUESTS = 20;
 
@@ -191,7 +196,9 @@ export class PeerSession {
       return false;
     }
     this.lastSent = this.deps.clock.now();
-    return this.io.write(bytes, done);
+    const ok = this.io.write(bytes, done);
+    if (!ok && this.io.buffered() > MAX_SEND_BUFFER) this.close('does not read what we send');
+    return ok;
   }
 
   private sendMessage(m: Message): void {
@@ -393,6 +400,8 @@ export class PeerSession {
               data: info.subarray(msg.piece * METADATA_PIECE_SIZE, (msg.piece + 1) * METADATA_PIECE_SIZE),
             })
           : encodeMetadataMessage({ msgType: 'reject', piece: msg.piece });
+      // metadata counts against the upload limits like any other byte we send
+      (this.bucket ?? t.bucket).consume(out.length, this.deps.clock.now());
       this.sendMessage({ type: 'extended', extId: id, payload: out });
       return;
     }

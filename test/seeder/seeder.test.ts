@@ -11,7 +11,15 @@ import { copyFileSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node
 import { join } from 'node:path';
 import { encode } from '../../src/codec/bencode';
 import { parseMetainfo, type Metainfo } from '../../src/codec/metainfo';
-import { PeerWireFramer, encodeHandshake, type Handshake } from '../../src/codec/peer-wire';
+import {
+  LOCAL_EXT,
+  PeerWireFramer,
+  encodeExtendedHandshake,
+  encodeHandshake,
+  encodeMessage,
+  encodeMetadataMessage,
+  type Handshake,
+} from '../../src/codec/peer-wire';
 import { defaultSettings, type Settings } from '../../src/config/settings';
 import { Seeder } from '../../src/seeder/seeder';
 import { systemClock } from '../../src/util/clock';
@@ -198,6 +206,31 @@ test(
       const piece = await good.waitMessage('piece');
       assert.is(Buffer.compare(Buffer.from(piece.block), t.data.subarray(3 * PIECE + 100, 3 * PIECE + 1100)), 0);
       good.close();
+    } finally {
+      await f.close();
+    }
+  }),
+);
+
+test(
+  'a peer that floods metadata requests and never reads is dropped, not buffered for',
+  deadline(30_000, async () => {
+    const f = await fixture();
+    try {
+      const t = f.addTorrent('flooded', 40 * PIECE);
+      await waitFor('seeding', 8000, () => stateOf(f.seeder, 'flooded') === 'seeding');
+      const p = await RawPeer.connect(f.seeder.listenPort()!, t.meta.pieceCount);
+      p.hello(t.meta.infoHash);
+      p.send({ type: 'extended', extId: 0, payload: encodeExtendedHandshake({ m: new Map([['ut_metadata', 3]]) }) });
+      p.socket.pause(); // never reads again
+      const request = encodeMessage({ type: 'extended', extId: LOCAL_EXT.ut_metadata, payload: encodeMetadataMessage({ msgType: 'request', piece: 0 }) });
+      const burst = Buffer.concat(Array.from({ length: 1000 }, () => request));
+      for (let i = 0; i < 400 && !p.socket.destroyed; i++) {
+        p.socket.write(burst);
+        await new Promise((r) => setImmediate(r));
+      }
+      await waitFor('the seeder to drop the peer', 20_000, () => f.logs.some((l) => /closed: does not read what we send/.test(l)), 50);
+      p.close();
     } finally {
       await f.close();
     }
