@@ -183,6 +183,9 @@ export class PeerSession {
   get isClosed(): boolean {
     return this.phase === 'closed';
   }
+  get isSeed(): boolean {
+    return this.torrent !== undefined && this.peerHaveCount >= this.torrent.meta.pieceCount;
+  }
   get queuedRequests(): number {
     return this.requests.length;
   }
@@ -524,6 +527,7 @@ export class PeerSession {
     for (const p of dropped) this.pexSent.delete(`${p.address}|${p.port}`);
     for (const p of added) this.pexSent.set(`${p.address}|${p.port}`, p);
     this.lastPex = now;
+    this.deps.log.debug(`${t.meta.name}: PEX to ${this.address}:${this.port}: ${added.length} added, ${dropped.length} dropped`);
     this.sendMessage({ type: 'extended', extId: id, payload: encodePex({ added, dropped: dropped.slice(0, PEX_MAX_ADDED * 4) }) });
   }
 }

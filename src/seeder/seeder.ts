@@ -12,6 +12,7 @@
  */
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import { randomBytes } from 'node:crypto';
+import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
 import type { Metainfo } from '../codec/metainfo.js';
 import type { Settings } from '../config/settings.js';
@@ -27,7 +28,7 @@ import { RateMeter, TokenBucket } from './bandwidth.js';
 import { Choker, ROTATE_MS, type ChokeDecision } from './choker.js';
 import { PeerSession, type SessionDeps, type SessionTorrent } from './peer-session.js';
 import { TorrentWatcher } from './torrent-watcher.js';
-import type { PexPeer } from '../codec/peer-wire.js';
+import { PEX_FLAG, type PexPeer } from '../codec/peer-wire.js';
 
 /** BitTorrent's historical range: listen_port, then the next free of these. */
 export const FALLBACK_PORTS = [6882, 6883, 6884, 6885, 6886, 6887, 6888, 6889];
@@ -79,6 +80,19 @@ export interface SeederDeps {
   ports?: number[];
   /** Tests: listen address (default: every IPv6 and IPv4 address). */
   host?: string;
+}
+
+let ownAddresses: { at: number; set: Set<string> } | undefined;
+/** True for loopback and this machine's interface addresses (cached for a minute). */
+function isOwnAddress(address: string): boolean {
+  if (address.startsWith('127.') || address === '::1') return true;
+  const now = Date.now();
+  if (!ownAddresses || now - ownAddresses.at > 60_000) {
+    const set = new Set<string>();
+    for (const list of Object.values(networkInterfaces())) for (const a of list ?? []) set.add(a.address);
+    ownAddresses = { at: now, set };
+  }
+  return ownAddresses.set.has(address);
 }
 
 const normalizeAddress = (a: string | undefined): string => (a ?? '').replace(/^::ffff:(\d+\.\d+\.\d+\.\d+)$/, '$1');
@@ -139,7 +153,8 @@ class SeedTorrent implements SessionTorrent, SeededTorrent {
   pexPeers(): PexPeer[] {
     const out: PexPeer[] = [];
     for (const s of this.sessions)
-      if (s.active && s.peerListenPort) out.push({ address: s.address, port: s.peerListenPort, flags: s.outgoing ? 0x10 : 0 });
+      // BEP 11 added.f: 0x10 reachable (we know its listen port), 0x02 seed
+      if (s.active && s.peerListenPort) out.push({ address: s.address, port: s.peerListenPort, flags: PEX_FLAG.reachable | (s.isSeed ? PEX_FLAG.seed : 0) });
     return out;
   }
 }
@@ -228,6 +243,8 @@ export class Seeder implements Service, SeederView {
       const address = normalizeAddress(p.address);
       const key = `${address}|${p.port}`;
       if (address === '0.0.0.0' || address === '::') continue;
+      // ourselves, as PEX from others or a tracker may list us (the handshake would catch it too)
+      if (p.port === this.port && isOwnAddress(address)) continue;
       if ((this.retryAt.get(key) ?? 0) > this.deps.clock.now()) continue;
       if ([...t.sessions].some((s) => s.address === address && (s.port === p.port || s.peerListenPort === p.port))) continue;
       t.candidates.delete(key);

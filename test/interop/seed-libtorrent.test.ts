@@ -1,4 +1,4 @@
-// deadline: 240s
+// deadline: 300s
 /**
  * libtorrent (python3-libtorrent) downloads from meshseed as the only seed: a multi-file
  * torrent from its .torrent file; the same from a magnet link alone (the info dict comes
@@ -85,6 +85,28 @@ test(
         const ideal = size / (rateKiB * 1024);
         assert.ok(seconds >= 0.85 * ideal, `${size} bytes in ${seconds} s is faster than ${rateKiB} KiB/s allows`);
         assert.ok(seconds <= 6 * ideal + 20, `${size} bytes took ${seconds} s at ${rateKiB} KiB/s`);
+      } finally {
+        await daemon.stop();
+      }
+    } finally {
+      tmp.remove();
+    }
+  }),
+);
+
+test(
+  'two libtorrent clients learn each other over PEX from meshseed',
+  deadline(60_000, async () => {
+    if (!requirePrograms(PY, 'mktorrent')) return;
+    // slow enough that both are still downloading when PEX goes out
+    const { tmp, base } = setup('lt-pex', [8 * 1024 * 1024, 1000, 10]);
+    try {
+      const t = await makeTorrent(join(base, 'data'), 'lt-pex', join(base, 'torrents', 'lt-pex.torrent'));
+      const daemon = await startDaemon(base, ['--seeder-upload-rate', '64']);
+      try {
+        const r = await run(PY, [join(ROOT, 'test', 'interop', 'lt-pex.py'), t.file, join(base, 'dl'), `127.0.0.1:${daemon.port}`, '--timeout', '40'], { timeoutMs: 50_000 });
+        assert.is(r.code, 0, `no PEX:\n${r.stdout}${r.stderr}\n${daemon.log()}`);
+        assert.match(r.stdout, /pex ok/);
       } finally {
         await daemon.stop();
       }
