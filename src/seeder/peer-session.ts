@@ -478,6 +478,14 @@ export class PeerSession {
   }
 
   private blockRead(r: Request, msg: Buffer, ok: boolean): void {
+    try {
+      this.blockReadUnguarded(r, msg, ok);
+    } catch (err) {
+      this.close(`internal error: ${(err as Error).message}`);
+    }
+  }
+
+  private blockReadUnguarded(r: Request, msg: Buffer, ok: boolean): void {
     this.inFlight--;
     if (this.phase !== 'active') return blockBuffers.release(msg);
     if (ok) this.sendBlock(r, msg);

@@ -67,6 +67,9 @@ export interface TorrentStatus {
 
 export interface SeederStatus {
   listenPort?: number;
+  /** Bytes per second, 0 = unlimited. */
+  uploadLimit: number;
+  torrentUploadLimit: number;
   peers: number;
   uploadRate: number;
   uploaded: number;
@@ -226,7 +229,7 @@ export class Seeder implements Service, SeederView {
   }
 
   torrents(): SeededTorrent[] {
-    return [...this.torrentsByHash.values()].filter((t) => t.state !== 'checking');
+    return [...this.torrentsByHash.values()].filter((t) => t.state === 'seeding' || t.state === 'missing data');
   }
 
   onTorrentsChanged(listener: () => void): void {
@@ -385,21 +388,23 @@ export class Seeder implements Service, SeederView {
     this.hashByFile.set(file, meta.infoHashHex);
     this.deps.log.info(`${meta.name}: added (${meta.infoHashHex}), checking its data`);
     // One check at a time: a router's disk is slow and shared.
-    this.checkQueue = this.checkQueue.then(async () => {
-      if (t.removed) return;
-      try {
-        await storage.start();
-      } catch (err) {
-        t.state = 'error';
-        t.message = (err as Error).message;
-        this.deps.log.error(`${meta.name}: ${t.message}`);
-        return;
-      }
-      if (t.removed) return;
-      this.updateState(t);
-      this.notifyChanged();
-      this.connectMore();
-    });
+    this.checkQueue = this.checkQueue.then(() => this.checkTorrent(t)).catch((err) => this.deps.log.error(`${meta.name}: ${(err as Error).stack ?? err}`));
+  }
+
+  private async checkTorrent(t: SeedTorrent): Promise<void> {
+    if (t.removed) return;
+    try {
+      await t.storage.start();
+    } catch (err) {
+      t.state = 'error';
+      t.message = (err as Error).message;
+      this.deps.log.error(`${t.meta.name}: ${t.message}`);
+      return;
+    }
+    if (t.removed) return;
+    this.updateState(t);
+    this.notifyChanged();
+    this.connectMore();
   }
 
   private updateState(t: SeedTorrent): void {
@@ -430,7 +435,7 @@ export class Seeder implements Service, SeederView {
     this.torrentsByHash.delete(hash);
     for (const s of [...t.sessions]) s.close('torrent removed');
     for (const s of this.sessions) if (s.torrent === t) s.close('torrent removed');
-    void t.storage.close();
+    t.storage.close().catch(() => {});
     this.deps.log.info(`${t.meta.name}: removed, no longer seeded`);
     this.notifyChanged();
     // a duplicate of this torrent in another file may now be seeded
@@ -461,8 +466,17 @@ export class Seeder implements Service, SeederView {
       torrent,
     );
     this.sessions.add(session);
-    socket.on('data', (d) => session.onData(d));
-    socket.on('drain', () => session.onDrain());
+    // a bug in handling one peer closes that peer, never the daemon
+    const guard = (fn: () => void) => {
+      try {
+        fn();
+      } catch (err) {
+        this.deps.log.error(`peer ${address}:${port}: ${(err as Error).stack ?? err}`);
+        session.close(`internal error: ${(err as Error).message}`);
+      }
+    };
+    socket.on('data', (d) => guard(() => session.onData(d)));
+    socket.on('drain', () => guard(() => session.onDrain()));
     socket.on('error', () => {});
     socket.on('close', () => {
       this.sockets.delete(socket);
@@ -601,18 +615,21 @@ export class Seeder implements Service, SeederView {
         const every = t.state === 'seeding' ? COMPLETE_RESCAN_MS : INCOMPLETE_RESCAN_MS;
         if (now - t.lastRescan >= every) {
           t.lastRescan = now;
-          void t.storage.rescan().then((changed) => {
-            if (!changed || t.removed) return;
-            const was = t.state;
-            this.updateState(t);
-            if (was !== t.state) this.notifyChanged();
-          });
+          t.storage
+            .rescan()
+            .then((changed) => {
+              if (!changed || t.removed) return;
+              const was = t.state;
+              this.updateState(t);
+              if (was !== t.state) this.notifyChanged();
+            })
+            .catch((err) => this.deps.log.error(`${t.meta.name}: rescan: ${(err as Error).message}`));
         }
       }
     }
     if (now - this.lastFlush >= RESUME_FLUSH_MS) {
       this.lastFlush = now;
-      for (const t of this.torrentsByHash.values()) void t.storage.flush();
+      for (const t of this.torrentsByHash.values()) t.storage.flush().catch(() => {});
     }
     for (const [k, at] of this.retryAt) if (at <= now) this.retryAt.delete(k);
     this.connectMore();
@@ -625,7 +642,7 @@ export class Seeder implements Service, SeederView {
       infoHash: t.meta.infoHashHex,
       file: t.file,
       state: t.state,
-      ...(t.message ? { message: t.message } : {}),
+      ...(t.state === 'checking' ? { message: `checked ${t.storage.checkedPieces} of ${t.meta.pieceCount} pieces` } : t.message ? { message: t.message } : {}),
       peers: t.sessions.size,
       unchoked: t.choker.unchokedPeers.length,
       uploadRate: Math.round(t.meter.rate()),
@@ -638,6 +655,8 @@ export class Seeder implements Service, SeederView {
       torrents.push({ name: file.split('/').pop()!, infoHash: '', file, state: 'error', message, peers: 0, unchoked: 0, uploadRate: 0, uploaded: 0, size: 0, pieces: 0, piecesAvailable: 0 });
     return {
       ...(this.port !== undefined ? { listenPort: this.port } : {}),
+      uploadLimit: this.settings['seeder.upload_rate'] * 1024,
+      torrentUploadLimit: this.settings['seeder.torrent_upload_rate'] * 1024,
       peers: this.activeCount(),
       uploadRate: Math.round(this.globalMeter.rate()),
       uploaded: this.uploadedTotal,

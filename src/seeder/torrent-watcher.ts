@@ -83,7 +83,9 @@ export class TorrentWatcher {
       this.again = true;
       return this.scanning;
     }
-    this.scanning = this.doScan().finally(() => {
+    this.scanning = this.doScan()
+      .catch((err) => this.deps.log.error(`scanning ${this.dir}: ${(err as Error).message}`))
+      .finally(() => {
       this.scanning = undefined;
       if (this.again && !this.closed) {
         this.again = false;

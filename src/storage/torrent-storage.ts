@@ -53,6 +53,8 @@ export class TorrentStorage {
   private closed = false;
   private dirty = false;
   checking = false;
+  /** Pieces hashed so far by the full check (for the status). */
+  checkedPieces = 0;
   /** Called when a piece becomes servable after start (so peers can be sent `have`). */
   onAvailable: (index: number) => void = () => {};
 
@@ -174,6 +176,7 @@ export class TorrentStorage {
     try {
       const scratch = Buffer.allocUnsafe(Math.min(this.meta.pieceLength, 256 * 1024));
       for (let p = 0; p < this.meta.pieceCount && !this.closed; p++) {
+        this.checkedPieces = p;
         if (!this.piecePresent(p)) {
           this.states[p] = PIECE_MISSING;
           continue;

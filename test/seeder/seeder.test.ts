@@ -322,6 +322,32 @@ test(
 );
 
 test(
+  'a reload changes limits and slots without dropping peers',
+  deadline(20_000, async () => {
+    const f = await fixture({ 'seeder.upload_slots': 1, 'seeder.upload_rate': 100 });
+    try {
+      const t = f.addTorrent('reload', 2 * PIECE);
+      await waitFor('seeding', 8000, () => stateOf(f.seeder, 'reload') === 'seeding');
+      const peers = await Promise.all([0, 1].map(() => RawPeer.connect(f.seeder.listenPort()!, t.meta.pieceCount)));
+      for (const p of peers) {
+        p.hello(t.meta.infoHash);
+        await p.waitMessage('haveAll');
+        p.send({ type: 'interested' });
+      }
+      await waitFor('one unchoked', 5000, () => f.seeder.status().torrents[0]!.unchoked === 1);
+      await f.seeder.reload({ ...f.settings, 'seeder.upload_slots': 2, 'seeder.upload_rate': 0, 'seeder.torrent_upload_rate': 50 });
+      await Promise.all(peers.map((p) => p.waitMessage('unchoke')));
+      const st = f.seeder.status();
+      assert.equal([st.uploadLimit, st.torrentUploadLimit, st.peers], [0, 50 * 1024, 2]);
+      assert.not.ok(peers.some((p) => p.closed));
+      for (const p of peers) p.close();
+    } finally {
+      await f.close();
+    }
+  }),
+);
+
+test(
   'listens on IPv4 and IPv6 at once',
   deadline(20_000, async () => {
     const f = await fixture({}, {});
