@@ -83,6 +83,8 @@ export interface SeederDeps {
   ports?: number[];
   /** Tests: listen address (default: every IPv6 and IPv4 address). */
   host?: string;
+  /** Tests: the ports tried after listen_port (default 6882…6889). */
+  fallbackPorts?: number[];
 }
 
 let ownAddresses: { at: number; set: Set<string> } | undefined;
@@ -109,6 +111,8 @@ class SeedTorrent implements SessionTorrent, SeededTorrent {
   readonly meter = new RateMeter();
   uploadedBytes = 0;
   lastRescan = 0;
+  /** storage.changes when the state was last worked out. */
+  seenChanges = 0;
   removed = false;
 
   constructor(
@@ -276,7 +280,7 @@ export class Seeder implements Service, SeederView {
 
   private async listen(): Promise<void> {
     const first = this.settings['seeder.listen_port'];
-    const ports = this.deps.ports ?? [first, ...FALLBACK_PORTS.filter((p) => p !== first)];
+    const ports = this.deps.ports ?? [first, ...(this.deps.fallbackPorts ?? FALLBACK_PORTS).filter((p) => p !== first)];
     let lastError: Error | undefined;
     for (const port of ports) {
       try {
@@ -408,6 +412,7 @@ export class Seeder implements Service, SeederView {
   }
 
   private updateState(t: SeedTorrent): void {
+    t.seenChanges = t.storage.changes;
     const before = `${t.state}|${t.message}`;
     if (t.storage.complete) {
       t.state = 'seeding';
@@ -611,6 +616,12 @@ export class Seeder implements Service, SeederView {
     for (const t of this.torrentsByHash.values()) {
       t.meter.sample(now, t.uploadedBytes);
       if (rotate) this.apply(t.choker.tick(now));
+      if ((t.state === 'seeding' || t.state === 'missing data') && t.storage.changes !== t.seenChanges) {
+        // a piece failed its check or its file went away while serving
+        const was = t.state;
+        this.updateState(t);
+        if (was !== t.state) this.notifyChanged();
+      }
       if (t.state === 'seeding' || t.state === 'missing data') {
         const every = t.state === 'seeding' ? COMPLETE_RESCAN_MS : INCOMPLETE_RESCAN_MS;
         if (now - t.lastRescan >= every) {

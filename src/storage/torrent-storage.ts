@@ -64,6 +64,7 @@ export class TorrentStorage {
     readonly dataDir: string,
   ) {
     this.states = new Uint8Array(meta.pieceCount);
+    this.counts[PIECE_MISSING] = meta.pieceCount;
     this.stamps = meta.files.map(() => undefined);
   }
 
@@ -84,14 +85,26 @@ export class TorrentStorage {
     return this.states[index]!;
   }
 
+  /** Pieces in each state, kept as states change (peers ask `complete` often). */
+  private readonly counts = [0, 0, 0, 0];
+  /** Bumped whenever a piece changes state, so the owner can notice (status, log). */
+  changes = 0;
+
+  private setState(index: number, state: number): void {
+    const before = this.states[index]!;
+    if (before === state) return;
+    this.counts[before]!--;
+    this.counts[state]!++;
+    this.states[index] = state;
+    this.changes++;
+  }
+
   countOf(state: number): number {
-    let n = 0;
-    for (const s of this.states) if (s === state) n++;
-    return n;
+    return this.counts[state]!;
   }
 
   get complete(): boolean {
-    return this.states.every((s) => s === PIECE_VERIFIED || s === PIECE_DOUBT);
+    return this.counts[PIECE_VERIFIED]! + this.counts[PIECE_DOUBT]! === this.meta.pieceCount;
   }
 
   /** Bytes we cannot serve (for the tracker's `left`). */
@@ -160,11 +173,11 @@ export class TorrentStorage {
       return a !== undefined && a.size === b.size && a.mtimeMs === b.mtimeMs;
     });
     for (let p = 0; p < this.meta.pieceCount; p++) {
-      if (!this.piecePresent(p)) this.states[p] = PIECE_MISSING;
+      if (!this.piecePresent(p)) this.setState(p, PIECE_MISSING);
       else {
         const start = p * this.meta.pieceLength;
         const same = segmentsOf(this.meta.files, start, pieceSize(this.meta, p)).every((s) => unchanged[s.file]);
-        this.states[p] = same && bitIsSet(resume.verified, p) ? PIECE_VERIFIED : PIECE_DOUBT;
+        this.setState(p, same && bitIsSet(resume.verified, p) ? PIECE_VERIFIED : PIECE_DOUBT);
       }
     }
     if (unchanged.some((u) => !u)) await this.save();
@@ -178,11 +191,11 @@ export class TorrentStorage {
       for (let p = 0; p < this.meta.pieceCount && !this.closed; p++) {
         this.checkedPieces = p;
         if (!this.piecePresent(p)) {
-          this.states[p] = PIECE_MISSING;
+          this.setState(p, PIECE_MISSING);
           continue;
         }
         const digest = await hashRange((pos, buf) => this.readAt(pos, buf), p * this.meta.pieceLength, pieceSize(this.meta, p), scratch);
-        this.states[p] = digest && pieceHashMatches(this.meta.pieces, p, digest) ? PIECE_VERIFIED : digest ? PIECE_FAILED : PIECE_MISSING;
+        this.setState(p, digest && pieceHashMatches(this.meta.pieces, p, digest) ? PIECE_VERIFIED : digest ? PIECE_FAILED : PIECE_MISSING);
       }
     } finally {
       this.checking = false;
@@ -210,7 +223,7 @@ export class TorrentStorage {
       if (!range) continue;
       for (let p = range[0]; p <= range[1]; p++) {
         const was = this.available(p);
-        this.states[p] = this.piecePresent(p) ? PIECE_DOUBT : PIECE_MISSING;
+        this.setState(p, this.piecePresent(p) ? PIECE_DOUBT : PIECE_MISSING);
         if (!was && this.available(p)) this.onAvailable(p);
       }
     }
@@ -255,7 +268,7 @@ export class TorrentStorage {
         const digest = await hashRange((pos, buf) => this.readAt(pos, buf), index * this.meta.pieceLength, pieceSize(this.meta, index));
         if (this.states[index] !== PIECE_DOUBT) return this.states[index] === PIECE_VERIFIED;
         const ok = digest !== undefined && pieceHashMatches(this.meta.pieces, index, digest);
-        this.states[index] = ok ? PIECE_VERIFIED : digest ? PIECE_FAILED : PIECE_MISSING;
+        this.setState(index, ok ? PIECE_VERIFIED : digest ? PIECE_FAILED : PIECE_MISSING);
         this.dirty = true;
         if (!ok) {
           this.deps.log.warn(`${this.meta.name}: piece ${index} ${digest ? 'failed its hash check' : 'could not be read'}; it will not be sent`);
@@ -294,7 +307,7 @@ export class TorrentStorage {
     }
     if (!ok && this.states[index] === PIECE_VERIFIED) {
       // a file shrank or vanished since it was checked
-      this.states[index] = PIECE_MISSING;
+      this.setState(index, PIECE_MISSING);
       this.dirty = true;
     }
     return ok;

@@ -322,6 +322,33 @@ test(
 );
 
 test(
+  'a busy listen_port: the next port of the fallback list is taken and logged',
+  deadline(15_000, async () => {
+    const busy = createServer();
+    await new Promise<void>((r) => busy.listen(0, '127.0.0.1', r));
+    const busyPort = (busy.address() as { port: number }).port;
+    const probe = createServer();
+    await new Promise<void>((r) => probe.listen(0, '127.0.0.1', r));
+    const freePort = (probe.address() as { port: number }).port;
+    await new Promise((r) => probe.close(r));
+    const tmp = tempDir('meshseed-seeder-port-');
+    const logs: string[] = [];
+    const settings = { ...defaultSettings(), 'main.state_dir': join(tmp.path, 's'), 'seeder.torrent_dir': join(tmp.path, 't'), 'seeder.data_dir': join(tmp.path, 'd'), 'seeder.listen_port': busyPort };
+    const seeder = new Seeder({ clock: systemClock, log: createLogger('info', (l) => logs.push(l)), host: '127.0.0.1', fallbackPorts: [busyPort, freePort] }, settings);
+    try {
+      await seeder.start();
+      assert.is(seeder.listenPort(), freePort);
+      assert.ok(logs.some((l) => l.includes(`port ${busyPort} is busy; listening on ${freePort} instead`)), logs.join('\n'));
+      assert.ok(logs.some((l) => /cannot read the watch folder/.test(l)), 'a missing watch folder is reported, not fatal');
+    } finally {
+      await seeder.close();
+      busy.close();
+      tmp.remove();
+    }
+  }),
+);
+
+test(
   'a reload changes limits and slots without dropping peers',
   deadline(20_000, async () => {
     const f = await fixture({ 'seeder.upload_slots': 1, 'seeder.upload_rate': 100 });
