@@ -50,6 +50,7 @@ import {
   type Message,
   type PexPeer,
 } from '../codec/peer-wire.js';
+import { MseError, MseResponder, type StreamCipher } from '../codec/mse.js';
 import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/log.js';
 import type { TokenBucket } from './bandwidth.js';
@@ -103,6 +104,8 @@ export interface SessionDeps {
   peerId: Uint8Array;
   version: string;
   listenPort(): number | undefined;
+  /** Incoming MSE handshake: the info hash whose HASH('req2', info hash) is this, if we seed it. */
+  mseTorrent?(req2Hex: string): Uint8Array | undefined;
   /** Incoming: the torrent for an info hash, if we seed it and have room for a peer. */
   accept(session: PeerSession, infoHash: Uint8Array): SessionTorrent | undefined | 'full';
   /** Handshake done: the session joins its torrent. */
@@ -128,6 +131,19 @@ interface Request {
 export class PeerSession {
   torrent: SessionTorrent | undefined;
   private readonly framer: PeerWireFramer;
+  /** Incoming connection that opened with an MSE handshake (see codec/mse.ts) until it is done. */
+  private mse: MseResponder | undefined;
+  private firstBytes = true;
+  private mseInfoHash: Uint8Array | undefined;
+  /** The peer opened with an MSE handshake. */
+  encrypted = false;
+  /** RC4 for the whole stream, when the peer offered nothing else. */
+  private cipher: StreamCipher | undefined;
+  get rc4(): boolean {
+    return this.cipher !== undefined;
+  }
+  receivedBytes = 0;
+  firstHex = '';
   private phase: 'handshake' | 'active' | 'closed' = 'handshake';
   peerFast = false;
   peerExtension = false;
@@ -199,7 +215,8 @@ export class PeerSession {
       return false;
     }
     this.lastSent = this.deps.clock.now();
-    const ok = this.io.write(bytes, done);
+    // (a copy: `bytes` may be shared, a constant or a pooled buffer)
+    const ok = this.io.write(this.cipher ? this.cipher.encrypt.crypt(Uint8Array.from(bytes)) : bytes, done);
     if (!ok && this.io.buffered() > MAX_SEND_BUFFER) this.close('does not read what we send');
     return ok;
   }
@@ -221,7 +238,28 @@ export class PeerSession {
   onData(data: Uint8Array): void {
     if (this.phase === 'closed') return;
     this.lastReceived = this.deps.clock.now();
+    this.receivedBytes += data.length;
     try {
+      if (this.firstBytes) {
+        this.firstBytes = false;
+        // A plain handshake starts with 19; anything else from an incoming peer may be MSE.
+        this.firstHex = Buffer.from(data.subarray(0, 24)).toString('hex');
+        if (!this.outgoing && data[0] !== 19 && this.deps.mseTorrent) {
+          this.mse = new MseResponder(this.deps.mseTorrent);
+          this.encrypted = true;
+        }
+      }
+      if (this.cipher) data = this.cipher.decrypt.crypt(Uint8Array.from(data));
+      else if (this.mse) {
+        const out = this.mse.push(data);
+        if (out.send) this.send(out.send);
+        if (!out.payload) return;
+        this.mseInfoHash = this.mse.infoHash;
+        this.cipher = this.mse.cipher;
+        this.mse = undefined;
+        data = out.payload;
+        if (data.length === 0) return;
+      }
       this.framer.push(
         data,
         (h) => this.onHandshake(h),
@@ -231,7 +269,7 @@ export class PeerSession {
         },
       );
     } catch (err) {
-      this.close(err instanceof PeerWireError ? err.message : `internal error: ${(err as Error).message}`);
+      this.close(err instanceof PeerWireError || err instanceof MseError ? err.message : `internal error: ${(err as Error).message}`);
     }
   }
 
@@ -245,6 +283,8 @@ export class PeerSession {
       if (Buffer.compare(Buffer.from(h.infoHash), Buffer.from(this.torrent.meta.infoHash)) !== 0)
         throw new PeerWireError('handshake for another torrent');
     } else {
+      if (this.mseInfoHash && Buffer.compare(Buffer.from(h.infoHash), Buffer.from(this.mseInfoHash)) !== 0)
+        throw new PeerWireError('handshake for another torrent than its MSE handshake');
       const t = this.deps.accept(this, h.infoHash);
       if (t === 'full') throw new PeerWireError('too many peers');
       if (!t) throw new PeerWireError(`handshake for a torrent we do not seed (${Buffer.from(h.infoHash).toString('hex')})`);
@@ -506,7 +546,8 @@ export class PeerSession {
   tick(now: number): void {
     if (this.phase === 'closed') return;
     if (this.phase === 'handshake') {
-      if (now - this.connectedAt > HANDSHAKE_TIMEOUT_MS) this.close('no handshake');
+      if (now - this.connectedAt > HANDSHAKE_TIMEOUT_MS)
+        this.close(`no handshake within ${HANDSHAKE_TIMEOUT_MS / 1000} s (${this.receivedBytes} bytes received${this.encrypted ? ', MSE' : ''}) ${this.firstHex}`);
       return;
     }
     if (now - this.lastReceived > SILENT_MS) return this.close('silent');

@@ -29,6 +29,7 @@ import { Choker, ROTATE_MS, type ChokeDecision } from './choker.js';
 import { PeerSession, type SessionDeps, type SessionTorrent } from './peer-session.js';
 import { TorrentWatcher } from './torrent-watcher.js';
 import { PEX_FLAG, type PexPeer } from '../codec/peer-wire.js';
+import { mseTorrentKey } from '../codec/mse.js';
 
 /** BitTorrent's historical range: listen_port, then the next free of these. */
 export const FALLBACK_PORTS = [6882, 6883, 6884, 6885, 6886, 6887, 6888, 6889];
@@ -173,6 +174,8 @@ export class Seeder implements Service, SeederView {
   private port: number | undefined;
   private readonly torrentsByHash = new Map<string, SeedTorrent>();
   private readonly hashByFile = new Map<string, string>();
+  /** HASH('req2', info hash) → torrent, for incoming MSE handshakes. */
+  private readonly torrentsByMseKey = new Map<string, SeedTorrent>();
   private readonly fileErrors = new Map<string, string>();
   /** Every session, from accept to close. */
   private readonly sessions = new Set<PeerSession>();
@@ -211,6 +214,7 @@ export class Seeder implements Service, SeederView {
       version: `meshseed ${VERSION}`,
       listenPort: () => this.port,
       accept: (s, infoHash) => self.accept(s, infoHash),
+      mseTorrent: (req2Hex) => self.torrentsByMseKey.get(req2Hex)?.meta.infoHash,
       ready: (s) => self.ready(s),
       interest: (s, interested) => {
         const t = s.torrent as SeedTorrent;
@@ -389,6 +393,7 @@ export class Seeder implements Service, SeederView {
       for (const s of t.sessions) s.announceHave(i);
     };
     this.torrentsByHash.set(meta.infoHashHex, t);
+    this.torrentsByMseKey.set(mseTorrentKey(meta.infoHash), t);
     this.hashByFile.set(file, meta.infoHashHex);
     this.deps.log.info(`${meta.name}: added (${meta.infoHashHex}), checking its data`);
     // One check at a time: a router's disk is slow and shared.
@@ -438,6 +443,7 @@ export class Seeder implements Service, SeederView {
     if (!t || t.file !== file) return;
     t.removed = true;
     this.torrentsByHash.delete(hash);
+    this.torrentsByMseKey.delete(mseTorrentKey(t.meta.infoHash));
     for (const s of [...t.sessions]) s.close('torrent removed');
     for (const s of this.sessions) if (s.torrent === t) s.close('torrent removed');
     t.storage.close().catch(() => {});
@@ -513,7 +519,7 @@ export class Seeder implements Service, SeederView {
     s.bucket = new TokenBucket(this.deps.clock.now(), 0, t.bucket);
     t.sessions.add(s);
     t.candidates.delete(`${s.address}|${s.port}`);
-    this.deps.log.debug(`${t.meta.name}: peer ${s.address}:${s.port} (${s.client}) ${s.outgoing ? 'connected' : 'accepted'}`);
+    this.deps.log.debug(`${t.meta.name}: peer ${s.address}:${s.port} (${s.client}) ${s.outgoing ? 'connected' : 'accepted'}${s.encrypted ? (s.rc4 ? ' over MSE, RC4' : ' over MSE, plaintext') : ''}`);
   }
 
   private dropSession(s: PeerSession): void {

@@ -72,7 +72,7 @@ test(
         '-g', join(base, 'trconf'),
         '-w', join(base, 'dl'),
         '-p', String(randomPort()),
-        '-et',
+        '-ep', // prefer encryption: Transmission opens with an MSE handshake
         '-M',
         '-f', script,
         t.file,
@@ -86,6 +86,8 @@ test(
       });
       assert.equal(treeDigest(join(base, 'dl', 'tr-files')), treeDigest(src));
       assert.ok(daemon.log().includes(`peer ${clientIp}:`), 'transmission connected from its own address');
+      // Transmission's default ("encryption preferred") offers RC4 only
+      assert.match(daemon.log(), /\(TR 3000\) accepted over MSE, RC4/);
     } finally {
       for (const c of cleanups.reverse()) await c();
       ns.remove();

@@ -23,7 +23,7 @@ import {
   type Message,
 } from '../../src/codec/peer-wire';
 import { TokenBucket } from '../../src/seeder/bandwidth';
-import { IDLE_MS, KEEPALIVE_MS, PeerSession, REQQ, SILENT_MS, type SessionDeps, type SessionTorrent } from '../../src/seeder/peer-session';
+import { HANDSHAKE_TIMEOUT_MS, IDLE_MS, KEEPALIVE_MS, PeerSession, REQQ, SILENT_MS, type SessionDeps, type SessionTorrent } from '../../src/seeder/peer-session';
 import { ManualClock } from '../../src/util/clock';
 import { createLogger } from '../../src/util/log';
 
@@ -288,6 +288,37 @@ test('keep-alive when idle, silent peers and uninterested peers dropped', () => 
   s.session.tick(s.clock.now());
   assert.ok(s.closed());
   assert.match(s.session.closeReason, /silent/);
+});
+
+test('a connection that never completes its handshake is dropped', () => {
+  const clock = new ManualClock();
+  let closed = false;
+  const s = new PeerSession(
+    {
+      clock,
+      log: createLogger('error', () => {}),
+      peerId: Buffer.alloc(20, 1),
+      version: 'x',
+      listenPort: () => 1,
+      accept: () => undefined,
+      ready: () => {},
+      interest: () => {},
+      waitBandwidth: () => {},
+      pexCandidates: () => {},
+      uploaded: () => {},
+    },
+    { write: () => true, buffered: () => 0, close: () => (closed = true) },
+    '127.0.0.1',
+    1,
+  );
+  s.onData(Buffer.from([19, 66, 105])); // the first bytes of a handshake, and then nothing
+  clock.advance(HANDSHAKE_TIMEOUT_MS);
+  s.tick(clock.now());
+  assert.not.ok(closed);
+  clock.advance(1000);
+  s.tick(clock.now());
+  assert.ok(closed);
+  assert.match(s.closeReason, /no handshake/);
 });
 
 test('ut_metadata: the info dict is served in 16 KiB pieces, beyond it rejected', () => {

@@ -21,6 +21,7 @@ import {
   type Handshake,
 } from '../../src/codec/peer-wire';
 import { defaultSettings, type Settings } from '../../src/config/settings';
+import { CRYPTO_PLAINTEXT, MseInitiator } from '../../src/codec/mse';
 import { Seeder } from '../../src/seeder/seeder';
 import { systemClock } from '../../src/util/clock';
 import { createLogger } from '../../src/util/log';
@@ -149,7 +150,8 @@ test(
       await waitFor('seeding', 8000, () => stateOf(f.seeder, 'target') === 'seeding');
       const port = f.seeder.listenPort()!;
       const attacks: ((p: RawPeer) => void)[] = [
-        (p) => p.write(Buffer.from('GET /announce HTTP/1.1\r\nHost: x\r\n\r\n')),
+        // (not a handshake, so read as MSE: more than PadA allows without the sync hash)
+        (p) => p.write(Buffer.from(`GET /announce HTTP/1.1\r\nHost: x\r\nUser-Agent: ${'x'.repeat(700)}\r\n\r\n`)),
         (p) => p.write(randomBytes(100_000)),
         (p) => p.hello(Buffer.alloc(20, 7)), // a torrent we do not seed
         (p) => {
@@ -230,6 +232,41 @@ test(
         await new Promise((r) => setImmediate(r));
       }
       await waitFor('the seeder to drop the peer', 20_000, () => f.logs.some((l) => /closed: does not read what we send/.test(l)), 50);
+      p.close();
+    } finally {
+      await f.close();
+    }
+  }),
+);
+
+test(
+  'an incoming MSE handshake is answered with plaintext selected, then the peer wire follows',
+  deadline(15_000, async () => {
+    const f = await fixture();
+    try {
+      const t = f.addTorrent('mse', 3 * PIECE);
+      await waitFor('seeding', 8000, () => stateOf(f.seeder, 'mse') === 'seeding');
+      const p = await RawPeer.connect(f.seeder.listenPort()!, t.meta.pieceCount);
+      // speak MSE by hand, then read the plain stream with the peer's own framer
+      const raw: Buffer[] = [];
+      p.socket.removeAllListeners('data');
+      p.socket.on('data', (d) => raw.push(d));
+      const a = new MseInitiator(t.meta.infoHash);
+      p.write(a.hello);
+      await waitFor('Yb', 5000, () => Buffer.concat(raw).length >= 96);
+      const hs = encodeHandshake({ infoHash: t.meta.infoHash, peerId: Buffer.from('-XX0000-msemsemsemse'), extension: false, fast: true });
+      const yb = Buffer.concat(raw);
+      raw.length = 0;
+      p.write(a.step3(yb, hs));
+      // after Yb and PadB (< 64 bytes), 14 encrypted bytes (VC, crypto_select, len(PadD) = 0), then plain
+      await waitFor('the BitTorrent handshake', 5000, () => Buffer.concat(raw).includes('BitTorrent protocol'));
+      const all = Buffer.concat(raw);
+      const at = all.indexOf('\x13BitTorrent protocol');
+      assert.is(a.readSelect(all.subarray(at - 14, at)), CRYPTO_PLAINTEXT);
+      const plain = new PeerWireFramer(1 << 20);
+      const types: string[] = [];
+      plain.push(all.subarray(at), () => types.push('handshake'), (b) => types.push(String(b[0])));
+      assert.equal(types.slice(0, 2), ['handshake', '14']); // have_all
       p.close();
     } finally {
       await f.close();
