@@ -10,10 +10,8 @@
 // seeder's TCP connections deliver, read from the kernel (`ss -tip` bytes_acked of the
 // seeder process's connections, polled): bytes from the 4th MiB to 90% of SIZE over the
 // time between.
-// aria2c's fixed costs (its start, its announce, and against meshseed, which speaks no MSE
-// encryption, aria2c's encrypted first attempt and its retry in plain text) are printed
-// apart: the time aria2c takes for a 1 MiB torrent from the same seeder, and the raw
-// SIZE / wall-time figure.
+// aria2c's fixed costs (its start, its announce, its exit) are printed apart: the time
+// aria2c takes for a 1 MiB torrent from the same seeder, and the raw SIZE / wall-time figure.
 // Then the upload limit: each seeder limited to LIMIT KiB/s, a libtorrent client downloads
 // and the bytes it received over LIMIT_SECONDS (after the first MiB) give the delivered rate.
 // Prints medians and ratios (meshseed / libtorrent). Needs a built dist/meshseed.js
