@@ -10,6 +10,7 @@ import {
 import { SETTING_KEYS, defaultSettings, flagOf, specOf, type Settings } from '../config/settings.js';
 import { createLogger, type Logger, type LogLevel } from '../util/log.js';
 import { systemClock } from '../util/clock.js';
+import { TrackerService } from '../tracker/tracker-service.js';
 import { single, type Command } from './command.js';
 import { usageError } from '../errors.js';
 import type mri from 'mri';
@@ -51,6 +52,9 @@ Example:
     const log: Logger = createLogger(settings['main.log_level'] as LogLevel);
     for (const p of problems) log.error(`config: ${formatProblem(p)} (using the default)`);
     const daemon = new Daemon({ log, clock: systemClock }, settings);
+    // The tracker is also the TrackerRegistry the LPD bridge registers peers with.
+    const tracker = settings['tracker.enabled'] ? new TrackerService({ log, clock: systemClock }, settings) : undefined;
+    if (tracker) daemon.add(tracker);
     await daemon.start();
 
     await new Promise<void>((resolve) => {

@@ -158,6 +158,14 @@ export const SETTINGS = {
     default: false,
     doc: 'Honour the ip= announce parameter (only on a mesh whose clients you trust).',
   },
+  'tracker.rate_limit': {
+    type: 'int',
+    default: 50,
+    min: 0,
+    max: 1000000,
+    unit: 'requests/s',
+    doc: 'Announces and scrapes accepted per second from one address (bursts of twice that); 0 means no limit.',
+  },
 
   // ---- seeder ----
   'seeder.enabled': { type: 'bool', default: true, doc: 'Seed the torrents of torrent_dir.' },

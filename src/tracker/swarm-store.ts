@@ -125,7 +125,6 @@ export class SwarmStore {
   /** Scratch space for handing out peers: numwantMax × 18 bytes, reused. */
   private scratch4 = EMPTY;
   private scratch6 = EMPTY;
-  private scratchIds = EMPTY;
 
   constructor(private limits: StoreLimits) {
     this.setLimits(limits);
@@ -136,7 +135,6 @@ export class SwarmStore {
     const n = Math.max(1, limits.numwantMax);
     this.scratch4 = new Uint8Array(n * 6);
     this.scratch6 = new Uint8Array(n * 18);
-    this.scratchIds = new Uint8Array(n * PEER_ID_SIZE);
   }
 
   get torrents(): number {

@@ -1,0 +1,84 @@
+/**
+ * Addresses as the store keeps them: 4 bytes for IPv4, 16 for IPv6, network order.
+ * IPv4-mapped IPv6 addresses (`::ffff:a.b.c.d`, what a dual-stack socket reports for an
+ * IPv4 client) become IPv4, so an IPv4 client is listed in `peers`, not `peers6`.
+ */
+import { isIPv4, isIPv6 } from 'node:net';
+
+function parseV4(s: string, out: Uint8Array, at: number): boolean {
+  const parts = s.split('.');
+  if (parts.length !== 4) return false;
+  for (let i = 0; i < 4; i++) {
+    const n = Number(parts[i]);
+    if (!/^\d{1,3}$/.test(parts[i]!) || n > 255) return false;
+    out[at + i] = n;
+  }
+  return true;
+}
+
+/** Bytes of an address in text form (with or without a zone id), or undefined. */
+export function addressBytes(text: string): Uint8Array | undefined {
+  if (isIPv4(text)) {
+    const out = new Uint8Array(4);
+    return parseV4(text, out, 0) ? out : undefined;
+  }
+  const zone = text.indexOf('%');
+  const s = zone >= 0 ? text.slice(0, zone) : text;
+  if (!isIPv6(s)) return undefined;
+  const out = new Uint8Array(16);
+  let head = s;
+  let tail = '';
+  const dc = s.indexOf('::');
+  if (dc >= 0) {
+    head = s.slice(0, dc);
+    tail = s.slice(dc + 2);
+  }
+  const groups = (part: string): number[] | undefined => {
+    if (part === '') return [];
+    const out: number[] = [];
+    for (const g of part.split(':')) {
+      if (g.includes('.')) {
+        const b = new Uint8Array(4);
+        if (!parseV4(g, b, 0)) return undefined;
+        out.push((b[0]! << 8) | b[1]!, (b[2]! << 8) | b[3]!);
+      } else out.push(parseInt(g, 16));
+    }
+    return out;
+  };
+  const h = groups(head);
+  const t = groups(tail);
+  if (!h || !t) return undefined;
+  const all = dc >= 0 ? [...h, ...new Array<number>(8 - h.length - t.length).fill(0), ...t] : h;
+  if (all.length !== 8) return undefined;
+  all.forEach((g, i) => {
+    out[2 * i] = g >> 8;
+    out[2 * i + 1] = g & 0xff;
+  });
+  // ::ffff:a.b.c.d → IPv4
+  if (out.subarray(0, 10).every((x) => x === 0) && out[10] === 0xff && out[11] === 0xff) return out.slice(12);
+  return out;
+}
+
+export function addressText(b: Uint8Array): string {
+  if (b.length === 4) return `${b[0]}.${b[1]}.${b[2]}.${b[3]}`;
+  const groups: string[] = [];
+  for (let i = 0; i < 16; i += 2) groups.push(((b[i]! << 8) | b[i + 1]!).toString(16));
+  // compress the longest run of zero groups (RFC 5952)
+  let best = -1;
+  let bestLen = 1;
+  for (let i = 0; i < 8; ) {
+    if (groups[i] !== '0') {
+      i++;
+      continue;
+    }
+    let j = i;
+    while (j < 8 && groups[j] === '0') j++;
+    if (j - i > bestLen) {
+      best = i;
+      bestLen = j - i;
+    }
+    i = j;
+  }
+  if (best < 0) return groups.join(':');
+  return `${groups.slice(0, best).join(':')}::${groups.slice(best + bestLen).join(':')}`;
+}

@@ -1,0 +1,174 @@
+/**
+ * The tracker's HTTP/1.x front end on node:net, with its own minimal request parser so every
+ * limit is ours: the request head (request line and headers) is read up to MAX_HEAD_BYTES,
+ * at most MAX_HEADERS header lines, and must arrive within HEAD_TIMEOUT_MS of the connection
+ * opening (a slowloris client that trickles bytes is dropped when that absolute deadline
+ * passes, however active it looks). At most `maxConnections` are open at once; more are
+ * closed on arrival. Each reply carries `Connection: close` and the connection ends after it,
+ * as opentracker does and as BitTorrent clients expect; a reply not taken by the client
+ * within the same deadline is dropped.
+ *
+ * Only GET (and HEAD) are answered; a body is never read.
+ */
+import { createServer, type Server, type Socket } from 'node:net';
+import { addressBytes } from './address.js';
+import type { HttpReply, RefusalClass } from './tracker-core.js';
+
+/** A request head is ~400 bytes from a client; 74 scrape hashes ~4.5 KiB. */
+export const MAX_HEAD_BYTES = 8192;
+export const MAX_HEADERS = 64;
+export const HEAD_TIMEOUT_MS = 10_000;
+export const DEFAULT_MAX_CONNECTIONS = 256;
+
+const STATUS_TEXT: Record<number, string> = {
+  200: 'OK',
+  400: 'Bad Request',
+  404: 'Not Found',
+  405: 'Method Not Allowed',
+  431: 'Request Header Fields Too Large',
+  505: 'HTTP Version Not Supported',
+};
+
+export interface HttpFrontDeps {
+  /** Handles one GET: raw target bytes and the client's address bytes. */
+  handle(target: Uint8Array, from: Uint8Array): HttpReply;
+  refuse(c: RefusalClass): void;
+}
+
+export interface HttpFrontSettings {
+  maxConnections: number;
+  headTimeoutMs: number;
+}
+
+export function formatResponse(reply: HttpReply, headOnly = false): Buffer {
+  const head =
+    `HTTP/1.1 ${reply.status} ${STATUS_TEXT[reply.status] ?? 'OK'}\r\n` +
+    `Content-Type: ${reply.contentType}\r\n` +
+    `Content-Length: ${reply.body.length}\r\n` +
+    `Cache-Control: no-store\r\n` +
+    `Connection: close\r\n\r\n`;
+  return headOnly ? Buffer.from(head, 'latin1') : Buffer.concat([Buffer.from(head, 'latin1'), reply.body]);
+}
+
+/** Result of reading a request head from the bytes received so far. */
+export type HeadParse =
+  | { kind: 'incomplete' }
+  | { kind: 'request'; method: string; target: Uint8Array }
+  | { kind: 'error'; status: number; reason: string; refusal: RefusalClass };
+
+/**
+ * Pure: looks for a complete request head in `buf` (CRLF or bare LF line ends, as RFC 9112
+ * allows a recipient to accept). Bounded: refuses heads over MAX_HEAD_BYTES or with more
+ * than MAX_HEADERS lines before they are complete.
+ */
+export function parseHead(buf: Buffer): HeadParse {
+  const end = findHeadEnd(buf);
+  if (end < 0) {
+    if (buf.length > MAX_HEAD_BYTES) return { kind: 'error', status: 431, reason: 'request head too large', refusal: 'request head too large' };
+    return { kind: 'incomplete' };
+  }
+  if (end > MAX_HEAD_BYTES) return { kind: 'error', status: 431, reason: 'request head too large', refusal: 'request head too large' };
+  const head = buf.subarray(0, end);
+  let lines = 0;
+  for (let i = 0; i < head.length; i++) if (head[i] === 0x0a) lines++;
+  if (lines > MAX_HEADERS + 1) return { kind: 'error', status: 431, reason: 'too many header lines', refusal: 'request head too large' };
+  let eol = head.indexOf(0x0a);
+  if (eol < 0) eol = head.length;
+  const line = head.subarray(0, eol > 0 && head[eol - 1] === 0x0d ? eol - 1 : eol);
+  const sp1 = line.indexOf(0x20);
+  const sp2 = sp1 < 0 ? -1 : line.indexOf(0x20, sp1 + 1);
+  if (sp1 <= 0 || sp2 < 0 || line.indexOf(0x20, sp2 + 1) >= 0)
+    return { kind: 'error', status: 400, reason: 'malformed request line', refusal: 'malformed request' };
+  const method = line.subarray(0, sp1).toString('latin1');
+  const version = line.subarray(sp2 + 1).toString('latin1');
+  if (!/^HTTP\/1\.[01]$/.test(version)) return { kind: 'error', status: 505, reason: 'only HTTP/1.0 and HTTP/1.1', refusal: 'malformed request' };
+  if (method !== 'GET' && method !== 'HEAD') return { kind: 'error', status: 405, reason: 'only GET', refusal: 'method not allowed' };
+  return { kind: 'request', method, target: line.subarray(sp1 + 1, sp2) };
+}
+
+/** Index just past the blank line ending the head, or -1. */
+function findHeadEnd(buf: Buffer): number {
+  for (let i = buf.indexOf(0x0a); i >= 0; i = buf.indexOf(0x0a, i + 1)) {
+    if (buf[i + 1] === 0x0a) return i + 2;
+    if (buf[i + 1] === 0x0d && buf[i + 2] === 0x0a) return i + 3;
+  }
+  return -1;
+}
+
+export class HttpFront {
+  private readonly servers: Server[] = [];
+  private readonly sockets = new Set<Socket>();
+
+  constructor(
+    private readonly deps: HttpFrontDeps,
+    private readonly settings: HttpFrontSettings,
+  ) {}
+
+  /** Listens on one address; resolves with the port actually bound (port 0 picks one). */
+  listen(address: string, port: number, ipv6Only = false): Promise<number> {
+    const server = createServer({ allowHalfOpen: false, noDelay: true }, (s) => this.accept(s));
+    server.maxConnections = this.settings.maxConnections;
+    server.on('drop', () => this.deps.refuse('too many connections'));
+    return new Promise((resolve, reject) => {
+      server.once('error', reject);
+      server.listen({ host: address, port, ipv6Only, backlog: 511 }, () => {
+        server.off('error', reject);
+        server.on('error', () => {});
+        this.servers.push(server);
+        resolve((server.address() as { port: number }).port);
+      });
+    });
+  }
+
+  get connections(): number {
+    return this.sockets.size;
+  }
+
+  private accept(socket: Socket): void {
+    this.sockets.add(socket);
+    const from = addressBytes(socket.remoteAddress ?? '');
+    let buf: Buffer = Buffer.alloc(0);
+    let answered = false;
+    const timer = setTimeout(() => {
+      this.deps.refuse('slow client');
+      socket.destroy();
+    }, this.settings.headTimeoutMs);
+    timer.unref();
+    socket.on('close', () => {
+      clearTimeout(timer);
+      this.sockets.delete(socket);
+    });
+    socket.on('error', () => socket.destroy());
+    const reply = (r: HttpReply, headOnly: boolean) => {
+      answered = true;
+      socket.removeAllListeners('data');
+      socket.end(formatResponse(r, headOnly));
+    };
+    socket.on('data', (chunk: Buffer) => {
+      if (answered) return;
+      buf = buf.length === 0 ? chunk : Buffer.concat([buf, chunk]);
+      const p = parseHead(buf);
+      if (p.kind === 'incomplete') return;
+      if (p.kind === 'error') {
+        this.deps.refuse(p.refusal);
+        reply({ status: p.status, contentType: 'text/plain', body: Buffer.from(`${p.reason}\n`) }, false);
+        return;
+      }
+      if (!from) return void socket.destroy();
+      let r: HttpReply;
+      try {
+        r = this.deps.handle(p.target, from);
+      } catch {
+        r = { status: 200, contentType: 'text/plain', body: Buffer.from('d14:failure reason14:internal errore') };
+      }
+      reply(r, p.method === 'HEAD');
+    });
+  }
+
+  async close(): Promise<void> {
+    const closing = this.servers.map((s) => new Promise<void>((r) => s.close(() => r())));
+    for (const s of this.sockets) s.destroy();
+    await Promise.all(closing);
+    this.servers.length = 0;
+  }
+}
