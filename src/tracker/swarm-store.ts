@@ -207,7 +207,12 @@ export class SwarmStore {
 
     let self = swarm ? this.find(swarm, a.address, v6, a.port) : -1;
     if (a.event === 'stopped') {
-      if (swarm && self >= 0) this.remove(swarm, self);
+      if (swarm && self >= 0) {
+        // a leecher that stops with nothing left finished without saying `completed` (aria2 with --seed-time=0)
+        const flags = swarm.slots[self * SLOT + OFF_FLAGS]!;
+        if (a.left === 0 && (flags & (F_SEEDER | F_COMPLETED)) === 0) swarm.downloaded++;
+        this.remove(swarm, self);
+      }
       return this.answerOnly(key, swarm);
     }
     if (a.port === 0) refused = 'port 0';
@@ -227,6 +232,7 @@ export class SwarmStore {
 
     const seeder = a.left === 0;
     if (swarm && !refused) {
+      let finished = false;
       if (self < 0) self = this.add(swarm, a.address, v6, a.port, a.left === 0);
       const b = swarm.slots;
       const o = self * SLOT;
@@ -236,9 +242,11 @@ export class SwarmStore {
         const d = seeder ? 1 : -1;
         swarm.seeders += d;
         this.totalSeeders += d;
+        finished = seeder;
       }
-      // BEP 3 `downloaded`: completions, counted once per peer ("scrape downloaded faked" is a known defect).
-      if (a.event === 'completed' && (flags & F_COMPLETED) === 0) {
+      // BEP 3 `downloaded`: completions, counted once per peer ("scrape downloaded faked" is a
+      // known defect): a `completed` event, or a leecher seen becoming a seeder without one.
+      if ((a.event === 'completed' || finished) && (flags & F_COMPLETED) === 0) {
         flags |= F_COMPLETED;
         swarm.downloaded++;
       }

@@ -62,6 +62,22 @@ test('seeders are given leechers only; completed counted once per peer', () => {
   assert.is(s.seeders, 3);
 });
 
+test('a leecher becoming a seeder, or stopping with nothing left, counts as one download', () => {
+  const s = new SwarmStore(LIMITS);
+  s.announce(0, ann(1, { left: 0 })); // a seeder from the start: not a download
+  s.announce(0, ann(2));
+  s.announce(0, ann(2, { left: 0, event: 'none' }));
+  s.announce(0, ann(2, { left: 0, event: 'completed' }));
+  assert.is(s.counts(hash(1)).downloaded, 1);
+  s.announce(0, ann(3));
+  s.announce(0, ann(3, { left: 0, event: 'stopped' }));
+  assert.is(s.counts(hash(1)).downloaded, 2);
+  s.announce(0, ann(4));
+  s.announce(0, ann(4, { left: 10, event: 'stopped' }));
+  s.announce(0, ann(1, { left: 0, event: 'stopped' }));
+  assert.is(s.counts(hash(1)).downloaded, 2, 'a leecher giving up and a seeder leaving are not downloads');
+});
+
 test('numwant: 0 gives none, capped at numwant_max, default otherwise', () => {
   const s = new SwarmStore({ ...LIMITS, numwantDefault: 3, numwantMax: 5 });
   for (let i = 1; i <= 10; i++) s.announce(0, ann(i));
