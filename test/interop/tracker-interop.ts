@@ -3,7 +3,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ROOT, run } from '../helpers';
+import { ROOT } from '../helpers';
 import { parseMetainfo } from '../../src/codec/metainfo';
 
 export const LT_SCRIPT = join(ROOT, 'test', 'interop', 'tracker-lt.py');
@@ -19,8 +19,7 @@ export async function makePayload(dir: string, name: string, bytes: number, urls
   let hex = '';
   for (const [k, url] of Object.entries(urls)) {
     const out = join(dir, `${k}.torrent`);
-    const r = await run('mktorrent', ['-a', url, '-l', '16', '-d', ...(opts.private ? ['-p'] : []), '-o', out, file], { timeoutMs: 20000 });
-    if (r.code !== 0) throw new Error(`mktorrent failed: ${r.stderr}`);
+    await sh('mktorrent', ['-a', url, '-l', '16', '-d', ...(opts.private ? ['-p'] : []), '-o', out, file]);
     const m = parseMetainfo(readFileSync(out));
     if (hex && m.infoHashHex !== hex) throw new Error('torrents differ in info hash');
     hex = m.infoHashHex;
@@ -92,4 +91,14 @@ export function ltEvents(p: Proc): Record<string, unknown>[] {
     .split('\n')
     .filter((l) => l.startsWith('{'))
     .map((l) => JSON.parse(l) as Record<string, unknown>);
+}
+
+/** Runs a short command to completion (stdin closed: helpers' run() can hit EPIPE when a child exits at once). */
+export async function sh(cmd: string, args: string[], timeoutMs = 20000): Promise<string> {
+  const p = start(cmd, args);
+  const t = setTimeout(() => void p.kill(), timeoutMs);
+  const status = await p.exited;
+  clearTimeout(t);
+  if (status !== 0) throw new Error(`${cmd} ${args.join(' ')} exited with ${status}: ${p.output()}`);
+  return p.output();
 }
