@@ -263,6 +263,7 @@ export interface HttpAnnounceResponse {
  * left out (some clients warn on it); `peers` is always present, even empty.
  */
 export function encodeAnnounceResponse(r: HttpAnnounceResponse): Uint8Array {
+  if (!r.dictPeers) return encodeCompactAnnounce(r);
   const body: Record<string, EncodableValue | undefined> = {
     complete: r.complete,
     downloaded: r.downloaded,
@@ -280,6 +281,38 @@ export function encodeAnnounceResponse(r: HttpAnnounceResponse): Uint8Array {
   }
   return encode(body);
 }
+
+/**
+ * The compact reply, the one every client asks for, written straight into one buffer: the
+ * hot path of the tracker (the generic adapter costs more than the rest of an announce).
+ * Same bytes as `encode()` would give (a table test checks it): keys in raw-byte order
+ * complete, downloaded, incomplete, interval, min interval, peers, peers6.
+ */
+function encodeCompactAnnounce(r: HttpAnnounceResponse): Uint8Array {
+  const peers4 = r.peers4 ?? EMPTY;
+  const peers6 = r.peers6 && r.peers6.length > 0 ? r.peers6 : undefined;
+  const int = (n: number) => {
+    if (!Number.isSafeInteger(n)) throw new RangeError(`cannot encode ${n}`);
+    return String(n);
+  };
+  const head =
+    `d8:completei${int(r.complete)}e10:downloadedi${int(r.downloaded)}e10:incompletei${int(r.incomplete)}e` +
+    `8:intervali${int(r.interval)}e12:min intervali${int(r.minInterval)}e5:peers${peers4.length}:`;
+  const mid = peers6 ? `6:peers6${peers6.length}:` : '';
+  const out = Buffer.allocUnsafe(head.length + peers4.length + mid.length + (peers6?.length ?? 0) + 1);
+  let at = out.write(head, 0, 'latin1');
+  out.set(peers4, at);
+  at += peers4.length;
+  if (peers6) {
+    at += out.write(mid, at, 'latin1');
+    out.set(peers6, at);
+    at += peers6.length;
+  }
+  out[at] = 0x65; // 'e'
+  return out;
+}
+
+const EMPTY = new Uint8Array(0);
 
 export interface ScrapeEntry {
   infoHash: Uint8Array;

@@ -47,7 +47,10 @@ export function formatResponse(reply: HttpReply, headOnly = false): Buffer {
     `Content-Length: ${reply.body.length}\r\n` +
     `Cache-Control: no-store\r\n` +
     `Connection: close\r\n\r\n`;
-  return headOnly ? Buffer.from(head, 'latin1') : Buffer.concat([Buffer.from(head, 'latin1'), reply.body]);
+  const out = Buffer.allocUnsafe(head.length + (headOnly ? 0 : reply.body.length));
+  out.write(head, 0, 'latin1');
+  if (!headOnly) out.set(reply.body, head.length);
+  return out;
 }
 
 /** Result of reading a request head from the bytes received so far. */
@@ -95,9 +98,14 @@ function findHeadEnd(buf: Buffer): number {
   return -1;
 }
 
+/** How often open connections are checked against their deadline. */
+const DEADLINE_CHECK_MS = 1000;
+
 export class HttpFront {
   private readonly servers: Server[] = [];
-  private readonly sockets = new Set<Socket>();
+  /** Open connections and the time (ms, Date.now) by which each must be gone. */
+  private readonly sockets = new Map<Socket, number>();
+  private checker: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly deps: HttpFrontDeps,
@@ -106,9 +114,13 @@ export class HttpFront {
 
   /** Listens on one address; resolves with the port actually bound (port 0 picks one). */
   listen(address: string, port: number, ipv6Only = false): Promise<number> {
-    const server = createServer({ allowHalfOpen: false, noDelay: true }, (s) => this.accept(s));
+    const server = createServer({ allowHalfOpen: false }, (s) => this.accept(s));
     server.maxConnections = this.settings.maxConnections;
     server.on('drop', () => this.deps.refuse('too many connections'));
+    // One timer for every connection (not one per connection): a connection still open past
+    // its deadline (head not received, or reply not taken) is dropped.
+    this.checker ??= setInterval(() => this.dropLate(), Math.min(DEADLINE_CHECK_MS, this.settings.headTimeoutMs));
+    this.checker.unref();
     return new Promise((resolve, reject) => {
       server.once('error', reject);
       server.listen({ host: address, port, ipv6Only, backlog: 511 }, () => {
@@ -124,36 +136,33 @@ export class HttpFront {
     return this.sockets.size;
   }
 
+  private dropLate(): void {
+    const now = Date.now();
+    for (const [s, by] of this.sockets)
+      if (now >= by) {
+        this.deps.refuse('slow client');
+        this.sockets.delete(s);
+        s.destroy();
+      }
+  }
+
   private accept(socket: Socket): void {
-    this.sockets.add(socket);
-    const from = addressBytes(socket.remoteAddress ?? '');
-    let buf: Buffer = Buffer.alloc(0);
-    let answered = false;
-    const timer = setTimeout(() => {
-      this.deps.refuse('slow client');
-      socket.destroy();
-    }, this.settings.headTimeoutMs);
-    timer.unref();
-    socket.on('close', () => {
-      clearTimeout(timer);
-      this.sockets.delete(socket);
-    });
+    this.sockets.set(socket, Date.now() + this.settings.headTimeoutMs);
+    let buf: Buffer | undefined;
+    socket.on('close', () => this.sockets.delete(socket));
     socket.on('error', () => socket.destroy());
-    const reply = (r: HttpReply, headOnly: boolean) => {
-      answered = true;
-      socket.removeAllListeners('data');
-      socket.end(formatResponse(r, headOnly));
-    };
     socket.on('data', (chunk: Buffer) => {
-      if (answered) return;
-      buf = buf.length === 0 ? chunk : Buffer.concat([buf, chunk]);
+      buf = buf === undefined ? chunk : Buffer.concat([buf, chunk]);
       const p = parseHead(buf);
       if (p.kind === 'incomplete') return;
+      socket.removeAllListeners('data');
+      socket.pause();
       if (p.kind === 'error') {
         this.deps.refuse(p.refusal);
-        reply({ status: p.status, contentType: 'text/plain', body: Buffer.from(`${p.reason}\n`) }, false);
+        this.reply(socket, formatResponse({ status: p.status, contentType: 'text/plain', body: Buffer.from(`${p.reason}\n`) }));
         return;
       }
+      const from = addressBytes(socket.remoteAddress ?? '');
       if (!from) return void socket.destroy();
       let r: HttpReply;
       try {
@@ -161,13 +170,27 @@ export class HttpFront {
       } catch {
         r = { status: 200, contentType: 'text/plain', body: Buffer.from('d14:failure reason14:internal errore') };
       }
-      reply(r, p.method === 'HEAD');
+      this.reply(socket, formatResponse(r, p.method === 'HEAD'));
     });
   }
 
+  /**
+   * Sends the reply and closes. When the kernel took the whole reply at once (the usual case:
+   * a reply is a few hundred bytes), the socket is closed at once, as opentracker does, and the
+   * kernel delivers the bytes and the FIN; otherwise it is ended gracefully and the deadline
+   * check drops a client that does not read.
+   */
+  private reply(socket: Socket, bytes: Buffer): void {
+    socket.write(bytes);
+    if (socket.writableLength === 0) socket.destroy();
+    else socket.end();
+  }
+
   async close(): Promise<void> {
+    if (this.checker) clearInterval(this.checker);
+    this.checker = undefined;
     const closing = this.servers.map((s) => new Promise<void>((r) => s.close(() => r())));
-    for (const s of this.sockets) s.destroy();
+    for (const s of this.sockets.keys()) s.destroy();
     await Promise.all(closing);
     this.servers.length = 0;
   }

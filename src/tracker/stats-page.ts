@@ -28,6 +28,8 @@ export interface StatsExtra {
   interval: number;
   uptimeSeconds: number;
   counters: Record<string, unknown>;
+  /** Process memory in bytes (stats.json only). */
+  memory?: Record<string, number>;
 }
 
 export function escapeHtml(s: string): string {
@@ -106,6 +108,7 @@ export function renderStatsJson(rows: StatsRow[], extra: StatsExtra): string {
     interval: extra.interval,
     uptime_seconds: extra.uptimeSeconds,
     counters: extra.counters,
+    ...(extra.memory ? { memory: extra.memory } : {}),
     files: rows.map((r) => ({
       info_hash: r.infoHashHex,
       ...(r.name !== undefined ? { name: r.name } : {}),

@@ -270,6 +270,7 @@ export class TrackerService implements Service, TrackerRegistry {
       interval: this.settings['tracker.interval'],
       uptimeSeconds: Math.floor((nowMs - this.startedAt) / 1000),
       counters: { ...this.core.counters },
+      memory: (({ rss, heapUsed, arrayBuffers }) => ({ rss, heapUsed, arrayBuffers }))(process.memoryUsage()),
     };
     const reply: HttpReply =
       path === '/stats.json'

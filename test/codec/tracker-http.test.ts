@@ -11,7 +11,7 @@ import {
   percentDecode,
   percentEncode,
 } from '../../src/codec/tracker-http';
-import { decode, isDict, latin1 } from '../../src/codec/bencode';
+import { decode, encode, isDict, latin1 } from '../../src/codec/bencode';
 
 const b = (s: string) => Buffer.from(s, 'latin1');
 const HASH = Buffer.from('0123456789abcdef0123456789abcdef01234567', 'hex');
@@ -133,8 +133,25 @@ test('announce response: compact, peers6, sorted keys, byte-exact', () => {
   six[17] = 5;
   const d = decode(encodeAnnounceResponse({ interval: 1, minInterval: 1, complete: 0, incomplete: 0, downloaded: 0, peers6: six })).value;
   assert.ok(isDict(d));
-  assert.equal((d as Map<string, Uint8Array>).get('peers6'), six);
+  assert.equal([...(d as Map<string, Uint8Array>).get('peers6')!], [...six]);
   assert.is(((d as Map<string, Uint8Array>).get('peers') as Uint8Array).length, 0);
+});
+
+test('the compact fast path writes exactly what the bencode adapter writes', () => {
+  const rnd = (n: number) => new Uint8Array(n).map(() => Math.floor(Math.random() * 256));
+  for (const [n4, n6] of [[0, 0], [1, 0], [0, 1], [50, 3], [200, 200]]) {
+    const r = { interval: 1800, minInterval: 900, complete: 123456789, incomplete: 0, downloaded: 2 ** 40, peers4: rnd(6 * n4!), peers6: rnd(18 * n6!) };
+    const generic = encode({
+      complete: r.complete,
+      downloaded: r.downloaded,
+      incomplete: r.incomplete,
+      interval: r.interval,
+      'min interval': r.minInterval,
+      peers: r.peers4,
+      ...(n6 ? { peers6: r.peers6 } : {}),
+    });
+    assert.equal(Buffer.from(encodeAnnounceResponse(r)), Buffer.from(generic), `${n4} + ${n6} peers`);
+  }
 });
 
 test('announce response: dictionary peers with and without peer id', () => {
