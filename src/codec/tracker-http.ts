@@ -106,7 +106,7 @@ export function parseRequestTarget(target: Uint8Array): Decoded<RequestTarget> {
   if (q < 0) q = target.length;
   const pathBytes = percentDecode(target, 0, q, HTTP_MAX_TARGET_BYTES);
   if (!pathBytes) return fail('request path has a broken percent escape');
-  const path = latin1(pathBytes);
+  const path = shortLatin1(pathBytes);
   const params: [string, Uint8Array][] = [];
   let i = q + 1;
   while (i <= target.length && q < target.length) {
@@ -120,11 +120,19 @@ export function parseRequestTarget(target: Uint8Array): Decoded<RequestTarget> {
       if (!name) return fail('query parameter name is too long or badly escaped');
       const value = percentDecode(target, Math.min(eq + 1, end), end, Math.max(HTTP_MAX_PARAM_VALUE_BYTES, INFO_HASH_SIZE));
       if (!value) return fail(`query parameter '${printable(latin1(name))}' is too long or badly escaped`);
-      params.push([latin1(name), value]);
+      params.push([shortLatin1(name), value]);
     }
     i = end + 1;
   }
   return { ok: true, value: { path, params } };
+}
+
+/** latin1 text of a few bytes, without a Buffer (this runs for every parameter of every announce). */
+function shortLatin1(b: Uint8Array): string {
+  if (b.length > 64) return latin1(b);
+  let s = '';
+  for (let i = 0; i < b.length; i++) s += String.fromCharCode(b[i]!);
+  return s;
 }
 
 function printable(s: string): string {
@@ -188,7 +196,7 @@ export function decodeAnnounceParams(params: [string, Uint8Array][]): Decoded<Ht
   if (downloaded === null) return fail('downloaded is not a non-negative number');
   if (left === null) return fail('left is not a non-negative number');
   const eventRaw = firstParam(params, 'event');
-  const event = eventRaw === undefined ? 'none' : EVENTS[latin1(eventRaw)];
+  const event = eventRaw === undefined ? 'none' : EVENTS[shortLatin1(eventRaw)];
   if (event === undefined) return fail(`unknown event '${printable(latin1(eventRaw!))}'`);
   const numwantRaw = firstParam(params, 'numwant');
   let numwant: number | undefined;
@@ -215,7 +223,7 @@ export function decodeAnnounceParams(params: [string, Uint8Array][]): Decoded<Ht
       compact: flag('compact'),
       noPeerId: flag('no_peer_id'),
       numwant,
-      ip: ipRaw === undefined ? undefined : latin1(ipRaw),
+      ip: ipRaw === undefined ? undefined : shortLatin1(ipRaw),
       key: firstParam(params, 'key'),
     },
   };

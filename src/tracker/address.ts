@@ -3,25 +3,33 @@
  * IPv4-mapped IPv6 addresses (`::ffff:a.b.c.d`, what a dual-stack socket reports for an
  * IPv4 client) become IPv4, so an IPv4 client is listed in `peers`, not `peers6`.
  */
-import { isIPv4, isIPv6 } from 'node:net';
+import { isIPv6 } from 'node:net';
 
+/** Dotted quad into out[at..at+4); false unless exactly four decimal parts 0..255 without leading zeros. */
 function parseV4(s: string, out: Uint8Array, at: number): boolean {
-  const parts = s.split('.');
-  if (parts.length !== 4) return false;
-  for (let i = 0; i < 4; i++) {
-    const n = Number(parts[i]);
-    if (!/^\d{1,3}$/.test(parts[i]!) || n > 255) return false;
-    out[at + i] = n;
+  let part = 0;
+  let n = 0;
+  let digits = 0;
+  for (let i = 0; i <= s.length; i++) {
+    const c = i < s.length ? s.charCodeAt(i) : 0x2e;
+    if (c === 0x2e) {
+      if (digits === 0 || part > 3) return false;
+      out[at + part++] = n;
+      n = 0;
+      digits = 0;
+    } else if (c >= 0x30 && c <= 0x39) {
+      if (digits > 0 && n === 0) return false; // leading zero
+      n = n * 10 + (c - 0x30);
+      if (++digits > 3 || n > 255) return false;
+    } else return false;
   }
-  return true;
+  return part === 4;
 }
 
 /** Bytes of an address in text form (with or without a zone id), or undefined. */
 export function addressBytes(text: string): Uint8Array | undefined {
-  if (isIPv4(text)) {
-    const out = new Uint8Array(4);
-    return parseV4(text, out, 0) ? out : undefined;
-  }
+  const v4 = new Uint8Array(4);
+  if (parseV4(text, v4, 0)) return v4;
   const zone = text.indexOf('%');
   const s = zone >= 0 ? text.slice(0, zone) : text;
   if (!isIPv6(s)) return undefined;

@@ -149,14 +149,15 @@ export class HttpFront {
   private accept(socket: Socket): void {
     this.sockets.set(socket, Date.now() + this.settings.headTimeoutMs);
     let buf: Buffer | undefined;
+    let answered = false;
     socket.on('close', () => this.sockets.delete(socket));
     socket.on('error', () => socket.destroy());
     socket.on('data', (chunk: Buffer) => {
+      if (answered) return;
       buf = buf === undefined ? chunk : Buffer.concat([buf, chunk]);
       const p = parseHead(buf);
       if (p.kind === 'incomplete') return;
-      socket.removeAllListeners('data');
-      socket.pause();
+      answered = true;
       if (p.kind === 'error') {
         this.deps.refuse(p.refusal);
         this.reply(socket, formatResponse({ status: p.status, contentType: 'text/plain', body: Buffer.from(`${p.reason}\n`) }));
