@@ -69,7 +69,9 @@ Example:
       process.on('SIGINT', () => stop('SIGINT'));
       process.on('SIGHUP', () => {
         if (!file) {
-          log.info('SIGHUP: no config file to re-read');
+          // the parts still rescan what they watch (the tracker's allowed_dir)
+          log.info('SIGHUP: no config file to re-read; reloading the parts with the same settings');
+          void daemon.reload(daemon.current);
           return;
         }
         const next = loadUciFile(file);

@@ -294,6 +294,18 @@ test(
 );
 
 test(
+  'ip= is ignored unless allow_ip_param; then the peer is listed under it',
+  deadline(10000, async () => {
+    for (const allow of [false, true])
+      await withTracker({ 'tracker.allow_ip_param': allow }, async (t) => {
+        await httpGet(t.port, announceTarget({ infoHash: HASH, peerId: peerId(1), port: 7000, left: 5, extra: '&ip=10.9.9.9' }));
+        const a = bdict((await httpGet(t.port, announceTarget({ infoHash: HASH, peerId: peerId(2), port: 7001, left: 5, extra: '&compact=1' }))).body);
+        assert.equal([...(a.get('peers') as Uint8Array)], allow ? [10, 9, 9, 9, 0x1b, 0x58] : [127, 0, 0, 1, 0x1b, 0x58]);
+      });
+  }),
+);
+
+test(
   'TrackerRegistry: an LPD peer is registered and handed out like an announced one',
   deadline(10000, () =>
     withTracker({}, async (t) => {
