@@ -75,7 +75,8 @@ export class TrackerService implements Service, TrackerRegistry {
   private refusalsSinceSummary = new Map<RefusalClass, number>();
   private pageCache = new Map<string, { at: number; reply: HttpReply }>();
   private readonly startedAt: number;
-  private stateDirty = false;
+  /** Torrents and totals at the last write of the state file (nothing is written when unchanged). */
+  private lastSignature = '';
 
   constructor(
     private readonly deps: TrackerServiceDeps,
@@ -101,7 +102,12 @@ export class TrackerService implements Service, TrackerRegistry {
   async start(): Promise<void> {
     this.loadState();
     await this.access.start();
-    await this.bind();
+    try {
+      await this.bind();
+    } catch (err) {
+      this.access.close();
+      throw err;
+    }
     this.sweepTimer = setInterval(() => this.core.store.sweep(this.deps.clock.now()), SWEEP_MS);
     this.sweepTimer.unref();
     this.stateTimer = setInterval(() => this.saveState(), STATE_WRITE_MS);
@@ -158,19 +164,27 @@ export class TrackerService implements Service, TrackerRegistry {
     this.core.setSettings(coreSettings(settings));
     await this.access.reload(accessOptions(settings));
     this.pageCache.clear();
+    const enabled = settings['tracker.enabled'];
     const rebind =
-      old['tracker.port'] !== settings['tracker.port'] || old['tracker.address'].join() !== settings['tracker.address'].join();
+      !enabled ||
+      !this.http ||
+      old['tracker.port'] !== settings['tracker.port'] ||
+      old['tracker.address'].join() !== settings['tracker.address'].join();
     if (rebind) {
-      const oldHttp = this.http;
-      const oldUdp = this.udp;
-      await oldHttp?.close();
-      await oldUdp?.close();
+      // swarms are kept: switching the tracker off and on again, or moving it, drops no peer
+      await this.http?.close();
+      await this.udp?.close();
+      this.http = undefined;
+      this.udp = undefined;
+      this.listening = [];
+      if (!enabled) {
+        this.log.info('reloaded: tracker.enabled is 0, not listening (swarms kept until it is switched on again)');
+        return;
+      }
       try {
         await this.bind();
       } catch (err) {
         this.log.error(`cannot listen on the new address/port: ${describeError(err)}; tracker not listening`);
-        this.http = undefined;
-        this.udp = undefined;
       }
     }
     this.log.info(
@@ -193,7 +207,8 @@ export class TrackerService implements Service, TrackerRegistry {
   knowsTorrent(infoHashHex: string): boolean {
     const key = hexToKey(infoHashHex);
     if (this.access.mode === 'allowlist') return this.access.allows(key);
-    return this.core.store.countsByKey(key).complete + this.core.store.countsByKey(key).incomplete > 0 || this.access.info(key) !== undefined;
+    const c = this.core.store.countsByKey(key);
+    return c.complete + c.incomplete > 0 || this.access.info(key) !== undefined;
   }
 
   registerExternalPeer(infoHashHex: string, address: string, port: number): boolean {
@@ -331,15 +346,13 @@ export class TrackerService implements Service, TrackerRegistry {
     for (const sw of this.core.store.swarmList()) torrents.set(keyToHex(sw.key), sw.downloaded);
     for (const [key, d] of this.core.store.retiredList()) torrents.set(keyToHex(key), d);
     const signature = [...torrents].map(([h, d]) => `${h}${d}`).join();
-    if (!force && !this.stateDirty && signature === this.lastSignature) return;
+    if (!force && signature === this.lastSignature) return;
     try {
       mkdirSync(this.settings['main.state_dir'], { recursive: true });
       writeStateFile(this.statePath, { torrents });
       this.lastSignature = signature;
-      this.stateDirty = false;
     } catch (err) {
       this.log.error(`cannot write state file ${this.statePath}: ${describeError(err)}`);
     }
   }
-  private lastSignature = '';
 }

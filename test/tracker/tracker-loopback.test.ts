@@ -306,6 +306,23 @@ test(
 );
 
 test(
+  'reload: switching the tracker off closes its sockets, on again reopens them, swarms kept',
+  deadline(10000, () =>
+    withTracker({}, async (t, { dir }) => {
+      await httpGet(t.port, announceTarget({ infoHash: HASH, peerId: peerId(1), port: 7000, left: 5 }));
+      const port = t.port;
+      const settings = trackerSettings(dir, { 'tracker.port': port, 'tracker.enabled': false });
+      await t.reload(settings);
+      const refused = await httpGet(port, '/').then(() => false, () => true);
+      assert.ok(refused, 'nothing listens');
+      await t.reload({ ...settings, 'tracker.enabled': true });
+      const a = bdict((await httpGet(port, announceTarget({ infoHash: HASH, peerId: peerId(2), port: 7001, left: 5, extra: '&compact=1' }))).body);
+      assert.is((a.get('peers') as Uint8Array).length, 6, 'the peer announced before is still there');
+    }),
+  ),
+);
+
+test(
   'TrackerRegistry: an LPD peer is registered and handed out like an announced one',
   deadline(10000, () =>
     withTracker({}, async (t) => {
