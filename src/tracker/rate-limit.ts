@@ -25,11 +25,13 @@ export class AddressRateLimit {
     this.burst = Math.max(10, perSecond * 2);
   }
 
-  /** Takes one token for this address (bytes, 4 or 16); false when its bucket is empty. */
+  /** Takes one token for this address (bytes, 4 or 16; for IPv6 its /64); false when its bucket is empty. */
   take(nowMs: number, address: Uint8Array): boolean {
     if (this.rate <= 0) return true;
+    // An IPv6 host picks any address in its /64 at will: the /64 is the sender.
+    const n = address.length === 16 ? 8 : address.length;
     let h = 0x811c9dc5;
-    for (let i = 0; i < address.length; i++) h = Math.imul(h ^ address[i]!, 0x01000193);
+    for (let i = 0; i < n; i++) h = Math.imul(h ^ address[i]!, 0x01000193);
     const i = (h >>> 0) % BUCKETS;
     const last = this.stamp[i]!;
     let t = last < 0 ? this.burst : Math.min(this.burst, this.tokens[i]! + ((nowMs - last) / 1000) * this.rate);

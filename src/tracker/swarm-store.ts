@@ -168,11 +168,11 @@ export class SwarmStore {
     return { complete: 0, incomplete: 0, downloaded: this.retired.get(key) ?? 0 };
   }
 
-  /** Sets a torrent's downloaded total (from the state file at start). */
+  /** Sets a known torrent's downloaded total (from the state file at start). */
   restoreDownloaded(key: string, downloaded: number): void {
     const s = this.swarms.get(key);
     if (s) s.downloaded = downloaded;
-    else if (downloaded > 0) this.remember(key, downloaded);
+    else this.remember(key, downloaded);
   }
 
   /** Forgets a torrent entirely (allow-list removed it). */
