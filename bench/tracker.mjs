@@ -28,7 +28,7 @@ const arg = (name, dflt) => {
 };
 const SECONDS = Number(arg('seconds', '5'));
 const ROUNDS = Number(arg('rounds', '3'));
-const UDP_RATE = Number(arg('udp-rate', '40000'));
+const UDP_RATE = Number(arg('udp-rate', '80000'));
 const HTTP_TORRENTS = 1000;
 const MEM_TORRENTS = 10000;
 const MEM_PEERS = 10;
