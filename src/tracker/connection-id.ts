@@ -9,16 +9,16 @@
  * The low bit of the first byte carries the slot's parity, so checking an id costs one HMAC.
  * Ids cannot be forged without the secret and expire by themselves.
  */
-import { createHmac, randomBytes } from 'node:crypto';
+import { createHmac, createSecretKey, randomBytes, type KeyObject } from 'node:crypto';
 
 export const SLOT_MS = 3 * 60_000;
 
 export class ConnectionIds {
-  private readonly secret: Buffer;
+  private readonly secret: KeyObject;
   private readonly scratch = Buffer.alloc(1 + 16 + 2 + 8);
 
   constructor(secret: Uint8Array = randomBytes(32)) {
-    this.secret = Buffer.from(secret);
+    this.secret = createSecretKey(Buffer.from(secret));
   }
 
   private mac(slot: number, address: Uint8Array, port: number): Buffer {

@@ -108,10 +108,10 @@ function readU32LE(b: Uint8Array, at: number): number {
 }
 
 /** The 20-byte info hash as a Map key: its bytes as a latin1 string. */
-export function hashKey(infoHash: Uint8Array): string {
-  let s = '';
-  for (let i = 0; i < infoHash.length; i++) s += String.fromCharCode(infoHash[i]!);
-  return s;
+export function hashKey(h: Uint8Array): string {
+  if (h.length !== INFO_HASH_SIZE) throw new RangeError('info hash must be 20 bytes');
+  // one call, no loop and no Buffer: this runs for every announce and scraped hash
+  return String.fromCharCode(h[0]!, h[1]!, h[2]!, h[3]!, h[4]!, h[5]!, h[6]!, h[7]!, h[8]!, h[9]!, h[10]!, h[11]!, h[12]!, h[13]!, h[14]!, h[15]!, h[16]!, h[17]!, h[18]!, h[19]!);
 }
 
 export class SwarmStore {
@@ -434,7 +434,8 @@ export class SwarmStore {
   }
 }
 
+/** Compared from the end: peer ids start with the client's name and version (`-TR3000-`), alike in a swarm. */
 function samePeerId(b: Uint8Array, at: number, id: Uint8Array): boolean {
-  for (let k = 0; k < PEER_ID_SIZE; k++) if (b[at + k] !== id[k]) return false;
+  for (let k = PEER_ID_SIZE - 1; k >= 0; k--) if (b[at + k] !== id[k]) return false;
   return true;
 }
