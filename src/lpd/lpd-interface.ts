@@ -55,6 +55,8 @@ export interface LpdInterfaceDeps {
   clock: Clock;
   log: Logger;
   open: OpenTransport;
+  /** Service-wide totals, counted at the same moment as this endpoint's (they outlive it). */
+  totals?: LpdInterfaceCounters;
   /** Our cookie: a datagram carrying it is ours, come back (another socket, a bridge loop). */
   cookie: string;
   /** The seeder's peer-wire port, or undefined while it has none. */
@@ -128,17 +130,22 @@ export class LpdInterface {
   /** One received datagram (already routed to this endpoint). */
   onDatagram(bytes: Uint8Array, from: DatagramSource): void {
     if (this.closed) return;
-    this.counters.received++;
+    this.count('received');
     if (!this.takeToken()) return this.drop('rate-limited');
     const r = parseSearch(bytes);
     if (!r.ok) return this.drop(r.reason);
     if (r.search.cookie === this.deps.cookie) return this.drop('own-cookie');
-    this.counters.accepted++;
+    this.count('accepted');
     this.deps.onSearch(r.search, from, this);
   }
 
   private drop(reason: InterfaceDropReason): void {
-    this.counters.dropped[reason] = (this.counters.dropped[reason] ?? 0) + 1;
+    for (const c of [this.counters, this.deps.totals]) if (c) c.dropped[reason] = (c.dropped[reason] ?? 0) + 1;
+  }
+
+  private count(what: 'sent' | 'sendErrors' | 'received' | 'accepted'): void {
+    this.counters[what]++;
+    if (this.deps.totals) this.deps.totals[what]++;
   }
 
   private takeToken(): boolean {
@@ -188,9 +195,9 @@ export class LpdInterface {
     const bytes = formatSearch({ host: this.endpoint.group, port, infoHashHex: pick, cookie: this.deps.cookie });
     const transport = this.transport;
     transport.send(bytes).then(
-      () => void this.counters.sent++,
+      () => this.count('sent'),
       (err: NodeJS.ErrnoException) => {
-        this.counters.sendErrors++;
+        this.count('sendErrors');
         if (err.code && FATAL_SEND_CODES.has(err.code)) this.deps.onFailure(this, err);
         else this.deps.log.debug(`${this.name}: send failed: ${describeError(err)}`);
       },

@@ -74,8 +74,8 @@ export class LpdService implements Service {
   private readonly listInterfaces: () => InterfaceListing;
   private readonly cookie: string;
   private readonly ifaces = new Map<string, LpdInterface>();
-  /** Counters of endpoints already closed, so totals survive interfaces coming and going. */
-  private readonly retired: LpdInterfaceCounters = { sent: 0, sendErrors: 0, received: 0, dropped: {}, accepted: 0 };
+  /** Totals over every endpoint there has been, so they survive interfaces coming and going. */
+  private readonly totals: LpdInterfaceCounters = { sent: 0, sendErrors: 0, received: 0, dropped: {}, accepted: 0 };
   private readonly bridge: BridgeCounters = {
     peersRegisteredInTracker: 0,
     peersRefusedByTracker: 0,
@@ -169,6 +169,7 @@ export class LpdService implements Service {
         log: this.log,
         open: this.open,
         cookie: this.cookie,
+        totals: this.totals,
         listenPort: () => this.deps.seeder?.listenPort(),
         onMessage: (i, bytes, from) => this.route(i, bytes, from),
         onSearch: (s, from, i) => this.onSearch(s, from, i),
@@ -201,7 +202,6 @@ export class LpdService implements Service {
   private retire(i: LpdInterface): void {
     i.close();
     if (this.ifaces.get(i.endpoint.key) === i) this.ifaces.delete(i.endpoint.key);
-    addCounters(this.retired, i.counters);
   }
 
   private scheduleCheck(): void {
@@ -307,22 +307,15 @@ export class LpdService implements Service {
   }
 
   status(): LpdStatus {
-    const total: LpdInterfaceCounters = { sent: 0, sendErrors: 0, received: 0, dropped: {}, accepted: 0 };
-    addCounters(total, this.retired);
-    const interfaces = [...this.ifaces.values()].map((i) => {
-      addCounters(total, i.counters);
-      return { name: i.name, ifname: i.endpoint.ifname, family: i.endpoint.family, ...i.counters, dropped: { ...i.counters.dropped } };
-    });
-    return { enabled: this.running, interfaces, ...total, ...this.bridge };
+    const interfaces = [...this.ifaces.values()].map((i) => ({
+      name: i.name,
+      ifname: i.endpoint.ifname,
+      family: i.endpoint.family,
+      ...i.counters,
+      dropped: { ...i.counters.dropped },
+    }));
+    return { enabled: this.running, interfaces, ...this.totals, dropped: { ...this.totals.dropped }, ...this.bridge };
   }
-}
-
-function addCounters(into: LpdInterfaceCounters, c: LpdInterfaceCounters): void {
-  into.sent += c.sent;
-  into.sendErrors += c.sendErrors;
-  into.received += c.received;
-  into.accepted += c.accepted;
-  for (const [k, v] of Object.entries(c.dropped) as [InterfaceDropReason, number][]) into.dropped[k] = (into.dropped[k] ?? 0) + v;
 }
 
 function inSubnets(address: string, family: 4 | 6, list: BlockList): boolean {

@@ -309,7 +309,7 @@ test(
     clock.advance(2000);
     await flush();
     // counters survive endpoints coming and going
-    assert.is(service.status().sent, 3);
+    assert.is(service.status().sent, 3, JSON.stringify([net.sent, service.status()]));
     assert.is(service.status().sendErrors, 1);
     await service.close();
     assert.is(net.open.size, 0);
