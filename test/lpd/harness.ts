@@ -14,6 +14,8 @@ import { systemClock } from '../../src/util/clock';
 import type { SeededTorrent, SeederView, TrackerRegistry } from '../../src/parts';
 import { torrent } from './fakes';
 
+const BT_PROTOCOL = Buffer.concat([Buffer.from([19]), Buffer.from('BitTorrent protocol')]);
+
 export interface HarnessConfig {
   ifname: string;
   ipv6: boolean;
@@ -45,8 +47,14 @@ export async function runHarness(cfg: HarnessConfig): Promise<void> {
     let buf = Buffer.alloc(0);
     sock.on('data', (d) => {
       buf = Buffer.concat([buf, d]).subarray(0, 68);
-      if (buf.length >= 48) {
-        out({ event: 'connection', address: sock.remoteAddress, infoHashHex: buf.subarray(28, 48).toString('hex') });
+      const address = sock.remoteAddress?.replace(/^::ffff:/, '');
+      // an encrypted (BEP 8-less MSE) handshake starts with random bytes: report and close,
+      // clients retry in plaintext
+      if (buf.length >= 20 && !buf.subarray(0, 20).equals(BT_PROTOCOL)) {
+        out({ event: 'encrypted-connection', address });
+        sock.destroy();
+      } else if (buf.length >= 48) {
+        out({ event: 'connection', address, infoHashHex: buf.subarray(28, 48).toString('hex') });
         sock.destroy();
       }
     });

@@ -15,7 +15,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { RawBencode, encode } from '../../src/codec/bencode';
 import { deadline, requirePrograms, tempDir, waitFor } from '../helpers';
@@ -194,6 +194,69 @@ if (process.env[HARNESS_ENV]) {
         ours.send('quit');
         await ours.stop();
       }
+    }),
+  );
+
+  /**
+   * A client that receives LPD the strict way (Transmission 3: 200 bytes, case-sensitive
+   * headers, exactly two empty lines at the end; aria2: 200 bytes, first infohash) and
+   * sends it its own way (Transmission: upper-case hex, no cookie). First we wait to hear
+   * the client's announce (Transmission 3 discards what arrives before its first 5-second
+   * upkeep), bridged to the tracker; then our torrent appears, and the client must connect
+   * to the port we announce, for our torrent.
+   */
+  async function strictReceiver(name: string, clientPort: number, run: (t: { path: string; infoHashHex: string }, dir: string) => Proc) {
+    if (skip || !ns) return void console.log(`SKIPPED: LPD namespace test with ${name}: ${skip}`);
+    const t = makeTorrent(tmp!.path);
+    const dir = join(tmp!.path, name);
+    mkdirSync(dir, { recursive: true });
+    const ours = startHarness(ns, { ifname: ns.ifA, ipv6: false, infoHashHex: t.infoHashHex, listenPort: OUR_PORT, withTorrent: false });
+    procs.push(ours);
+    try {
+      await ours.waitEvent('harness ready', 10_000, (e) => e.event === 'ready');
+      const client = run(t, dir);
+      procs.push(client);
+      try {
+        const reg = await ours.waitEvent(`${name}'s own announce, bridged`, 30_000, (e) => e.event === 'registered');
+        assert.equal(reg, { event: 'registered', infoHashHex: t.infoHashHex, address: ns.addrB, port: clientPort });
+        ours.send('add');
+        const conn = await ours.waitEvent(`${name} connecting to our announced port`, 30_000, (e) => e.event === 'connection');
+        assert.equal(conn, { event: 'connection', address: ns.addrB, infoHashHex: t.infoHashHex });
+      } finally {
+        await client.stop();
+      }
+    } finally {
+      ours.send('quit');
+      await ours.stop();
+    }
+  }
+
+  test(
+    'Transmission 3 hears our datagram and connects; we hear its upper-case announce',
+    deadline(70_000, async () => {
+      requirePrograms('transmission-daemon');
+      await strictReceiver('transmission', 51413, (t, dir) => {
+        mkdirSync(join(dir, 'watch'));
+        writeFileSync(join(dir, 'watch', 'lpd-test.torrent'), readFileSync(t.path));
+        return start('ip', [
+          'netns', 'exec', ns!.b, 'transmission-daemon', '-f', '-g', join(dir, 'config'), '-c', join(dir, 'watch'),
+          '-w', join(dir, 'download'), '--lpd', '--no-dht', '--no-utp', '--encryption-tolerated', '-i', ns!.addrB, '-p', '9091', '-r', '127.0.0.1',
+        ]);
+      });
+    }),
+  );
+
+  test(
+    'aria2 hears our datagram and connects; we hear its announce',
+    deadline(70_000, async () => {
+      requirePrograms('aria2c');
+      await strictReceiver('aria2', 6881, (t, dir) =>
+        start('ip', [
+          'netns', 'exec', ns!.b, 'aria2c', '--enable-dht=false', '--enable-dht6=false', '--bt-enable-lpd=true',
+          `--bt-lpd-interface=${ns!.ifB}`, `--interface=${ns!.addrB}`, '--listen-port=6881', '--seed-time=0',
+          '--summary-interval=0', `--dir=${dir}`, t.path,
+        ]),
+      );
     }),
   );
 
