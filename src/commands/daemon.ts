@@ -11,6 +11,7 @@ import { SETTING_KEYS, defaultSettings, flagOf, specOf, type Settings } from '..
 import { createLogger, type Logger, type LogLevel } from '../util/log.js';
 import { systemClock } from '../util/clock.js';
 import { single, type Command } from './command.js';
+import { LpdService } from '../lpd/lpd-service.js';
 import { usageError } from '../errors.js';
 import type mri from 'mri';
 
@@ -51,6 +52,10 @@ Example:
     const log: Logger = createLogger(settings['main.log_level'] as LogLevel);
     for (const p of problems) log.error(`config: ${formatProblem(p)} (using the default)`);
     const daemon = new Daemon({ log, clock: systemClock }, settings);
+    // LPD last, after the tracker and seeder it bridges to: pass them as `registry` (the
+    // tracker's TrackerRegistry) and `seeder` (the SeederView). Always added: it idles while
+    // lpd.enabled is 0, so a reload can switch it on.
+    daemon.add(new LpdService({ log, clock: systemClock }, settings));
     await daemon.start();
 
     await new Promise<void>((resolve) => {
