@@ -74,6 +74,10 @@ export async function runHarness(cfg: HarnessConfig): Promise<void> {
       for (const l of listeners) l();
       out({ event: 'added' });
     } else if (line === 'status') out({ event: 'status', status: service.status() });
+    else if (line === 'reload') {
+      // as SIGHUP from procd's interface trigger does
+      void service.reload(settings).then(() => out({ event: 'reloaded', status: service.status() }));
+    }
     else if (line === 'quit') {
       void service.close().then(() => {
         server.close();

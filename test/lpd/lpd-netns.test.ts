@@ -260,5 +260,41 @@ if (process.env[HARNESS_ENV]) {
     }),
   );
 
+  test(
+    'the interface vanishes and comes back: no crash, its sockets closed, then reopened and announcing again',
+    deadline(40_000, async () => {
+      if (skip || !ns) return void console.log(`SKIPPED: LPD namespace test (interface churn): ${skip}`);
+      const t = makeTorrent(tmp!.path);
+      const ours = startHarness(ns, { ifname: ns.ifA, ipv6: true, infoHashHex: t.infoHashHex, listenPort: OUR_PORT, withTorrent: true });
+      procs.push(ours);
+      const status = async () => {
+        const n = ours.events.length;
+        ours.send('status');
+        return (await ours.waitEvent('status', 5_000, (e) => e.event === 'status' && ours.events.indexOf(e) >= n)).status;
+      };
+      const reload = async () => {
+        const n = ours.events.length;
+        ours.send('reload');
+        return (await ours.waitEvent('reloaded', 5_000, (e) => e.event === 'reloaded' && ours.events.indexOf(e) >= n)).status;
+      };
+      try {
+        await ours.waitEvent('harness ready', 10_000, (e) => e.event === 'ready');
+        await waitFor('first announces sent on both families', 10_000, async () => (await status()).sent >= 2);
+        ns.unlink();
+        const gone = await reload();
+        assert.equal(gone.interfaces, [], 'sockets of the vanished interface closed');
+        assert.is(ours.child.exitCode, null, 'still running');
+        const sentBefore = gone.sent;
+        ns.link();
+        const back = await reload();
+        assert.equal(back.interfaces.map((i: { name: string }) => i.name).sort(), [`${ns.ifA}/IPv4`, `${ns.ifA}/IPv6`]);
+        await waitFor('announces again on the new interface', 10_000, async () => (await status()).sent >= sentBefore + 2);
+      } finally {
+        ours.send('quit');
+        await ours.stop();
+      }
+    }),
+  );
+
   test.run();
 }

@@ -16,6 +16,10 @@ export interface NsPair {
   addrB: string;
   addr6A: string;
   addr6B: string;
+  /** Deletes the veth pair (the interfaces vanish from both namespaces). */
+  unlink(): void;
+  /** Creates the veth pair again, same names and addresses. */
+  link(): void;
   destroy(): void;
 }
 
@@ -69,6 +73,19 @@ export function createNsPair(prefix: string): NsPair | { skip: string } {
     addrB: `10.207.${subnet}.2`,
     addr6A: `fd07:${subnet.toString(16)}::1`,
     addr6B: `fd07:${subnet.toString(16)}::2`,
+    unlink: () => must(['-n', a, 'link', 'del', pair.ifA]),
+    link: () => {
+      must(['link', 'add', pair.ifA, 'netns', a, 'type', 'veth', 'peer', 'name', pair.ifB, 'netns', b]);
+      for (const [ns, dev, v4, v6] of [
+        [a, pair.ifA, pair.addrA, pair.addr6A],
+        [b, pair.ifB, pair.addrB, pair.addr6B],
+      ] as const) {
+        must(['-n', ns, 'addr', 'add', `${v4}/24`, 'dev', dev]);
+        must(['-n', ns, 'addr', 'add', `${v6}/64`, 'dev', dev, 'nodad']);
+        must(['-n', ns, 'link', 'set', dev, 'up']);
+        must(['-n', ns, 'route', 'add', '239.0.0.0/8', 'dev', dev]);
+      }
+    },
     destroy: () => {
       removeNs(a);
       removeNs(b);
@@ -76,17 +93,9 @@ export function createNsPair(prefix: string): NsPair | { skip: string } {
   };
   try {
     must(['netns', 'add', b]);
-    must(['link', 'add', pair.ifA, 'netns', a, 'type', 'veth', 'peer', 'name', pair.ifB, 'netns', b]);
-    for (const [ns, dev, v4, v6] of [
-      [a, pair.ifA, pair.addrA, pair.addr6A],
-      [b, pair.ifB, pair.addrB, pair.addr6B],
-    ] as const) {
-      must(['-n', ns, 'link', 'set', 'lo', 'up']);
-      must(['-n', ns, 'addr', 'add', `${v4}/24`, 'dev', dev]);
-      must(['-n', ns, 'addr', 'add', `${v6}/64`, 'dev', dev, 'nodad']);
-      must(['-n', ns, 'link', 'set', dev, 'up']);
-      must(['-n', ns, 'route', 'add', '239.0.0.0/8', 'dev', dev]);
-    }
+    must(['-n', a, 'link', 'set', 'lo', 'up']);
+    must(['-n', b, 'link', 'set', 'lo', 'up']);
+    pair.link();
   } catch (e) {
     pair.destroy();
     throw e;
