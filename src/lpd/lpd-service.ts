@@ -149,6 +149,14 @@ export class LpdService implements Service {
     }
     const sel = selectEndpoints(this.settings['lpd.interface'], listing, this.settings['lpd.ipv6']);
     const wantedKeys = new Set(sel.endpoints.map((e) => e.key));
+    // same endpoint, addresses changed (an IPv6 prefix renumbered): keep the socket, refresh the subnets
+    for (const e of sel.endpoints) {
+      const i = this.ifaces.get(e.key);
+      if (i && JSON.stringify(i.endpoint.subnets) !== JSON.stringify(e.subnets)) {
+        i.endpoint.subnets = e.subnets;
+        this.blockLists.delete(i);
+      }
+    }
     for (const [key, i] of this.ifaces) if (!wantedKeys.has(key)) {
       this.log.info(`${i.name}: interface gone or changed; closing`);
       this.retire(i);

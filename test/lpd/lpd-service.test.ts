@@ -242,6 +242,26 @@ test(
 );
 
 test(
+  'an IPv6 prefix renumbered keeps the socket and attributes senders to the new prefix',
+  deadline(5000, async () => {
+    const { net, registry, service, nics } = setup({
+      settings: { 'lpd.ipv6': true },
+      nics: { 'br-lan': [v6('fd00:1::1')], 'br-mesh': [v6('fd00:2::1')] },
+    });
+    registry.known.add(hashOf(1));
+    await service.start();
+    const opened = [...net.open.values()].map((o) => o.endpoint);
+    nics.nics = { 'br-lan': [v6('fd00:1::1')], 'br-mesh': [v6('fd00:3::1')] };
+    await service.reload(service['settings']);
+    assert.equal([...net.open.values()].map((o) => o.endpoint), opened, 'same sockets');
+    net.multicast(6, search(hashOf(1)), { address: 'fd00:3::9', port: 6771 });
+    const by = Object.fromEntries(service.status().interfaces.map((i) => [i.ifname, i.received]));
+    assert.equal(by, { 'br-lan': 0, 'br-mesh': 1 });
+    await service.close();
+  }),
+);
+
+test(
   'default interfaces: only LAN/mesh bridges with addresses; none means idle, said once; never eth0',
   deadline(5000, async () => {
     const { clock, net, seeder, service, lines, nics } = setup({ nics: { eth0: [v4('192.0.2.10')], lo: [v4('127.0.0.1', 8)] } });
