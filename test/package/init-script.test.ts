@@ -163,6 +163,19 @@ test(
 );
 
 test(
+  'start_service: an unset or relative folder is refused (the built-in defaults are for development)',
+  deadline(10000, async () => {
+    for (const value of ["''", "'state'"]) {
+      const r = router({ "option state_dir '": `option state_dir ${value} #` });
+      const { code, calls, named } = await call(r, INIT, 'start_service');
+      assert.is.not(code, 0);
+      assert.is(calls.filter((c) => c[0]!.startsWith('procd_')).length, 0);
+      assert.match(named('logger')[0]!.at(-1)!, /meshseed\.main\.state_dir must be an absolute folder/);
+    }
+  }),
+);
+
+test(
   'service_triggers: config reload, the disk mount, and the netifd interfaces of the LPD devices',
   deadline(10000, async () => {
     const r = router({ "#list interface 'br-mesh'": "list interface 'br-mesh'\n\tlist interface 'bat0'" }, NETWORK);
