@@ -8,7 +8,8 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ROOT, deadline, requirePrograms, tempDir } from '../helpers';
+import { spawn } from 'node:child_process';
+import { BUNDLE, ROOT, deadline, requirePrograms, tempDir, waitFor } from '../helpers';
 import { exec } from './tar';
 
 const INIT = join(ROOT, 'files', 'etc', 'init.d', 'meshseed');
@@ -224,6 +225,46 @@ test(
     assert.equal(res.named('start'), [['start']], 'a start with no instance makes procd stop it');
     assert.is(res.named('procd_open_instance').length, 0);
     assert.is(res.named('procd_send_signal').length, 0);
+  }),
+);
+
+test(
+  'the command procd is given runs the daemon: started, reloaded by the HUP of reload_service, stopped by TERM',
+  deadline(30000, async () => {
+    const off = (part: string, doc: string) => [`config ${part} '${part}'\n\t# ${doc}\n\toption enabled '1'`, `config ${part} '${part}'\n\toption enabled '0'`];
+    // every part off: no ports, so nothing here can collide with other tests
+    const r = router(
+      Object.fromEntries([
+        off('tracker', 'Run the HTTP and UDP tracker.'),
+        off('seeder', 'Seed the torrents of torrent_dir.'),
+        off('lpd', 'Local Peer Discovery (BEP 14) on the mesh interfaces.'),
+      ]),
+    );
+    const { named } = await call(r, INIT, 'start_service');
+    const command = named('procd_set_param').find((c) => c[1] === 'command')!.slice(2);
+    // the router's paths, pointed at this machine's node, the bundle and the test's config
+    const local: Record<string, string> = {
+      '/usr/bin/node': process.execPath,
+      '/usr/lib/meshseed/meshseed.js': BUNDLE,
+      '/etc/config/meshseed': join(r.dir, 'uci', 'meshseed'),
+    };
+    const argv = command.map((a) => local[a] ?? a);
+    assert.is(argv.filter((a) => Object.values(local).includes(a)).length, 3, argv.join(' '));
+    const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
+    let log = '';
+    child.stdout.on('data', (d) => (log += d));
+    child.stderr.on('data', (d) => (log += d));
+    const exited = new Promise<number | null>((res) => child.on('exit', (c) => res(c)));
+    try {
+      await waitFor('the start line', 15000, () => /started/.test(log));
+      assert.not.match(log, /error/i);
+      child.kill('SIGHUP');
+      await waitFor('the reload line', 15000, () => /reloaded/.test(log));
+      child.kill('SIGTERM');
+      assert.is(await exited, 0, log);
+    } finally {
+      child.kill('SIGKILL');
+    }
   }),
 );
 
