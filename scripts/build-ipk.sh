@@ -115,7 +115,7 @@ mv "$ipk.tmp" "$ipk"
 
 # ---- the release tarball for openwrt-feed/Makefile: the bundle and the files it installs ----
 rel="$out/$name-$version.tar.gz"
-ptar --transform "s,^,$name-$version/," -cf - \
+ptar --transform "s,^,$name-$version/," --mode=a+rX,go-w -cf - \
 	README.md package.json dist/meshseed.js files scripts/ipk openwrt-feed/Makefile \
 	| gzip -n -9 >"$rel.tmp"
 mv "$rel.tmp" "$rel"

@@ -244,6 +244,11 @@ test(
       .filter((e) => e.type === '0')
       .map((e) => [e.name, e.mode] as const);
     assert.equal(Object.fromEntries(installs), Object.fromEntries(files));
+    // the release tarball the Makefile downloads holds every file it installs
+    const tarball = readTarGz(readFileSync(join(first.dir, `meshseed-${pkg.version}.tar.gz`))).map((e) => e.name);
+    for (const m of makefile.matchAll(/\$\(PKG_BUILD_DIR\)\/(\S+)/g)) {
+      assert.ok(tarball.includes(`meshseed-${pkg.version}/${m[1]}`), `release tarball lacks ${m[1]}`);
+    }
     // the Makefile's prerm is the ipk's prerm-pkg ($$ is make's escape for $)
     const prerm = /^define Package\/meshseed\/prerm\n([\s\S]*?)\nendef$/m.exec(makefile)![1]!.replace(/\$\$/g, '$');
     assert.is(prerm + '\n', readFileSync(join(ROOT, 'scripts', 'ipk', 'prerm-pkg'), 'utf8'));
