@@ -1,6 +1,7 @@
 import { locateData } from '../storage/data-files.js';
 import { hashFiles, type FileProblem } from '../storage/piece-hasher.js';
 import { Progress } from '../util/progress.js';
+import { printable } from '../torrent/describe.js';
 import { usageError } from '../errors.js';
 import type { Command } from './command.js';
 import { progressSink, readTorrentFile } from './torrent-common.js';
@@ -51,7 +52,7 @@ Examples:
     }
 
     // files by their name in the torrent (as clients show them), not by where they were looked for
-    const shown = (i: number) => (m.singleFile ? m.name : `${m.name}/${m.files[i]!.path.join('/')}`);
+    const shown = (i: number) => printable(m.singleFile ? m.name : `${m.name}/${m.files[i]!.path.join('/')}`);
     const lines: string[] = [];
     const problemOf = new Map(problems.map((p) => [p.file, p]));
     m.files.forEach((f, i) => {
@@ -91,7 +92,7 @@ Examples:
     const percent = (Math.floor((goodBytes / m.length) * 1000) / 10).toFixed(1);
     for (const l of lines) io.out(l);
     const allGood = good === m.pieceCount && problems.length === 0;
-    io.out(`${m.name}: ${allGood ? 'ok, ' : ''}${good} of ${m.pieceCount} pieces match, ${percent}% complete`);
+    io.out(`${printable(m.name)}: ${allGood ? 'ok, ' : ''}${good} of ${m.pieceCount} pieces match, ${percent}% complete`);
     return allGood ? 0 : 1;
   },
 };

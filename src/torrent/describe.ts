@@ -56,7 +56,7 @@ export function metainfoJson(m: Metainfo): MetainfoJson {
 }
 
 /** Control characters from a torrent are shown escaped, never sent to the terminal. */
-const printable = (s: string) => s.replace(/[\x00-\x1f\x7f-\x9f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+export const printable = (s: string) => s.replace(/[\x00-\x1f\x7f-\x9f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
 
 export function formatMetainfo(m: Metainfo): string {
   const j = metainfoJson(m);

@@ -32,6 +32,7 @@ export function formatBytes(n: number): string {
 
 export class Progress {
   private lastDraw = -Infinity;
+  private lastDone = -1;
   private lastTenth = -1;
   private lastLine: number;
   private drawn = false;
@@ -52,8 +53,9 @@ export class Progress {
     const t = this.now();
     const fraction = total > 0 ? Math.min(1, done / total) : 1;
     if (this.sink.tty) {
-      if (t - this.lastDraw < REDRAW_MS && done < total) return;
+      if (done === this.lastDone || (t - this.lastDraw < REDRAW_MS && done < total)) return;
       this.lastDraw = t;
+      this.lastDone = done;
       const filled = Math.round(fraction * BAR_WIDTH);
       const seconds = (t - this.started) / 1000;
       const rate = seconds > 0 ? `${formatBytes(done / seconds)}/s` : '';

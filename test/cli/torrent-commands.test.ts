@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { HOSTILE_TORRENTS } from '../fixtures/hostile-torrents';
-import { deadline, meshseed, tempDir } from '../helpers';
+import { BUNDLE, deadline, meshseed, requirePrograms, run, tempDir } from '../helpers';
 
 const noStack = (s: string) => assert.not.match(s, /\bat .*(\.js|\.cjs|\.ts):\d+/);
 const oneLine = (s: string, what: string) => assert.is(s.trim().split('\n').length, 1, `${what}: ${s}`);
@@ -124,6 +124,28 @@ test(
       const e = await meshseed(['create', empty], { cwd: dir.path });
       assert.is(e.code, 1);
       assert.match(e.stderr, /holds no files to publish/);
+    } finally {
+      dir.remove();
+    }
+  }),
+);
+
+test(
+  'create on a terminal draws one progress bar on stderr, redrawn in place',
+  deadline(30000, async () => {
+    if (!requirePrograms('script')) return;
+    const dir = tempDir();
+    try {
+      const f = join(dir.path, 'tty.bin');
+      writeFileSync(f, randomBytes(3 << 20));
+      // script(1) gives the command a pseudo-terminal; its stdout and stderr both land in ours
+      const cmd = `${process.execPath} ${BUNDLE} create -d -l 15 -o ${join(dir.path, 'tty.torrent')} ${f}`;
+      const r = await run('script', ['-qec', cmd, '/dev/null']);
+      assert.is(r.code, 0, r.stdout);
+      assert.match(r.stdout, /\rhashing \[#{30}\] 100% 3\.00 MiB of 3\.00 MiB/);
+      assert.not.match(r.stdout, /hashing: \d+%/); // no plain lines on a terminal
+      assert.is(r.stdout.match(/100%/g)!.length, 1);
+      assert.match(r.stdout, /\x1b\[K\r?\n\S*tty\.torrent: tty\.bin/); // the bar line ends before the summary
     } finally {
       dir.remove();
     }

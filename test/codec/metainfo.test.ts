@@ -93,6 +93,7 @@ test('private flag, source, and a private=0 that is not private', () => {
   assert.ok(p.private);
   assert.is(p.source, 'SRC');
   assert.not.ok(parseMetainfo(torrent(singleInfo({ private: 0 }))).private);
+  assert.ok(parseMetainfo(torrent(singleInfo({ private: 2 }))).private, 'non-zero is private, as libtorrent and Transmission read it');
 });
 
 test('hybrid v1+v2 torrent is read for its v1 part', () => {

@@ -4,7 +4,7 @@ import * as assert from 'uvu/assert';
 import { choosePieceLength } from '../../src/torrent/piece-length';
 import { buildTorrent, parseTiers, parseWebSeeds, type TorrentSpec } from '../../src/torrent/build';
 import { rewriteTrackers } from '../../src/torrent/reannounce';
-import { metainfoJson } from '../../src/torrent/describe';
+import { formatMetainfo, metainfoJson } from '../../src/torrent/describe';
 import { parseMetainfo } from '../../src/codec/metainfo';
 import { encode, RawBencode } from '../../src/codec/bencode';
 import { Progress } from '../../src/util/progress';
@@ -161,6 +161,14 @@ test('show --json: every documented field, stable names', () => {
   assert.equal(j.files, [{ path: 'x.bin', length: 5, offset: 0, padding: false }]);
   assert.is(j.source, null);
   assert.is(j.creationDate, 5);
+});
+
+test('show: control characters from a torrent are escaped, never sent to the terminal', () => {
+  const m = parseMetainfo(buildTorrent(spec({ name: 'evil\x1b[31m.bin', comment: 'a\x07b\nc' })));
+  const out = formatMetainfo(m);
+  assert.not.match(out, /[\x00-\x09\x0b-\x1f\x7f]/);
+  assert.match(out, /name: +evil\\x1b\[31m\.bin/);
+  assert.match(out, /comment: +a\\x07b\\x0ac/);
 });
 
 test('progress: plain lines at each tenth, a bar redrawn on a terminal, nothing when quiet', () => {
