@@ -1,5 +1,5 @@
-import { existsSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { accessSync, constants, existsSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { buildTorrent, parseTiers, parseWebSeeds } from '../torrent/build.js';
 import { choosePieceLength, MAX_PIECE_EXPONENT, MIN_PIECE_EXPONENT } from '../torrent/piece-length.js';
 import { listSource } from '../torrent/source-files.js';
@@ -78,6 +78,11 @@ Examples:
     const outputPath = resolve(output);
     if (source.files.some((f) => resolve(f.path) === outputPath)) throw usageError(`the output ${output} is one of the files to publish`);
     // Fail before hashing, not after (the write checks again, atomically).
+    try {
+      accessSync(dirname(outputPath), constants.W_OK);
+    } catch (err) {
+      throw new MeshseedError('EIO', `cannot write ${output}: ${(err as Error).message}`);
+    }
     if (!force) {
       if (existsSync(output)) throw new MeshseedError('EIO', `'${output}' exists (use -f to overwrite it)`);
     }

@@ -115,6 +115,13 @@ test(
         assert.is(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
         oneLine(r.stderr, args.join(' '));
       }
+      const nofolder = await meshseed(['create', '-o', join(dir.path, 'no', 'such', 'x.torrent'), f], { cwd: dir.path });
+      assert.is(nofolder.code, 1);
+      assert.match(nofolder.stderr, /cannot write .*ENOENT/);
+      assert.not.match(nofolder.stderr, /hashing/); // refused before hashing, not after
+      const single = await meshseed(['verify', out, f]); // the data file itself
+      assert.is(single.code, 0, single.stdout + single.stderr);
+      assert.match(single.stdout, /^data\.bin: ok, 1 of 1 pieces match, 100\.0% complete$/m);
       const none = await meshseed(['create', join(dir.path, 'nope')], { cwd: dir.path });
       assert.is(none.code, 1);
       oneLine(none.stderr, 'missing target');
