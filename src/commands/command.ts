@@ -5,7 +5,7 @@ import { usageError } from '../errors.js';
 export interface Io {
   out(text: string): void;
   err(text: string): void;
-  /** stdout is a terminal (progress bars) */
+  /** stderr is a terminal: progress is drawn as a bar there (progress goes to stderr) */
   isTTY: boolean;
 }
 

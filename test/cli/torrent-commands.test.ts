@@ -102,6 +102,10 @@ test(
       const out = join(dir.path, 'data.bin.torrent');
       assert.ok(existsSync(out));
       const before = readFileSync(out);
+      assert.is(JSON.parse((await meshseed(['show', '--json', out])).stdout).creationDate, null); // -d
+      const nd = join(dir.path, 'nd.torrent');
+      assert.is((await meshseed(['create', '-q', '--no-date', '-o', nd, f])).code, 0);
+      assert.is(JSON.parse((await meshseed(['show', '--json', nd])).stdout).creationDate, null);
       const again = await meshseed(['create', '-q', '-c', 'changed', f], { cwd: dir.path });
       assert.is(again.code, 1);
       oneLine(again.stderr, 'refused overwrite');
