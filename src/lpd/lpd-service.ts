@@ -157,6 +157,7 @@ export class LpdService implements Service {
         this.blockLists.delete(i);
       }
     }
+    for (const k of this.failedOnce) if (!wantedKeys.has(k)) this.failedOnce.delete(k);
     for (const [key, i] of this.ifaces) if (!wantedKeys.has(key)) {
       this.log.info(`${i.name}: interface gone or changed; closing`);
       this.retire(i);
