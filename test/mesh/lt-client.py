@@ -80,8 +80,9 @@ while True:
             say("tracker_reply", url=a.url, peers=a.num_peers)
         elif isinstance(a, lt.tracker_error_alert):
             say("tracker_error", url=a.url, message=a.message())
-        elif isinstance(a, lt.lsd_peer_alert):
-            say("lsd_peer", ip=str(a.endpoint[0]), port=a.endpoint[1])
+        elif a.what() == "lsd_peer":
+            # Debian's binding has no lsd_peer_alert class; the message names the peer
+            say("lsd_peer", message=a.message())
         elif isinstance(a, lt.peer_connect_alert) or isinstance(a, lt.incoming_connection_alert):
             ep = a.endpoint if hasattr(a, "endpoint") else a.ip
             key = (str(ep[0]), ep[1])
