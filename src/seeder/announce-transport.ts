@@ -310,16 +310,17 @@ export class UdpAnnounceTransport implements AnnounceTransport {
     if (!port) throw new TrackerError('UDP tracker URL without a port');
     const host = await this.deps.lookup(url.hostname);
     const key = `${host.address}|${port}`;
-    for (let attempt = 0; ; attempt++) {
-      const connectionId = await this.connectionId(host, port, key);
+    for (;;) {
+      const { id: connectionId, fresh } = await this.connectionId(host, port, key);
       const tid = this.transactionId();
       const datagram = encodeUdpAnnounceRequest(connectionId, tid, req);
       try {
         return await this.exchange(host, port, tid, datagram, (d) => decodeUdpAnnounceReply(d, tid, host.family));
       } catch (err) {
-        // a tracker that forgot our connection id answers with an error: reconnect once
         this.connectionIds.delete(key);
-        if (!(err instanceof TrackerError && err.fromTracker) || attempt > 0) throw err;
+        // a tracker that no longer accepts a reused connection id answers with an error:
+        // connect again once; an error on a fresh id is the tracker's real answer
+        if (fresh || !(err instanceof TrackerError && err.fromTracker)) throw err;
       }
     }
   }
@@ -331,14 +332,14 @@ export class UdpAnnounceTransport implements AnnounceTransport {
     this.waiters.clear();
   }
 
-  private async connectionId(host: ResolvedHost, port: number, key: string): Promise<bigint> {
+  private async connectionId(host: ResolvedHost, port: number, key: string): Promise<{ id: bigint; fresh: boolean }> {
     const cached = this.connectionIds.get(key);
-    if (cached && this.deps.clock.now() - cached.at < UDP_CONNECTION_ID_TTL_MS) return cached.id;
+    if (cached && this.deps.clock.now() - cached.at < UDP_CONNECTION_ID_TTL_MS) return { id: cached.id, fresh: false };
     const tid = this.transactionId();
     const id = await this.exchange(host, port, tid, encodeUdpConnectRequest(tid), (d) => decodeUdpConnectReply(d, tid));
     if (this.connectionIds.size > 1024) this.connectionIds.clear();
     this.connectionIds.set(key, { id, at: this.deps.clock.now() });
-    return id;
+    return { id, fresh: true };
   }
 
   /** BEP 15: transaction ids are random, so a stranger cannot forge a reply. Unique among pending ones. */
