@@ -8,8 +8,9 @@ import { VERSION } from './version.js';
 import { parseArgs, type Command, type Io } from './commands/command.js';
 import { checkConfig } from './commands/check-config.js';
 import { daemonCommand } from './commands/daemon.js';
+import { statusCommand } from './commands/status.js';
 
-export const COMMANDS: Command[] = [daemonCommand, checkConfig];
+export const COMMANDS: Command[] = [daemonCommand, statusCommand, checkConfig];
 
 function mainHelp(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length)) + 2;
