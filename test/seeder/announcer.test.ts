@@ -9,6 +9,8 @@ import type { PeerCandidate, SeededTorrent, SeederView } from '../../src/parts';
 import { ManualClock } from '../../src/util/clock';
 import { createLogger } from '../../src/util/log';
 import { deadline } from '../helpers';
+import { announcerSettings, selfTrackerUrl } from '../../src/seeder/announce-service';
+import { defaultSettings } from '../../src/config/settings';
 
 type Behaviour = 'ok' | 'fail' | 'hang' | ((req: AnnounceRequest) => AnnounceReply | Error);
 interface Call {
@@ -430,6 +432,26 @@ test(
     const id = Buffer.from(makePeerId('0.1.0', () => 0)).toString('latin1');
     assert.is(id, '-MS0100-000000000000');
     assert.is(id.length, 20);
+  }),
+);
+
+test(
+  "the daemon's own tracker URL and the announcer settings from the settings table",
+  deadline(1000, () => {
+    const s = defaultSettings();
+    const table: [Partial<typeof s>, string | undefined][] = [
+      [{}, 'http://127.0.0.1:6969/announce'],
+      [{ 'tracker.port': 7000 }, 'http://127.0.0.1:7000/announce'],
+      [{ 'tracker.address': ['0.0.0.0', '::'] }, 'http://127.0.0.1:6969/announce'],
+      [{ 'tracker.address': ['::'] }, 'http://[::1]:6969/announce'],
+      [{ 'tracker.address': ['10.1.0.1'] }, 'http://10.1.0.1:6969/announce'],
+      [{ 'tracker.address': ['fd00::1', '10.1.0.1'] }, 'http://[fd00::1]:6969/announce'],
+      [{ 'tracker.enabled': false }, undefined],
+      [{ 'seeder.announce_self': false }, undefined],
+    ];
+    for (const [over, want] of table) assert.is(selfTrackerUrl({ ...s, ...over }), want, JSON.stringify(over));
+    const a = announcerSettings({ ...s, 'seeder.mesh_tracker': [M], 'seeder.max_peers_per_torrent': 10 }, makePeerId('0.1.0'));
+    assert.equal([a.meshTrackers, a.selfTracker, a.numwant], [[M], 'http://127.0.0.1:6969/announce', 10]);
   }),
 );
 
