@@ -164,6 +164,13 @@ const SUPPORTED = ['http:', 'https:', 'udp:'];
 
 export class Announcer {
   private readonly torrents = new Map<string, TorrentState>();
+  /**
+   * Trackers that failed at the transport level (no answer, refused, no name), shared by
+   * every torrent: until `until`, other torrents' announces to the same URL fail at once.
+   * When the internet link drops, a router seeding many torrents then probes each dead
+   * tracker about once per backoff step instead of once per torrent.
+   */
+  private readonly unreachable = new Map<string, { until: number; error: string }>();
   private readonly pools: { internet: Pool; mesh: Pool };
   private readonly key: number;
   private running = false;
@@ -318,7 +325,9 @@ export class Announcer {
       return tr;
     };
     const tier = (kind: TierKind, urls: string[]): TierState => ({ kind, trackers: urls.map(newTracker), nextAt: 0, busy: false });
-    const own = torrent.announceTiers.map((urls) => [...new Set(urls)]);
+    // a URL listed twice (in one tier or in two) is announced once, where it first appears
+    const seen = new Set<string>();
+    const own = torrent.announceTiers.map((urls) => urls.filter((u) => !seen.has(u) && seen.add(u)));
     if (torrent.private) return own.filter((urls) => urls.length).map((urls) => tier('torrent', urls));
     const self = this.settings.selfTracker;
     const mesh = [...new Set(this.settings.meshTrackers)].filter((u) => u !== self);
@@ -379,16 +388,27 @@ export class Announcer {
     tr.announcing = true;
     let reply: AnnounceReply | undefined;
     let error: string | undefined;
+    let unreachable = false;
+    let probed = false;
     try {
-      reply = await pool.run(() => (t.removed || !this.running ? Promise.reject(new TrackerError('stopped')) : transport.announce(url, req)));
+      reply = await pool.run(() => {
+        if (t.removed || !this.running) return Promise.reject(new TrackerError('stopped'));
+        // another torrent found this tracker unreachable a moment ago: fail without traffic
+        const down = this.unreachable.get(tr.url);
+        if (down && down.until > this.deps.clock.now()) return Promise.reject(new TrackerError(down.error));
+        probed = true;
+        return transport.announce(url, req);
+      });
     } catch (err) {
       error = err instanceof Error ? err.message : String(err);
+      unreachable = !(err instanceof TrackerError && err.fromTracker);
     }
     tr.announcing = false;
     if (t.removed || !this.running) return false;
     const now = this.deps.clock.now();
     tr.lastAt = now;
     if (reply) {
+      this.unreachable.delete(tr.url);
       tr.lastOk = true;
       tr.failures = 0;
       tr.retryAt = 0;
@@ -416,6 +436,12 @@ export class Announcer {
       tr.failures++;
       tr.lastError = error ?? 'failed';
       tr.retryAt = now + this.backoffMs(tr.failures, tier.kind);
+      // a transport failure (not the tracker refusing this torrent) holds for every torrent;
+      // only a real probe moves the shared deadline, so some torrent probes again after it
+      if (unreachable && probed) {
+        const down = this.unreachable.get(tr.url);
+        if (!down || down.until < tr.retryAt) this.unreachable.set(tr.url, { until: tr.retryAt, error: tr.lastError });
+      }
       this.deps.log.debug(`${t.torrent.infoHashHex}: ${tr.url}: ${tr.lastError} (failure ${tr.failures}, retry in ${Math.round((tr.retryAt - now) / 1000)} s)`);
     }
     if (tier.kind === 'torrent') this.checkFallback(t, reply ? tr : undefined);

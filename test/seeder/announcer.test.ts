@@ -35,7 +35,7 @@ function torrent(hex: string, tiers: string[][], priv = false): SeededTorrent {
 const H1 = '11'.repeat(20);
 const H2 = '22'.repeat(20);
 
-function setup(opts: { torrents: SeededTorrent[]; mesh?: string[]; self?: string; maxInFlight?: number; port?: number | undefined }) {
+function setup(opts: { torrents: SeededTorrent[]; mesh?: string[]; self?: string; maxInFlight?: number; port?: number | undefined; random?: () => number }) {
   const clock = new ManualClock();
   const lines: string[] = [];
   const log = createLogger('debug', (l) => lines.push(l));
@@ -70,7 +70,7 @@ function setup(opts: { torrents: SeededTorrent[]; mesh?: string[]; self?: string
     maxInFlight: opts.maxInFlight ?? 8,
   };
   const announcer = new Announcer(
-    { clock, log, seeder, transports: { 'http:': transport, 'udp:': transport }, random: () => 0.5 },
+    { clock, log, seeder, transports: { 'http:': transport, 'udp:': transport }, random: opts.random ?? (() => 0.5) },
     settings,
   );
   const flush = () => new Promise((r) => setImmediate(r));
@@ -252,6 +252,38 @@ test(
     assert.is(switched().length, 2);
     assert.is(back().length, 1);
     await f.announcer.close();
+  }),
+);
+
+test(
+  'a dead tracker shared by many torrents is probed about once per backoff step, not once per torrent',
+  deadline(10000, async () => {
+    const hashes = Array.from({ length: 20 }, (_, i) => i.toString(16).padStart(2, '0').repeat(20));
+    // a fixed spread of jitter values, as Math.random would give
+    let i = 0;
+    const random = () => ((i++ * 0.618) % 1);
+    const f = setup({ torrents: hashes.map((h) => torrent(h, [[A]])), random });
+    f.behaviour.set(A, 'fail');
+    f.announcer.start();
+    await f.advance(3600_000, 1000);
+    const alone = setup({ torrents: [torrent(H1, [[A]])], random });
+    alone.behaviour.set(A, 'fail');
+    alone.announcer.start();
+    await alone.advance(3600_000, 1000);
+    const after0 = f.callsTo(A).filter((c) => c.at > 0).length;
+    const aloneAfter0 = alone.callsTo(A).filter((c) => c.at > 0).length;
+    // at start 8 torrents take the 8 request slots; once they fail, the 12 others fail at once, with no traffic
+    assert.ok(f.callsTo(A).filter((c) => c.at === 0).length <= 9);
+    assert.ok(after0 <= 3 * aloneAfter0, `${after0} probes for 20 torrents vs ${aloneAfter0} for one`);
+    console.log(`probes of a dead tracker in 1 h after start: ${after0} for 20 torrents, ${aloneAfter0} for one`);
+    // every torrent still counts the tracker as failing and keeps retrying on its own schedule
+    for (const t of f.announcer.status().torrents) assert.is(t.tiers[0]!.trackers[0]!.state, 'failing');
+    // when the tracker is back, every torrent gets through within the backoff cap
+    f.behaviour.set(A, 'ok');
+    await f.advance(BACKOFF_CAP_INTERNET_MS * 1.2 + 1000, 5000);
+    for (const t of f.announcer.status().torrents) assert.is(t.tiers[0]!.trackers[0]!.state, 'ok', t.infoHash);
+    await f.announcer.close();
+    await alone.announcer.close();
   }),
 );
 
