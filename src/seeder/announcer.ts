@@ -441,6 +441,7 @@ export class Announcer {
       if (unreachable && probed) {
         const down = this.unreachable.get(tr.url);
         if (!down || down.until < tr.retryAt) this.unreachable.set(tr.url, { until: tr.retryAt, error: tr.lastError });
+        if (this.unreachable.size > 1024) for (const [u, d] of this.unreachable) if (d.until <= now) this.unreachable.delete(u);
       }
       this.deps.log.debug(`${t.torrent.infoHashHex}: ${tr.url}: ${tr.lastError} (failure ${tr.failures}, retry in ${Math.round((tr.retryAt - now) / 1000)} s)`);
     }

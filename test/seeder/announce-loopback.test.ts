@@ -272,12 +272,15 @@ test(
 async function fakeUdp(type: 'udp4' | 'udp6', address: string, answer: (msg: Buffer) => Buffer[] | undefined) {
   const s = dgram.createSocket(type);
   const seen: Buffer[] = [];
+  const fake = { port: 0, seen, close: () => s.close(), onSender: (_port: number) => {} };
   s.on('message', (msg, rinfo) => {
     seen.push(msg);
+    fake.onSender(rinfo.port);
     for (const out of answer(msg) ?? []) s.send(out, rinfo.port, rinfo.address);
   });
   await new Promise<void>((r) => s.bind(0, address, () => r()));
-  return { port: s.address().port, seen, close: () => s.close() };
+  fake.port = s.address().port;
+  return fake;
 }
 
 const connectReply = (msg: Buffer, id = 0x0102030405060708n) => {
@@ -300,9 +303,14 @@ test(
   'UDP transport: connection id reused within a minute, stray replies dropped, IPv6 tracker gives 18-byte peers',
   deadline(20000, async () => {
     const v6peer = Buffer.from('20010db80000000000000000000000071ae1', 'hex');
+    // a stranger on another port who saw the request answers first, with its own id
+    const spoofer = dgram.createSocket('udp6');
+    await new Promise<void>((r) => spoofer.bind(0, '::1', () => r()));
+    let clientPort = 0;
     const tracker = await fakeUdp('udp6', '::1', (msg) => {
       if (isConnect(msg)) {
-        // first a reply for another transaction, then the real one
+        spoofer.send(connectReply(msg, 0xbadn), clientPort, '::1');
+        // then a reply for another transaction, then the real one
         const stray = connectReply(msg);
         stray.writeUInt32BE((stray.readUInt32BE(4) + 1) >>> 0, 4);
         return [stray, connectReply(msg)];
@@ -312,6 +320,8 @@ test(
       return [announceReply(msg, v6peer)];
     });
     const udp = new UdpAnnounceTransport({ clock: systemClock, lookup }, [1000, 2000]);
+    // learn the client's port from the first datagram the tracker sees
+    tracker.onSender = (port) => (clientPort = port);
     try {
       const url = new URL(`udp://[::1]:${tracker.port}/announce`);
       const a = await udp.announce(url, request());
@@ -319,9 +329,10 @@ test(
       await udp.announce(url, request({ event: 'none' }));
       assert.is(tracker.seen.filter(isConnect).length, 1, 'one connect for two announces');
       assert.is(tracker.seen.length, 3);
-      assert.is(udp.dropped, 1, 'the stray reply was dropped');
+      assert.is(udp.dropped, 2, 'the spoofed and the stray replies were dropped');
     } finally {
       udp.close();
+      spoofer.close();
       tracker.close();
     }
   }),

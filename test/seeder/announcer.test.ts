@@ -370,6 +370,10 @@ test(
     f.behaviour.set(B, 'fail');
     f.announcer.start();
     await f.flush();
+    // C answered once (it has our started) but fails now: probably unreachable, not waited for
+    f.behaviour.set(C, 'fail');
+    await f.advance(120_000);
+    assert.is(f.announcer.status().torrents[0]!.tiers[2]!.trackers[0]!.state, 'failing');
     f.calls.length = 0;
     f.behaviour.set(M, 'hang');
     let closed = false;
@@ -379,7 +383,6 @@ test(
       f.calls.map((c) => [c.url, c.event, c.numwant]).sort(),
       [
         [A, 'stopped', 0],
-        [C, 'stopped', 0],
         [M, 'stopped', 0],
       ].sort(),
     );
@@ -388,7 +391,7 @@ test(
     await closing;
     // nothing more after close
     await f.advance(3600_000, 60_000);
-    assert.is(f.calls.length, 3);
+    assert.is(f.calls.length, 2);
   }),
 );
 
