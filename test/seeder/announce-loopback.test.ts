@@ -262,6 +262,12 @@ test(
       await reject(h.announce(new URL(`${base}/silent`), request()), /no reply within 1 s/);
       await reject(h.announce(new URL(`${base}/elsewhere`), request()), /redirect to another host refused/);
       await reject(h.announce(new URL(`${base}/loop`), request()), /too many redirects/);
+      // a tracker by name goes through the injected (gated) lookup
+      const names: string[] = [];
+      const named = new HttpAnnounceTransport({ clock: systemClock, lookup: async (host) => (names.push(host), { address: '127.0.0.1', family: 4 }) });
+      const byName = await named.announce(new URL(`http://tracker.invalid:${srv.port}/announce`), request());
+      assert.is(byName.interval, 60);
+      assert.equal(names, ['tracker.invalid']);
     } finally {
       srv.close();
     }
