@@ -217,6 +217,10 @@ export class Announcer {
       const fresh = next.filter((tier) => !t.tiers.includes(tier));
       t.tiers = next;
       for (const tier of fresh) this.runTier(t, tier);
+      // trackers no longer configured get our `stopped`
+      const kept = new Set(next.flatMap((tier) => tier.trackers));
+      const dropped = [...oldTiers.values()].map((tier) => ({ ...tier, trackers: tier.trackers.filter((tr) => !kept.has(tr)) }));
+      if (dropped.some((tier) => tier.trackers.length)) void this.stopAll([{ ...t, tiers: dropped }]);
     }
   }
 

@@ -440,6 +440,11 @@ test(
     assert.equal(f.callsTo(B).map((c) => c.event), ['started']);
     // A's tier was not disturbed: its next announce is still 120 s after the first
     assert.equal(f.callsTo(A).map((c) => c.at), [120_000]);
+    // a tracker taken out of the settings gets our stopped
+    f.calls.length = 0;
+    f.announcer.update({ meshTrackers: [M, B] });
+    await f.flush();
+    assert.equal(f.calls.map((c) => [c.url, c.event]), [[S, 'stopped']]);
     await f.announcer.close();
   }),
 );
