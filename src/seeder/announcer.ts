@@ -387,7 +387,6 @@ export class Announcer {
   private async announceOne(t: TorrentState, tier: TierState, tr: TrackerState, port: number, event: AnnounceEvent): Promise<boolean> {
     const url = new URL(tr.url);
     const transport = this.deps.transports[url.protocol]!;
-    const req = this.request(t.torrent, port, event, tr.trackerId);
     const pool = tier.kind === 'torrent' ? this.pools.internet : this.pools.mesh;
     tr.announcing = true;
     let reply: AnnounceReply | undefined;
@@ -401,7 +400,8 @@ export class Announcer {
         const down = this.unreachable.get(tr.url);
         if (down && down.until > this.deps.clock.now()) return Promise.reject(new TrackerError(down.error));
         probed = true;
-        return transport.announce(url, req);
+        // counters read when the request leaves, not when it started waiting for a slot
+        return transport.announce(url, this.request(t.torrent, port, event, tr.trackerId));
       });
     } catch (err) {
       error = err instanceof Error ? err.message : String(err);
