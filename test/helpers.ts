@@ -75,6 +75,7 @@ export function run(cmd: string, args: string[], opts: { cwd?: string; timeoutMs
       clearTimeout(t);
       resolve({ code, stdout, stderr });
     });
+    child.stdin.on('error', () => {}); // a program that exits at once closes its stdin
     child.stdin.end(opts.input ?? '');
   });
 }
