@@ -1,6 +1,7 @@
 import { controlSocketPath, requestStatus } from '../control/control-socket.js';
 import { renderStatus, statusView } from '../control/status-view.js';
-import { describeError, usageError } from '../errors.js';
+import { MeshseedError, describeError, usageError } from '../errors.js';
+import { formatProblem } from '../config/resolve.js';
 import { loadSettings } from './daemon.js';
 import type { Command } from './command.js';
 
@@ -36,7 +37,10 @@ Example:
       watchS = raw === '' || raw === true ? DEFAULT_WATCH_S : Number(raw);
       if (!Number.isFinite(watchS) || watchS < 0.5 || watchS > 3600) throw usageError(`--watch ${raw}: give seconds between 0.5 and 3600`);
     }
-    const { settings } = loadSettings(args);
+    const { settings, problems, file } = loadSettings(args);
+    // a config file that cannot be read says nothing about where the daemon is
+    const unreadable = problems.find((p) => p.where === file && p.message.startsWith('cannot read'));
+    if (unreadable && args['state-dir'] === undefined) throw new MeshseedError('ECONFIG', `${formatProblem(unreadable)}: give the right --config or --state-dir`);
     const path = controlSocketPath(settings['main.state_dir']);
     const json = Boolean(args.json);
     const show = async () => {

@@ -51,6 +51,9 @@ test(
       assert.is(none.stderr.trim(), `meshseed: no daemon listening on ${sock}: is it running? /etc/init.d/meshseed start`);
       const bad = await meshseed(['status', '--state-dir', state, '--watch', 'soon']);
       assert.is(bad.code, 2);
+      const missing = await meshseed(['status', '--config', join(dir.path, 'nope')]);
+      assert.is(missing.code, 1);
+      assert.match(missing.stderr, /nope: cannot read: no such file: give the right --config or --state-dir/);
     } finally {
       d.child.kill('SIGKILL');
       dir.remove();
