@@ -4,8 +4,9 @@
  * btlaunchmanycurses did. Pure: no sockets, no clock.
  *
  * What it reads from the parts (anything missing shows as `-` / null):
- *   services.seeder.torrents[]:  { infoHash (40 hex), name, state, peers,
- *                                  uploadRate (bytes/s), uploaded (bytes), error? }
+ *   services.seeder.torrents[]:  { infoHash (40 hex, or '' for a .torrent that cannot be
+ *                                  read), name, file?, state, peers, uploadRate (bytes/s),
+ *                                  uploaded (bytes), message? (or error?) }
  *   services.announcer.torrents[]: AnnouncerStatus (src/seeder/announcer.ts)
  *
  * The JSON view (`--json`) is a stable interface for scripts; its fields are listed in
@@ -15,7 +16,8 @@ import type { StatusDocument } from './control-socket.js';
 import type { AnnouncerStatus, TorrentAnnounceStatus } from '../seeder/announcer.js';
 
 export interface TorrentView {
-  infoHash: string;
+  /** null for a .torrent file the seeder could not read (see error). */
+  infoHash: string | null;
   name: string | null;
   /** The seeder's word: seeding, checking, no data, … */
   state: string | null;
@@ -52,6 +54,8 @@ interface SeederTorrentStatus {
   uploadRate?: unknown;
   uploaded?: unknown;
   error?: unknown;
+  message?: unknown;
+  file?: unknown;
 }
 
 const num = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
@@ -63,30 +67,33 @@ export function statusView(doc: StatusDocument): StatusView {
   const seeder = (services.seeder ?? {}) as { torrents?: unknown };
   const announcer = (services.announcer ?? {}) as Partial<AnnouncerStatus>;
   const byHash = new Map<string, TorrentView>();
-  const row = (hash: string): TorrentView => {
-    let r = byHash.get(hash);
+  const row = (key: string, hash: string | null): TorrentView => {
+    let r = byHash.get(key);
     if (!r) {
       r = { infoHash: hash, name: null, state: null, peers: null, uploadRate: null, uploaded: null, error: null, announce: null };
-      byHash.set(hash, r);
+      byHash.set(key, r);
     }
     return r;
   };
   for (const t of list(seeder.torrents) as SeederTorrentStatus[]) {
-    const hash = str(t?.infoHash) ?? str(t?.infoHashHex);
-    if (!hash) continue;
-    const r = row(hash);
+    if (!t || typeof t !== 'object') continue;
+    const hash = str(t.infoHash) || str(t.infoHashHex) || null;
+    // a .torrent file that could not be read has no info hash: one row per file
+    const key = hash ?? `file ${str(t.file) ?? str(t.name) ?? byHash.size}`;
+    const r = row(key, hash);
     r.name = str(t.name);
     r.state = str(t.state);
     r.peers = num(t.peers);
     r.uploadRate = num(t.uploadRate);
     r.uploaded = num(t.uploaded);
-    r.error = str(t.error);
+    r.error = str(t.error) ?? str(t.message);
   }
   for (const a of list(announcer.torrents) as TorrentAnnounceStatus[]) {
     if (typeof a?.infoHash !== 'string') continue;
-    row(a.infoHash).announce = { mode: a.mode, summary: trackerSummary(a), tiers: a.tiers ?? [] };
+    row(a.infoHash, a.infoHash).announce = { mode: a.mode, summary: trackerSummary(a), tiers: a.tiers ?? [] };
   }
-  const torrents = [...byHash.values()].sort((a, b) => (a.name ?? a.infoHash).localeCompare(b.name ?? b.infoHash));
+  const label = (t: TorrentView) => t.name ?? t.infoHash ?? '';
+  const torrents = [...byHash.values()].sort((a, b) => label(a).localeCompare(label(b)));
   const sum = (f: (t: TorrentView) => number | null) => torrents.reduce((s, t) => s + (f(t) ?? 0), 0);
   return {
     version: doc.version,
@@ -161,7 +168,7 @@ export function renderStatus(v: StatusView): string {
   for (const t of v.torrents) {
     lines.push(
       cells(
-        clip(t.name ?? t.infoHash, NAME_WIDTH),
+        clip(t.name ?? t.infoHash ?? '?', NAME_WIDTH),
         clip(t.state ?? '-', 10),
         dash(t.peers, String),
         dash(t.uploadRate, (n) => `${formatBytes(n)}/s`),

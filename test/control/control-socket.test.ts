@@ -157,13 +157,15 @@ test(
         seeder: {
           torrents: [
             { infoHash: H1, name: 'openwrt-24.10.0-x86-64-generic-ext4-combined.img.gz', state: 'seeding', peers: 3, uploadRate: 123392, uploaded: 1288490189 },
-            { infoHash: H2, name: 'wikipedia_fr.zim', state: 'no data', peers: 0, uploadRate: 0, uploaded: 0, error: 'data/wikipedia_fr.zim: no such file' },
+            { infoHash: H2, name: 'wikipedia_fr.zim', state: 'no data', peers: 0, uploadRate: 0, uploaded: 0, message: 'data/wikipedia_fr.zim: no such file' },
+            { infoHash: '', name: 'broken.torrent', file: 'torrents/broken.torrent', state: 'error', peers: 0, uploadRate: 0, uploaded: 0, message: 'not bencode' },
           ],
         },
         announcer: { torrents: [ann('internet', tier('torrent', 'ok'), tier('mesh', 'ok')), { ...ann('in-mesh', tier('torrent', 'failing'), tier('mesh', 'ok')), infoHash: H2 }] },
       },
     });
-    assert.equal(v.totals, { torrents: 2, peers: 3, uploadRate: 123392, uploaded: 1288490189 });
+    assert.equal(v.totals, { torrents: 3, peers: 3, uploadRate: 123392, uploaded: 1288490189 });
+    assert.is(v.torrents[0]!.infoHash, null);
     assert.equal(Object.keys(v), ['version', 'pid', 'uptimeS', 'torrents', 'totals', 'services']);
     assert.equal(Object.keys(v.torrents[0]!), ['infoHash', 'name', 'state', 'peers', 'uploadRate', 'uploaded', 'error', 'announce']);
     assert.equal(
@@ -171,10 +173,12 @@ test(
       [
         'meshseed 0.1.0, pid 42, up 3h12m',
         'TORRENT                           STATE      PEERS      UP RATE   UPLOADED  TRACKERS',
+        'broken.torrent                    error          0        0 B/s        0 B  -',
+        '  not bencode',
         'openwrt-24.10.0-x86-64-generic-…  seeding        3  120.5 KiB/s    1.2 GiB  internet 1/1 ok, mesh ok',
         'wikipedia_fr.zim                  no data        0        0 B/s        0 B  IN-MESH (internet 0/1 ok), mesh ok',
         '  data/wikipedia_fr.zim: no such file',
-        'TOTAL (2 torrents)                               3  120.5 KiB/s    1.2 GiB',
+        'TOTAL (3 torrents)                               3  120.5 KiB/s    1.2 GiB',
       ],
     );
     // an announcer without a seeder: rows from the announcer alone, unknowns shown as -
