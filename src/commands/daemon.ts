@@ -12,7 +12,8 @@ import { createLogger, type Logger, type LogLevel } from '../util/log.js';
 import { systemClock } from '../util/clock.js';
 import { single, type Command } from './command.js';
 import { LpdService } from '../lpd/lpd-service.js';
-import { usageError } from '../errors.js';
+import { describeError, usageError } from '../errors.js';
+import { ControlServer, controlSocketPath } from '../control/control-socket.js';
 import type mri from 'mri';
 
 function settingsFlagsHelp(): string {
@@ -56,6 +57,9 @@ Example:
     // tracker's TrackerRegistry) and `seeder` (the SeederView). Always added: it idles while
     // lpd.enabled is 0, so a reload can switch it on.
     daemon.add(new LpdService({ log, clock: systemClock }, settings));
+    // the control socket (`meshseed status`) opens before the parts start and closes after they stop
+    const control = new ControlServer({ log: log.child('control'), status: () => daemon.status() }, { path: controlSocketPath(settings['main.state_dir']) });
+    await control.start().catch((err) => log.error(`control: cannot start: ${describeError(err)}; meshseed status will not work`));
     await daemon.start();
 
     await new Promise<void>((resolve) => {
@@ -64,7 +68,10 @@ Example:
         if (stopping) return;
         stopping = true;
         log.info(`${signal}: stopping`);
-        daemon.close().then(resolve, resolve);
+        daemon
+          .close()
+          .then(() => control.close())
+          .then(resolve, resolve);
       };
       process.on('SIGTERM', () => stop('SIGTERM'));
       process.on('SIGINT', () => stop('SIGINT'));
@@ -81,7 +88,7 @@ Example:
         }
         // flags still win over the file
         applyFlags(args, next.settings);
-        void daemon.reload(next.settings);
+        void daemon.reload(next.settings).then(() => control.reload(next.settings));
       });
     });
     return 0;
