@@ -2,31 +2,11 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createHash } from 'node:crypto';
-import { encode, RawBencode, type EncodableValue } from '../../src/codec/bencode';
+import { encode, RawBencode } from '../../src/codec/bencode';
 import { parseMetainfo, pieceSize } from '../../src/codec/metainfo';
-import { HOSTILE_TORRENTS } from '../fixtures/hostile-torrents';
+import { HOSTILE_TORRENTS, b, PL, hashes, multiInfo, singleInfo, torrent } from '../fixtures/hostile-torrents';
 
-type Dict = { [key: string]: EncodableValue | undefined };
-const b = (s: string) => Buffer.from(s, 'latin1');
 const sha1 = (x: Uint8Array) => createHash('sha1').update(x).digest('hex');
-const PL = 16384;
-const hashes = (n: number) => new Uint8Array(20 * n);
-
-/** A valid single-file info dict: 40000 bytes in 3 pieces of 16 KiB. */
-const singleInfo = (over: Dict = {}): Dict => ({ name: 'data.bin', 'piece length': PL, length: 40000, pieces: hashes(3), ...over });
-/** A valid multi-file info dict: 10 + 20000 + 5 bytes in 2 pieces. */
-const multiInfo = (over: Dict = {}): Dict => ({
-  name: 'folder',
-  'piece length': PL,
-  pieces: hashes(2),
-  files: [
-    { length: 10, path: ['a.txt'] },
-    { length: 20000, path: ['sub', 'b.bin'] },
-    { length: 5, path: ['sub', 'c'] },
-  ],
-  ...over,
-});
-const torrent = (info: EncodableValue, top: Dict = {}) => encode({ announce: 'http://127.0.0.1:6969/announce', info, ...top });
 
 test('single-file torrent: fields, info hash of the info bytes, piece sizes', () => {
   const info = singleInfo();

@@ -3,7 +3,7 @@
  * program does not print (format magic, numeric owner, mtime). Only what opkg reads:
  * 512-byte headers, regular files and folders, no extensions.
  */
-import { spawn } from 'node:child_process';
+import { run } from '../helpers';
 import { gunzipSync } from 'node:zlib';
 
 export interface TarEntry {
@@ -85,30 +85,5 @@ export function parseControl(text: string): Map<string, string> {
   return fields;
 }
 
-/** Runs a program with no stdin (run() in helpers writes to stdin, which a program that exits
- *  at once answers with EPIPE), killed after `timeoutMs`. */
-export function exec(
-  cmd: string,
-  args: string[],
-  opts: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {},
-): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { cwd: opts.cwd, env: opts.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    const t = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`${cmd} ${args.join(' ')}: no exit within ${opts.timeoutMs ?? 30000} ms`));
-    }, opts.timeoutMs ?? 30000);
-    child.on('error', (e) => {
-      clearTimeout(t);
-      reject(e);
-    });
-    child.on('close', (code) => {
-      clearTimeout(t);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
+/** Runs a program, killed after `timeoutMs` (test/helpers.ts run()). */
+export const exec = run;
