@@ -16,6 +16,8 @@ export const UDP_CONNECT_RESPONSE_SIZE = 16;
 /** Announce request without BEP 41 options. */
 export const UDP_ANNOUNCE_REQUEST_SIZE = 98;
 export const UDP_ANNOUNCE_RESPONSE_HEADER_SIZE = 20;
+/** Error reply: action 3, transaction_id, then the message to the end of the datagram. */
+export const UDP_ERROR_HEADER_SIZE = 8;
 export const UDP_SCRAPE_REQUEST_HEADER_SIZE = 16;
 /** BEP 15: "up to about 74 torrents can be scraped at once" (a full 1500-byte reply). */
 export const UDP_SCRAPE_MAX_HASHES = 74;

@@ -12,7 +12,9 @@ import { createLogger, type Logger, type LogLevel } from '../util/log.js';
 import { systemClock } from '../util/clock.js';
 import { TrackerService } from '../tracker/tracker-service.js';
 import { single, type Command } from './command.js';
-import { usageError } from '../errors.js';
+import { LpdService } from '../lpd/lpd-service.js';
+import { describeError, usageError } from '../errors.js';
+import { ControlServer, controlSocketPath } from '../control/control-socket.js';
 import type mri from 'mri';
 
 function settingsFlagsHelp(): string {
@@ -55,6 +57,13 @@ Example:
     // The tracker is also the TrackerRegistry the LPD bridge registers peers with.
     const tracker = settings['tracker.enabled'] ? new TrackerService({ log, clock: systemClock }, settings) : undefined;
     if (tracker) daemon.add(tracker);
+    // LPD last, after the tracker and seeder it bridges to: pass them as `registry` (the
+    // tracker's TrackerRegistry) and `seeder` (the SeederView). Always added: it idles while
+    // lpd.enabled is 0, so a reload can switch it on.
+    daemon.add(new LpdService({ log, clock: systemClock, ...(tracker ? { registry: tracker } : {}) }, settings));
+    // the control socket (`meshseed status`) opens before the parts start and closes after they stop
+    const control = new ControlServer({ log: log.child('control'), status: () => daemon.status() }, { path: controlSocketPath(settings['main.state_dir']) });
+    await control.start().catch((err) => log.error(`control: cannot start: ${describeError(err)}; meshseed status will not work`));
     await daemon.start();
 
     await new Promise<void>((resolve) => {
@@ -63,7 +72,10 @@ Example:
         if (stopping) return;
         stopping = true;
         log.info(`${signal}: stopping`);
-        daemon.close().then(resolve, resolve);
+        daemon
+          .close()
+          .then(() => control.close())
+          .then(resolve, resolve);
       };
       process.on('SIGTERM', () => stop('SIGTERM'));
       process.on('SIGINT', () => stop('SIGINT'));
@@ -82,7 +94,7 @@ Example:
         }
         // flags still win over the file
         applyFlags(args, next.settings);
-        void daemon.reload(next.settings);
+        void daemon.reload(next.settings).then(() => control.reload(next.settings));
       });
     });
     return 0;

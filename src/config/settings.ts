@@ -75,6 +75,11 @@ export const SETTINGS = {
     unit: 'MiB',
     doc: "Node's old-space heap limit (--max-old-space-size), set by the init script.",
   },
+  'main.firewall_zone': {
+    type: 'string',
+    default: 'lan',
+    doc: 'Firewall zone whose hosts may reach the tracker, peer and LPD ports (read when the package installs its firewall rules).',
+  },
 
   // ---- tracker ----
   'tracker.enabled': { type: 'bool', default: true, doc: 'Run the HTTP and UDP tracker.' },
