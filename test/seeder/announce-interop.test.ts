@@ -8,12 +8,12 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmodSync, writeFileSync } from 'node:fs';
+import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import net from 'node:net';
 import dgram from 'node:dgram';
 import { encode } from '../../src/codec/bencode';
-import { HttpAnnounceTransport, TrackerError, UdpAnnounceTransport, gatedLookup } from '../../src/seeder/announce-transport';
+import { HttpAnnounceTransport, UdpAnnounceTransport, gatedLookup } from '../../src/seeder/announce-transport';
 import { Announcer, makePeerId } from '../../src/seeder/announcer';
 import type { PeerCandidate, SeededTorrent, SeederView } from '../../src/parts';
 import { systemClock } from '../../src/util/clock';
@@ -60,23 +60,26 @@ async function startOpentracker(dir: string, children: ChildProcess[]): Promise<
     children.push(ot);
     let exited = false;
     ot.on('exit', () => (exited = true));
-    const up = await waitFor('opentracker', 5000, async () => {
+    // up once its whitelist is loaded (read in a thread of its own): probe with the first
+    // listed hash, as a peer that stops at once
+    const listed = readFileSync(join(dir, 'whitelist'), 'utf8').split('\n')[0]!;
+    const up = await waitFor('opentracker with its whitelist loaded', 5000, async () => {
       if (exited) return 'exited';
       try {
         await http.announce(new URL(`http://127.0.0.1:${port}/announce`), {
-          infoHash: Buffer.alloc(20, 0xee),
+          infoHash: Buffer.from(listed, 'hex'),
           peerId: makePeerId('0.0.0'),
           port: 1,
           uploaded: 0,
           downloaded: 0,
           left: 0,
-          event: 'none',
+          event: 'stopped',
           numwant: 0,
           key: 0,
         });
         return 'up';
-      } catch (e) {
-        return e instanceof TrackerError && e.fromTracker ? 'up' : undefined;
+      } catch {
+        return undefined;
       }
     });
     if (up === 'up') return port;

@@ -61,14 +61,19 @@ async function startOpentracker(hashes: string[]): Promise<Opentracker> {
     });
     let exited = false;
     child.on('exit', () => (exited = true));
-    const up = await waitFor('opentracker to answer', 5000, async () => {
+    // Up means its whitelist is loaded (it reads it in a thread of its own after it starts
+    // answering): probe with the first listed hash, as a peer that stops at once.
+    const up = await waitFor('opentracker to answer with its whitelist loaded', 5000, async () => {
       if (exited) return 'exited';
       try {
-        await http1().announce(new URL(`http://127.0.0.1:${port}/announce`), request({ infoHash: Buffer.from(OTHER, 'hex') }));
+        await http1().announce(
+          new URL(`http://127.0.0.1:${port}/announce`),
+          request({ infoHash: Buffer.from(hashes[0] ?? OTHER, 'hex'), peerId: makePeerId('0.0.1'), event: 'stopped', numwant: 0 }),
+        );
         return 'up';
       } catch (e) {
-        // not whitelisted: it answered, so it is up
-        return e instanceof TrackerError && e.fromTracker ? 'up' : undefined;
+        // refused while the whitelist is not loaded yet: ask again
+        return hashes.length === 0 && e instanceof TrackerError && e.fromTracker ? 'up' : undefined;
       }
     });
     if (up === 'up') {
