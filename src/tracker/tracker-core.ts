@@ -25,7 +25,7 @@ import {
   encodeScrapeResponse as encodeUdpScrape,
 } from '../codec/tracker-udp.js';
 import { PEER_ID_SIZE, type AnnounceEvent } from '../codec/tracker-protocol.js';
-import { addressBytes, addressText } from './address.js';
+import { addressBytes, addressText, localizeLoopbackPeers } from './address.js';
 import { ConnectionIds } from './connection-id.js';
 import { AddressRateLimit } from './rate-limit.js';
 import { hashKey, SwarmStore, type StoreAnswer, type StoreLimits } from './swarm-store.js';
@@ -124,12 +124,15 @@ export class TrackerCore {
     return { status: 200, contentType: TEXT, body: encodeFailure(reason) };
   }
 
-  /** One HTTP GET: the raw request target and the sender's address (4 or 16 bytes). */
-  http(nowMs: number, target: Uint8Array, from: Uint8Array): HttpReply {
+  /**
+   * One HTTP GET: the raw request target, the sender's address (4 or 16 bytes) and the
+   * address it reached us on (for peers that announced from loopback: see localizeLoopbackPeers).
+   */
+  http(nowMs: number, target: Uint8Array, from: Uint8Array, local?: Uint8Array): HttpReply {
     const t = parseRequestTarget(target);
     if (!t.ok) return this.failure(t.failure, 'malformed request');
     const { path, params } = t.value;
-    if (path === '/announce') return this.httpAnnounce(nowMs, params, from);
+    if (path === '/announce') return this.httpAnnounce(nowMs, params, from, local);
     if (path === '/scrape') return this.httpScrape(params, from, nowMs);
     const page = this.pages?.page(path, nowMs);
     if (page) return page;
@@ -137,7 +140,7 @@ export class TrackerCore {
     return { status: 404, contentType: TEXT, body: Buffer.from('not found: the tracker answers /announce, /scrape, / and /stats.json\n') };
   }
 
-  private httpAnnounce(nowMs: number, params: [string, Uint8Array][], from: Uint8Array): HttpReply {
+  private httpAnnounce(nowMs: number, params: [string, Uint8Array][], from: Uint8Array, local: Uint8Array | undefined): HttpReply {
     const d = decodeAnnounceParams(params);
     if (!d.ok) return this.failure(d.failure, 'malformed request');
     const a = d.value;
@@ -147,14 +150,24 @@ export class TrackerCore {
     if (a.ip !== undefined && this.settings.allowIpParam) address = addressBytes(a.ip) ?? from;
     this.counters.httpAnnounces++;
     const r = this.storeAnnounce(nowMs, a.infoHash, a.peerId, address, a.port, a.left, a.event, a.numwant, 'both', !a.compact);
+    if (a.compact) {
+      r.peers4 = localizeLoopbackPeers(r.peers4, 6, from, local);
+      r.peers6 = localizeLoopbackPeers(r.peers6, 18, from, local);
+    }
     if (!a.compact) {
       const peers: DictPeer[] = [];
       const ids = r.peerIds!;
       let j = 0;
-      for (let i = 0; i < r.peers4.length; i += 6, j++)
-        peers.push({ ip: addressText(r.peers4.subarray(i, i + 4)), port: (r.peers4[i + 4]! << 8) | r.peers4[i + 5]!, peerId: ids.subarray(j * PEER_ID_SIZE, (j + 1) * PEER_ID_SIZE) });
-      for (let i = 0; i < r.peers6.length; i += 18, j++)
-        peers.push({ ip: addressText(r.peers6.subarray(i, i + 16)), port: (r.peers6[i + 16]! << 8) | r.peers6[i + 17]!, peerId: ids.subarray(j * PEER_ID_SIZE, (j + 1) * PEER_ID_SIZE) });
+      const add = (entry: Uint8Array, alen: number) => {
+        const peerId = ids.subarray(j * PEER_ID_SIZE, (j + 1) * PEER_ID_SIZE);
+        j++;
+        // the same rule as for compact peers, one entry at a time
+        const one = localizeLoopbackPeers(entry, (alen + 2) as 6 | 18, from, local);
+        if (one.length === 0) return;
+        peers.push({ ip: addressText(one.subarray(0, alen)), port: (one[alen]! << 8) | one[alen + 1]!, peerId });
+      };
+      for (let i = 0; i < r.peers4.length; i += 6) add(r.peers4.subarray(i, i + 6), 4);
+      for (let i = 0; i < r.peers6.length; i += 18) add(r.peers6.subarray(i, i + 18), 16);
       return { status: 200, contentType: TEXT, body: encodeHttpAnnounce({ ...this.head(r), dictPeers: peers, noPeerId: a.noPeerId }) };
     }
     return { status: 200, contentType: TEXT, body: encodeHttpAnnounce({ ...this.head(r), peers4: r.peers4, peers6: r.peers6 }) };
@@ -232,7 +245,8 @@ export class TrackerCore {
         interval: this.settings.interval,
         leechers: r.incomplete,
         seeders: r.complete,
-        peers: address.length === 16 ? r.peers6 : r.peers4,
+        // no local address on a wildcard UDP socket: loopback peers are left out for others
+        peers: address.length === 16 ? localizeLoopbackPeers(r.peers6, 18, address) : localizeLoopbackPeers(r.peers4, 6, address),
       });
     }
     this.counters.udpScrapes++;

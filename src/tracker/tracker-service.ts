@@ -121,7 +121,7 @@ export class TrackerService implements Service, TrackerRegistry {
 
   private async bind(): Promise<void> {
     const http = new HttpFront(
-      { handle: (t, from) => this.core.http(this.deps.clock.now(), t, from), refuse: (c) => this.core.refuse(c) },
+      { handle: (t, from, local) => this.core.http(this.deps.clock.now(), t, from, local), refuse: (c) => this.core.refuse(c) },
       { maxConnections: DEFAULT_MAX_CONNECTIONS, headTimeoutMs: HEAD_TIMEOUT_MS },
     );
     const udp = new UdpFront({ handle: (d, a, p) => this.core.udp(this.deps.clock.now(), d, a, p) });
