@@ -59,6 +59,8 @@ export interface StoreAnnounce {
   families: 'same' | 'both';
   /** Also return the peer ids of the peers handed out (BEP 3 dictionary model). */
   wantPeerIds?: boolean;
+  /** Seconds until the peer expires, when not 1.5 intervals (peers heard by LPD). */
+  ttlSeconds?: number;
 }
 
 export type Refusal = 'torrent limit' | 'peer limit' | 'swarm limit' | 'port 0';
@@ -251,7 +253,7 @@ export class SwarmStore {
         swarm.downloaded++;
       }
       b[o + OFF_FLAGS] = flags;
-      writeU32LE(b, o + OFF_EXPIRY, now + Math.ceil(this.limits.interval * 1.5));
+      writeU32LE(b, o + OFF_EXPIRY, now + (a.ttlSeconds ?? Math.ceil(this.limits.interval * 1.5)));
       b.set(a.peerId.subarray(0, PEER_ID_SIZE), o + OFF_PEER_ID);
     }
 

@@ -32,6 +32,8 @@ const REFUSAL_SUMMARY_MS = 10 * 60_000;
 const PAGE_CACHE_MS = 2000;
 /** A synthetic peer id for peers registered by LPD (their real one is unknown). */
 const EXTERNAL_PEER_ID = new Uint8Array(20);
+/** Two LPD announce periods (5 min each) and a minute of slack. */
+const EXTERNAL_PEER_TTL_S = 660;
 
 export interface TrackerServiceDeps {
   log: Logger;
@@ -226,6 +228,9 @@ export class TrackerService implements Service, TrackerRegistry {
       event: 'none',
       numwant: 0,
       families: 'same',
+      // An LPD peer is heard again only every 5 minutes (BEP 14; libtorrent, Transmission):
+      // keep it through one missed announce instead of 1.5 tracker intervals.
+      ttlSeconds: Math.max(Math.ceil(this.settings['tracker.interval'] * 1.5), EXTERNAL_PEER_TTL_S),
     });
     return r.refused === undefined;
   }

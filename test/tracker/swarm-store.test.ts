@@ -180,4 +180,17 @@ test('slot arrays grow and shrink; peer ids returned for the dictionary model', 
   assert.is(s.announce(clock.now(), ann(11)).peers4.length, 60);
 });
 
+test('a peer registered with its own ttl (LPD) outlives 1.5 intervals, then expires', () => {
+  const s = new SwarmStore(LIMITS);
+  s.announce(0, ann(1));
+  s.announce(0, ann(2, { ttlSeconds: 660, numwant: 0 }));
+  const sweepTo = (ms: number) => {
+    for (let t = 0; t <= ms; t += 1000) s.sweep(t);
+  };
+  sweepTo(200_000); // past 1.5 × 120 s
+  assert.is(s.peers, 1, 'the announced peer expired, the LPD one stays');
+  sweepTo(700_000);
+  assert.is(s.peers, 0, 'and it expires after its ttl');
+});
+
 test.run();
