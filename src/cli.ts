@@ -8,8 +8,13 @@ import { VERSION } from './version.js';
 import { parseArgs, type Command, type Io } from './commands/command.js';
 import { checkConfig } from './commands/check-config.js';
 import { daemonCommand } from './commands/daemon.js';
+import { statusCommand } from './commands/status.js';
+import { createCommand } from './commands/create.js';
+import { showCommand } from './commands/show.js';
+import { verifyCommand } from './commands/verify.js';
+import { reannounceCommand } from './commands/reannounce.js';
 
-export const COMMANDS: Command[] = [daemonCommand, checkConfig];
+export const COMMANDS: Command[] = [daemonCommand, statusCommand, checkConfig, createCommand, showCommand, verifyCommand, reannounceCommand];
 
 function mainHelp(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length)) + 2;

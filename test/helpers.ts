@@ -75,6 +75,8 @@ export function run(cmd: string, args: string[], opts: { cwd?: string; timeoutMs
       clearTimeout(t);
       resolve({ code, stdout, stderr });
     });
+    // a program that exits without reading its stdin makes this write fail with EPIPE
+    child.stdin.on('error', () => undefined);
     child.stdin.end(opts.input ?? '');
   });
 }

@@ -21,6 +21,7 @@
  * Encoding uses the `bencode` package, handing it dict keys already sorted by raw bytes.
  */
 import bencodePkg from 'bencode';
+import { randomBytes } from 'node:crypto';
 import { MeshseedError } from '../errors.js';
 
 export type BValue = number | Uint8Array | BValue[] | BDict;
@@ -159,8 +160,12 @@ class Parser {
       previous = key;
       const valueAt = this.pos;
       const v = this.value(depth, keyPath);
-      if (depth === 1) this.topLevelSpans.set(key, [valueAt, this.pos]);
-      if (!out.has(key)) out.set(key, v);
+      // The span must belong to the value kept: a second `info` must not lend its bytes to
+      // the info hash of the first (a torrent whose hash and files disagree).
+      if (!out.has(key)) {
+        out.set(key, v);
+        if (depth === 1) this.topLevelSpans.set(key, [valueAt, this.pos]);
+      }
     }
     this.pos++;
     return out;
@@ -224,30 +229,31 @@ class ByteKey extends Uint8Array {
  * Plain-object dict keys are text (encoded UTF-8); Map keys are raw bytes as latin1 strings
  * (as `decode` returns them). `undefined` values are left out.
  */
-function prepare(v: EncodableValue, raws: Uint8Array[]): unknown {
+function prepare(v: EncodableValue, raws: Uint8Array[], tag: string): unknown {
   if (v instanceof RawBencode) {
     raws.push(v.bytes);
-    return rawMarker(raws.length - 1);
+    return rawMarker(tag, raws.length - 1);
   }
   if (typeof v === 'number') {
     if (!Number.isSafeInteger(v)) throw new MeshseedError('EBENCODE', `cannot encode non-integer ${v}`);
     return v;
   }
   if (typeof v === 'string' || v instanceof Uint8Array) return v;
-  if (Array.isArray(v)) return v.map((x) => prepare(x, raws));
+  if (Array.isArray(v)) return v.map((x) => prepare(x, raws, tag));
   const out = new Map<ByteKey, unknown>();
   const entries: [Buffer, EncodableValue | undefined][] =
     v instanceof Map
       ? [...v].map(([k, x]) => [Buffer.from(k, 'latin1'), x])
       : Object.entries(v).map(([k, x]) => [Buffer.from(k, 'utf8'), x]);
-  for (const [k, x] of entries) if (x !== undefined) out.set(new ByteKey(k), prepare(x, raws));
+  for (const [k, x] of entries) if (x !== undefined) out.set(new ByteKey(k), prepare(x, raws, tag));
   return out;
 }
 
 export function encode(value: EncodableValue): Uint8Array {
   const raws: Uint8Array[] = [];
-  const encoded = bencodePkg.encode(prepare(value, raws));
-  return raws.length === 0 ? encoded : spliceRaw(encoded, raws);
+  const tag = randomBytes(12).toString('hex');
+  const encoded = bencodePkg.encode(prepare(value, raws, tag));
+  return raws.length === 0 ? encoded : spliceRaw(encoded, raws, tag);
 }
 
 /**
@@ -258,13 +264,17 @@ export class RawBencode {
   constructor(readonly bytes: Uint8Array) {}
 }
 
-/** Each RawBencode is first encoded as a marker string of its own, then the marker is replaced. */
-const rawMarker = (i: number) => Buffer.from(`\u0000meshseed-raw-bencode-${i}\u0000`, 'latin1');
+/**
+ * Each RawBencode is first encoded as a marker string of its own, then the marker is replaced.
+ * The marker carries a random tag drawn per encode, so a string value taken from a hostile
+ * file (a comment crafted to look like a marker) cannot be mistaken for it.
+ */
+const rawMarker = (tag: string, i: number) => Buffer.from(`\u0000meshseed-raw-bencode-${tag}-${i}\u0000`, 'latin1');
 
-function spliceRaw(encoded: Uint8Array, raws: Uint8Array[]): Uint8Array {
+function spliceRaw(encoded: Uint8Array, raws: Uint8Array[], tag: string): Uint8Array {
   let buf = Buffer.from(encoded.buffer, encoded.byteOffset, encoded.byteLength);
   raws.forEach((raw, i) => {
-    const marker = rawMarker(i);
+    const marker = rawMarker(tag, i);
     const text = Buffer.concat([Buffer.from(`${marker.length}:`), marker]);
     const at = buf.indexOf(text);
     if (at < 0) throw new MeshseedError('EBENCODE', 'internal: raw bencode marker lost');

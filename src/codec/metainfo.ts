@@ -218,7 +218,9 @@ export function parseMetainfo(bytes: Uint8Array): Metainfo {
     length,
     files,
     singleFile,
-    private: priv === 1,
+    // BEP 27 says private=1; libtorrent and Transmission treat any non-zero integer as private,
+    // and so must we: a torrent they keep private must never reach LPD or PEX through us
+    private: isInt(priv) && priv !== 0,
     announceTiers: tiers,
     ...(announce !== undefined ? { announce } : {}),
     urlList: parseUrlList(top as BDict),

@@ -5,7 +5,7 @@ import { usageError } from '../errors.js';
 export interface Io {
   out(text: string): void;
   err(text: string): void;
-  /** stdout is a terminal (progress bars) */
+  /** stderr is a terminal: progress is drawn as a bar there (progress goes to stderr) */
   isTTY: boolean;
 }
 
@@ -31,6 +31,14 @@ export function parseArgs(cmd: Command, argv: string[]): mri.Argv {
   // mri's strict mode knows only the names that appear as alias keys: list every flag there
   const alias: Record<string, string | string[]> = { ...(cmd.options.alias ?? {}) };
   for (const name of [...string, ...boolean]) alias[name] ??= [];
+  // getopt-style attached values ("-l18", "-ahttp://…") for one-letter string options, as
+  // mktorrent users type them; mri would read them as a cluster of boolean letters
+  const stringLetters = new Set(
+    Object.entries(cmd.options.alias ?? {})
+      .filter(([k, v]) => k.length === 1 && [v].flat().some((n) => string.includes(n)))
+      .map(([k]) => k),
+  );
+  argv = argv.flatMap((a) => (/^-[A-Za-z]./.test(a) && !a.startsWith('--') && stringLetters.has(a[1]!) && a[2] !== '=' ? [a.slice(0, 2), a.slice(2)] : [a]));
   const args = mri(argv, {
     string,
     boolean,

@@ -10,9 +10,13 @@ import {
 import { SETTING_KEYS, defaultSettings, flagOf, specOf, type Settings } from '../config/settings.js';
 import { createLogger, type Logger, type LogLevel } from '../util/log.js';
 import { systemClock } from '../util/clock.js';
+import { TrackerService } from '../tracker/tracker-service.js';
 import { single, type Command } from './command.js';
-import { usageError } from '../errors.js';
+import { LpdService } from '../lpd/lpd-service.js';
+import { describeError, usageError } from '../errors.js';
+import { ControlServer, controlSocketPath } from '../control/control-socket.js';
 import { Seeder } from '../seeder/seeder.js';
+import { announcerService } from '../seeder/announce-service.js';
 import type mri from 'mri';
 
 function settingsFlagsHelp(): string {
@@ -52,7 +56,22 @@ Example:
     const log: Logger = createLogger(settings['main.log_level'] as LogLevel);
     for (const p of problems) log.error(`config: ${formatProblem(p)} (using the default)`);
     const daemon = new Daemon({ log, clock: systemClock }, settings);
-    if (settings['seeder.enabled']) daemon.add(new Seeder({ clock: systemClock, log: log.child('seeder') }, settings));
+    // The tracker is also the TrackerRegistry the LPD bridge registers peers with.
+    const tracker = settings['tracker.enabled'] ? new TrackerService({ log, clock: systemClock }, settings) : undefined;
+    if (tracker) daemon.add(tracker);
+    // The seeder after the tracker (it announces to it), and its announcer after it.
+    const seeder = settings['seeder.enabled'] ? new Seeder({ clock: systemClock, log: log.child('seeder') }, settings) : undefined;
+    if (seeder) {
+      daemon.add(seeder);
+      daemon.add(announcerService(seeder, settings, { log, clock: systemClock, peerId: seeder.peerId }));
+    }
+    // LPD last, after the tracker and seeder it bridges to: pass them as `registry` (the
+    // tracker's TrackerRegistry) and `seeder` (the SeederView). Always added: it idles while
+    // lpd.enabled is 0, so a reload can switch it on.
+    daemon.add(new LpdService({ log, clock: systemClock, ...(tracker ? { registry: tracker } : {}), ...(seeder ? { seeder } : {}) }, settings));
+    // the control socket (`meshseed status`) opens before the parts start and closes after they stop
+    const control = new ControlServer({ log: log.child('control'), status: () => daemon.status() }, { path: controlSocketPath(settings['main.state_dir']) });
+    await control.start().catch((err) => log.error(`control: cannot start: ${describeError(err)}; meshseed status will not work`));
     await daemon.start();
 
     await new Promise<void>((resolve) => {
@@ -61,13 +80,18 @@ Example:
         if (stopping) return;
         stopping = true;
         log.info(`${signal}: stopping`);
-        daemon.close().then(resolve, resolve);
+        daemon
+          .close()
+          .then(() => control.close())
+          .then(resolve, resolve);
       };
       process.on('SIGTERM', () => stop('SIGTERM'));
       process.on('SIGINT', () => stop('SIGINT'));
       process.on('SIGHUP', () => {
         if (!file) {
-          log.info('SIGHUP: no config file to re-read');
+          // the parts still rescan what they watch (the tracker's allowed_dir)
+          log.info('SIGHUP: no config file to re-read; reloading the parts with the same settings');
+          void daemon.reload(daemon.current);
           return;
         }
         const next = loadUciFile(file);
@@ -78,7 +102,7 @@ Example:
         }
         // flags still win over the file
         applyFlags(args, next.settings);
-        void daemon.reload(next.settings);
+        void daemon.reload(next.settings).then(() => control.reload(next.settings));
       });
     });
     return 0;

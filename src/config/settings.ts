@@ -75,6 +75,11 @@ export const SETTINGS = {
     unit: 'MiB',
     doc: "Node's old-space heap limit (--max-old-space-size), set by the init script.",
   },
+  'main.firewall_zone': {
+    type: 'string',
+    default: 'lan',
+    doc: 'Firewall zone whose hosts may reach the tracker, peer and LPD ports (read when the package installs its firewall rules).',
+  },
 
   // ---- tracker ----
   'tracker.enabled': { type: 'bool', default: true, doc: 'Run the HTTP and UDP tracker.' },
@@ -157,6 +162,14 @@ export const SETTINGS = {
     type: 'bool',
     default: false,
     doc: 'Honour the ip= announce parameter (only on a mesh whose clients you trust).',
+  },
+  'tracker.rate_limit': {
+    type: 'int',
+    default: 50,
+    min: 0,
+    max: 1000000,
+    unit: 'requests/s',
+    doc: 'Announces and scrapes accepted per second from one address (bursts of twice that); 0 means no limit.',
   },
 
   // ---- seeder ----

@@ -169,7 +169,8 @@ class SeedTorrent implements SessionTorrent, SeededTorrent {
 
 export class Seeder implements Service, SeederView {
   readonly name = 'seeder';
-  private readonly peerId: Uint8Array;
+  /** Our peer id, shared with the announcer so trackers and peers see one identity. */
+  readonly peerId: Uint8Array;
   private readonly servers: Server[] = [];
   private port: number | undefined;
   private readonly torrentsByHash = new Map<string, SeedTorrent>();

@@ -79,6 +79,14 @@ test('records spans of top-level values', () => {
   assert.is(input.slice(s, e), 'd1:xi5ee');
 });
 
+test('a duplicate top-level key keeps the span of the value kept (the first)', () => {
+  const input = 'd4:infod1:xi1ee4:infod1:xi2eee';
+  const r = decode(b(input));
+  const [s, e] = r.topLevelSpans.get('info')!;
+  assert.is(input.slice(s, e), 'd1:xi1ee');
+  assert.is(((r.value as Map<string, Map<string, number>>).get('info')!).get('x'), 1);
+});
+
 test('binary keys survive as latin1', () => {
   const key = Buffer.from([0xff, 0x00, 0x80]);
   const input = Buffer.concat([b('d3:'), key, b('i1ee')]);
@@ -108,6 +116,12 @@ test('round trip and raw pass-through', () => {
   const raw = new RawBencode(b('d1:zi1e1:ai2ee')); // unsorted on purpose: kept byte for byte
   const out = Buffer.from(encode({ announce: 'u', info: raw })).toString('latin1');
   assert.is(out, 'd8:announce1:u4:infod1:zi1e1:ai2eee');
+});
+
+test('a string that looks like a raw marker is written as the string it is', () => {
+  const fake = '\u0000meshseed-raw-bencode-0\u0000';
+  const out = Buffer.from(encode({ comment: fake, info: new RawBencode(b('d1:ai1ee')) })).toString('latin1');
+  assert.is(out, `d7:comment${fake.length}:${fake}4:infod1:ai1eee`);
 });
 
 test('refuses to encode non-integers', () => {

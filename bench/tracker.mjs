@@ -1,0 +1,227 @@
+#!/usr/bin/env node
+// Tracker benchmark: meshseed against opentracker, in one run, on loopback.
+//
+//   node bench/tracker.mjs [--seconds 5] [--rounds 3] [--udp-rate 40000]
+//
+// 1. HTTP announces/s with wrk (bench/tracker.lua: varying info hashes and peer ids, a fresh
+//    connection per request since both trackers close after each reply).
+// 2. UDP announces/s with bench/tracker-udp-load.mjs (BEP 15 connect + announce, open loop at
+//    a fixed rate above what either tracker answers; the reply rate is the tracker's).
+// 3. Resident memory with 10,000 torrents and 100,000 peers (filled over UDP), both trackers
+//    fresh; and the swarm store's heap per peer measured alone (bench/tracker-heap.ts).
+//
+// Each tracker is pinned to CPU 1 (one core), load generators to CPU 0. Rounds alternate
+// between the trackers; medians and ratios (meshseed / opentracker) are printed. Debian's
+// opentracker is whitelist-only: the bench's hashes are written to its whitelist before start.
+// Never part of `npm test`.
+import { spawn, spawnSync } from 'node:child_process';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { build } from 'esbuild';
+
+const root = new URL('..', import.meta.url).pathname;
+const arg = (name, dflt) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i < 0 ? dflt : process.argv[i + 1];
+};
+const SECONDS = Number(arg('seconds', '5'));
+const ROUNDS = Number(arg('rounds', '3'));
+const UDP_RATE = Number(arg('udp-rate', '80000'));
+const HTTP_TORRENTS = 1000;
+const MEM_TORRENTS = 10000;
+const MEM_PEERS = 10;
+const SERVER_CPU = '1';
+const LOAD_CPU = '0';
+
+for (const p of ['wrk', 'opentracker', 'taskset']) {
+  if (spawnSync('sh', ['-c', `command -v ${p}`]).status !== 0) {
+    console.error(`${p} is not installed (Debian packages: wrk, opentracker, util-linux)`);
+    process.exit(1);
+  }
+}
+
+const dir = mkdtempSync(join(tmpdir(), 'meshseed-bench-'));
+// opentracker chroots to this folder and drops to user nobody: it must be able to enter it
+chmodSync(dir, 0o755);
+const children = new Set();
+const cleanup = () => {
+  for (const c of children) c.kill('SIGKILL');
+  rmSync(dir, { recursive: true, force: true });
+};
+process.on('exit', cleanup);
+process.on('SIGINT', () => process.exit(130));
+
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+const randomPort = () => 20000 + Math.floor(Math.random() * 40000);
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+function runToEnd(cmd, args, env = {}) {
+  return new Promise((resolve, reject) => {
+    const c = spawn(cmd, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    children.add(c);
+    let out = '';
+    c.stdout.on('data', (d) => (out += d));
+    c.stderr.on('data', (d) => (out += d));
+    c.on('error', reject);
+    c.on('close', (code) => {
+      children.delete(c);
+      code === 0 ? resolve(out) : reject(new Error(`${cmd} ${args.join(' ')} exited ${code}:\n${out}`));
+    });
+  });
+}
+
+async function waitForPort(port) {
+  for (let i = 0; i < 100; i++) {
+    const ok = await new Promise((r) => {
+      const s = connect({ host: '127.0.0.1', port }, () => (s.destroy(), r(true)));
+      s.on('error', () => r(false));
+    });
+    if (ok) return;
+    await sleep(100);
+  }
+  throw new Error(`nothing listens on ${port}`);
+}
+
+const hashHex = (t) => '6d'.repeat(16) + t.toString(16).padStart(8, '0');
+writeFileSync(join(dir, 'whitelist.txt'), Array.from({ length: MEM_TORRENTS }, (_, t) => hashHex(t)).join('\n') + '\n');
+
+function startOpentracker() {
+  const port = randomPort();
+  // -i must come before the -p/-P it applies to; -d: opentracker chroots there and reads the whitelist from it
+  const c = spawn('taskset', ['-c', SERVER_CPU, 'opentracker', '-i', '127.0.0.1', '-p', String(port), '-P', String(port), '-d', dir, '-w', 'whitelist.txt'], {
+    stdio: 'ignore',
+  });
+  children.add(c);
+  return { name: 'opentracker', port, child: c };
+}
+
+function startMeshseed() {
+  const port = randomPort();
+  const c = spawn(
+    'taskset',
+    [
+      '-c',
+      SERVER_CPU,
+      process.execPath,
+      join(root, 'dist', 'meshseed.js'),
+      'daemon',
+      '--seeder-enabled', '0',
+      '--lpd-enabled', '0',
+      '--log-level', 'warn',
+      '--state-dir', join(dir, `state-${port}`),
+      '--tracker-address', '127.0.0.1',
+      '--tracker-port', String(port),
+      '--tracker-rate-limit', '0',
+      '--tracker-max-torrents', '1000000',
+      '--tracker-max-peers', '10000000',
+      '--tracker-max-peers-per-torrent', '1000000',
+    ],
+    { stdio: 'ignore' },
+  );
+  children.add(c);
+  return { name: 'meshseed', port, child: c };
+}
+
+async function stop(t) {
+  t.child.kill('SIGKILL');
+  await new Promise((r) => (t.child.exitCode !== null ? r() : t.child.on('exit', r)));
+  children.delete(t.child);
+}
+
+async function httpRate(t) {
+  const out = await runToEnd(
+    'taskset',
+    ['-c', LOAD_CPU, 'wrk', '-t1', '-c32', `-d${SECONDS}s`, '-s', join(root, 'bench', 'tracker.lua'), `http://127.0.0.1:${t.port}/announce`],
+    { TORRENTS: String(HTTP_TORRENTS) },
+  );
+  const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1]);
+  const failures = Number(/FAILURES (\d+)/.exec(out)?.[1] ?? 0);
+  const errors = /Socket errors: (.*)/.exec(out)?.[1];
+  return { rps, failures, errors };
+}
+
+async function udpRate(t) {
+  const out = await runToEnd('taskset', [
+    '-c', LOAD_CPU, process.execPath, join(root, 'bench', 'tracker-udp-load.mjs'),
+    '--port', String(t.port), '--rate', String(UDP_RATE), '--seconds', String(SECONDS), '--torrents', String(HTTP_TORRENTS),
+  ]);
+  return JSON.parse(out.trim().split('\n').pop());
+}
+
+function rssOf(pid) {
+  // the tracker is taskset's child after exec: same pid
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  return Number(/VmRSS:\s+(\d+) kB/.exec(status)[1]) * 1024;
+}
+
+async function memory(t) {
+  await sleep(300);
+  const before = rssOf(t.child.pid);
+  await runToEnd('taskset', [
+    '-c', LOAD_CPU, process.execPath, join(root, 'bench', 'tracker-udp-load.mjs'),
+    '--fill', '--port', String(t.port), '--torrents', String(MEM_TORRENTS), '--peers', String(MEM_PEERS),
+  ]);
+  await sleep(1000);
+  const after = rssOf(t.child.pid);
+  return { before, after };
+}
+
+const mib = (b) => `${(b / 1048576).toFixed(1)} MiB`;
+
+// ---- run ----
+if (!existsSync(join(root, 'dist', 'meshseed.js')) || process.argv.includes('--build')) await runToEnd(process.execPath, [join(root, 'scripts', 'build.mjs')]);
+console.log(`tracker bench: ${ROUNDS} round(s) of ${SECONDS} s per tracker and transport; trackers on CPU ${SERVER_CPU}, load on CPU ${LOAD_CPU}`);
+
+const ot = startOpentracker();
+const ms = startMeshseed();
+await waitForPort(ot.port);
+await waitForPort(ms.port);
+
+const results = { opentracker: { http: [], udp: [] }, meshseed: { http: [], udp: [] } };
+for (let r = 1; r <= ROUNDS; r++) {
+  for (const t of r % 2 ? [ot, ms] : [ms, ot]) {
+    const h = await httpRate(t);
+    const u = await udpRate(t);
+    results[t.name].http.push(h.rps);
+    results[t.name].udp.push(u.replies_per_s);
+    console.log(
+      `round ${r} ${t.name.padEnd(11)} HTTP ${Math.round(h.rps)} announces/s (failures ${h.failures}${h.errors ? `, socket errors ${h.errors}` : ''}); UDP ${u.replies_per_s} replies/s (${u.sent} sent, ${u.received} answered)`,
+    );
+  }
+}
+await stop(ot);
+await stop(ms);
+
+// memory: fresh trackers
+const ot2 = startOpentracker();
+const ms2 = startMeshseed();
+await waitForPort(ot2.port);
+await waitForPort(ms2.port);
+const memOt = await memory(ot2);
+const memMs = await memory(ms2);
+let msStats;
+try {
+  msStats = await (await fetch(`http://127.0.0.1:${ms2.port}/stats.json`)).json();
+} catch {}
+await stop(ot2);
+await stop(ms2);
+
+// the store's heap per peer, alone
+const heapJs = join(dir, 'tracker-heap.cjs');
+await build({ entryPoints: [join(root, 'bench', 'tracker-heap.ts')], outfile: heapJs, bundle: true, platform: 'node', format: 'cjs', logLevel: 'warning' });
+const heap = JSON.parse((await runToEnd(process.execPath, ['--expose-gc', heapJs])).trim());
+
+const m = (name, kind) => median(results[name][kind]);
+console.log('\nmedians');
+console.log(`  HTTP announces/s   opentracker ${Math.round(m('opentracker', 'http'))}   meshseed ${Math.round(m('meshseed', 'http'))}   ratio ${(m('meshseed', 'http') / m('opentracker', 'http')).toFixed(2)} (target >= 0.5)`);
+console.log(`  UDP announces/s    opentracker ${Math.round(m('opentracker', 'udp'))}   meshseed ${Math.round(m('meshseed', 'udp'))}   ratio ${(m('meshseed', 'udp') / m('opentracker', 'udp')).toFixed(2)} (target >= 0.5; offered ${UDP_RATE}/s)`);
+console.log(`memory with ${MEM_TORRENTS} torrents x ${MEM_PEERS} peers (RSS)`);
+console.log(`  opentracker ${mib(memOt.before)} -> ${mib(memOt.after)} (+${mib(memOt.after - memOt.before)})`);
+console.log(`  meshseed    ${mib(memMs.before)} -> ${mib(memMs.after)} (+${mib(memMs.after - memMs.before)})${msStats ? `, tracker holds ${msStats.torrents} torrents / ${msStats.peers} peers, V8 heap ${mib(msStats.memory.heapUsed)} + buffers ${mib(msStats.memory.arrayBuffers)}` : ''}`);
+console.log(`  ratio of added RSS ${((memMs.after - memMs.before) / (memOt.after - memOt.before)).toFixed(2)}; of total RSS ${(memMs.after / memOt.after).toFixed(2)}`);
+console.log(`swarm store alone: ${heap.bytes_per_peer} bytes of heap per peer (${heap.peers} peers in ${heap.torrents} torrents; target < 100)`);

@@ -1,0 +1,61 @@
+# meshseed's firewall rules, sourced after /lib/functions.sh by the uci-defaults script
+# (install, first boot), the package's prerm (removal) and '/etc/init.d/meshseed firewall'.
+# Named sections (firewall.meshseed_*) make a rerun replace the rules, never add copies.
+
+MESHSEED_FW_RULES="meshseed_tracker meshseed_peer meshseed_lpd"
+
+# BEP 14: LPD announces go to 239.192.152.143:6771 and [ff15::efc0:988f]:6771.
+MESHSEED_LPD_PORT=6771
+
+meshseed_fw_rule() {
+	local name="$1" title="$2" proto="$3" port="$4" enabled="$5"
+
+	uci -q delete "firewall.$name"
+	uci set "firewall.$name=rule"
+	uci set "firewall.$name.name=$title"
+	uci set "firewall.$name.src=$zone"
+	uci set "firewall.$name.proto=$proto"
+	uci set "firewall.$name.dest_port=$port"
+	uci set "firewall.$name.target=ACCEPT"
+	uci set "firewall.$name.enabled=$enabled"
+}
+
+# Reload only a running firewall: at first boot the firewall starts later with the rules.
+meshseed_fw_apply() {
+	uci commit firewall || return 1
+	[ -s /var/run/fw4.state ] && /etc/init.d/firewall reload >/dev/null 2>&1
+	return 0
+}
+
+meshseed_firewall_add() {
+	local zone tracker tracker_port seeder peer_port peer_last lpd
+
+	uci -q show firewall >/dev/null 2>&1 || {
+		logger -s -t meshseed -p daemon.notice "no /etc/config/firewall: open the tracker, peer and LPD ports yourself"
+		return 0
+	}
+	config_load meshseed
+	config_get zone main firewall_zone lan
+	config_get_bool tracker tracker enabled 1
+	config_get tracker_port tracker port 6969
+	config_get_bool seeder seeder enabled 1
+	config_get peer_port seeder listen_port 6881
+	config_get_bool lpd lpd enabled 1
+	# The seeder takes the next of 8 ports when its own is busy.
+	peer_last=$((peer_port + 8))
+	[ "$peer_last" -le 65535 ] || peer_last=65535
+
+	meshseed_fw_rule meshseed_tracker "Allow-meshseed-tracker" "tcp udp" "$tracker_port" "$tracker"
+	meshseed_fw_rule meshseed_peer "Allow-meshseed-peer" tcp "$peer_port-$peer_last" "$seeder"
+	meshseed_fw_rule meshseed_lpd "Allow-meshseed-LPD" udp "$MESHSEED_LPD_PORT" "$lpd"
+	meshseed_fw_apply
+}
+
+meshseed_firewall_remove() {
+	local rule
+
+	for rule in $MESHSEED_FW_RULES; do
+		uci -q delete "firewall.$rule"
+	done
+	meshseed_fw_apply
+}

@@ -1,0 +1,134 @@
+import { accessSync, constants, existsSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { buildTorrent, parseTiers, parseWebSeeds } from '../torrent/build.js';
+import { choosePieceLength, MAX_PIECE_EXPONENT, MIN_PIECE_EXPONENT } from '../torrent/piece-length.js';
+import { listSource } from '../torrent/source-files.js';
+import { checkPathComponent, parseMetainfo } from '../codec/metainfo.js';
+import { hashFiles } from '../storage/piece-hasher.js';
+import { writeFileAtomic } from '../util/atomic-write.js';
+import { formatBytes, Progress } from '../util/progress.js';
+import { MeshseedError, usageError } from '../errors.js';
+import { VERSION } from '../version.js';
+import { many, single, type Command } from './command.js';
+import { progressSink } from './torrent-common.js';
+
+export const createCommand: Command = {
+  name: 'create',
+  summary: 'make a .torrent from a file or a folder (mktorrent flags)',
+  help: `Usage: meshseed create [options] <file|folder>
+
+Hashes the data and writes a v1 .torrent. Same data, piece length and options as mktorrent
+give the same info hash. A folder's dot-files, CVS, core, Thumbs.db and desktop.ini are
+left out; files are listed in byte order of their path.
+
+Options:
+  -a, --announce URL[,URL...]  a tracker tier (commas: several trackers in the tier);
+                               repeat -a for more tiers, first tier first
+  -w, --web-seed URL[,URL...]  web seed (BEP 19 url-list); repeat for more
+  -p, --private                set the private flag (BEP 27)
+  -l, --piece-length N         pieces of 2^N bytes (${MIN_PIECE_EXPONENT}..${MAX_PIECE_EXPONENT}); default: by size,
+                               2^15 up to 50 MiB, doubling with the size, 2^24 above 12.5 GiB
+  -c, --comment TEXT           comment
+  -n, --name NAME              name of the torrent (default: the target's name)
+  -s, --source TEXT            source string, inside the info dict (changes the info hash)
+  -d, --no-date                leave out the creation date
+  -o, --output FILE            where to write (default: <name>.torrent here)
+  -f, --force                  overwrite the output file if it exists
+  -q, --quiet                  no progress and no summary
+
+Progress goes to stderr: a bar on a terminal, a line per 10% otherwise.
+
+Examples:
+  meshseed create -a http://10.0.0.1:6969/announce -a udp://tracker.example.invalid:6969 \\
+      -w http://10.0.0.1/openwrt/ openwrt-24.10/
+  meshseed create -l 20 -d -o image.torrent openwrt-x86-64.img.gz`,
+  options: {
+    string: ['announce', 'web-seed', 'piece-length', 'comment', 'name', 'source', 'output'],
+    boolean: ['private', 'no-date', 'date', 'force', 'quiet'],
+    alias: { a: 'announce', w: 'web-seed', l: 'piece-length', c: 'comment', n: 'name', s: 'source', o: 'output', p: 'private', d: 'no-date', f: 'force', q: 'quiet' },
+  },
+  async run(args, io) {
+    if (args._.length !== 1) throw usageError(args._.length === 0 ? 'create needs a file or folder' : `create takes one file or folder (got ${args._.length})`);
+    const target = String(args._[0]);
+    const tiers = parseTiers(many(args, 'announce'));
+    const webSeeds = parseWebSeeds(many(args, 'web-seed'));
+    const quiet = Boolean(args.quiet);
+    const noDate = Boolean(args['no-date']) || args.date === false;
+    const exponentText = single(args, 'piece-length');
+    let exponent: number | undefined;
+    if (exponentText !== undefined) {
+      exponent = Number(exponentText);
+      if (!/^\d+$/.test(exponentText) || exponent < MIN_PIECE_EXPONENT || exponent > MAX_PIECE_EXPONENT)
+        throw usageError(`-l ${exponentText}: the piece length is 2^N with N from ${MIN_PIECE_EXPONENT} to ${MAX_PIECE_EXPONENT}`);
+    }
+    const nameOption = single(args, 'name');
+    if (nameOption !== undefined) {
+      try {
+        checkPathComponent(nameOption, 'name');
+      } catch (err) {
+        throw usageError(`-n: ${(err as Error).message}`);
+      }
+    }
+
+    const source = await listSource(target);
+    const name = nameOption ?? source.name;
+    const output = single(args, 'output') ?? `${name}.torrent`;
+    const force = Boolean(args.force);
+    if (source.length === 0) throw new MeshseedError('EIO', `'${target}' holds no data (every file is empty)`);
+    const outputPath = resolve(output);
+    if (source.files.some((f) => resolve(f.path) === outputPath)) throw usageError(`the output ${output} is one of the files to publish`);
+    // Fail before hashing, not after (the write checks again, atomically).
+    try {
+      accessSync(dirname(outputPath), constants.W_OK);
+    } catch (err) {
+      throw new MeshseedError('EIO', `cannot write ${output}: ${(err as Error).message}`);
+    }
+    if (!force) {
+      if (existsSync(output)) throw new MeshseedError('EIO', `'${output}' exists (use -f to overwrite it)`);
+    }
+    const pieceLength = exponent !== undefined ? 2 ** exponent : choosePieceLength(source.length);
+    const pieceCount = Math.ceil(source.length / pieceLength);
+    const pieces = new Uint8Array(pieceCount * 20);
+
+    const progress = new Progress(progressSink(io, quiet), 'hashing');
+    let problems;
+    try {
+      problems = await hashFiles(source.files, {
+        pieceLength,
+        onPiece: (i, digest) => {
+          if (digest) pieces.set(digest, i * 20);
+        },
+        onProgress: (done, total) => progress.update(done, total),
+      });
+    } finally {
+      progress.finish();
+    }
+    if (problems.length > 0) {
+      const p = problems[0]!;
+      const f = source.files[p.file]!;
+      const what = p.kind === 'unreadable' ? `cannot be read (${p.message})` : p.kind === 'missing' ? 'disappeared' : 'changed size while it was hashed';
+      throw new MeshseedError('EIO', `${f.path} ${what}`);
+    }
+
+    const bytes = buildTorrent({
+      name,
+      pieceLength,
+      pieces,
+      ...(source.singleFile ? { length: source.length } : { files: source.files.map((f) => ({ path: f.components, length: f.length })) }),
+      announceTiers: tiers,
+      webSeeds,
+      private: Boolean(args.private),
+      ...(single(args, 'comment') !== undefined ? { comment: single(args, 'comment')! } : {}),
+      ...(single(args, 'source') !== undefined ? { source: single(args, 'source')! } : {}),
+      createdBy: `meshseed ${VERSION}`,
+      ...(noDate ? {} : { creationDate: Math.floor(Date.now() / 1000) }),
+    });
+    const m = parseMetainfo(bytes); // what we write, we must read back
+    writeFileAtomic(output, bytes, { overwrite: force });
+    if (!quiet) {
+      io.out(`${output}: ${m.name}, ${formatBytes(m.length)} in ${m.files.length} file${m.files.length === 1 ? '' : 's'}, ${m.pieceCount} pieces of ${formatBytes(m.pieceLength)}`);
+      io.out(`info hash ${m.infoHashHex}`);
+    }
+    return 0;
+  },
+};

@@ -1,0 +1,218 @@
+/**
+ * The daemon's control socket: a Unix stream socket in the state directory
+ * (`<state_dir>/meshseed.sock`, mode 0600: root only, as the daemon runs as root under
+ * procd) through which `meshseed status` asks the running daemon how it is doing.
+ *
+ * Protocol: one request per connection. The client writes one line of JSON
+ * (`{"command":"status"}\n`, at most MAX_REQUEST_BYTES); the daemon answers one line of
+ * JSON (`{"ok":true,"status":{...}}` or `{"ok":false,"error":"..."}`) and closes.
+ * A connection that sends too much or nothing for IDLE_MS is closed.
+ */
+import net from 'node:net';
+import { lstatSync, mkdirSync, chmodSync, unlinkSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import type { Service } from '../daemon.js';
+import type { Settings } from '../config/settings.js';
+import type { Logger } from '../util/log.js';
+import { MeshseedError } from '../errors.js';
+import { VERSION } from '../version.js';
+
+export const CONTROL_SOCKET_NAME = 'meshseed.sock';
+/** A request is one short JSON line. */
+export const MAX_REQUEST_BYTES = 1024;
+/** A status reply for thousands of torrents stays far below this; a bigger one is refused by the client. */
+export const MAX_REPLY_BYTES = 16 << 20;
+/** A connection idle this long is dropped. */
+const IDLE_MS = 5_000;
+/** Clients served at once (status --watch from a few terminals). */
+const MAX_CONNECTIONS = 8;
+/** sun_path is 108 bytes on Linux, NUL included. */
+const MAX_SOCKET_PATH = 107;
+
+export function controlSocketPath(stateDir: string): string {
+  return resolve(stateDir, CONTROL_SOCKET_NAME);
+}
+
+/** What `{"command":"status"}` returns under `status`. */
+export interface StatusDocument {
+  version: string;
+  pid: number;
+  uptimeS: number;
+  /** Daemon.status(): each running part's own status, by part name. */
+  services: Record<string, unknown>;
+}
+
+export interface ControlServerDeps {
+  log: Logger;
+  /** Daemon.status(). */
+  status(): Record<string, unknown>;
+  /** Milliseconds, for uptime. */
+  now?: () => number;
+}
+
+export class ControlServer implements Service {
+  readonly name = 'control';
+  private server: net.Server | undefined;
+  private readonly startedAt: number;
+  private readonly now: () => number;
+
+  constructor(
+    private readonly deps: ControlServerDeps,
+    private readonly settings: { path: string },
+  ) {
+    this.now = deps.now ?? Date.now;
+    this.startedAt = this.now();
+  }
+
+  get path(): string {
+    return this.settings.path;
+  }
+
+  async start(): Promise<void> {
+    const path = this.settings.path;
+    if (Buffer.byteLength(path) > MAX_SOCKET_PATH) {
+      throw new MeshseedError('EIO', `control socket path ${path} is longer than ${MAX_SOCKET_PATH} bytes: use a shorter state_dir`);
+    }
+    mkdirSync(dirname(path), { recursive: true });
+    await this.removeStale(path);
+    const server = net.createServer((socket) => this.serve(socket));
+    server.maxConnections = MAX_CONNECTIONS;
+    await new Promise<void>((resolvePromise, reject) => {
+      server.once('error', reject);
+      server.listen(path, () => {
+        server.off('error', reject);
+        resolvePromise();
+      });
+    });
+    server.on('error', (err) => this.deps.log.error(`${path}: ${err.message}`));
+    chmodSync(path, 0o600);
+    this.server = server;
+    this.deps.log.debug(`listening on ${path}`);
+  }
+
+  reload(settings: Settings): void {
+    const next = controlSocketPath(settings['main.state_dir']);
+    if (next !== this.settings.path) this.deps.log.warn(`state_dir changed: the control socket stays at ${this.settings.path} until a restart`);
+  }
+
+  async close(): Promise<void> {
+    const server = this.server;
+    this.server = undefined;
+    if (!server) return;
+    await new Promise<void>((r) => server.close(() => r()));
+    try {
+      unlinkSync(this.settings.path);
+    } catch {
+      // already gone
+    }
+  }
+
+  /**
+   * A socket file left by a daemon that died (power cut, SIGKILL) is removed; one that a
+   * live daemon answers on is not: two daemons on one state directory would fight over it.
+   */
+  private async removeStale(path: string): Promise<void> {
+    let isSocket: boolean;
+    try {
+      isSocket = lstatSync(path).isSocket();
+    } catch {
+      return; // nothing there
+    }
+    if (!isSocket) throw new MeshseedError('EIO', `${path} exists and is not a socket: remove it`);
+    const alive = await new Promise<boolean>((r) => {
+      const s = net.connect(path);
+      s.once('connect', () => {
+        s.destroy();
+        r(true);
+      });
+      s.once('error', () => r(false));
+    });
+    if (alive) throw new MeshseedError('EDAEMON', `another meshseed daemon is listening on ${path}`);
+    unlinkSync(path);
+  }
+
+  private serve(socket: net.Socket): void {
+    let buffered = '';
+    socket.setTimeout(IDLE_MS, () => socket.destroy());
+    socket.setEncoding('utf8');
+    socket.on('error', () => {}); // client went away
+    socket.on('data', (chunk: string) => {
+      buffered += chunk;
+      const nl = buffered.indexOf('\n');
+      if (nl < 0) {
+        if (buffered.length > MAX_REQUEST_BYTES) this.answer(socket, { ok: false, error: `request longer than ${MAX_REQUEST_BYTES} bytes` });
+        return;
+      }
+      this.answer(socket, this.handle(buffered.slice(0, nl)));
+    });
+  }
+
+  private answer(socket: net.Socket, reply: unknown): void {
+    socket.removeAllListeners('data');
+    socket.end(JSON.stringify(reply) + '\n');
+  }
+
+  private handle(line: string): unknown {
+    if (line.length > MAX_REQUEST_BYTES) return { ok: false, error: `request longer than ${MAX_REQUEST_BYTES} bytes` };
+    let request: unknown;
+    try {
+      request = JSON.parse(line);
+    } catch {
+      return { ok: false, error: 'request is not JSON' };
+    }
+    const command = (request as { command?: unknown } | null)?.command;
+    if (command !== 'status') return { ok: false, error: `unknown command ${JSON.stringify(command)}` };
+    try {
+      const status: StatusDocument = {
+        version: VERSION,
+        pid: process.pid,
+        uptimeS: Math.round((this.now() - this.startedAt) / 1000),
+        services: this.deps.status(),
+      };
+      return { ok: true, status };
+    } catch (err) {
+      this.deps.log.error(`status failed: ${(err as Error).message}`);
+      return { ok: false, error: 'status failed (see the daemon log)' };
+    }
+  }
+}
+
+/** Asks the daemon listening on `path`; throws MeshseedError('EDAEMON') with what to do when it cannot. */
+export function requestStatus(path: string, timeoutMs = 5_000): Promise<StatusDocument> {
+  return new Promise((resolvePromise, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let settled = false;
+    const fail = (message: string) => {
+      if (settled) return;
+      settled = true;
+      socket.destroy();
+      reject(new MeshseedError('EDAEMON', message));
+    };
+    const socket = net.connect(path);
+    socket.setTimeout(timeoutMs, () => fail(`the daemon on ${path} did not answer within ${timeoutMs / 1000} s`));
+    socket.on('connect', () => socket.write(JSON.stringify({ command: 'status' }) + '\n'));
+    socket.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code === 'ENOENT' || err.code === 'ECONNREFUSED') fail(`no daemon listening on ${path}: is it running? /etc/init.d/meshseed start`);
+      else if (err.code === 'EACCES') fail(`cannot open ${path}: permission denied (run as root)`);
+      else fail(`cannot reach the daemon on ${path}: ${err.code ?? err.message}`);
+    });
+    socket.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size > MAX_REPLY_BYTES) return fail(`the daemon's reply is over ${MAX_REPLY_BYTES} bytes`);
+      chunks.push(c);
+    });
+    socket.on('end', () => {
+      if (settled) return;
+      let reply: { ok?: boolean; status?: StatusDocument; error?: string };
+      try {
+        reply = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+      } catch {
+        return fail(`the daemon on ${path} sent a reply that is not JSON`);
+      }
+      if (!reply.ok || !reply.status) return fail(`the daemon refused: ${reply.error ?? 'no reason given'}`);
+      settled = true;
+      resolvePromise(reply.status);
+    });
+  });
+}

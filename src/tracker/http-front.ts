@@ -1,0 +1,199 @@
+/**
+ * The tracker's HTTP/1.x front end on node:net, with its own minimal request parser so every
+ * limit is ours: the request head (request line and headers) is read up to MAX_HEAD_BYTES,
+ * at most MAX_HEADERS header lines, and must arrive within HEAD_TIMEOUT_MS of the connection
+ * opening (a slowloris client that trickles bytes is dropped when that absolute deadline
+ * passes, however active it looks). At most `maxConnections` are open at once; more are
+ * closed on arrival. Each reply carries `Connection: close` and the connection ends after it,
+ * as opentracker does and as BitTorrent clients expect; a reply not taken by the client
+ * within the same deadline is dropped.
+ *
+ * Only GET (and HEAD) are answered; a body is never read.
+ */
+import { createServer, type Server, type Socket } from 'node:net';
+import { addressBytes } from './address.js';
+import type { HttpReply, RefusalClass } from './tracker-core.js';
+
+/** A request head is ~400 bytes from a client; 74 scrape hashes ~4.5 KiB. */
+export const MAX_HEAD_BYTES = 8192;
+export const MAX_HEADERS = 64;
+export const HEAD_TIMEOUT_MS = 10_000;
+export const DEFAULT_MAX_CONNECTIONS = 256;
+
+const STATUS_TEXT: Record<number, string> = {
+  200: 'OK',
+  400: 'Bad Request',
+  404: 'Not Found',
+  405: 'Method Not Allowed',
+  431: 'Request Header Fields Too Large',
+  505: 'HTTP Version Not Supported',
+};
+
+export interface HttpFrontDeps {
+  /** Handles one GET: raw target bytes and the client's address bytes. */
+  /** `local`: the address the request arrived on (the daemon's own peers are given as it). */
+  handle(target: Uint8Array, from: Uint8Array, local: Uint8Array | undefined): HttpReply;
+  refuse(c: RefusalClass): void;
+}
+
+export interface HttpFrontSettings {
+  maxConnections: number;
+  headTimeoutMs: number;
+}
+
+export function formatResponse(reply: HttpReply, headOnly = false): Buffer {
+  const head =
+    `HTTP/1.1 ${reply.status} ${STATUS_TEXT[reply.status] ?? 'OK'}\r\n` +
+    `Content-Type: ${reply.contentType}\r\n` +
+    `Content-Length: ${reply.body.length}\r\n` +
+    `Cache-Control: no-store\r\n` +
+    `Connection: close\r\n\r\n`;
+  const out = Buffer.allocUnsafe(head.length + (headOnly ? 0 : reply.body.length));
+  out.write(head, 0, 'latin1');
+  if (!headOnly) out.set(reply.body, head.length);
+  return out;
+}
+
+/** Result of reading a request head from the bytes received so far. */
+export type HeadParse =
+  | { kind: 'incomplete' }
+  | { kind: 'request'; method: string; target: Uint8Array }
+  | { kind: 'error'; status: number; reason: string; refusal: RefusalClass };
+
+/**
+ * Pure: looks for a complete request head in `buf` (CRLF or bare LF line ends, as RFC 9112
+ * allows a recipient to accept). Bounded: refuses heads over MAX_HEAD_BYTES or with more
+ * than MAX_HEADERS lines before they are complete.
+ */
+export function parseHead(buf: Buffer): HeadParse {
+  const end = findHeadEnd(buf);
+  if (end < 0) {
+    if (buf.length > MAX_HEAD_BYTES) return { kind: 'error', status: 431, reason: 'request head too large', refusal: 'request head too large' };
+    return { kind: 'incomplete' };
+  }
+  if (end > MAX_HEAD_BYTES) return { kind: 'error', status: 431, reason: 'request head too large', refusal: 'request head too large' };
+  const head = buf.subarray(0, end);
+  let lines = 0;
+  for (let i = 0; i < head.length; i++) if (head[i] === 0x0a) lines++;
+  if (lines > MAX_HEADERS + 1) return { kind: 'error', status: 431, reason: 'too many header lines', refusal: 'request head too large' };
+  let eol = head.indexOf(0x0a);
+  if (eol < 0) eol = head.length;
+  const line = head.subarray(0, eol > 0 && head[eol - 1] === 0x0d ? eol - 1 : eol);
+  const sp1 = line.indexOf(0x20);
+  const sp2 = sp1 < 0 ? -1 : line.indexOf(0x20, sp1 + 1);
+  if (sp1 <= 0 || sp2 < 0 || line.indexOf(0x20, sp2 + 1) >= 0)
+    return { kind: 'error', status: 400, reason: 'malformed request line', refusal: 'malformed request' };
+  const method = line.subarray(0, sp1).toString('latin1');
+  const version = line.subarray(sp2 + 1).toString('latin1');
+  if (!/^HTTP\/1\.[01]$/.test(version)) return { kind: 'error', status: 505, reason: 'only HTTP/1.0 and HTTP/1.1', refusal: 'malformed request' };
+  if (method !== 'GET' && method !== 'HEAD') return { kind: 'error', status: 405, reason: 'only GET', refusal: 'method not allowed' };
+  return { kind: 'request', method, target: line.subarray(sp1 + 1, sp2) };
+}
+
+/** Index just past the blank line ending the head, or -1. */
+function findHeadEnd(buf: Buffer): number {
+  for (let i = buf.indexOf(0x0a); i >= 0; i = buf.indexOf(0x0a, i + 1)) {
+    if (buf[i + 1] === 0x0a) return i + 2;
+    if (buf[i + 1] === 0x0d && buf[i + 2] === 0x0a) return i + 3;
+  }
+  return -1;
+}
+
+/** How often open connections are checked against their deadline. */
+const DEADLINE_CHECK_MS = 1000;
+
+export class HttpFront {
+  private readonly servers: Server[] = [];
+  /** Open connections and the time (ms, Date.now) by which each must be gone. */
+  private readonly sockets = new Map<Socket, number>();
+  private checker: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly deps: HttpFrontDeps,
+    private readonly settings: HttpFrontSettings,
+  ) {}
+
+  /** Listens on one address; resolves with the port actually bound (port 0 picks one). */
+  listen(address: string, port: number, ipv6Only = false): Promise<number> {
+    const server = createServer({ allowHalfOpen: false }, (s) => this.accept(s));
+    server.maxConnections = this.settings.maxConnections;
+    server.on('drop', () => this.deps.refuse('too many connections'));
+    // One timer for every connection (not one per connection): a connection still open past
+    // its deadline (head not received, or reply not taken) is dropped.
+    this.checker ??= setInterval(() => this.dropLate(), Math.min(DEADLINE_CHECK_MS, this.settings.headTimeoutMs));
+    this.checker.unref();
+    return new Promise((resolve, reject) => {
+      server.once('error', reject);
+      server.listen({ host: address, port, ipv6Only, backlog: 511 }, () => {
+        server.off('error', reject);
+        server.on('error', () => {});
+        this.servers.push(server);
+        resolve((server.address() as { port: number }).port);
+      });
+    });
+  }
+
+  get connections(): number {
+    return this.sockets.size;
+  }
+
+  private dropLate(): void {
+    const now = Date.now();
+    for (const [s, by] of this.sockets)
+      if (now >= by) {
+        this.deps.refuse('slow client');
+        this.sockets.delete(s);
+        s.destroy();
+      }
+  }
+
+  private accept(socket: Socket): void {
+    this.sockets.set(socket, Date.now() + this.settings.headTimeoutMs);
+    let buf: Buffer | undefined;
+    let answered = false;
+    socket.on('close', () => this.sockets.delete(socket));
+    socket.on('error', () => socket.destroy());
+    socket.on('data', (chunk: Buffer) => {
+      if (answered) return;
+      buf = buf === undefined ? chunk : Buffer.concat([buf, chunk]);
+      const p = parseHead(buf);
+      if (p.kind === 'incomplete') return;
+      answered = true;
+      if (p.kind === 'error') {
+        this.deps.refuse(p.refusal);
+        this.reply(socket, formatResponse({ status: p.status, contentType: 'text/plain', body: Buffer.from(`${p.reason}\n`) }));
+        return;
+      }
+      const from = addressBytes(socket.remoteAddress ?? '');
+      if (!from) return void socket.destroy();
+      let r: HttpReply;
+      try {
+        r = this.deps.handle(p.target, from, addressBytes(socket.localAddress ?? ''));
+      } catch {
+        r = { status: 200, contentType: 'text/plain', body: Buffer.from('d14:failure reason14:internal errore') };
+      }
+      this.reply(socket, formatResponse(r, p.method === 'HEAD'));
+    });
+  }
+
+  /**
+   * Sends the reply and closes. When the kernel took the whole reply at once (the usual case:
+   * a reply is a few hundred bytes), the socket is closed at once, as opentracker does, and the
+   * kernel delivers the bytes and the FIN; otherwise it is ended gracefully and the deadline
+   * check drops a client that does not read.
+   */
+  private reply(socket: Socket, bytes: Buffer): void {
+    socket.write(bytes);
+    if (socket.writableLength === 0) socket.destroy();
+    else socket.end();
+  }
+
+  async close(): Promise<void> {
+    if (this.checker) clearInterval(this.checker);
+    this.checker = undefined;
+    const closing = this.servers.map((s) => new Promise<void>((r) => s.close(() => r())));
+    for (const s of this.sockets.keys()) s.destroy();
+    await Promise.all(closing);
+    this.servers.length = 0;
+  }
+}

@@ -1,0 +1,443 @@
+/**
+ * The swarm store: every torrent's peers, built for a router's memory.
+ *
+ * No object per peer. Each swarm owns one Uint8Array of fixed-size slots (SLOT bytes each,
+ * layout below), packed at the front (a removal moves the last slot into the hole), grown by
+ * half when full and shrunk when three quarters empty. A peer is identified by its address,
+ * family and port (as opentracker does): a client that restarts with a new peer id replaces
+ * its old entry instead of being listed twice.
+ *
+ *   slot:  0..15 address (IPv4 in 0..3, rest zero) | 16..17 port, big-endian |
+ *          18 flags (SEEDER, V6, COMPLETED) | 19 unused | 20..23 expiry in store seconds,
+ *          little-endian | 24..43 peer id
+ *
+ * Peers expire 1.5 intervals after their last announce (REFERENCE: "peers expire after about
+ * 1.5 intervals"). Expiry is an incremental sweep: each `sweep(now)` call visits a slice of the
+ * swarms sized so that every swarm is visited about twice per interval, so no call walks every
+ * peer. Expired peers not yet swept are skipped when handing out peers. A swarm with no peers
+ * is dropped; its `downloaded` total, if any, is kept in a small map (bounded by max_torrents)
+ * so scrape answers and the state file keep it.
+ *
+ * Counters (peers, seeders per swarm and in total, downloaded) change with each announce and
+ * removal, so the stats page and scrape never count peers.
+ */
+import { INFO_HASH_SIZE, PEER_ID_SIZE, type AnnounceEvent } from '../codec/tracker-protocol.js';
+
+const SLOT = 44;
+const OFF_PORT = 16;
+const OFF_FLAGS = 18;
+const OFF_EXPIRY = 20;
+const OFF_PEER_ID = 24;
+const F_SEEDER = 1;
+const F_V6 = 2;
+/** This peer's `completed` was counted in `downloaded` (counted once per peer). */
+const F_COMPLETED = 4;
+const INITIAL_SLOTS = 4;
+
+export interface StoreLimits {
+  maxTorrents: number;
+  maxPeersPerTorrent: number;
+  maxPeers: number;
+  /** Announce interval in seconds; peers expire after 1.5 of them. */
+  interval: number;
+  numwantDefault: number;
+  numwantMax: number;
+}
+
+export interface StoreAnnounce {
+  infoHash: Uint8Array;
+  peerId: Uint8Array;
+  /** 4 bytes (IPv4) or 16 bytes (IPv6), network order. */
+  address: Uint8Array;
+  port: number;
+  /** Bytes left; 0 = seeder; undefined = unknown (a new peer is a leecher, a known one keeps its state). */
+  left: number | undefined;
+  event: AnnounceEvent;
+  /** Requested count; undefined = the default. Capped at numwantMax. */
+  numwant: number | undefined;
+  /** Which families to hand out: UDP replies carry only the sender's family; HTTP both. */
+  families: 'same' | 'both';
+  /** Also return the peer ids of the peers handed out (BEP 3 dictionary model). */
+  wantPeerIds?: boolean;
+  /** Seconds until the peer expires, when not 1.5 intervals (peers heard by LPD). */
+  ttlSeconds?: number;
+}
+
+export type Refusal = 'torrent limit' | 'peer limit' | 'swarm limit' | 'port 0';
+
+export interface StoreAnswer {
+  complete: number;
+  incomplete: number;
+  downloaded: number;
+  /** Concatenated 6-byte IPv4 peers. */
+  peers4: Uint8Array;
+  /** Concatenated 18-byte IPv6 peers. */
+  peers6: Uint8Array;
+  /** When wantPeerIds: 20 bytes per peer, IPv4 peers first then IPv6, in the order above. */
+  peerIds?: Uint8Array;
+  /** Why the requester was not stored (it still gets peers). */
+  refused?: Refusal;
+}
+
+export interface SwarmCounts {
+  complete: number;
+  incomplete: number;
+  downloaded: number;
+}
+
+/** One torrent's peers and counters. */
+export class Swarm {
+  slots: Uint8Array = new Uint8Array(0);
+  count = 0;
+  seeders = 0;
+  downloaded = 0;
+  constructor(readonly key: string) {}
+  get leechers(): number {
+    return this.count - this.seeders;
+  }
+}
+
+const EMPTY = new Uint8Array(0);
+
+function writeU32LE(b: Uint8Array, at: number, v: number): void {
+  b[at] = v & 0xff;
+  b[at + 1] = (v >>> 8) & 0xff;
+  b[at + 2] = (v >>> 16) & 0xff;
+  b[at + 3] = (v >>> 24) & 0xff;
+}
+function readU32LE(b: Uint8Array, at: number): number {
+  return (b[at]! | (b[at + 1]! << 8) | (b[at + 2]! << 16)) + b[at + 3]! * 0x1000000;
+}
+
+/** The 20-byte info hash as a Map key: its bytes as a latin1 string. */
+export function hashKey(h: Uint8Array): string {
+  if (h.length !== INFO_HASH_SIZE) throw new RangeError('info hash must be 20 bytes');
+  // one call, no loop and no Buffer: this runs for every announce and scraped hash
+  return String.fromCharCode(h[0]!, h[1]!, h[2]!, h[3]!, h[4]!, h[5]!, h[6]!, h[7]!, h[8]!, h[9]!, h[10]!, h[11]!, h[12]!, h[13]!, h[14]!, h[15]!, h[16]!, h[17]!, h[18]!, h[19]!);
+}
+
+export class SwarmStore {
+  private readonly swarms = new Map<string, Swarm>();
+  /** downloaded totals of swarms that emptied (bounded by maxTorrents, oldest dropped first). */
+  private readonly retired = new Map<string, number>();
+  private cursor: Iterator<Swarm> | undefined;
+  private lastSweepSecond = -1;
+  private totalPeers = 0;
+  private totalSeeders = 0;
+  /** Scratch space for handing out peers: numwantMax × 18 bytes, reused. */
+  private scratch4 = EMPTY;
+  private scratch6 = EMPTY;
+
+  constructor(private limits: StoreLimits) {
+    this.setLimits(limits);
+  }
+
+  setLimits(limits: StoreLimits): void {
+    this.limits = { ...limits };
+    const n = Math.max(1, limits.numwantMax);
+    this.scratch4 = new Uint8Array(n * 6);
+    this.scratch6 = new Uint8Array(n * 18);
+  }
+
+  get torrents(): number {
+    return this.swarms.size;
+  }
+  get peers(): number {
+    return this.totalPeers;
+  }
+  get seeders(): number {
+    return this.totalSeeders;
+  }
+  get leechers(): number {
+    return this.totalPeers - this.totalSeeders;
+  }
+
+  /** Every live swarm (for the stats page and state file: one entry per torrent, never per peer). */
+  swarmList(): IterableIterator<Swarm> {
+    return this.swarms.values();
+  }
+  /** downloaded totals of torrents with no peers now. */
+  retiredList(): IterableIterator<[string, number]> {
+    return this.retired.entries();
+  }
+
+  counts(infoHash: Uint8Array): SwarmCounts {
+    return this.countsByKey(hashKey(infoHash));
+  }
+  countsByKey(key: string): SwarmCounts {
+    const s = this.swarms.get(key);
+    if (s) return { complete: s.seeders, incomplete: s.count - s.seeders, downloaded: s.downloaded };
+    return { complete: 0, incomplete: 0, downloaded: this.retired.get(key) ?? 0 };
+  }
+
+  /** Sets a known torrent's downloaded total (from the state file at start). */
+  restoreDownloaded(key: string, downloaded: number): void {
+    const s = this.swarms.get(key);
+    if (s) s.downloaded = downloaded;
+    else this.remember(key, downloaded);
+  }
+
+  /** Forgets a torrent entirely (allow-list removed it). */
+  drop(key: string): void {
+    const s = this.swarms.get(key);
+    if (s) {
+      this.totalPeers -= s.count;
+      this.totalSeeders -= s.seeders;
+      this.swarms.delete(key);
+    }
+    this.retired.delete(key);
+  }
+
+  private remember(key: string, downloaded: number): void {
+    this.retired.delete(key);
+    while (this.retired.size >= this.limits.maxTorrents) this.retired.delete(this.retired.keys().next().value!);
+    this.retired.set(key, downloaded);
+  }
+
+  /** Seconds on the store's clock from a Clock's milliseconds. */
+  private static seconds(nowMs: number): number {
+    return Math.floor(nowMs / 1000);
+  }
+
+  announce(nowMs: number, a: StoreAnnounce): StoreAnswer {
+    if (a.infoHash.length !== INFO_HASH_SIZE) throw new RangeError('info hash must be 20 bytes');
+    const key = hashKey(a.infoHash);
+    const now = SwarmStore.seconds(nowMs);
+    let swarm = this.swarms.get(key);
+    const v6 = a.address.length === 16;
+    let refused: Refusal | undefined;
+
+    let self = swarm ? this.find(swarm, a.address, v6, a.port) : -1;
+    if (a.event === 'stopped') {
+      if (swarm && self >= 0) {
+        // a leecher that stops with nothing left finished without saying `completed` (aria2 with --seed-time=0)
+        const flags = swarm.slots[self * SLOT + OFF_FLAGS]!;
+        if (a.left === 0 && (flags & (F_SEEDER | F_COMPLETED)) === 0) swarm.downloaded++;
+        this.remove(swarm, self);
+      }
+      return this.answerOnly(key, swarm);
+    }
+    if (a.port === 0) refused = 'port 0';
+    else if (!swarm) {
+      if (this.swarms.size >= this.limits.maxTorrents) refused = 'torrent limit';
+      else if (this.totalPeers >= this.limits.maxPeers) refused = 'peer limit';
+      else {
+        swarm = new Swarm(key);
+        swarm.downloaded = this.retired.get(key) ?? 0;
+        this.retired.delete(key);
+        this.swarms.set(key, swarm);
+      }
+    } else if (self < 0) {
+      if (this.totalPeers >= this.limits.maxPeers) refused = 'peer limit';
+      else if (swarm.count >= this.limits.maxPeersPerTorrent) refused = 'swarm limit';
+    }
+
+    const seeder = a.left === 0;
+    if (swarm && !refused) {
+      let finished = false;
+      if (self < 0) self = this.add(swarm, a.address, v6, a.port, a.left === 0);
+      const b = swarm.slots;
+      const o = self * SLOT;
+      let flags = b[o + OFF_FLAGS]!;
+      if (a.left !== undefined && ((flags & F_SEEDER) !== 0) !== seeder) {
+        flags ^= F_SEEDER;
+        const d = seeder ? 1 : -1;
+        swarm.seeders += d;
+        this.totalSeeders += d;
+        finished = seeder;
+      }
+      // BEP 3 `downloaded`: completions, counted once per peer ("scrape downloaded faked" is a
+      // known defect): a `completed` event, or a leecher seen becoming a seeder without one.
+      if ((a.event === 'completed' || finished) && (flags & F_COMPLETED) === 0) {
+        flags |= F_COMPLETED;
+        swarm.downloaded++;
+      }
+      b[o + OFF_FLAGS] = flags;
+      writeU32LE(b, o + OFF_EXPIRY, now + (a.ttlSeconds ?? Math.ceil(this.limits.interval * 1.5)));
+      b.set(a.peerId.subarray(0, PEER_ID_SIZE), o + OFF_PEER_ID);
+    }
+
+    const wanted = Math.min(a.numwant ?? this.limits.numwantDefault, this.limits.numwantMax);
+    const out = this.pick(swarm, now, wanted, self, a.peerId, seeder, v6, a.families, a.wantPeerIds === true);
+    const counts = this.countsByKey(key);
+    return {
+      complete: counts.complete,
+      incomplete: counts.incomplete,
+      downloaded: counts.downloaded,
+      ...out,
+      ...(refused ? { refused } : {}),
+    };
+  }
+
+  private answerOnly(key: string, swarm: Swarm | undefined): StoreAnswer {
+    const c = swarm ? { complete: swarm.seeders, incomplete: swarm.leechers, downloaded: swarm.downloaded } : this.countsByKey(key);
+    return { ...c, peers4: EMPTY, peers6: EMPTY };
+  }
+
+  private find(s: Swarm, addr: Uint8Array, v6: boolean, port: number): number {
+    const b = s.slots;
+    const p0 = port >>> 8;
+    const p1 = port & 0xff;
+    const n = addr.length;
+    outer: for (let i = 0, o = 0; i < s.count; i++, o += SLOT) {
+      if (b[o + OFF_PORT] !== p0 || b[o + OFF_PORT + 1] !== p1) continue;
+      if (((b[o + OFF_FLAGS]! & F_V6) !== 0) !== v6) continue;
+      for (let k = 0; k < n; k++) if (b[o + k] !== addr[k]) continue outer;
+      return i;
+    }
+    return -1;
+  }
+
+  private add(s: Swarm, addr: Uint8Array, v6: boolean, port: number, seeder: boolean): number {
+    if (s.count * SLOT >= s.slots.length) {
+      const cap = s.slots.length / SLOT;
+      const next = new Uint8Array(Math.max(INITIAL_SLOTS, cap + (cap >> 1) + 1) * SLOT);
+      next.set(s.slots.subarray(0, s.count * SLOT));
+      s.slots = next;
+    }
+    const i = s.count++;
+    const o = i * SLOT;
+    const b = s.slots;
+    b.fill(0, o, o + SLOT);
+    b.set(addr, o);
+    b[o + OFF_PORT] = port >>> 8;
+    b[o + OFF_PORT + 1] = port & 0xff;
+    b[o + OFF_FLAGS] = (v6 ? F_V6 : 0) | (seeder ? F_SEEDER : 0);
+    this.totalPeers++;
+    if (seeder) {
+      s.seeders++;
+      this.totalSeeders++;
+    }
+    return i;
+  }
+
+  private remove(s: Swarm, i: number): void {
+    const b = s.slots;
+    const o = i * SLOT;
+    if (b[o + OFF_FLAGS]! & F_SEEDER) {
+      s.seeders--;
+      this.totalSeeders--;
+    }
+    this.totalPeers--;
+    const last = --s.count;
+    if (i !== last) b.copyWithin(o, last * SLOT, last * SLOT + SLOT);
+    if (s.count === 0) this.prune(s);
+  }
+
+  private prune(s: Swarm): void {
+    this.swarms.delete(s.key);
+    if (s.downloaded > 0) this.remember(s.key, s.downloaded);
+  }
+
+  /**
+   * Hands out up to `wanted` peers, starting at a random slot so every peer gets its turn:
+   * never the requester (same address and port, or same peer id), never port 0, never an
+   * expired peer, and to a seeder only leechers.
+   */
+  private pick(
+    s: Swarm | undefined,
+    now: number,
+    wanted: number,
+    self: number,
+    peerId: Uint8Array,
+    seeder: boolean,
+    v6: boolean,
+    families: 'same' | 'both',
+    wantIds: boolean,
+  ): { peers4: Uint8Array; peers6: Uint8Array; peerIds?: Uint8Array } {
+    if (!s || wanted <= 0 || s.count === 0) return wantIds ? { peers4: EMPTY, peers6: EMPTY, peerIds: EMPTY } : { peers4: EMPTY, peers6: EMPTY };
+    const b = s.slots;
+    const n = s.count;
+    const start = Math.floor(Math.random() * n);
+    let n4 = 0;
+    let n6 = 0;
+    const ids4: number[] | undefined = wantIds ? [] : undefined;
+    const ids6: number[] | undefined = wantIds ? [] : undefined;
+    for (let k = 0; k < n && n4 + n6 < wanted; k++) {
+      const i = (start + k) % n;
+      if (i === self) continue;
+      const o = i * SLOT;
+      const flags = b[o + OFF_FLAGS]!;
+      if (seeder && flags & F_SEEDER) continue;
+      const isV6 = (flags & F_V6) !== 0;
+      if (families === 'same' && isV6 !== v6) continue;
+      if (readU32LE(b, o + OFF_EXPIRY) < now) continue;
+      if (b[o + OFF_PORT] === 0 && b[o + OFF_PORT + 1] === 0) continue;
+      if (samePeerId(b, o + OFF_PEER_ID, peerId)) continue;
+      if (isV6) {
+        const w = n6 * 18;
+        this.scratch6.set(b.subarray(o, o + 16), w);
+        this.scratch6[w + 16] = b[o + OFF_PORT]!;
+        this.scratch6[w + 17] = b[o + OFF_PORT + 1]!;
+        ids6?.push(o);
+        n6++;
+      } else {
+        const w = n4 * 6;
+        this.scratch4[w] = b[o]!;
+        this.scratch4[w + 1] = b[o + 1]!;
+        this.scratch4[w + 2] = b[o + 2]!;
+        this.scratch4[w + 3] = b[o + 3]!;
+        this.scratch4[w + 4] = b[o + OFF_PORT]!;
+        this.scratch4[w + 5] = b[o + OFF_PORT + 1]!;
+        ids4?.push(o);
+        n4++;
+      }
+    }
+    const out: { peers4: Uint8Array; peers6: Uint8Array; peerIds?: Uint8Array } = {
+      peers4: this.scratch4.slice(0, n4 * 6),
+      peers6: this.scratch6.slice(0, n6 * 18),
+    };
+    if (wantIds) {
+      const ids = new Uint8Array((n4 + n6) * PEER_ID_SIZE);
+      [...ids4!, ...ids6!].forEach((o, j) => ids.set(b.subarray(o + OFF_PEER_ID, o + OFF_PEER_ID + PEER_ID_SIZE), j * PEER_ID_SIZE));
+      out.peerIds = ids;
+    }
+    return out;
+  }
+
+  /**
+   * One step of the incremental expiry sweep; call it about once a second. Visits enough
+   * swarms that all are visited twice per interval (at least 16 per call), removes their
+   * expired peers, shrinks slot arrays that are mostly empty, and drops empty swarms.
+   * Returns the number of peers expired.
+   */
+  sweep(nowMs: number): number {
+    const now = SwarmStore.seconds(nowMs);
+    const elapsed = this.lastSweepSecond < 0 ? 1 : Math.max(1, now - this.lastSweepSecond);
+    this.lastSweepSecond = now;
+    let budget = Math.max(16, Math.ceil((this.swarms.size * elapsed * 2) / this.limits.interval));
+    budget = Math.min(budget, this.swarms.size);
+    let expired = 0;
+    while (budget-- > 0) {
+      if (!this.cursor) this.cursor = this.swarms.values();
+      const next = this.cursor.next();
+      if (next.done) {
+        this.cursor = undefined;
+        if (this.swarms.size === 0) break;
+        continue;
+      }
+      expired += this.expire(next.value, now);
+    }
+    return expired;
+  }
+
+  private expire(s: Swarm, now: number): number {
+    let removed = 0;
+    for (let i = s.count - 1; i >= 0; i--) {
+      if (readU32LE(s.slots, i * SLOT + OFF_EXPIRY) < now) {
+        this.remove(s, i);
+        removed++;
+        if (s.count === 0) return removed; // pruned
+      }
+    }
+    const cap = s.slots.length / SLOT;
+    if (cap > 16 && s.count < cap / 4) s.slots = s.slots.slice(0, Math.max(INITIAL_SLOTS, Math.ceil(s.count * 1.5)) * SLOT);
+    return removed;
+  }
+}
+
+/** Compared from the end: peer ids start with the client's name and version (`-TR3000-`), alike in a swarm. */
+function samePeerId(b: Uint8Array, at: number, id: Uint8Array): boolean {
+  for (let k = PEER_ID_SIZE - 1; k >= 0; k--) if (b[at + k] !== id[k]) return false;
+  return true;
+}

@@ -1,0 +1,261 @@
+/**
+ * The tracker's logic, apart from its sockets: an HTTP request target or a UDP datagram and
+ * the sender's address in, the reply out. The HTTP and UDP front ends only move bytes.
+ *
+ * Bad input is handled here, at one boundary per transport (STYLE 9): a malformed HTTP
+ * request gets a bencoded `failure reason` (status 200, as BEP 3 clients expect); a
+ * malformed or unauthenticated datagram gets no reply at all. Every refusal is counted by
+ * class; the owner logs classes, never single packets.
+ */
+import { randomBytes } from 'node:crypto';
+import {
+  decodeAnnounceParams,
+  decodeScrapeParams,
+  encodeAnnounceResponse as encodeHttpAnnounce,
+  encodeFailure,
+  encodeScrapeResponse as encodeHttpScrape,
+  parseRequestTarget,
+  type DictPeer,
+} from '../codec/tracker-http.js';
+import {
+  decodeUdpRequest,
+  encodeAnnounceResponse as encodeUdpAnnounce,
+  encodeConnectResponse,
+  encodeErrorResponse,
+  encodeScrapeResponse as encodeUdpScrape,
+} from '../codec/tracker-udp.js';
+import { PEER_ID_SIZE, type AnnounceEvent } from '../codec/tracker-protocol.js';
+import { addressBytes, addressText, localizeLoopbackPeers } from './address.js';
+import { ConnectionIds } from './connection-id.js';
+import { AddressRateLimit } from './rate-limit.js';
+import { hashKey, SwarmStore, type StoreAnswer, type StoreLimits } from './swarm-store.js';
+import type { AccessList } from './access-list.js';
+
+export interface CoreSettings extends StoreLimits {
+  allowIpParam: boolean;
+  /** Requests per second per address; 0 = no limit. */
+  rateLimit: number;
+}
+
+export interface HttpReply {
+  status: number;
+  contentType: string;
+  body: Uint8Array;
+}
+
+/** Refusal classes: counted, and logged once per class by the owner. */
+export type RefusalClass =
+  | 'malformed request'
+  | 'malformed datagram'
+  | 'bad connection id'
+  | 'rate limited'
+  | 'torrent not allowed'
+  | 'full scrape'
+  | 'torrent limit'
+  | 'peer limit'
+  | 'swarm limit'
+  | 'port 0'
+  | 'too many connections'
+  | 'request head too large'
+  | 'slow client'
+  | 'unknown path'
+  | 'method not allowed';
+
+export interface CoreCounters {
+  httpAnnounces: number;
+  udpAnnounces: number;
+  httpScrapes: number;
+  udpScrapes: number;
+  udpConnects: number;
+  refusals: Partial<Record<RefusalClass, number>>;
+}
+
+export interface StatsSource {
+  /** HTTP pages other than /announce and /scrape (the stats page), or undefined for 404. */
+  page(path: string, nowMs: number): HttpReply | undefined;
+}
+
+const TEXT = 'text/plain';
+
+export class TrackerCore {
+  readonly store: SwarmStore;
+  readonly ids: ConnectionIds;
+  private readonly limiter: AddressRateLimit;
+  readonly counters: CoreCounters = {
+    httpAnnounces: 0,
+    udpAnnounces: 0,
+    httpScrapes: 0,
+    udpScrapes: 0,
+    udpConnects: 0,
+    refusals: {},
+  };
+  /** Called on each refusal (the owner logs the first of each class). */
+  onRefusal: (c: RefusalClass) => void = () => {};
+  pages: StatsSource | undefined;
+
+  constructor(
+    private readonly deps: { access: AccessList; secret?: Uint8Array },
+    private settings: CoreSettings,
+  ) {
+    this.store = new SwarmStore(settings);
+    this.ids = new ConnectionIds(deps.secret ?? randomBytes(32));
+    this.limiter = new AddressRateLimit(settings.rateLimit);
+  }
+
+  setSettings(settings: CoreSettings): void {
+    this.settings = settings;
+    this.store.setLimits(settings);
+    this.limiter.set(settings.rateLimit);
+  }
+
+  refuse(c: RefusalClass): void {
+    this.counters.refusals[c] = (this.counters.refusals[c] ?? 0) + 1;
+    this.onRefusal(c);
+  }
+
+  private get minInterval(): number {
+    return Math.max(1, Math.floor(this.settings.interval / 2));
+  }
+
+  // ---------------- HTTP ----------------
+
+  private failure(reason: string, c: RefusalClass): HttpReply {
+    this.refuse(c);
+    return { status: 200, contentType: TEXT, body: encodeFailure(reason) };
+  }
+
+  /**
+   * One HTTP GET: the raw request target, the sender's address (4 or 16 bytes) and the
+   * address it reached us on (for peers that announced from loopback: see localizeLoopbackPeers).
+   */
+  http(nowMs: number, target: Uint8Array, from: Uint8Array, local?: Uint8Array): HttpReply {
+    const t = parseRequestTarget(target);
+    if (!t.ok) return this.failure(t.failure, 'malformed request');
+    const { path, params } = t.value;
+    if (path === '/announce') return this.httpAnnounce(nowMs, params, from, local);
+    if (path === '/scrape') return this.httpScrape(params, from, nowMs);
+    const page = this.pages?.page(path, nowMs);
+    if (page) return page;
+    this.refuse('unknown path');
+    return { status: 404, contentType: TEXT, body: Buffer.from('not found: the tracker answers /announce, /scrape, / and /stats.json\n') };
+  }
+
+  private httpAnnounce(nowMs: number, params: [string, Uint8Array][], from: Uint8Array, local: Uint8Array | undefined): HttpReply {
+    const d = decodeAnnounceParams(params);
+    if (!d.ok) return this.failure(d.failure, 'malformed request');
+    const a = d.value;
+    if (!this.limiter.take(nowMs, from)) return this.failure('rate limited: announce less often', 'rate limited');
+    if (!this.deps.access.allows(hashKey(a.infoHash))) return this.failure('torrent not allowed on this tracker', 'torrent not allowed');
+    let address = from;
+    if (a.ip !== undefined && this.settings.allowIpParam) address = addressBytes(a.ip) ?? from;
+    this.counters.httpAnnounces++;
+    const r = this.storeAnnounce(nowMs, a.infoHash, a.peerId, address, a.port, a.left, a.event, a.numwant, 'both', !a.compact);
+    if (a.compact) {
+      r.peers4 = localizeLoopbackPeers(r.peers4, 6, from, local);
+      r.peers6 = localizeLoopbackPeers(r.peers6, 18, from, local);
+    }
+    if (!a.compact) {
+      const peers: DictPeer[] = [];
+      const ids = r.peerIds!;
+      let j = 0;
+      const add = (entry: Uint8Array, alen: number) => {
+        const peerId = ids.subarray(j * PEER_ID_SIZE, (j + 1) * PEER_ID_SIZE);
+        j++;
+        // the same rule as for compact peers, one entry at a time
+        const one = localizeLoopbackPeers(entry, (alen + 2) as 6 | 18, from, local);
+        if (one.length === 0) return;
+        peers.push({ ip: addressText(one.subarray(0, alen)), port: (one[alen]! << 8) | one[alen + 1]!, peerId });
+      };
+      for (let i = 0; i < r.peers4.length; i += 6) add(r.peers4.subarray(i, i + 6), 4);
+      for (let i = 0; i < r.peers6.length; i += 18) add(r.peers6.subarray(i, i + 18), 16);
+      return { status: 200, contentType: TEXT, body: encodeHttpAnnounce({ ...this.head(r), dictPeers: peers, noPeerId: a.noPeerId }) };
+    }
+    return { status: 200, contentType: TEXT, body: encodeHttpAnnounce({ ...this.head(r), peers4: r.peers4, peers6: r.peers6 }) };
+  }
+
+  private head(r: StoreAnswer) {
+    return { interval: this.settings.interval, minInterval: this.minInterval, complete: r.complete, incomplete: r.incomplete, downloaded: r.downloaded };
+  }
+
+  private storeAnnounce(
+    nowMs: number,
+    infoHash: Uint8Array,
+    peerId: Uint8Array,
+    address: Uint8Array,
+    port: number,
+    left: number | undefined,
+    event: AnnounceEvent,
+    numwant: number | undefined,
+    families: 'same' | 'both',
+    wantPeerIds: boolean,
+  ): StoreAnswer {
+    const r = this.store.announce(nowMs, { infoHash, peerId, address, port, left, event, numwant, families, wantPeerIds });
+    if (r.refused) this.refuse(r.refused);
+    return r;
+  }
+
+  private httpScrape(params: [string, Uint8Array][], from: Uint8Array, nowMs: number): HttpReply {
+    const d = decodeScrapeParams(params);
+    if (!d.ok) return this.failure(d.failure, 'malformed request');
+    if (d.value.length === 0) return this.failure('full scrape is not supported: name the info_hash', 'full scrape');
+    if (!this.limiter.take(nowMs, from)) return this.failure('rate limited: scrape less often', 'rate limited');
+    this.counters.httpScrapes++;
+    const entries = d.value.map((h) => ({ infoHash: h, ...this.scrapeCounts(h) }));
+    return { status: 200, contentType: TEXT, body: encodeHttpScrape(entries) };
+  }
+
+  private scrapeCounts(h: Uint8Array): { complete: number; incomplete: number; downloaded: number } {
+    const key = hashKey(h);
+    if (!this.deps.access.allows(key)) return { complete: 0, incomplete: 0, downloaded: 0 };
+    return this.store.countsByKey(key);
+  }
+
+  // ---------------- UDP (BEP 15) ----------------
+
+  /** One datagram from `address` (4 or 16 bytes) and `port`; returns the reply or undefined (no reply). */
+  udp(nowMs: number, datagram: Uint8Array, address: Uint8Array, port: number): Uint8Array | undefined {
+    const d = decodeUdpRequest(datagram);
+    if (!d.ok) {
+      this.refuse('malformed datagram');
+      return undefined;
+    }
+    const req = d.request;
+    if (req.action === 'connect') {
+      if (!this.limiter.take(nowMs, address)) return void this.refuse('rate limited');
+      this.counters.udpConnects++;
+      return encodeConnectResponse(req.transactionId, this.ids.issue(nowMs, address, port));
+    }
+    // BEP 15: the tracker must check the connection id; a wrong one is not answered.
+    if (!this.ids.check(nowMs, req.connectionId, address, port)) return void this.refuse('bad connection id');
+    if (!this.limiter.take(nowMs, address)) return void this.refuse('rate limited');
+    if (req.action === 'announce') {
+      if (!this.deps.access.allows(hashKey(req.infoHash))) {
+        this.refuse('torrent not allowed');
+        return encodeErrorResponse(req.transactionId, 'torrent not allowed on this tracker');
+      }
+      let peerAddress = address;
+      if (req.ip !== 0 && this.settings.allowIpParam && address.length === 4)
+        peerAddress = new Uint8Array([req.ip >>> 24, (req.ip >>> 16) & 255, (req.ip >>> 8) & 255, req.ip & 255]);
+      this.counters.udpAnnounces++;
+      const numwant = req.numWant < 0 ? undefined : req.numWant;
+      // An IPv6 sender gets 18-byte peers, an IPv4 sender 6-byte ones (BEP 15 fixes the size by family).
+      const r = this.storeAnnounce(nowMs, req.infoHash, req.peerId, peerAddress, req.port, req.left, req.event, numwant, 'same', false);
+      return encodeUdpAnnounce({
+        transactionId: req.transactionId,
+        interval: this.settings.interval,
+        leechers: r.incomplete,
+        seeders: r.complete,
+        // no local address on a wildcard UDP socket: loopback peers are left out for others
+        peers: address.length === 16 ? localizeLoopbackPeers(r.peers6, 18, address) : localizeLoopbackPeers(r.peers4, 6, address),
+      });
+    }
+    this.counters.udpScrapes++;
+    return encodeUdpScrape(
+      req.transactionId,
+      req.infoHashes.map((h) => {
+        const c = this.scrapeCounts(h);
+        return { seeders: c.complete, completed: c.downloaded, leechers: c.incomplete };
+      }),
+    );
+  }
+}

@@ -1,0 +1,101 @@
+// deadline: 60s
+// `meshseed status` end to end against a running `meshseed daemon`.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { BUNDLE, deadline, meshseed, tempDir, waitFor } from '../helpers';
+
+const CONFIG = "config tracker 'tracker'\n  option enabled 0\nconfig seeder 'seeder'\n  option enabled 0\nconfig lpd 'lpd'\n  option enabled 0\n";
+
+function startDaemon(dir: string): { child: ChildProcess; log: () => string; exited: Promise<number | null> } {
+  const cfg = join(dir, 'meshseed');
+  writeFileSync(cfg, CONFIG);
+  const child = spawn(process.execPath, [BUNDLE, 'daemon', '--config', cfg, '--state-dir', join(dir, 'state')], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let log = '';
+  child.stderr!.on('data', (d) => (log += d));
+  child.stdout!.on('data', (d) => (log += d));
+  const exited = new Promise<number | null>((r) => child.on('exit', (c) => r(c)));
+  return { child, log: () => log, exited };
+}
+
+test(
+  'status asks the running daemon; --json is stable; no daemon gives a clear error and exit 1',
+  deadline(30000, async () => {
+    const dir = tempDir();
+    const state = join(dir.path, 'state');
+    const sock = join(state, 'meshseed.sock');
+    const d = startDaemon(dir.path);
+    try {
+      await waitFor('daemon start', 10000, () => /info: started/.test(d.log()));
+      await waitFor('control socket', 10000, () => existsSync(sock));
+      const table = await meshseed(['status', '--state-dir', state]);
+      assert.is(table.code, 0, table.stderr);
+      assert.match(table.stdout, new RegExp(`^meshseed \\d+\\.\\d+\\.\\d+, pid ${d.child.pid}, up \\d+s\\n`));
+      assert.match(table.stdout, /no torrents \(the seeder is not running\)/);
+      // the state dir from the config file works as well as the flag
+      const cfg2 = join(dir.path, 'other');
+      writeFileSync(cfg2, `config meshseed 'main'\n  option state_dir '${state}'\n`);
+      const json = await meshseed(['status', '--config', cfg2, '--json']);
+      assert.is(json.code, 0, json.stderr);
+      const v = JSON.parse(json.stdout);
+      assert.equal(Object.keys(v), ['version', 'pid', 'uptimeS', 'torrents', 'totals', 'services']);
+      assert.is(v.pid, d.child.pid);
+      assert.equal(v.totals, { torrents: 0, peers: 0, uploadRate: 0, uploaded: 0 });
+      d.child.kill('SIGTERM');
+      assert.is(await d.exited, 0);
+      assert.not.ok(existsSync(sock), 'socket removed at stop');
+      const none = await meshseed(['status', '--state-dir', state]);
+      assert.is(none.code, 1);
+      assert.is(none.stderr.trim(), `meshseed: no daemon listening on ${sock}: is it running? /etc/init.d/meshseed start`);
+      const bad = await meshseed(['status', '--state-dir', state, '--watch', 'soon']);
+      assert.is(bad.code, 2);
+      const missing = await meshseed(['status', '--config', join(dir.path, 'nope')]);
+      assert.is(missing.code, 1);
+      assert.match(missing.stderr, /nope: cannot read: no such file: give the right --config or --state-dir/);
+    } finally {
+      d.child.kill('SIGKILL');
+      dir.remove();
+    }
+  }),
+);
+
+test(
+  'after a SIGKILL the next daemon takes the stale socket over; --watch refreshes until SIGINT',
+  deadline(30000, async () => {
+    const dir = tempDir();
+    const state = join(dir.path, 'state');
+    const sock = join(state, 'meshseed.sock');
+    const first = startDaemon(dir.path);
+    const second = { d: undefined as ReturnType<typeof startDaemon> | undefined };
+    let watch: ChildProcess | undefined;
+    try {
+      await waitFor('control socket', 10000, () => existsSync(sock));
+      first.child.kill('SIGKILL');
+      await first.exited;
+      assert.ok(existsSync(sock), 'a SIGKILLed daemon leaves its socket behind');
+      second.d = startDaemon(dir.path);
+      await waitFor('second daemon start', 10000, () => /info: started/.test(second.d!.log()));
+      assert.not.match(second.d.log(), /control: cannot start/);
+      watch = spawn(process.execPath, [BUNDLE, 'status', '--state-dir', state, '--json', '--watch', '0.5'], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let out = '';
+      watch.stdout!.on('data', (c) => (out += c));
+      const watchExit = new Promise<number | null>((r) => watch!.on('exit', (c) => r(c)));
+      const frames = await waitFor('three refreshes', 15000, () => {
+        const lines = out.split('\n').filter((l) => l.startsWith('{'));
+        return lines.length >= 3 ? lines : undefined;
+      });
+      for (const f of frames!) assert.is(JSON.parse(f).pid, second.d.child.pid);
+      watch.kill('SIGINT');
+      assert.is(await watchExit, 0);
+    } finally {
+      watch?.kill('SIGKILL');
+      first.child.kill('SIGKILL');
+      second.d?.child.kill('SIGKILL');
+      dir.remove();
+    }
+  }),
+);
+
+test.run();

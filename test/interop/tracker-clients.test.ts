@@ -1,0 +1,116 @@
+// deadline: 120s
+/**
+ * Real clients against our tracker on loopback: libtorrent and aria2 announce over HTTP and
+ * UDP (BEP 15), a download completes between them with the tracker as the only source of
+ * peers (DHT, LPD, PEX off), and libtorrent's scrapes (HTTP and UDP) match the tracker's counts.
+ */
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { deadline, requirePrograms, tempDir, waitFor } from '../helpers';
+import { TrackerService } from '../../src/tracker/tracker-service';
+import { systemClock } from '../../src/util/clock';
+import { memoryLogger, trackerSettings } from '../tracker/fixtures';
+import { aria2Args, LT_SCRIPT, ltEvents, makePayload, PY, randomPort, start, type Proc } from './tracker-interop';
+
+const HAVE = requirePrograms('aria2c', 'mktorrent', PY);
+/** Every process started, killed after the last test even when a deadline cut a test short. */
+const ALL: Proc[] = [];
+test.after(async () => {
+  await Promise.all(ALL.map((p) => p.kill()));
+});
+
+async function withSetup(fn: (ctx: { tracker: TrackerService; dir: string; procs: Proc[] }) => Promise<void>) {
+  const dir = tempDir('meshseed-interop-');
+  const log = memoryLogger();
+  const tracker = new TrackerService({ log, clock: systemClock }, trackerSettings(dir.path, { 'tracker.address': ['127.0.0.1'] }));
+  const procs: Proc[] = [];
+  const push = procs.push.bind(procs);
+  procs.push = (...ps: Proc[]) => (ALL.push(...ps), push(...ps));
+  try {
+    await tracker.start();
+    await fn({ tracker, dir: dir.path, procs });
+  } catch (err) {
+    for (const p of procs) console.error(`--- ${p.child.spawnargs.slice(0, 2).join(' ')}\n${p.output()}`);
+    console.error(log.lines.join('\n'));
+    throw err;
+  } finally {
+    await Promise.all(procs.map((p) => p.kill()));
+    await tracker.close();
+    dir.remove();
+  }
+}
+
+/** Asks libtorrent (a paused torrent: it never announces) to scrape; returns its reply. */
+async function ltScrape(torrent: string, dir: string, procs: Proc[]) {
+  const p = start(PY, [LT_SCRIPT, '--torrent', torrent, '--save', join(dir, 'scrape'), '--listen', `127.0.0.1:${randomPort()}`, '--mode', 'scrape', '--timeout', '20']);
+  procs.push(p);
+  assert.is(await p.exited, 0, p.output());
+  const r = ltEvents(p).find((e) => e.event === 'scrape_reply')!;
+  return { complete: r.complete as number, incomplete: r.incomplete as number };
+}
+
+if (HAVE) {
+  test(
+    'libtorrent seeds over HTTP, aria2 downloads over UDP (private torrent); libtorrent scrapes match over HTTP and UDP',
+    deadline(60000, () =>
+      withSetup(async ({ tracker, dir, procs }) => {
+        const port = tracker.port;
+        const p = await makePayload(dir, 'payload.bin', 3 << 20, {
+          http: `http://127.0.0.1:${port}/announce`,
+          udp: `udp://127.0.0.1:${port}/announce`,
+        }, { private: true });
+        const key = p.infoHash.toString('latin1');
+        const seeder = start(PY, [LT_SCRIPT, '--torrent', p.torrents.http!, '--save', p.seedDir, '--listen', `127.0.0.1:${randomPort()}`, '--mode', 'seed', '--timeout', '55']);
+        procs.push(seeder);
+        await waitFor('libtorrent announced as a seeder over HTTP', 20000, () => tracker.core.store.countsByKey(key).complete === 1);
+        assert.ok(tracker.core.counters.httpAnnounces >= 1);
+
+        const leechDir = join(dir, 'aria2');
+        const leecher = start('aria2c', aria2Args({ dir: leechDir, port: randomPort(), torrent: p.torrents.udp!, seed: false, address: '127.0.0.1', udpTracker: true }));
+        procs.push(leecher);
+        assert.is(await leecher.exited, 0, leecher.output());
+        assert.equal(readFileSync(join(leechDir, 'payload.bin')), readFileSync(p.file), 'aria2 got the same bytes');
+        assert.ok(tracker.core.counters.udpAnnounces >= 2, 'aria2 announced over UDP (started, completed)');
+        assert.ok(tracker.core.counters.udpConnects >= 1);
+        assert.is(tracker.core.store.countsByKey(key).downloaded, 1, 'aria2 reported completed');
+        await waitFor('aria2 left the swarm (stopped)', 10000, () => tracker.core.store.countsByKey(key).incomplete === 0);
+
+        const want = tracker.core.store.countsByKey(key);
+        for (const t of [p.torrents.http!, p.torrents.udp!]) assert.equal(await ltScrape(t, dir, procs), { complete: want.complete, incomplete: want.incomplete });
+        assert.ok(tracker.core.counters.httpScrapes >= 1 && tracker.core.counters.udpScrapes >= 1);
+      }),
+    ),
+  );
+
+  test(
+    'aria2 seeds over HTTP, libtorrent downloads over UDP',
+    deadline(60000, () =>
+      withSetup(async ({ tracker, dir, procs }) => {
+        const port = tracker.port;
+        const p = await makePayload(dir, 'data.bin', 2 << 20, {
+          http: `http://127.0.0.1:${port}/announce`,
+          udp: `udp://127.0.0.1:${port}/announce`,
+        });
+        const key = p.infoHash.toString('latin1');
+        const seeder = start('aria2c', aria2Args({ dir: p.seedDir, port: randomPort(), torrent: p.torrents.http!, seed: true, address: '127.0.0.1' }));
+        procs.push(seeder);
+        await waitFor('aria2 announced as a seeder over HTTP', 20000, () => tracker.core.store.countsByKey(key).complete === 1);
+
+        const leechDir = join(dir, 'lt');
+        const leecher = start(PY, [LT_SCRIPT, '--torrent', p.torrents.udp!, '--save', leechDir, '--listen', `127.0.0.1:${randomPort()}`, '--mode', 'leech', '--timeout', '45']);
+        procs.push(leecher);
+        assert.is(await leecher.exited, 0, leecher.output());
+        const events = ltEvents(leecher);
+        assert.ok(events.some((e) => e.event === 'tracker_reply' && (e.peers as number) >= 1), 'the tracker gave libtorrent the seeder');
+        assert.ok(!events.some((e) => e.event === 'tracker_error'), JSON.stringify(events));
+        assert.equal(readFileSync(join(leechDir, 'data.bin')), readFileSync(p.file));
+        assert.ok(tracker.core.counters.udpAnnounces >= 2);
+        assert.is(tracker.core.store.countsByKey(key).downloaded, 1, 'libtorrent reported completed');
+      }),
+    ),
+  );
+}
+
+test.run();

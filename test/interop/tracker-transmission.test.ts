@@ -1,0 +1,121 @@
+// deadline: 90s
+/**
+ * Transmission 3.00 (transmission-cli) against our tracker, over HTTP and over UDP, inside a
+ * network namespace this test creates (Transmission never connects to 127.0.0.0/8 peers, so
+ * every program gets its own 10.x address on the namespace's `lo`). An aria2 seeder and two
+ * Transmission leechers find each other only through the tracker (DHT, LPD, PEX off).
+ */
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { BUNDLE, deadline, requirePrograms, tempDir, waitFor } from '../helpers';
+import { aria2Args, makePayload, randomPort, sh, start, type Proc } from './tracker-interop';
+import { percentEncode } from '../../src/codec/tracker-http';
+
+const HAVE = requirePrograms('ip', 'aria2c', 'transmission-cli', 'mktorrent');
+const NS = `mstrk${process.pid}`;
+const TRACKER = '10.77.0.1';
+const SEEDER = '10.77.0.2';
+const LEECH_HTTP = '10.77.0.3';
+const LEECH_UDP = '10.77.0.4';
+const ALL: Proc[] = [];
+
+const inNs = (cmd: string, args: string[]) => start('ip', ['netns', 'exec', NS, cmd, ...args]);
+
+/** GET inside the namespace, with the node that runs this test. */
+async function fetchInNs(url: string): Promise<Buffer> {
+  const code = `fetch(${JSON.stringify(url)}).then(r=>r.arrayBuffer()).then(b=>process.stdout.write(Buffer.from(b).toString('hex')))`;
+  // started with stdin closed (run() writes to stdin, which a quick child may have closed)
+  return Buffer.from(await sh('ip', ['netns', 'exec', NS, process.execPath, '-e', code]), 'hex');
+}
+
+function transmissionConfig(dir: string, address: string, port: number): string {
+  const cfg = join(dir, `tr-${address}`);
+  mkdirSync(cfg, { recursive: true });
+  writeFileSync(
+    join(cfg, 'settings.json'),
+    JSON.stringify({
+      'dht-enabled': false,
+      'lpd-enabled': false,
+      'pex-enabled': false,
+      'utp-enabled': false,
+      'port-forwarding-enabled': false,
+      'bind-address-ipv4': address,
+      'bind-address-ipv6': '::1',
+      'peer-port': port,
+      'rpc-enabled': false,
+      'blocklist-enabled': false,
+      'speed-limit-down-enabled': false,
+      'speed-limit-up-enabled': false,
+    }),
+  );
+  return cfg;
+}
+
+test.after(async () => {
+  await Promise.all(ALL.map((p) => p.kill()));
+  await sh('ip', ['netns', 'del', NS]).catch(() => undefined);
+});
+
+if (HAVE)
+  test(
+    'Transmission downloads over HTTP and over UDP with our tracker as the only source of peers',
+    deadline(80000, async () => {
+      const dir = tempDir('meshseed-tr-');
+      try {
+        await sh('ip', ['netns', 'add', NS]);
+        await sh('ip', ['-n', NS, 'link', 'set', 'lo', 'up']);
+        for (const a of [TRACKER, SEEDER, LEECH_HTTP, LEECH_UDP]) await sh('ip', ['-n', NS, 'addr', 'add', `${a}/32`, 'dev', 'lo']);
+
+        const port = randomPort(); // a fresh namespace: nothing else listens there
+        const daemon = inNs(process.execPath, [BUNDLE, 'daemon', '--seeder-enabled', '0', '--lpd-enabled', '0', '--state-dir', join(dir.path, 'state'), '--tracker-address', TRACKER, '--tracker-port', String(port)]);
+        ALL.push(daemon);
+        await waitFor('the tracker listening', 10000, () => /tracker: listening/.test(daemon.output()));
+
+        const p = await makePayload(dir.path, 'mesh.img', 2 << 20, {
+          http: `http://${TRACKER}:${port}/announce`,
+          udp: `udp://${TRACKER}:${port}/announce`,
+        });
+        const seeder = inNs('aria2c', aria2Args({ dir: p.seedDir, port: randomPort(), torrent: p.torrents.http!, seed: true, address: SEEDER }));
+        ALL.push(seeder);
+        const scrape = async () => {
+          const hex = (await fetchInNs(`http://${TRACKER}:${port}/stats.json`)).toString('hex');
+          const stats = JSON.parse(Buffer.from(hex, 'hex').toString());
+          return (stats.files as { info_hash: string; complete: number; incomplete: number; downloaded: number }[]).find((f) => f.info_hash === p.infoHashHex);
+        };
+        await waitFor('aria2 seeding', 20000, async () => (await scrape())?.complete === 1, 250);
+
+        const leechers = [
+          { address: LEECH_HTTP, torrent: p.torrents.http! },
+          { address: LEECH_UDP, torrent: p.torrents.udp! },
+        ].map(({ address, torrent }) => {
+          const out = join(dir.path, `dl-${address}`);
+          mkdirSync(out);
+          const peerPort = randomPort();
+          const proc = inNs('transmission-cli', ['-g', transmissionConfig(dir.path, address, peerPort), '-p', String(peerPort), '-M', '-w', out, torrent]);
+          ALL.push(proc);
+          return { out, proc };
+        });
+        // Transmission sends `completed` when it finishes; it then seeds until killed.
+        await waitFor('both Transmission downloads completed', 50000, async () => (await scrape())?.downloaded === 2, 500);
+        for (const l of leechers) assert.equal(readFileSync(join(l.out, 'mesh.img')), readFileSync(p.file));
+        const s = await scrape();
+        assert.equal([s?.complete, s?.incomplete], [3, 0], 'the seeder and both finished leechers are seeders');
+        // the scrape answer over HTTP matches the stats page
+        const raw = (await fetchInNs(`http://${TRACKER}:${port}/scrape?info_hash=${percentEncode(p.infoHash)}`)).toString('latin1');
+        assert.ok(raw.includes('d8:completei3e10:downloadedi2e10:incompletei0ee'), raw);
+        const json = JSON.parse((await fetchInNs(`http://${TRACKER}:${port}/stats.json`)).toString());
+        assert.ok(json.counters.httpAnnounces >= 2 && json.counters.udpAnnounces >= 2, JSON.stringify(json.counters));
+      } catch (err) {
+        for (const p of ALL) console.error(`--- ${p.child.spawnargs.slice(3, 5).join(' ')}\n${p.output().slice(-3000)}`);
+        throw err;
+      } finally {
+        await Promise.all(ALL.map((p) => p.kill()));
+        await sh('ip', ['netns', 'del', NS]).catch(() => undefined);
+        dir.remove();
+      }
+    }),
+  );
+
+test.run();

@@ -1,0 +1,94 @@
+#!/usr/bin/python3
+"""A stock BitTorrent client for the mesh tests: python3-libtorrent from Debian, DHT,
+UPnP and NAT-PMP off, uTP off (meshseed speaks TCP), LSD on only when asked.
+
+Prints one JSON object per line on stdout, with "t" the seconds since start:
+  {"event": "started"}
+  {"event": "tracker_reply", "url": ..., "peers": N}
+  {"event": "tracker_error", "url": ..., "message": ...}
+  {"event": "lsd_peer", "ip": ..., "port": N}
+  {"event": "peer", "ip": ..., "port": N}         first connection to each peer
+  {"event": "finished"}
+  {"event": "timeout"}
+Exits 0 when finished (or, with --seed-for S, after seeding S more seconds), 1 on timeout.
+"""
+import argparse
+import json
+import sys
+import time
+
+import libtorrent as lt
+
+p = argparse.ArgumentParser()
+p.add_argument("--torrent", required=True)
+p.add_argument("--save", required=True)
+p.add_argument("--listen", required=True, help="IP:PORT to listen on and connect from")
+p.add_argument("--lsd", action="store_true", help="Local Service Discovery (BEP 14) on")
+p.add_argument("--timeout", type=float, default=90)
+p.add_argument("--seed-for", type=float, default=0, help="seconds to stay after finishing")
+p.add_argument("--no-trackers", action="store_true", help="drop every tracker of the torrent")
+args = p.parse_args()
+
+start = time.monotonic()
+
+
+def say(event, **kw):
+    kw["event"] = event
+    kw["t"] = round(time.monotonic() - start, 3)
+    print(json.dumps(kw), flush=True)
+
+
+ip, port = args.listen.rsplit(":", 1)
+session = lt.session(
+    {
+        "listen_interfaces": f"{ip}:{port}",
+        "outgoing_interfaces": ip,
+        "enable_dht": False,
+        "enable_lsd": args.lsd,
+        "enable_upnp": False,
+        "enable_natpmp": False,
+        "enable_incoming_utp": False,
+        "enable_outgoing_utp": False,
+        "allow_multiple_connections_per_ip": True,
+        "alert_mask": lt.alert.category_t.all_categories,
+        "tracker_receive_timeout": 10,
+    }
+)
+info = lt.torrent_info(args.torrent)
+params = lt.add_torrent_params()
+params.ti = info
+params.save_path = args.save
+if args.no_trackers:
+    params.trackers = []
+handle = session.add_torrent(params)
+if args.no_trackers:
+    handle.replace_trackers([])
+say("started")
+
+seen = set()
+finished_at = None
+while True:
+    now = time.monotonic() - start
+    if finished_at is None and now > args.timeout:
+        say("timeout")
+        sys.exit(1)
+    if finished_at is not None and now - finished_at >= args.seed_for:
+        sys.exit(0)
+    session.wait_for_alert(200)
+    for a in session.pop_alerts():
+        if isinstance(a, lt.tracker_reply_alert):
+            say("tracker_reply", url=a.url, peers=a.num_peers)
+        elif isinstance(a, lt.tracker_error_alert):
+            say("tracker_error", url=a.url, message=a.message())
+        elif a.what() == "lsd_peer":
+            # Debian's binding has no lsd_peer_alert class; the message names the peer
+            say("lsd_peer", message=a.message())
+        elif isinstance(a, lt.peer_connect_alert) or isinstance(a, lt.incoming_connection_alert):
+            ep = a.endpoint if hasattr(a, "endpoint") else a.ip
+            key = (str(ep[0]), ep[1])
+            if key not in seen:
+                seen.add(key)
+                say("peer", ip=key[0], port=key[1])
+        elif isinstance(a, lt.torrent_finished_alert) and finished_at is None:
+            finished_at = time.monotonic() - start
+            say("finished")

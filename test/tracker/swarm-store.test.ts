@@ -1,0 +1,196 @@
+// deadline: 20s
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { SwarmStore, type StoreAnnounce, type StoreLimits } from '../../src/tracker/swarm-store';
+import { ManualClock } from '../../src/util/clock';
+
+const LIMITS: StoreLimits = { maxTorrents: 100, maxPeersPerTorrent: 50, maxPeers: 1000, interval: 120, numwantDefault: 50, numwantMax: 200 };
+const hash = (n: number) => new Uint8Array(20).fill(n);
+const id = (n: number) => {
+  const b = new Uint8Array(20).fill(0x41);
+  new DataView(b.buffer).setUint32(16, n);
+  return b;
+};
+const v4 = (n: number) => new Uint8Array([10, 0, (n >> 8) & 255, n & 255]);
+const v6 = (n: number) => {
+  const b = new Uint8Array(16);
+  b[0] = 0xfd;
+  b[15] = n;
+  return b;
+};
+function ann(n: number, over: Partial<StoreAnnounce> = {}): StoreAnnounce {
+  return { infoHash: hash(1), peerId: id(n), address: v4(n), port: 6000 + n, left: 100, event: 'started', numwant: undefined, families: 'both', ...over };
+}
+/** Compact IPv4 peers as "a.b.c.d:port" strings. */
+const list4 = (b: Uint8Array) => {
+  const out: string[] = [];
+  for (let i = 0; i < b.length; i += 6) out.push(`${b[i]}.${b[i + 1]}.${b[i + 2]}.${b[i + 3]}:${(b[i + 4]! << 8) | b[i + 5]!}`);
+  return out.sort();
+};
+
+test('the requester is never returned to itself; counters follow announces', () => {
+  const s = new SwarmStore(LIMITS);
+  const a = s.announce(0, ann(1));
+  assert.is(a.peers4.length, 0, 'alone in the swarm');
+  assert.is(a.incomplete, 1);
+  const b = s.announce(0, ann(2));
+  assert.equal(list4(b.peers4), ['10.0.0.1:6001']);
+  const again = s.announce(0, ann(1));
+  assert.equal(list4(again.peers4), ['10.0.0.2:6002']);
+  assert.is(s.peers, 2, 're-announce updates, does not add');
+  // the same peer id from another address (dual-stack client) is not returned either
+  const other = s.announce(0, ann(1, { address: v6(1), port: 6001 }));
+  assert.is(other.peers6.length, 0);
+  assert.equal(list4(other.peers4), ['10.0.0.2:6002']);
+});
+
+test('seeders are given leechers only; completed counted once per peer', () => {
+  const s = new SwarmStore(LIMITS);
+  s.announce(0, ann(1, { left: 0 }));
+  s.announce(0, ann(2, { left: 0 }));
+  s.announce(0, ann(3));
+  const seed = s.announce(0, ann(1, { left: 0 }));
+  assert.equal(list4(seed.peers4), ['10.0.0.3:6003']);
+  assert.is(seed.complete, 2);
+  assert.is(seed.incomplete, 1);
+  const leech = s.announce(0, ann(3));
+  assert.equal(list4(leech.peers4), ['10.0.0.1:6001', '10.0.0.2:6002']);
+  const done = s.announce(0, ann(3, { left: 0, event: 'completed' }));
+  assert.equal([done.complete, done.incomplete, done.downloaded], [3, 0, 1]);
+  s.announce(0, ann(3, { left: 0, event: 'completed' }));
+  assert.is(s.counts(hash(1)).downloaded, 1, 'a repeated completed is not counted twice');
+  assert.is(s.seeders, 3);
+});
+
+test('a leecher becoming a seeder, or stopping with nothing left, counts as one download', () => {
+  const s = new SwarmStore(LIMITS);
+  s.announce(0, ann(1, { left: 0 })); // a seeder from the start: not a download
+  s.announce(0, ann(2));
+  s.announce(0, ann(2, { left: 0, event: 'none' }));
+  s.announce(0, ann(2, { left: 0, event: 'completed' }));
+  assert.is(s.counts(hash(1)).downloaded, 1);
+  s.announce(0, ann(3));
+  s.announce(0, ann(3, { left: 0, event: 'stopped' }));
+  assert.is(s.counts(hash(1)).downloaded, 2);
+  s.announce(0, ann(4));
+  s.announce(0, ann(4, { left: 10, event: 'stopped' }));
+  s.announce(0, ann(1, { left: 0, event: 'stopped' }));
+  assert.is(s.counts(hash(1)).downloaded, 2, 'a leecher giving up and a seeder leaving are not downloads');
+});
+
+test('numwant: 0 gives none, capped at numwant_max, default otherwise', () => {
+  const s = new SwarmStore({ ...LIMITS, numwantDefault: 3, numwantMax: 5 });
+  for (let i = 1; i <= 10; i++) s.announce(0, ann(i));
+  assert.is(s.announce(0, ann(1, { numwant: 0 })).peers4.length, 0);
+  assert.is(s.announce(0, ann(1)).peers4.length, 3 * 6);
+  assert.is(s.announce(0, ann(1, { numwant: 100 })).peers4.length, 5 * 6);
+});
+
+test('IPv4 in peers, IPv6 in peers6; UDP (same family) gets only its own family', () => {
+  const s = new SwarmStore(LIMITS);
+  s.announce(0, ann(1));
+  s.announce(0, ann(2, { address: v6(2) }));
+  const both = s.announce(0, ann(3));
+  assert.is(both.peers4.length, 6);
+  assert.is(both.peers6.length, 18);
+  assert.is(both.peers6[15], 2);
+  assert.is(both.peers6[16]! * 256 + both.peers6[17]!, 6002);
+  const same6 = s.announce(0, ann(4, { address: v6(4), families: 'same' }));
+  assert.is(same6.peers4.length, 0);
+  assert.is(same6.peers6.length, 18);
+});
+
+test('port 0 is never stored nor handed out; stopped removes', () => {
+  const s = new SwarmStore(LIMITS);
+  const z = s.announce(0, ann(1, { port: 0 }));
+  assert.is(z.refused, 'port 0');
+  assert.is(s.peers, 0);
+  s.announce(0, ann(2));
+  s.announce(0, ann(3));
+  s.announce(0, ann(2, { event: 'stopped' }));
+  assert.is(s.peers, 1);
+  assert.equal(list4(s.announce(0, ann(4)).peers4), ['10.0.0.3:6003']);
+  s.announce(0, ann(3, { event: 'stopped' }));
+  s.announce(0, ann(4, { event: 'stopped' }));
+  assert.is(s.torrents, 0, 'an empty swarm is pruned');
+});
+
+test('expiry after 1.5 intervals by the incremental sweep; empty swarms pruned; downloaded kept', () => {
+  const clock = new ManualClock();
+  const s = new SwarmStore(LIMITS);
+  for (let t = 0; t < 40; t++) s.announce(clock.now(), ann(1, { infoHash: hash(t), left: 0, event: 'completed' }));
+  s.announce(clock.now(), ann(2));
+  assert.is(s.peers, 41);
+  // peer 2 keeps announcing every interval; everyone else goes silent
+  for (let sec = 1; sec <= 200; sec++) {
+    clock.advance(1000);
+    if (sec % 120 === 0) s.announce(clock.now(), ann(2));
+    s.sweep(clock.now());
+    if (sec === 179) assert.is(s.peers, 41, 'nobody expires before 1.5 intervals');
+  }
+  assert.is(s.peers, 1, 'silent peers expired within 200 s');
+  assert.is(s.torrents, 1, 'their swarms pruned');
+  assert.is(s.counts(hash(5)).downloaded, 1, 'downloaded survives the pruning');
+  assert.equal([...s.retiredList()].length, 39);
+});
+
+test('an expired peer is not handed out even before the sweep reaches it', () => {
+  const clock = new ManualClock();
+  const s = new SwarmStore(LIMITS);
+  s.announce(0, ann(1));
+  clock.advance(181_000);
+  assert.is(s.announce(clock.now(), ann(2)).peers4.length, 0);
+});
+
+test('caps: torrents, peers per torrent, peers in total; refused peers still get peers', () => {
+  const s = new SwarmStore({ ...LIMITS, maxTorrents: 2, maxPeersPerTorrent: 3, maxPeers: 5 });
+  s.announce(0, ann(1, { infoHash: hash(1) }));
+  s.announce(0, ann(1, { infoHash: hash(2) }));
+  assert.is(s.announce(0, ann(1, { infoHash: hash(3) })).refused, 'torrent limit');
+  assert.is(s.torrents, 2);
+  s.announce(0, ann(2));
+  s.announce(0, ann(3));
+  const full = s.announce(0, ann(4));
+  assert.is(full.refused, 'swarm limit');
+  assert.is(full.peers4.length, 3 * 6);
+  s.announce(0, ann(5, { infoHash: hash(2) }));
+  assert.is(s.peers, 5);
+  assert.is(s.announce(0, ann(6, { infoHash: hash(2) })).refused, 'peer limit');
+  assert.is(s.peers, 5);
+  // an existing peer can always re-announce
+  assert.is(s.announce(0, ann(2)).refused, undefined);
+});
+
+test('slot arrays grow and shrink; peer ids returned for the dictionary model', () => {
+  const clock = new ManualClock();
+  const s = new SwarmStore({ ...LIMITS, maxPeersPerTorrent: 1000 });
+  for (let i = 1; i <= 500; i++) s.announce(0, ann(i));
+  const r = s.announce(0, ann(1, { numwant: 2, wantPeerIds: true }));
+  assert.is(r.peerIds!.length, 40);
+  const p = r.peers4;
+  const n = (p[2]! << 8) | p[3]!;
+  assert.equal([...r.peerIds!.subarray(0, 20)], [...id(n)]);
+  clock.advance(100_000);
+  for (let i = 1; i <= 10; i++) s.announce(clock.now(), ann(i));
+  clock.advance(100_000);
+  for (let k = 0; k < 20; k++) s.sweep(clock.now());
+  assert.is(s.peers, 10);
+  const swarm = [...s.swarmList()][0]!;
+  assert.ok(swarm.slots.length <= 16 * 44, `shrunk to ${swarm.slots.length} bytes`);
+  assert.is(s.announce(clock.now(), ann(11)).peers4.length, 60);
+});
+
+test('a peer registered with its own ttl (LPD) outlives 1.5 intervals, then expires', () => {
+  const s = new SwarmStore(LIMITS);
+  s.announce(0, ann(1));
+  s.announce(0, ann(2, { ttlSeconds: 660, numwant: 0 }));
+  const sweepTo = (ms: number) => {
+    for (let t = 0; t <= ms; t += 1000) s.sweep(t);
+  };
+  sweepTo(200_000); // past 1.5 × 120 s
+  assert.is(s.peers, 1, 'the announced peer expired, the LPD one stays');
+  sweepTo(700_000);
+  assert.is(s.peers, 0, 'and it expires after its ttl');
+});
+
+test.run();
