@@ -63,14 +63,14 @@ export interface Daemon {
 export async function startDaemon(
   base: string,
   extra: string[] = [],
-  opts: { prefix?: string[]; waitSeeding?: boolean } = {},
+  opts: { prefix?: string[]; waitSeeding?: boolean; trackerPort?: number } = {},
 ): Promise<Daemon> {
   for (let attempt = 0; ; attempt++) {
     const port = randomPort();
     const args = [
       BUNDLE,
       'daemon',
-      '--tracker-enabled', '0',
+      ...(opts.trackerPort ? ['--tracker-enabled', '1', '--tracker-port', String(opts.trackerPort)] : ['--tracker-enabled', '0']),
       '--lpd-enabled', '0',
       '--state-dir', join(base, 'state'),
       '--seeder-torrent-dir', join(base, 'torrents'),
