@@ -119,6 +119,8 @@ export interface SessionDeps {
   uploaded(session: PeerSession, bytes: number): void;
 }
 
+const PLAIN_PREFIX = Buffer.from('\x13BitTorrent protocol', 'latin1');
+
 /** Piece messages of a full block, reused once the socket has taken them (at most 1 MiB kept). */
 const blockBuffers = new BufferPool(PIECE_HEADER_LENGTH + BLOCK_SIZE, 64);
 
@@ -134,6 +136,8 @@ export class PeerSession {
   /** Incoming connection that opened with an MSE handshake (see codec/mse.ts) until it is done. */
   private mse: MseResponder | undefined;
   private firstBytes = true;
+  /** The first bytes of an incoming connection, until 20 tell a plain handshake from MSE. */
+  private opening: Buffer | undefined;
   private mseInfoHash: Uint8Array | undefined;
   /** The peer opened with an MSE handshake. */
   encrypted = false;
@@ -241,12 +245,24 @@ export class PeerSession {
     this.receivedBytes += data.length;
     try {
       if (this.firstBytes) {
-        this.firstBytes = false;
-        // A plain handshake starts with 19; anything else from an incoming peer may be MSE.
-        this.firstHex = Buffer.from(data.subarray(0, 24)).toString('hex');
-        if (!this.outgoing && data[0] !== 19 && this.deps.mseTorrent) {
-          this.mse = new MseResponder(this.deps.mseTorrent);
-          this.encrypted = true;
+        // A plain handshake starts with "\x13BitTorrent protocol"; anything else from an
+        // incoming peer may be MSE (whose first byte is 0x13 once in 256 connections).
+        if (this.outgoing || !this.deps.mseTorrent) this.firstBytes = false;
+        else {
+          const head = this.opening ? Buffer.concat([this.opening, data]) : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+          const n = Math.min(head.length, PLAIN_PREFIX.length);
+          if (n < PLAIN_PREFIX.length && head.subarray(0, n).equals(PLAIN_PREFIX.subarray(0, n))) {
+            this.opening = head; // not yet decided
+            return;
+          }
+          this.firstBytes = false;
+          this.opening = undefined;
+          this.firstHex = head.subarray(0, 24).toString('hex');
+          data = head;
+          if (!head.subarray(0, PLAIN_PREFIX.length).equals(PLAIN_PREFIX)) {
+            this.mse = new MseResponder(this.deps.mseTorrent);
+            this.encrypted = true;
+          }
         }
       }
       if (this.cipher) data = this.cipher.decrypt.crypt(Uint8Array.from(data));
