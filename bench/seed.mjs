@@ -142,7 +142,9 @@ function announceOne(infoHash, peerPort) {
 async function startMeshseed(limitKiB, announceIt = true) {
   const p = port();
   const state = join(work, 'state');
-  const c = start(process.execPath, [join(ROOT, 'dist', 'meshseed.js'), 'daemon', '--tracker-enabled', '0', '--lpd-enabled', '0',
+  // MESHSEED_NODE_FLAGS: node flags for the daemon, as the init script would give them
+  const flags = (process.env.MESHSEED_NODE_FLAGS ?? '').split(' ').filter(Boolean);
+  const c = start(process.execPath, [...flags, join(ROOT, 'dist', 'meshseed.js'), 'daemon', '--tracker-enabled', '0', '--lpd-enabled', '0',
     '--state-dir', state, '--seeder-torrent-dir', join(work, 'torrents'), '--seeder-data-dir', dataDir,
     '--seeder-listen-port', String(p), '--seeder-upload-rate', String(limitKiB), '--seeder-upload-slots', '4']);
   await until('meshseed to seed', 120_000, () => (c.out.match(/: seeding \(/g) ?? []).length === 2 || c.exitCode !== null);
