@@ -121,8 +121,8 @@ export interface SessionDeps {
 
 const PLAIN_PREFIX = Buffer.from('\x13BitTorrent protocol', 'latin1');
 
-/** Piece messages of a full block, reused once the socket has taken them (at most 1 MiB kept). */
-const blockBuffers = new BufferPool(PIECE_HEADER_LENGTH + BLOCK_SIZE, 64);
+/** Piece messages of a full block, reused once the socket has taken them (at most 512 KiB kept). */
+const blockBuffers = new BufferPool(PIECE_HEADER_LENGTH + BLOCK_SIZE, 32);
 
 interface Request {
   index: number;

@@ -378,11 +378,18 @@ export class Seeder implements Service, SeederView {
       return;
     }
     const now = this.deps.clock.now();
-    const storage = new TorrentStorage(
-      { pool: this.pool, cache: this.cache, log: this.deps.log, resumeDir: join(this.settings['main.state_dir'], 'resume') },
-      meta,
-      this.settings['seeder.data_dir'],
-    );
+    let storage: TorrentStorage;
+    try {
+      storage = new TorrentStorage(
+        { pool: this.pool, cache: this.cache, log: this.deps.log, resumeDir: join(this.settings['main.state_dir'], 'resume') },
+        meta,
+        this.settings['seeder.data_dir'],
+      );
+    } catch (err) {
+      this.deps.log.warn(`${file}: not seeded: ${(err as Error).message}`);
+      this.fileErrors.set(file, (err as Error).message);
+      return;
+    }
     const t = new SeedTorrent(
       file,
       meta,

@@ -1,10 +1,9 @@
 /**
  * Maps a range of a torrent's concatenated data (piece, offset, length) to the files that
  * hold it (BEP 3: "the pieces … as if the files were concatenated in the order of the files
- * list"). Multi-file torrents live in `<data_dir>/<name>/<path…>`, single-file ones in
- * `<data_dir>/<name>`. BEP 47 padding files are zeros and have no file on disk.
+ * list"). BEP 47 padding files are zeros and have no file on disk. Where the files lie is
+ * data-files.ts.
  */
-import { join } from 'node:path';
 import type { FileEntry, Metainfo } from '../codec/metainfo.js';
 
 export interface Segment {
@@ -12,10 +11,6 @@ export interface Segment {
   /** Offset inside the file. */
   offset: number;
   length: number;
-}
-
-export function filePath(dataDir: string, m: Pick<Metainfo, 'name' | 'singleFile'>, f: FileEntry): string {
-  return m.singleFile ? join(dataDir, m.name) : join(dataDir, m.name, ...f.path);
 }
 
 /** Segments covering `[start, start+length)` of the torrent's data, in order. */

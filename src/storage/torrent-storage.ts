@@ -22,7 +22,8 @@ import { pieceSize, type Metainfo } from '../codec/metainfo.js';
 import { bitIsSet, makeBitfield } from '../codec/peer-wire.js';
 import type { Logger } from '../util/log.js';
 import type { FilePool } from './file-pool.js';
-import { filePath, piecesOfFile, segmentsOf } from './piece-map.js';
+import { dataFilesIn } from './data-files.js';
+import { piecesOfFile, segmentsOf } from './piece-map.js';
 import { hashFiles } from './piece-hasher.js';
 import { hashRange, pieceHashMatches } from './piece-verify.js';
 import { CHUNK_SIZE, type ReadCache } from './read-cache.js';
@@ -45,6 +46,7 @@ export interface StorageDeps {
 let nextOwner = 1;
 
 export class TorrentStorage {
+  private readonly paths: string[];
   private readonly states: Uint8Array;
   /** This storage's key in the shared read cache. */
   private readonly owner = nextOwner++;
@@ -64,6 +66,8 @@ export class TorrentStorage {
     readonly meta: Metainfo,
     readonly dataDir: string,
   ) {
+    // (throws for a torrent whose paths would leave its folder)
+    this.paths = dataFilesIn(meta, dataDir).files.map((f) => f.path);
     this.states = new Uint8Array(meta.pieceCount);
     this.counts[PIECE_MISSING] = meta.pieceCount;
     this.stamps = meta.files.map(() => undefined);
@@ -73,8 +77,9 @@ export class TorrentStorage {
     return join(this.deps.resumeDir, `${this.meta.infoHashHex}.resume`);
   }
 
+  /** Where file `file` of the torrent lies: `<data_dir>/<name>` or `<data_dir>/<name>/<path>`. */
   pathOf(file: number): string {
-    return filePath(this.dataDir, this.meta, this.meta.files[file]!);
+    return this.paths[file]!;
   }
 
   available(index: number): boolean {
