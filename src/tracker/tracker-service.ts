@@ -206,11 +206,16 @@ export class TrackerService implements Service, TrackerRegistry {
 
   // ---------------- TrackerRegistry (the LPD bridge) ----------------
 
+  /**
+   * Allow-list mode: the allowed torrents. Open mode tracks any torrent, so any torrent it
+   * tracks or has room for: a client heard by LPD on this segment is then found by a client
+   * of another segment that asks this tracker first (the LPD bridge's whole point).
+   */
   knowsTorrent(infoHashHex: string): boolean {
     const key = hexToKey(infoHashHex);
     if (this.access.mode === 'allowlist') return this.access.allows(key);
     const c = this.core.store.countsByKey(key);
-    return c.complete + c.incomplete > 0 || this.access.info(key) !== undefined;
+    return c.complete + c.incomplete > 0 || this.core.store.torrents < this.settings['tracker.max_torrents'];
   }
 
   registerExternalPeer(infoHashHex: string, address: string, port: number): boolean {

@@ -323,11 +323,24 @@ test(
 );
 
 test(
+  'TrackerRegistry: a full open tracker takes no LPD peer for a new torrent, still for a tracked one',
+  deadline(10000, () =>
+    withTracker({ 'tracker.max_torrents': 1 }, async (t) => {
+      const first = HASH.toString('hex');
+      const second = 'ab'.repeat(20);
+      assert.ok(t.registerExternalPeer(first, '10.1.2.3', 6881));
+      assert.not.ok(t.knowsTorrent(second), 'no room for a second torrent');
+      assert.ok(t.knowsTorrent(first), 'the tracked one is still known');
+    }),
+  ),
+);
+
+test(
   'TrackerRegistry: an LPD peer is registered and handed out like an announced one',
   deadline(10000, () =>
     withTracker({}, async (t) => {
       const hex = HASH.toString('hex');
-      assert.not.ok(t.knowsTorrent(hex));
+      assert.ok(t.knowsTorrent(hex), 'an open tracker takes any torrent it has room for');
       assert.ok(t.registerExternalPeer(hex, '10.1.2.3', 6881));
       assert.not.ok(t.registerExternalPeer(hex, 'not-an-address', 6881));
       assert.not.ok(t.registerExternalPeer(hex, '10.1.2.3', 0));
