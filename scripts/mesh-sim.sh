@@ -8,9 +8,13 @@
 #   "internet" 10.61.9.0/24 is a blackhole route in the router: the public tracker there
 #   answers nothing, as when the mesh's uplink is down.
 #
-# Usage: scripts/mesh-sim.sh up|down|status [PREFIX]
-#        PREFIX (default "ms") names the namespaces PREFIX-r, PREFIX-a1, … so several
-#        simulations can exist at once; the test suite uses its own prefix.
+# Usage: scripts/mesh-sim.sh up|run|down|status [PREFIX]
+#   up      make the namespaces (to explore by hand with `ip netns exec PREFIX-a1 …`)
+#   run     run the whole scenario of test/mesh/mesh.test.ts in its own namespaces, printing
+#           what happens and how long it took; removes everything afterwards
+#   down    remove the namespaces and every process in them
+#   PREFIX (default "ms") names the namespaces PREFIX-r, PREFIX-a1, … so several simulations
+#   can exist at once; the test suite uses "mst".
 set -eu
 cmd=${1:-}
 P=${2:-ms}
@@ -61,6 +65,11 @@ down() {
 case "$cmd" in
   up) down; up ;;
   down) down; echo "mesh $P down" ;;
+  run)
+    cd "$(dirname "$0")/.."
+    npm run build --silent
+    MESH_PREFIX="$P" TEST_VERBOSE=1 node scripts/run-tests.mjs test/mesh
+    ;;
   status) ip netns list | grep "^$P-" || echo "mesh $P is down" ;;
-  *) echo "usage: $0 up|down|status [PREFIX]" >&2; exit 2 ;;
+  *) echo "usage: $0 up|run|down|status [PREFIX]" >&2; exit 2 ;;
 esac
