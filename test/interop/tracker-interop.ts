@@ -58,9 +58,9 @@ export const randomPort = () => 20000 + Math.floor(Math.random() * 40000);
  * aria2c with DHT, LPD and PEX off: the tracker is its only source of peers.
  *
  * aria2 1.36 has UDP tracker support only with its DHT switched on ("--enable-dht ... also
- * enables UDP tracker support"). For `udpTracker`, the DHT node runs with an empty routing
- * table in a fresh file and no entry point, so it contacts nobody, and the torrent must be
- * private (BEP 27), for which aria2 "doesn't use DHT ... even if true is given" (nor PEX).
+ * enables UDP tracker support"). `udpTracker` is therefore only for an aria2 inside a test's
+ * network namespace (DHT never runs on the machine's own interfaces); its DHT node starts
+ * with an empty routing table in a fresh file and no entry point, so it contacts nobody.
  */
 export function aria2Args(o: { dir: string; port: number; torrent: string; seed: boolean; address?: string; udpTracker?: boolean }): string[] {
   return [

@@ -1,9 +1,12 @@
 // deadline: 90s
 /**
- * Transmission 3.00 (transmission-cli) against our tracker, over HTTP and over UDP, inside a
- * network namespace this test creates (Transmission never connects to 127.0.0.0/8 peers, so
- * every program gets its own 10.x address on the namespace's `lo`). An aria2 seeder and two
- * Transmission leechers find each other only through the tracker (DHT, LPD, PEX off).
+ * Transmission 3.00 (transmission-cli) and aria2 against our tracker, over HTTP and over UDP,
+ * inside a network namespace this test creates (Transmission never connects to 127.0.0.0/8
+ * peers, so every program gets its own 10.x address on the namespace's `lo`). An aria2 seeder,
+ * two Transmission leechers and an aria2 leecher over UDP find each other only through the
+ * tracker (LPD, PEX off; DHT off but for aria2's UDP leg: aria2 1.36 speaks UDP to trackers
+ * only with its DHT on, so that leg runs here, where its DHT, with no node to start from,
+ * could reach nothing but the namespace anyway).
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -19,6 +22,7 @@ const TRACKER = '10.77.0.1';
 const SEEDER = '10.77.0.2';
 const LEECH_HTTP = '10.77.0.3';
 const LEECH_UDP = '10.77.0.4';
+const LEECH_ARIA2_UDP = '10.77.0.5';
 const ALL: Proc[] = [];
 
 const inNs = (cmd: string, args: string[]) => start('ip', ['netns', 'exec', NS, cmd, ...args]);
@@ -66,7 +70,7 @@ if (HAVE)
       try {
         await sh('ip', ['netns', 'add', NS]);
         await sh('ip', ['-n', NS, 'link', 'set', 'lo', 'up']);
-        for (const a of [TRACKER, SEEDER, LEECH_HTTP, LEECH_UDP]) await sh('ip', ['-n', NS, 'addr', 'add', `${a}/32`, 'dev', 'lo']);
+        for (const a of [TRACKER, SEEDER, LEECH_HTTP, LEECH_UDP, LEECH_ARIA2_UDP]) await sh('ip', ['-n', NS, 'addr', 'add', `${a}/32`, 'dev', 'lo']);
 
         const port = randomPort(); // a fresh namespace: nothing else listens there
         const daemon = inNs(process.execPath, [BUNDLE, 'daemon', '--seeder-enabled', '0', '--lpd-enabled', '0', '--state-dir', join(dir.path, 'state'), '--tracker-address', TRACKER, '--tracker-port', String(port)]);
@@ -102,11 +106,23 @@ if (HAVE)
         for (const l of leechers) assert.equal(readFileSync(join(l.out, 'mesh.img')), readFileSync(p.file));
         const s = await scrape();
         assert.equal([s?.complete, s?.incomplete], [3, 0], 'the seeder and both finished leechers are seeders');
+
+        // aria2 over UDP: it downloads, reports completion and leaves (--seed-time=0)
+        const ariaOut = join(dir.path, 'dl-aria2-udp');
+        const aria = inNs('aria2c', aria2Args({ dir: ariaOut, port: randomPort(), torrent: p.torrents.udp!, seed: false, address: LEECH_ARIA2_UDP, udpTracker: true }));
+        ALL.push(aria);
+        assert.is(await aria.exited, 0, aria.output());
+        assert.equal(readFileSync(join(ariaOut, 'mesh.img')), readFileSync(p.file), 'aria2 over UDP got the same bytes');
+        await waitFor('aria2 counted and gone', 10000, async () => {
+          const x = await scrape();
+          return x?.downloaded === 3 && x.incomplete === 0;
+        }, 250);
+
         // the scrape answer over HTTP matches the stats page
         const raw = (await fetchInNs(`http://${TRACKER}:${port}/scrape?info_hash=${percentEncode(p.infoHash)}`)).toString('latin1');
-        assert.ok(raw.includes('d8:completei3e10:downloadedi2e10:incompletei0ee'), raw);
+        assert.ok(raw.includes('d8:completei3e10:downloadedi3e10:incompletei0ee'), raw);
         const json = JSON.parse((await fetchInNs(`http://${TRACKER}:${port}/stats.json`)).toString());
-        assert.ok(json.counters.httpAnnounces >= 2 && json.counters.udpAnnounces >= 2, JSON.stringify(json.counters));
+        assert.ok(json.counters.httpAnnounces >= 2 && json.counters.udpAnnounces >= 4 && json.counters.udpConnects >= 2, JSON.stringify(json.counters));
       } catch (err) {
         for (const p of ALL) console.error(`--- ${p.child.spawnargs.slice(3, 5).join(' ')}\n${p.output().slice(-3000)}`);
         throw err;
