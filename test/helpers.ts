@@ -104,3 +104,6 @@ export function requirePrograms(...programs: string[]): boolean {
   }
   throw new Error(`${missing.join(', ')} not installed: run scripts/test.sh, which installs the test dependencies`);
 }
+
+/** A port for a server that cannot bind port 0 (a real program): random in 20000-59999; retry on EADDRINUSE. */
+export const randomPort = (): number => 20000 + Math.floor(Math.random() * 40000);

@@ -5,7 +5,7 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes, createHash } from 'node:crypto';
-import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync, chmodSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { request } from 'node:http';
 import { BUNDLE, waitFor, run } from '../helpers';
@@ -47,7 +47,8 @@ export function treeDigest(dir: string): Map<string, string> {
   return out;
 }
 
-export const randomPort = (): number => 20000 + Math.floor(Math.random() * 40000);
+import { randomPort } from '../helpers';
+export { randomPort };
 
 export interface Daemon {
   port: number;
@@ -111,40 +112,7 @@ export async function startDaemon(
   }
 }
 
-export interface Tracker {
-  port: number;
-  announceUrl: string;
-  stop(): void;
-}
-
-/** Debian's opentracker, whitelist-only: `hashes` are written to its whitelist (it chroots into `dir`). */
-export async function startOpentracker(dir: string, hashes: string[], host = '127.0.0.1', prefix: string[] = []): Promise<Tracker> {
-  mkdirSync(dir, { recursive: true });
-  chmodSync(dir, 0o755);
-  writeFileSync(join(dir, 'whitelist'), hashes.map((h) => `${h}\n`).join(''), { mode: 0o644 });
-  for (let attempt = 0; attempt < 5; attempt++) {
-    const port = randomPort();
-    const args = ['-i', host, '-p', String(port), '-P', String(port), '-w', '/whitelist', '-d', dir];
-    const child = prefix.length ? spawn(prefix[0]!, [...prefix.slice(1), 'opentracker', ...args]) : spawn('opentracker', args);
-    let out = '';
-    child.stderr!.on('data', (d) => (out += d));
-    let dead = false;
-    child.on('exit', () => (dead = true));
-    const up = await waitFor('opentracker to listen', 5000, () => {
-      if (dead) return 'dead';
-      const r = spawnSync('sh', ['-c', `${prefix.join(' ')} ss -ltnH 'sport = :${port}'`], { encoding: 'utf8' });
-      return r.stdout.includes(String(port)) ? 'up' : '';
-    });
-    if (up === 'up')
-      return {
-        port,
-        announceUrl: `http://${host}:${port}/announce`,
-        stop: () => void child.kill('SIGKILL'),
-      };
-    void out;
-  }
-  throw new Error('opentracker did not start');
-}
+export { startOpentracker, type Opentracker as Tracker } from './opentracker';
 
 const pct = (hex: string) => hex.replace(/../g, '%$&');
 

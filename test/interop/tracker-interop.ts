@@ -52,7 +52,8 @@ export function start(cmd: string, args: string[], opts: { cwd?: string } = {}):
   };
 }
 
-export const randomPort = () => 20000 + Math.floor(Math.random() * 40000);
+import { randomPort } from '../helpers';
+export { randomPort };
 
 /**
  * aria2c with DHT, LPD and PEX off: the tracker is its only source of peers.

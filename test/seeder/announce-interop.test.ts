@@ -18,7 +18,11 @@ import { Announcer, makePeerId } from '../../src/seeder/announcer';
 import type { PeerCandidate, SeededTorrent, SeederView } from '../../src/parts';
 import { systemClock } from '../../src/util/clock';
 import { createLogger } from '../../src/util/log';
+import { startOpentracker as startSharedOpentracker } from '../interop/opentracker';
 import { deadline, requirePrograms, tempDir, waitFor } from '../helpers';
+
+/** What the tests kill at the end: processes, and opentracker through its stop(). */
+type Killable = Pick<ChildProcess, 'kill'>;
 
 const PY = '/usr/bin/python3';
 
@@ -51,40 +55,12 @@ while True:
 `;
 
 
-/** Debian's opentracker on 127.0.0.1 at a random port (retried), whitelist in `dir`/whitelist. */
-async function startOpentracker(dir: string, children: ChildProcess[]): Promise<number> {
-  const http = new HttpAnnounceTransport({ clock: systemClock, lookup: gatedLookup(systemClock) }, { timeoutMs: 2000, maxBodyBytes: 65536 });
-  for (let attempt = 0; attempt < 10; attempt++) {
-    const port = 20000 + Math.floor(Math.random() * 40000);
-    const ot = spawn('opentracker', ['-i', '127.0.0.1', '-p', String(port), '-P', String(port), '-d', dir, '-w', '/whitelist'], { stdio: 'ignore' });
-    children.push(ot);
-    let exited = false;
-    ot.on('exit', () => (exited = true));
-    // up once its whitelist is loaded (read in a thread of its own): probe with the first
-    // listed hash, as a peer that stops at once
-    const listed = readFileSync(join(dir, 'whitelist'), 'utf8').split('\n')[0]!;
-    const up = await waitFor('opentracker with its whitelist loaded', 5000, async () => {
-      if (exited) return 'exited';
-      try {
-        await http.announce(new URL(`http://127.0.0.1:${port}/announce`), {
-          infoHash: Buffer.from(listed, 'hex'),
-          peerId: makePeerId('0.0.0'),
-          port: 1,
-          uploaded: 0,
-          downloaded: 0,
-          left: 0,
-          event: 'stopped',
-          numwant: 0,
-          key: 0,
-        });
-        return 'up';
-      } catch {
-        return undefined;
-      }
-    });
-    if (up === 'up') return port;
-  }
-  throw new Error('opentracker did not start on any of 10 ports');
+/** Debian's opentracker (test/interop/opentracker.ts) for the hashes of `dir`/whitelist; killed with the children. */
+async function startOpentracker(dir: string, children: Killable[]): Promise<number> {
+  const hashes = readFileSync(join(dir, 'whitelist'), 'utf8').split('\n').filter(Boolean);
+  const ot = await startSharedOpentracker(dir, hashes);
+  children.push({ kill: () => (ot.stop(), true) });
+  return ot.port;
 }
 
 /** A TCP server standing in for the seeder's listen port: records the first 68 bytes (the BitTorrent handshake) of each connection. */
@@ -123,7 +99,7 @@ test(
     if (!requirePrograms('opentracker', PY)) return;
     const dir = tempDir('meshseed-announce-interop-');
     chmodSync(dir.path, 0o755);
-    const children: ChildProcess[] = [];
+    const children: Killable[] = [];
     const servers: net.Server[] = [];
     let announcer: Announcer | undefined;
     try {
@@ -199,7 +175,7 @@ test(
     if (!requirePrograms('opentracker', 'aria2c')) return;
     const dir = tempDir('meshseed-announce-interop-');
     chmodSync(dir.path, 0o755);
-    const children: ChildProcess[] = [];
+    const children: Killable[] = [];
     const servers: net.Server[] = [];
     const silent = dgram.createSocket('udp4');
     let announcer: Announcer | undefined;

@@ -3,9 +3,6 @@
 // (opentracker from Debian) and against small fake trackers for the edge cases.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import http from 'node:http';
 import net from 'node:net';
 import dgram from 'node:dgram';
@@ -23,6 +20,7 @@ import type { PeerCandidate, SeededTorrent, SeederView } from '../../src/parts';
 import { systemClock } from '../../src/util/clock';
 import { createLogger } from '../../src/util/log';
 import { deadline, requirePrograms, tempDir, waitFor } from '../helpers';
+import { startOpentracker as startSharedOpentracker } from '../interop/opentracker';
 
 const HASH = 'a1b2c3d4e5f60718293a4b5c6d7e8f9001122334';
 const OTHER = 'ffffffffffffffffffffffffffffffffffffffff';
@@ -49,45 +47,20 @@ interface Opentracker {
   stop(): void;
 }
 
-/** Debian's opentracker, whitelist-only: the hashes go to its whitelist file. Port picked at random and retried. */
+/** Debian's opentracker (test/interop/opentracker.ts) in a temporary folder of its own. */
 async function startOpentracker(hashes: string[]): Promise<Opentracker> {
   const dir = tempDir('meshseed-announce-ot-');
-  chmodSync(dir.path, 0o755); // it chroots there and drops to nobody
-  writeFileSync(join(dir.path, 'whitelist'), hashes.map((h) => h + '\n').join(''));
-  for (let attempt = 0; attempt < 10; attempt++) {
-    const port = 20000 + Math.floor(Math.random() * 40000);
-    const child: ChildProcess = spawn('opentracker', ['-i', '127.0.0.1', '-p', String(port), '-P', String(port), '-d', dir.path, '-w', '/whitelist'], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let exited = false;
-    child.on('exit', () => (exited = true));
-    // Up means its whitelist is loaded (it reads it in a thread of its own after it starts
-    // answering): probe with the first listed hash, as a peer that stops at once.
-    const up = await waitFor('opentracker to answer with its whitelist loaded', 5000, async () => {
-      if (exited) return 'exited';
-      try {
-        await http1().announce(
-          new URL(`http://127.0.0.1:${port}/announce`),
-          request({ infoHash: Buffer.from(hashes[0] ?? OTHER, 'hex'), peerId: makePeerId('0.0.1'), event: 'stopped', numwant: 0 }),
-        );
-        return 'up';
-      } catch (e) {
-        // refused while the whitelist is not loaded yet: ask again
-        return hashes.length === 0 && e instanceof TrackerError && e.fromTracker ? 'up' : undefined;
-      }
-    });
-    if (up === 'up') {
-      return {
-        port,
-        stop() {
-          child.kill('SIGKILL');
-          dir.remove();
-        },
-      };
-    }
-  }
-  dir.remove();
-  throw new Error('opentracker did not start on any of 10 ports');
+  const ot = await startSharedOpentracker(dir.path, hashes).catch((e) => {
+    dir.remove();
+    throw e;
+  });
+  return {
+    port: ot.port,
+    stop() {
+      ot.stop();
+      dir.remove();
+    },
+  };
 }
 
 /** A leecher, as another mesh client would announce. */

@@ -1,0 +1,46 @@
+/**
+ * Debian's opentracker as a reference tracker for tests. It is built whitelist-only: the
+ * hashes go to its whitelist file (it chroots into `dir` and drops to nobody, so `dir` must be
+ * enterable by anyone). It starts answering before it has read the whitelist (a thread of its
+ * own), so it counts as up only once it accepts an announce for the first listed hash.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { randomPort, waitFor } from '../helpers';
+
+export interface Opentracker {
+  port: number;
+  announceUrl: string;
+  stop(): void;
+}
+
+/**
+ * Starts opentracker on `host` at a random port (retried). `prefix` runs it elsewhere, e.g.
+ * `['ip', 'netns', 'exec', NAME]`; the readiness probe runs there too.
+ */
+export async function startOpentracker(dir: string, hashes: string[], host = '127.0.0.1', prefix: string[] = []): Promise<Opentracker> {
+  if (hashes.length === 0) throw new Error('opentracker needs at least one whitelisted hash');
+  mkdirSync(dir, { recursive: true });
+  chmodSync(dir, 0o755);
+  writeFileSync(join(dir, 'whitelist'), hashes.map((h) => `${h}\n`).join(''), { mode: 0o644 });
+  const first = hashes[0]!.replace(/../g, '%$&');
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const port = randomPort();
+    const args = ['-i', host, '-p', String(port), '-P', String(port), '-w', '/whitelist', '-d', dir];
+    const child = prefix.length ? spawn(prefix[0]!, [...prefix.slice(1), 'opentracker', ...args], { stdio: 'ignore' }) : spawn('opentracker', args, { stdio: 'ignore' });
+    let dead = false;
+    child.on('exit', () => (dead = true));
+    // a peer that stops at once: accepted only when the whitelist is loaded, and leaves no trace
+    const url = `http://${host}:${port}/announce?info_hash=${first}&peer_id=-MS0000-probeprobepr&port=1&uploaded=0&downloaded=0&left=0&event=stopped&numwant=0&compact=1`;
+    const probe = `fetch(${JSON.stringify(url)}).then(r=>r.text()).then(t=>process.stdout.write(t.includes('failure')?'refused':'ok'),()=>process.stdout.write('down'))`;
+    const up = await waitFor('opentracker with its whitelist loaded', 5000, () => {
+      if (dead) return 'dead';
+      const r = spawnSync(prefix[0] ?? process.execPath, [...prefix.slice(1), ...(prefix.length ? [process.execPath] : []), '-e', probe], { encoding: 'utf8', timeout: 3000 });
+      return r.stdout === 'ok' ? 'up' : undefined;
+    }, 100);
+    if (up === 'up') return { port, announceUrl: `http://${host}:${port}/announce`, stop: () => void child.kill('SIGKILL') };
+    child.kill('SIGKILL');
+  }
+  throw new Error('opentracker did not start (or never loaded its whitelist) on any of 5 ports');
+}
