@@ -8,7 +8,7 @@ import * as assert from 'uvu/assert';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { deadline, requirePrograms, run, tempDir } from '../helpers';
-import { announceSeed, makeData, makeTorrent, randomPort, startDaemon, startOpentracker, treeDigest } from './seed-helpers';
+import { aria2Leech, announceSeed, makeData, makeTorrent, startDaemon, startOpentracker, treeDigest } from './seed-helpers';
 
 test(
   'aria2c downloads a multi-file torrent from meshseed, byte for byte',
@@ -32,20 +32,7 @@ test(
 
       const r = await run(
         'aria2c',
-        [
-          `--dir=${join(base, 'dl')}`,
-          '--enable-dht=false',
-          '--enable-dht6=false',
-          '--bt-enable-lpd=false',
-          '--enable-peer-exchange=false',
-          '--seed-time=0',
-          `--listen-port=${randomPort()}`,
-          '--interface=127.0.0.1',
-          '--summary-interval=0',
-          '--console-log-level=warn',
-          '--bt-stop-timeout=90',
-          t.file,
-        ],
+        aria2Leech(join(base, 'dl'), t.file, 90),
         { timeoutMs: 100_000 },
       );
       assert.is(r.code, 0, `aria2c failed:\n${r.stdout}\n${r.stderr}\n${daemon.log()}`);

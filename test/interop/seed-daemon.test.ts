@@ -12,7 +12,7 @@ import { mkdirSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { deadline, meshseed, requirePrograms, run, tempDir, waitFor } from '../helpers';
-import { makeData, makeTorrent, randomPort, startDaemon, treeDigest } from './seed-helpers';
+import { aria2Leech, makeData, makeTorrent, randomPort, startDaemon, treeDigest } from './seed-helpers';
 
 /** A port that refuses connections: bound, then closed. */
 async function closedPort(): Promise<number> {
@@ -42,20 +42,7 @@ test(
         assert.is(forClient.infoHash, t.infoHash);
         const r = await run(
           'aria2c',
-          [
-            `--dir=${join(base, 'dl')}`,
-            '--enable-dht=false',
-            '--enable-dht6=false',
-            '--bt-enable-lpd=false',
-            '--enable-peer-exchange=false',
-            '--seed-time=0',
-            `--listen-port=${randomPort()}`,
-            '--interface=127.0.0.1',
-            '--summary-interval=0',
-            '--console-log-level=warn',
-            '--bt-stop-timeout=60',
-            forClient.file,
-          ],
+          aria2Leech(join(base, 'dl'), forClient.file, 60),
           { timeoutMs: 80_000 },
         );
         assert.is(r.code, 0, `aria2c failed:\n${r.stdout}\n${r.stderr}\n${daemon.log()}`);

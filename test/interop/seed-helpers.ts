@@ -114,6 +114,24 @@ export async function startDaemon(
 
 export { startOpentracker, type Opentracker as Tracker } from './opentracker';
 
+/** aria2c downloading `torrent` into `dir` on loopback, DHT, LPD and PEX off; exits when done. */
+export function aria2Leech(dir: string, torrent: string, stopTimeoutS: number): string[] {
+  return [
+    `--dir=${dir}`,
+    '--enable-dht=false',
+    '--enable-dht6=false',
+    '--bt-enable-lpd=false',
+    '--enable-peer-exchange=false',
+    '--seed-time=0',
+    `--listen-port=${randomPort()}`,
+    '--interface=127.0.0.1',
+    '--summary-interval=0',
+    '--console-log-level=warn',
+    `--bt-stop-timeout=${stopTimeoutS}`,
+    torrent,
+  ];
+}
+
 const pct = (hex: string) => hex.replace(/../g, '%$&');
 
 /** Announces a seed to a tracker with one HTTP GET (the announcer part does this in the daemon). */
