@@ -64,6 +64,11 @@ export async function main(argv: string[], io: Io): Promise<number> {
 // Run when this file is the program (the bundle), not when a test imports it.
 declare const MESHSEED_BUNDLE: boolean | undefined;
 if (typeof MESHSEED_BUNDLE !== 'undefined' && MESHSEED_BUNDLE) {
+  // A reader that goes away (`meshseed status --watch | head`) ends the program quietly.
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw err;
+  });
   const io: Io = {
     out: (t) => process.stdout.write(t + '\n'),
     err: (t) => process.stderr.write(t + '\n'),

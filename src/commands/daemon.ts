@@ -13,7 +13,7 @@ import { systemClock } from '../util/clock.js';
 import { TrackerService } from '../tracker/tracker-service.js';
 import { single, type Command } from './command.js';
 import { LpdService } from '../lpd/lpd-service.js';
-import { describeError, usageError } from '../errors.js';
+import { MeshseedError, describeError, usageError } from '../errors.js';
 import { ControlServer, controlSocketPath } from '../control/control-socket.js';
 import { Seeder } from '../seeder/seeder.js';
 import { announcerService } from '../seeder/announce-service.js';
@@ -52,6 +52,10 @@ Example:
   extraFlags: SETTING_KEYS.map(flagOf),
   async run(args) {
     if (args._.length > 0) throw usageError(`daemon takes no arguments (got '${args._[0]}')`);
+    // A file named on the command line must be there: running on defaults instead would open
+    // ports and folders the operator never asked for.
+    const given = single(args, 'config');
+    if (given !== undefined && !existsSync(given)) throw new MeshseedError('ECONFIG', `--config ${given}: no such file`);
     const { settings, problems, file } = loadSettings(args);
     const log: Logger = createLogger(settings['main.log_level'] as LogLevel);
     for (const p of problems) log.error(`config: ${formatProblem(p)} (using the default)`);
@@ -71,7 +75,13 @@ Example:
     daemon.add(new LpdService({ log, clock: systemClock, ...(tracker ? { registry: tracker } : {}), ...(seeder ? { seeder } : {}) }, settings));
     // the control socket (`meshseed status`) opens before the parts start and closes after they stop
     const control = new ControlServer({ log: log.child('control'), status: () => daemon.status() }, { path: controlSocketPath(settings['main.state_dir']) });
-    await control.start().catch((err) => log.error(`control: cannot start: ${describeError(err)}; meshseed status will not work`));
+    try {
+      await control.start();
+    } catch (err) {
+      // Two daemons on one state folder would share its resume data: refuse the second.
+      if (err instanceof MeshseedError && err.code === 'EDAEMON') throw new MeshseedError('EDAEMON', `${err.message}: not starting a second daemon on ${settings['main.state_dir']}`);
+      log.error(`control: cannot start: ${describeError(err)}; meshseed status will not work`);
+    }
     await daemon.start();
 
     await new Promise<void>((resolve) => {

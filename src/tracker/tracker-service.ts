@@ -201,7 +201,7 @@ export class TrackerService implements Service, TrackerRegistry {
     await this.udp?.close();
     this.summarizeRefusals();
     this.saveState(true);
-    this.log.info(`stopped (${this.core.store.torrents} torrent(s), ${this.core.store.peers} peer(s) forgotten; totals saved)`);
+    this.log.info(`stopped: ${this.core.store.peers} peer(s) in ${this.core.store.torrents} swarm(s) forgotten; download totals saved in ${this.statePath}`);
   }
 
   // ---------------- TrackerRegistry (the LPD bridge) ----------------

@@ -39,6 +39,15 @@ test(
 );
 
 test(
+  'daemon --config with a file that is not there exits 1 instead of running on defaults',
+  deadline(20000, async () => {
+    const r = await meshseed(['daemon', '--config', '/nonexistent/meshseed.conf']);
+    assert.is(r.code, 1);
+    assert.is(r.stderr.trim(), 'meshseed: --config /nonexistent/meshseed.conf: no such file');
+  }),
+);
+
+test(
   'every command has --help',
   deadline(20000, async () => {
     const main = await meshseed(['--help']);

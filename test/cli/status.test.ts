@@ -5,7 +5,7 @@ import * as assert from 'uvu/assert';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { BUNDLE, deadline, meshseed, tempDir, waitFor } from '../helpers';
+import { BUNDLE, deadline, meshseed, run, tempDir, waitFor } from '../helpers';
 
 const CONFIG = "config tracker 'tracker'\n  option enabled 0\nconfig seeder 'seeder'\n  option enabled 0\nconfig lpd 'lpd'\n  option enabled 0\n";
 
@@ -93,6 +93,32 @@ test(
       watch?.kill('SIGKILL');
       first.child.kill('SIGKILL');
       second.d?.child.kill('SIGKILL');
+      dir.remove();
+    }
+  }),
+);
+
+test(
+  'a second daemon on the same state folder refuses to start; status --watch into a closed pipe ends quietly',
+  deadline(30000, async () => {
+    const dir = tempDir();
+    const state = join(dir.path, 'state');
+    const d = startDaemon(dir.path);
+    try {
+      await waitFor('daemon start', 10000, () => /info: started/.test(d.log()));
+      await waitFor('control socket', 10000, () => existsSync(join(state, 'meshseed.sock')));
+      const second = await run(process.execPath, [BUNDLE, 'daemon', '--config', join(dir.path, 'meshseed'), '--state-dir', state], { timeoutMs: 15000 });
+      assert.is(second.code, 1, second.stderr);
+      assert.match(second.stderr, /another meshseed daemon is listening on .*: not starting a second daemon/);
+      assert.not.match(second.stderr, /\n\s+at /, 'no stack trace');
+      // `status --watch | head -n 1`: the reader goes away after one line
+      const piped = await run('sh', ['-c', `${process.execPath} ${BUNDLE} status --watch 1 --state-dir ${state} | head -n 1; echo "rc=\${PIPESTATUS:-done}"`], { timeoutMs: 15000 });
+      assert.match(piped.stdout, /^meshseed \d/);
+      assert.not.match(piped.stderr, /EPIPE|at .*meshseed\.js/, piped.stderr);
+      d.child.kill('SIGTERM');
+      assert.is(await d.exited, 0, 'the first daemon is unharmed and stops cleanly');
+    } finally {
+      d.child.kill('SIGKILL');
       dir.remove();
     }
   }),
