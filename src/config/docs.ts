@@ -48,7 +48,8 @@ export function renderReadmeOptions(): string {
 export function renderUciDefaults(): string {
   const out: string[] = [
     '# meshseed: BitTorrent tracker, Local Peer Discovery and seeder for the mesh.',
-    '# Every option is listed with its default. Check with: meshseed check-config',
+    '# Every option is listed, with the value a router uses (the built-in default, but for the',
+    '# folders, which are on the disk mounted at /mnt/meshseed). Check with: meshseed check-config',
     '# Apply with: /etc/init.d/meshseed reload',
   ];
   for (const section of Object.keys(SECTIONS) as SectionName[]) {
