@@ -72,7 +72,9 @@ Example:
     // LPD last, after the tracker and seeder it bridges to: pass them as `registry` (the
     // tracker's TrackerRegistry) and `seeder` (the SeederView). Always added: it idles while
     // lpd.enabled is 0, so a reload can switch it on.
-    daemon.add(new LpdService({ log, clock: systemClock, ...(tracker ? { registry: tracker } : {}), ...(seeder ? { seeder } : {}) }, settings));
+    const lpd = new LpdService({ log, clock: systemClock, ...(tracker ? { registry: tracker } : {}), ...(seeder ? { seeder } : {}) }, settings);
+    daemon.add(lpd);
+    if (tracker) tracker.lpdStatus = () => lpd.status();
     // the control socket (`meshseed status`) opens before the parts start and closes after they stop
     const control = new ControlServer({ log: log.child('control'), status: () => daemon.status() }, { path: controlSocketPath(settings['main.state_dir']) });
     try {

@@ -12,6 +12,7 @@
  * The JSON view (`--json`) is a stable interface for scripts; its fields are listed in
  * the README. `services` carries the parts' raw status, which may change between versions.
  */
+import { lpdSummary } from '../lpd/lpd-summary.js';
 import type { StatusDocument } from './control-socket.js';
 import type { AnnouncerStatus, TorrentAnnounceStatus } from '../seeder/announcer.js';
 
@@ -156,20 +157,22 @@ function clip(s: string, width: number): string {
 /** The table `meshseed status` prints. */
 export function renderStatus(v: StatusView): string {
   const lines = [`meshseed ${v.version}, pid ${v.pid}, up ${formatDuration(v.uptimeS)}`];
+  const lpd = lpdSummary(v.services.lpd);
   if (!v.torrents.length) {
     const parts = Object.keys(v.services);
     lines.push(parts.includes('seeder') ? 'no torrents: put .torrent files in the torrent_dir' : 'no torrents (the seeder is not running)');
+    if (lpd) lines.push(lpd);
     return lines.join('\n');
   }
   const cells = (name: string, state: string, peers: string, rate: string, up: string, trackers: string) =>
-    `${name.padEnd(NAME_WIDTH)}  ${state.padEnd(10)} ${peers.padStart(5)} ${rate.padStart(12)} ${up.padStart(10)}  ${trackers}`.trimEnd();
+    `${name.padEnd(NAME_WIDTH)}  ${state.padEnd(12)} ${peers.padStart(5)} ${rate.padStart(12)} ${up.padStart(10)}  ${trackers}`.trimEnd();
   lines.push(cells('TORRENT', 'STATE', 'PEERS', 'UP RATE', 'UPLOADED', 'TRACKERS'));
   const dash = (n: number | null, f: (n: number) => string) => (n === null ? '-' : f(n));
   for (const t of v.torrents) {
     lines.push(
       cells(
         clip(t.name ?? t.infoHash ?? '?', NAME_WIDTH),
-        clip(t.state ?? '-', 10),
+        clip(t.state ?? '-', 12),
         dash(t.peers, String),
         dash(t.uploadRate, (n) => `${formatBytes(n)}/s`),
         dash(t.uploaded, formatBytes),
@@ -182,5 +185,6 @@ export function renderStatus(v: StatusView): string {
   lines.push(
     cells(`TOTAL (${n} torrent${n === 1 ? '' : 's'})`, '', String(v.totals.peers), `${formatBytes(v.totals.uploadRate)}/s`, formatBytes(v.totals.uploaded), ''),
   );
+  if (lpd) lines.push(lpd);
   return lines.join('\n');
 }

@@ -22,6 +22,7 @@ import { UdpFront } from './udp-front.js';
 import { TrackerCore, type CoreSettings, type HttpReply, type RefusalClass } from './tracker-core.js';
 import { readStateFile, writeStateFile } from './state-file.js';
 import { renderStatsHtml, renderStatsJson, type StatsRow } from './stats-page.js';
+import { lpdSummary } from '../lpd/lpd-summary.js';
 
 export const STATE_FILE_NAME = 'tracker.json';
 /** The state file is written at most this often (flash wears), and at shutdown. */
@@ -285,6 +286,15 @@ export class TrackerService implements Service, TrackerRegistry {
     return [...rows.values()].sort((a, b) => (a.infoHashHex < b.infoHashHex ? -1 : 1));
   }
 
+  /** The LPD service's status, for the stats page; set by the daemon when LPD runs beside it. */
+  lpdStatus: (() => unknown) | undefined;
+
+  private lpdExtra(): { lpd?: { summary: string; counters: unknown } } {
+    const counters = this.lpdStatus?.();
+    const summary = lpdSummary(counters);
+    return summary ? { lpd: { summary, counters } } : {};
+  }
+
   private page(path: string, nowMs: number): HttpReply | undefined {
     if (path !== '/' && path !== '/stats.json' && path !== '/stats') return undefined;
     const cached = this.pageCache.get(path);
@@ -296,6 +306,7 @@ export class TrackerService implements Service, TrackerRegistry {
       uptimeSeconds: Math.floor((nowMs - this.startedAt) / 1000),
       counters: { ...this.core.counters },
       memory: (({ rss, heapUsed, arrayBuffers }) => ({ rss, heapUsed, arrayBuffers }))(process.memoryUsage()),
+      ...this.lpdExtra(),
     };
     const reply: HttpReply =
       path === '/stats.json'

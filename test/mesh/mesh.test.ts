@@ -163,6 +163,13 @@ test(
       assert.ok(sameBytes(content, join(saveB3, 'openwrt-mesh.img')), 'b3 data identical');
       console.log(`segment B second client via node B's LPD bridge: complete after ${b3.events().find((e) => e.event === 'finished')!.t}s`);
 
+      // Node B's counters say what it learned: `meshseed status` over its control socket.
+      const statusB = await meshseed(['status', '--state-dir', join(b, 'state')]);
+      assert.is(statusB.code, 0, statusB.stderr);
+      const lpdLine = /^LPD on 1 interface\(s\): (\d+) sent, (\d+) received, .*; peers: (\d+) registered in the tracker/m.exec(statusB.stdout);
+      assert.ok(lpdLine && Number(lpdLine[2]) >= 1 && Number(lpdLine[3]) >= 1, statusB.stdout);
+      console.log(`node B: ${lpdLine![0]}`);
+
       // ... and said it once, however many announces failed since.
       const switches = nodeA.output().match(/announcing in-mesh only/g) ?? [];
       assert.is(switches.length, 1, `one switch line in node A's log:\n${nodeA.output()}`);
