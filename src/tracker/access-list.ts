@@ -146,6 +146,10 @@ export class AccessList {
 
   private async scanOnce(): Promise<void> {
     const log = this.deps.log;
+    // In open mode the folder only gives names to the stats page (the seeder, which watches
+    // the same folder by default, reports bad files): say what it finds at debug level only.
+    const report = this.options.mode === 'allowlist' ? log.warn : log.debug;
+    const summary = this.options.mode === 'allowlist' ? log.info : log.debug;
     let names: string[];
     try {
       names = (await readdir(this.options.dir)).filter((n) => n.endsWith('.torrent')).sort();
@@ -180,7 +184,7 @@ export class AccessList {
         const old = this.files.get(name);
         // reported once per change of the file, not at every rescan
         if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue;
-        log.warn(`allowed_dir: ${name} left out: ${describeError(err)}`);
+        report(`allowed_dir: ${name} left out: ${describeError(err)}`);
         next.set(name, { mtimeMs: old?.mtimeMs ?? -1, size: old?.size ?? -1, key: undefined, torrent: undefined });
         try {
           const st = await stat(file);
@@ -195,7 +199,7 @@ export class AccessList {
     this.files = next;
     this.fromDir = fromDir;
     if (changed) {
-      log.info(`allow-list: ${fromDir.size} torrent(s) from ${this.options.dir}, ${this.fromSettings.size} from allowed_hash`);
+      summary(`allow-list: ${fromDir.size} torrent(s) from ${this.options.dir}, ${this.fromSettings.size} from allowed_hash`);
       this.deps.onChange?.();
     }
   }
