@@ -172,19 +172,19 @@ test(
       renderStatus(v).split('\n'),
       [
         'meshseed 0.1.0, pid 42, up 3h12m',
-        'TORRENT                           STATE      PEERS      UP RATE   UPLOADED  TRACKERS',
-        'broken.torrent                    error          0        0 B/s        0 B  -',
+        'TORRENT                           STATE        PEERS      UP RATE   UPLOADED  TRACKERS',
+        'broken.torrent                    error            0        0 B/s        0 B  -',
         '  not bencode',
-        'openwrt-24.10.0-x86-64-generic-…  seeding        3  120.5 KiB/s    1.2 GiB  internet 1/1 ok, mesh ok',
-        'wikipedia_fr.zim                  no data        0        0 B/s        0 B  IN-MESH (internet 0/1 ok), mesh ok',
+        'openwrt-24.10.0-x86-64-generic-…  seeding          3  120.5 KiB/s    1.2 GiB  internet 1/1 ok, mesh ok',
+        'wikipedia_fr.zim                  no data          0        0 B/s        0 B  IN-MESH (internet 0/1 ok), mesh ok',
         '  data/wikipedia_fr.zim: no such file',
-        'TOTAL (3 torrents)                               3  120.5 KiB/s    1.2 GiB',
+        'TOTAL (3 torrents)                                 3  120.5 KiB/s    1.2 GiB',
       ],
     );
     // an announcer without a seeder: rows from the announcer alone, unknowns shown as -
     const only = statusView({ version: '0.1.0', pid: 1, uptimeS: 5, services: { announcer: { torrents: [ann('mesh-only', tier('mesh', 'ok'))] } } });
     assert.equal(only.torrents[0]!.peers, null);
-    assert.match(renderStatus(only), new RegExp(`${H1.slice(0, 31)}…  -              -            -          -  mesh ok`));
+    assert.match(renderStatus(only), new RegExp(`${H1.slice(0, 31)}…  -                -            -          -  mesh ok`));
     assert.is(renderStatus(statusView({ version: '0.1.0', pid: 1, uptimeS: 5, services: {} })).split('\n')[1], 'no torrents (the seeder is not running)');
   }),
 );
