@@ -11,6 +11,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync, chmodSync } from 'node:fs';
 import { join } from 'node:path';
 import { deadline, requirePrograms, tempDir, waitFor } from '../helpers';
+import { writeTransmissionConfig } from './transmission';
 import { createNamespace, makeData, makeTorrent, randomPort, startDaemon, startOpentracker, treeDigest } from './seed-helpers';
 
 test(
@@ -48,20 +49,7 @@ test(
       });
       assert.ok(body.includes('interval'));
 
-      writeFileSync(
-        join(base, 'trconf', 'settings.json'),
-        JSON.stringify({
-          'dht-enabled': false,
-          'lpd-enabled': false,
-          'pex-enabled': false,
-          'utp-enabled': false,
-          'port-forwarding-enabled': false,
-          'bind-address-ipv4': clientIp,
-          'rpc-enabled': false,
-          'speed-limit-up-enabled': false,
-          'speed-limit-down-enabled': false,
-        }),
-      );
+      writeTransmissionConfig(join(base, 'trconf'), clientIp);
       const doneMarker = join(base, 'done');
       const script = join(base, 'finished.sh');
       writeFileSync(script, `#!/bin/sh\ntouch '${doneMarker}'\n`);

@@ -10,11 +10,12 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BUNDLE, deadline, requirePrograms, tempDir, waitFor } from '../helpers';
 import { aria2Args, makePayload, randomPort, sh, start, type Proc } from './tracker-interop';
 import { percentEncode } from '../../src/codec/tracker-http';
+import { writeTransmissionConfig } from './transmission';
 
 const HAVE = requirePrograms('ip', 'aria2c', 'transmission-cli', 'mktorrent');
 const NS = `mstrk${process.pid}`;
@@ -35,26 +36,7 @@ async function fetchInNs(url: string): Promise<Buffer> {
 }
 
 function transmissionConfig(dir: string, address: string, port: number): string {
-  const cfg = join(dir, `tr-${address}`);
-  mkdirSync(cfg, { recursive: true });
-  writeFileSync(
-    join(cfg, 'settings.json'),
-    JSON.stringify({
-      'dht-enabled': false,
-      'lpd-enabled': false,
-      'pex-enabled': false,
-      'utp-enabled': false,
-      'port-forwarding-enabled': false,
-      'bind-address-ipv4': address,
-      'bind-address-ipv6': '::1',
-      'peer-port': port,
-      'rpc-enabled': false,
-      'blocklist-enabled': false,
-      'speed-limit-down-enabled': false,
-      'speed-limit-up-enabled': false,
-    }),
-  );
-  return cfg;
+  return writeTransmissionConfig(join(dir, `tr-${address}`), address, { 'bind-address-ipv6': '::1', 'peer-port': port, 'blocklist-enabled': false });
 }
 
 test.after(async () => {

@@ -50,6 +50,31 @@ interface Harness {
   take(): Message[];
 }
 
+/** A session that accepts no torrent: for what happens before or instead of a handshake. */
+function bareSession(): { clock: ManualClock; session: PeerSession; closed: () => boolean } {
+  const clock = new ManualClock();
+  let closed = false;
+  const session = new PeerSession(
+    {
+      clock,
+      log: createLogger('error', () => {}),
+      peerId: Buffer.alloc(20, 1),
+      version: 'x',
+      listenPort: () => 1,
+      accept: () => undefined,
+      ready: () => {},
+      interest: () => {},
+      waitBandwidth: () => {},
+      pexCandidates: () => {},
+      uploaded: () => {},
+    },
+    { write: () => true, buffered: () => 0, close: () => (closed = true) },
+    '127.0.0.1',
+    1,
+  );
+  return { clock, session, closed: () => closed };
+}
+
 function harness(opts: { fast?: boolean; extension?: boolean; torrentSize?: number; private?: boolean; complete?: boolean; rate?: number; pexPeers?: number } = {}): Harness & { torrent: SessionTorrent; data: Buffer } {
   const { meta, data } = makeTorrent(opts.torrentSize ?? 5 * PIECE + 1000, opts);
   const clock = new ManualClock();
@@ -141,28 +166,9 @@ test('without the fast extension: a bitfield of exact length, only pieces we hav
 });
 
 test('a handshake for a torrent we do not seed is dropped', () => {
-  const clock = new ManualClock();
-  let closed = false;
-  const s = new PeerSession(
-    {
-      clock,
-      log: createLogger('error', () => {}),
-      peerId: Buffer.alloc(20, 1),
-      version: 'x',
-      listenPort: () => 1,
-      accept: () => undefined,
-      ready: () => {},
-      interest: () => {},
-      waitBandwidth: () => {},
-      pexCandidates: () => {},
-      uploaded: () => {},
-    },
-    { write: () => true, buffered: () => 0, close: () => (closed = true) },
-    '127.0.0.1',
-    1,
-  );
+  const { session: s, closed } = bareSession();
   s.onData(encodeHandshake({ infoHash: Buffer.alloc(20, 9), peerId: Buffer.alloc(20, 2), extension: true, fast: true }));
-  assert.ok(closed);
+  assert.ok(closed());
   assert.match(s.closeReason, /do not seed/);
 });
 
@@ -291,33 +297,14 @@ test('keep-alive when idle, silent peers and uninterested peers dropped', () => 
 });
 
 test('a connection that never completes its handshake is dropped', () => {
-  const clock = new ManualClock();
-  let closed = false;
-  const s = new PeerSession(
-    {
-      clock,
-      log: createLogger('error', () => {}),
-      peerId: Buffer.alloc(20, 1),
-      version: 'x',
-      listenPort: () => 1,
-      accept: () => undefined,
-      ready: () => {},
-      interest: () => {},
-      waitBandwidth: () => {},
-      pexCandidates: () => {},
-      uploaded: () => {},
-    },
-    { write: () => true, buffered: () => 0, close: () => (closed = true) },
-    '127.0.0.1',
-    1,
-  );
+  const { clock, session: s, closed } = bareSession();
   s.onData(Buffer.from([19, 66, 105])); // the first bytes of a handshake, and then nothing
   clock.advance(HANDSHAKE_TIMEOUT_MS);
   s.tick(clock.now());
-  assert.not.ok(closed);
+  assert.not.ok(closed());
   clock.advance(1000);
   s.tick(clock.now());
-  assert.ok(closed);
+  assert.ok(closed());
   assert.match(s.closeReason, /no handshake/);
 });
 
