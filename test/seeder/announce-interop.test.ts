@@ -19,6 +19,7 @@ import type { PeerCandidate, SeededTorrent, SeederView } from '../../src/parts';
 import { systemClock } from '../../src/util/clock';
 import { createLogger } from '../../src/util/log';
 import { startOpentracker as startSharedOpentracker } from '../interop/opentracker';
+import { aria2Leech } from '../interop/seed-helpers';
 import { deadline, requirePrograms, tempDir, waitFor } from '../helpers';
 
 /** What the tests kill at the end: processes, and opentracker through its stop(). */
@@ -206,15 +207,7 @@ test(
       });
       // the internet tracker is still being waited for (2 + 4 + 8 s of retransmissions)
       assert.is(announcer.status().torrents[0]!.tiers[0]!.trackers[0]!.state, 'announcing');
-      const aria = spawn(
-        'aria2c',
-        [
-          '--enable-dht=false', '--enable-dht6=false', '--bt-enable-lpd=false', '--enable-peer-exchange=false',
-          '--interface=127.0.0.1', `--listen-port=${20000 + Math.floor(Math.random() * 40000)}`, '--seed-time=0',
-          '--summary-interval=0', '--console-log-level=warn', `--dir=${join(dir.path, 'dl')}`, join(dir.path, 'mesh.torrent'),
-        ],
-        { stdio: 'ignore' },
-      );
+      const aria = spawn('aria2c', aria2Leech(join(dir.path, 'dl'), join(dir.path, 'mesh.torrent'), 60), { stdio: 'ignore' });
       children.push(aria);
       // aria2 opens with an encrypted (MSE) handshake; dropped, it retries in plain text
       const hs = await waitFor('a plain handshake from aria2c', 30000, () =>
