@@ -6,7 +6,7 @@ set -eu
 cd "$(dirname "$0")/.."
 
 # Debian packages of the real peers and tools the tests use.
-DEBS="aria2 transmission-cli transmission-daemon python3-libtorrent opentracker mktorrent wrk busybox iproute2 procps"
+DEBS="aria2 transmission-cli transmission-daemon python3-libtorrent qbittorrent-nox opentracker mktorrent wrk busybox iproute2 procps nginx-light chromium signify-openbsd curl"
 missing=""
 for p in $DEBS; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing="$missing $p"
