@@ -2,10 +2,10 @@
 """A libtorrent seeder that connects to given peers (meshseed in mirror mode), for the tests.
 
 Usage: lt-seeder.py --torrent FILE --data DIR --port PORT [--peer HOST:PORT ...]
-                    [--trust-data] [--upload-limit BYTES_PER_S]
+                    [--host 127.0.0.X] [--trust-data] [--upload-limit BYTES_PER_S]
 Prints "ready" once it seeds, then keeps (re)connecting to the peers until killed. With
 --trust-data the data is not checked (libtorrent's seed mode): a test that corrupted it gets a
-seeder that sends wrong blocks. Listens on 127.0.0.1 only; no DHT, LPD, UPnP or trackers.
+seeder that sends wrong blocks. Listens on --host (a loopback address, default 127.0.0.1) only; no DHT, LPD, UPnP or trackers.
 """
 import argparse, sys, time
 import libtorrent as lt
@@ -15,13 +15,14 @@ ap.add_argument('--torrent', required=True)
 ap.add_argument('--data', required=True)
 ap.add_argument('--port', type=int, required=True)
 ap.add_argument('--peer', action='append', default=[])
+ap.add_argument('--host', default='127.0.0.1')
 ap.add_argument('--trust-data', action='store_true')
 ap.add_argument('--upload-limit', type=int, default=0)
 a = ap.parse_args()
 
 s = lt.session({
-    'listen_interfaces': '127.0.0.1:%d' % a.port,
-    'outgoing_interfaces': '127.0.0.1',
+    'listen_interfaces': '%s:%d' % (a.host, a.port),
+    'outgoing_interfaces': a.host,
     'enable_dht': False, 'enable_lsd': False, 'enable_upnp': False, 'enable_natpmp': False,
     'enable_outgoing_utp': False, 'enable_incoming_utp': False,
     'allow_multiple_connections_per_ip': True,
