@@ -21,6 +21,8 @@ import type { Block } from './piece-picker.js';
 export const REQUEST_QUEUE_S = 3;
 /** Requests outstanding before the peer's rate is known (libtorrent starts at 4 and ramps; 16 fills a LAN at once). */
 export const MIN_PIPELINE = 16;
+/** Requests sent together once the pipe has room for this many (a quarter of MIN_PIPELINE). */
+export const REQUEST_BATCH = 4;
 /** Reason: libtorrent's max_out_request_queue is 500. */
 export const MAX_PIPELINE = 500;
 /** BEP 10: a peer that does not say its reqq; libtorrent assumes 250. */
@@ -36,6 +38,8 @@ export interface DownloadSession {
   readonly peerHasAll: boolean;
   peerHas(index: number): boolean;
   sendMessage(m: Message): void;
+  /** Several messages in one write (a batch of requests: one syscall, not one per block). */
+  sendMessages(ms: Message[]): void;
   close(reason: string): void;
 }
 
@@ -190,6 +194,16 @@ export class PeerDownload {
     if (r) this.outstanding.delete(k);
     // a block we cancelled (endgame) or never asked for is taken while it is still wanted
     if (r || this.engine.wantsBlock(index, begin)) this.engine.block(this, index, begin, block);
+    // refilled once per chunk the socket read (`flush`), so requests go out in batches
+    this.refill = true;
+  }
+
+  private refill = false;
+
+  /** The session read a chunk of bytes: the requests its blocks freed go out together. */
+  flush(now: number): void {
+    if (!this.refill) return;
+    this.refill = false;
     this.fill(now);
   }
 
@@ -217,14 +231,15 @@ export class PeerDownload {
     const target = this.snubbed ? 1 : this.pipelineTarget();
     const n = target - this.outstanding.size;
     if (n <= 0) return;
+    // requests go out in batches of a few (fewer writes); a pipe that runs low is refilled at once
+    if (this.outstanding.size > 0 && n < Math.min(REQUEST_BATCH, target / 2)) return;
     const choked = this.peerChoking;
     const has = (i: number) => (this.session.peerHasAll || this.session.peerHas(i)) && (!choked || this.allowedFast.has(i));
     const blocks = this.engine.pick(this, has, n);
-    if (blocks.length && this.outstanding.size === 0) this.lastBlockAt = now;
-    for (const b of blocks) {
-      this.outstanding.set(key(b.index, b.begin), { ...b, at: now });
-      this.session.sendMessage({ type: 'request', index: b.index, begin: b.begin, length: b.length });
-    }
+    if (blocks.length === 0) return;
+    if (this.outstanding.size === 0) this.lastBlockAt = now;
+    for (const b of blocks) this.outstanding.set(key(b.index, b.begin), { ...b, at: now });
+    this.session.sendMessages(blocks.map((b) => ({ type: 'request', index: b.index, begin: b.begin, length: b.length })));
   }
 
   /** ~3 s of the peer's rate in blocks, within [MIN_PIPELINE, min(reqq, MAX_PIPELINE)]. */

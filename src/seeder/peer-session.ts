@@ -246,6 +246,11 @@ export class PeerSession {
     this.download?.onMessage(m, this.deps.clock.now(), this.torrent!.meta.pieceCount);
   }
 
+  sendMessages(ms: Message[]): void {
+    if (ms.length === 1) return this.sendMessage(ms[0]!);
+    this.send(Buffer.concat(ms.map(encodeMessage)));
+  }
+
   sendMessage(m: Message): void {
     this.send(encodeMessage(m));
   }
@@ -305,6 +310,7 @@ export class PeerSession {
           this.onMessage(decodeMessage(body, this.torrent.meta));
         },
       );
+      this.download?.flush(this.lastReceived);
     } catch (err) {
       this.close(err instanceof PeerWireError || err instanceof MseError ? err.message : `internal error: ${(err as Error).message}`);
     }
