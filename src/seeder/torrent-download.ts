@@ -31,8 +31,8 @@ import { formatBytes } from '../control/status-view.js';
 export const MAX_PARTIAL_BYTES = 8 << 20;
 /** Pieces up to this size are hashed on the event loop (about 2 ms at most on a router); bigger ones off it. */
 export const SYNC_HASH_MAX = 1 << 20;
-/** Written pieces are fsync'ed (then recorded in the resume data) this often. */
-export const SYNC_MS = 5_000;
+/** Written pieces are fsync'ed (then recorded in the resume data) this often: a crash costs at most this much re-checking; one small resume write per interval. */
+export const SYNC_MS = 2_000;
 /** Strikes (failed pieces blamed on a peer) that ban it. REFERENCE: one failure may be another peer's block, two is the peer. */
 export const BAN_STRIKES = 2;
 /** Interest is recomputed from scratch this often (a peer whose pieces we all got is told `not interested`). */

@@ -2,7 +2,7 @@
 """A libtorrent seeder that connects to given peers (meshseed in mirror mode), for the tests.
 
 Usage: lt-seeder.py --torrent FILE --data DIR --port PORT [--peer HOST:PORT ...]
-                    [--host 127.0.0.X] [--trust-data] [--upload-limit BYTES_PER_S]
+                    [--host 127.0.0.X] [--trust-data] [--upload-limit BYTES_PER_S] [--announce]
 Prints "ready" once it seeds, then keeps (re)connecting to the peers until killed. With
 --trust-data the data is not checked (libtorrent's seed mode): a test that corrupted it gets a
 seeder that sends wrong blocks. Listens on --host (a loopback address, default 127.0.0.1) only; no DHT, LPD, UPnP or trackers.
@@ -16,6 +16,7 @@ ap.add_argument('--data', required=True)
 ap.add_argument('--port', type=int, required=True)
 ap.add_argument('--peer', action='append', default=[])
 ap.add_argument('--host', default='127.0.0.1')
+ap.add_argument('--announce', action='store_true')
 ap.add_argument('--trust-data', action='store_true')
 ap.add_argument('--upload-limit', type=int, default=0)
 a = ap.parse_args()
@@ -35,7 +36,8 @@ if a.upload_limit:
 atp = lt.add_torrent_params()
 atp.ti = lt.torrent_info(a.torrent)
 atp.save_path = a.data
-atp.trackers = []
+if not a.announce:
+    atp.trackers = []
 if a.trust_data:
     atp.flags |= lt.torrent_flags.seed_mode
 h = s.add_torrent(atp)

@@ -1,4 +1,4 @@
-// deadline: 150s
+// deadline: 240s
 /**
  * Crash safety of mirror mode: the daemon is killed with SIGKILL at 20 random moments while
  * it downloads from a (rate-limited) libtorrent seeder, and restarted each time. After every
@@ -16,7 +16,13 @@ import { parseMetainfo, type Metainfo } from '../../src/codec/metainfo';
 import { bitIsSet } from '../../src/codec/peer-wire';
 import { decodeResume } from '../../src/storage/resume-data';
 import { BUNDLE, ROOT, deadline, randomPort, requirePrograms, tempDir, waitFor } from '../helpers';
-import { makeData, makeTorrent, treeDigest } from './seed-helpers';
+import { makeData, makeTorrent, startOpentracker, treeDigest } from './seed-helpers';
+
+/** The info hash mktorrent gives `name` (a throw-away torrent: opentracker must list it first). */
+async function infoHashOf(dir: string, name: string): Promise<string> {
+  const tracker = 'http://127.0.0.1:1/announce';
+  return (await makeTorrent(dir, name, join(dir, `${name}.probe.torrent`), tracker)).infoHash;
+}
 
 const PY = '/usr/bin/python3';
 const KILLS = 20;
@@ -51,18 +57,20 @@ function wrongClaims(meta: Metainfo, resumeFile: string, dataDir: string): { cla
 
 test(
   `kill -9 at ${KILLS} random moments during a download: no wrong piece is ever claimed, the data ends byte-identical`,
-  deadline(140_000, async () => {
+  deadline(230_000, async () => {
     if (!requirePrograms(PY, 'mktorrent')) return;
     const tmp = tempDir('meshseed-mirror-crash-');
     const base = tmp.path;
     for (const d of ['torrents', 'data', 'state', 'src']) mkdirSync(join(base, d));
-    const src = makeData(join(base, 'src'), 'crash', [11_000_017, 1_500_000, 77]);
-    const t = await makeTorrent(join(base, 'src'), 'crash', join(base, 'torrents', 'crash.torrent'));
+    const src = makeData(join(base, 'src'), 'crash', [15_000_017, 1_500_000, 77]);
+    // the daemon finds the seeder through opentracker after each restart (and dials it)
+    const tracker = await startOpentracker(join(base, 'tracker'), [await infoHashOf(join(base, 'src'), 'crash')]);
+    const t = await makeTorrent(join(base, 'src'), 'crash', join(base, 'torrents', 'crash.torrent'), tracker.announceUrl);
     const meta = parseMetainfo(readFileSync(t.file));
     const resumeFile = join(base, 'state', 'resume', `${meta.infoHashHex}.resume`);
     const daemonPort = randomPort();
-    // 384 KiB/s: the 12 MiB take about 32 s of downloading, spread over the 20 runs
-    const seeder = spawn(PY, [join(ROOT, 'test', 'interop', 'lt-seeder.py'), '--torrent', t.file, '--data', join(base, 'src'), '--port', String(randomPort()), '--peer', `127.0.0.1:${daemonPort}`, '--upload-limit', String(384 * 1024)]);
+    // 384 KiB/s: the 16 MiB take about 43 s of downloading, spread over the 20 runs
+    const seeder = spawn(PY, [join(ROOT, 'test', 'interop', 'lt-seeder.py'), '--torrent', t.file, '--data', join(base, 'src'), '--port', String(randomPort()), '--announce', '--upload-limit', String(384 * 1024)]);
     let seederLog = '';
     seeder.stdout.on('data', (d) => (seederLog += d));
     seeder.stderr.on('data', (d) => (seederLog += d));
@@ -86,8 +94,8 @@ test(
         const d = startDaemon();
         daemon = d.c;
         await waitFor('the daemon to listen', 15_000, () => /listening for peers/.test(d.log()));
-        // a random moment: 0.3 to 2 s into the run (checking, or downloading)
-        const at = 300 + Math.random() * 1700;
+        // a random moment: 0.3 to 4 s into the run (checking, or downloading)
+        const at = 300 + Math.random() * 3700;
         await new Promise((r) => setTimeout(r, at));
         if (/download complete/.test(d.log())) {
           console.log(`  run ${k}: the download completed before its kill`);
@@ -110,6 +118,7 @@ test(
     } finally {
       daemon?.kill('SIGKILL');
       seeder.kill('SIGKILL');
+      tracker.stop();
       tmp.remove();
     }
   }),
