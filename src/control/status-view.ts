@@ -79,8 +79,10 @@ export function statusView(doc: StatusDocument): StatusView {
   for (const t of list(seeder.torrents) as SeederTorrentStatus[]) {
     if (!t || typeof t !== 'object') continue;
     const hash = str(t.infoHash) || str(t.infoHashHex) || null;
-    // a .torrent file that could not be read has no info hash: one row per file
-    const key = hash ?? `file ${str(t.file) ?? str(t.name) ?? byHash.size}`;
+    // a .torrent file that could not be read has no info hash, and one not seeded (a
+    // duplicate) shares its hash with the seeded file: one row per file for both
+    const file = str(t.file);
+    const key = hash && !(t.state === 'error' && file) ? hash : `file ${file ?? str(t.name) ?? byHash.size}`;
     const r = row(key, hash);
     r.name = str(t.name);
     r.state = str(t.state);

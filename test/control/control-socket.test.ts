@@ -190,6 +190,32 @@ test(
 );
 
 test(
+  'status view: a duplicate .torrent (an error with the seeded torrent\'s hash) has its own row and its hash',
+  deadline(1000, () => {
+    const v = statusView({
+      version: '0.1.0',
+      pid: 1,
+      uptimeS: 5,
+      services: {
+        seeder: {
+          torrents: [
+            { infoHash: H1, name: 'a', file: 't/a.torrent', state: 'seeding', peers: 2, uploadRate: 0, uploaded: 0 },
+            { infoHash: H1, name: 'copy.torrent', file: 't/copy.torrent', state: 'error', peers: 0, uploadRate: 0, uploaded: 0, message: 'the same torrent as t/a.torrent' },
+          ],
+        },
+      },
+    });
+    assert.equal(
+      v.torrents.map((t) => [t.name, t.infoHash, t.state, t.peers]),
+      [
+        ['a', H1, 'seeding', 2],
+        ['copy.torrent', H1, 'error', 0],
+      ],
+    );
+  }),
+);
+
+test(
   'sizes and durations',
   deadline(1000, () => {
     assert.equal([0, 1023, 1024, 1536, 5 * 2 ** 30].map(formatBytes), ['0 B', '1023 B', '1.0 KiB', '1.5 KiB', '5.0 GiB']);
