@@ -465,7 +465,7 @@ test(
       await waitFor('seeding', 8000, () => stateOf(f.seeder, 'orig') === 'seeding');
       const dup = join(f.base, 'torrents', 'copy.torrent');
       copyFileSync(t.file, dup);
-      const row = await waitFor('the duplicate reported', 8000, () => f.seeder.status().torrents.find((x) => x.file === dup));
+      const row = (await waitFor('the duplicate reported', 8000, () => f.seeder.status().torrents.find((x) => x.file === dup)))!;
       assert.is(row.state, 'error');
       assert.is(row.infoHash, t.meta.infoHashHex);
       assert.match(row.message!, /the same torrent as .*orig\.torrent/);
