@@ -45,7 +45,7 @@ Settings come from the built-in defaults, then the UCI file (--config FILE, or
 ${DEFAULT_CONFIG_FILE} when it exists), then these flags. SIGHUP re-reads the file
 without dropping peers; SIGTERM or SIGINT stops.
 
-Settings flags:
+Settings flags (a list option takes the flag again, or commas: --seeder-mesh-tracker A,B):
 ${settingsFlagsHelp()}
 
 Example:

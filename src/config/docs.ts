@@ -2,7 +2,7 @@
  * The README's option list and the shipped /etc/config/meshseed, both rendered from the
  * settings table (`npm run docs` rewrites them; a test checks they match).
  */
-import { SECTIONS, SETTING_KEYS, flagOf, specOf, splitKey, uciText, type SectionName, type SettingKey } from './settings.js';
+import { SECTIONS, SETTING_KEYS, flagOf, specOf, splitKey, uciText, type SectionName, type SettingKey, type Settings } from './settings.js';
 
 const EXAMPLES: Record<string, string> = {
   address: '10.42.0.1',
@@ -30,7 +30,7 @@ export function valueHint(key: SettingKey): string {
     case 'bool':
       return `default ${d}; 1 or 0`;
     case 'list':
-      return `repeatable or comma-separated, default ${spec.default.length ? d : 'none'}`;
+      return `list, default ${spec.default.length ? d : 'none'}`;
     default:
       return `default ${d}`;
   }
@@ -63,19 +63,28 @@ export function renderReadmeOptions(): string {
   ].join('\n');
 }
 
+/** In the shipped file: the options most routers change, and every one whose router value differs from the built-in default. */
+export function isShipped(key: SettingKey): boolean {
+  const spec = specOf(key);
+  return spec.shipped === true || spec.openwrt !== undefined;
+}
+
+/**
+ * The shipped /etc/config/meshseed: short, because OpenWrt rewrites the file (and drops its
+ * comments) at the first `uci commit`; `meshseed config` lists every option with its doc.
+ */
 export function renderUciDefaults(): string {
   const out: string[] = [
     '# meshseed: BitTorrent tracker, Local Peer Discovery and seeder for the mesh.',
-    '# Every option is listed, with the value a router uses (the built-in default, but for the',
-    '# folders, which are on the disk mounted at /mnt/meshseed). Check with: meshseed check-config',
-    '# Apply with: /etc/init.d/meshseed reload',
+    '# The options most routers change; every other option keeps its default.',
+    '# Every option, with its value, default, unit and what it does: meshseed config',
+    '# Check with: meshseed check-config   Apply with: /etc/init.d/meshseed reload',
   ];
   for (const section of Object.keys(SECTIONS) as SectionName[]) {
     out.push('', `config ${SECTIONS[section]} '${section}'`);
-    for (const key of SETTING_KEYS.filter((k) => splitKey(k).section === section)) {
+    for (const key of SETTING_KEYS.filter((k) => splitKey(k).section === section && isShipped(k))) {
       const spec = specOf(key);
       const { option } = splitKey(key);
-      out.push(`\t# ${spec.doc}${spec.type === 'int' && spec.unit ? ` (${spec.unit})` : ''}`);
       if (spec.type === 'list') {
         const values = (spec.openwrt ?? spec.default) as readonly string[];
         if (values.length === 0) out.push(`\t#list ${option} '${EXAMPLES[spec.item]}'`);
@@ -86,4 +95,30 @@ export function renderUciDefaults(): string {
     }
   }
   return out.join('\n') + '\n';
+}
+
+/** A value as `meshseed config` shows it: lists comma-separated, ints with their unit. */
+function shownValue(key: SettingKey, value: unknown): string {
+  const spec = specOf(key);
+  if (Array.isArray(value)) return value.length ? value.join(', ') : '(none)';
+  const text = uciText(value as string | number | boolean);
+  return spec.type === 'int' && spec.unit ? `${text} ${spec.unit}` : text;
+}
+
+/**
+ * `meshseed config`: every option, one line each — `meshseed.<section>.<option> = <value>`,
+ * `*` when it differs from the built-in default, then default, bounds and unit, then the doc.
+ */
+export function renderSettingsList(settings: Settings): string {
+  const rows = SETTING_KEYS.map((key) => {
+    const { section, option } = splitKey(key);
+    const value = settings[key];
+    const changed = JSON.stringify(value) !== JSON.stringify(specOf(key).default);
+    return { name: `meshseed.${section}.${option}`, value: `${shownValue(key, value)}${changed ? ' *' : ''}`, key };
+  });
+  const nameWidth = Math.max(...rows.map((r) => r.name.length));
+  const valueWidth = Math.min(32, Math.max(...rows.map((r) => r.value.length)));
+  return rows
+    .map((r) => `${r.name.padEnd(nameWidth)}  ${r.value.padEnd(valueWidth)}  [${valueHint(r.key)}] ${specOf(r.key).doc}`)
+    .join('\n');
 }

@@ -143,7 +143,29 @@ test(
     assert.match(r.stdout, /--tracker-port +Port for both HTTP \(TCP\) and UDP announces\. \[default 6969, 1\.\.65535\]/);
     assert.match(r.stdout, /--seeder-upload-rate +.*\[default 256 KiB\/s, 0\.\.10000000\]/);
     assert.match(r.stdout, /--log-level +.*\[default info; error, warn, info, debug\]/);
-    assert.match(r.stdout, /--seeder-mesh-tracker +.*\[repeatable or comma-separated, default none\]/);
+    assert.match(r.stdout, /--seeder-mesh-tracker +.*\[list, default none\]/);
+  }),
+);
+
+test(
+  'meshseed config lists every option with the file\'s values; problems after the list and exit 1',
+  deadline(20000, async () => {
+    const dir = tempDir();
+    try {
+      const f = join(dir.path, 'meshseed');
+      writeFileSync(f, "config tracker 'tracker'\n  option port '7070'\n");
+      const ok = await meshseed(['config', '--config', f]);
+      assert.is(ok.code, 0, ok.stderr);
+      assert.match(ok.stdout, /^meshseed\.tracker\.port +7070 \* +\[default 6969, 1\.\.65535\] Port for both/m);
+      assert.match(ok.stdout, /^meshseed\.lpd\.ipv6 +1 +\[default 1; 1 or 0\]/m);
+      writeFileSync(f, "config tracker 'tracker'\n  option port '99999'\n");
+      const bad = await meshseed(['config', '--config', f]);
+      assert.is(bad.code, 1);
+      assert.match(bad.stdout, /^meshseed\.tracker\.port +6969 +\[default 6969/m);
+      assert.is(bad.stderr.trim(), 'meshseed.tracker.port: 99999 is out of range 1..65535 (line 2) (the default is shown)');
+    } finally {
+      dir.remove();
+    }
   }),
 );
 

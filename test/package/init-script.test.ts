@@ -205,7 +205,7 @@ test(
     // with the seeder off, its folders do not matter
     const off = router({
       [`option data_dir '`]: `option data_dir '${mnt}/data' #`,
-      "config seeder 'seeder'\n\t# Seed the torrents of torrent_dir.\n\toption enabled '1'": "config seeder 'seeder'\n\toption enabled '0'",
+      "config seeder 'seeder'\n\toption enabled '1'": "config seeder 'seeder'\n\toption enabled '0'",
     });
     const res = await call(off, INIT, 'start_service');
     assert.is(res.code, 0, res.stderr);
@@ -253,7 +253,7 @@ test(
     res = await call(router({ "#list interface 'br-mesh'": "list interface 'wan'" }, NETWORK), INIT, 'service_triggers');
     assert.equal(res.named('procd_add_reload_interface_trigger'), [['procd_add_reload_interface_trigger', 'wan']]);
     res = await call(
-      router({ "config lpd 'lpd'\n\t# Local Peer Discovery (BEP 14) on the mesh interfaces.\n\toption enabled '1'": "config lpd 'lpd'\n\toption enabled '0'" }, NETWORK),
+      router({ "config lpd 'lpd'\n\toption enabled '1'": "config lpd 'lpd'\n\toption enabled '0'" }, NETWORK),
       INIT,
       'service_triggers',
     );
@@ -281,13 +281,13 @@ test(
 test(
   'the command procd is given runs the daemon: started, reloaded by the HUP of reload_service, stopped by TERM',
   deadline(30000, async () => {
-    const off = (part: string, doc: string) => [`config ${part} '${part}'\n\t# ${doc}\n\toption enabled '1'`, `config ${part} '${part}'\n\toption enabled '0'`];
+    const off = (part: string) => [`config ${part} '${part}'\n\toption enabled '1'`, `config ${part} '${part}'\n\toption enabled '0'`];
     // every part off: no ports, so nothing here can collide with other tests
     const r = router(
       Object.fromEntries([
-        off('tracker', 'Run the HTTP and UDP tracker.'),
-        off('seeder', 'Seed the torrents of torrent_dir.'),
-        off('lpd', 'Local Peer Discovery (BEP 14) on the mesh interfaces.'),
+        off('tracker'),
+        off('seeder'),
+        off('lpd'),
       ]),
     );
     const { named } = await call(r, INIT, 'start_service');
@@ -332,7 +332,7 @@ test(
       "option firewall_zone 'lan'": "option firewall_zone 'mesh'",
       "option port '6969'": "option port '7000'",
       "option listen_port '6881'": "option listen_port '6990'",
-      "config lpd 'lpd'\n\t# Local Peer Discovery (BEP 14) on the mesh interfaces.\n\toption enabled '1'": "config lpd 'lpd'\n\toption enabled '0'",
+      "config lpd 'lpd'\n\toption enabled '1'": "config lpd 'lpd'\n\toption enabled '0'",
     });
     const once = await firewall(r, 'meshseed_firewall_add');
     assert.equal(once.state, [
