@@ -81,9 +81,15 @@ Example:
     // lpd.enabled is 0, so a reload can switch it on.
     const lpd = new LpdService({ log, clock: systemClock, ...(tracker ? { registry: tracker } : {}), ...(seeder ? { seeder } : {}) }, settings);
     daemon.add(lpd);
-    if (tracker) tracker.lpdStatus = () => lpd.status();
+    if (tracker) {
+      tracker.lpdStatus = () => lpd.status();
+      tracker.partsStatus = () => daemon.parts();
+    }
     // the control socket (`meshseed status`) opens before the parts start and closes after they stop
-    const control = new ControlServer({ log: log.child('control'), status: () => daemon.status() }, { path: controlSocketPath(settings['main.state_dir']) });
+    const control = new ControlServer(
+      { log: log.child('control'), status: () => daemon.status(), parts: () => daemon.parts() },
+      { path: controlSocketPath(settings['main.state_dir']) },
+    );
     try {
       await control.start();
     } catch (err) {

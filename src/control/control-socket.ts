@@ -40,12 +40,16 @@ export interface StatusDocument {
   uptimeS: number;
   /** Daemon.status(): each running part's own status, by part name. */
   services: Record<string, unknown>;
+  /** Daemon.parts(): each part's state (part-state.ts), running or retrying and why. */
+  parts?: Record<string, unknown>;
 }
 
 export interface ControlServerDeps {
   log: Logger;
   /** Daemon.status(). */
   status(): Record<string, unknown>;
+  /** Daemon.parts(). */
+  parts?(): Record<string, unknown>;
   /** Milliseconds, for uptime. */
   now?: () => number;
 }
@@ -168,6 +172,7 @@ export class ControlServer implements Service {
         pid: process.pid,
         uptimeS: Math.round((this.now() - this.startedAt) / 1000),
         services: this.deps.status(),
+        ...(this.deps.parts ? { parts: this.deps.parts() } : {}),
       };
       return { ok: true, status };
     } catch (err) {

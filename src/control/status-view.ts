@@ -13,6 +13,7 @@
  * the README. `services` carries the parts' raw status, which may change between versions.
  */
 import { lpdSummary } from '../lpd/lpd-summary.js';
+import { partProblems } from '../part-state.js';
 import type { StatusDocument } from './control-socket.js';
 import type { AnnouncerStatus, TorrentAnnounceStatus } from '../seeder/announcer.js';
 
@@ -43,6 +44,8 @@ export interface StatusView {
   uptimeS: number;
   torrents: TorrentView[];
   totals: { torrents: number; peers: number; uploadRate: number; uploaded: number };
+  /** Each part's state by name: `{ state: 'running' }` or `{ state: 'retrying', reason, attempts, retryInS }`. */
+  parts: Record<string, unknown>;
   services: Record<string, unknown>;
 }
 
@@ -104,6 +107,7 @@ export function statusView(doc: StatusDocument): StatusView {
     uptimeS: doc.uptimeS,
     torrents,
     totals: { torrents: torrents.length, peers: sum((t) => t.peers), uploadRate: sum((t) => t.uploadRate), uploaded: sum((t) => t.uploaded) },
+    parts: doc.parts ?? {},
     services,
   };
 }
@@ -158,7 +162,8 @@ function clip(s: string, width: number): string {
 
 /** The table `meshseed status` prints. */
 export function renderStatus(v: StatusView): string {
-  const lines = [`meshseed ${v.version}, pid ${v.pid}, up ${formatDuration(v.uptimeS)}`];
+  // a part that cannot start comes first: `tracker: not running (port 6969 in use), retrying`
+  const lines = [`meshseed ${v.version}, pid ${v.pid}, up ${formatDuration(v.uptimeS)}`, ...partProblems(v.parts)];
   const lpd = lpdSummary(v.services.lpd);
   if (!v.torrents.length) {
     const parts = Object.keys(v.services);

@@ -303,7 +303,8 @@ export class Seeder implements Service, SeederView {
         if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE') break;
       }
     }
-    throw new Error(`cannot listen for peers on ports ${ports.join(', ')}: ${lastError?.message}`);
+    const busy = (lastError as NodeJS.ErrnoException | undefined)?.code === 'EADDRINUSE';
+    throw new Error(busy ? `peer ports ${ports.join(', ')} in use` : `cannot listen for peers on ports ${ports.join(', ')}: ${lastError?.message}`, { cause: lastError });
   }
 
   private listenOn(port: number): Promise<Server> {

@@ -290,6 +290,8 @@ export class TrackerService implements Service, TrackerRegistry {
 
   /** The LPD service's status, for the stats page; set by the daemon when LPD runs beside it. */
   lpdStatus: (() => unknown) | undefined;
+  /** The daemon's parts and their states (part-state.ts), for the stats page; set by the daemon. */
+  partsStatus: (() => Record<string, unknown>) | undefined;
 
   private lpdExtra(): { lpd?: { summary: string; counters: unknown } } {
     const counters = this.lpdStatus?.();
@@ -309,6 +311,7 @@ export class TrackerService implements Service, TrackerRegistry {
       counters: { ...this.core.counters },
       memory: (({ rss, heapUsed, arrayBuffers }) => ({ rss, heapUsed, arrayBuffers }))(process.memoryUsage()),
       ...this.lpdExtra(),
+      ...(this.partsStatus ? { parts: this.partsStatus() } : {}),
     };
     const reply: HttpReply =
       path === '/stats.json'
