@@ -9,7 +9,7 @@
  * A connection that sends too much or nothing for IDLE_MS is closed.
  */
 import net from 'node:net';
-import { lstatSync, mkdirSync, chmodSync, unlinkSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, chmodSync, unlinkSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type { Service } from '../daemon.js';
 import type { Settings } from '../config/settings.js';
@@ -182,6 +182,14 @@ export class ControlServer implements Service {
   }
 }
 
+/** The router's init script, when meshseed runs from its package. */
+export const INIT_SCRIPT = '/etc/init.d/meshseed';
+
+/** How to start the daemon here: the init script on a router, `meshseed daemon` elsewhere (a development machine). */
+export function startHint(initScript = INIT_SCRIPT): string {
+  return existsSync(initScript) ? `${initScript} start` : 'start it with: meshseed daemon';
+}
+
 /** Asks the daemon listening on `path`; throws MeshseedError('EDAEMON') with what to do when it cannot. */
 export function requestStatus(path: string, timeoutMs = 5_000): Promise<StatusDocument> {
   return new Promise((resolvePromise, reject) => {
@@ -198,7 +206,7 @@ export function requestStatus(path: string, timeoutMs = 5_000): Promise<StatusDo
     socket.setTimeout(timeoutMs, () => fail(`the daemon on ${path} did not answer within ${timeoutMs / 1000} s`));
     socket.on('connect', () => socket.write(JSON.stringify({ command: 'status' }) + '\n'));
     socket.on('error', (err: NodeJS.ErrnoException) => {
-      if (err.code === 'ENOENT' || err.code === 'ECONNREFUSED') fail(`no daemon listening on ${path}: is it running? /etc/init.d/meshseed start`);
+      if (err.code === 'ENOENT' || err.code === 'ECONNREFUSED') fail(`no daemon listening on ${path}: is it running? ${startHint()}`);
       else if (err.code === 'EACCES') fail(`cannot open ${path}: permission denied (run as root)`);
       else fail(`cannot reach the daemon on ${path}: ${err.code ?? err.message}`);
     });

@@ -169,4 +169,16 @@ test(
   }),
 );
 
+test(
+  '--debug stack traces name the bundle\'s functions (esbuild keepNames), not minified letters',
+  deadline(20000, async () => {
+    const r = await meshseed(['show', '/nonexistent/x.torrent', '--debug']);
+    assert.is(r.code, 1);
+    const frames = r.stderr.split('\n').filter((l) => l.includes('meshseed.js:'));
+    assert.ok(frames.length >= 2, r.stderr);
+    assert.match(frames[0]!, /^ +at readTorrentFile \(/, r.stderr);
+    assert.ok(frames.some((l) => /^ +at main \(/.test(l)), r.stderr);
+  }),
+);
+
 test.run();

@@ -51,7 +51,7 @@ test(
       assert.not.ok(existsSync(sock), 'socket removed at stop');
       const none = await meshseed(['status', '--state-dir', state]);
       assert.is(none.code, 1);
-      assert.is(none.stderr.trim(), `meshseed: no daemon listening on ${sock}: is it running? /etc/init.d/meshseed start`);
+      assert.is(none.stderr.trim(), `meshseed: no daemon listening on ${sock}: is it running? start it with: meshseed daemon`);
       const bad = await meshseed(['status', '--state-dir', state, '--watch', 'soon']);
       assert.is(bad.code, 2);
       const missing = await meshseed(['status', '--config', join(dir.path, 'nope')]);

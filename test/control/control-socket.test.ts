@@ -6,7 +6,7 @@ import net from 'node:net';
 import { spawn } from 'node:child_process';
 import { statSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { ControlServer, MAX_REQUEST_BYTES, controlSocketPath, requestStatus } from '../../src/control/control-socket';
+import { ControlServer, INIT_SCRIPT, MAX_REQUEST_BYTES, controlSocketPath, requestStatus, startHint } from '../../src/control/control-socket';
 import { formatBytes, formatDuration, renderStatus, statusView, trackerSummary } from '../../src/control/status-view';
 import type { TorrentAnnounceStatus } from '../../src/seeder/announcer';
 import { createLogger } from '../../src/util/log';
@@ -109,12 +109,26 @@ test(
     } catch (e) {
       assert.instance(e, MeshseedError);
       assert.is((e as MeshseedError).code, 'EDAEMON');
-      assert.is((e as Error).message, `no daemon listening on ${join(dir.path, 'meshseed.sock')}: is it running? /etc/init.d/meshseed start`);
+      // this machine has no init script: the hint is the command that runs the daemon
+      assert.not.ok(existsSync(INIT_SCRIPT));
+      assert.is((e as Error).message, `no daemon listening on ${join(dir.path, 'meshseed.sock')}: is it running? start it with: meshseed daemon`);
     } finally {
       dir.remove();
     }
   }),
 );
+
+test('the start hint names the init script only where it exists', () => {
+  const dir = tempDir();
+  try {
+    const script = join(dir.path, 'meshseed');
+    assert.is(startHint(script), 'start it with: meshseed daemon');
+    writeFileSync(script, '#!/bin/sh /etc/rc.common\n');
+    assert.is(startHint(script), `${script} start`);
+  } finally {
+    dir.remove();
+  }
+});
 
 const H1 = '11'.repeat(20);
 const H2 = '22'.repeat(20);
@@ -166,7 +180,7 @@ test(
     });
     assert.equal(v.totals, { torrents: 3, peers: 3, uploadRate: 123392, uploaded: 1288490189 });
     assert.is(v.torrents[0]!.infoHash, null);
-    assert.equal(Object.keys(v), ['version', 'pid', 'uptimeS', 'torrents', 'totals', 'services']);
+    assert.equal(Object.keys(v), ['version', 'pid', 'uptimeS', 'torrents', 'totals', 'parts', 'services']);
     assert.equal(Object.keys(v.torrents[0]!), ['infoHash', 'name', 'state', 'peers', 'uploadRate', 'uploaded', 'error', 'announce']);
     assert.equal(
       renderStatus(v).split('\n'),
