@@ -201,6 +201,8 @@ test(
     const log = named('logger')[0]!;
     assert.ok(log.includes('daemon.err'));
     assert.match(log.at(-1)!, new RegExp(`${mnt} is not mounted \\(meshseed\\.seeder\\.data_dir is ${mnt}/data\\)`));
+    // the mount trigger works only for a disk with a mount section in fstab: the message says how
+    assert.match(log.at(-1)!, new RegExp(`give the disk a mount section with target ${mnt} in /etc/config/fstab`));
     assert.not.ok(existsSync(mnt));
     // with the seeder off, its folders do not matter
     const off = router({
