@@ -438,3 +438,20 @@ export function webSeedSummary(seeds: readonly WebSeedStatus[]): string {
   const usable = seeds.filter((s) => s.state === 'ok' || s.state === 'idle').length;
   return `web ${usable}/${seeds.length} ok`;
 }
+
+/** Web seeds used per torrent: each may hold `maxSockets` connections; a torrent listing hundreds is broken or hostile. */
+export const MAX_WEB_SEEDS = 8;
+
+/**
+ * The web seeds of a torrent: its `url-list`, duplicates removed, at most MAX_WEB_SEEDS
+ * (the rest are ignored, with one log line).
+ */
+export function webSeedsFor(
+  deps: WebSeedDeps,
+  m: { urlList: readonly string[]; name: string; singleFile: boolean; files: WebSeedFile[] },
+  extra: Pick<WebSeedOptions, 'tls' | 'limits'> = {},
+): WebSeed[] {
+  const urls = [...new Set(m.urlList)];
+  if (urls.length > MAX_WEB_SEEDS) deps.logger.warn(`torrent ${m.name} lists ${urls.length} web seeds: using the first ${MAX_WEB_SEEDS}`);
+  return urls.slice(0, MAX_WEB_SEEDS).map((url) => new WebSeed(deps, { url, name: m.name, singleFile: m.singleFile, files: m.files, ...extra }));
+}

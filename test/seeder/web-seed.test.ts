@@ -5,7 +5,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import net from 'node:net';
-import { WebSeed, WebSeedError, webSeedSummary, WEB_SEED_LIMITS, type WebSeedOptions } from '../../src/seeder/web-seed';
+import { MAX_WEB_SEEDS, WebSeed, WebSeedError, webSeedsFor, webSeedSummary, WEB_SEED_LIMITS, type WebSeedOptions } from '../../src/seeder/web-seed';
 import type { WebSeedProblem } from '../../src/codec/web-seed-url';
 import { ManualClock } from '../../src/util/clock';
 import { createLogger } from '../../src/util/log';
@@ -457,5 +457,17 @@ test(
     ws.close();
   }),
 );
+
+test('webSeedsFor: one seed per distinct url-list entry, at most MAX_WEB_SEEDS', () => {
+  const lines: string[] = [];
+  const deps = { clock: new ManualClock(), logger: createLogger('info', (l) => lines.push(l)) };
+  const m = { name: 'd', singleFile: false, files: multi('http://x/').files };
+  const two = webSeedsFor(deps, { ...m, urlList: ['http://a/', 'http://b/', 'http://a/'] });
+  assert.equal(two.map((w) => w.status().url), ['http://a/', 'http://b/']);
+  const many = webSeedsFor(deps, { ...m, urlList: Array.from({ length: 100 }, (_, i) => `http://m${i}/`) });
+  assert.is(many.length, MAX_WEB_SEEDS);
+  assert.ok(lines.some((l) => /lists 100 web seeds: using the first 8/.test(l)));
+  for (const w of [...two, ...many]) w.close();
+});
 
 test.run();
