@@ -127,6 +127,16 @@ test(
   }),
 );
 
+/** The body of a GET. */
+const getText = (url: string) =>
+  new Promise<string>((resolve, reject) =>
+    get(url, (res) => {
+      let body = '';
+      res.on('data', (d) => (body += d));
+      res.on('end', () => resolve(body));
+    }).on('error', reject),
+  );
+
 test(
   'a tracker whose port is taken: the daemon runs, status says "tracker: not running (port N in use), retrying", and the tracker starts once the port is free',
   deadline(40000, async () => {
@@ -158,13 +168,46 @@ test(
       console.log(`  tracker started ${Date.now() - t0} ms after its port was freed`);
       const after = await meshseed(['status', '--state-dir', state, '--json']);
       assert.equal(JSON.parse(after.stdout).parts.tracker, { state: 'running' });
-      const stats = await new Promise<string>((resolve, reject) =>
-        get(`http://127.0.0.1:${port}/stats.json`, (res) => {
-          let body = '';
-          res.on('data', (d) => (body += d));
-          res.on('end', () => resolve(body));
-        }).on('error', reject),
-      );
+      const stats = await getText(`http://127.0.0.1:${port}/stats.json`);
+      assert.equal(JSON.parse(stats).parts.tracker, { state: 'running' });
+    } finally {
+      blocker.close();
+      if (child.exitCode === null) {
+        child.kill('SIGTERM');
+        await new Promise((r) => child.once('exit', r));
+      }
+      dir.remove();
+    }
+  }),
+);
+
+test(
+  'the operator moves a tracker off a taken port: after the reload it runs on the new port at once',
+  deadline(30000, async () => {
+    const dir = tempDir();
+    const state = join(dir.path, 'state');
+    const blocker = createServer();
+    await new Promise<void>((r) => blocker.listen(0, '0.0.0.0', r));
+    const taken = (blocker.address() as AddressInfo).port;
+    const cfg = join(dir.path, 'meshseed');
+    const config = (port: number) =>
+      `config meshseed 'main'\n  option state_dir '${state}'\nconfig tracker 'tracker'\n  option port '${port}'\nconfig seeder 'seeder'\n  option enabled 0\nconfig lpd 'lpd'\n  option enabled 0\n`;
+    writeFileSync(cfg, config(taken));
+    const child = spawn(process.execPath, [BUNDLE, 'daemon', '--config', cfg], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let log = '';
+    child.stderr.on('data', (d) => (log += d));
+    child.stdout.on('data', (d) => (log += d));
+    try {
+      await waitFor('the failed start', 10000, () => /tracker: cannot start: .*; retrying in 5 s/.test(log) && /info: started/.test(log));
+      // a free port: one the kernel gives, released again
+      const probe = createServer();
+      await new Promise<void>((r) => probe.listen(0, '0.0.0.0', r));
+      const free = (probe.address() as AddressInfo).port;
+      await new Promise((r) => probe.close(r));
+      writeFileSync(cfg, config(free));
+      child.kill('SIGHUP');
+      await waitFor('the tracker started by the reload', 10000, () => /tracker: started after 1 failed attempt/.test(log));
+      const stats = await getText(`http://127.0.0.1:${free}/stats.json`);
       assert.equal(JSON.parse(stats).parts.tracker, { state: 'running' });
     } finally {
       blocker.close();
