@@ -98,7 +98,7 @@ export class TrackerCore {
     private settings: CoreSettings,
   ) {
     this.store = new SwarmStore(settings);
-    this.ids = new ConnectionIds(deps.secret ?? randomBytes(32));
+    this.ids = new ConnectionIds(deps.secret ?? randomBytes(16));
     this.limiter = new AddressRateLimit(settings.rateLimit);
   }
 
@@ -128,7 +128,7 @@ export class TrackerCore {
    * One HTTP GET: the raw request target, the sender's address (4 or 16 bytes) and the
    * address it reached us on (for peers that announced from loopback: see localizeLoopbackPeers).
    */
-  http(nowMs: number, target: Uint8Array, from: Uint8Array, local?: Uint8Array): HttpReply {
+  http(nowMs: number, target: Uint8Array, from: Uint8Array, local?: Uint8Array | (() => Uint8Array | undefined)): HttpReply {
     const t = parseRequestTarget(target);
     if (!t.ok) return this.failure(t.failure, 'malformed request');
     const { path, params } = t.value;
@@ -140,7 +140,10 @@ export class TrackerCore {
     return { status: 404, contentType: TEXT, body: Buffer.from('not found: the tracker answers /announce, /scrape, / and /stats.json\n') };
   }
 
-  private httpAnnounce(nowMs: number, params: [string, Uint8Array][], from: Uint8Array, local: Uint8Array | undefined): HttpReply {
+  private httpAnnounce(nowMs: number, params: [string, Uint8Array][], from: Uint8Array, localAddress: Uint8Array | (() => Uint8Array | undefined) | undefined): HttpReply {
+    // the local address is looked up (a syscall) at most once, and only for a loopback peer
+    let known: { v: Uint8Array | undefined } | undefined;
+    const local = typeof localAddress === 'function' ? () => (known ??= { v: localAddress() }).v : localAddress;
     const d = decodeAnnounceParams(params);
     if (!d.ok) return this.failure(d.failure, 'malformed request');
     const a = d.value;

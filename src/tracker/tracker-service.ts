@@ -127,7 +127,10 @@ export class TrackerService implements Service, TrackerRegistry {
       { handle: (t, from, local) => this.core.http(this.deps.clock.now(), t, from, local), refuse: (c) => this.core.refuse(c) },
       { maxConnections: DEFAULT_MAX_CONNECTIONS, headTimeoutMs: HEAD_TIMEOUT_MS },
     );
-    const udp = new UdpFront({ handle: (d, a, p) => this.core.udp(this.deps.clock.now(), d, a, p) });
+    const udp = new UdpFront(
+      { handle: (d, a, p) => this.core.udp(this.deps.clock.now(), d, a, p) },
+      { receiveBufferBytes: this.settings['tracker.udp_receive_buffer'] * 1024 },
+    );
     let port = this.settings['tracker.port'];
     const listening: string[] = [];
     try {
@@ -172,6 +175,7 @@ export class TrackerService implements Service, TrackerRegistry {
       !enabled ||
       !this.http ||
       old['tracker.port'] !== settings['tracker.port'] ||
+      old['tracker.udp_receive_buffer'] !== settings['tracker.udp_receive_buffer'] ||
       old['tracker.address'].join() !== settings['tracker.address'].join();
     if (rebind) {
       // swarms are kept: switching the tracker off and on again, or moving it, drops no peer
@@ -254,6 +258,7 @@ export class TrackerService implements Service, TrackerRegistry {
       seeders: s.seeders,
       leechers: s.leechers,
       allowed: this.access.size,
+      udpReceiveBuffer: this.udp?.receiveBufferSizes() ?? [],
       ...this.core.counters,
     };
   }

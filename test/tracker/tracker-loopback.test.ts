@@ -351,4 +351,24 @@ test(
   ),
 );
 
+test(
+  'the UDP socket asks for tracker.udp_receive_buffer (the 208 KiB default drops announce bursts)',
+  deadline(10000, async () => {
+    const granted = async (kib: number) => {
+      let sizes: number[] = [];
+      await withTracker({ 'tracker.udp_receive_buffer': kib, 'tracker.address': ['127.0.0.1'] }, async (t) => {
+        sizes = (t.status() as { udpReceiveBuffer: number[] }).udpReceiveBuffer;
+      });
+      assert.is(sizes.length, 1);
+      return sizes[0]!;
+    };
+    const system = await granted(0);
+    const asked = await granted(1024);
+    console.log(`UDP receive buffer: system ${system} bytes, asked 1 MiB, granted ${asked} bytes`);
+    // Linux grants twice the request, capped at net.core.rmem_max (2 x 1 MiB when the cap allows)
+    assert.ok(asked >= Math.min(1 << 20, system), `granted ${asked}`);
+    assert.ok(asked !== system || system >= 1 << 20, 'the request changed the buffer');
+  }),
+);
+
 test.run();
