@@ -104,13 +104,18 @@ export class TrackerService implements Service, TrackerRegistry {
 
   async start(): Promise<void> {
     this.loadState();
-    await this.access.start();
+    // Ports first, folders after: in open mode the folder only names torrents on the stats
+    // page, so the tracker answers while it is read (a cold start with 100 torrents there).
+    // In allowlist mode the list decides every answer: it is read before the port opens.
+    const listFirst = this.settings['tracker.mode'] === 'allowlist';
+    if (listFirst) await this.access.start();
     try {
       await this.bind();
     } catch (err) {
       this.access.close();
       throw err;
     }
+    if (!listFirst) await this.access.start();
     this.sweepTimer = setInterval(() => this.core.store.sweep(this.deps.clock.now()), SWEEP_MS);
     this.sweepTimer.unref();
     this.stateTimer = setInterval(() => this.saveState(), STATE_WRITE_MS);
