@@ -16,6 +16,7 @@ export const COMMANDS: Record<string, () => Promise<Command>> = {
   daemon: async () => (await import('./commands/daemon.js')).daemonCommand,
   status: async () => (await import('./commands/status.js')).statusCommand,
   'check-config': async () => (await import('./commands/check-config.js')).checkConfig,
+  config: async () => (await import('./commands/config.js')).configCommand,
   create: async () => (await import('./commands/create.js')).createCommand,
   show: async () => (await import('./commands/show.js')).showCommand,
   verify: async () => (await import('./commands/verify.js')).verifyCommand,
