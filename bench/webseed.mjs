@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Web seed benchmark: meshseed's WebSeed against curl, the same file from the same nginx.
 //
-//   node bench/webseed.mjs [--size-mib 256] [--rounds 3] [--piece-kib 0]
+//   node bench/webseed.mjs [--size-mib 256] [--rounds 3] [--piece-kib 0] [--in-flight 1]
 //
 // nginx (Debian's, started by test/helpers/nginx.ts) serves a SIZE MiB file on loopback.
 // Each round, alternating: `curl -o /dev/null` downloads the whole file; a node process
@@ -9,6 +9,8 @@
 // of dist/meshseed.js) reads it as a single-file torrent in sequential piece-sized reads
 // (`--piece-kib 0`: the piece length `meshseed create` would choose, 256 KiB for 256 MiB),
 // each into the same piece buffer, as a download engine fills pieces from its pool.
+// `--in-flight 2`: two reads at a time (one per connection, the seed's maxSockets), each the
+// next piece, as an engine that keeps the web seed busy would; 1 (default) is one at a time.
 // Throughput is bytes over the transfer's time as each program measures it (curl's
 // time_total; the reader's clock around its reads), so neither counts its own start.
 // The reader's CPU seconds per GiB and peak RSS are printed too. Before the timed rounds one
@@ -31,6 +33,7 @@ const arg = (name, def) => {
 const SIZE_MIB = arg('size-mib', 256);
 const ROUNDS = arg('rounds', 3);
 const PIECE_KIB = arg('piece-kib', 0);
+const IN_FLIGHT = arg('in-flight', 1);
 const median = (xs) => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
@@ -85,25 +88,30 @@ writeFileSync(
   `const { WebSeed } = require(${JSON.stringify(join(lib, 'web-seed.cjs'))});
 const { createHash } = require('node:crypto');
 const { readFileSync } = require('node:fs');
-const [url, size, pieceLength, verifyFile] = [process.argv[2], Number(process.argv[3]), Number(process.argv[4]), process.argv[5]];
+const [url, size, pieceLength, inFlight, verifyFile] = [process.argv[2], Number(process.argv[3]), Number(process.argv[4]), Number(process.argv[5]), process.argv[6]];
 const clock = { now: () => performance.now(), setTimeout: (fn, ms) => { const t = setTimeout(fn, ms); t.unref(); return { cancel: () => clearTimeout(t) }; } };
 const logger = { error: console.error, warn: console.error, info() {}, debug() {}, child() { return logger; }, level: 'warn' };
 (async () => {
   const ws = new WebSeed({ clock, logger }, { url, name: 'bench.bin', singleFile: true, files: [{ path: ['bench.bin'], length: size, offset: 0 }] });
   const file = verifyFile ? readFileSync(verifyFile) : null;
-  // one piece buffer, reused: a download engine fills pieces from its bounded pool, not from fresh memory
-  const into = Buffer.alloc(pieceLength);
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   let bytes = 0;
-  for (let offset = 0; offset < size; offset += pieceLength) {
-    const piece = await ws.read(offset, Math.min(pieceLength, size - offset), undefined, into);
-    bytes += piece.length;
-    if (file) {
-      const want = createHash('sha1').update(file.subarray(offset, offset + piece.length)).digest('hex');
-      if (createHash('sha1').update(piece).digest('hex') !== want) throw new Error('piece at ' + offset + ' differs');
+  let next = 0;
+  // each reader: one piece buffer, reused: a download engine fills pieces from its bounded pool, not from fresh memory
+  await Promise.all(Array.from({ length: inFlight }, async () => {
+    const into = Buffer.alloc(pieceLength);
+    while (next < size) {
+      const offset = next;
+      next += pieceLength;
+      const piece = await ws.read(offset, Math.min(pieceLength, size - offset), undefined, into);
+      bytes += piece.length;
+      if (file) {
+        const want = createHash('sha1').update(file.subarray(offset, offset + piece.length)).digest('hex');
+        if (createHash('sha1').update(piece).digest('hex') !== want) throw new Error('piece at ' + offset + ' differs');
+      }
     }
-  }
+  }));
   const seconds = (performance.now() - t0) / 1000;
   const cpu = process.cpuUsage(cpu0);
   ws.close();
@@ -125,7 +133,7 @@ function runProgram(cmd, args) {
 }
 
 async function meshseedRun(verify = false) {
-  const r = JSON.parse(await runProgram(process.execPath, [reader, url, String(size), String(pieceLength), ...(verify ? [join(www, 'bench.bin')] : [])]));
+  const r = JSON.parse(await runProgram(process.execPath, [reader, url, String(size), String(pieceLength), String(IN_FLIGHT), ...(verify ? [join(www, 'bench.bin')] : [])]));
   if (r.bytes !== size || r.status.state !== 'ok') throw new Error(`meshseed read ${r.bytes} of ${size} bytes: ${JSON.stringify(r.status)}`);
   return r;
 }
@@ -138,7 +146,7 @@ async function curlRun() {
 }
 
 const mibs = (r) => r.bytes / 2 ** 20 / r.seconds;
-console.log(`web seed bench: ${SIZE_MIB} MiB file, nginx on loopback, ${pieceLength / 1024} KiB pieces, ${ROUNDS} rounds`);
+console.log(`web seed bench: ${SIZE_MIB} MiB file, nginx on loopback, ${pieceLength / 1024} KiB pieces, ${IN_FLIGHT} read(s) in flight, ${ROUNDS} rounds`);
 await meshseedRun(true);
 console.log('verify: every piece read through WebSeed matches the file');
 const ours = [];

@@ -105,9 +105,9 @@ export function bodyFraming(head: Pick<ResponseHeadParsed, 'minor' | 'status' | 
 }
 
 /**
- * The chunked transfer coding (RFC 9112 7.1), decoded incrementally: `push` takes what was
- * read and hands the data bytes to `onData` as subarrays of the input. Returns how many
- * input bytes it used (less than given only once the body is complete), or an error.
+ * The chunked transfer coding (RFC 9112 7.1), decoded incrementally: `push` takes the bytes
+ * `buf[start, end)` and hands the data bytes to `onData` as index ranges of `buf`. Returns
+ * where it stopped (before `end` only once the body is complete), or an error.
  */
 export class ChunkedDecoder {
   private state: 'size' | 'data' | 'data-end' | 'trailer' | 'done' = 'size';
@@ -119,25 +119,26 @@ export class ChunkedDecoder {
     return this.state === 'done';
   }
 
-  push(buf: Buffer, onData: (data: Buffer) => void): { used: number } | { error: string } {
-    let i = 0;
-    while (i < buf.length && this.state !== 'done') {
+  push(buf: Buffer, start: number, end: number, onData: (buf: Buffer, start: number, end: number) => void): { next: number } | { error: string } {
+    let i = start;
+    while (i < end && this.state !== 'done') {
       if (this.state === 'data') {
-        const n = Math.min(this.left, buf.length - i);
-        onData(buf.subarray(i, i + n));
-        i += n;
-        this.left -= n;
+        const stop = Math.min(end, i + this.left);
+        onData(buf, i, stop);
+        this.left -= stop - i;
+        i = stop;
         if (this.left === 0) this.state = 'data-end';
         continue;
       }
       // line-oriented states: read up to LF
-      const lf = buf.indexOf(0x0a, i);
-      const take = lf < 0 ? buf.length : lf;
+      const found = buf.indexOf(0x0a, i);
+      const lf = found >= 0 && found < end ? found : -1;
+      const take = lf < 0 ? end : lf;
       this.line += buf.toString('latin1', i, take);
       if (this.state === 'trailer') this.trailerBytes += take - i + 1;
       if (this.line.length > MAX_CHUNK_LINE && this.state !== 'trailer') return { error: 'chunk-size line too long' };
       if (this.trailerBytes > MAX_TRAILER_BYTES) return { error: `trailers over ${MAX_TRAILER_BYTES} bytes` };
-      if (lf < 0) return { used: buf.length };
+      if (lf < 0) return { next: end };
       i = lf + 1;
       const line = this.line.endsWith('\r') ? this.line.slice(0, -1) : this.line;
       this.line = '';
@@ -151,7 +152,7 @@ export class ChunkedDecoder {
         this.state = this.left === 0 ? 'trailer' : 'data';
       } else if (line === '') this.state = 'done';
     }
-    return { used: i };
+    return { next: i };
   }
 }
 

@@ -30,7 +30,7 @@ import {
   type WebSeedFile,
 } from '../codec/web-seed-url.js';
 import type { LookupFn } from './announce-transport.js';
-import { HttpClient, HttpClientError } from './http-client.js';
+import { Cancel, HttpClient, HttpClientError } from './http-client.js';
 import { VERSION } from '../version.js';
 import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/log.js';
@@ -169,13 +169,13 @@ export class WebSeed {
     const out = into ? into.subarray(0, length) : Buffer.alloc(length);
     if (into) zeroGaps(out, plan); // padding files' bytes are zeros
     const epoch = this.epoch;
-    const inner = new AbortController();
+    const inner = new Cancel();
     const flight: Flight = { abort: (err) => inner.abort(err) };
     const onAbort = () => inner.abort(signal!.reason);
     signal?.addEventListener('abort', onAbort, { once: true });
     this.flights.add(flight);
     try {
-      await Promise.all(plan.map((r) => this.fetchRange(r, out, inner.signal)));
+      await Promise.all(plan.map((r) => this.fetchRange(r, out, inner)));
     } catch (err) {
       inner.abort(err);
       if (signal?.aborted) throw signal.reason;
@@ -263,7 +263,7 @@ export class WebSeed {
   }
 
   /** One file's part of a read, following redirects. */
-  private async fetchRange(r: RangeRequest, out: Buffer, signal: AbortSignal): Promise<void> {
+  private async fetchRange(r: RangeRequest, out: Buffer, signal: Cancel): Promise<void> {
     let url = this.fileUrl(r.file);
     const fileLength = this.opts.files[r.file]!.length;
     for (let redirects = 0; ; redirects++) {
@@ -275,7 +275,7 @@ export class WebSeed {
   }
 
   /** One request: resolves when the range is in `out`, or with the redirect's target. */
-  private async request(url: URL, r: RangeRequest, fileLength: number, out: Buffer, signal: AbortSignal): Promise<URL | undefined> {
+  private async request(url: URL, r: RangeRequest, fileLength: number, out: Buffer, signal: Cancel): Promise<URL | undefined> {
     const { clock } = this.deps;
     const { connectTimeoutMs, idleTimeoutMs } = this.limits;
     const expected = r.last - r.first + 1;
@@ -289,9 +289,8 @@ export class WebSeed {
     const refused = (problem: WebSeedError['problem'], reason: string) => new WebSeedError(problem, `${where(url)}: ${reason}`);
 
     // one watchdog per request: connect time, then time without a byte
-    const ctrl = new AbortController();
-    const onAbort = () => ctrl.abort(signal.reason);
-    signal.addEventListener('abort', onAbort, { once: true });
+    const ctrl = new Cancel();
+    const offParent = signal.onAbort(() => ctrl.abort(signal.reason));
     let watchdog: { cancel(): void } | undefined;
     const watch = () => {
       const limit = connecting ? connectTimeoutMs : idleTimeoutMs;
@@ -329,19 +328,19 @@ export class WebSeed {
           inBody = true;
           return true;
         },
-        onData: (data) => {
-          if (got + data.length > expected) throw refused('bad-length', `more than the ${expected} bytes asked`);
-          data.copy(out, r.at + got);
-          got += data.length;
+        onData: (buf, start, end) => {
+          if (got + end - start > expected) throw refused('bad-length', `more than the ${expected} bytes asked`);
+          buf.copy(out, r.at + got, start, end);
+          got += end - start;
           progress();
         },
-      }, ctrl.signal);
+      }, ctrl);
     } catch (err) {
       if (err instanceof HttpClientError) throw refused('network', inBody ? `${err.message} after ${got} of ${expected} bytes` : err.message);
       throw err;
     } finally {
       watchdog?.cancel();
-      signal.removeEventListener('abort', onAbort);
+      offParent();
     }
     if (redirect) return redirect;
     if (got !== expected) throw refused('bad-length', `body ended after ${got} of ${expected} bytes`);

@@ -116,9 +116,11 @@ function decodeAll(input: Buffer, splitEvery: number): { data: Buffer; used: num
   let used = 0;
   for (let i = 0; i < input.length && !d.done; i += splitEvery) {
     const piece = input.subarray(i, Math.min(input.length, i + splitEvery));
-    const r = d.push(piece, (x) => parts.push(Buffer.from(x)));
+    // the piece sits inside a bigger buffer, as reads do in the shared read buffer
+    const host = Buffer.concat([Buffer.from('PRE'), piece, Buffer.from('POST')]);
+    const r = d.push(host, 3, 3 + piece.length, (buf, s, e) => parts.push(Buffer.from(buf.subarray(s, e))));
     if ('error' in r) return r;
-    used += r.used;
+    used += r.next - 3;
   }
   return { data: Buffer.concat(parts), used, done: d.done };
 }
