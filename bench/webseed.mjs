@@ -24,20 +24,13 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
+import { median, numberArg } from './common.mjs';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
-const arg = (name, def) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? Number(process.argv[i + 1]) : def;
-};
-const SIZE_MIB = arg('size-mib', 256);
-const ROUNDS = arg('rounds', 3);
-const PIECE_KIB = arg('piece-kib', 0);
-const IN_FLIGHT = arg('in-flight', 1);
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
+const SIZE_MIB = numberArg('size-mib', 256);
+const ROUNDS = numberArg('rounds', 3);
+const PIECE_KIB = numberArg('piece-kib', 0);
+const IN_FLIGHT = numberArg('in-flight', 1);
 
 const work = mkdtempSync(join(tmpdir(), 'meshseed-bench-webseed-'));
 let nginx;
