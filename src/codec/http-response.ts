@@ -44,11 +44,14 @@ const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 // eslint-disable-next-line no-control-regex
 const BAD_VALUE = /[\x00-\x08\x0a-\x1f\x7f]/;
 
-/** Looks for a complete response head at the start of `buf`. */
-export function parseResponseHead(buf: Buffer, maxBytes: number): HeadParse {
+/**
+ * Looks for a complete response head at the start of `buf`. `scanFrom`: where to look for
+ * the blank line (a reader that got the head in pieces need not scan the old bytes again).
+ */
+export function parseResponseHead(buf: Buffer, maxBytes: number, scanFrom = 0): HeadParse {
   const prefix = buf.toString('latin1', 0, Math.min(buf.length, 7));
   if (prefix !== 'HTTP/1.'.slice(0, prefix.length)) return { kind: 'error', reason: `not an HTTP/1.x answer ('${clip(buf.toString('latin1', 0, Math.min(buf.length, 20)))}')` };
-  const end = findHeadEnd(buf);
+  const end = findHeadEnd(buf, scanFrom);
   if (end < 0 ? buf.length > maxBytes : end > maxBytes) return { kind: 'error', reason: `response head over ${maxBytes} bytes` };
   if (end < 0) return { kind: 'incomplete' };
   const lines = buf.toString('latin1', 0, end).split('\n');

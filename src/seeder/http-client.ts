@@ -209,7 +209,7 @@ class Connection {
     const room = this.settings.maxHeaderBytes + 1 - before;
     const add = buf.subarray(start, Math.min(end, start + Math.max(0, room)));
     a.head = a.head ? Buffer.concat([a.head, add]) : Buffer.from(add); // a copy: `buf` is shared
-    const p = parseResponseHead(a.head, this.settings.maxHeaderBytes);
+    const p = parseResponseHead(a.head, this.settings.maxHeaderBytes, Math.max(0, before - 3));
     if (p.kind === 'error') throw new HttpClientError(`malformed answer: ${p.reason}`);
     if (p.kind === 'incomplete') return end;
     const used = start + p.head.length - before;

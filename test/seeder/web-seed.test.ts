@@ -553,4 +553,33 @@ test('padding files read as zeros, also into a used buffer', async () => {
   await server.close();
 });
 
+test(
+  'a head and body that arrive a few bytes at a time',
+  deadline(10_000, async () => {
+    const data = content('f', 1000);
+    const server = await rawServer((req, socket) => {
+      const m = /bytes=(\d+)-(\d+)/.exec(req.range ?? '')!;
+      const [first, last] = [Number(m[1]), Number(m[2])];
+      const bytes = Buffer.concat([
+        Buffer.from(`HTTP/1.1 206 Partial Content\r\nContent-Range: bytes ${first}-${last}/1000\r\nContent-Length: ${last - first + 1}\r\n\r\n`),
+        data.subarray(first, last + 1),
+      ]);
+      socket.setNoDelay(true);
+      let i = 0;
+      const drip = () => {
+        if (i >= bytes.length || socket.destroyed) return;
+        socket.write(bytes.subarray(i, i + 3));
+        i += 3;
+        setImmediate(drip);
+      };
+      drip();
+    });
+    const { ws } = seed(single(server.url + 'f'));
+    assert.equal(await ws.read(500, 100), data.subarray(500, 600));
+    assert.equal(await ws.read(0, 20), data.subarray(0, 20));
+    ws.close();
+    await server.close();
+  }),
+);
+
 test.run();
