@@ -128,7 +128,7 @@ class Connection {
     const host = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
     const port = Number(url.port) || (tls ? 443 : 80);
     const onread = {
-      buffer: sharedReadBuffer,
+      buffer: sharedReadBuffer(), // the buffer itself: given a function, node would call it and re-register the buffer on every read
       callback: (n: number, buf: Uint8Array) => {
         this.onRead(buf as Buffer, n);
         return true;
