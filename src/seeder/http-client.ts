@@ -39,8 +39,10 @@ export interface HttpClientSettings {
 
 /** What one GET tells its caller. `onHead` and `onData` may throw: the connection is closed and `get` rejects with that error. */
 export interface Exchange {
-  /** A new connection is being opened for this request. */
+  /** A new connection is being opened for this request (before `onSend`). */
   onConnecting(): void;
+  /** The request has a connection and is sent: time spent waiting for a free connection ends here. */
+  onSend(): void;
   /** The connection (TLS included) is up. */
   onConnected(): void;
   /** The final head. Return false to abandon the body. */
@@ -296,6 +298,7 @@ export class HttpClient {
         reject(signal.reason);
       };
       const done = signal.onAbort(onAbort);
+      exchange.onSend();
       conn.send(url, headerLines, {
         exchange,
         resolve: () => (done(), resolve()),

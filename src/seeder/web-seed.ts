@@ -299,14 +299,14 @@ export class WebSeed {
       const what = connecting ? `no connection within ${limit / 1000} s` : gotHead ? `no data for ${limit / 1000} s` : `no answer within ${limit / 1000} s`;
       ctrl.abort(refused('timeout', what));
     };
-    watch();
 
     try {
       await this.client.get(url, `Range: bytes=${r.first}-${r.last}\r\nUser-Agent: meshseed/${VERSION}\r\nAccept-Encoding: identity\r\n`, {
-        onConnecting: () => {
-          connecting = true;
+        onConnecting: () => (connecting = true),
+        onSend: () => {
+          // the clock starts once a connection is ours, not while waiting for one
           progress();
-          watchdog?.cancel(); // the connect bound may be the shorter one
+          watchdog?.cancel();
           watch();
         },
         onConnected: () => ((connecting = false), progress()),

@@ -582,4 +582,26 @@ test(
   }),
 );
 
+test(
+  'time spent waiting for a free connection does not count against a request (fake clock)',
+  deadline(10_000, async () => {
+    const held: (() => void)[] = [];
+    const good = goodMirror({ a: FILE_A, b: FILE_B });
+    const server = await rawServer((req, socket, s) => void held.push(() => good(req, socket, s)));
+    const clock = new ManualClock();
+    const ws = new WebSeed({ clock, logger: createLogger('error', () => undefined), random: () => 0 }, { ...multi(server.url), limits: { maxSockets: 1 } });
+    const p = ws.read(2000, 2000); // two files, one connection: the second request waits for the first
+    await waitFor('the first request', 5000, () => held.length === 1);
+    clock.advance(25_000);
+    held.shift()!();
+    await waitFor('the second request', 5000, () => held.length === 1);
+    clock.advance(25_000); // 50 s after the read began, 25 s after the second request was sent
+    held.shift()!();
+    assert.equal(await p, Buffer.concat([FILE_A, FILE_B]).subarray(2000, 4000));
+    assert.is(server.connections, 1);
+    ws.close();
+    await server.close();
+  }),
+);
+
 test.run();
