@@ -17,7 +17,7 @@
  * `src/codec/http-response.ts`.
  */
 import { connect as netConnect, isIP, type Socket } from 'node:net';
-import { connect as tlsConnect } from 'node:tls';
+import { nodeTls } from '../util/lazy-modules.js';
 import { bodyFraming, ChunkedDecoder, parseResponseHead, type BodyFraming, type ResponseHeadParsed } from '../codec/http-response.js';
 import { asNodeLookup, type LookupFn } from './announce-transport.js';
 import type { Clock } from '../util/clock.js';
@@ -139,7 +139,7 @@ class Connection {
     };
     const common = { host, port, onread, ...(lookup ? { lookup: asNodeLookup(lookup) } : {}) };
     this.socket = tls
-      ? tlsConnect({ ...common, ...(isIP(host) ? {} : { servername: host }), ...(settings.ca ? { ca: settings.ca } : {}), ALPNProtocols: ['http/1.1'] })
+      ? nodeTls().connect({ ...common, ...(isIP(host) ? {} : { servername: host }), ...(settings.ca ? { ca: settings.ca } : {}), ALPNProtocols: ['http/1.1'] })
       : netConnect(common);
     this.socket.setNoDelay(true);
     this.socket.once(tls ? 'secureConnect' : 'connect', () => this.active?.exchange.onConnected());
