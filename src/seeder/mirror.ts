@@ -23,7 +23,11 @@ import type { PeerSession } from './peer-session.js';
 import { TorrentDownload, type WebSeedSource } from './torrent-download.js';
 import type { TorrentSession } from './torrent-session.js';
 import { formatBytes } from '../control/status-view.js';
+import { WebSeed } from './web-seed.js';
+import { gatedLookup, type LookupFn } from './announce-transport.js';
 
+/** Web seeds used per torrent at most (a torrent may list hundreds of mirrors). */
+export const MAX_WEB_SEEDS = 8;
 /** A torrent waiting for disk space looks again this often. */
 export const DISK_RECHECK_MS = 10_000;
 const MiB = 1024 * 1024;
@@ -50,6 +54,7 @@ export class Mirror {
   readonly global: TokenBucket;
   /** Torrents between `consider` and their download start (one chain each). */
   private readonly starting = new Set<TorrentSession>();
+  private lookup: LookupFn | undefined;
 
   constructor(
     private readonly deps: MirrorDeps,
@@ -146,17 +151,25 @@ export class Mirror {
     t.download = d;
     t.state = 'downloading';
     t.message = '';
-    for (const url of t.meta.urlList ?? []) {
-      const w = this.deps.webSeed?.(t, url);
-      if (w) d.addWebSeed(w);
-    }
+    for (const url of t.meta.urlList.slice(0, MAX_WEB_SEEDS)) d.addWebSeed(this.webSeed(t, url));
     const missing = t.storage.left();
     this.deps.log.info(
-      `${t.meta.name}: download started: ${formatBytes(missing)} missing (${t.meta.pieceCount - t.piecesAvailable()} of ${t.meta.pieceCount} pieces), ${t.sessions.size} peer(s), ${(t.meta.urlList ?? []).length} web seed(s)`,
+      `${t.meta.name}: download started: ${formatBytes(missing)} missing (${t.meta.pieceCount - t.piecesAvailable()} of ${t.meta.pieceCount} pieces), ${t.sessions.size} peer(s), ${Math.min(MAX_WEB_SEEDS, t.meta.urlList.length)} web seed(s)`,
     );
     for (const s of t.sessions) this.attach(t, s);
     this.deps.changed(t);
     d.fillAll();
+  }
+
+  /** A web seed (web-seed.ts) for one `url-list` entry; names resolved through one gated lookup. */
+  private webSeed(t: TorrentSession, url: string): WebSeedSource {
+    const injected = this.deps.webSeed?.(t, url);
+    if (injected) return injected;
+    this.lookup ??= gatedLookup(this.deps.clock);
+    return new WebSeed(
+      { clock: this.deps.clock, logger: this.deps.log, lookup: this.lookup },
+      { url, name: t.meta.name, singleFile: t.meta.singleFile, files: t.meta.files.map((f) => ({ path: f.path, length: f.length, offset: f.offset, ...(f.padding ? { padding: true } : {}) })) },
+    );
   }
 
   /** A session joined the torrent (or the download started). */

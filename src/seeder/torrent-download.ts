@@ -40,7 +40,8 @@ const INTEREST_RECHECK_MS = 10_000;
 
 /** A web seed as the engine uses it (web-seed.ts). */
 export interface WebSeedSource {
-  read(offset: number, length: number, signal?: AbortSignal): Promise<Buffer>;
+  /** `into`: a buffer to fill (from the engine's piece pool) instead of a new one. */
+  read(offset: number, length: number, signal?: AbortSignal, into?: Buffer): Promise<Buffer>;
   ready(now: number): boolean;
   drop(reason: string): void;
   status(): { url: string; state: 'ok' | 'idle' | 'backoff' | 'dropped'; failures: number; retryInS: number | null; error: string | null; downloaded: number };
@@ -228,12 +229,12 @@ export class TorrentDownload implements DownloadEngine {
     this.fromPeers += data.length;
   }
 
-  /** Bytes of a block into its piece's buffer; a complete piece is checked. */
-  private store(from: number, index: number, begin: number, data: Uint8Array): void {
+  /** Bytes of a block into its piece's buffer (`data` undefined: they are there already); a complete piece is checked. */
+  private store(from: number, index: number, begin: number, data: Uint8Array | undefined, length = data?.length ?? 0): void {
     this.firstBlockAt ??= this.deps.clock.now();
     const r = this.picker.received(from, index, begin);
     if (!r.fresh) {
-      this.wasted += data.length;
+      this.wasted += length;
       return;
     }
     let buf = this.buffers.get(index);
@@ -241,7 +242,7 @@ export class TorrentDownload implements DownloadEngine {
       buf = this.pool.get();
       this.buffers.set(index, buf);
     }
-    buf.set(data, begin);
+    if (data) buf.set(data, begin);
     for (const id of r.cancel) this.peers.get(id)?.cancel(index, begin);
     if (r.pieceComplete) this.checkPiece(index).catch((err) => this.deps.log.error(`${this.meta.name}: piece ${index}: ${(err as Error).stack ?? err}`));
   }
@@ -360,20 +361,24 @@ export class TorrentDownload implements DownloadEngine {
       w.busy = true;
       w.abort = new AbortController();
       const size = this.picker.pieceSize(index);
+      // the web seed writes straight into the piece's buffer (a whole piece: no block of it is anyone else's)
+      const buf = this.pool.get();
       w.seed
-        .read(index * this.meta.pieceLength, size, w.abort.signal)
+        .read(index * this.meta.pieceLength, size, w.abort.signal, buf)
         .then(
           (data) => {
             w.busy = false;
-            if (this.stopped) return;
+            if (this.stopped) return this.pool.release(buf);
             if (data.length !== size) throw new Error(`web seed answered ${data.length} bytes for ${size}`);
-            for (let begin = 0; begin < size; begin += BLOCK_SIZE) this.store(w.id, index, begin, data.subarray(begin, begin + BLOCK_SIZE));
+            this.buffers.set(index, buf);
+            for (let begin = 0; begin < size; begin += BLOCK_SIZE) this.store(w.id, index, begin, undefined, Math.min(BLOCK_SIZE, size - begin));
             this.fromWebSeeds += size;
             this.feedWebSeeds(this.deps.clock.now());
           },
           () => {
             // its own backoff says when to try it again; the piece goes back to peers
             w.busy = false;
+            this.pool.release(buf);
             if (!this.stopped) this.picker.droppedPiece(w.id, index);
           },
         )
