@@ -14,6 +14,7 @@
 //     its "download started" and "download complete" lines; libtorrent's getrusage from the
 //     moment the torrent is added to completion (it reports it);
 //   - meshseed's daemon peak resident memory (VmHWM).
+// The daemon runs with the init script's node flags (64 MiB heap, 1 MiB semi-space).
 // Prints medians and ratios (meshseed / libtorrent). Needs a built dist/meshseed.js
 // (npm run build), mktorrent and /usr/bin/python3 with libtorrent. Loopback only.
 import { spawn } from 'node:child_process';
@@ -32,6 +33,8 @@ const SIZE_MIB = arg('size-mib', 256);
 const ROUNDS = arg('rounds', 3);
 const PIECE_LOG2 = arg('piece-log2', 18);
 const PY = '/usr/bin/python3';
+// the daemon runs with the init script's node flags (files/etc/init.d/meshseed); MESHSEED_NODE_FLAGS overrides
+const NODE_FLAGS = (process.env.MESHSEED_NODE_FLAGS ?? '--max-old-space-size=64 --max-semi-space-size=1').split(' ').filter(Boolean);
 const port = () => 20000 + Math.floor(Math.random() * 40000);
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const median = (xs) => {
@@ -104,6 +107,7 @@ async function meshseedRun(round) {
   for (const d of ['torrents', 'data', 'state']) mkdirSync(join(base, d), { recursive: true });
   const p = port();
   const daemon = start(process.execPath, [
+    ...NODE_FLAGS,
     join(ROOT, 'dist', 'meshseed.js'),
     'daemon',
     '--tracker-enabled', '0',
