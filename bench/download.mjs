@@ -23,60 +23,21 @@ import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { randomBytes, createHash } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
+import { cpuSeconds as cpuOf, median, numberArg, processes, until } from './common.mjs';
+import { initScriptNodeFlags } from './fixtures.mjs';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
-const arg = (name, def) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? Number(process.argv[i + 1]) : def;
-};
-const SIZE_MIB = arg('size-mib', 256);
-const ROUNDS = arg('rounds', 3);
-const PIECE_LOG2 = arg('piece-log2', 18);
+const SIZE_MIB = numberArg('size-mib', 256);
+const ROUNDS = numberArg('rounds', 3);
+const PIECE_LOG2 = numberArg('piece-log2', 18);
 const PY = '/usr/bin/python3';
 // the daemon runs with the init script's node flags (files/etc/init.d/meshseed); MESHSEED_NODE_FLAGS overrides
-const NODE_FLAGS = (process.env.MESHSEED_NODE_FLAGS ?? '--max-old-space-size=64 --max-semi-space-size=1').split(' ').filter(Boolean);
+const NODE_FLAGS = process.env.MESHSEED_NODE_FLAGS !== undefined ? process.env.MESHSEED_NODE_FLAGS.split(' ').filter(Boolean) : initScriptNodeFlags(ROOT);
 const port = () => 20000 + Math.floor(Math.random() * 40000);
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
 
 const work = mkdtempSync(join(tmpdir(), 'meshseed-bench-download-'));
-const children = new Set();
-const cleanup = () => {
-  for (const c of children) c.kill('SIGKILL');
-  rmSync(work, { recursive: true, force: true });
-};
-process.on('exit', cleanup);
-process.on('SIGINT', () => process.exit(130));
-
-function start(cmd, args, opts = {}) {
-  const c = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], ...opts });
-  children.add(c);
-  c.out = '';
-  c.stdout.on('data', (d) => (c.out += d));
-  c.stderr.on('data', (d) => (c.out += d));
-  c.done = new Promise((r) =>
-    c.on('exit', (code) => {
-      children.delete(c);
-      r(code);
-    }),
-  );
-  return c;
-}
-async function until(what, ms, check, every = 20) {
-  const end = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(every);
-  }
-}
-function cpuSeconds(pid) {
-  const f = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = f.slice(f.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100;
-}
+const start = processes(work, { spawn, rmSync });
+const cpuSeconds = (pid) => cpuOf(pid, readFileSync);
 const peakRssMiB = (pid) => Number(/VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))[1]) / 1024;
 
 function digest(path) {
