@@ -59,6 +59,10 @@ export const MIN_PIECE_LENGTH = 16 << 10;
 export const MAX_PIECE_LENGTH = 64 << 20;
 /** Longest file name most file systems accept, in bytes. */
 const MAX_COMPONENT_BYTES = 255;
+/** Deepest file path accepted (components below the torrent's folder); deeper trees exist only to attack. */
+export const MAX_PATH_DEPTH = 128;
+/** Longest file path accepted, in bytes, '/' included: Linux's PATH_MAX, which no deeper file could be opened by anyway. */
+export const MAX_PATH_BYTES = 4096;
 
 const bad = (message: string): never => {
   throw new MeshseedError('EMETAINFO', message);
@@ -108,7 +112,7 @@ function parseFiles(info: BDict, name: string): { files: FileEntry[]; singleFile
   }
   if (!isList(list) || list.length === 0) bad('info.files is not a non-empty list');
   const files: FileEntry[] = [];
-  const seen = new Set<string>();
+  const tree = new PathTree();
   let offset = 0;
   (list as BValue[]).forEach((f, i) => {
     const field = `info.files[${i}]`;
@@ -121,25 +125,48 @@ function parseFiles(info: BDict, name: string): { files: FileEntry[]; singleFile
     const rawPath = useAlt ? alt : d.get('path');
     const pathField = `${field}.${useAlt ? 'path.utf-8' : 'path'}`;
     if (!isList(rawPath) || rawPath.length === 0) bad(`${pathField} is not a non-empty list`);
+    if ((rawPath as BValue[]).length > MAX_PATH_DEPTH) bad(`${pathField} has ${(rawPath as BValue[]).length} components, more than ${MAX_PATH_DEPTH}`);
     const path = (rawPath as BValue[]).map((c, j) => checkPathComponent(text(c, `${pathField}[${j}]`), pathField));
+    let pathBytes = path.length - 1;
+    for (const c of path) pathBytes += Buffer.byteLength(c);
+    if (pathBytes > MAX_PATH_BYTES) bad(`${pathField} is ${pathBytes} bytes long, more than ${MAX_PATH_BYTES}`);
     const attr = d.get('attr');
     const padding = isBytes(attr) && Buffer.from(attr).includes('p'.charCodeAt(0));
-    const key = path.join('/');
-    if (seen.has(key)) bad(`${field}: two files have the path '${key}'`);
-    seen.add(key);
+    tree.add(path, field);
     files.push({ path, length: length as number, offset, padding });
     offset += length as number;
     if (offset > Number.MAX_SAFE_INTEGER) bad('total size too large');
   });
-  // A file may not also be a folder of another file ("a" and "a/b").
-  for (const f of files) {
-    for (let k = 1; k < f.path.length; k++) {
-      const dir = f.path.slice(0, k).join('/');
-      if (seen.has(dir)) bad(`info.files: '${dir}' is both a file and a folder`);
-    }
-  }
   return { files, singleFile: false };
 }
+
+/**
+ * The folder tree of a torrent's files, built one component at a time, so that checking
+ * "no two files share a path" and "no file is also a folder" costs time linear in the
+ * number of components (joining every path prefix was quadratic in a path's depth: one
+ * 120 KB torrent took 32 s). Objects without prototypes: components are untrusted names.
+ */
+class PathTree {
+  private readonly root: Folder = Object.create(null) as Folder;
+
+  add(path: string[], field: string): void {
+    let folder = this.root;
+    for (let k = 0; k < path.length - 1; k++) {
+      const c = path[k]!;
+      const next = folder[c];
+      if (next === FILE) bad(`info.files: '${path.slice(0, k + 1).join('/')}' is both a file and a folder`);
+      if (next === undefined) folder = folder[c] = Object.create(null) as Folder;
+      else folder = next as Folder;
+    }
+    const leaf = path[path.length - 1]!;
+    const there = folder[leaf];
+    if (there === FILE) bad(`${field}: two files have the path '${path.join('/')}'`);
+    if (there !== undefined) bad(`info.files: '${path.join('/')}' is both a file and a folder`);
+    folder[leaf] = FILE;
+  }
+}
+const FILE = 0;
+type Folder = { [component: string]: Folder | typeof FILE };
 
 function parseTiers(top: BDict): { tiers: string[][]; announce?: string } {
   const a = top.get('announce');

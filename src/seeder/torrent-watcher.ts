@@ -8,7 +8,7 @@
 import { watch, type FSWatcher } from 'node:fs';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { parseMetainfo, type Metainfo } from '../codec/metainfo.js';
+import { MAX_TORRENT_BYTES, parseMetainfo, type Metainfo } from '../codec/metainfo.js';
 import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/log.js';
 
@@ -116,10 +116,12 @@ export class TorrentWatcher {
       const file = join(this.dir, name);
       seen.add(file);
       let key: string;
+      let size: number;
       try {
         const st = await stat(file);
         if (!st.isFile()) continue;
         key = `${st.size}:${st.mtimeMs}`;
+        size = st.size;
       } catch {
         continue;
       }
@@ -128,6 +130,7 @@ export class TorrentWatcher {
       let meta: Metainfo | undefined;
       let error: string | undefined;
       try {
+        if (size > MAX_TORRENT_BYTES) throw new Error(`torrent file larger than ${MAX_TORRENT_BYTES >> 20} MiB`);
         meta = parseMetainfo(await readFile(file));
       } catch (err) {
         error = (err as Error).message;
