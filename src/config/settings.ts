@@ -186,6 +186,18 @@ export const SETTINGS = {
     openwrt: '/mnt/meshseed/data',
     doc: 'Folder holding the torrents\' data.',
   },
+  'seeder.follow_symlinks': {
+    type: 'bool',
+    default: false,
+    doc: 'Serve data files whose real path (symbolic links resolved) is outside data_dir.',
+  },
+  'seeder.max_files': {
+    type: 'int',
+    default: 20000,
+    min: 1,
+    max: 1000000,
+    doc: 'Most files in one torrent; a torrent with more is refused with an error in the status (memory: about 100 bytes per file).',
+  },
   'seeder.listen_port': {
     type: 'int',
     default: 6881,

@@ -381,7 +381,13 @@ export class Seeder implements Service, SeederView {
     let storage: TorrentStorage;
     try {
       storage = new TorrentStorage(
-        { pool: this.pool, cache: this.cache, log: this.deps.log, resumeDir: join(this.settings['main.state_dir'], 'resume') },
+        {
+          pool: this.pool,
+          cache: this.cache,
+          log: this.deps.log,
+          resumeDir: join(this.settings['main.state_dir'], 'resume'),
+          followSymlinks: () => this.settings['seeder.follow_symlinks'],
+        },
         meta,
         this.settings['seeder.data_dir'],
       );

@@ -16,7 +16,7 @@
  * disk on a router, so flash wear is the same, and resume data is only rewritten when piece
  * states change (after a check, a changed file or a failed piece), never per block served.
  */
-import { mkdir, rename, readFile, stat, writeFile } from 'node:fs/promises';
+import { mkdir, rename, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pieceSize, type Metainfo } from '../codec/metainfo.js';
 import { bitIsSet, makeBitfield } from '../codec/peer-wire.js';
@@ -27,7 +27,8 @@ import { piecesOfFile, segmentsOf } from './piece-map.js';
 import { hashFiles } from './piece-hasher.js';
 import { hashRange, pieceHashMatches } from './piece-verify.js';
 import { CHUNK_SIZE, type ReadCache } from './read-cache.js';
-import { decodeResume, encodeResume, type FileStamp } from './resume-data.js';
+import { decodeResume, encodeResume } from './resume-data.js';
+import { sameStamp, stampFile, type FileStamp } from './file-identity.js';
 
 export const PIECE_MISSING = 0;
 export const PIECE_VERIFIED = 1;
@@ -41,6 +42,8 @@ export interface StorageDeps {
   log: Logger;
   /** Folder for resume data (`<state_dir>/resume`). */
   resumeDir: string;
+  /** seeder.follow_symlinks: serve files whose real path is outside data_dir (default no). */
+  followSymlinks?: () => boolean;
 }
 
 let nextOwner = 1;
@@ -52,6 +55,8 @@ export class TorrentStorage {
   private readonly owner = nextOwner++;
   /** What stat() said last time (undefined: missing); padding files are always "present". */
   private stamps: (FileStamp | undefined)[];
+  /** Why a present file is not served (a link out of data_dir), by file index. */
+  private readonly refused = new Map<number, string>();
   private readonly verifying = new Map<number, Promise<boolean>>();
   private closed = false;
   private dirty = false;
@@ -127,7 +132,9 @@ export class TorrentStorage {
       if (f.padding || f.length === 0) return;
       const st = this.stamps[i];
       const name = f.path.join('/');
-      if (!st) out.push(`${name} (missing)`);
+      const refused = this.refused.get(i);
+      if (refused) out.push(`${name} (not served: ${refused})`);
+      else if (!st) out.push(`${name} (missing)`);
       else if (st.size < f.length) out.push(`${name} (${st.size} of ${f.length} bytes)`);
     });
     const failed = this.countOf(PIECE_FAILED);
@@ -139,13 +146,10 @@ export class TorrentStorage {
     return Promise.all(
       this.meta.files.map(async (f, i) => {
         if (f.padding || f.length === 0) return { size: f.length, mtimeMs: 0 };
-        try {
-          const st = await stat(this.pathOf(i), { bigint: true });
-          if (!st.isFile()) return undefined;
-          return { size: Number(st.size), mtimeMs: Number(st.mtimeNs / 1_000_000n) };
-        } catch {
-          return undefined;
-        }
+        const r = await stampFile(this.pathOf(i), { dataDir: this.dataDir, followSymlinks: this.deps.followSymlinks?.() ?? false });
+        if ('refused' in r) this.refused.set(i, r.refused);
+        else this.refused.delete(i);
+        return 'stamp' in r ? r.stamp : undefined;
       }),
     );
   }
@@ -173,11 +177,9 @@ export class TorrentStorage {
       await this.fullCheck();
       return;
     }
-    const unchanged = this.meta.files.map((_, i) => {
-      const a = this.stamps[i];
-      const b = resume!.files[i]!;
-      return a !== undefined && a.size === b.size && a.mtimeMs === b.mtimeMs;
-    });
+    // the same file: size, mtime and identity (a file swapped for another of the same size
+    // and mtime is hashed again before it is served)
+    const unchanged = this.meta.files.map((_, i) => this.stamps[i] !== undefined && sameStamp(this.stamps[i], resume!.files[i]));
     for (let p = 0; p < this.meta.pieceCount; p++) {
       if (!this.piecePresent(p)) this.setState(p, PIECE_MISSING);
       else {
@@ -228,7 +230,7 @@ export class TorrentStorage {
     for (let i = 0; i < now.length; i++) {
       const a = now[i];
       const b = this.stamps[i];
-      if (a?.size === b?.size && a?.mtimeMs === b?.mtimeMs) continue;
+      if (sameStamp(a, b)) continue;
       this.stamps[i] = a;
       this.deps.pool.forget(this.pathOf(i));
       this.deps.cache.drop(this.owner);
@@ -267,7 +269,7 @@ export class TorrentStorage {
             got += bytesRead;
           }
           return true;
-        })
+        }, this.stamps[s.file]?.id)
         .catch(() => false);
       if (!ok) return false;
     }
@@ -306,7 +308,7 @@ export class TorrentStorage {
     if (this.states[index] !== PIECE_VERIFIED) return false;
     const pos = index * this.meta.pieceLength + begin;
     const chunk = Math.floor(pos / CHUNK_SIZE);
-    let ok: boolean;
+    let ok: boolean | undefined;
     if (Math.floor((pos + into.length - 1) / CHUNK_SIZE) !== chunk) ok = await this.readAt(pos, into);
     else {
       const buf = await this.deps.cache.load(this.owner, chunk, async () => {
@@ -316,8 +318,11 @@ export class TorrentStorage {
         this.deps.cache.buffers.release(b);
         return undefined;
       });
-      ok = buf !== undefined && this.states[index] === PIECE_VERIFIED;
       if (buf) buf.copy(into, 0, pos - chunk * CHUNK_SIZE, pos - chunk * CHUNK_SIZE + into.length);
+      // The read-ahead spans other pieces, maybe other files: when it fails, only the
+      // block's own bytes decide (a missing neighbour never turns a good piece bad).
+      else if (!(await this.readAt(pos, into))) ok = false;
+      ok ??= this.states[index] === PIECE_VERIFIED;
     }
     if (!ok && this.states[index] === PIECE_VERIFIED) {
       // a file shrank or vanished since it was checked
