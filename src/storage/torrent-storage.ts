@@ -16,7 +16,7 @@
  * disk on a router, so flash wear is the same, and resume data is only rewritten when piece
  * states change (after a check, a changed file or a failed piece), never per block served.
  */
-import { mkdir, rename, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, rename, readFile, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pieceSize, type Metainfo } from '../codec/metainfo.js';
 import { bitIsSet, makeBitfield } from '../codec/peer-wire.js';
@@ -351,23 +351,35 @@ export class TorrentStorage {
     return makeBitfield(this.meta.pieceCount, (i) => this.states[i] === PIECE_VERIFIED);
   }
 
-  /** Writes resume data atomically (temp file + rename). */
-  async save(): Promise<void> {
+  /**
+   * Writes resume data atomically (temp file + rename). On failure (a full disk) the temp
+   * file is removed, the piece states stay in memory and the write is tried again at the
+   * next flush; the failure is logged once until a write succeeds.
+   */
+  async save(): Promise<boolean> {
     this.dirty = false;
     const bytes = encodeResume({
       infoHash: this.meta.infoHash,
       files: this.stamps.map((s) => s ?? { size: -1, mtimeMs: 0 }),
       verified: this.verifiedBitfield(),
     });
+    const tmp = `${this.resumeFile}.tmp`;
     try {
       await mkdir(this.deps.resumeDir, { recursive: true });
-      const tmp = `${this.resumeFile}.tmp`;
       await writeFile(tmp, bytes);
       await rename(tmp, this.resumeFile);
     } catch (err) {
-      this.deps.log.warn(`${this.meta.name}: cannot write resume data ${this.resumeFile}: ${(err as Error).message}`);
+      this.dirty = true;
+      await unlink(tmp).catch(() => {});
+      if (!this.saveFailing) this.deps.log.warn(`${this.meta.name}: cannot write resume data ${this.resumeFile}: ${(err as Error).message}; retrying later`);
+      this.saveFailing = true;
+      return false;
     }
+    if (this.saveFailing) this.deps.log.info(`${this.meta.name}: resume data ${this.resumeFile} written again`);
+    this.saveFailing = false;
+    return true;
   }
+  private saveFailing = false;
 
   /** Saves pending piece states (pieces verified when served) and stops any check. */
   async close(): Promise<void> {

@@ -201,8 +201,10 @@ export class TrackerService implements Service, TrackerRegistry {
     await this.http?.close();
     await this.udp?.close();
     this.summarizeRefusals();
-    this.saveState(true);
-    this.log.info(`stopped: ${this.core.store.peers} peer(s) in ${this.core.store.torrents} swarm(s) forgotten; download totals saved in ${this.statePath}`);
+    const saved = this.saveState(true);
+    this.log.info(
+      `stopped: ${this.core.store.peers} peer(s) in ${this.core.store.torrents} swarm(s) forgotten; ${saved ? `download totals saved in ${this.statePath}` : `download totals NOT saved (cannot write ${this.statePath})`}`,
+    );
   }
 
   // ---------------- TrackerRegistry (the LPD bridge) ----------------
@@ -361,19 +363,30 @@ export class TrackerService implements Service, TrackerRegistry {
     this.log.info(`state: ${r.state.torrents.size} torrent(s) read from ${path}`);
   }
 
-  /** Writes the state file when the totals changed since the last write (or always when `force`). */
-  saveState(force = false): void {
+  /**
+   * Writes the state file when the totals changed since the last write (or always when
+   * `force`). Returns false when it could not be written: the totals stay in memory and the
+   * write is tried again at the next period (a failure is logged once until one succeeds).
+   */
+  saveState(force = false): boolean {
     const torrents = new Map<string, number>();
     for (const sw of this.core.store.swarmList()) torrents.set(keyToHex(sw.key), sw.downloaded);
     for (const [key, d] of this.core.store.retiredList()) torrents.set(keyToHex(key), d);
     const signature = [...torrents].map(([h, d]) => `${h}${d}`).join();
-    if (!force && signature === this.lastSignature) return;
+    if (!force && signature === this.lastSignature) return true;
     try {
       mkdirSync(this.settings['main.state_dir'], { recursive: true });
       writeStateFile(this.statePath, { torrents });
       this.lastSignature = signature;
+      if (this.stateFailing) this.log.info(`state file ${this.statePath} written again`);
+      this.stateFailing = false;
+      return true;
     } catch (err) {
-      this.log.error(`cannot write state file ${this.statePath}: ${describeError(err)}`);
+      if (!this.stateFailing)
+        this.log.error(`cannot write state file ${this.statePath}: ${describeError(err)}; download totals kept in memory, retrying every ${STATE_WRITE_MS / 60000} min`);
+      this.stateFailing = true;
+      return false;
     }
   }
+  private stateFailing = false;
 }
