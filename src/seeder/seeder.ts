@@ -354,6 +354,7 @@ export class Seeder implements Service, SeederView {
         onAdd: (file, meta) => this.addTorrent(file, meta),
         onRemove: (file) => this.removeTorrent(file),
         onError: (file, error) => (error === undefined ? this.fileErrors.delete(file) : this.fileErrors.set(file, error)),
+        maxFiles: () => this.settings['seeder.max_files'],
       },
       this.settings['seeder.torrent_dir'],
     );

@@ -30,6 +30,8 @@ export interface WatcherDeps {
   onRemove(file: string): void;
   /** A file that cannot be seeded (not a torrent, unreadable); undefined when the problem is gone. */
   onError(file: string, error: string | undefined): void;
+  /** seeder.max_files: a torrent of more files is refused before it is decoded. */
+  maxFiles?: () => number;
 }
 
 export class TorrentWatcher {
@@ -131,7 +133,8 @@ export class TorrentWatcher {
       let error: string | undefined;
       try {
         if (size > MAX_TORRENT_BYTES) throw new Error(`torrent file larger than ${MAX_TORRENT_BYTES >> 20} MiB`);
-        meta = parseMetainfo(await readFile(file));
+        const maxFiles = this.deps.maxFiles?.();
+        meta = parseMetainfo(await readFile(file), maxFiles !== undefined ? { maxFiles, limitName: 'seeder.max_files' } : {});
       } catch (err) {
         error = (err as Error).message;
       }

@@ -34,6 +34,19 @@ export const identityOf = (st: { dev: bigint | number; ino: bigint | number }): 
 /** Inside `dir` (both real paths): the folder itself or below it. */
 export const isInside = (path: string, dir: string): boolean => path === dir || path.startsWith(dir.endsWith(sep) ? dir : dir + sep);
 
+/** data_dir's real path, looked up once per folder (a torrent of 50,000 files asks 50,000 times). */
+const realDirs = new Map<string, { at: number; real: Promise<string> }>();
+function realDataDir(dir: string): Promise<string> {
+  const now = Date.now();
+  const hit = realDirs.get(dir);
+  if (hit && now - hit.at < 10_000) return hit.real;
+  if (realDirs.size > 16) realDirs.clear();
+  const real = realpath(dir);
+  real.catch(() => realDirs.delete(dir));
+  realDirs.set(dir, { at: now, real });
+  return real;
+}
+
 /** Stats one data file under the policy. */
 export async function stampFile(path: string, policy: StampPolicy): Promise<StampResult> {
   let st;
@@ -45,7 +58,7 @@ export async function stampFile(path: string, policy: StampPolicy): Promise<Stam
   if (!st.isFile()) return { missing: true };
   if (!policy.followSymlinks) {
     try {
-      const [real, root] = await Promise.all([realpath(path), realpath(policy.dataDir)]);
+      const [real, root] = await Promise.all([realpath(path), realDataDir(policy.dataDir)]);
       if (!isInside(real, root)) return { refused: `a symbolic link to ${real}, outside data_dir (seeder.follow_symlinks is 0)` };
     } catch {
       return { missing: true };

@@ -30,6 +30,11 @@ import { CHUNK_SIZE, type ReadCache } from './read-cache.js';
 import { decodeResume, encodeResume } from './resume-data.js';
 import { sameStamp, stampFile, type FileStamp } from './file-identity.js';
 
+/** Files stat'ed at once (see statFiles). */
+const STAT_CONCURRENCY = 16;
+/** File problems listed by name (see problems()). */
+export const MAX_PROBLEMS = 20;
+
 export const PIECE_MISSING = 0;
 export const PIECE_VERIFIED = 1;
 export const PIECE_DOUBT = 2;
@@ -125,11 +130,21 @@ export class TorrentStorage {
     return n;
   }
 
-  /** Files absent or short, as "path (missing)" / "path (N of M bytes)", for the log and status. */
+  /**
+   * Files absent or short, as "path (missing)" / "path (N of M bytes)", for the log and
+   * status: at most MAX_PROBLEMS lines, then "… and N more files" (a 50,000-file torrent
+   * with no data would otherwise make a 2 MB status line).
+   */
   problems(): string[] {
     const out: string[] = [];
+    let more = 0;
     this.meta.files.forEach((f, i) => {
       if (f.padding || f.length === 0) return;
+      if (out.length >= MAX_PROBLEMS) {
+        const st = this.stamps[i];
+        if (this.refused.has(i) || !st || st.size < f.length) more++;
+        return;
+      }
       const st = this.stamps[i];
       const name = f.path.join('/');
       const refused = this.refused.get(i);
@@ -137,21 +152,36 @@ export class TorrentStorage {
       else if (!st) out.push(`${name} (missing)`);
       else if (st.size < f.length) out.push(`${name} (${st.size} of ${f.length} bytes)`);
     });
+    if (more) out.push(`… and ${more} more files`);
     const failed = this.countOf(PIECE_FAILED);
     if (failed) out.push(`${failed} piece(s) failed verification`);
     return out;
   }
 
+  /**
+   * Stats every file, STAT_CONCURRENCY at a time: a stat in flight holds a request and a
+   * stats object, and 50,000 at once (one per file of a big torrent) took 200 MB of heap.
+   */
   private async statFiles(): Promise<(FileStamp | undefined)[]> {
-    return Promise.all(
-      this.meta.files.map(async (f, i) => {
-        if (f.padding || f.length === 0) return { size: f.length, mtimeMs: 0 };
-        const r = await stampFile(this.pathOf(i), { dataDir: this.dataDir, followSymlinks: this.deps.followSymlinks?.() ?? false });
+    const files = this.meta.files;
+    const out: (FileStamp | undefined)[] = new Array(files.length);
+    const policy = { dataDir: this.dataDir, followSymlinks: this.deps.followSymlinks?.() ?? false };
+    let next = 0;
+    const worker = async () => {
+      for (let i = next++; i < files.length; i = next++) {
+        const f = files[i]!;
+        if (f.padding || f.length === 0) {
+          out[i] = { size: f.length, mtimeMs: 0 };
+          continue;
+        }
+        const r = await stampFile(this.pathOf(i), policy);
         if ('refused' in r) this.refused.set(i, r.refused);
         else this.refused.delete(i);
-        return 'stamp' in r ? r.stamp : undefined;
-      }),
-    );
+        out[i] = 'stamp' in r ? r.stamp : undefined;
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(STAT_CONCURRENCY, files.length) }, worker));
+    return out;
   }
 
   private filePresent(i: number): boolean {

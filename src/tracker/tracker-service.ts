@@ -60,6 +60,7 @@ const accessOptions = (s: Settings) => ({
   mode: s['tracker.mode'] as 'open' | 'allowlist',
   dir: s['tracker.allowed_dir'],
   hashes: s['tracker.allowed_hash'],
+  maxFiles: s['seeder.max_files'],
 });
 
 export class TrackerService implements Service, TrackerRegistry {
