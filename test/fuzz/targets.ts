@@ -7,7 +7,9 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { decode, encode } from '../../src/codec/bencode';
-import { parseMetainfo } from '../../src/codec/metainfo';
+import { countFiles, parseMetainfo } from '../../src/codec/metainfo';
+import { decodeResume, encodeResume } from '../../src/storage/resume-data';
+import { decodeState, encodeState } from '../../src/tracker/state-file';
 import { parseUci } from '../../src/config/uci';
 import { applyUci } from '../../src/config/resolve';
 import { decodeAnnounceParams, decodeScrapeParams, encodeAnnounceResponse as encodeHttpAnnounceResponse, encodeFailure, encodeScrapeResponse as encodeHttpScrapeResponse, parseRequestTarget } from '../../src/codec/tracker-http';
@@ -70,7 +72,32 @@ const torrentSamples = (): Uint8Array[] => {
 };
 
 registerFuzzTarget({ name: 'bencode', samples: torrentSamples, run: (b) => void decode(b) });
-registerFuzzTarget({ name: 'metainfo', samples: torrentSamples, run: (b) => void parseMetainfo(b) });
+registerFuzzTarget({
+  name: 'metainfo',
+  samples: torrentSamples,
+  run: (b) => {
+    countFiles(b);
+    try {
+      parseMetainfo(b, { maxFiles: 2 });
+    } catch (err) {
+      if (!(err instanceof MeshseedError)) throw err;
+    }
+    parseMetainfo(b);
+  },
+});
+
+// ---- files the daemon wrote, read back after a power cut (truncated, zeroed, swapped) ----
+
+registerFuzzTarget({
+  name: 'resume-data',
+  samples: () => [encodeResume({ infoHash: hash(1), files: [{ size: 10, mtimeMs: 1700000000000, id: '2049:1234' }, { size: 0, mtimeMs: 0 }], verified: Uint8Array.of(0xc0) })],
+  run: (b) => void decodeResume(b, hash(1), 2, 2),
+});
+registerFuzzTarget({
+  name: 'tracker-state',
+  samples: () => [encodeState({ torrents: new Map([['ab'.repeat(20), 3], ['cd'.repeat(20), 0]]) })],
+  run: (b) => void decodeState(b),
+});
 
 // ---- UCI ----
 
