@@ -38,8 +38,12 @@ const STATUS_TEXT: Record<number, string> = {
 
 export interface HttpFrontDeps {
   /** Handles one GET: raw target bytes and the client's address bytes. */
-  /** `local`: the address the request arrived on (the daemon's own peers are given as it). */
-  handle(target: Uint8Array, from: Uint8Array, local: Uint8Array | undefined): HttpReply;
+  /**
+   * `local`: the address the request arrived on (the daemon's own peers are given as it), asked
+   * only when needed: it costs a getsockname() (the client's address costs a getpeername(), which
+   * Node cannot avoid: libuv accepts without the address).
+   */
+  handle(target: Uint8Array, from: Uint8Array, local: () => Uint8Array | undefined): HttpReply;
   refuse(c: RefusalClass): void;
 }
 
@@ -205,7 +209,7 @@ export class HttpFront {
       if (!from) return void socket.destroy();
       let r: HttpReply;
       try {
-        r = this.deps.handle(p.target, from, addressBytes(socket.localAddress ?? ''));
+        r = this.deps.handle(p.target, from, () => addressBytes(socket.localAddress ?? ''));
       } catch {
         r = { status: 200, contentType: 'text/plain', body: Buffer.from('d14:failure reason14:internal errore') };
       }
