@@ -169,6 +169,14 @@ export class TrackerService implements Service, TrackerRegistry {
     this.listening = listening;
   }
 
+  /** Not running (its start failed and is retried): the settings its next start uses. */
+  configure(settings: Settings): void {
+    this.settings = settings;
+    this.core.setSettings(coreSettings(settings));
+    this.access.configure(accessOptions(settings));
+    this.pageCache.clear();
+  }
+
   async reload(settings: Settings): Promise<void> {
     const old = this.settings;
     this.settings = settings;

@@ -3,7 +3,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { connect } from 'node:net';
+import { connect, createServer, type AddressInfo } from 'node:net';
 import { deadline, tempDir, waitFor } from '../helpers';
 import { TrackerService } from '../../src/tracker/tracker-service';
 import { HttpFront } from '../../src/tracker/http-front';
@@ -393,6 +393,46 @@ test(
     // Linux grants twice the request, capped at net.core.rmem_max (2 x 1 MiB when the cap allows)
     assert.ok(asked >= Math.min(1 << 20, system), `granted ${asked}`);
     assert.ok(asked !== system || system >= 1 << 20, 'the request changed the buffer');
+  }),
+);
+
+test(
+  'a tracker whose first start failed (port taken) starts on a retry, with its allow-list folder watched again',
+  deadline(15000, async () => {
+    const dir = tempDir('meshseed-tracker-');
+    const blocker = createServer();
+    try {
+      await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', r));
+      const port = (blocker.address() as AddressInfo).port;
+      const allowed = join(dir.path, 'allowed');
+      mkdirSync(allowed);
+      const log = memoryLogger();
+      const t = new TrackerService(
+        { log, clock: new ManualClock() },
+        trackerSettings(dir.path, { 'tracker.port': port, 'tracker.address': ['127.0.0.1'], 'tracker.mode': 'allowlist', 'tracker.allowed_dir': allowed }),
+      );
+      let failed = false;
+      try {
+        await t.start();
+      } catch (err) {
+        failed = (err as NodeJS.ErrnoException).code === 'EADDRINUSE';
+      }
+      assert.ok(failed, 'the first start fails with EADDRINUSE');
+      await new Promise((r) => blocker.close(r));
+      await t.start();
+      try {
+        assert.is(t.port, port);
+        // the folder watch works again (the periodic rescan is a minute away)
+        const torrent = makeTorrent('late');
+        writeFileSync(join(allowed, 'late.torrent'), torrent.bytes);
+        await waitFor('the new torrent allowed', 8000, () => t.access.allows(torrent.infoHash.toString('latin1')));
+      } finally {
+        await t.close();
+      }
+    } finally {
+      blocker.close();
+      dir.remove();
+    }
   }),
 );
 
