@@ -23,8 +23,7 @@ import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { randomBytes, createHash } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
-import { cpuSeconds as cpuOf, median, numberArg, processes, until } from './common.mjs';
-import { initScriptNodeFlags } from './fixtures.mjs';
+import { cpuSeconds as cpuOf, initScriptNodeFlags, median, numberArg, processes, until } from './fixtures.mjs';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const SIZE_MIB = numberArg('size-mib', 256);
