@@ -218,6 +218,8 @@ export class Mirror {
     for (const t of torrents) {
       t.download?.tick(now);
       if (t.state === 'waiting' && now >= t.nextDiskCheck) this.consider(t);
+      // a seeded torrent whose data went missing or bad is downloaded again
+      else if (t.state === 'missing data') this.consider(t);
     }
   }
 }

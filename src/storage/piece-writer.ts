@@ -6,13 +6,16 @@
  *     sync, and only pieces written before that fsync may be recorded in the resume data
  *     (the caller asks `durable(index)`), so after a power cut the resume data never claims
  *     a piece whose bytes were not on disk;
- *   - write handles are few (MAX_WRITE_HANDLES) and closed when the torrent stops.
+ *   - write handles are few (MAX_WRITE_HANDLES) and closed when the torrent stops;
+ *   - never through a symbolic link out of data_dir (unless the operator allows links): the
+ *     file is opened with O_NOFOLLOW and its folder's real path must lie inside data_dir.
  */
-import { mkdir, open, type FileHandle } from 'node:fs/promises';
+import { mkdir, open, realpath, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { constants } from 'node:fs';
 import type { FileEntry } from '../codec/metainfo.js';
 import { segmentsOf } from './piece-map.js';
+import { isInside } from './file-identity.js';
 
 /** Reason: a download writes pieces in order of arrival, a few files at a time; a router's descriptors are few. */
 export const MAX_WRITE_HANDLES = 4;
@@ -29,6 +32,8 @@ export class PieceWriter {
     private readonly files: readonly FileEntry[],
     private readonly pathOf: (file: number) => string,
     private readonly pieceLength: number,
+    /** data_dir, and whether symbolic links may lead out of it (seeder.follow_symlinks). */
+    private readonly policy: { dataDir: string; followSymlinks: () => boolean },
   ) {}
 
   /** True when the piece was written and fsync'ed (or never written by us). */
@@ -50,7 +55,12 @@ export class PieceWriter {
     h = (async () => {
       const path = this.pathOf(file);
       await mkdir(dirname(path), { recursive: true });
-      const fh = await open(path, constants.O_RDWR | constants.O_CREAT, 0o644);
+      const follow = this.policy.followSymlinks();
+      if (!follow) {
+        const [dir, root] = await Promise.all([realpath(dirname(path)), realpath(this.policy.dataDir)]);
+        if (!isInside(dir, root)) throw new Error(`${path} lies through a symbolic link outside data_dir (seeder.follow_symlinks is 0): not written`);
+      }
+      const fh = await open(path, constants.O_RDWR | constants.O_CREAT | (follow ? 0 : constants.O_NOFOLLOW), 0o644);
       try {
         const st = await fh.stat();
         // sparse: the length is set, no block is allocated until written

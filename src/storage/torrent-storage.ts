@@ -404,7 +404,10 @@ export class TorrentStorage {
    */
   async writePiece(index: number, data: Uint8Array): Promise<void> {
     if (this.closed) throw new Error('torrent closed');
-    this.writer ??= new PieceWriter(this.meta.files, (f) => this.pathOf(f), this.meta.pieceLength);
+    this.writer ??= new PieceWriter(this.meta.files, (f) => this.pathOf(f), this.meta.pieceLength, {
+      dataDir: this.dataDir,
+      followSymlinks: () => this.deps.followSymlinks?.() ?? false,
+    });
     let touched: number[];
     try {
       touched = await this.writer.write(index, data);
