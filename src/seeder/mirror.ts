@@ -22,6 +22,7 @@ import { TokenBucket } from './bandwidth.js';
 import type { PeerSession } from './peer-session.js';
 import { TorrentDownload, type WebSeedSource } from './torrent-download.js';
 import type { TorrentSession } from './torrent-session.js';
+import { PIECE_DOUBT } from '../storage/torrent-storage.js';
 import { formatBytes } from '../control/status-view.js';
 import { WebSeed } from './web-seed.js';
 import { gatedLookup, type LookupFn } from './announce-transport.js';
@@ -103,16 +104,23 @@ export class Mirror {
       .finally(() => this.starting.delete(t));
   }
 
+  /**
+   * Hashes the torrent's pieces in doubt (state `checking`): a mirror never takes sparse or
+   * half-written files for data, so "seeding" means every piece was checked.
+   */
+  async checkDoubtful(t: TorrentSession): Promise<void> {
+    if (!this.enabled || t.storage.countOf(PIECE_DOUBT) === 0) return;
+    t.state = 'checking';
+    t.storage.checkedPieces = 0;
+    await t.storage.verifyDoubtful(() => t.storage.checkedPieces++).catch((err) => this.deps.log.warn(`${t.meta.name}: check: ${(err as Error).message}`));
+    t.state = 'missing data';
+  }
+
   private async prepare(t: TorrentSession): Promise<void> {
-    if (t.storage.countOf(2) > 0) {
-      t.state = 'checking';
-      t.storage.checkedPieces = 0;
-      await t.storage.verifyDoubtful(() => t.storage.checkedPieces++);
+    if (t.storage.countOf(PIECE_DOUBT) > 0) {
+      await this.checkDoubtful(t);
       if (t.removed) return;
-      if (t.storage.complete) {
-        t.state = 'missing data';
-        return this.deps.changed(t);
-      }
+      if (t.storage.complete) return this.deps.changed(t);
     }
     if (!(await this.spaceFor(t)) || t.removed || !this.enabled) return;
     this.start(t);

@@ -303,6 +303,8 @@ export class Seeder implements Service, SeederView {
       this.deps.log.error(`${t.meta.name}: ${t.message}`);
       return;
     }
+    // mirror mode: pieces in doubt (a crash, sparse files) are hashed before the state is told
+    await this.mirror.checkDoubtful(t);
     if (t.removed) return;
     this.updateState(t);
     this.mirror.consider(t);
