@@ -12,7 +12,6 @@
  */
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import { randomBytes } from 'node:crypto';
-import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
 import type { Metainfo } from '../codec/metainfo.js';
 import type { Settings } from '../config/settings.js';
@@ -30,6 +29,7 @@ import { PeerSession, type SessionDeps, type SessionTorrent } from './peer-sessi
 import { TorrentWatcher } from './torrent-watcher.js';
 import { PEX_FLAG, type PexPeer } from '../codec/peer-wire.js';
 import { mseTorrentKey } from '../codec/mse.js';
+import { isOwnAddress } from '../util/own-address.js';
 
 /** BitTorrent's historical range: listen_port, then the next free of these. */
 export const FALLBACK_PORTS = [6882, 6883, 6884, 6885, 6886, 6887, 6888, 6889];
@@ -86,19 +86,6 @@ export interface SeederDeps {
   host?: string;
   /** Tests: the ports tried after listen_port (default 6882…6889). */
   fallbackPorts?: number[];
-}
-
-let ownAddresses: { at: number; set: Set<string> } | undefined;
-/** True for loopback and this machine's interface addresses (cached for a minute). */
-function isOwnAddress(address: string): boolean {
-  if (address.startsWith('127.') || address === '::1') return true;
-  const now = Date.now();
-  if (!ownAddresses || now - ownAddresses.at > 60_000) {
-    const set = new Set<string>();
-    for (const list of Object.values(networkInterfaces())) for (const a of list ?? []) set.add(a.address);
-    ownAddresses = { at: now, set };
-  }
-  return ownAddresses.set.has(address);
 }
 
 const normalizeAddress = (a: string | undefined): string => (a ?? '').replace(/^::ffff:(\d+\.\d+\.\d+\.\d+)$/, '$1');
@@ -239,6 +226,11 @@ export class Seeder implements Service, SeederView {
 
   torrents(): SeededTorrent[] {
     return [...this.torrentsByHash.values()].filter((t) => t.state === 'seeding' || t.state === 'missing data');
+  }
+
+  peersOf(infoHashHex: string): PexPeer[] {
+    const t = this.torrentsByHash.get(infoHashHex);
+    return t && !t.private ? t.pexPeers().map((p) => ({ ...p, seed: ((p.flags ?? 0) & PEX_FLAG.seed) !== 0 })) : [];
   }
 
   onTorrentsChanged(listener: () => void): void {

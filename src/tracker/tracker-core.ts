@@ -91,6 +91,8 @@ export class TrackerCore {
   };
   /** Called on each refusal (the owner logs the first of each class). */
   onRefusal: (c: RefusalClass) => void = () => {};
+  /** Called when an announce adds a peer not in the swarm before (the daemon's seeder dials new leechers). */
+  onNewPeer: (infoHash: Uint8Array, address: Uint8Array, port: number, seeder: boolean) => void = () => {};
   pages: StatsSource | undefined;
 
   constructor(
@@ -191,6 +193,7 @@ export class TrackerCore {
   ): StoreAnswer {
     const r = this.store.announce(nowMs, { infoHash, peerId, address, port, left, event, numwant, families, wantPeerIds });
     if (r.refused) this.refuse(r.refused);
+    else if (r.added) this.onNewPeer(infoHash, address, port, left === 0);
     return r;
   }
 
