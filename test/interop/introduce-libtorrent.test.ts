@@ -65,7 +65,7 @@ test(
       assert.ok(events().some((e) => e.event === 'finished'), `libtorrent did not finish:\n${out}\n${daemon.log().slice(-3000)}`);
       assert.equal(treeDigest(join(tmp.path, 'dl', 'intro')), treeDigest(src));
       assert.not.ok(events().some((e) => e.event === 'tracker_reply'), 'no tracker was used');
-      console.log(`libtorrent: introduced, connected to the seeder ${(seed.t - t0).toFixed(3)} s after its start`);
+      console.log(`libtorrent: introduced, connected to the seeder ${(seed!.t - t0).toFixed(3)} s after its start`);
     } catch (e) {
       throw new Error(`${(e as Error).message}\n--- libtorrent:\n${out}\n--- introducer: ${JSON.stringify(introducer.status())}`);
     } finally {

@@ -14,7 +14,6 @@ import { INTRODUCTION_GRACE_MS, Introducer } from '../../src/lpd/introducer';
 import type { MeshLookup, MeshPeer } from '../../src/seeder/lookup';
 import {
   EXT_HANDSHAKE_ID,
-  MSG,
   PEX_FLAG,
   PeerWireFramer,
   decodeExtendedHandshake,
