@@ -5,7 +5,8 @@
  * Network namespaces made by scripts/mesh-sim.sh (see there): segment A with meshseed node A
  * (seeding, tracker, LPD) and a client a2; segment B with meshseed node B (tracker and LPD,
  * no data) and clients b2, b3; a router between A and B (unicast crosses, multicast does
- * not); the "public tracker" at 10.61.9.1 answers nothing. Clients are python3-libtorrent
+ * not); the "public tracker" at 10.61.9.1 answers nothing. Node B looks torrents up on node
+ * A's tracker (lpd.lookup_tracker), so it introduces b2 to node A. Clients are python3-libtorrent
  * with DHT off. Every namespace and process is removed afterwards, also on failure.
  */
 import { test } from 'uvu';
