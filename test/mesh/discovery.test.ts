@@ -18,13 +18,11 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { randomBytes } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { BUNDLE, deadline, meshseed, requirePrograms, tempDir, waitFor } from '../helpers';
+import { BUNDLE, deadline, meshseed, requirePrograms, waitFor } from '../helpers';
 import { writeTransmissionConfig } from '../interop/transmission';
-import { NODE_A, NODE_B, PUBLIC_TRACKER, SIM, canMakeNamespaces, inNamespace, killAll, ltClient, median, nodeConfig, sameBytes, trackerOf } from './mesh-helpers';
+import { NODE_A, NODE_B, PUBLIC_TRACKER, canMakeNamespaces, inNamespace, ltClient, median, nodeConfig, sameBytes, setUpMesh, tearDownMesh, trackerOf, type MeshSetup } from './mesh-helpers';
 
 const PREFIX = process.env.MESH_DISCOVERY_PREFIX || 'msd';
 const RUNS = Math.max(1, Math.min(5, Number(process.env.MESH_RUNS) || 1));
@@ -67,22 +65,10 @@ async function trackerSeeders(stateDir: string): Promise<number> {
 
 /** One run of a configuration in a fresh mesh; returns the client's times in seconds. */
 async function runOnce(cfg: Config): Promise<{ introducedAt: number; firstPeer: number; complete: number; introductions: string }> {
-  const dir = tempDir('meshseed-discovery-');
-  spawnSync(SIM, ['down', PREFIX], { stdio: 'ignore' });
+  let mesh: MeshSetup | undefined;
   try {
-    chmodSync(dir.path, 0o755);
-    const up = spawnSync(SIM, ['up', PREFIX], { encoding: 'utf8' });
-    assert.is(up.status, 0, up.stderr);
-    const a = join(dir.path, 'a');
-    const b = join(dir.path, 'b');
-    for (const d of [a, b]) for (const s of ['state', 'torrents', 'data']) mkdirSync(join(d, s), { recursive: true });
-    const content = join(a, 'data', 'openwrt-mesh.img');
-    writeFileSync(content, randomBytes(3 * 1024 * 1024 + 12345));
-    const torrent = join(dir.path, 'openwrt-mesh.torrent');
-    const made = await meshseed(['create', '-q', '-l', '16', ...cfg.tiers.flatMap((u) => ['-a', u]), '-o', torrent, content]);
-    assert.is(made.code, 0, made.stderr);
-    writeFileSync(join(a, 'torrents', 'openwrt-mesh.torrent'), readFileSync(torrent));
-
+    mesh = await setUpMesh(PREFIX, 'meshseed-discovery-', cfg.tiers);
+    const { dir, a, b, content, torrent } = mesh;
     const nodeA = inNamespace(PREFIX, 'a1', [process.execPath, BUNDLE, 'daemon', '--config', nodeConfig(a, { seeder: true, meshTrackers: cfg.nodeA, logLevel: 'debug' })]);
     const nodeB = inNamespace(PREFIX, 'b1', [
       process.execPath,
@@ -140,15 +126,11 @@ async function runOnce(cfg: Config): Promise<{ introducedAt: number; firstPeer: 
     assert.ok(sent && Number(sent[1]) >= 1, `node B introduced: ${status.stdout}`);
     return { introducedAt, firstPeer, complete, introductions: line };
   } finally {
-    killAll();
-    spawnSync(SIM, ['down', PREFIX], { stdio: 'ignore' });
-    dir.remove();
-    const left = spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' }).stdout;
-    assert.not.match(left, new RegExp(`^${PREFIX}-`, 'm'), 'no namespace left behind');
+    tearDownMesh(PREFIX, mesh);
   }
 }
 
-/** MESH_CONFIG=a|b|c|transmission runs the configurations whose name contains it. */
+/** MESH_CONFIG=… runs only the configurations whose name or client contains it. */
 const only = process.env.MESH_CONFIG;
 for (const cfg of CONFIGS.filter((c) => !only || `${c.name} ${c.client}`.includes(only))) {
   test(

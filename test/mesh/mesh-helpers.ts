@@ -3,10 +3,12 @@
  * meshseed node configs, the libtorrent client. Every process started here is killed by
  * `killAll` (the tests call it in `finally`, before `mesh-sim.sh down`).
  */
+import * as assert from 'uvu/assert';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import { ROOT } from '../helpers';
+import { ROOT, meshseed, tempDir } from '../helpers';
 
 export const SIM = join(ROOT, 'scripts', 'mesh-sim.sh');
 export const LT_CLIENT = join(ROOT, 'test', 'mesh', 'lt-client.py');
@@ -103,4 +105,51 @@ export function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   const m = s.length >> 1;
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+export interface MeshSetup {
+  dir: ReturnType<typeof tempDir>;
+  /** Node A's and node B's folders (state, torrents, data). */
+  a: string;
+  b: string;
+  /** The file node A seeds (3 MiB and a bit) and its torrent, also in node A's torrent_dir. */
+  content: string;
+  torrent: string;
+}
+
+/** A fresh mesh named `prefix`, the nodes' folders, and the content with one tier per tracker in `tiers`. */
+export async function setUpMesh(prefix: string, tempPrefix: string, tiers: string[]): Promise<MeshSetup> {
+  const dir = tempDir(tempPrefix);
+  try {
+    return await prepare(prefix, dir, tiers);
+  } catch (err) {
+    tearDownMesh(prefix, { dir });
+    throw err;
+  }
+}
+
+async function prepare(prefix: string, dir: ReturnType<typeof tempDir>, tiers: string[]): Promise<MeshSetup> {
+  spawnSync(SIM, ['down', prefix], { stdio: 'ignore' });
+  chmodSync(dir.path, 0o755);
+  const up = spawnSync(SIM, ['up', prefix], { encoding: 'utf8' });
+  assert.is(up.status, 0, up.stderr);
+  const a = join(dir.path, 'a');
+  const b = join(dir.path, 'b');
+  for (const d of [a, b]) for (const s of ['state', 'torrents', 'data']) mkdirSync(join(d, s), { recursive: true });
+  const content = join(a, 'data', 'openwrt-mesh.img');
+  writeFileSync(content, randomBytes(3 * 1024 * 1024 + 12345));
+  const torrent = join(dir.path, 'openwrt-mesh.torrent');
+  const made = await meshseed(['create', '-q', '-l', '16', ...tiers.flatMap((u) => ['-a', u]), '-o', torrent, content]);
+  assert.is(made.code, 0, made.stderr);
+  writeFileSync(join(a, 'torrents', 'openwrt-mesh.torrent'), readFileSync(torrent));
+  return { dir, a, b, content, torrent };
+}
+
+/** Kills every process started here, removes the mesh and the folder; asserts no namespace is left. */
+export function tearDownMesh(prefix: string, setup: { dir: { remove(): void } } | undefined): void {
+  killAll();
+  spawnSync(SIM, ['down', prefix], { stdio: 'ignore' });
+  setup?.dir.remove();
+  const left = spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' }).stdout;
+  assert.not.match(left, new RegExp(`^${prefix}-`, 'm'), 'no namespace left behind');
 }

@@ -11,12 +11,10 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { spawnSync } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync, chmodSync } from 'node:fs';
-import { randomBytes } from 'node:crypto';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { BUNDLE, deadline, meshseed, requirePrograms, tempDir, waitFor } from '../helpers';
-import { NODE_A, NODE_B, PUBLIC_TRACKER, SIM, canMakeNamespaces, inNamespace as inMesh, killAll, ltClient, nodeConfig, sameBytes } from './mesh-helpers';
+import { BUNDLE, deadline, meshseed, requirePrograms, waitFor } from '../helpers';
+import { NODE_A, NODE_B, PUBLIC_TRACKER, canMakeNamespaces, inNamespace as inMesh, ltClient, nodeConfig, sameBytes, setUpMesh, tearDownMesh, type MeshSetup } from './mesh-helpers';
 
 /** Namespaces are named PREFIX-r, PREFIX-a1, …; `scripts/mesh-sim.sh run` passes its own. */
 const PREFIX = process.env.MESH_PREFIX || 'mst';
@@ -31,24 +29,12 @@ test(
       console.log('SKIPPED: the mesh scenario needs network namespaces (ip netns add failed: not root?)');
       return;
     }
-    const dir = tempDir('meshseed-mesh-');
-    spawnSync(SIM, ['down', PREFIX], { stdio: 'ignore' });
+    let mesh: MeshSetup | undefined;
     try {
-      chmodSync(dir.path, 0o755);
-      const up = spawnSync(SIM, ['up', PREFIX], { encoding: 'utf8' });
-      assert.is(up.status, 0, up.stderr);
-
       // The content: a file the mesh redistributes, and its torrent with the public tracker
       // first and node A's in-mesh tracker in a tier of its own.
-      const a = join(dir.path, 'a');
-      const b = join(dir.path, 'b');
-      for (const d of [a, b]) for (const s of ['state', 'torrents', 'data']) mkdirSync(join(d, s), { recursive: true });
-      const content = join(a, 'data', 'openwrt-mesh.img');
-      writeFileSync(content, randomBytes(3 * 1024 * 1024 + 12345));
-      const torrent = join(dir.path, 'openwrt-mesh.torrent');
-      const made = await meshseed(['create', '-q', '-l', '16', '-a', PUBLIC_TRACKER, '-a', `http://${NODE_A}:6969/announce`, '-o', torrent, content]);
-      assert.is(made.code, 0, made.stderr);
-      writeFileSync(join(a, 'torrents', 'openwrt-mesh.torrent'), readFileSync(torrent));
+      mesh = await setUpMesh(PREFIX, 'meshseed-mesh-', [PUBLIC_TRACKER, `http://${NODE_A}:6969/announce`]);
+      const { dir, a, b, content, torrent } = mesh;
 
       // Node A's operator lists its own tracker as the mesh tracker (uci add_list meshseed.seeder.mesh_tracker=…)
       const nodeA = inNamespace('a1', [process.execPath, BUNDLE, 'daemon', '--config', nodeConfig(a, { seeder: true, meshTrackers: [`http://${NODE_A}:6969/announce`] })]);
@@ -110,11 +96,7 @@ test(
       assert.is(switches.length, 1, `one switch line in node A's log:\n${nodeA.output()}`);
       assert.ok(switchedAt.length <= nodeA.output().length);
     } finally {
-      killAll();
-      spawnSync(SIM, ['down', PREFIX], { stdio: 'ignore' });
-      dir.remove();
-      const left = spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' }).stdout;
-      assert.not.match(left, new RegExp(`^${PREFIX}-`, 'm'), 'no namespace left behind');
+      tearDownMesh(PREFIX, mesh);
     }
   }),
 );
