@@ -31,6 +31,8 @@ export interface AnnouncedPeer {
 
 /** What mesh discovery needs from the daemon's tracker: its swarms, and news of new peers. */
 export interface TrackerSwarms {
+  /** True when a .torrent the tracker read (allowed_dir) says the torrent is private (BEP 27). */
+  isPrivate(infoHashHex: string): boolean;
   /** Up to `max` live peers of the torrent, seeders first. */
   peersOf(infoHashHex: string, max: number): { address: string; port: number; seed: boolean }[];
   /** Called when an announce adds a peer the swarm did not have (not for LPD-registered peers). */

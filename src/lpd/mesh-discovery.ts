@@ -77,7 +77,9 @@ export class MeshDiscovery implements Service {
         log,
         lookup: this.lookup,
         isOwnAddress,
-        isPrivate: (h) => seeded(h)?.private === true,
+        // private as the seeder's or the tracker's allowed_dir .torrent says (a stock client never
+        // sends LPD for a private torrent; the rule guards against those that do)
+        isPrivate: (h) => seeded(h)?.private === true || (tracker?.isPrivate(h) ?? false),
         // allow-list mode: only torrents the tracker allows (knowsTorrent is exactly that there)
         isAllowed: (h) => this.settings['tracker.mode'] !== 'allowlist' || (tracker?.knowsTorrent(h) ?? false),
         // the LPD bridge hands H to a seeder that has all of X; it dials and PEXes itself

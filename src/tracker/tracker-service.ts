@@ -246,6 +246,10 @@ export class TrackerService implements Service, TrackerRegistry, TrackerSwarms {
 
   private readonly peerListeners: ((p: AnnouncedPeer) => void)[] = [];
 
+  isPrivate(infoHashHex: string): boolean {
+    return /^[0-9a-f]{40}$/i.test(infoHashHex) && this.access.info(hexToKey(infoHashHex.toLowerCase()))?.private === true;
+  }
+
   peersOf(infoHashHex: string, max: number): { address: string; port: number; seed: boolean }[] {
     if (!/^[0-9a-f]{40}$/i.test(infoHashHex)) return [];
     // this node's own seeder announces from loopback: that address means nothing to another host

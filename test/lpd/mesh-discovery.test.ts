@@ -15,6 +15,10 @@ import { deadline, waitFor } from '../helpers';
 
 class FakeTracker extends FakeRegistry implements TrackerSwarms {
   swarm: { address: string; port: number; seed: boolean }[] = [];
+  privates = new Set<string>();
+  isPrivate(h: string) {
+    return this.privates.has(h);
+  }
   listeners: ((p: AnnouncedPeer) => void)[] = [];
   peersOf() {
     return this.swarm;
@@ -53,8 +57,13 @@ test(
 
     const allow = setup({ 'tracker.mode': 'allowlist' });
     await allow.d.start();
+    // private as the tracker's allowed_dir says, though allowed
+    allow.tracker.known.add(hashOf(7));
+    allow.tracker.privates.add(hashOf(7));
+    allow.d.heard(hashOf(7), '10.61.2.20', 6881, 'eth0');
+    assert.equal(allow.d.status().refused, { private: 1 });
     allow.d.heard(OTHER, '10.61.2.20', 6881, 'eth0');
-    assert.equal(allow.d.status().refused, { 'not allowed': 1 });
+    assert.equal(allow.d.status().refused, { private: 1, 'not allowed': 1 });
     allow.tracker.known.add(OTHER);
     allow.d.heard(OTHER, '10.61.2.20', 6881, 'eth0');
     await waitFor('the lookup found nobody', 2000, () => allow.d.status().refused['no peers'] === 1);
