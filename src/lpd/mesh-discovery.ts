@@ -15,7 +15,7 @@ import type { Settings } from '../config/settings.js';
 import type { SeederView, TrackerRegistry, TrackerSwarms } from '../parts.js';
 import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/log.js';
-import { isOwnAddress } from '../util/own-address.js';
+import { isOwnAddress, normalizeAddress } from '../seeder/peer-listener.js';
 import { HttpAnnounceTransport, UdpAnnounceTransport, gatedLookup } from '../seeder/announce-transport.js';
 import { makePeerId } from '../seeder/announcer.js';
 import { MeshLookupService, type LookupCounters, type MeshLookup } from '../seeder/lookup.js';
@@ -76,7 +76,7 @@ export class MeshDiscovery implements Service {
         clock,
         log,
         lookup: this.lookup,
-        isOwnAddress,
+        isOwnAddress: (a) => isOwnAddress(normalizeAddress(a.replace(/%.*$/, ''))),
         // private as the seeder's or the tracker's allowed_dir .torrent says (a stock client never
         // sends LPD for a private torrent; the rule guards against those that do)
         isPrivate: (h) => seeded(h)?.private === true || (tracker?.isPrivate(h) ?? false),
