@@ -160,7 +160,7 @@ export class Introducer implements Service {
     this.policy.sent(this.deps.clock.now(), heard, chosen.value);
     this.counters.sent++;
     this.counters.peersGiven += chosen.value.length;
-    this.log.info(
+    this.log.debug(
       `introduced ${heard.address} (port ${heard.port}) to ${chosen.value.length} peer(s) of ${heard.infoHashHex}: ${chosen.value
         .slice(0, 3)
         .map((p) => `${p.address}:${p.port}`)
@@ -240,7 +240,8 @@ export class Introducer implements Service {
   }
 
   status(): IntroducerStatus {
-    return { enabled: this.running && this.settings['lpd.introduce'], active: this.active, ...this.counters, refused: { ...this.counters.refused } };
+    // introductions need LPD to hear clients
+    return { enabled: this.running && this.settings['lpd.enabled'] && this.settings['lpd.introduce'], active: this.active, ...this.counters, refused: { ...this.counters.refused } };
   }
 }
 

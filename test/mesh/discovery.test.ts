@@ -75,7 +75,7 @@ async function runOnce(cfg: Config): Promise<{ introducedAt: number; firstPeer: 
       BUNDLE,
       'daemon',
       '--config',
-      nodeConfig(b, { seeder: false, meshTrackers: cfg.nodeB.mesh, lookupTrackers: cfg.nodeB.lookup }),
+      nodeConfig(b, { seeder: false, meshTrackers: cfg.nodeB.mesh, lookupTrackers: cfg.nodeB.lookup, logLevel: 'debug' }),
     ]);
     await waitFor('node A seeding', 20_000, () => /: seeding \(/.test(nodeA.output()));
     await waitFor('node B started', 20_000, () => /info: started/.test(nodeB.output()));
