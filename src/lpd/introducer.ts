@@ -133,7 +133,11 @@ export class Introducer implements Service {
       return;
     }
     this.active++;
-    void this.run(heard, ifname).finally(() => this.active--);
+    this.policy.begin(heard);
+    void this.run(heard, ifname).finally(() => {
+      this.active--;
+      this.policy.end(heard);
+    });
   }
 
   private async run(heard: HeardAnnounce, ifname: string | undefined): Promise<void> {

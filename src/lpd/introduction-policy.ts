@@ -8,7 +8,8 @@
  * 1. `screen`: a host H announcing torrent X over LPD is refused when H is this node (one of
  *    its interfaces' addresses), when X is known to be private (BEP 27: "MUST NOT" share its
  *    peers over PEX), when the tracker runs in allow-list mode and X is not allowed, when
- *    introductions are off, or when too many introductions are under way.
+ *    introductions are off, while H is already being introduced to X, or when too many
+ *    introductions are under way.
  * 2. `choose`: from the peers looked up for X, never H itself (neither H:port nor another port
  *    of H: a second client on H found its peers by LPD already), at most 50 (BEP 11); refused
  *    when nothing is left, or when H was introduced to X in the last 5 minutes and no peer
@@ -63,6 +64,8 @@ export type Decision<T> = { ok: true; value: T } | { ok: false; reason: Introduc
 
 const refuse = (reason: IntroductionRefusal): { ok: false; reason: IntroductionRefusal } => ({ ok: false, reason });
 const peerKey = (p: { address: string; port: number }) => `${p.address}|${p.port}`;
+/** H by its address (any port, no scope) and X. */
+const pairKey = (h: HeardAnnounce) => `${h.address.replace(/%.*$/, '')}|${h.infoHashHex}`;
 
 export class IntroductionPolicy {
   /** `${H}|${X}` → when H was last introduced to X and whom it was given. */
@@ -70,15 +73,29 @@ export class IntroductionPolicy {
 
   constructor(private readonly limits: { maxConcurrent: number } = { maxConcurrent: MAX_CONCURRENT_INTRODUCTIONS }) {}
 
-  screen(_heard: HeardAnnounce, f: ScreenFacts): Decision<true> {
+  /** (H, X) pairs being introduced now: libtorrent repeats its LPD announce 2 s after the first. */
+  private readonly pending = new Set<string>();
+
+  screen(heard: HeardAnnounce, f: ScreenFacts): Decision<true> {
     if (!f.enabled) return refuse('off');
     if (f.ownAddress) return refuse('own address');
     // BEP 27: "the client MUST NOT share the peers with other clients ... via PEX"
     if (f.private) return refuse('private');
     if (!f.allowed) return refuse('not allowed');
     if (f.seeding) return refuse('seeding');
+    if (this.pending.has(pairKey(heard))) return refuse('recently introduced');
     if (f.active >= this.limits.maxConcurrent) return refuse('busy');
     return { ok: true, value: true };
+  }
+
+  /** An introduction of H to X starts (after `screen`) … */
+  begin(heard: HeardAnnounce): void {
+    this.pending.add(pairKey(heard));
+  }
+
+  /** … and is over, sent or not. */
+  end(heard: HeardAnnounce): void {
+    this.pending.delete(pairKey(heard));
   }
 
   /** The peers to give H out of `known` (in order of preference), or why none. */
@@ -96,14 +113,14 @@ export class IntroductionPolicy {
       chosen.push(p);
     }
     if (chosen.length === 0) return refuse('no peers');
-    const last = this.given.get(`${bareH}|${heard.infoHashHex}`);
+    const last = this.given.get(pairKey(heard));
     if (last && nowMs - last.at < REINTRODUCE_MS && chosen.every((p) => last.peers.has(peerKey(p)))) return refuse('recently introduced');
     return { ok: true, value: chosen };
   }
 
   /** Records an introduction that was sent. */
   sent(nowMs: number, heard: HeardAnnounce, peers: readonly PexPeer[]): void {
-    const key = `${heard.address.replace(/%.*$/, '')}|${heard.infoHashHex}`;
+    const key = pairKey(heard);
     this.given.delete(key);
     this.given.set(key, { at: nowMs, peers: new Set(peers.map(peerKey)) });
     while (this.given.size > MAX_REMEMBERED) this.given.delete(this.given.keys().next().value!);

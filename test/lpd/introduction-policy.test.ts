@@ -74,6 +74,18 @@ test('one introduction per (H, X) per 5 minutes, unless a new peer appeared', ()
   }
 });
 
+test('a second announce while H is being introduced to X is refused; another torrent or host is not', () => {
+  const p = new IntroductionPolicy();
+  assert.ok(p.screen(H, OK).ok);
+  p.begin(H);
+  const again = p.screen({ ...H, port: 7000 }, OK);
+  assert.is(again.ok ? 'ok' : again.reason, 'recently introduced');
+  assert.ok(p.screen({ ...H, infoHashHex: Y }, OK).ok);
+  assert.ok(p.screen({ ...H, address: '10.61.2.30' }, OK).ok);
+  p.end(H);
+  assert.ok(p.screen(H, OK).ok);
+});
+
 test('a choice not sent (the connection failed) does not count against the next try', () => {
   const p = new IntroductionPolicy();
   const A = peers('10.61.1.10:6881');
