@@ -210,7 +210,9 @@ export class MeshLookupService implements MeshLookup {
       this.counters.remoteAnswers++;
       // leave no ghost: we are not a leecher of it
       transport.announce(url, { ...req, event: 'stopped', numwant: 0 }).catch(() => {});
-      return reply.peers.map((p) => ({ address: p.address, port: p.port, source: 'mesh-tracker' as const }));
+      // opentracker lists the requester too: a peer on the port we announced (1, "no listen
+      // port") is this lookup or another node's, nothing to dial
+      return reply.peers.filter((p) => p.port !== req.port).map((p) => ({ address: p.address, port: p.port, source: 'mesh-tracker' as const }));
     } catch (err) {
       this.counters.remoteFailures++;
       this.deps.log.debug(`lookup of ${infoHashHex} on ${announceUrl} failed: ${describeError(err)}`);

@@ -22,7 +22,8 @@ const TRACKER = 'http://10.61.1.10:6969/announce';
 
 class RecordingTransport implements AnnounceTransport {
   calls: { url: string; req: AnnounceRequest }[] = [];
-  reply: (url: URL) => Promise<AnnounceReply> = async () => ({ peers: [{ address: '10.61.1.10', port: 6881 }] });
+  // opentracker lists the requester itself (port 1 here): left out
+  reply: (url: URL) => Promise<AnnounceReply> = async () => ({ peers: [{ address: '10.61.1.10', port: 6881 }, { address: '10.61.2.10', port: 1 }] });
   announce(url: URL, req: AnnounceRequest): Promise<AnnounceReply> {
     this.calls.push({ url: url.href, req });
     return req.event === 'stopped' ? Promise.resolve({ peers: [] }) : this.reply(url);
