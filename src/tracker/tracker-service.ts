@@ -202,8 +202,10 @@ export class TrackerService implements Service, TrackerRegistry, TrackerSwarms {
     await this.http?.close();
     await this.udp?.close();
     this.summarizeRefusals();
-    this.saveState(true);
-    this.log.info(`stopped: ${this.core.store.peers} peer(s) in ${this.core.store.torrents} swarm(s) forgotten; download totals saved in ${this.statePath}`);
+    const saved = this.saveState(true);
+    this.log.info(
+      `stopped: ${this.core.store.peers} peer(s) in ${this.core.store.torrents} swarm(s) forgotten; ${saved ? `download totals saved in ${this.statePath}` : 'download totals NOT saved (see the error above)'}`,
+    );
   }
 
   // ---------------- TrackerRegistry (the LPD bridge) ----------------
@@ -322,6 +324,8 @@ export class TrackerService implements Service, TrackerRegistry, TrackerSwarms {
 
   /** The LPD service's status, for the stats page; set by the daemon when LPD runs beside it. */
   lpdStatus: (() => unknown) | undefined;
+  /** The daemon's parts and their states (part-state.ts), for the stats page; set by the daemon. */
+  partsStatus: (() => Record<string, unknown>) | undefined;
 
   /** The introducer's status (mesh discovery), for the stats page; set by the daemon. */
   introductionStatus: (() => unknown) | undefined;
@@ -349,6 +353,7 @@ export class TrackerService implements Service, TrackerRegistry, TrackerSwarms {
       counters: { ...this.core.counters },
       memory: (({ rss, heapUsed, arrayBuffers }) => ({ rss, heapUsed, arrayBuffers }))(process.memoryUsage()),
       ...this.lpdExtra(),
+      ...(this.partsStatus ? { parts: this.partsStatus() } : {}),
     };
     const reply: HttpReply =
       path === '/stats.json'
@@ -404,18 +409,21 @@ export class TrackerService implements Service, TrackerRegistry, TrackerSwarms {
   }
 
   /** Writes the state file when the totals changed since the last write (or always when `force`). */
-  saveState(force = false): void {
+  /** Writes the download totals when they changed (or `force`); false when the write failed. */
+  saveState(force = false): boolean {
     const torrents = new Map<string, number>();
     for (const sw of this.core.store.swarmList()) torrents.set(keyToHex(sw.key), sw.downloaded);
     for (const [key, d] of this.core.store.retiredList()) torrents.set(keyToHex(key), d);
     const signature = [...torrents].map(([h, d]) => `${h}${d}`).join();
-    if (!force && signature === this.lastSignature) return;
+    if (!force && signature === this.lastSignature) return true;
     try {
       mkdirSync(this.settings['main.state_dir'], { recursive: true });
       writeStateFile(this.statePath, { torrents });
       this.lastSignature = signature;
+      return true;
     } catch (err) {
       this.log.error(`cannot write state file ${this.statePath}: ${describeError(err)}`);
+      return false;
     }
   }
 }

@@ -2,6 +2,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { writeFileSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { connect } from 'node:net';
 import { deadline, tempDir, waitFor } from '../helpers';
 import { TrackerService } from '../../src/tracker/tracker-service';
@@ -349,6 +350,30 @@ test(
       assert.equal([...(a.get('peers') as Uint8Array)], [10, 1, 2, 3, 0x1a, 0xe1]);
     }),
   ),
+);
+
+test(
+  'close: "download totals saved" only when the state file was written',
+  deadline(10000, async () => {
+    const dir = tempDir('meshseed-tracker-');
+    try {
+      for (const [state, saved] of [[join(dir.path, 'ok'), true], [join(dir.path, 'a-file', 'state'), false]] as const) {
+        writeFileSync(join(dir.path, 'a-file'), 'not a folder');
+        const log = memoryLogger();
+        const t = new TrackerService({ log, clock: new ManualClock() }, trackerSettings(state));
+        await t.start();
+        await t.close();
+        const stopped = log.lines.find((l) => /stopped:/.test(l))!;
+        assert.is(/download totals saved in/.test(stopped), saved, stopped);
+        if (!saved) {
+          assert.match(stopped, /download totals NOT saved/);
+          assert.ok(log.lines.some((l) => /^error: .*cannot write state file/.test(l)), log.lines.join('\n'));
+        }
+      }
+    } finally {
+      dir.remove();
+    }
+  }),
 );
 
 test.run();
