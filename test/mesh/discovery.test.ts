@@ -24,7 +24,7 @@ import { BUNDLE, deadline, meshseed, requirePrograms, waitFor } from '../helpers
 import { writeTransmissionConfig } from '../interop/transmission';
 import { NODE_A, NODE_B, PUBLIC_TRACKER, canMakeNamespaces, inNamespace, ltClient, median, nodeConfig, sameBytes, setUpMesh, tearDownMesh, trackerOf, type MeshSetup } from './mesh-helpers';
 
-const PREFIX = process.env.MESH_DISCOVERY_PREFIX || 'msd';
+const PREFIX = process.env.MESH_DISCOVERY_PREFIX || 'mdsc';
 const RUNS = Math.max(1, Math.min(5, Number(process.env.MESH_RUNS) || 1));
 const CLIENT_B = '10.61.2.20';
 
@@ -111,6 +111,7 @@ async function runOnce(cfg: Config): Promise<{ introducedAt: number; firstPeer: 
       const tr = inNamespace(PREFIX, 'b2', ['transmission-cli', '-g', conf, '-w', save, '-p', '51413', '-f', script, torrent]);
       // Transmission prints no peer events: node B's log says when it introduced, node A's when Transmission dialled
       const introduced = waitFor('node B introduced Transmission', 100_000, () => (/introduced 10\.61\.2\.20 /.test(nodeB.output()) ? Date.now() : 0), 50);
+      introduced.catch(() => {}); // awaited below; a failure before then must not crash the file
       const seen = await waitFor('Transmission connected to node A', 100_000, () => (/peer 10\.61\.2\.20:\d+ \(TR/.test(nodeA.output()) ? Date.now() : 0), 50).catch((e) => {
         throw new Error(`${(e as Error).message}\n--- transmission:\n${tr.output().slice(-3000)}\n--- node B:\n${nodeB.output()}`);
       });
