@@ -182,6 +182,14 @@ export const SETTINGS = {
     unit: 'requests/s',
     doc: 'Announces and scrapes accepted per second from one address (bursts of twice that); 0 means no limit.',
   },
+  'tracker.udp_receive_buffer': {
+    type: 'int',
+    default: 2048,
+    min: 0,
+    max: 65536,
+    unit: 'KiB',
+    doc: "UDP socket receive buffer (SO_RCVBUF) for announce bursts; 0 keeps the system's; the kernel caps it at net.core.rmem_max.",
+  },
 
   // ---- seeder ----
   'seeder.enabled': { shipped: true, type: 'bool', default: true, doc: 'Seed the torrents of torrent_dir.' },

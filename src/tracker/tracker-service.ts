@@ -105,13 +105,18 @@ export class TrackerService implements Service, TrackerRegistry, TrackerSwarms {
 
   async start(): Promise<void> {
     this.loadState();
-    await this.access.start();
+    // Ports first, folders after: in open mode the folder only names torrents on the stats
+    // page, so the tracker answers while it is read (a cold start with 100 torrents there).
+    // In allowlist mode the list decides every answer: it is read before the port opens.
+    const listFirst = this.settings['tracker.mode'] === 'allowlist';
+    if (listFirst) await this.access.start();
     try {
       await this.bind();
     } catch (err) {
       this.access.close();
       throw err;
     }
+    if (!listFirst) await this.access.start();
     this.sweepTimer = setInterval(() => this.core.store.sweep(this.deps.clock.now()), SWEEP_MS);
     this.sweepTimer.unref();
     this.stateTimer = setInterval(() => this.saveState(), STATE_WRITE_MS);
@@ -128,7 +133,10 @@ export class TrackerService implements Service, TrackerRegistry, TrackerSwarms {
       { handle: (t, from, local) => this.core.http(this.deps.clock.now(), t, from, local), refuse: (c) => this.core.refuse(c) },
       { maxConnections: DEFAULT_MAX_CONNECTIONS, headTimeoutMs: HEAD_TIMEOUT_MS },
     );
-    const udp = new UdpFront({ handle: (d, a, p) => this.core.udp(this.deps.clock.now(), d, a, p) });
+    const udp = new UdpFront(
+      { handle: (d, a, p) => this.core.udp(this.deps.clock.now(), d, a, p) },
+      { receiveBufferBytes: this.settings['tracker.udp_receive_buffer'] * 1024 },
+    );
     let port = this.settings['tracker.port'];
     const listening: string[] = [];
     try {
@@ -162,6 +170,14 @@ export class TrackerService implements Service, TrackerRegistry, TrackerSwarms {
     this.listening = listening;
   }
 
+  /** Not running (its start failed and is retried): the settings its next start uses. */
+  configure(settings: Settings): void {
+    this.settings = settings;
+    this.core.setSettings(coreSettings(settings));
+    this.access.configure(accessOptions(settings));
+    this.pageCache.clear();
+  }
+
   async reload(settings: Settings): Promise<void> {
     const old = this.settings;
     this.settings = settings;
@@ -173,6 +189,7 @@ export class TrackerService implements Service, TrackerRegistry, TrackerSwarms {
       !enabled ||
       !this.http ||
       old['tracker.port'] !== settings['tracker.port'] ||
+      old['tracker.udp_receive_buffer'] !== settings['tracker.udp_receive_buffer'] ||
       old['tracker.address'].join() !== settings['tracker.address'].join();
     if (rebind) {
       // swarms are kept: switching the tracker off and on again, or moving it, drops no peer
@@ -290,6 +307,7 @@ export class TrackerService implements Service, TrackerRegistry, TrackerSwarms {
       seeders: s.seeders,
       leechers: s.leechers,
       allowed: this.access.size,
+      udpReceiveBuffer: this.udp?.receiveBufferSizes() ?? [],
       ...this.core.counters,
     };
   }

@@ -34,7 +34,7 @@ interface Config {
   tiers: string[];
   nodeA: string[];
   nodeB: { mesh: string[]; lookup: string[] };
-  /** Which node's tracker must list node A as a seeder before the client starts. */
+  /** Which node's tracker must list node A before the client starts. */
   readyOn: 'a' | 'b';
   client: 'libtorrent' | 'transmission';
 }
@@ -53,11 +53,12 @@ const CONFIGS: Config[] = [
   { name: '(a) with Transmission', tiers: [PUBLIC_TRACKER], nodeA: [trackerOf(NODE_B)], nodeB: { mesh: [trackerOf(NODE_B)], lookup: [] }, readyOn: 'b', client: 'transmission' },
 ];
 
-async function trackerSeeders(stateDir: string): Promise<number> {
+/** Peers in a node's tracker (node A's announce counts as a seeder only once it has uploaded: main's honest counts). */
+async function trackerPeers(stateDir: string): Promise<number> {
   const r = await meshseed(['status', '--json', '--state-dir', stateDir]);
   if (r.code !== 0) return 0;
   try {
-    return Number(JSON.parse(r.stdout).services?.tracker?.seeders ?? 0);
+    return Number(JSON.parse(r.stdout).services?.tracker?.peers ?? 0);
   } catch {
     return 0;
   }
@@ -80,7 +81,7 @@ async function runOnce(cfg: Config): Promise<{ introducedAt: number; firstPeer: 
     await waitFor('node A seeding', 20_000, () => /: seeding \(/.test(nodeA.output()));
     await waitFor('node B started', 20_000, () => /info: started/.test(nodeB.output()));
     // the mesh is in its steady state: node A is in the mesh tracker's swarm
-    await waitFor(`node A registered in node ${cfg.readyOn.toUpperCase()}'s tracker`, 30_000, async () => (await trackerSeeders(join(cfg.readyOn === 'a' ? a : b, 'state'))) >= 1, 250);
+    await waitFor(`node A registered in node ${cfg.readyOn.toUpperCase()}'s tracker`, 30_000, async () => (await trackerPeers(join(cfg.readyOn === 'a' ? a : b, 'state'))) >= 1, 250);
 
     const save = join(dir.path, 'b2');
     mkdirSync(save);
