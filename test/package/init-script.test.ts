@@ -110,6 +110,7 @@ test(
         'command',
         '/usr/bin/node',
         '--max-old-space-size=96',
+        '--max-semi-space-size=1',
         '/usr/lib/meshseed/meshseed.js',
         'daemon',
         '--config',
