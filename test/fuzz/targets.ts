@@ -40,6 +40,7 @@ import {
 import { MseError, MseInitiator, MseResponder, mseTorrentKey } from '../../src/codec/mse';
 import { formatSearch, parseSearch } from '../../src/codec/lpd';
 import { parseHead } from '../../src/tracker/http-front';
+import { ChunkedDecoder, bodyFraming, parseResponseHead } from '../../src/codec/http-response';
 import { MeshseedError } from '../../src/errors';
 import { FIXTURES as LPD_FIXTURES } from '../codec/lpd-fixtures';
 import { ROOT } from '../helpers';
@@ -242,4 +243,28 @@ registerFuzzTarget({
   name: 'lpd',
   samples: () => [...LPD_FIXTURES.map((f) => text(f.text)), formatSearch({ host: '239.192.152.143', port: 6881, infoHashHex: 'ab'.repeat(20), cookie: 'c00k1e' })],
   run: (b) => void parseSearch(b),
+});
+
+// ---- web seeds: an HTTP/1.1 response head, its body framing, a chunked body ----
+
+registerFuzzTarget({
+  name: 'web-seed-response',
+  samples: () => [
+    text('HTTP/1.1 206 Partial Content\r\nContent-Range: bytes 0-15/100\r\nContent-Length: 16\r\n\r\n0123456789abcdef'),
+    text('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nConnection: keep-alive\r\n\r\n5\r\nhello\r\n6;ext=1\r\n world\r\n0\r\nX-Trailer: 1\r\n\r\n'),
+    text('HTTP/1.0 404 Not Found\nServer: uhttpd\n\n'),
+  ],
+  run: (b) => {
+    const buf = Buffer.from(b);
+    const p = parseResponseHead(buf, 8192);
+    if (p.kind !== 'head') return;
+    const framing = bodyFraming(p.head);
+    if (framing.kind !== 'chunked') return;
+    const d = new ChunkedDecoder();
+    // the body in pieces, as sockets deliver it
+    for (let at = p.head.length; at < buf.length && !d.done; at += 7) {
+      const r = d.push(buf, at, Math.min(buf.length, at + 7), () => undefined);
+      if ('error' in r) return;
+    }
+  },
 });
