@@ -110,6 +110,7 @@ test(
         'command',
         '/usr/bin/node',
         '--max-old-space-size=96',
+        // V8's young generation capped (measured by bench/router.mjs)
         '--max-semi-space-size=1',
         '/usr/lib/meshseed/meshseed.js',
         'daemon',
