@@ -21,6 +21,8 @@ export interface AllowedTorrent {
   /** Total bytes. */
   size: number;
   file: string;
+  /** BEP 27: its peers never travel by LPD or PEX (mesh discovery does not introduce it). */
+  private: boolean;
 }
 
 /** Most .torrent files read from the folder (a router's folder holds tens, maybe thousands). */
@@ -41,6 +43,8 @@ export interface AccessListOptions {
   dir: string;
   /** 40-hex info hashes. */
   hashes: readonly string[];
+  /** A torrent of more files is not read (seeder.max_files: memory). */
+  maxFiles?: number;
 }
 
 export const hexToKey = (hex: string): string => Buffer.from(hex, 'hex').toString('latin1');
@@ -91,11 +95,20 @@ export class AccessList {
     this.fromSettings = new Set(hashes.map(hexToKey));
   }
 
+  /** Starts watching; again after close() too (the tracker's start is retried when its port is taken). */
   async start(): Promise<void> {
+    this.closed = false;
     await this.rescan();
     this.watchDir();
     this.periodic = setInterval(() => void this.rescan(), RESCAN_MS);
     this.periodic.unref();
+  }
+
+  /** New settings while not started: taken by the next start(), nothing scanned now. */
+  configure(options: AccessListOptions): void {
+    if (options.dir !== this.options.dir) this.files.clear();
+    this.options = options;
+    this.setHashes(options.hashes);
   }
 
   /** New settings (SIGHUP): the mode, the hashes and the folder; then a rescan. */
@@ -173,12 +186,12 @@ export class AccessList {
           continue;
         }
         if (st.size > MAX_TORRENT_BYTES) throw new Error(`larger than ${MAX_TORRENT_BYTES} bytes`);
-        const m = parseMetainfo(await readFile(file));
+        const m = parseMetainfo(await readFile(file), this.options.maxFiles !== undefined ? { maxFiles: this.options.maxFiles, limitName: 'seeder.max_files' } : {});
         next.set(name, {
           mtimeMs: st.mtimeMs,
           size: st.size,
           key: hexToKey(m.infoHashHex),
-          torrent: { name: m.name, size: m.length, file: name },
+          torrent: { name: m.name, size: m.length, file: name, private: m.private },
         });
       } catch (err) {
         const old = this.files.get(name);
