@@ -9,7 +9,9 @@ export type ErrorCode =
   | 'EMETAINFO' // a .torrent that is not a valid v1 torrent
   | 'EIO' // a file could not be read or written
   | 'ECHECK' // a check failed (verify found damage): exit 1
-  | 'EDAEMON'; // the running daemon could not be reached
+  | 'EDAEMON' // the running daemon could not be reached
+  | 'EMAGNET' // a magnet link or info hash that cannot be used
+  | 'ECATALOG'; // a catalog (listing, feed, catalog.json) that cannot be read
 
 export class MeshseedError extends Error {
   readonly code: ErrorCode;
