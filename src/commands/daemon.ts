@@ -75,6 +75,8 @@ Example:
     const lpd = new LpdService({ log, clock: systemClock, ...(tracker ? { registry: tracker } : {}), ...(seeder ? { seeder } : {}) }, settings);
     daemon.add(lpd);
     if (tracker) tracker.lpdStatus = () => lpd.status();
+    // the front page lists the seeder's torrents with their state
+    if (tracker && seeder) tracker.seeder = seeder;
     // the control socket (`meshseed status`) opens before the parts start and closes after they stop
     const control = new ControlServer({ log: log.child('control'), status: () => daemon.status() }, { path: controlSocketPath(settings['main.state_dir']) });
     try {

@@ -1,5 +1,5 @@
 /**
- * The stats page at `/` (HTML, bttrack's columns: info hash, name, size, complete,
+ * The stats page at `/stats` (HTML, bttrack's columns: info hash, name, size, complete,
  * downloading, downloaded, transferred, with totals) and `/stats.json`. Built from the
  * store's per-torrent counters, one row per torrent, never by walking peers. Pure: rows in,
  * bytes out. Every text from a torrent file is HTML-escaped; the page fits a phone screen
@@ -32,6 +32,8 @@ export interface StatsExtra {
   memory?: Record<string, number>;
   /** Local Peer Discovery: a summary line (page) and the raw counters (stats.json). */
   lpd?: { summary: string; counters: unknown };
+  /** More top-level fields for stats.json (the node's rates, the front page's torrents and states). */
+  json?: Record<string, unknown>;
 }
 
 export function escapeHtml(s: string): string {
@@ -113,6 +115,7 @@ export function renderStatsJson(rows: StatsRow[], extra: StatsExtra): string {
     counters: extra.counters,
     ...(extra.memory ? { memory: extra.memory } : {}),
     ...(extra.lpd ? { lpd: extra.lpd.counters } : {}),
+    ...extra.json,
     files: rows.map((r) => ({
       info_hash: r.infoHashHex,
       ...(r.name !== undefined ? { name: r.name } : {}),
