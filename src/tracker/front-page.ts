@@ -97,7 +97,8 @@ h2{font-size:1.1rem;margin:1.2rem 0 0.5rem}
 .links{margin-top:0.5rem}
 .links a{display:inline-block;padding:0.45rem 0.8rem;margin:0.2rem 0.4rem 0 0;border:1px solid #2a5bd7;border-radius:6px;color:#2a5bd7;text-decoration:none}
 .links a.magnet{background:#2a5bd7;color:#fff}
-code{font-size:0.9rem;overflow-wrap:anywhere;word-break:break-all}
+code{font-size:0.9rem;overflow-wrap:anywhere}
+dd code{word-break:break-all}
 .node{background:#fff;border:1px solid #d0d0d5;border-radius:8px;padding:0.7rem}
 .node dl{margin:0}
 .node dt{font-weight:600;margin-top:0.4rem}
