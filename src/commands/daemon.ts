@@ -17,6 +17,7 @@ import { MeshseedError, describeError, usageError } from '../errors.js';
 import { ControlServer, controlSocketPath } from '../control/control-socket.js';
 import { Seeder } from '../seeder/seeder.js';
 import { announcerService } from '../seeder/announce-service.js';
+import { CatalogService } from '../catalog/catalog-service.js';
 import type mri from 'mri';
 
 function settingsFlagsHelp(): string {
@@ -69,6 +70,23 @@ Example:
       daemon.add(seeder);
       daemon.add(announcerService(seeder, settings, { log, clock: systemClock, peerId: seeder.peerId }));
     }
+    // Catalog subscriptions write .torrent files into torrent_dir; always added (idle with no
+    // catalog) so a reload can subscribe.
+    daemon.add(
+      new CatalogService(
+        {
+          log,
+          clock: systemClock,
+          ...(seeder
+            ? {
+                usedBytes: () => seeder.torrents().reduce((n, t) => n + (t.meta?.length ?? 0), 0),
+                knownHashes: () => new Set(seeder.torrents().map((t) => t.infoHashHex)),
+              }
+            : {}),
+        },
+        settings,
+      ),
+    );
     // LPD last, after the tracker and seeder it bridges to: pass them as `registry` (the
     // tracker's TrackerRegistry) and `seeder` (the SeederView). Always added: it idles while
     // lpd.enabled is 0, so a reload can switch it on.
