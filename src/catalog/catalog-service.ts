@@ -48,6 +48,8 @@ export interface CatalogDeps {
   knownHashes?(): Set<string>;
   /** 0 ≤ x < 1, for jitter (tests pass a fixed one). */
   random?(): number;
+  /** Tests: a shorter deadline than FETCH_TIMEOUT_MS for each fetch. */
+  timeoutMs?: number;
 }
 
 interface Subscription {
@@ -202,7 +204,7 @@ export class CatalogService implements Service {
     s.lastFetch = this.deps.clock.now();
     const r = await httpGet(s.url, {
       maxBytes: MAX_CATALOG_BYTES,
-      timeoutMs: FETCH_TIMEOUT_MS,
+      timeoutMs: this.deps.timeoutMs ?? FETCH_TIMEOUT_MS,
       ...(s.entries && s.etag ? { etag: s.etag } : {}),
       ...(s.entries && s.lastModified ? { lastModified: s.lastModified } : {}),
     });
@@ -299,7 +301,7 @@ export class CatalogService implements Service {
   private async download(s: Subscription, url: string, expectHex: string | undefined): Promise<{ bytes: Buffer; meta: Metainfo } | undefined> {
     let r: GetResult;
     try {
-      r = await httpGet(url, { maxBytes: MAX_CATALOG_TORRENT_BYTES, timeoutMs: FETCH_TIMEOUT_MS });
+      r = await httpGet(url, { maxBytes: MAX_CATALOG_TORRENT_BYTES, timeoutMs: this.deps.timeoutMs ?? FETCH_TIMEOUT_MS });
       const meta = parseMetainfo(r.body);
       if (expectHex && meta.infoHashHex !== expectHex) throw new Error(`its info hash is ${meta.infoHashHex}, the catalog said ${expectHex}`);
       return { bytes: r.body, meta };
