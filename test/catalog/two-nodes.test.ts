@@ -1,0 +1,120 @@
+// deadline: 120s
+/**
+ * Two meshseed nodes in two network namespaces joined by a veth pair. Node A seeds three
+ * torrents and serves its front page; node B subscribes to A's /catalog.json (catalog_interval
+ * 5 s, catalog_remove 1) and, with no further action, ends up with the same three .torrent
+ * files in its watch folder (same info hashes). A torrent taken out of A's watch folder
+ * leaves A's catalog and then B's folder. `meshseed status` on B shows the subscription.
+ */
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { BUNDLE, deadline, meshseed, requirePrograms, tempDir, waitFor } from '../helpers';
+import { createNsPair, type NsPair } from '../lpd/netns';
+import { makeData, makeTorrent } from '../interop/seed-helpers';
+import { parseMetainfo } from '../../src/codec/metainfo';
+
+function daemonIn(ns: string, config: string): { child: ChildProcess; log: () => string; stop(): Promise<void> } {
+  const child = spawn('ip', ['netns', 'exec', ns, process.execPath, BUNDLE, 'daemon', '--config', config], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let log = '';
+  child.stdout!.on('data', (d) => (log += d));
+  child.stderr!.on('data', (d) => (log += d));
+  const exited = new Promise<void>((r) => child.on('exit', () => r()));
+  return {
+    child,
+    log: () => log,
+    stop: async () => {
+      if (child.exitCode === null) child.kill('SIGTERM');
+      await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
+      if (child.exitCode === null) child.kill('SIGKILL');
+    },
+  };
+}
+
+function config(dir: string, address: string, extra: string): string {
+  const file = join(dir, 'meshseed.conf');
+  writeFileSync(
+    file,
+    `config meshseed 'main'
+  option state_dir '${dir}/state'
+  option log_level 'info'
+config tracker 'tracker'
+  option port '6969'
+  list address '${address}'
+  option allowed_dir '${dir}/torrents'
+config seeder 'seeder'
+  option torrent_dir '${dir}/torrents'
+  option data_dir '${dir}/data'
+  option upload_rate '0'
+${extra}
+config lpd 'lpd'
+  option enabled '0'
+`,
+  );
+  return file;
+}
+
+const hashesIn = (dir: string) =>
+  existsSync(dir)
+    ? readdirSync(dir)
+        .filter((n) => n.endsWith('.torrent'))
+        .map((n) => parseMetainfo(readFileSync(join(dir, n))).infoHashHex)
+        .sort()
+    : [];
+
+test(
+  "node B subscribes to node A's catalog: the three .torrent files arrive, and one removed from A leaves B",
+  deadline(110_000, async () => {
+    if (!requirePrograms('mktorrent', 'ip')) return;
+    const pair = createNsPair('mscat');
+    if ('skip' in pair) throw new Error(pair.skip);
+    const tmp = tempDir('meshseed-two-nodes-');
+    const p: NsPair = pair;
+    const stops: (() => Promise<void>)[] = [];
+    try {
+      const a = join(tmp.path, 'a');
+      const b = join(tmp.path, 'b');
+      for (const d of ['torrents', 'data', 'state']) {
+        mkdirSync(join(a, d), { recursive: true });
+        mkdirSync(join(b, d), { recursive: true });
+      }
+      const tr = `http://${p.addrA}:6969/announce`;
+      const hashes: string[] = [];
+      for (const name of ['set-one', 'set-two', 'set-three']) {
+        makeData(join(a, 'data'), name, [50_000, 7_000, 5]);
+        hashes.push((await makeTorrent(join(a, 'data'), name, join(a, 'torrents', `${name}.torrent`), tr)).infoHash);
+      }
+      const nodeA = daemonIn(p.a, config(a, p.addrA, ''));
+      stops.push(nodeA.stop);
+      await waitFor('node A to seed three torrents', 30_000, () => (nodeA.log().match(/: seeding \(/g) ?? []).length >= 3 || nodeA.child.exitCode !== null);
+      const catalogUrl = `http://${p.addrA}:6969/catalog.json`;
+      const nodeB = daemonIn(p.b, config(b, p.addrB, `  list catalog '${catalogUrl}'\n  option catalog_interval '5'\n  option catalog_remove '1'`));
+      stops.push(nodeB.stop);
+      const t0 = Date.now();
+      await waitFor('node B to have the three torrents', 30_000, () => hashesIn(join(b, 'torrents')).length >= 3 || nodeB.child.exitCode !== null);
+      console.log(`B had A's three .torrent files ${Date.now() - t0} ms after it started`);
+      assert.equal(hashesIn(join(b, 'torrents')), [...hashes].sort(), nodeB.log());
+      assert.match(nodeB.log(), /catalog\.json: 3 torrent\(s\) added, 0 removed/);
+      const st = JSON.parse((await meshseed(['status', '--json', '--state-dir', join(b, 'state')])).stdout);
+      assert.equal(
+        st.services.catalog.catalogs.map((c: { url: string; added: number; lastResult: string }) => [c.url, c.added, c.lastResult]),
+        [[catalogUrl, 3, 'ok: meshseed, 3 torrent(s)']],
+      );
+      // set-two leaves A's watch folder, then A's catalog, then B
+      unlinkSync(join(a, 'torrents', 'set-two.torrent'));
+      const t1 = Date.now();
+      await waitFor('set-two to leave node B', 45_000, () => hashesIn(join(b, 'torrents')).length === 2);
+      console.log(`removal reached B ${Date.now() - t1} ms after the file left A`);
+      assert.equal(hashesIn(join(b, 'torrents')), [hashes[0]!, hashes[2]!].sort());
+      assert.match(nodeB.log(), /set-two\.torrent removed: it left http/);
+    } finally {
+      for (const s of stops.reverse()) await s();
+      p.destroy();
+      tmp.remove();
+    }
+  }),
+);
+
+test.run();
