@@ -13,8 +13,9 @@ import { createCommand } from './commands/create.js';
 import { showCommand } from './commands/show.js';
 import { verifyCommand } from './commands/verify.js';
 import { reannounceCommand } from './commands/reannounce.js';
+import { addCommand } from './commands/add.js';
 
-export const COMMANDS: Command[] = [daemonCommand, statusCommand, checkConfig, createCommand, showCommand, verifyCommand, reannounceCommand];
+export const COMMANDS: Command[] = [daemonCommand, statusCommand, checkConfig, createCommand, showCommand, verifyCommand, reannounceCommand, addCommand];
 
 function mainHelp(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length)) + 2;

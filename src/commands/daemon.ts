@@ -18,6 +18,8 @@ import { ControlServer, controlSocketPath } from '../control/control-socket.js';
 import { Seeder } from '../seeder/seeder.js';
 import { announcerService } from '../seeder/announce-service.js';
 import { CatalogService } from '../catalog/catalog-service.js';
+import { MagnetService } from '../catalog/magnet-service.js';
+import { addTarget } from '../catalog/add-target.js';
 import type mri from 'mri';
 
 function settingsFlagsHelp(): string {
@@ -87,6 +89,25 @@ Example:
         settings,
       ),
     );
+    // .magnet files in torrent_dir (meshseed add) are completed into .torrent files (BEP 9)
+    const magnets = seeder
+      ? new MagnetService(
+          {
+            log,
+            clock: systemClock,
+            peerId: seeder.peerId,
+            listenPort: () => seeder.listenPort(),
+            knownHashes: () => new Set(seeder.torrents().map((t) => t.infoHashHex)),
+            ownTracker: () => {
+              if (!tracker || !tracker.port) return undefined;
+              const host = daemon.current['tracker.address'][0] ?? '127.0.0.1';
+              return `http://${host.includes(':') ? `[${host}]` : host}:${tracker.port}/announce`;
+            },
+          },
+          settings,
+        )
+      : undefined;
+    if (magnets) daemon.add(magnets);
     // LPD last, after the tracker and seeder it bridges to: pass them as `registry` (the
     // tracker's TrackerRegistry) and `seeder` (the SeederView). Always added: it idles while
     // lpd.enabled is 0, so a reload can switch it on.
@@ -96,7 +117,14 @@ Example:
     // the front page lists the seeder's torrents with their state
     if (tracker && seeder) tracker.seeder = seeder;
     // the control socket (`meshseed status`) opens before the parts start and closes after they stop
-    const control = new ControlServer({ log: log.child('control'), status: () => daemon.status() }, { path: controlSocketPath(settings['main.state_dir']) });
+    const control = new ControlServer(
+      {
+        log: log.child('control'),
+        status: () => daemon.status(),
+        ...(magnets ? { add: (target: string) => addTarget(target, { torrentDir: daemon.current['seeder.torrent_dir'], kickMagnets: () => void magnets.kick() }) } : {}),
+      },
+      { path: controlSocketPath(settings['main.state_dir']) },
+    );
     try {
       await control.start();
     } catch (err) {

@@ -8,61 +8,12 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
-import { BUNDLE, deadline, meshseed, requirePrograms, tempDir, waitFor } from '../helpers';
+import { deadline, meshseed, requirePrograms, tempDir, waitFor } from '../helpers';
 import { createNsPair, type NsPair } from '../lpd/netns';
 import { makeData, makeTorrent } from '../interop/seed-helpers';
-import { parseMetainfo } from '../../src/codec/metainfo';
-
-function daemonIn(ns: string, config: string): { child: ChildProcess; log: () => string; stop(): Promise<void> } {
-  const child = spawn('ip', ['netns', 'exec', ns, process.execPath, BUNDLE, 'daemon', '--config', config], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let log = '';
-  child.stdout!.on('data', (d) => (log += d));
-  child.stderr!.on('data', (d) => (log += d));
-  const exited = new Promise<void>((r) => child.on('exit', () => r()));
-  return {
-    child,
-    log: () => log,
-    stop: async () => {
-      if (child.exitCode === null) child.kill('SIGTERM');
-      await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
-      if (child.exitCode === null) child.kill('SIGKILL');
-    },
-  };
-}
-
-function config(dir: string, address: string, extra: string): string {
-  const file = join(dir, 'meshseed.conf');
-  writeFileSync(
-    file,
-    `config meshseed 'main'
-  option state_dir '${dir}/state'
-  option log_level 'info'
-config tracker 'tracker'
-  option port '6969'
-  list address '${address}'
-  option allowed_dir '${dir}/torrents'
-config seeder 'seeder'
-  option torrent_dir '${dir}/torrents'
-  option data_dir '${dir}/data'
-  option upload_rate '0'
-${extra}
-config lpd 'lpd'
-  option enabled '0'
-`,
-  );
-  return file;
-}
-
-const hashesIn = (dir: string) =>
-  existsSync(dir)
-    ? readdirSync(dir)
-        .filter((n) => n.endsWith('.torrent'))
-        .map((n) => parseMetainfo(readFileSync(join(dir, n))).infoHashHex)
-        .sort()
-    : [];
+import { daemonIn, nodeConfig as config, hashesIn } from './ns-nodes';
 
 test(
   "node B subscribes to node A's catalog: the three .torrent files arrive, and one removed from A leaves B",
