@@ -105,6 +105,16 @@ export function gatedLookup(clock: Clock, lookup: (host: string) => Promise<Reso
   };
 }
 
+/** A LookupFn in the shape node:http's `lookup` option wants (it may ask for `all` addresses when it races families). */
+export function asNodeLookup(lookup: LookupFn): never {
+  return ((hostname: string, options: { all?: boolean }, cb: (...a: unknown[]) => void) => {
+    lookup(hostname).then(
+      (r) => (options?.all ? cb(null, [r]) : cb(null, r.address, r.family)),
+      (e) => cb(e),
+    );
+  }) as never;
+}
+
 const systemLookup = (host: string) =>
   new Promise<ResolvedHost>((resolve, reject) =>
     dnsLookup(host, (err, address, family) => (err ? reject(err) : resolve({ address, family: family === 6 ? 6 : 4 }))),
@@ -207,13 +217,7 @@ export class HttpAnnounceTransport implements AnnounceTransport {
         {
           agent: false,
           headers: { 'User-Agent': `meshseed/${VERSION}`, 'Accept-Encoding': 'identity', Connection: 'close' },
-          // our gated lookup; Node may ask for every address (`all`) when it races families
-          lookup: ((hostname: string, options: { all?: boolean }, cb: (...a: unknown[]) => void) => {
-            lookup(hostname).then(
-              (r) => (options?.all ? cb(null, [r]) : cb(null, r.address, r.family)),
-              (e) => cb(e),
-            );
-          }) as never,
+          lookup: asNodeLookup(lookup),
         },
         (res) => {
           const status = res.statusCode ?? 0;
