@@ -211,7 +211,7 @@ export class CatalogService implements Service {
     let entries: CatalogEntry[];
     if (r.status === 304 && s.entries) {
       entries = s.entries;
-      s.lastResult = 'not modified';
+      s.lastResult = `${s.lastResult.replace(/ \(unchanged\)$/, '')} (unchanged)`;
       if (s.waiting.size === 0) return;
     } else {
       const parsed = parseCatalog(r.body.toString('utf8'), r.url, r.contentType);

@@ -50,9 +50,11 @@ test(
       assert.match(nodeB.log(), /catalog\.json: 3 torrent\(s\) added, 0 removed/);
       const st = JSON.parse((await meshseed(['status', '--json', '--state-dir', join(b, 'state')])).stdout);
       assert.equal(
-        st.services.catalog.catalogs.map((c: { url: string; added: number; lastResult: string }) => [c.url, c.added, c.lastResult]),
-        [[catalogUrl, 3, 'ok: meshseed, 3 torrent(s)']],
+        st.services.catalog.catalogs.map((c: { url: string; added: number }) => [c.url, c.added]),
+        [[catalogUrl, 3]],
       );
+      // a later round may have been answered 304 already
+      assert.match(st.services.catalog.catalogs[0].lastResult, /^ok: meshseed, 3 torrent\(s\)( \(unchanged\))?$/);
       // set-two leaves A's watch folder, then A's catalog, then B
       unlinkSync(join(a, 'torrents', 'set-two.torrent'));
       const t1 = Date.now();
