@@ -59,24 +59,32 @@ export function announceUrls(hostPort: string, port: number): string[] {
 
 export class FrontRoutes {
   private cache = new Map<string, { at: number; reply: FrontReply }>();
+  /** The node's torrents, gathered at most every CACHE_MS (a burst of .torrent downloads costs one). */
+  private offeredCache: { at: number; list: OfferedTorrent[] } | undefined;
 
   constructor(private readonly deps: FrontRoutesDeps) {}
 
   clearCache(): void {
     this.cache.clear();
+    this.offeredCache = undefined;
+  }
+
+  private offered(nowMs: number): OfferedTorrent[] {
+    if (!this.offeredCache || nowMs - this.offeredCache.at >= CACHE_MS) this.offeredCache = { at: nowMs, list: this.deps.offered() };
+    return this.offeredCache.list;
   }
 
   /** The reply for `path`, or undefined when the path is not one of these pages. */
   handle(path: string, headers: RequestHeaders, localAddress: string | undefined, nowMs: number): FrontReply | Promise<FrontReply> | undefined {
     const t = TORRENT_RE.exec(path);
-    if (t) return this.torrentFile(t[1]!);
+    if (t) return this.torrentFile(t[1]!, nowMs);
     if (path !== '/' && path !== '/index.html' && path !== '/catalog.json') return undefined;
     const host = originHost(headers.host, localAddress, this.deps.port());
     const key = `${path} ${host}`;
     let cached = this.cache.get(key);
     if (!cached || nowMs - cached.at >= CACHE_MS) {
       if (this.cache.size > 64) this.cache.clear(); // many Host names: keep the cache bounded
-      cached = { at: nowMs, reply: this.render(path, host) };
+      cached = { at: nowMs, reply: this.render(path, host, nowMs) };
       this.cache.set(key, cached);
     }
     const etag = cached.reply.headers?.ETag;
@@ -85,8 +93,8 @@ export class FrontRoutes {
     return cached.reply;
   }
 
-  private render(path: string, host: string): FrontReply {
-    const items = this.deps.offered().map((o) => o.item);
+  private render(path: string, host: string, nowMs: number): FrontReply {
+    const items = this.offered(nowMs).map((o) => o.item);
     const node: NodeSummary = { ...this.deps.node(), announceUrls: announceUrls(host, this.deps.port()) };
     if (path === '/catalog.json') {
       const body = Buffer.from(renderCatalogJson(items, node, { origin: `http://${host}` }));
@@ -102,8 +110,8 @@ export class FrontRoutes {
   }
 
   /** Serves the `.torrent` file whose info hash is `hex`, after checking it still is that torrent. */
-  private async torrentFile(hex: string): Promise<FrontReply> {
-    const o = this.deps.offered().find((x) => x.item.infoHashHex === hex);
+  private async torrentFile(hex: string, nowMs: number): Promise<FrontReply> {
+    const o = this.offered(nowMs).find((x) => x.item.infoHashHex === hex);
     const missing: FrontReply = { status: 404, contentType: 'text/plain', body: Buffer.from(`no torrent ${hex} on this node\n`) };
     if (!o) return missing;
     try {
