@@ -45,9 +45,10 @@ const TORRENT_RE = /^\/torrents\/([0-9a-f]{40})\.torrent$/;
 const SECURITY_HEADERS = { 'X-Content-Type-Options': 'nosniff', 'Referrer-Policy': 'no-referrer' };
 
 /** `host[:port]` from the Host header when it is a plain host, else the local address and port. */
-export function originHost(host: string | undefined, localAddress: string | undefined, port: number): string {
+export function originHost(host: string | undefined, localAddress: () => string | undefined, port: number): string {
   if (host !== undefined && HOST_RE.test(host)) return host;
-  const a = localAddress && localAddress !== '' ? localAddress.replace(/^::ffff:/, '') : '127.0.0.1';
+  const local = localAddress();
+  const a = local && local !== '' ? local.replace(/^::ffff:/, '') : '127.0.0.1';
   return a.includes(':') ? `[${a}]:${port}` : `${a}:${port}`;
 }
 
@@ -75,7 +76,8 @@ export class FrontRoutes {
   }
 
   /** The reply for `path`, or undefined when the path is not one of these pages. */
-  handle(path: string, headers: RequestHeaders, localAddress: string | undefined, nowMs: number): FrontReply | Promise<FrontReply> | undefined {
+  /** `localAddress` is asked only when the Host header is unusable (it costs a getsockname()). */
+  handle(path: string, headers: RequestHeaders, localAddress: () => string | undefined, nowMs: number): FrontReply | Promise<FrontReply> | undefined {
     const t = TORRENT_RE.exec(path);
     if (t) return this.torrentFile(t[1]!, nowMs);
     if (path !== '/' && path !== '/index.html' && path !== '/catalog.json') return undefined;

@@ -146,7 +146,7 @@ export class TrackerService implements Service, TrackerRegistry {
       {
         handle: (t, from, local, headers) => {
           const now = this.deps.clock.now();
-          const page = this.front.handle(pathOf(t), headers, local && addressText(local), now);
+          const page = this.front.handle(pathOf(t), headers, () => local && addressText(local), now);
           return page ?? this.core.http(now, t, from, local);
         },
         refuse: (c) => this.core.refuse(c),
