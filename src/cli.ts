@@ -7,6 +7,7 @@ import { MeshseedError } from './errors.js';
 import { VERSION } from './version.js';
 import { parseArgs, type Command, type Io } from './commands/command.js';
 import { checkConfig } from './commands/check-config.js';
+import { configCommand } from './commands/config.js';
 import { daemonCommand } from './commands/daemon.js';
 import { statusCommand } from './commands/status.js';
 import { createCommand } from './commands/create.js';
@@ -15,7 +16,7 @@ import { verifyCommand } from './commands/verify.js';
 import { reannounceCommand } from './commands/reannounce.js';
 import { addCommand } from './commands/add.js';
 
-export const COMMANDS: Command[] = [daemonCommand, statusCommand, checkConfig, createCommand, showCommand, verifyCommand, reannounceCommand, addCommand];
+export const COMMANDS: Command[] = [daemonCommand, statusCommand, checkConfig, configCommand, createCommand, showCommand, verifyCommand, reannounceCommand, addCommand];
 
 function mainHelp(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length)) + 2;

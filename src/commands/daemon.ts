@@ -8,6 +8,7 @@ import {
   type ConfigProblem,
 } from '../config/resolve.js';
 import { SETTING_KEYS, defaultSettings, flagOf, specOf, type Settings } from '../config/settings.js';
+import { valueHint } from '../config/docs.js';
 import { createLogger, type Logger, type LogLevel } from '../util/log.js';
 import { systemClock } from '../util/clock.js';
 import { TrackerService } from '../tracker/tracker-service.js';
@@ -22,11 +23,12 @@ import { MagnetService } from '../catalog/magnet-service.js';
 import { addTarget } from '../catalog/add-target.js';
 import type mri from 'mri';
 
-function settingsFlagsHelp(): string {
-  return SETTING_KEYS.map((k) => `  --${flagOf(k)}`.padEnd(34) + specOf(k).doc).join('\n');
+/** One line per setting: flag, doc, then its default, bounds and unit from the settings table. */
+export function settingsFlagsHelp(): string {
+  return SETTING_KEYS.map((k) => `  --${flagOf(k)}`.padEnd(34) + `${specOf(k).doc} [${valueHint(k)}]`).join('\n');
 }
 
-/** Settings from the config file and flags; problems are reported, bad options keep their defaults. */
+/** Settings from the config file and flags; problems in the file are returned (bad options keep their defaults), bad flags throw. */
 export function loadSettings(args: mri.Argv): { settings: Settings; problems: ConfigProblem[]; file?: string } {
   const given = single(args, 'config');
   const file = given ?? (existsSync(DEFAULT_CONFIG_FILE) ? DEFAULT_CONFIG_FILE : undefined);
@@ -46,7 +48,7 @@ Settings come from the built-in defaults, then the UCI file (--config FILE, or
 ${DEFAULT_CONFIG_FILE} when it exists), then these flags. SIGHUP re-reads the file
 without dropping peers; SIGTERM or SIGINT stops.
 
-Settings flags:
+Settings flags (a list option takes the flag again, or commas: --seeder-mesh-tracker A,B):
 ${settingsFlagsHelp()}
 
 Example:
@@ -61,7 +63,12 @@ Example:
     if (given !== undefined && !existsSync(given)) throw new MeshseedError('ECONFIG', `--config ${given}: no such file`);
     const { settings, problems, file } = loadSettings(args);
     const log: Logger = createLogger(settings['main.log_level'] as LogLevel);
-    for (const p of problems) log.error(`config: ${formatProblem(p)} (using the default)`);
+    if (problems.length) {
+      // The lines check-config prints; running on defaults instead would open ports the
+      // operator never asked for (procd's respawn gives up after a few exits like this one).
+      for (const p of problems) log.error(`config: ${formatProblem(p)}`);
+      throw new MeshseedError('ECONFIG', `not starting: ${problems.length} problem(s) in ${file}; fix them and check with: meshseed check-config --config ${file}`);
+    }
     const daemon = new Daemon({ log, clock: systemClock }, settings);
     // The tracker is also the TrackerRegistry the LPD bridge registers peers with.
     const tracker = settings['tracker.enabled'] ? new TrackerService({ log, clock: systemClock }, settings) : undefined;
@@ -113,14 +120,18 @@ Example:
     // lpd.enabled is 0, so a reload can switch it on.
     const lpd = new LpdService({ log, clock: systemClock, ...(tracker ? { registry: tracker } : {}), ...(seeder ? { seeder } : {}) }, settings);
     daemon.add(lpd);
-    if (tracker) tracker.lpdStatus = () => lpd.status();
-    // the front page lists the seeder's torrents with their state
-    if (tracker && seeder) tracker.seeder = seeder;
+    if (tracker) {
+      tracker.lpdStatus = () => lpd.status();
+      tracker.partsStatus = () => daemon.parts();
+      // the front page lists the seeder's torrents with their state
+      if (seeder) tracker.seeder = seeder;
+    }
     // the control socket (`meshseed status`) opens before the parts start and closes after they stop
     const control = new ControlServer(
       {
         log: log.child('control'),
         status: () => daemon.status(),
+        parts: () => daemon.parts(),
         ...(magnets ? { add: (target: string) => addTarget(target, { torrentDir: daemon.current['seeder.torrent_dir'], kickMagnets: () => void magnets.kick() }) } : {}),
       },
       { path: controlSocketPath(settings['main.state_dir']) },

@@ -13,8 +13,14 @@ export type ListItem = 'address' | 'infohash' | 'url' | 'httpurl' | 'ifname';
 
 interface SpecBase {
   doc: string;
-  /** Value in the shipped /etc/config/meshseed when it differs from the built-in default. */
+  /** Value in the shipped /etc/config/meshseed when it differs from the built-in default (always written there). */
   openwrt?: string | number | boolean | readonly string[];
+  /**
+   * Written in the shipped /etc/config/meshseed: the few options most routers change. The
+   * file stays short (OpenWrt drops its comments at the first `uci commit`); every option is
+   * listed by `meshseed config`.
+   */
+  shipped?: true;
 }
 export interface BoolSpec extends SpecBase {
   type: 'bool';
@@ -54,7 +60,7 @@ export type SectionName = keyof typeof SECTIONS;
 
 export const SETTINGS = {
   // ---- main ----
-  'main.enabled': { type: 'bool', default: true, doc: 'Run the daemon at boot (read by the init script).' },
+  'main.enabled': { shipped: true, type: 'bool', default: true, doc: 'Run the daemon at boot (read by the init script).' },
   'main.state_dir': {
     type: 'path',
     default: './state',
@@ -62,12 +68,14 @@ export const SETTINGS = {
     doc: 'Folder for tracker state, resume data index and the status socket.',
   },
   'main.log_level': {
+    shipped: true,
     type: 'enum',
     default: 'info',
     values: ['error', 'warn', 'info', 'debug'],
     doc: 'Least severe message written to the log.',
   },
   'main.max_heap_mb': {
+    shipped: true,
     type: 'int',
     default: 64,
     min: 16,
@@ -76,14 +84,16 @@ export const SETTINGS = {
     doc: "Node's old-space heap limit (--max-old-space-size), set by the init script.",
   },
   'main.firewall_zone': {
+    shipped: true,
     type: 'string',
     default: 'lan',
-    doc: 'Firewall zone whose hosts may reach the tracker, peer and LPD ports (read when the package installs its firewall rules).',
+    doc: 'Firewall zone whose hosts may reach the tracker, peer and LPD ports (the init script opens them at every start and reload).',
   },
 
   // ---- tracker ----
-  'tracker.enabled': { type: 'bool', default: true, doc: 'Run the HTTP and UDP tracker.' },
+  'tracker.enabled': { shipped: true, type: 'bool', default: true, doc: 'Run the HTTP and UDP tracker.' },
   'tracker.port': {
+    shipped: true,
     type: 'int',
     default: 6969,
     min: 1,
@@ -105,6 +115,7 @@ export const SETTINGS = {
     doc: 'Announce interval given to clients; peers expire after 1.5 intervals.',
   },
   'tracker.mode': {
+    shipped: true,
     type: 'enum',
     default: 'open',
     values: ['open', 'allowlist'],
@@ -171,9 +182,17 @@ export const SETTINGS = {
     unit: 'requests/s',
     doc: 'Announces and scrapes accepted per second from one address (bursts of twice that); 0 means no limit.',
   },
+  'tracker.udp_receive_buffer': {
+    type: 'int',
+    default: 2048,
+    min: 0,
+    max: 65536,
+    unit: 'KiB',
+    doc: "UDP socket receive buffer (SO_RCVBUF) for announce bursts; 0 keeps the system's; the kernel caps it at net.core.rmem_max.",
+  },
 
   // ---- seeder ----
-  'seeder.enabled': { type: 'bool', default: true, doc: 'Seed the torrents of torrent_dir.' },
+  'seeder.enabled': { shipped: true, type: 'bool', default: true, doc: 'Seed the torrents of torrent_dir.' },
   'seeder.torrent_dir': {
     type: 'path',
     default: './torrents',
@@ -187,6 +206,7 @@ export const SETTINGS = {
     doc: 'Folder holding the torrents\' data.',
   },
   'seeder.listen_port': {
+    shipped: true,
     type: 'int',
     default: 6881,
     min: 1,
@@ -194,6 +214,7 @@ export const SETTINGS = {
     doc: 'Peer-wire port; if busy, the next of 6882-6889 is taken.',
   },
   'seeder.upload_rate': {
+    shipped: true,
     type: 'int',
     default: 256,
     min: 0,
@@ -231,6 +252,7 @@ export const SETTINGS = {
     doc: 'Most peer connections per torrent.',
   },
   'seeder.mesh_tracker': {
+    shipped: true,
     type: 'list',
     default: [],
     item: 'url',
@@ -270,8 +292,9 @@ export const SETTINGS = {
   },
 
   // ---- lpd ----
-  'lpd.enabled': { type: 'bool', default: true, doc: 'Local Peer Discovery (BEP 14) on the mesh interfaces.' },
+  'lpd.enabled': { shipped: true, type: 'bool', default: true, doc: 'Local Peer Discovery (BEP 14) on the mesh interfaces.' },
   'lpd.interface': {
+    shipped: true,
     type: 'list',
     default: [],
     item: 'ifname',

@@ -10,10 +10,8 @@
  *   - an HTTP announce has one deadline for the whole exchange and a bounded body;
  *   - UDP retransmits after 2, 4 and 8 s, then gives up (see UDP_RETRANSMIT_MS).
  */
-import http from 'node:http';
-import https from 'node:https';
 import dgram from 'node:dgram';
-import { lookup as dnsLookup } from 'node:dns';
+import { nodeDns, nodeHttp, nodeHttps } from '../util/lazy-modules.js';
 import { isIP } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import {
@@ -117,7 +115,7 @@ export function asNodeLookup(lookup: LookupFn): never {
 
 const systemLookup = (host: string) =>
   new Promise<ResolvedHost>((resolve, reject) =>
-    dnsLookup(host, (err, address, family) => (err ? reject(err) : resolve({ address, family: family === 6 ? 6 : 4 }))),
+    nodeDns().lookup(host, (err, address, family) => (err ? reject(err) : resolve({ address, family: family === 6 ? 6 : 4 }))),
   );
 
 function withTimeout<T>(clock: Clock, p: Promise<T>, ms: number, message: string): Promise<T> {
@@ -203,7 +201,7 @@ export class HttpAnnounceTransport implements AnnounceTransport {
     const { lookup } = this.deps;
     const maxBody = this.settings.maxBodyBytes;
     return new Promise((resolve, reject) => {
-      const lib = url.protocol === 'https:' ? https : http;
+      const lib = url.protocol === 'https:' ? nodeHttps() : nodeHttp();
       let done = false;
       const finish = (err: Error | undefined, value?: { body: Uint8Array } | { location: string }) => {
         if (done) return;

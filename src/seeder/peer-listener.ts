@@ -73,7 +73,8 @@ export class PeerListener {
         if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE') break;
       }
     }
-    throw new Error(`cannot listen for peers on ports ${ports.join(', ')}: ${lastError?.message}`);
+    const busy = (lastError as NodeJS.ErrnoException | undefined)?.code === 'EADDRINUSE';
+    throw new Error(busy ? `peer ports ${ports.join(', ')} in use` : `cannot listen for peers on ports ${ports.join(', ')}: ${lastError?.message}`, { cause: lastError });
   }
 
   private listenOn(port: number): Promise<Server> {

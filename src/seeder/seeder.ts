@@ -13,6 +13,7 @@
 import type { Socket } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
+import { existsSync } from 'node:fs';
 import type { Metainfo } from '../codec/metainfo.js';
 import type { Settings } from '../config/settings.js';
 import type { Service } from '../daemon.js';
@@ -71,7 +72,8 @@ export class Seeder implements Service, SeederView {
   private readonly hashByFile = new Map<string, string>();
   /** HASH('req2', info hash) → torrent, for incoming MSE handshakes. */
   private readonly torrentsByMseKey = new Map<string, TorrentSession>();
-  private readonly fileErrors = new Map<string, string>();
+  /** .torrent files not seeded, with why (and the info hash when the file was readable). */
+  private readonly fileErrors = new Map<string, { message: string; infoHash?: string }>();
   /** Every session, from accept to close. */
   private readonly sessions = new Set<PeerSession>();
   private readonly global: TokenBucket;
@@ -203,7 +205,7 @@ export class Seeder implements Service, SeederView {
         log: this.deps.log,
         onAdd: (file, meta) => this.addTorrent(file, meta),
         onRemove: (file) => this.removeTorrent(file),
-        onError: (file, error) => (error === undefined ? this.fileErrors.delete(file) : this.fileErrors.set(file, error)),
+        onError: (file, error) => (error === undefined ? this.fileErrors.delete(file) : this.fileErrors.set(file, { message: error })),
       },
       this.settings['seeder.torrent_dir'],
     );
@@ -227,7 +229,7 @@ export class Seeder implements Service, SeederView {
     if (other) {
       const msg = `the same torrent as ${other.file}`;
       this.deps.log.warn(`${file}: not seeded: ${msg}`);
-      this.fileErrors.set(file, msg);
+      this.fileErrors.set(file, { message: msg, infoHash: meta.infoHashHex });
       return;
     }
     const now = this.deps.clock.now();
@@ -240,7 +242,7 @@ export class Seeder implements Service, SeederView {
       );
     } catch (err) {
       this.deps.log.warn(`${file}: not seeded: ${(err as Error).message}`);
-      this.fileErrors.set(file, (err as Error).message);
+      this.fileErrors.set(file, { message: (err as Error).message, infoHash: meta.infoHashHex });
       return;
     }
     const t = new TorrentSession(
@@ -256,7 +258,7 @@ export class Seeder implements Service, SeederView {
     this.torrentsByHash.set(meta.infoHashHex, t);
     this.torrentsByMseKey.set(mseTorrentKey(meta.infoHash), t);
     this.hashByFile.set(file, meta.infoHashHex);
-    this.deps.log.info(`${meta.name}: added (${meta.infoHashHex}), checking its data`);
+    this.deps.log.info(`${meta.name}: added (${meta.infoHashHex}), ${existsSync(storage.resumeFile) ? 'using its resume data' : 'checking its data'}`);
     // One check at a time: a router's disk is slow and shared.
     this.checkQueue = this.checkQueue.then(() => this.checkTorrent(t)).catch((err) => this.deps.log.error(`${meta.name}: ${(err as Error).stack ?? err}`));
   }
@@ -283,6 +285,8 @@ export class Seeder implements Service, SeederView {
   }
 
   private removeTorrent(file: string): void {
+    // a file that was not seeded (a duplicate) takes its error with it
+    this.fileErrors.delete(file);
     const hash = this.hashByFile.get(file);
     if (!hash) return;
     this.hashByFile.delete(file);
@@ -298,7 +302,7 @@ export class Seeder implements Service, SeederView {
     this.notifyChanged();
     // a duplicate of this torrent in another file may now be seeded
     for (const [f, e] of this.fileErrors) {
-      if (e !== `the same torrent as ${file}`) continue;
+      if (e.message !== `the same torrent as ${file}`) continue;
       this.fileErrors.delete(f);
       this.watcher?.forget(f);
     }
@@ -475,8 +479,8 @@ export class Seeder implements Service, SeederView {
   // ---- status ----
   status(): SeederStatus {
     const torrents: TorrentStatus[] = [...this.torrentsByHash.values()].map((t) => t.status());
-    for (const [file, message] of this.fileErrors)
-      torrents.push({ name: file.split('/').pop()!, infoHash: '', file, state: 'error', message, peers: 0, unchoked: 0, uploadRate: 0, uploaded: 0, size: 0, pieces: 0, piecesAvailable: 0 });
+    for (const [file, { message, infoHash }] of this.fileErrors)
+      torrents.push({ name: file.split('/').pop()!, infoHash: infoHash ?? '', file, state: 'error', message, peers: 0, unchoked: 0, uploadRate: 0, uploaded: 0, size: 0, pieces: 0, piecesAvailable: 0 });
     return {
       ...(this.listener.port !== undefined ? { listenPort: this.listener.port } : {}),
       uploadLimit: this.settings['seeder.upload_rate'] * 1024,

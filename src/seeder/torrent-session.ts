@@ -4,6 +4,7 @@
  * it (tracker, LPD, PEX). The service (seeder.ts) owns the sockets and hands each torrent
  * its sessions; what is about one torrent alone lives here.
  */
+import { existsSync } from 'node:fs';
 import type { Metainfo } from '../codec/metainfo.js';
 import { PEX_FLAG, type PexPeer } from '../codec/peer-wire.js';
 import type { PeerCandidate, SeededTorrent } from '../parts.js';
@@ -145,7 +146,7 @@ export class TorrentSession implements SessionTorrent, SeededTorrent {
     } else {
       this.state = 'missing data';
       const problems = this.storage.problems();
-      this.message = `${this.piecesAvailable()} of ${this.meta.pieceCount} pieces available${problems.length ? `: ${problems.slice(0, 5).join(', ')}${problems.length > 5 ? ', …' : ''}` : ''}`;
+      this.message = `${existsSync(dataDir) ? '' : `the folder ${dataDir} does not exist: `}${this.piecesAvailable()} of ${this.meta.pieceCount} pieces available${problems.length ? `: ${problems.slice(0, 5).join(', ')}${problems.length > 5 ? ', …' : ''}` : ''}`;
     }
     if (`${this.state}|${this.message}` === before) return undefined;
     if (this.state === 'seeding') return { level: 'info', line: `${this.meta.name}: seeding (${this.meta.pieceCount} pieces, ${this.meta.length} bytes)` };

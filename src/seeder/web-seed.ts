@@ -19,8 +19,9 @@
  *
  * Who calls it (the download engine) asks `ready(now)` before `read`, and hashes what it gets.
  */
-import http from 'node:http';
-import https from 'node:https';
+import type http from 'node:http';
+import type https from 'node:https';
+import { nodeHttp, nodeHttps } from '../util/lazy-modules.js';
 import type { Socket } from 'node:net';
 import {
   checkRangeHead,
@@ -148,8 +149,9 @@ export class WebSeed {
       timeout: FREE_SOCKET_TIMEOUT_MS,
       scheduling: 'lifo' as const,
     };
-    this.httpAgent = new http.Agent(agentOptions);
-    this.httpsAgent = new https.Agent({ ...agentOptions, ...(opts.tls?.ca ? { ca: opts.tls.ca } : {}) });
+    // loaded on first use (src/util/lazy-modules.ts): most torrents have no web seed
+    this.httpAgent = new (nodeHttp().Agent)(agentOptions);
+    this.httpsAgent = new (nodeHttps().Agent)({ ...agentOptions, ...(opts.tls?.ca ? { ca: opts.tls.ca } : {}) });
     const parsed = parseWebSeedUrl(opts.url);
     if (!parsed.ok) {
       // a url-list entry that can never work: shown as dropped, with the reason
@@ -329,7 +331,7 @@ export class WebSeed {
       };
       const onAbort = () => finish(signal.reason instanceof Error ? signal.reason : new WebSeedError('unavailable', 'aborted'));
 
-      const req = (tls ? https : http).request(url, {
+      const req = (tls ? nodeHttps() : nodeHttp()).request(url, {
         method: 'GET',
         agent: tls ? this.httpsAgent : this.httpAgent,
         maxHeaderSize: maxHeaderBytes,

@@ -43,8 +43,13 @@ export interface FrontReply extends HttpReply {
 
 export interface HttpFrontDeps {
   /** Handles one GET: raw target bytes and the client's address bytes. */
-  /** `local`: the address the request arrived on (the daemon's own peers are given as it). */
-  handle(target: Uint8Array, from: Uint8Array, local: Uint8Array | undefined, headers: RequestHeaders): FrontReply | Promise<FrontReply>;
+  /**
+   * `local`: the address the request arrived on (the daemon's own peers are given as it), asked
+   * only when needed: it costs a getsockname() (the client's address costs a getpeername(), which
+   * Node cannot avoid: libuv accepts without the address). `headers`: Host and If-None-Match,
+   * for the front page.
+   */
+  handle(target: Uint8Array, from: Uint8Array, local: () => Uint8Array | undefined, headers: RequestHeaders): FrontReply | Promise<FrontReply>;
   refuse(c: RefusalClass): void;
 }
 
@@ -198,7 +203,7 @@ export class HttpFront {
       const internal = { status: 200, contentType: 'text/plain', body: Buffer.from('d14:failure reason14:internal errore') };
       let r: FrontReply | Promise<FrontReply>;
       try {
-        r = this.deps.handle(p.target, from, addressBytes(socket.localAddress ?? ''), p.headers);
+        r = this.deps.handle(p.target, from, () => addressBytes(socket.localAddress ?? ''), p.headers);
       } catch {
         r = internal;
       }

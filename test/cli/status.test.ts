@@ -5,6 +5,8 @@ import * as assert from 'uvu/assert';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { createServer, type AddressInfo } from 'node:net';
+import { get } from 'node:http';
 import { BUNDLE, deadline, meshseed, run, tempDir, waitFor } from '../helpers';
 
 const CONFIG = "config tracker 'tracker'\n  option enabled 0\nconfig seeder 'seeder'\n  option enabled 0\nconfig lpd 'lpd'\n  option enabled 0\n";
@@ -40,7 +42,8 @@ test(
       const json = await meshseed(['status', '--config', cfg2, '--json']);
       assert.is(json.code, 0, json.stderr);
       const v = JSON.parse(json.stdout);
-      assert.equal(Object.keys(v), ['version', 'pid', 'uptimeS', 'torrents', 'totals', 'services']);
+      assert.equal(Object.keys(v), ['version', 'pid', 'uptimeS', 'torrents', 'totals', 'parts', 'services']);
+      assert.equal(v.parts, { lpd: { state: 'running' } });
       assert.is(v.pid, d.child.pid);
       assert.equal(v.totals, { torrents: 0, peers: 0, uploadRate: 0, uploaded: 0 });
       d.child.kill('SIGTERM');
@@ -48,7 +51,7 @@ test(
       assert.not.ok(existsSync(sock), 'socket removed at stop');
       const none = await meshseed(['status', '--state-dir', state]);
       assert.is(none.code, 1);
-      assert.is(none.stderr.trim(), `meshseed: no daemon listening on ${sock}: is it running? /etc/init.d/meshseed start`);
+      assert.is(none.stderr.trim(), `meshseed: no daemon listening on ${sock}: is it running? start it with: meshseed daemon`);
       const bad = await meshseed(['status', '--state-dir', state, '--watch', 'soon']);
       assert.is(bad.code, 2);
       const missing = await meshseed(['status', '--config', join(dir.path, 'nope')]);
@@ -119,6 +122,56 @@ test(
       assert.is(await d.exited, 0, 'the first daemon is unharmed and stops cleanly');
     } finally {
       d.child.kill('SIGKILL');
+      dir.remove();
+    }
+  }),
+);
+
+test(
+  'a tracker whose port is taken: the daemon runs, status says "tracker: not running (port N in use), retrying", and the tracker starts once the port is free',
+  deadline(40000, async () => {
+    const dir = tempDir();
+    const state = join(dir.path, 'state');
+    const blocker = createServer();
+    await new Promise<void>((r) => blocker.listen(0, '0.0.0.0', r));
+    const port = (blocker.address() as AddressInfo).port;
+    const child = spawn(
+      process.execPath,
+      [BUNDLE, 'daemon', '--state-dir', state, '--tracker-port', String(port), '--seeder-enabled', '0', '--lpd-enabled', '0'],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let log = '';
+    child.stderr.on('data', (d) => (log += d));
+    child.stdout.on('data', (d) => (log += d));
+    try {
+      await waitFor('the failed start', 10000, () => /tracker: cannot start: .*; retrying in 5 s/.test(log));
+      await waitFor('the daemon up', 10000, () => /info: started/.test(log));
+      await waitFor('control socket', 10000, () => existsSync(join(state, 'meshseed.sock')));
+      const table = await meshseed(['status', '--state-dir', state]);
+      assert.is(table.code, 0, table.stderr);
+      assert.is(table.stdout.split('\n')[1], `tracker: not running (port ${port} in use), retrying`);
+      const json = JSON.parse((await meshseed(['status', '--state-dir', state, '--json'])).stdout);
+      assert.equal(json.parts.tracker, { state: 'retrying', reason: `port ${port} in use`, attempts: 1, retryInS: 5 });
+      await new Promise((r) => blocker.close(r));
+      const t0 = Date.now();
+      await waitFor('the tracker started on retry', 20000, () => /tracker: started after \d+ failed attempt/.test(log));
+      console.log(`  tracker started ${Date.now() - t0} ms after its port was freed`);
+      const after = await meshseed(['status', '--state-dir', state, '--json']);
+      assert.equal(JSON.parse(after.stdout).parts.tracker, { state: 'running' });
+      const stats = await new Promise<string>((resolve, reject) =>
+        get(`http://127.0.0.1:${port}/stats.json`, (res) => {
+          let body = '';
+          res.on('data', (d) => (body += d));
+          res.on('end', () => resolve(body));
+        }).on('error', reject),
+      );
+      assert.equal(JSON.parse(stats).parts.tracker, { state: 'running' });
+    } finally {
+      blocker.close();
+      if (child.exitCode === null) {
+        child.kill('SIGTERM');
+        await new Promise((r) => child.once('exit', r));
+      }
       dir.remove();
     }
   }),
