@@ -266,6 +266,7 @@ export const SETTINGS = {
   'seeder.catalog': {
     type: 'list',
     default: [],
+    shipped: true,
     item: 'httpurl',
     doc: 'Catalogs subscribed to (a node\'s /catalog.json, a directory listing of .torrent files, an RSS or Atom feed): new .torrent files go into torrent_dir.',
   },
