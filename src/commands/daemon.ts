@@ -79,23 +79,20 @@ Example:
       daemon.add(seeder);
       daemon.add(announcerService(seeder, settings, { log, clock: systemClock, peerId: seeder.peerId }));
     }
-    // Catalog subscriptions write .torrent files into torrent_dir; always added (idle with no
+    // Catalog subscriptions fill the seeder's torrent_dir; added with the seeder (idle with no
     // catalog) so a reload can subscribe.
-    daemon.add(
-      new CatalogService(
-        {
-          log,
-          clock: systemClock,
-          ...(seeder
-            ? {
-                usedBytes: () => seeder.torrents().reduce((n, t) => n + (t.meta?.length ?? 0), 0),
-                knownHashes: () => new Set(seeder.torrents().map((t) => t.infoHashHex)),
-              }
-            : {}),
-        },
-        settings,
-      ),
-    );
+    if (seeder)
+      daemon.add(
+        new CatalogService(
+          {
+            log,
+            clock: systemClock,
+            usedBytes: () => seeder.torrents().reduce((n, t) => n + (t.meta?.length ?? 0), 0),
+            knownHashes: () => new Set(seeder.torrents().map((t) => t.infoHashHex)),
+          },
+          settings,
+        ),
+      );
     // .magnet files in torrent_dir (meshseed add) are completed into .torrent files (BEP 9)
     const magnets = seeder
       ? new MagnetService(
