@@ -15,7 +15,7 @@ import { deadline, meshseed, requirePrograms, tempDir, waitFor } from '../helper
 import { createNsPair } from '../lpd/netns';
 import { makeData, makeTorrent } from '../interop/seed-helpers';
 import { parseMetainfo } from '../../src/codec/metainfo';
-import { daemonIn, hashesIn, nodeConfig } from './ns-nodes';
+import { daemonIn, hashesIn, nodeConfig, nodeDirs } from './ns-nodes';
 
 test(
   'meshseed add: a magnet (tr), a bare info hash (mesh tracker) and a .torrent URL complete from node A',
@@ -26,15 +26,9 @@ test(
     const tmp = tempDir('meshseed-magnet-');
     const stops: (() => Promise<void>)[] = [];
     try {
-      const a = join(tmp.path, 'a');
-      const b = join(tmp.path, 'b');
-      for (const d of ['torrents', 'data', 'state']) {
-        mkdirSync(join(a, d), { recursive: true });
-        mkdirSync(join(b, d), { recursive: true });
-      }
+      const { a, b } = nodeDirs(tmp.path);
       const trA = `http://${pair.addrA}:6969/announce`;
       const made: Record<string, string> = {};
-      // a multi-file torrent with many files makes metadata of several 16 KiB pieces
       // many files make an info dict of several 16 KiB metadata pieces
       mkdirSync(join(a, 'data', 'by-magnet'));
       for (let i = 0; i < 1200; i++) writeFileSync(join(a, 'data', 'by-magnet', `file-number-${String(i).padStart(4, '0')}-of-a-large-set.bin`), randomBytes(100 + i));

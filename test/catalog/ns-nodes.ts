@@ -1,6 +1,6 @@
 /** Helpers for the catalog tests that run whole meshseed daemons inside network namespaces. */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BUNDLE } from '../helpers';
 import { parseMetainfo } from '../../src/codec/metainfo';
@@ -53,3 +53,11 @@ export const hashesIn = (dir: string) =>
         .sort()
     : [];
 
+
+/** Node A's and node B's folders (torrents, data, state) under `base`. */
+export function nodeDirs(base: string): { a: string; b: string } {
+  const a = join(base, 'a');
+  const b = join(base, 'b');
+  for (const n of [a, b]) for (const d of ['torrents', 'data', 'state']) mkdirSync(join(n, d), { recursive: true });
+  return { a, b };
+}

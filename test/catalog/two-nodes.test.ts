@@ -8,12 +8,12 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { mkdirSync, unlinkSync } from 'node:fs';
+import { unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { deadline, meshseed, requirePrograms, tempDir, waitFor } from '../helpers';
 import { createNsPair, type NsPair } from '../lpd/netns';
 import { makeData, makeTorrent } from '../interop/seed-helpers';
-import { daemonIn, nodeConfig as config, hashesIn } from './ns-nodes';
+import { daemonIn, nodeConfig as config, hashesIn, nodeDirs } from './ns-nodes';
 
 test(
   "node B subscribes to node A's catalog: the three .torrent files arrive, and one removed from A leaves B",
@@ -25,12 +25,7 @@ test(
     const p: NsPair = pair;
     const stops: (() => Promise<void>)[] = [];
     try {
-      const a = join(tmp.path, 'a');
-      const b = join(tmp.path, 'b');
-      for (const d of ['torrents', 'data', 'state']) {
-        mkdirSync(join(a, d), { recursive: true });
-        mkdirSync(join(b, d), { recursive: true });
-      }
+      const { a, b } = nodeDirs(tmp.path);
       const tr = `http://${p.addrA}:6969/announce`;
       const hashes: string[] = [];
       for (const name of ['set-one', 'set-two', 'set-three']) {

@@ -14,7 +14,7 @@ import { chmodSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROOT, deadline, requirePrograms, run, tempDir, waitFor } from '../helpers';
 import { writeTransmissionConfig } from './transmission';
-import { createNamespace, makeData, makeTorrent, randomPort, startDaemon, treeDigest } from './seed-helpers';
+import { aria2Leech, createNamespace, makeData, makeTorrent, randomPort, startDaemon, treeDigest } from './seed-helpers';
 import { parseMagnet } from '../../src/codec/magnet';
 import { decode } from '../../src/codec/bencode';
 
@@ -139,22 +139,7 @@ test(
         const started = Date.now();
         const r = await run(
           n.exec[0]!,
-          [
-            ...n.exec.slice(1),
-            'aria2c',
-            `--dir=${dl}`,
-            '--enable-dht=false',
-            '--enable-dht6=false',
-            '--bt-enable-lpd=false',
-            '--enable-peer-exchange=false',
-            '--seed-time=0',
-            `--listen-port=${randomPort()}`,
-            `--interface=${n.ip('aria')}`,
-            '--summary-interval=0',
-            '--console-log-level=warn',
-            '--bt-stop-timeout=60',
-            n.magnet,
-          ],
+          [...n.exec.slice(1), 'aria2c', ...aria2Leech(dl, n.magnet, 60, n.ip('aria'))],
           { timeoutMs: 80_000 },
         );
         assert.is(r.code, 0, `aria2c failed:\n${r.stdout.slice(-3000)}${r.stderr}\n${n.log().slice(-3000)}`);
