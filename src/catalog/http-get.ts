@@ -5,8 +5,8 @@
  * trickles), at most MAX_REDIRECTS redirects are followed (http and https only), and the
  * conditional headers (If-None-Match, If-Modified-Since) are sent when given.
  */
-import { request as httpRequest, type IncomingMessage } from 'node:http';
-import { request as httpsRequest } from 'node:https';
+import type { IncomingMessage } from 'node:http';
+import { nodeHttp, nodeHttps } from '../util/lazy-modules.js';
 import { MeshseedError } from '../errors.js';
 import { VERSION } from '../version.js';
 
@@ -48,7 +48,8 @@ export function httpGet(url: string, o: GetOptions): Promise<GetResult> {
       const headers: Record<string, string> = { 'User-Agent': `meshseed/${VERSION}`, Accept: '*/*', 'Accept-Encoding': 'identity' };
       if (o.etag) headers['If-None-Match'] = o.etag;
       if (o.lastModified) headers['If-Modified-Since'] = o.lastModified;
-      const req = (parsed.protocol === 'https:' ? httpsRequest : httpRequest)(parsed, { method: 'GET', headers, agent: false });
+      // node:http and node:https load on first use (src/util/lazy-modules.ts)
+      const req = (parsed.protocol === 'https:' ? nodeHttps().request : nodeHttp().request)(parsed, { method: 'GET', headers, agent: false });
       const timer = setTimeout(() => {
         req.destroy(fail(u, `no complete answer within ${o.timeoutMs / 1000} s`));
       }, left);
