@@ -15,6 +15,8 @@ export interface Service {
   start(): Promise<void>;
   /** New settings after a reload; the service applies what it can without dropping peers. */
   reload(settings: Settings): Promise<void> | void;
+  /** Optional: new settings for a service that is not running (its start failed), used by its next start. */
+  configure?(settings: Settings): void;
   close(): Promise<void>;
   /** Counters for `meshseed status` and the stats page. */
   status?(): unknown;
@@ -61,7 +63,6 @@ export class Daemon {
     this.retries.delete(s);
     if (this.closing) return;
     try {
-      // with the settings it was built with: a reload reaches only the parts that run
       await s.start();
     } catch (err) {
       const reason = startFailureReason(err);
@@ -92,6 +93,16 @@ export class Daemon {
   async reload(settings: Settings): Promise<void> {
     this.settings = settings;
     this.deps.log.level = settings['main.log_level'] as Logger['level'];
+    // A part waiting to retry its start takes the new settings and tries at once (the
+    // operator may just have moved it off a taken port); one without configure() waits.
+    for (const s of [...this.retries.keys()]) {
+      if (!s.configure) continue;
+      s.configure(settings);
+      this.retries.get(s)?.cancel();
+      const st = this.states.get(s.name);
+      await this.tryStart(s, st?.state === 'retrying' ? st.attempts : 0);
+    }
+    // (a part just started above gets the reload too: it may have been switched off)
     for (const s of this.started) {
       try {
         await s.reload(settings);

@@ -14,6 +14,7 @@
  * `?` or `%` in a file name cannot end the path or be read as an escape.
  */
 import { MeshseedError } from '../errors.js';
+import { clip } from './http-response.js';
 import { percentEncode } from './tracker-http.js';
 
 /** One file of the torrent, as the metainfo lists it (BEP 47 padding files are not fetched). */
@@ -188,10 +189,4 @@ export function checkRangeHead(head: ResponseHead, want: { first: number; last: 
     return { kind: 'refused', problem: 'bad-length', reason: `Content-Length ${clip(cl)} for a range of ${expected} bytes` };
   }
   return { kind: 'body', length: expected };
-}
-
-/** Untrusted text in a message: short, printable. */
-function clip(s: string): string {
-  const t = s.replace(/[^\x20-\x7e]/g, '?');
-  return t.length > 80 ? t.slice(0, 77) + '...' : t;
 }

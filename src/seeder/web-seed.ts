@@ -19,10 +19,6 @@
  *
  * Who calls it (the download engine) asks `ready(now)` before `read`, and hashes what it gets.
  */
-import type http from 'node:http';
-import type https from 'node:https';
-import { nodeHttp, nodeHttps } from '../util/lazy-modules.js';
-import type { Socket } from 'node:net';
 import {
   checkRangeHead,
   parseWebSeedUrl,
@@ -33,7 +29,8 @@ import {
   type RangeRequest,
   type WebSeedFile,
 } from '../codec/web-seed-url.js';
-import { asNodeLookup, type LookupFn } from './announce-transport.js';
+import type { LookupFn } from './announce-transport.js';
+import { Cancel, HttpClient, HttpClientError } from './http-client.js';
 import { VERSION } from '../version.js';
 import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/log.js';
@@ -45,9 +42,9 @@ export interface WebSeedLimits {
   connectTimeoutMs: number;
   /** Longest wait for the next thing from the server: the head, or the next body bytes. */
   idleTimeoutMs: number;
-  /** Largest response head accepted (node:http's parser enforces it). */
+  /** Largest response head accepted. */
   maxHeaderBytes: number;
-  /** Connections to the seed at once (per host; redirects may add hosts, bounded in total by twice this). */
+  /** Connections to the seed at once (per host a redirect leads to). */
   maxSockets: number;
   /** Largest single read: a piece is at most 64 MiB (metainfo's bound). */
   maxReadBytes: number;
@@ -59,7 +56,7 @@ export interface WebSeedLimits {
 /**
  * Defaults. 10 s to connect and 30 s of silence are generous for a mirror across a few radio
  * hops yet free the slot long before the piece would be fetched elsewhere; 16 KiB of head is
- * node's own default and far above what mirrors send (a few hundred bytes); 2 sockets keep a
+ * node:http's own bound and far above what mirrors send (a few hundred bytes); 2 sockets keep a
  * pipe full without taking a mirror's connection quota; 30 s → 1 h backoff (BEP 19 leaves
  * it open; libtorrent retries a failed web seed after its `urlseed_wait_retry`, 30 s).
  */
@@ -122,8 +119,7 @@ interface Flight {
 
 export class WebSeed {
   private readonly limits: WebSeedLimits;
-  private readonly httpAgent: http.Agent;
-  private readonly httpsAgent: https.Agent;
+  private readonly client: HttpClient;
   private readonly flights = new Set<Flight>();
   private readonly fileUrls = new Map<number, URL>();
   private failures = 0;
@@ -141,17 +137,10 @@ export class WebSeed {
     private readonly opts: WebSeedOptions,
   ) {
     this.limits = { ...WEB_SEED_LIMITS, ...opts.limits };
-    const agentOptions = {
-      keepAlive: true,
-      maxSockets: this.limits.maxSockets,
-      maxTotalSockets: this.limits.maxSockets * 2,
-      maxFreeSockets: this.limits.maxSockets,
-      timeout: FREE_SOCKET_TIMEOUT_MS,
-      scheduling: 'lifo' as const,
-    };
-    // loaded on first use (src/util/lazy-modules.ts): most torrents have no web seed
-    this.httpAgent = new (nodeHttp().Agent)(agentOptions);
-    this.httpsAgent = new (nodeHttps().Agent)({ ...agentOptions, ...(opts.tls?.ca ? { ca: opts.tls.ca } : {}) });
+    this.client = new HttpClient(
+      { clock: deps.clock, ...(deps.lookup ? { lookup: deps.lookup } : {}) },
+      { maxSockets: this.limits.maxSockets, maxHeaderBytes: this.limits.maxHeaderBytes, idleSocketMs: FREE_SOCKET_TIMEOUT_MS, ...(opts.tls?.ca ? { ca: opts.tls.ca } : {}) },
+    );
     const parsed = parseWebSeedUrl(opts.url);
     if (!parsed.ok) {
       // a url-list entry that can never work: shown as dropped, with the reason
@@ -160,8 +149,13 @@ export class WebSeed {
     }
   }
 
-  /** Bytes [offset, offset+length) of the torrent's data, one range request per file touched. */
-  async read(offset: number, length: number, signal?: AbortSignal): Promise<Buffer> {
+  /**
+   * Bytes [offset, offset+length) of the torrent's data, one range request per file touched.
+   * `into`: a buffer of at least `length` bytes to fill (from the caller's pool) instead of a
+   * new one; the result is its first `length` bytes. Fresh memory costs a page fault per
+   * 4 KiB when first written, which made a new buffer per read the largest cost of a read.
+   */
+  async read(offset: number, length: number, signal?: AbortSignal, into?: Buffer): Promise<Buffer> {
     if (this.dropped) throw new WebSeedError('dropped', `web seed ${this.opts.url} is dropped: ${this.error}`);
     if (this.closed) throw new WebSeedError('unavailable', `web seed ${this.opts.url} is closed`);
     const now = this.deps.clock.now();
@@ -171,15 +165,17 @@ export class WebSeed {
     if (length > this.limits.maxReadBytes) throw new WebSeedError('bad-request', `a read of ${length} bytes is over the ${this.limits.maxReadBytes}-byte bound`);
     signal?.throwIfAborted();
     const plan = planRanges(this.opts.files, offset, length);
-    const out = Buffer.alloc(length); // zero-filled: padding files' bytes
+    if (into && into.length < length) throw new WebSeedError('bad-request', `a buffer of ${into.length} bytes cannot hold a read of ${length}`);
+    const out = into ? into.subarray(0, length) : Buffer.alloc(length);
+    if (into) zeroGaps(out, plan); // padding files' bytes are zeros
     const epoch = this.epoch;
-    const inner = new AbortController();
+    const inner = new Cancel();
     const flight: Flight = { abort: (err) => inner.abort(err) };
     const onAbort = () => inner.abort(signal!.reason);
     signal?.addEventListener('abort', onAbort, { once: true });
     this.flights.add(flight);
     try {
-      await Promise.all(plan.map((r) => this.fetchRange(r, out, inner.signal)));
+      await Promise.all(plan.map((r) => this.fetchRange(r, out, inner)));
     } catch (err) {
       inner.abort(err);
       if (signal?.aborted) throw signal.reason;
@@ -212,7 +208,7 @@ export class WebSeed {
     this.error = reason;
     this.deps.logger.warn(`web seed ${this.opts.url} dropped: ${reason}`);
     this.abortAll(new WebSeedError('dropped', `web seed ${this.opts.url} was dropped: ${reason}`));
-    this.destroyAgents();
+    this.client.close();
   }
 
   status(): WebSeedStatus {
@@ -233,17 +229,12 @@ export class WebSeed {
     if (this.closed) return;
     this.closed = true;
     this.abortAll(new WebSeedError('unavailable', `web seed ${this.opts.url} closed`));
-    this.destroyAgents();
+    this.client.close();
   }
 
   private abortAll(err: Error): void {
     for (const f of this.flights) f.abort(err);
     this.flights.clear();
-  }
-
-  private destroyAgents(): void {
-    this.httpAgent.destroy();
-    this.httpsAgent.destroy();
   }
 
   /** One failure incident: failures in a row grow the backoff; reads already in flight when it began add nothing. */
@@ -272,166 +263,104 @@ export class WebSeed {
   }
 
   /** One file's part of a read, following redirects. */
-  private async fetchRange(r: RangeRequest, out: Buffer, signal: AbortSignal): Promise<void> {
+  private async fetchRange(r: RangeRequest, out: Buffer, signal: Cancel): Promise<void> {
     let url = this.fileUrl(r.file);
     const fileLength = this.opts.files[r.file]!.length;
     for (let redirects = 0; ; redirects++) {
-      const next = await this.requestWithRetry(url, r, fileLength, out, signal);
+      const next = await this.request(url, r, fileLength, out, signal);
       if (!next) return;
       if (redirects >= MAX_REDIRECTS) throw new WebSeedError('redirect', `more than ${MAX_REDIRECTS} redirects from ${where(this.fileUrl(r.file))}`);
       url = next;
     }
   }
 
-  /**
-   * A kept-alive connection the server closed just as we reused it fails before any answer
-   * (ECONNRESET on a reused socket): that is no fault of the seed, so it is tried once more.
-   */
-  private async requestWithRetry(url: URL, r: RangeRequest, fileLength: number, out: Buffer, signal: AbortSignal): Promise<URL | undefined> {
-    try {
-      return await this.request(url, r, fileLength, out, signal);
-    } catch (err) {
-      if (err instanceof StaleSocket && !signal.aborted) return this.request(url, r, fileLength, out, signal);
-      throw err instanceof StaleSocket ? err.cause : err;
-    }
-  }
-
   /** One request: resolves when the range is in `out`, or with the redirect's target. */
-  private request(url: URL, r: RangeRequest, fileLength: number, out: Buffer, signal: AbortSignal): Promise<URL | undefined> {
+  private async request(url: URL, r: RangeRequest, fileLength: number, out: Buffer, signal: Cancel): Promise<URL | undefined> {
     const { clock } = this.deps;
-    const { connectTimeoutMs, idleTimeoutMs, maxHeaderBytes } = this.limits;
-    const tls = url.protocol === 'https:';
-    return new Promise<URL | undefined>((resolve, reject) => {
-      let done = false;
-      let gotHead = false;
-      let connecting = false;
-      let lastProgress = clock.now();
-      let watchdog: { cancel(): void } | undefined;
-      const finish = (err: Error | undefined, next?: URL) => {
-        if (done) return;
-        done = true;
-        watchdog?.cancel();
-        signal.removeEventListener('abort', onAbort);
-        if (err) {
-          req.destroy();
-          reject(err);
-        } else resolve(next);
-      };
-      const refuse = (problem: WebSeedError['problem'], reason: string) => finish(new WebSeedError(problem, `${where(url)}: ${reason}`));
-      const progress = () => (lastProgress = clock.now());
-      const watch = () => {
-        const limit = connecting ? connectTimeoutMs : idleTimeoutMs;
-        const left = lastProgress + limit - clock.now();
-        if (left > 0) {
-          watchdog = clock.setTimeout(watch, left);
-          return;
-        }
-        const what = connecting ? `no connection within ${limit / 1000} s` : gotHead ? `no data for ${limit / 1000} s` : `no answer within ${limit / 1000} s`;
-        refuse('timeout', what);
-      };
-      const onAbort = () => finish(signal.reason instanceof Error ? signal.reason : new WebSeedError('unavailable', 'aborted'));
+    const { connectTimeoutMs, idleTimeoutMs } = this.limits;
+    const expected = r.last - r.first + 1;
+    let connecting = false;
+    let gotHead = false;
+    let inBody = false;
+    let got = 0;
+    let redirect: URL | undefined;
+    let lastProgress = clock.now();
+    const progress = () => (lastProgress = clock.now());
+    const refused = (problem: WebSeedError['problem'], reason: string) => new WebSeedError(problem, `${where(url)}: ${reason}`);
 
-      const req = (tls ? nodeHttps() : nodeHttp()).request(url, {
-        method: 'GET',
-        agent: tls ? this.httpsAgent : this.httpAgent,
-        maxHeaderSize: maxHeaderBytes,
-        headers: {
-          Range: `bytes=${r.first}-${r.last}`,
-          'User-Agent': `meshseed/${VERSION}`,
-          'Accept-Encoding': 'identity',
-        },
-        ...(this.deps.lookup ? { lookup: asNodeLookup(this.deps.lookup) } : {}),
-      });
-      if (signal.aborted) return onAbort();
-      signal.addEventListener('abort', onAbort, { once: true });
+    // one watchdog per request: connect time, then time without a byte
+    const ctrl = new Cancel();
+    const offParent = signal.onAbort(() => ctrl.abort(signal.reason));
+    let watchdog: { cancel(): void } | undefined;
+    const watch = () => {
+      const limit = connecting ? connectTimeoutMs : idleTimeoutMs;
+      const left = lastProgress + limit - clock.now();
+      if (left > 0) return void (watchdog = clock.setTimeout(watch, left));
+      const what = connecting ? `no connection within ${limit / 1000} s` : gotHead ? `no data for ${limit / 1000} s` : `no answer within ${limit / 1000} s`;
+      ctrl.abort(refused('timeout', what));
+    };
 
-      req.on('socket', (socket: Socket) => {
-        progress();
-        if (socket.connecting) {
-          connecting = true;
-          socket.once(tls ? 'secureConnect' : 'connect', () => {
-            connecting = false;
-            progress();
-          });
-        }
-        if (!watchdog && !done) watch();
-      });
-      req.on('error', (e: NodeJS.ErrnoException) => {
-        if (done) return;
-        const message = networkMessage(e);
-        if (!gotHead && req.reusedSocket && (e.code === 'ECONNRESET' || e.code === 'EPIPE')) {
-          done = true;
-          watchdog?.cancel();
-          signal.removeEventListener('abort', onAbort);
-          reject(new StaleSocket(new WebSeedError('network', `${where(url)}: ${message}`)));
-          return;
-        }
-        refuse('network', message);
-      });
-      req.on('response', (res) => {
-        res.on('error', () => undefined); // reported through the request, or by the handlers below
-        gotHead = true;
-        progress();
-        const verdict = checkRangeHead({ status: res.statusCode ?? 0, headers: res.headers }, { first: r.first, last: r.last, fileLength });
-        if (verdict.kind === 'refused') return refuse(verdict.problem, verdict.reason);
-        if (verdict.kind === 'redirect') {
-          const next = resolveRedirect(verdict.location, url);
-          if (!next.ok) return refuse(verdict.location ? 'bad-url' : 'redirect', next.reason);
-          // the redirect's body is not worth a connection slot that a server could hold with it
-          req.destroy();
-          return finish(undefined, next.url);
-        }
-        const encoding = res.headers['content-encoding'];
-        if (encoding && encoding.trim().toLowerCase() !== 'identity') return refuse('bad-length', `body sent with Content-Encoding '${encoding.slice(0, 40)}' although identity was asked`);
-        const expected = verdict.length;
-        let got = 0;
-        res.on('data', (chunk: Buffer) => {
-          if (done) return;
-          if (got + chunk.length > expected) return refuse('bad-length', `more than the ${expected} bytes asked`);
-          chunk.copy(out, r.at + got);
-          got += chunk.length;
+    try {
+      await this.client.get(url, `Range: bytes=${r.first}-${r.last}\r\nUser-Agent: meshseed/${VERSION}\r\nAccept-Encoding: identity\r\n`, {
+        onConnecting: () => (connecting = true),
+        onSend: () => {
+          // the clock starts once a connection is ours, not while waiting for one
           progress();
-        });
-        res.on('end', () => {
-          if (got === expected) finish(undefined);
-          else refuse('bad-length', `body ended after ${got} of ${expected} bytes`);
-        });
-        res.on('error', (e: NodeJS.ErrnoException) => refuse('network', `${networkMessage(e)} after ${got} of ${expected} bytes`));
-        res.on('close', () => refuse('network', `connection closed after ${got} of ${expected} bytes`));
-      });
-      req.end();
-    });
+          watchdog?.cancel();
+          watch();
+        },
+        onConnected: () => ((connecting = false), progress()),
+        onHead: (head) => {
+          gotHead = true;
+          progress();
+          const verdict = checkRangeHead(head, { first: r.first, last: r.last, fileLength });
+          if (verdict.kind === 'refused') throw refused(verdict.problem, verdict.reason);
+          if (verdict.kind === 'redirect') {
+            const next = resolveRedirect(verdict.location, url);
+            if (!next.ok) throw refused(verdict.location ? 'bad-url' : 'redirect', next.reason);
+            redirect = next.url;
+            return false; // its body is not read
+          }
+          const encoding = head.headers['content-encoding'];
+          if (encoding !== undefined && String(encoding).trim().toLowerCase() !== 'identity') {
+            throw refused('bad-length', `body sent with Content-Encoding '${String(encoding).slice(0, 40)}' although identity was asked`);
+          }
+          inBody = true;
+          return true;
+        },
+        onData: (buf, start, end) => {
+          if (got + end - start > expected) throw refused('bad-length', `more than the ${expected} bytes asked`);
+          buf.copy(out, r.at + got, start, end);
+          got += end - start;
+          progress();
+        },
+      }, ctrl);
+    } catch (err) {
+      if (err instanceof HttpClientError) throw refused('network', inBody ? `${err.message} after ${got} of ${expected} bytes` : err.message);
+      throw err;
+    } finally {
+      watchdog?.cancel();
+      offParent();
+    }
+    if (redirect) return redirect;
+    if (got !== expected) throw refused('bad-length', `body ended after ${got} of ${expected} bytes`);
+    return undefined;
   }
 }
 
-/** A request on a reused keep-alive connection that the server had closed. */
-class StaleSocket extends Error {
-  constructor(override readonly cause: WebSeedError) {
-    super(cause.message);
+/** Zeroes the parts of `out` no request fills (padding files). */
+function zeroGaps(out: Buffer, plan: readonly RangeRequest[]): void {
+  let at = 0;
+  for (const r of plan) {
+    if (r.at > at) out.fill(0, at, r.at);
+    at = r.at + (r.last - r.first + 1);
   }
+  if (at < out.length) out.fill(0, at);
 }
 
 /** Host and path for messages (no query: it may carry a token). */
 function where(u: URL): string {
   return `${u.protocol}//${u.host}${u.pathname.length > 120 ? u.pathname.slice(0, 117) + '...' : u.pathname}`;
-}
-
-function networkMessage(e: NodeJS.ErrnoException): string {
-  switch (e.code) {
-    case 'ECONNREFUSED':
-      return 'connection refused';
-    case 'ECONNRESET':
-      return 'connection reset';
-    case 'ENOTFOUND':
-    case 'EAI_AGAIN':
-      return `cannot resolve the host (${e.code})`;
-    case 'HPE_HEADER_OVERFLOW':
-      return 'response head over the size bound';
-    default:
-      if (e.code?.startsWith('HPE_')) return `malformed HTTP response (${e.code})`;
-      if (e.code?.startsWith('ERR_TLS') || e.code?.includes('CERT') || e.code === 'DEPTH_ZERO_SELF_SIGNED_CERT') return `TLS: ${e.message}`;
-      return e.code ? `${e.code}: ${e.message}` : e.message;
-  }
 }
 
 /** The `web 1/2 ok` part of a torrent's status line: seeds not backing off or dropped, of all. */

@@ -21,10 +21,11 @@ export interface AllowedTorrent {
   /** Total bytes. */
   size: number;
   file: string;
-  /** For the front page: files in the torrent, its own trackers (tiers flattened), web seeds, BEP 27. */
+  /** For the front page: files in the torrent, its own trackers (tiers flattened), web seeds. */
   files: number;
   trackers: string[];
   webSeeds: string[];
+  /** BEP 27: its peers never travel by LPD or PEX (mesh discovery does not introduce it). */
   private: boolean;
 }
 
@@ -46,6 +47,8 @@ export interface AccessListOptions {
   dir: string;
   /** 40-hex info hashes. */
   hashes: readonly string[];
+  /** A torrent of more files is not read (seeder.max_files: memory). */
+  maxFiles?: number;
 }
 
 export const hexToKey = (hex: string): string => Buffer.from(hex, 'hex').toString('latin1');
@@ -107,11 +110,20 @@ export class AccessList {
     this.fromSettings = new Set(hashes.map(hexToKey));
   }
 
+  /** Starts watching; again after close() too (the tracker's start is retried when its port is taken). */
   async start(): Promise<void> {
+    this.closed = false;
     await this.rescan();
     this.watchDir();
     this.periodic = setInterval(() => void this.rescan(), RESCAN_MS);
     this.periodic.unref();
+  }
+
+  /** New settings while not started: taken by the next start(), nothing scanned now. */
+  configure(options: AccessListOptions): void {
+    if (options.dir !== this.options.dir) this.files.clear();
+    this.options = options;
+    this.setHashes(options.hashes);
   }
 
   /** New settings (SIGHUP): the mode, the hashes and the folder; then a rescan. */
@@ -189,7 +201,7 @@ export class AccessList {
           continue;
         }
         if (st.size > MAX_TORRENT_BYTES) throw new Error(`larger than ${MAX_TORRENT_BYTES} bytes`);
-        const m = parseMetainfo(await readFile(file));
+        const m = parseMetainfo(await readFile(file), this.options.maxFiles !== undefined ? { maxFiles: this.options.maxFiles, limitName: 'seeder.max_files' } : {});
         next.set(name, {
           mtimeMs: st.mtimeMs,
           size: st.size,

@@ -11,19 +11,18 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Service } from '../daemon.js';
 import type { Settings } from '../config/settings.js';
-import type { TrackerRegistry } from '../parts.js';
+import type { AnnouncedPeer, TrackerRegistry, TrackerSwarms } from '../parts.js';
 import type { Logger } from '../util/log.js';
 import type { Clock } from '../util/clock.js';
 import { describeError } from '../errors.js';
 import { AccessList, hexToKey, keyToHex } from './access-list.js';
-import { addressBytes } from './address.js';
+import { addressBytes, addressText } from './address.js';
 import { DEFAULT_MAX_CONNECTIONS, HEAD_TIMEOUT_MS, HttpFront } from './http-front.js';
 import { UdpFront } from './udp-front.js';
 import { TrackerCore, type CoreSettings, type HttpReply, type RefusalClass } from './tracker-core.js';
 import { readStateFile, writeStateFile } from './state-file.js';
-import { renderStatsHtml, renderStatsJson, type StatsRow } from './stats-page.js';
-import { lpdSummary } from '../lpd/lpd-summary.js';
-import { addressText } from './address.js';
+import { renderStatsHtml, renderStatsJson, type StatsExtra, type StatsRow } from './stats-page.js';
+import { introductionsSummary, lpdSummary } from '../lpd/lpd-summary.js';
 import { FrontRoutes, type OfferedTorrent } from './front-routes.js';
 import { offeredTorrents, type AllowedEntry, type SeededEntry } from './offered.js';
 import type { SeededTorrent } from '../parts.js';
@@ -72,9 +71,10 @@ const accessOptions = (s: Settings) => ({
   mode: s['tracker.mode'] as 'open' | 'allowlist',
   dir: s['tracker.allowed_dir'],
   hashes: s['tracker.allowed_hash'],
+  maxFiles: s['seeder.max_files'],
 });
 
-export class TrackerService implements Service, TrackerRegistry {
+export class TrackerService implements Service, TrackerRegistry, TrackerSwarms {
   readonly name = 'tracker';
   readonly core: TrackerCore;
   readonly access: AccessList;
@@ -103,6 +103,7 @@ export class TrackerService implements Service, TrackerRegistry {
     this.access = new AccessList({ log: this.log, onChange: () => this.onAccessChange() }, accessOptions(settings));
     this.core = new TrackerCore({ access: this.access, ...(deps.secret ? { secret: deps.secret } : {}) }, coreSettings(settings));
     this.core.onRefusal = (c) => this.noteRefusal(c);
+    this.core.onNewPeer = (infoHash, address, port, seeder) => this.newPeer(infoHash, address, port, seeder);
     this.core.pages = { page: (path, now) => this.page(path, now) };
     this.startedAt = deps.clock.now();
     this.front = new FrontRoutes({
@@ -203,6 +204,14 @@ export class TrackerService implements Service, TrackerRegistry {
     this.listening = listening;
   }
 
+  /** Not running (its start failed and is retried): the settings its next start uses. */
+  configure(settings: Settings): void {
+    this.settings = settings;
+    this.core.setSettings(coreSettings(settings));
+    this.access.configure(accessOptions(settings));
+    this.pageCache.clear();
+  }
+
   async reload(settings: Settings): Promise<void> {
     const old = this.settings;
     this.settings = settings;
@@ -247,7 +256,7 @@ export class TrackerService implements Service, TrackerRegistry {
     this.summarizeRefusals();
     const saved = this.saveState(true);
     this.log.info(
-      `stopped: ${this.core.store.peers} peer(s) in ${this.core.store.torrents} swarm(s) forgotten; ${saved ? `download totals saved in ${this.statePath}` : 'download totals NOT saved (see the error above)'}`,
+      `stopped: ${this.core.store.peers} peer(s) in ${this.core.store.torrents} swarm(s) forgotten; ${saved ? `download totals saved in ${this.statePath}` : `download totals NOT saved (cannot write ${this.statePath})`}`,
     );
   }
 
@@ -285,6 +294,39 @@ export class TrackerService implements Service, TrackerRegistry {
       ttlSeconds: Math.max(Math.ceil(this.settings['tracker.interval'] * 1.5), EXTERNAL_PEER_TTL_S),
     });
     return r.refused === undefined;
+  }
+
+  // ---------------- TrackerSwarms (mesh discovery) ----------------
+
+  private readonly peerListeners: ((p: AnnouncedPeer) => void)[] = [];
+
+  isPrivate(infoHashHex: string): boolean {
+    return /^[0-9a-f]{40}$/i.test(infoHashHex) && this.access.info(hexToKey(infoHashHex.toLowerCase()))?.private === true;
+  }
+
+  peersOf(infoHashHex: string, max: number): { address: string; port: number; seed: boolean }[] {
+    if (!/^[0-9a-f]{40}$/i.test(infoHashHex)) return [];
+    // this node's own seeder announces from loopback: that address means nothing to another host
+    return this.core.store
+      .peersOf(hexToKey(infoHashHex.toLowerCase()), this.deps.clock.now(), max)
+      .filter((p) => !(p.address.length === 4 ? p.address[0] === 127 : p.address.every((x, i) => x === (i === 15 ? 1 : 0))))
+      .map((p) => ({ address: addressText(p.address), port: p.port, seed: p.seeder }));
+  }
+
+  onPeerAnnounced(listener: (peer: AnnouncedPeer) => void): void {
+    this.peerListeners.push(listener);
+  }
+
+  private newPeer(infoHash: Uint8Array, address: Uint8Array, port: number, seeder: boolean): void {
+    if (this.peerListeners.length === 0) return;
+    const peer: AnnouncedPeer = { infoHashHex: Buffer.from(infoHash).toString('hex'), address: addressText(address), port, seeder };
+    for (const l of this.peerListeners) {
+      try {
+        l(peer);
+      } catch (err) {
+        this.log.error(`new-peer listener failed: ${describeError(err)}`);
+      }
+    }
   }
 
   // ---------------- status, stats page ----------------
@@ -338,16 +380,22 @@ export class TrackerService implements Service, TrackerRegistry {
   /** The daemon's parts and their states (part-state.ts), for the stats page; set by the daemon. */
   partsStatus: (() => Record<string, unknown>) | undefined;
 
-  private lpdExtra(): { lpd?: { summary: string; counters: unknown } } {
+  /** The introducer's status (mesh discovery), for the stats page; set by the daemon. */
+  introductionStatus: (() => unknown) | undefined;
+
+  private lpdExtra(): Pick<StatsExtra, 'lpd' | 'introductions'> {
     const counters = this.lpdStatus?.();
     const summary = lpdSummary(counters);
-    return summary ? { lpd: { summary, counters } } : {};
+    const intro = this.introductionStatus?.();
+    const introSummary = introductionsSummary(intro);
+    return {
+      ...(summary ? { lpd: { summary, counters } } : {}),
+      ...(introSummary ? { introductions: { summary: introSummary, counters: intro } } : {}),
+    };
   }
 
   /** The seeder beside this tracker (its torrents and rates for the front page); set by the daemon. */
   seeder: { torrents(): SeededTorrent[]; status(): SeederStatus } | undefined;
-  /** One line about introductions (mesh discovery), when that part runs; set by the daemon. */
-  introductionsSummary: (() => string | undefined) | undefined;
 
   /** The node's torrents for the front page and /catalog.json. */
   offered(): OfferedTorrent[] {
@@ -372,7 +420,7 @@ export class TrackerService implements Service, TrackerRegistry {
     const s = this.core.store;
     const sd = this.seeder?.status();
     const lpd = lpdSummary(this.lpdStatus?.());
-    const intro = this.introductionsSummary?.();
+    const intro = introductionsSummary(this.introductionStatus?.());
     const downloadRate = (sd as { downloadRate?: number } | undefined)?.downloadRate;
     return {
       torrents: s.torrents,
@@ -394,7 +442,6 @@ export class TrackerService implements Service, TrackerRegistry {
     const n = this.nodeSummary();
     return {
       ...(n.uploadRate !== undefined ? { upload_rate: n.uploadRate, download_rate: n.downloadRate, seeder_peers: n.seederPeers } : {}),
-      ...(n.introductions !== undefined ? { introductions: n.introductions } : {}),
       offered: this.offered().map((o) => ({ info_hash: o.item.infoHashHex, ...(o.item.name !== undefined ? { name: o.item.name } : {}), state: o.item.state })),
     };
   }
@@ -468,8 +515,11 @@ export class TrackerService implements Service, TrackerRegistry {
     this.log.info(`state: ${r.state.torrents.size} torrent(s) read from ${path}`);
   }
 
-  /** Writes the state file when the totals changed since the last write (or always when `force`). */
-  /** Writes the download totals when they changed (or `force`); false when the write failed. */
+  /**
+   * Writes the state file when the totals changed since the last write (or always when
+   * `force`). Returns false when it could not be written: the totals stay in memory and the
+   * write is tried again at the next period (a failure is logged once until one succeeds).
+   */
   saveState(force = false): boolean {
     const torrents = new Map<string, number>();
     for (const sw of this.core.store.swarmList()) torrents.set(keyToHex(sw.key), sw.downloaded);
@@ -480,10 +530,15 @@ export class TrackerService implements Service, TrackerRegistry {
       mkdirSync(this.settings['main.state_dir'], { recursive: true });
       writeStateFile(this.statePath, { torrents });
       this.lastSignature = signature;
+      if (this.stateFailing) this.log.info(`state file ${this.statePath} written again`);
+      this.stateFailing = false;
       return true;
     } catch (err) {
-      this.log.error(`cannot write state file ${this.statePath}: ${describeError(err)}`);
+      if (!this.stateFailing)
+        this.log.error(`cannot write state file ${this.statePath}: ${describeError(err)}; download totals kept in memory, retrying every ${STATE_WRITE_MS / 60000} min`);
+      this.stateFailing = true;
       return false;
     }
   }
+  private stateFailing = false;
 }

@@ -102,6 +102,44 @@ test(
   }),
 );
 
+test(
+  'a reload gives a part waiting to retry the new settings (configure) and retries it at once',
+  deadline(5000, async () => {
+    const clock = new ManualClock();
+    const logs: string[] = [];
+    const daemon = new Daemon({ log: createLogger('info', (l) => logs.push(l)), clock }, defaultSettings());
+    let port = 6969;
+    const seen: number[] = [];
+    const tracker: Service = {
+      name: 'tracker',
+      async start() {
+        seen.push(port);
+        if (port === 6969) throw inUse(6969);
+      },
+      reload() {},
+      configure(s) {
+        port = s['tracker.port'];
+      },
+      async close() {},
+    };
+    const stuck = flaky('seeder', 100); // no configure(): keeps waiting for its timer
+    daemon.add(tracker);
+    daemon.add(stuck);
+    await daemon.start();
+    assert.is(daemon.parts().tracker!.state, 'retrying');
+    await daemon.reload({ ...defaultSettings(), 'tracker.port': 7070 });
+    assert.equal(seen, [6969, 7070]);
+    assert.equal(daemon.parts().tracker, { state: 'running' });
+    assert.is(stuck.starts, 1, 'a part without configure() is not retried by the reload');
+    assert.ok(logs.includes('info: tracker: started after 1 failed attempt(s)'), logs.join('\n'));
+    // its old timer is cancelled: no start after it runs
+    clock.advance(600_000);
+    await settle();
+    assert.equal(seen, [6969, 7070]);
+    await daemon.close();
+  }),
+);
+
 test('status, its JSON view and the stats page (HTML and JSON) show a part that does not run', () => {
   const parts = { tracker: { state: 'running' }, seeder: { state: 'retrying', reason: 'peer ports 6881, 6882 in use', attempts: 3, retryInS: 20 } };
   const v = statusView({ version: '0.1.0', pid: 1, uptimeS: 5, services: {}, parts });

@@ -29,7 +29,7 @@ interface RawServer {
 }
 
 /** A keep-alive HTTP/1.1 server that parses only the request line and Range; `handle` writes raw bytes. */
-async function rawServer(handle: Handler): Promise<RawServer> {
+async function rawServer(handle: Handler, host = '127.0.0.1'): Promise<RawServer> {
   const sockets = new Set<net.Socket>();
   const state: RawServer = {
     url: '',
@@ -62,8 +62,8 @@ async function rawServer(handle: Handler): Promise<RawServer> {
       }
     });
   });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-  state.url = `http://127.0.0.1:${(server.address() as net.AddressInfo).port}/`;
+  await new Promise<void>((r) => server.listen(0, host, () => r()));
+  state.url = `http://${host.includes(':') ? `[${host}]` : host}:${(server.address() as net.AddressInfo).port}/`;
   return state;
 }
 
@@ -469,5 +469,169 @@ test('webSeedsFor: one seed per distinct url-list entry, at most MAX_WEB_SEEDS',
   assert.ok(lines.some((l) => /lists 100 web seeds: using the first 8/.test(l)));
   for (const w of [...two, ...many]) w.close();
 });
+
+test(
+  'keep-alive: chunked answers reuse the connection; a server that closes a kept-alive connection as we reuse it costs one retry, not a failure',
+  deadline(10_000, async () => {
+    const data = content('f', 1000);
+    const chunked: Handler = (req, socket) => {
+      const m = /bytes=(\d+)-(\d+)/.exec(req.range ?? '')!;
+      const [first, last] = [Number(m[1]), Number(m[2])];
+      const body = data.subarray(first, last + 1);
+      socket.write(`HTTP/1.1 206 Partial Content\r\nContent-Range: bytes ${first}-${last}/1000\r\nTransfer-Encoding: chunked\r\n\r\n`);
+      socket.write(`${(3).toString(16)}\r\n`);
+      socket.write(Buffer.concat([body.subarray(0, 3), Buffer.from(`\r\n${(body.length - 3).toString(16)};x=y\r\n`), body.subarray(3), Buffer.from('\r\n0\r\n\r\n')]));
+    };
+    const server = await rawServer(chunked);
+    const { ws } = seed(single(server.url + 'f'));
+    for (let o = 0; o < 1000; o += 100) assert.equal(await ws.read(o, 100), data.subarray(o, o + 100));
+    assert.is(server.connections, 1, 'one connection for ten chunked answers');
+
+    // the second request on each connection is met by a close, as when a keep-alive timeout races our request
+    const perSocket = new Map<net.Socket, number>();
+    server.handle = (req, socket, s) => {
+      const n = (perSocket.get(socket) ?? 0) + 1;
+      perSocket.set(socket, n);
+      if (n === 2) return void socket.destroy();
+      chunked(req, socket, s);
+    };
+    const before = server.connections;
+    assert.equal(await ws.read(0, 10), data.subarray(0, 10));
+    assert.equal(await ws.read(10, 10), data.subarray(10, 20));
+    assert.equal(await ws.read(20, 10), data.subarray(20, 30));
+    assert.ok(server.connections > before, 'a new connection after the stale one');
+    assert.is(ws.status().state, 'ok');
+    assert.is(ws.status().failures, 0);
+    ws.close();
+    await server.close();
+  }),
+);
+
+test(
+  'parallel reads share at most maxSockets connections; bytes after a framed answer close that connection only',
+  deadline(10_000, async () => {
+    const server = await rawServer(goodMirror({ a: FILE_A, b: FILE_B }));
+    const { ws } = seed(multi(server.url));
+    const all = Buffer.concat([FILE_A, FILE_B]);
+    const reads = Array.from({ length: 16 }, (_, i) => ws.read(i * 500, 500));
+    const got = await Promise.all(reads);
+    got.forEach((g, i) => assert.equal(g, all.subarray(i * 500, i * 500 + 500)));
+    assert.ok(server.connections <= WEB_SEED_LIMITS.maxSockets, `${server.connections} connections`);
+    // an answer followed by junk: the answer counts, the connection is not reused
+    const good = server.handle;
+    server.handle = (req, socket, s) => {
+      good(req, socket, s);
+      socket.write('JUNK AFTER THE BODY');
+      server.handle = good;
+    };
+    const into = Buffer.alloc(600, 0xee);
+    const r = await ws.read(100, 500, undefined, into);
+    assert.equal(r, all.subarray(100, 600));
+    assert.is(r.buffer, into.buffer, 'filled the given buffer');
+    assert.equal(await ws.read(0, 100), all.subarray(0, 100));
+    assert.is(ws.status().state, 'ok');
+    ws.close();
+    await server.close();
+  }),
+);
+
+test('padding files read as zeros, also into a used buffer', async () => {
+  const server = await rawServer(goodMirror({ a: FILE_A, b: FILE_B }));
+  const opts = multi(server.url);
+  opts.files = [
+    { path: ['a'], length: FILE_A.length, offset: 0 },
+    { path: ['.pad', '96'], length: 96, offset: FILE_A.length, padding: true },
+    { path: ['b'], length: FILE_B.length, offset: FILE_A.length + 96 },
+  ];
+  const { ws } = seed(opts);
+  const want = Buffer.concat([FILE_A, Buffer.alloc(96), FILE_B]);
+  assert.equal(await ws.read(2900, 400), want.subarray(2900, 3300));
+  assert.equal(await ws.read(2900, 400, undefined, Buffer.alloc(400, 0xff)), want.subarray(2900, 3300));
+  assert.equal(await ws.read(3010, 50, undefined, Buffer.alloc(64, 0xff)), Buffer.alloc(50));
+  assert.is(server.requests.filter((r) => r.path.includes('pad')).length, 0, 'padding is never asked for');
+  ws.close();
+  await server.close();
+});
+
+test(
+  'a head and body that arrive a few bytes at a time',
+  deadline(10_000, async () => {
+    const data = content('f', 1000);
+    const server = await rawServer((req, socket) => {
+      const m = /bytes=(\d+)-(\d+)/.exec(req.range ?? '')!;
+      const [first, last] = [Number(m[1]), Number(m[2])];
+      const bytes = Buffer.concat([
+        Buffer.from(`HTTP/1.1 206 Partial Content\r\nContent-Range: bytes ${first}-${last}/1000\r\nContent-Length: ${last - first + 1}\r\n\r\n`),
+        data.subarray(first, last + 1),
+      ]);
+      socket.setNoDelay(true);
+      let i = 0;
+      const drip = () => {
+        if (i >= bytes.length || socket.destroyed) return;
+        socket.write(bytes.subarray(i, i + 3));
+        i += 3;
+        setImmediate(drip);
+      };
+      drip();
+    });
+    const { ws } = seed(single(server.url + 'f'));
+    assert.equal(await ws.read(500, 100), data.subarray(500, 600));
+    assert.equal(await ws.read(0, 20), data.subarray(0, 20));
+    ws.close();
+    await server.close();
+  }),
+);
+
+test(
+  'time spent waiting for a free connection does not count against a request (fake clock)',
+  deadline(10_000, async () => {
+    const held: (() => void)[] = [];
+    const good = goodMirror({ a: FILE_A, b: FILE_B });
+    const server = await rawServer((req, socket, s) => void held.push(() => good(req, socket, s)));
+    const clock = new ManualClock();
+    const ws = new WebSeed({ clock, logger: createLogger('error', () => undefined), random: () => 0 }, { ...multi(server.url), limits: { maxSockets: 1 } });
+    const p = ws.read(2000, 2000); // two files, one connection: the second request waits for the first
+    await waitFor('the first request', 5000, () => held.length === 1);
+    clock.advance(25_000);
+    held.shift()!();
+    await waitFor('the second request', 5000, () => held.length === 1);
+    clock.advance(25_000); // 50 s after the read began, 25 s after the second request was sent
+    held.shift()!();
+    assert.equal(await p, Buffer.concat([FILE_A, FILE_B]).subarray(2000, 4000));
+    assert.is(server.connections, 1);
+    ws.close();
+    await server.close();
+  }),
+);
+
+test(
+  'IPv6 literals, and host names through the injected lookup (Host header as in the URL)',
+  deadline(10_000, async () => {
+    const data = content('f', 1000);
+    const v6 = await rawServer(goodMirror({ f: data }), '::1');
+    const a = seed(single(v6.url + 'f')).ws;
+    assert.equal(await a.read(10, 10), data.subarray(10, 20));
+    assert.match(v6.requests[0]!.head, /\r\nhost: \[::1\]:\d+\r\n/i);
+    a.close();
+    await v6.close();
+
+    const v4 = await rawServer(goodMirror({ f: data }));
+    const port = new URL(v4.url).port;
+    const asked: string[] = [];
+    const lookup = async (host: string) => (asked.push(host), { address: '127.0.0.1', family: 4 as const });
+    const b = new WebSeed({ clock: new ManualClock(), logger: createLogger('error', () => undefined), lookup }, single(`http://mirror.mesh.test:${port}/f`));
+    assert.equal(await b.read(0, 10), data.subarray(0, 10));
+    assert.equal(asked, ['mirror.mesh.test']);
+    assert.match(v4.requests[0]!.head, new RegExp(`\\r\\nhost: mirror\\.mesh\\.test:${port}\\r\\n`, 'i'));
+    b.close();
+    const failing = new WebSeed(
+      { clock: new ManualClock(), logger: createLogger('error', () => undefined), lookup: async () => Promise.reject(Object.assign(new Error('no such host'), { code: 'ENOTFOUND' })) },
+      single(`http://gone.mesh.test:${port}/f`),
+    );
+    await rejects(failing.read(0, 10), 'network', /cannot resolve the host/);
+    failing.close();
+    await v4.close();
+  }),
+);
 
 test.run();
