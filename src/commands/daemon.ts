@@ -14,6 +14,7 @@ import { systemClock } from '../util/clock.js';
 import { TrackerService } from '../tracker/tracker-service.js';
 import { single, type Command } from './command.js';
 import { LpdService } from '../lpd/lpd-service.js';
+import { MeshDiscovery } from '../lpd/mesh-discovery.js';
 import { MeshseedError, describeError, usageError } from '../errors.js';
 import { ControlServer, controlSocketPath } from '../control/control-socket.js';
 import { Seeder } from '../seeder/seeder.js';
@@ -79,10 +80,23 @@ Example:
     // LPD last, after the tracker and seeder it bridges to: pass them as `registry` (the
     // tracker's TrackerRegistry) and `seeder` (the SeederView). Always added: it idles while
     // lpd.enabled is 0, so a reload can switch it on.
-    const lpd = new LpdService({ log, clock: systemClock, ...(tracker ? { registry: tracker } : {}), ...(seeder ? { seeder } : {}) }, settings);
+    // Mesh discovery (lookup, LPD introductions, the seeder dialling new leechers) hears what LPD hears.
+    const discovery = new MeshDiscovery({ log, clock: systemClock, ...(tracker ? { tracker } : {}), ...(seeder ? { seeder } : {}) }, settings);
+    daemon.add(discovery);
+    const lpd = new LpdService(
+      {
+        log,
+        clock: systemClock,
+        ...(tracker ? { registry: tracker } : {}),
+        ...(seeder ? { seeder } : {}),
+        onHeard: (h, address, port, ifname) => discovery.heard(h, address, port, ifname),
+      },
+      settings,
+    );
     daemon.add(lpd);
     if (tracker) {
       tracker.lpdStatus = () => lpd.status();
+      tracker.introductionStatus = () => discovery.status();
       tracker.partsStatus = () => daemon.parts();
     }
     // the control socket (`meshseed status`) opens before the parts start and closes after they stop

@@ -296,6 +296,17 @@ export const SETTINGS = {
     default: true,
     doc: 'Offer peers heard by LPD to the seeder as connection candidates.',
   },
+  'lpd.introduce': {
+    type: 'bool',
+    default: true,
+    doc: 'Introduce clients heard by LPD to the peers this node knows or looks up (one ut_pex message; never for private torrents).',
+  },
+  'lpd.lookup_tracker': {
+    type: 'list',
+    default: [],
+    item: 'url',
+    doc: 'Mesh tracker announce URLs asked for peers to introduce when this node knows none (besides seeder.mesh_tracker).',
+  },
 } as const satisfies Record<string, SettingSpec>;
 
 export type SettingKey = keyof typeof SETTINGS;

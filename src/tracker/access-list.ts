@@ -21,6 +21,8 @@ export interface AllowedTorrent {
   /** Total bytes. */
   size: number;
   file: string;
+  /** BEP 27: its peers never travel by LPD or PEX (mesh discovery does not introduce it). */
+  private: boolean;
 }
 
 /** Most .torrent files read from the folder (a router's folder holds tens, maybe thousands). */
@@ -189,7 +191,7 @@ export class AccessList {
           mtimeMs: st.mtimeMs,
           size: st.size,
           key: hexToKey(m.infoHashHex),
-          torrent: { name: m.name, size: m.length, file: name },
+          torrent: { name: m.name, size: m.length, file: name, private: m.private },
         });
       } catch (err) {
         const old = this.files.get(name);

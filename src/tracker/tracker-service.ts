@@ -11,18 +11,18 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Service } from '../daemon.js';
 import type { Settings } from '../config/settings.js';
-import type { TrackerRegistry } from '../parts.js';
+import type { AnnouncedPeer, TrackerRegistry, TrackerSwarms } from '../parts.js';
 import type { Logger } from '../util/log.js';
 import type { Clock } from '../util/clock.js';
 import { describeError } from '../errors.js';
 import { AccessList, hexToKey, keyToHex } from './access-list.js';
-import { addressBytes } from './address.js';
+import { addressBytes, addressText } from './address.js';
 import { DEFAULT_MAX_CONNECTIONS, HEAD_TIMEOUT_MS, HttpFront } from './http-front.js';
 import { UdpFront } from './udp-front.js';
 import { TrackerCore, type CoreSettings, type HttpReply, type RefusalClass } from './tracker-core.js';
 import { readStateFile, writeStateFile } from './state-file.js';
-import { renderStatsHtml, renderStatsJson, type StatsRow } from './stats-page.js';
-import { lpdSummary } from '../lpd/lpd-summary.js';
+import { renderStatsHtml, renderStatsJson, type StatsExtra, type StatsRow } from './stats-page.js';
+import { introductionsSummary, lpdSummary } from '../lpd/lpd-summary.js';
 
 export const STATE_FILE_NAME = 'tracker.json';
 /** The state file is written at most this often (flash wears), and at shutdown. */
@@ -63,7 +63,7 @@ const accessOptions = (s: Settings) => ({
   maxFiles: s['seeder.max_files'],
 });
 
-export class TrackerService implements Service, TrackerRegistry {
+export class TrackerService implements Service, TrackerRegistry, TrackerSwarms {
   readonly name = 'tracker';
   readonly core: TrackerCore;
   readonly access: AccessList;
@@ -90,6 +90,7 @@ export class TrackerService implements Service, TrackerRegistry {
     this.access = new AccessList({ log: this.log, onChange: () => this.onAccessChange() }, accessOptions(settings));
     this.core = new TrackerCore({ access: this.access, ...(deps.secret ? { secret: deps.secret } : {}) }, coreSettings(settings));
     this.core.onRefusal = (c) => this.noteRefusal(c);
+    this.core.onNewPeer = (infoHash, address, port, seeder) => this.newPeer(infoHash, address, port, seeder);
     this.core.pages = { page: (path, now) => this.page(path, now) };
     this.startedAt = deps.clock.now();
   }
@@ -261,6 +262,39 @@ export class TrackerService implements Service, TrackerRegistry {
     return r.refused === undefined;
   }
 
+  // ---------------- TrackerSwarms (mesh discovery) ----------------
+
+  private readonly peerListeners: ((p: AnnouncedPeer) => void)[] = [];
+
+  isPrivate(infoHashHex: string): boolean {
+    return /^[0-9a-f]{40}$/i.test(infoHashHex) && this.access.info(hexToKey(infoHashHex.toLowerCase()))?.private === true;
+  }
+
+  peersOf(infoHashHex: string, max: number): { address: string; port: number; seed: boolean }[] {
+    if (!/^[0-9a-f]{40}$/i.test(infoHashHex)) return [];
+    // this node's own seeder announces from loopback: that address means nothing to another host
+    return this.core.store
+      .peersOf(hexToKey(infoHashHex.toLowerCase()), this.deps.clock.now(), max)
+      .filter((p) => !(p.address.length === 4 ? p.address[0] === 127 : p.address.every((x, i) => x === (i === 15 ? 1 : 0))))
+      .map((p) => ({ address: addressText(p.address), port: p.port, seed: p.seeder }));
+  }
+
+  onPeerAnnounced(listener: (peer: AnnouncedPeer) => void): void {
+    this.peerListeners.push(listener);
+  }
+
+  private newPeer(infoHash: Uint8Array, address: Uint8Array, port: number, seeder: boolean): void {
+    if (this.peerListeners.length === 0) return;
+    const peer: AnnouncedPeer = { infoHashHex: Buffer.from(infoHash).toString('hex'), address: addressText(address), port, seeder };
+    for (const l of this.peerListeners) {
+      try {
+        l(peer);
+      } catch (err) {
+        this.log.error(`new-peer listener failed: ${describeError(err)}`);
+      }
+    }
+  }
+
   // ---------------- status, stats page ----------------
 
   status(): Record<string, unknown> {
@@ -312,10 +346,18 @@ export class TrackerService implements Service, TrackerRegistry {
   /** The daemon's parts and their states (part-state.ts), for the stats page; set by the daemon. */
   partsStatus: (() => Record<string, unknown>) | undefined;
 
-  private lpdExtra(): { lpd?: { summary: string; counters: unknown } } {
+  /** The introducer's status (mesh discovery), for the stats page; set by the daemon. */
+  introductionStatus: (() => unknown) | undefined;
+
+  private lpdExtra(): Pick<StatsExtra, 'lpd' | 'introductions'> {
     const counters = this.lpdStatus?.();
     const summary = lpdSummary(counters);
-    return summary ? { lpd: { summary, counters } } : {};
+    const intro = this.introductionStatus?.();
+    const introSummary = introductionsSummary(intro);
+    return {
+      ...(summary ? { lpd: { summary, counters } } : {}),
+      ...(introSummary ? { introductions: { summary: introSummary, counters: intro } } : {}),
+    };
   }
 
   private page(path: string, nowMs: number): HttpReply | undefined {
