@@ -23,7 +23,7 @@ import { join, dirname } from 'node:path';
 import { randomBytes, createHash } from 'node:crypto';
 import { request } from 'node:http';
 import { fileURLToPath } from 'node:url';
-import { cpuSeconds as cpuOf, median, numberArg, processes, until } from './fixtures.mjs';
+import { cpuSeconds as cpuOf, initScriptNodeFlags, median, numberArg, processes, until } from './fixtures.mjs';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const SIZE_MIB = numberArg('size-mib', 256);
@@ -108,7 +108,8 @@ async function startMeshseed(limitKiB, announceIt = true) {
   const p = port();
   const state = join(work, 'state');
   // MESHSEED_NODE_FLAGS: node flags for the daemon, as the init script would give them
-  const flags = (process.env.MESHSEED_NODE_FLAGS ?? '').split(' ').filter(Boolean);
+  // the init script's node flags, as on a router, unless MESHSEED_NODE_FLAGS says otherwise
+  const flags = process.env.MESHSEED_NODE_FLAGS !== undefined ? process.env.MESHSEED_NODE_FLAGS.split(' ').filter(Boolean) : initScriptNodeFlags(ROOT);
   const c = start(process.execPath, [...flags, join(ROOT, 'dist', 'meshseed.js'), 'daemon', '--tracker-enabled', '0', '--lpd-enabled', '0',
     '--state-dir', state, '--seeder-torrent-dir', join(work, 'torrents'), '--seeder-data-dir', dataDir,
     '--seeder-listen-port', String(p), '--seeder-upload-rate', String(limitKiB), '--seeder-upload-slots', '4']);

@@ -10,7 +10,7 @@
 #
 # Usage: scripts/mesh-sim.sh up|run|down|status [PREFIX]
 #   up      make the namespaces (to explore by hand with `ip netns exec PREFIX-a1 …`)
-#   run     run the whole scenario of test/mesh/mesh.test.ts in its own namespaces, printing
+#   run     run the scenarios of test/mesh/ (mesh and discovery) in their own namespaces, printing
 #           what happens and how long it took; removes everything afterwards
 #   down    remove the namespaces and every process in them
 #   PREFIX (default "ms") names the namespaces PREFIX-r, PREFIX-a1, … so several simulations

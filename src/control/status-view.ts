@@ -13,7 +13,8 @@
  * The JSON view (`--json`) is a stable interface for scripts; its fields are listed in
  * the README. `services` carries the parts' raw status, which may change between versions.
  */
-import { lpdSummary } from '../lpd/lpd-summary.js';
+import { introductionsSummary, lpdSummary } from '../lpd/lpd-summary.js';
+import { catalogSummary } from '../catalog/catalog-summary.js';
 import { partProblems } from '../part-state.js';
 import type { StatusDocument } from './control-socket.js';
 import type { AnnouncerStatus, TorrentAnnounceStatus } from '../seeder/announcer.js';
@@ -196,11 +197,13 @@ function clip(s: string, width: number): string {
 export function renderStatus(v: StatusView): string {
   // a part that cannot start comes first: `tracker: not running (port 6969 in use), retrying`
   const lines = [`meshseed ${v.version}, pid ${v.pid}, up ${formatDuration(v.uptimeS)}`, ...partProblems(v.parts)];
-  const lpd = lpdSummary(v.services.lpd);
+  const lpd = [lpdSummary(v.services.lpd), introductionsSummary(v.services.introductions)].filter((l) => l !== undefined).join('\n');
+  const catalogs = catalogSummary(v.services.catalog, v.services.magnet);
   if (!v.torrents.length) {
     const parts = Object.keys(v.services);
     lines.push(parts.includes('seeder') ? 'no torrents: put .torrent files in the torrent_dir' : 'no torrents (the seeder is not running)');
     if (lpd) lines.push(lpd);
+    lines.push(...catalogs);
     return lines.join('\n');
   }
   const cells = (name: string, state: string, peers: string, rate: string, up: string, trackers: string) =>
@@ -225,5 +228,6 @@ export function renderStatus(v: StatusView): string {
     cells(`TOTAL (${n} torrent${n === 1 ? '' : 's'})`, '', String(v.totals.peers), `${formatBytes(v.totals.uploadRate)}/s`, formatBytes(v.totals.uploaded), ''),
   );
   if (lpd) lines.push(lpd);
+  lines.push(...catalogs);
   return lines.join('\n');
 }

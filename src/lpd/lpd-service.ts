@@ -41,6 +41,8 @@ export interface LpdServiceDeps {
   /** The daemon's seeder, when it runs: its public torrents are announced. */
   seeder?: SeederView;
   networkInterfaces?: () => InterfaceListing;
+  /** Every public torrent heard (mesh discovery: the introducer and the mesh lookup listen here). */
+  onHeard?: (infoHashHex: string, address: string, port: number, ifname: string) => void;
   open?: OpenTransport;
   randomBytes?: (n: number) => Uint8Array;
 }
@@ -307,6 +309,7 @@ export class LpdService implements Service {
         if (this.settings['lpd.bridge_to_seeder']) candidates.push({ infoHashHex: h, address: from.address, port: search.port, source: 'lpd' });
       }
       if (!known) this.bridge.unknownTorrents++;
+      this.deps.onHeard?.(h, from.address, search.port, iface.endpoint.ifname);
     }
     if (candidates.length && this.deps.seeder) {
       this.bridge.peersOfferedToSeeder += candidates.length;

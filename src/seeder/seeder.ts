@@ -33,6 +33,7 @@ import { TorrentSession, type TorrentStatus } from './torrent-session.js';
 import { TorrentWatcher } from './torrent-watcher.js';
 import { Mirror, type MirrorDeps } from './mirror.js';
 import { mseTorrentKey } from '../codec/mse.js';
+import { PEX_FLAG } from '../codec/peer-wire.js';
 
 export { FALLBACK_PORTS, MAX_HALF_OPEN, CONNECT_TIMEOUT_MS, RETRY_MS } from './peer-listener.js';
 export { MAX_CANDIDATES, type TorrentState, type TorrentStatus } from './torrent-session.js';
@@ -155,6 +156,11 @@ export class Seeder implements Service, SeederView {
 
   torrents(): SeededTorrent[] {
     return [...this.torrentsByHash.values()].filter((t) => t.offered);
+  }
+
+  peersOf(infoHashHex: string): { address: string; port: number; seed: boolean }[] {
+    const t = this.torrentsByHash.get(infoHashHex);
+    return t && !t.private ? t.pexPeers().map((p) => ({ address: p.address, port: p.port, seed: ((p.flags ?? 0) & PEX_FLAG.seed) !== 0 })) : [];
   }
 
   onTorrentsChanged(listener: () => void): void {

@@ -1,4 +1,4 @@
-// deadline: 120s
+// deadline: 180s
 /**
  * Issue 13, item 2: a valid 50,000-file torrent killed the daemon under the init script's
  * 64 MiB heap (and again at every respawn). Now: stats run a few at a time, file problems are

@@ -5,120 +5,41 @@
  * Network namespaces made by scripts/mesh-sim.sh (see there): segment A with meshseed node A
  * (seeding, tracker, LPD) and a client a2; segment B with meshseed node B (tracker and LPD,
  * no data) and clients b2, b3; a router between A and B (unicast crosses, multicast does
- * not); the "public tracker" at 10.61.9.1 answers nothing. Clients are python3-libtorrent
+ * not); the "public tracker" at 10.61.9.1 answers nothing. Node B looks torrents up on node
+ * A's tracker (lpd.lookup_tracker), so it introduces b2 to node A. Clients are python3-libtorrent
  * with DHT off. Every namespace and process is removed afterwards, also on failure.
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync, chmodSync } from 'node:fs';
-import { randomBytes } from 'node:crypto';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { BUNDLE, ROOT, deadline, meshseed, requirePrograms, tempDir, waitFor } from '../helpers';
+import { BUNDLE, deadline, meshseed, requirePrograms, waitFor } from '../helpers';
+import { NODE_A, NODE_B, PUBLIC_TRACKER, canMakeNamespaces, inNamespace as inMesh, ltClient, nodeConfig, sameBytes, setUpMesh, tearDownMesh, type MeshSetup } from './mesh-helpers';
 
 /** Namespaces are named PREFIX-r, PREFIX-a1, …; `scripts/mesh-sim.sh run` passes its own. */
 const PREFIX = process.env.MESH_PREFIX || 'mst';
-const SIM = join(ROOT, 'scripts', 'mesh-sim.sh');
-const LT_CLIENT = join(ROOT, 'test', 'mesh', 'lt-client.py');
-const PUBLIC_TRACKER = 'http://10.61.9.1:6969/announce';
-const NODE_A = '10.61.1.10';
-const NODE_B = '10.61.2.10';
-const ns = (host: string) => `${PREFIX}-${host}`;
-
-function canMakeNamespaces(): boolean {
-  const name = `${PREFIX}-probe${process.pid}`;
-  const ok = spawnSync('ip', ['netns', 'add', name], { stdio: 'ignore' }).status === 0;
-  if (ok) spawnSync('ip', ['netns', 'del', name], { stdio: 'ignore' });
-  return ok;
-}
-
-interface Proc {
-  child: ChildProcess;
-  output: () => string;
-  events: () => { event: string; t: number; [k: string]: unknown }[];
-  exited: Promise<number | null>;
-}
-
-const procs: Proc[] = [];
-function inNamespace(host: string, cmd: string[], opts: { cwd?: string } = {}): Proc {
-  const child = spawn('ip', ['netns', 'exec', ns(host), ...cmd], { stdio: ['ignore', 'pipe', 'pipe'], cwd: opts.cwd });
-  let out = '';
-  child.stdout!.on('data', (d) => (out += d));
-  child.stderr!.on('data', (d) => (out += d));
-  const exited = new Promise<number | null>((r) => child.on('exit', (c) => r(c)));
-  const p: Proc = {
-    child,
-    output: () => out,
-    events: () =>
-      out
-        .split('\n')
-        .filter((l) => l.startsWith('{'))
-        .map((l) => JSON.parse(l)),
-    exited,
-  };
-  procs.push(p);
-  return p;
-}
-
-function nodeConfig(dir: string, opts: { seeder: boolean; meshTrackers: string[] }): string {
-  const file = join(dir, 'meshseed.conf');
-  writeFileSync(
-    file,
-    `config meshseed 'main'
-  option state_dir '${dir}/state'
-  option log_level 'info'
-config tracker 'tracker'
-  option port '6969'
-  option interval '30'
-config seeder 'seeder'
-  option enabled '${opts.seeder ? 1 : 0}'
-  option torrent_dir '${dir}/torrents'
-  option data_dir '${dir}/data'
-  option upload_rate '0'
-${opts.meshTrackers.map((u) => `  list mesh_tracker '${u}'`).join('\n')}
-config lpd 'lpd'
-  list interface 'eth0'
-  option ipv6 '0'
-`,
-  );
-  return file;
-}
-
-const client = (host: string, address: string, torrent: string, save: string, extra: string[] = []) =>
-  inNamespace(host, ['/usr/bin/python3', LT_CLIENT, '--torrent', torrent, '--save', save, '--listen', `${address}:6881`, ...extra]);
-
-const sameBytes = (a: string, b: string) => Buffer.compare(readFileSync(a), readFileSync(b)) === 0;
+const inNamespace = (host: string, cmd: string[]) => inMesh(PREFIX, host, cmd);
+const client = (host: string, address: string, torrent: string, save: string, extra: string[] = []) => ltClient(PREFIX, host, address, torrent, save, extra);
 
 test(
   'downloads continue inside the mesh when the internet trackers are unreachable',
   deadline(160_000, async () => {
     if (!requirePrograms('ip', '/usr/bin/python3')) return;
-    if (!canMakeNamespaces()) {
+    if (!canMakeNamespaces(PREFIX)) {
       console.log('SKIPPED: the mesh scenario needs network namespaces (ip netns add failed: not root?)');
       return;
     }
-    const dir = tempDir('meshseed-mesh-');
-    spawnSync(SIM, ['down', PREFIX], { stdio: 'ignore' });
+    let mesh: MeshSetup | undefined;
+    let failing = false;
     try {
-      chmodSync(dir.path, 0o755);
-      const up = spawnSync(SIM, ['up', PREFIX], { encoding: 'utf8' });
-      assert.is(up.status, 0, up.stderr);
-
       // The content: a file the mesh redistributes, and its torrent with the public tracker
       // first and node A's in-mesh tracker in a tier of its own.
-      const a = join(dir.path, 'a');
-      const b = join(dir.path, 'b');
-      for (const d of [a, b]) for (const s of ['state', 'torrents', 'data']) mkdirSync(join(d, s), { recursive: true });
-      const content = join(a, 'data', 'openwrt-mesh.img');
-      writeFileSync(content, randomBytes(3 * 1024 * 1024 + 12345));
-      const torrent = join(dir.path, 'openwrt-mesh.torrent');
-      const made = await meshseed(['create', '-q', '-l', '16', '-a', PUBLIC_TRACKER, '-a', `http://${NODE_A}:6969/announce`, '-o', torrent, content]);
-      assert.is(made.code, 0, made.stderr);
-      writeFileSync(join(a, 'torrents', 'openwrt-mesh.torrent'), readFileSync(torrent));
+      mesh = await setUpMesh(PREFIX, 'meshseed-mesh-', [PUBLIC_TRACKER, `http://${NODE_A}:6969/announce`]);
+      const { dir, a, b, content, torrent } = mesh;
 
       // Node A's operator lists its own tracker as the mesh tracker (uci add_list meshseed.seeder.mesh_tracker=…)
       const nodeA = inNamespace('a1', [process.execPath, BUNDLE, 'daemon', '--config', nodeConfig(a, { seeder: true, meshTrackers: [`http://${NODE_A}:6969/announce`] })]);
-      const nodeB = inNamespace('b1', [process.execPath, BUNDLE, 'daemon', '--config', nodeConfig(b, { seeder: false, meshTrackers: [] })]);
+      const nodeB = inNamespace('b1', [process.execPath, BUNDLE, 'daemon', '--config', nodeConfig(b, { seeder: false, meshTrackers: [], lookupTrackers: [`http://${NODE_A}:6969/announce`] })]);
       await waitFor('node A started', 15_000, () => /info: started/.test(nodeA.output()));
       await waitFor('node B started', 15_000, () => /info: started/.test(nodeB.output()));
 
@@ -134,7 +55,8 @@ test(
 
       await waitFor('b2 finished', 110_000, () => b2.events().some((e) => e.event === 'finished'), 200);
       assert.ok(sameBytes(content, join(saveB2, 'openwrt-mesh.img')), 'b2 data identical');
-      const firstPeer = b2.events().find((e) => e.event === 'peer');
+      // node B's introducer connects to b2 too: the first peer is the first other than node B
+      const firstPeer = b2.events().find((e) => e.event === 'peer' && e.ip !== NODE_B);
       console.log(`segment B client: first peer after ${firstPeer?.t}s, complete after ${b2.events().find((e) => e.event === 'finished')!.t}s`);
 
       await waitFor('a2 finished', 110_000, () => a2.events().some((e) => e.event === 'finished'), 200);
@@ -174,12 +96,11 @@ test(
       const switches = nodeA.output().match(/announcing in-mesh only/g) ?? [];
       assert.is(switches.length, 1, `one switch line in node A's log:\n${nodeA.output()}`);
       assert.ok(switchedAt.length <= nodeA.output().length);
+    } catch (err) {
+      failing = true;
+      throw err;
     } finally {
-      for (const p of procs) p.child.kill('SIGKILL');
-      spawnSync(SIM, ['down', PREFIX], { stdio: 'ignore' });
-      dir.remove();
-      const left = spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' }).stdout;
-      assert.not.match(left, new RegExp(`^${PREFIX}-`, 'm'), 'no namespace left behind');
+      await tearDownMesh(PREFIX, mesh, failing);
     }
   }),
 );
