@@ -1,5 +1,5 @@
-// Bench helpers shared by bench/cold-start.mjs and bench/router.mjs: single-file torrents
-// written without any tool (a few lines of bencode), median, child processes, RSS from /proc.
+// Bench helpers shared by the benchmarks (cold-start, router, seed, webseed): single-file torrents
+// written without any tool (a few lines of bencode), median, number flags, child processes, RSS from /proc.
 import { createHash } from 'node:crypto';
 import { spawn } from 'node:child_process';
 import { closeSync, openSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
@@ -41,6 +41,12 @@ export function makeTorrent({ torrentDir, dataDir, name, bytes, pieceLength = 1 
   writeFileSync(join(torrentDir, `${name}.torrent`), Buffer.concat([Buffer.from('d8:announce'), bencode(announce), Buffer.from('4:info'), infoBytes, Buffer.from('e')]));
   return createHash('sha1').update(infoBytes).digest();
 }
+
+/** `--name N` from the command line as a number, or `def`. */
+export const numberArg = (name, def) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? Number(process.argv[i + 1]) : def;
+};
 
 export const median = (xs) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -90,4 +96,48 @@ export function runToEnd(cmd, args, opts = {}) {
     c.on('error', reject);
     c.on('close', (code) => (code === 0 ? resolve(out) : reject(new Error(`${cmd} ${args.join(' ')} exited ${code}:\n${out}`))));
   });
+}
+/**
+ * Child processes of a benchmark: `start` spawns one with its output collected in `.out` and
+ * its exit in `.done`; every one still running is killed (and `work` removed) when the
+ * benchmark exits.
+ */
+export function processes(work, { spawn, rmSync }) {
+  const children = new Set();
+  const cleanup = () => {
+    for (const c of children) c.kill('SIGKILL');
+    rmSync(work, { recursive: true, force: true });
+  };
+  process.on('exit', cleanup);
+  process.on('SIGINT', () => process.exit(130));
+  return function start(cmd, args, opts = {}) {
+    const c = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], ...opts });
+    children.add(c);
+    c.out = '';
+    c.stdout.on('data', (d) => (c.out += d));
+    c.stderr.on('data', (d) => (c.out += d));
+    c.done = new Promise((r) =>
+      c.on('exit', (code) => {
+        children.delete(c);
+        r(code);
+      }),
+    );
+    return c;
+  };
+}
+
+/** Waits until `check()` is true, looking every `every` ms; throws after `ms`. */
+export async function until(what, ms, check, every = 50) {
+  const end = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, every));
+  }
+}
+
+/** CPU seconds (user + system) of a process, from /proc/<pid>/stat. */
+export function cpuSeconds(pid, readFileSync) {
+  const f = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = f.slice(f.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
 }

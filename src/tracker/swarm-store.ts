@@ -47,6 +47,8 @@ const F_COMPLETED = 4;
 /** This peer has shown it has data (see the header); with SEEDER it counts as complete. */
 const F_PROVEN = 8;
 const F_COMPLETE = F_SEEDER | F_PROVEN;
+/** Only between `add` and the end of that announce: the peer has no state yet (no seeder transition). */
+const F_NEW = 0x80;
 const INITIAL_SLOTS = 4;
 /** Swarms up to this many peers are scanned (a few cache lines); bigger ones get an index. */
 const INDEX_MIN_PEERS = 24;
@@ -504,8 +506,6 @@ function samePeerId(b: Uint8Array, at: number, id: Uint8Array): boolean {
   return true;
 }
 
-/** Only between `add` and the end of that announce: the peer has no state yet (no seeder transition). */
-const F_NEW = 0x80;
 
 function sameEndpoint(b: Uint8Array, o: number, addr: Uint8Array, v6: boolean, port: number): boolean {
   if (b[o + OFF_PORT] !== port >>> 8 || b[o + OFF_PORT + 1] !== (port & 0xff)) return false;
