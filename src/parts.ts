@@ -4,6 +4,8 @@
  * prints them ('10.0.0.2', '::1'); info hashes are 40 lower-case hex digits at these seams.
  */
 
+import type { Metainfo } from './codec/metainfo.js';
+
 /** A peer learned by one part and offered to another. */
 export interface PeerCandidate {
   infoHashHex: string;
@@ -39,8 +41,11 @@ export interface TrackerSwarms {
   onPeerAnnounced(listener: (peer: AnnouncedPeer) => void): void;
 }
 
-/** A torrent the seeder offers, as the announcer and LPD need to see it. */
+/** A torrent the seeder offers, as the announcer, LPD and the front page need to see it. */
 export interface SeededTorrent {
+  /** Its .torrent file in the watch folder and its metainfo (the front page lists and serves them; test fakes leave them out). */
+  readonly file?: string;
+  readonly meta?: Metainfo;
   infoHashHex: string;
   infoHash: Uint8Array;
   /** BEP 27: announced only to its own trackers, never over LPD or PEX. */

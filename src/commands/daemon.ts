@@ -19,6 +19,9 @@ import { MeshseedError, describeError, usageError } from '../errors.js';
 import { ControlServer, controlSocketPath } from '../control/control-socket.js';
 import { Seeder } from '../seeder/seeder.js';
 import { announcerService } from '../seeder/announce-service.js';
+import { CatalogService } from '../catalog/catalog-service.js';
+import { MagnetService } from '../catalog/magnet-service.js';
+import { addTarget } from '../catalog/add-target.js';
 import type mri from 'mri';
 
 /** One line per setting: flag, doc, then its default, bounds and unit from the settings table. */
@@ -77,6 +80,39 @@ Example:
       daemon.add(seeder);
       daemon.add(announcerService(seeder, settings, { log, clock: systemClock, peerId: seeder.peerId }));
     }
+    // Catalog subscriptions fill the seeder's torrent_dir; added with the seeder (idle with no
+    // catalog) so a reload can subscribe.
+    if (seeder)
+      daemon.add(
+        new CatalogService(
+          {
+            log,
+            clock: systemClock,
+            usedBytes: () => seeder.torrents().reduce((n, t) => n + (t.meta?.length ?? 0), 0),
+            knownHashes: () => new Set(seeder.torrents().map((t) => t.infoHashHex)),
+          },
+          settings,
+        ),
+      );
+    // .magnet files in torrent_dir (meshseed add) are completed into .torrent files (BEP 9)
+    const magnets = seeder
+      ? new MagnetService(
+          {
+            log,
+            clock: systemClock,
+            peerId: seeder.peerId,
+            listenPort: () => seeder.listenPort(),
+            knownHashes: () => new Set(seeder.torrents().map((t) => t.infoHashHex)),
+            ownTracker: () => {
+              if (!tracker || !tracker.port) return undefined;
+              const host = daemon.current['tracker.address'][0] ?? '127.0.0.1';
+              return `http://${host.includes(':') ? `[${host}]` : host}:${tracker.port}/announce`;
+            },
+          },
+          settings,
+        )
+      : undefined;
+    if (magnets) daemon.add(magnets);
     // LPD last, after the tracker and seeder it bridges to: pass them as `registry` (the
     // tracker's TrackerRegistry) and `seeder` (the SeederView). Always added: it idles while
     // lpd.enabled is 0, so a reload can switch it on.
@@ -98,10 +134,17 @@ Example:
       tracker.lpdStatus = () => lpd.status();
       tracker.introductionStatus = () => discovery.status();
       tracker.partsStatus = () => daemon.parts();
+      // the front page lists the seeder's torrents with their state
+      if (seeder) tracker.seeder = seeder;
     }
     // the control socket (`meshseed status`) opens before the parts start and closes after they stop
     const control = new ControlServer(
-      { log: log.child('control'), status: () => daemon.status(), parts: () => daemon.parts() },
+      {
+        log: log.child('control'),
+        status: () => daemon.status(),
+        parts: () => daemon.parts(),
+        ...(magnets ? { add: (target: string) => addTarget(target, { torrentDir: daemon.current['seeder.torrent_dir'], kickMagnets: () => void magnets.kick() }) } : {}),
+      },
       { path: controlSocketPath(settings['main.state_dir']) },
     );
     try {

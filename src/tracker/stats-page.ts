@@ -1,5 +1,5 @@
 /**
- * The stats page at `/` (HTML, bttrack's columns: info hash, name, size, complete,
+ * The stats page at `/stats` (HTML, bttrack's columns: info hash, name, size, complete,
  * downloading, downloaded, transferred, with totals) and `/stats.json`. Built from the
  * store's per-torrent counters, one row per torrent, never by walking peers. Pure: rows in,
  * bytes out. Every text from a torrent file is HTML-escaped; the page fits a phone screen
@@ -34,6 +34,8 @@ export interface StatsExtra {
   memory?: Record<string, number>;
   /** Local Peer Discovery: a summary line (page) and the raw counters (stats.json). */
   lpd?: { summary: string; counters: unknown };
+  /** More top-level fields for stats.json (the node's rates, the front page's torrents and states). */
+  json?: Record<string, unknown>;
   /** LPD introductions (mesh discovery): the same. */
   introductions?: { summary: string; counters: unknown };
   /** The daemon's parts by name, running or retrying and why (part-state.ts). */
@@ -120,6 +122,7 @@ export function renderStatsJson(rows: StatsRow[], extra: StatsExtra): string {
     counters: extra.counters,
     ...(extra.memory ? { memory: extra.memory } : {}),
     ...(extra.lpd ? { lpd: extra.lpd.counters } : {}),
+    ...extra.json,
     ...(extra.introductions ? { introductions: extra.introductions.counters } : {}),
     ...(extra.parts ? { parts: extra.parts } : {}),
     files: rows.map((r) => ({

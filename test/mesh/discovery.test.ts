@@ -67,10 +67,11 @@ async function trackerPeers(stateDir: string): Promise<number> {
 /** One run of a configuration in a fresh mesh; returns the client's times in seconds. */
 async function runOnce(cfg: Config): Promise<{ introducedAt: number; firstPeer: number; complete: number; introductions: string }> {
   let mesh: MeshSetup | undefined;
+  let failing = false;
   try {
     mesh = await setUpMesh(PREFIX, 'meshseed-discovery-', cfg.tiers);
     const { dir, a, b, content, torrent } = mesh;
-    const nodeA = inNamespace(PREFIX, 'a1', [process.execPath, BUNDLE, 'daemon', '--config', nodeConfig(a, { seeder: true, meshTrackers: cfg.nodeA, logLevel: 'debug' })]);
+    // node B first: node A's first announce to a mesh tracker on node B must find it up
     const nodeB = inNamespace(PREFIX, 'b1', [
       process.execPath,
       BUNDLE,
@@ -78,8 +79,9 @@ async function runOnce(cfg: Config): Promise<{ introducedAt: number; firstPeer: 
       '--config',
       nodeConfig(b, { seeder: false, meshTrackers: cfg.nodeB.mesh, lookupTrackers: cfg.nodeB.lookup, logLevel: 'debug' }),
     ]);
-    await waitFor('node A seeding', 20_000, () => /: seeding \(/.test(nodeA.output()));
     await waitFor('node B started', 20_000, () => /info: started/.test(nodeB.output()));
+    const nodeA = inNamespace(PREFIX, 'a1', [process.execPath, BUNDLE, 'daemon', '--config', nodeConfig(a, { seeder: true, meshTrackers: cfg.nodeA, logLevel: 'debug' })]);
+    await waitFor('node A seeding', 20_000, () => /: seeding \(/.test(nodeA.output()));
     // the mesh is in its steady state: node A is in the mesh tracker's swarm
     await waitFor(`node A registered in node ${cfg.readyOn.toUpperCase()}'s tracker`, 30_000, async () => (await trackerPeers(join(cfg.readyOn === 'a' ? a : b, 'state'))) >= 1, 250);
 
@@ -118,7 +120,9 @@ async function runOnce(cfg: Config): Promise<{ introducedAt: number; firstPeer: 
       });
       firstPeer = (seen - started) / 1000;
       introducedAt = ((await introduced) - started) / 1000;
-      const end = await waitFor('Transmission finished', 100_000, () => (existsSync(doneMarker) ? Date.now() : 0), 100);
+      const end = await waitFor('Transmission finished', 100_000, () => (existsSync(doneMarker) ? Date.now() : 0), 100).catch((e) => {
+        throw new Error(`${(e as Error).message}\n--- transmission:\n${tr.output().slice(-2000)}\n--- node A:\n${nodeA.output().slice(-4000)}`);
+      });
       complete = (end - started) / 1000;
     }
     assert.ok(sameBytes(content, join(save, 'openwrt-mesh.img')), 'b2 data identical');
@@ -127,8 +131,11 @@ async function runOnce(cfg: Config): Promise<{ introducedAt: number; firstPeer: 
     const sent = /introductions: (\d+) sent/.exec(line);
     assert.ok(sent && Number(sent[1]) >= 1, `node B introduced: ${status.stdout}`);
     return { introducedAt, firstPeer, complete, introductions: line };
+  } catch (err) {
+    failing = true;
+    throw err;
   } finally {
-    tearDownMesh(PREFIX, mesh);
+    await tearDownMesh(PREFIX, mesh, failing);
   }
 }
 

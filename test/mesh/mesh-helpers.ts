@@ -8,7 +8,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import { ROOT, meshseed, tempDir } from '../helpers';
+import { ROOT, meshseed, tempDir, waitFor } from '../helpers';
 
 export const SIM = join(ROOT, 'scripts', 'mesh-sim.sh');
 export const LT_CLIENT = join(ROOT, 'test', 'mesh', 'lt-client.py');
@@ -123,7 +123,7 @@ export async function setUpMesh(prefix: string, tempPrefix: string, tiers: strin
   try {
     return await prepare(prefix, dir, tiers);
   } catch (err) {
-    tearDownMesh(prefix, { dir });
+    await tearDownMesh(prefix, { dir }, true);
     throw err;
   }
 }
@@ -145,12 +145,24 @@ async function prepare(prefix: string, dir: ReturnType<typeof tempDir>, tiers: s
   return { dir, a, b, content, torrent };
 }
 
-/** Kills every process started here, removes the mesh and the folder; asserts no namespace is left. */
-export function tearDownMesh(prefix: string, setup: { dir: { remove(): void } } | undefined): void {
+/**
+ * Kills every process started here, removes the mesh and the folder; asserts no namespace is
+ * left (unless `failing`: the test's own error is the one to report). A process killed a
+ * moment ago can still hold its namespace: `down` is repeated until the namespaces are gone,
+ * for a few seconds at most.
+ */
+export async function tearDownMesh(prefix: string, setup: { dir: { remove(): void } } | undefined, failing = false): Promise<void> {
   killAll();
-  spawnSync(SIM, ['down', prefix], { stdio: 'ignore' });
-  setup?.dir.remove();
-  const left = spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' }).stdout;
   // only this mesh's hosts: another test's mesh may share a prefix
-  assert.not.match(left, new RegExp(`^${prefix}-(r|a1|a2|b1|b2|b3)\\b`, 'm'), 'no namespace left behind');
+  const mine = new RegExp(`^${prefix}-(r|a1|a2|b1|b2|b3)\\b`, 'm');
+  const left = () => spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' }).stdout;
+  try {
+    await waitFor(`the ${prefix} namespaces removed`, 5000, () => {
+      spawnSync(SIM, ['down', prefix], { stdio: 'ignore' });
+      return !mine.test(left());
+    }, 200).catch(() => {});
+  } finally {
+    setup?.dir.remove();
+  }
+  if (!failing) assert.not.match(left(), mine, `no namespace left behind:\n${left()}`);
 }

@@ -30,6 +30,7 @@ test(
       return;
     }
     let mesh: MeshSetup | undefined;
+    let failing = false;
     try {
       // The content: a file the mesh redistributes, and its torrent with the public tracker
       // first and node A's in-mesh tracker in a tier of its own.
@@ -95,8 +96,11 @@ test(
       const switches = nodeA.output().match(/announcing in-mesh only/g) ?? [];
       assert.is(switches.length, 1, `one switch line in node A's log:\n${nodeA.output()}`);
       assert.ok(switchedAt.length <= nodeA.output().length);
+    } catch (err) {
+      failing = true;
+      throw err;
     } finally {
-      tearDownMesh(PREFIX, mesh);
+      await tearDownMesh(PREFIX, mesh, failing);
     }
   }),
 );
