@@ -9,7 +9,7 @@ export interface PeerCandidate {
   infoHashHex: string;
   address: string;
   port: number;
-  source: 'tracker' | 'lpd' | 'pex' | 'incoming';
+  source: 'tracker' | 'lpd' | 'pex' | 'incoming' | 'dht';
 }
 
 /** What the LPD bridge needs from the daemon's tracker. */

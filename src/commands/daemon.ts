@@ -17,6 +17,7 @@ import { MeshseedError, describeError, usageError } from '../errors.js';
 import { ControlServer, controlSocketPath } from '../control/control-socket.js';
 import { Seeder } from '../seeder/seeder.js';
 import { announcerService } from '../seeder/announce-service.js';
+import { DhtService } from '../dht/dht-service.js';
 import type mri from 'mri';
 
 function settingsFlagsHelp(): string {
@@ -69,12 +70,20 @@ Example:
       daemon.add(seeder);
       daemon.add(announcerService(seeder, settings, { log, clock: systemClock, peerId: seeder.peerId }));
     }
+    // The DHT after the seeder (it listens on the seeder's port by default and announces its
+    // torrents). Always added: it idles while dht.enabled is 0, so a reload can switch it on.
+    const dht = new DhtService({ log, clock: systemClock, ...(seeder ? { seeder } : {}) }, settings);
+    daemon.add(dht);
+    if (seeder) seeder.dht = dht;
     // LPD last, after the tracker and seeder it bridges to: pass them as `registry` (the
     // tracker's TrackerRegistry) and `seeder` (the SeederView). Always added: it idles while
     // lpd.enabled is 0, so a reload can switch it on.
-    const lpd = new LpdService({ log, clock: systemClock, ...(tracker ? { registry: tracker } : {}), ...(seeder ? { seeder } : {}) }, settings);
+    const lpd = new LpdService({ log, clock: systemClock, dht, ...(tracker ? { registry: tracker } : {}), ...(seeder ? { seeder } : {}) }, settings);
     daemon.add(lpd);
-    if (tracker) tracker.lpdStatus = () => lpd.status();
+    if (tracker) {
+      tracker.lpdStatus = () => lpd.status();
+      tracker.dhtStatus = () => dht.status();
+    }
     // the control socket (`meshseed status`) opens before the parts start and closes after they stop
     const control = new ControlServer({ log: log.child('control'), status: () => daemon.status() }, { path: controlSocketPath(settings['main.state_dir']) });
     try {

@@ -7,6 +7,7 @@ import { isIP } from 'node:net';
 import { readFileSync } from 'node:fs';
 import { MeshseedError } from '../errors.js';
 import { parseUci, type UciDocument } from './uci.js';
+import { parseHostPort } from '../util/host-port.js';
 import {
   SECTIONS,
   SETTING_KEYS,
@@ -44,6 +45,8 @@ function checkItem(item: ListItem, v: string): string | undefined {
       return /^(https?|udp):\/\/[^\s/]+/.test(v) ? undefined : `'${v}' is not an http://, https:// or udp:// URL`;
     case 'ifname':
       return /^[A-Za-z0-9_.@-]{1,15}$/.test(v) ? undefined : `'${v}' is not an interface name`;
+    case 'hostport':
+      return parseHostPort(v) ? undefined : `'${v}' is not host:port (an IPv4 address or host name, then a port 1-65535)`;
   }
 }
 

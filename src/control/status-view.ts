@@ -13,6 +13,7 @@
  * the README. `services` carries the parts' raw status, which may change between versions.
  */
 import { lpdSummary } from '../lpd/lpd-summary.js';
+import { dhtSummary } from '../dht/dht-summary.js';
 import type { StatusDocument } from './control-socket.js';
 import type { AnnouncerStatus, TorrentAnnounceStatus } from '../seeder/announcer.js';
 
@@ -158,10 +159,12 @@ function clip(s: string, width: number): string {
 export function renderStatus(v: StatusView): string {
   const lines = [`meshseed ${v.version}, pid ${v.pid}, up ${formatDuration(v.uptimeS)}`];
   const lpd = lpdSummary(v.services.lpd);
+  const dht = dhtSummary(v.services.dht);
   if (!v.torrents.length) {
     const parts = Object.keys(v.services);
     lines.push(parts.includes('seeder') ? 'no torrents: put .torrent files in the torrent_dir' : 'no torrents (the seeder is not running)');
     if (lpd) lines.push(lpd);
+    if (dht) lines.push(dht);
     return lines.join('\n');
   }
   const cells = (name: string, state: string, peers: string, rate: string, up: string, trackers: string) =>
@@ -186,5 +189,6 @@ export function renderStatus(v: StatusView): string {
     cells(`TOTAL (${n} torrent${n === 1 ? '' : 's'})`, '', String(v.totals.peers), `${formatBytes(v.totals.uploadRate)}/s`, formatBytes(v.totals.uploaded), ''),
   );
   if (lpd) lines.push(lpd);
+  if (dht) lines.push(dht);
   return lines.join('\n');
 }

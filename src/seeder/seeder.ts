@@ -198,6 +198,8 @@ export class Seeder implements Service, SeederView {
   private lastFlush = 0;
   private closed = false;
   private readonly sessionDeps: SessionDeps;
+  /** The DHT node, set by the daemon when it runs: its port goes in our handshakes, peers' `port` messages go to it. */
+  dht: { port(): number | undefined; addNode(host: string, port: number, source: 'port'): void } | undefined;
 
   constructor(
     private readonly deps: SeederDeps,
@@ -225,6 +227,8 @@ export class Seeder implements Service, SeederView {
       waitBandwidth: (s, ms) => self.waitBandwidth(s, ms),
       pexCandidates: (s, peers) =>
         self.addCandidates(peers.slice(0, 50).map((p) => ({ infoHashHex: (s.torrent as SeedTorrent).infoHashHex, ...p, source: 'pex' as const }))),
+      dhtPort: () => self.dht?.port(),
+      dhtNode: (address, port) => self.dht?.addNode(address, port, 'port'),
       uploaded: (s, bytes) => {
         (s.torrent as SeedTorrent).uploadedBytes += bytes;
         self.uploadedTotal += bytes;

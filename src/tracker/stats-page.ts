@@ -32,6 +32,8 @@ export interface StatsExtra {
   memory?: Record<string, number>;
   /** Local Peer Discovery: a summary line (page) and the raw counters (stats.json). */
   lpd?: { summary: string; counters: unknown };
+  /** The mesh DHT: a summary line (page) and the raw counters (stats.json). */
+  dht?: { summary: string; counters: unknown };
 }
 
 export function escapeHtml(s: string): string {
@@ -92,7 +94,7 @@ tfoot td{font-weight:bold}
 <h1>meshseed tracker</h1>
 <p>${t.torrents} torrent(s), ${t.seeders} seeder(s), ${t.leechers} downloading, ${t.downloaded} download(s) completed.
 Mode: ${escapeHtml(extra.mode)}; announce interval ${extra.interval} s. Announce URL: <code>/announce</code> (HTTP) or <code>udp://</code> on the same port.</p>
-${extra.lpd ? `<p>${escapeHtml(extra.lpd.summary)}</p>\n` : ''}
+${extra.lpd ? `<p>${escapeHtml(extra.lpd.summary)}</p>\n` : ''}${extra.dht ? `<p>${escapeHtml(extra.dht.summary)}</p>\n` : ''}
 <div class="wrap"><table>
 <thead><tr><th>info hash</th><th>name</th><th class="n">size</th><th class="n">complete</th><th class="n">downloading</th><th class="n">downloaded</th><th class="n">transferred</th></tr></thead>
 <tbody>
@@ -113,6 +115,7 @@ export function renderStatsJson(rows: StatsRow[], extra: StatsExtra): string {
     counters: extra.counters,
     ...(extra.memory ? { memory: extra.memory } : {}),
     ...(extra.lpd ? { lpd: extra.lpd.counters } : {}),
+    ...(extra.dht ? { dht: extra.dht.counters } : {}),
     files: rows.map((r) => ({
       info_hash: r.infoHashHex,
       ...(r.name !== undefined ? { name: r.name } : {}),

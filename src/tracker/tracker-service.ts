@@ -22,6 +22,7 @@ import { UdpFront } from './udp-front.js';
 import { TrackerCore, type CoreSettings, type HttpReply, type RefusalClass } from './tracker-core.js';
 import { readStateFile, writeStateFile } from './state-file.js';
 import { renderStatsHtml, renderStatsJson, type StatsRow } from './stats-page.js';
+import { dhtSummary } from '../dht/dht-summary.js';
 import { lpdSummary } from '../lpd/lpd-summary.js';
 
 export const STATE_FILE_NAME = 'tracker.json';
@@ -289,10 +290,15 @@ export class TrackerService implements Service, TrackerRegistry {
   /** The LPD service's status, for the stats page; set by the daemon when LPD runs beside it. */
   lpdStatus: (() => unknown) | undefined;
 
-  private lpdExtra(): { lpd?: { summary: string; counters: unknown } } {
+  /** The DHT's status, for the stats page; set by the daemon. */
+  dhtStatus: (() => unknown) | undefined;
+
+  private lpdExtra(): { lpd?: { summary: string; counters: unknown }; dht?: { summary: string; counters: unknown } } {
     const counters = this.lpdStatus?.();
     const summary = lpdSummary(counters);
-    return summary ? { lpd: { summary, counters } } : {};
+    const dhtCounters = this.dhtStatus?.();
+    const dht = dhtSummary(dhtCounters);
+    return { ...(summary ? { lpd: { summary, counters } } : {}), ...(dht ? { dht: { summary: dht, counters: dhtCounters } } : {}) };
   }
 
   private page(path: string, nowMs: number): HttpReply | undefined {

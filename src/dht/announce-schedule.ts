@@ -1,0 +1,57 @@
+/**
+ * Which torrents the DHT node announces now. Pure (STYLE 16): told the torrents and the
+ * time, it answers the info hashes due. A torrent is due when it was never announced or
+ * its last announce is ANNOUNCE_INTERVAL_MS old; a failed announce is retried after
+ * RETRY_MS. BEP 27: a private torrent is never due ("MUST NOT" use the DHT).
+ */
+export const ANNOUNCE_INTERVAL_MS = 15 * 60_000;
+/** An announce that reached no node (the DHT is still empty) is retried this soon. */
+export const RETRY_MS = 60_000;
+
+export interface AnnounceableTorrent {
+  infoHashHex: string;
+  private: boolean;
+}
+
+export class AnnounceSchedule {
+  /** info hash → when it may next be announced. */
+  private readonly next = new Map<string, number>();
+  /** Torrents whose last announce reached at least one node. */
+  private readonly announced = new Set<string>();
+
+  /** The torrents due at `now`, in the order given; forgets torrents no longer listed. */
+  due(torrents: readonly AnnounceableTorrent[], now: number): string[] {
+    const listed = new Set<string>();
+    const out: string[] = [];
+    for (const t of torrents) {
+      if (t.private) continue;
+      listed.add(t.infoHashHex);
+      const at = this.next.get(t.infoHashHex);
+      if (at === undefined || at <= now) out.push(t.infoHashHex);
+    }
+    for (const h of [...this.next.keys()])
+      if (!listed.has(h)) {
+        this.next.delete(h);
+        this.announced.delete(h);
+      }
+    return out;
+  }
+
+  /** An announce started at `now`: nothing more until it ends. */
+  started(infoHashHex: string, now: number): void {
+    this.next.set(infoHashHex, now + ANNOUNCE_INTERVAL_MS);
+  }
+
+  /** An announce ended; `reached` nodes took it. */
+  ended(infoHashHex: string, reached: number, now: number): void {
+    if (!this.next.has(infoHashHex)) return;
+    this.next.set(infoHashHex, now + (reached > 0 ? ANNOUNCE_INTERVAL_MS : RETRY_MS));
+    if (reached > 0) this.announced.add(infoHashHex);
+    else this.announced.delete(infoHashHex);
+  }
+
+  /** Torrents whose last announce reached at least one node. */
+  announcedCount(): number {
+    return this.announced.size;
+  }
+}
