@@ -53,6 +53,12 @@ export const LOOKUP_TIMEOUT_MS = 15_000;
 /** Peers returned by one lookup. */
 export const MAX_LOOKUP_PEERS = 200;
 
+/**
+ * record-cache keeps two generations: a fresh one, which becomes the stale one (the old
+ * stale one dropped) once it holds one peer past this; so at most 2 × this + 1 in all.
+ */
+const storeGeneration = (maxPeers: number): number => Math.max(1, Math.floor((maxPeers - 1) / 2));
+
 export type NodeSource = 'lpd' | 'port' | 'tracker' | 'bootstrap' | 'saved';
 
 export interface DhtServiceDeps {
@@ -125,8 +131,7 @@ export class DhtService implements Service {
       // `false`: the package's default public routers are never contacted.
       bootstrap: bootstrap.length ? bootstrap : false,
       socket,
-      // record-cache keeps two generations of up to maxPeers each
-      maxPeers: Math.max(1, Math.floor(s['dht.max_peers'] / 2)),
+      maxPeers: storeGeneration(s['dht.max_peers']),
       maxAge: PEER_TTL_MS,
       maxTables: MAX_LOOKUP_TABLES,
       maxValues: 1,
@@ -183,7 +188,7 @@ export class DhtService implements Service {
       return;
     }
     this.socket?.setQueryRate(settings['dht.query_rate']);
-    if (this.store) this.store.maxSize = Math.max(1, Math.floor(settings['dht.max_peers'] / 2));
+    if (this.store) this.store.maxSize = storeGeneration(settings['dht.max_peers']);
     this.meetConfiguredNodes();
   }
 
