@@ -50,6 +50,11 @@ export class AnnounceSchedule {
     else this.announced.delete(infoHashHex);
   }
 
+  /** The routing table just gained its first node: torrents whose last round reached nobody are due now. */
+  retryNow(now: number): void {
+    for (const [h, at] of this.next) if (!this.announced.has(h) && at > now && at - now <= RETRY_MS) this.next.set(h, now);
+  }
+
   /** Torrents whose last announce reached at least one node. */
   announcedCount(): number {
     return this.announced.size;

@@ -263,10 +263,19 @@ export class DhtService implements Service {
 
   // ---- inside ----
 
-  /** Past dht.max_nodes the newest contact is dropped (k-bucket keeps old, proven nodes first too); never ourselves. */
+  /**
+   * Past dht.max_nodes the newest contact is dropped (k-bucket keeps old, proven nodes first
+   * too); never ourselves. The first node of an empty table retries the announces that
+   * reached nobody at once, rather than a minute later.
+   */
   private capRoutingTable(dht: DHT): void {
     dht.nodes.on('added', (contact: { id: Buffer }) => {
-      if (contact.id.equals(dht.nodeId) || dht.nodes.count() > this.settings['dht.max_nodes']) dht.nodes.remove(contact.id);
+      const count = dht.nodes.count();
+      if (contact.id.equals(dht.nodeId) || count > this.settings['dht.max_nodes']) dht.nodes.remove(contact.id);
+      else if (count === 1) {
+        this.schedule.retryNow(this.deps.clock.now());
+        this.soon();
+      }
     });
   }
 

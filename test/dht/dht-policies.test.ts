@@ -38,6 +38,9 @@ test('schedule: a new torrent is due at once, then every 15 minutes; a round tha
   assert.is(s.announcedCount(), 0);
   assert.equal(s.due(t, 1000 + RETRY_MS - 1), []);
   assert.equal(s.due(t, 1000 + RETRY_MS), ['a'.repeat(40)]);
+  // the table's first node: a failed round is retried at once
+  s.retryNow(2000);
+  assert.equal(s.due(t, 2000), ['a'.repeat(40)]);
   s.started('a'.repeat(40), 2 * RETRY_MS);
   s.ended('a'.repeat(40), 8, 2 * RETRY_MS);
   assert.is(s.announcedCount(), 1);

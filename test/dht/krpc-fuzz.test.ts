@@ -8,7 +8,6 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { randomBytes } from 'node:crypto';
 import { deadline, tempDir } from '../helpers';
 import { KrpcClient, replyOf, startNode } from './harness';
 import { encode } from '../../src/codec/bencode';

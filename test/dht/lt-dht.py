@@ -26,7 +26,7 @@ import libtorrent as lt
 
 p = argparse.ArgumentParser()
 p.add_argument("--listen", required=True, help="IP:PORT (TCP and the DHT's UDP)")
-p.add_argument("--bootstrap", required=True, help="IP:PORT of the only bootstrap node")
+p.add_argument("--bootstrap", required=True, help="IP:PORT of the only bootstrap node, or 'none': the node must be met otherwise (a query from it)")
 p.add_argument("--get-peers")
 p.add_argument("--expect")
 p.add_argument("--announce")
@@ -43,13 +43,13 @@ def say(event, **kw):
 
 
 ip, port = args.listen.rsplit(":", 1)
-bip, bport = args.bootstrap.rsplit(":", 1)
+bip, bport = args.bootstrap.rsplit(":", 1) if args.bootstrap != "none" else ("", "")
 session = lt.session(
     {
         "listen_interfaces": f"{ip}:{port}",
         "outgoing_interfaces": ip,
         "enable_dht": True,
-        "dht_bootstrap_nodes": f"{bip}:{bport}",
+        "dht_bootstrap_nodes": f"{bip}:{bport}" if bip else "",
         "enable_lsd": False,
         "enable_upnp": False,
         "enable_natpmp": False,
@@ -61,7 +61,8 @@ session = lt.session(
         "alert_mask": lt.alert.category_t.all_categories,
     }
 )
-session.add_dht_node((bip, int(bport)))
+if bip:
+    session.add_dht_node((bip, int(bport)))
 say("started")
 
 target = lt.sha1_hash(bytes.fromhex(args.get_peers or args.announce))
