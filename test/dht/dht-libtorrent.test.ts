@@ -59,6 +59,35 @@ test(
 );
 
 test(
+  'libtorrent with no bootstrap node at all learns ours when our node pings it (as after hearing it by LPD), then finds the peer',
+  deadline(60_000, async () => {
+    if (!requirePrograms(PY)) return;
+    const seederA = new FakeSeeder();
+    seederA.port = 41235;
+    const { a, b, cleanup } = await pair(seederA);
+    const ltPort = randomPort();
+    const lt = spawn(PY, [SCRIPT, '--listen', `127.0.0.1:${ltPort}`, '--bootstrap', 'none', '--get-peers', hashOf(0xc5), '--expect', '127.0.0.1:41235', '--timeout', '45']);
+    let out = '';
+    lt.stdout.on('data', (d) => (out += d));
+    lt.stderr.on('data', (d) => (out += d));
+    const exited = new Promise<number | null>((r) => lt.on('close', r));
+    try {
+      seederA.set([torrent(hashOf(0xc5))]);
+      await waitFor('A announced', 20_000, () => a.dht.status().torrentsAnnounced === 1);
+      await waitFor('libtorrent started', 10_000, () => out.includes('"started"'));
+      const t0 = Date.now();
+      b.dht.addNode('127.0.0.1', ltPort, 'lpd');
+      assert.is(await exited, 0, `libtorrent did not find the peer:\n${out}`);
+      console.log(`  from our ping to libtorrent finding the peer: ${Date.now() - t0} ms`);
+      assert.not.match(out, /foreign_packet/);
+    } finally {
+      lt.kill('SIGKILL');
+      await cleanup();
+    }
+  }),
+);
+
+test(
   "a meshseed node's lookup finds the peer libtorrent announced (a torrent added to libtorrent with its DHT on)",
   deadline(70_000, async () => {
     if (!requirePrograms(PY)) return;
