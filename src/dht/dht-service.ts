@@ -40,8 +40,10 @@ export const PEER_TTL_MS = 30 * 60_000;
 export const MAX_LOOKUP_TABLES = 100;
 /** Announces (each a lookup, then announce_peer to the closest 20) running at once. */
 export const MAX_CONCURRENT_ANNOUNCES = 4;
-/** How often due announces and an empty routing table are looked at. */
+/** How often due announces are looked at. */
 export const TICK_MS = 30_000;
+/** While the routing table is empty, the configured nodes are pinged again this often (not TICK_MS). */
+export const ISOLATED_RETRY_MS = 10_000;
 /** A torrent added or removed is announced this soon (changes come in bursts). */
 export const SOON_MS = 2_000;
 /** A host met again within this time is not pinged again. */
@@ -77,6 +79,8 @@ export interface DhtStatus {
   nodeId: string | null;
   nodes: number;
   torrentsAnnounced: number;
+  /** Announce rounds ended (reaching nodes or not). */
+  announceRounds: number;
   storedPeers: number;
   storedTorrents: number;
   lookups: number;
@@ -97,6 +101,7 @@ export class DhtService implements Service {
   private readonly pinged = new Map<string, number>();
   private saved: DhtState | undefined;
   private lookups = 0;
+  private announceRounds = 0;
   private peersFound = 0;
   private nodesMet: Record<NodeSource, number> = { lpd: 0, port: 0, tracker: 0, bootstrap: 0, saved: 0 };
   private listenerAdded = false;
@@ -200,14 +205,14 @@ export class DhtService implements Service {
    * A host that may run a DHT node, met by `source`: pinged, and added to the routing table
    * if it answers. Only IPv4 addresses; a host met again within REPING_MS is not pinged again.
    */
-  addNode(host: string, port: number, source: NodeSource): void {
+  addNode(host: string, port: number, source: NodeSource, again = false): void {
     const dht = this.dht;
     const ip = plainIPv4(host);
     if (!dht || !ip || !Number.isInteger(port) || port < 1 || port > 65535) return;
     const key = `${ip}:${port}`;
     const now = this.deps.clock.now();
     const last = this.pinged.get(key);
-    if (last !== undefined && now - last < REPING_MS) return;
+    if (!again && last !== undefined && now - last < REPING_MS) return;
     this.pinged.delete(key);
     if (this.pinged.size >= MAX_PINGED) this.pinged.delete(this.pinged.keys().next().value as string);
     this.pinged.set(key, now);
@@ -252,6 +257,7 @@ export class DhtService implements Service {
       nodeId: dht ? dht.nodeId.toString('hex') : null,
       nodes: dht ? dht.nodes.count() : 0,
       torrentsAnnounced: this.schedule.announcedCount(),
+      announceRounds: this.announceRounds,
       storedPeers: this.store?.size ?? 0,
       storedTorrents: this.store?.torrentCount() ?? 0,
       lookups: this.lookups,
@@ -279,23 +285,28 @@ export class DhtService implements Service {
     });
   }
 
-  /** The configured bootstrap nodes with literal addresses and the mesh trackers' hosts. */
-  private meetConfiguredNodes(): void {
+  /**
+   * The configured bootstrap nodes with literal addresses and the mesh trackers' hosts (at
+   * our own DHT port: a mesh runs one config). With `onlyMissing`, those not in the routing
+   * table are pinged again even if pinged lately: a neighbour may boot after us.
+   */
+  private meetConfiguredNodes(onlyMissing = false): void {
     const dht = this.dht;
     if (!dht) return;
-    for (const b of this.settings['dht.bootstrap'].map(parseHostPort)) if (b) this.addNode(b.host, b.port, 'bootstrap');
+    const configured: { host: string; port: number; source: NodeSource }[] = [];
+    for (const b of this.settings['dht.bootstrap'].map(parseHostPort)) if (b && plainIPv4(b.host)) configured.push({ ...b, source: 'bootstrap' });
     const ourPort = this.port();
-    if (!ourPort) return;
-    for (const url of this.settings['seeder.mesh_tracker']) {
+    for (const url of ourPort ? this.settings['seeder.mesh_tracker'] : []) {
       let host: string;
       try {
         host = new URL(url).hostname;
       } catch {
         continue;
       }
-      // a mesh runs one config: the tracker's node listens for DHT on the port we do
-      if (plainIPv4(host)) this.addNode(host, ourPort, 'tracker');
+      if (plainIPv4(host)) configured.push({ host, port: ourPort!, source: 'tracker' });
     }
+    const known = onlyMissing ? new Set(dht.nodes.toArray().map((n) => `${n.host}:${n.port}`)) : undefined;
+    for (const n of configured) if (!known?.has(`${n.host}:${n.port}`)) this.addNode(n.host, n.port, n.source, onlyMissing);
   }
 
   private onPeer(peer: { host: string; port: number }, infoHash: Buffer): void {
@@ -315,11 +326,14 @@ export class DhtService implements Service {
   }
 
   private tick(): void {
-    this.tickTimer = this.deps.clock.setTimeout(() => this.tick(), TICK_MS);
     const dht = this.dht;
     if (!dht) return;
-    // isolated (a reboot with the mesh down, every contact gone): meet the configured nodes again
-    if (dht.nodes.count() === 0) this.meetConfiguredNodes();
+    const isolated = dht.nodes.count() === 0;
+    this.tickTimer = this.deps.clock.setTimeout(() => this.tick(), isolated ? ISOLATED_RETRY_MS : TICK_MS);
+    // configured nodes not in the table yet (a neighbour that boots after us) are pinged
+    // again; isolated (a reboot with the mesh down), the saved contacts every REPING_MS too
+    this.meetConfiguredNodes(true);
+    if (isolated) for (const n of this.saved?.nodes ?? []) this.addNode(n.host, n.port, 'saved');
     const seeder = this.deps.seeder;
     const port = seeder?.listenPort();
     if (!seeder || !port) return;
@@ -328,12 +342,16 @@ export class DhtService implements Service {
       if (this.announcing >= MAX_CONCURRENT_ANNOUNCES) break;
       this.announcing++;
       this.schedule.started(hex, now);
-      dht.announce(hex, port, (err, reached) => {
+      const ended = (err: Error | null, reached?: number) => {
         this.announcing--;
         if (this.dht !== dht) return;
+        this.announceRounds++;
         this.schedule.ended(hex, err ? 0 : (reached ?? 0), this.deps.clock.now());
         this.log.debug(`announce ${hex}: ${err ? err.message : `${reached} node(s)`}`);
-      });
+      };
+      // A fresh lookup first (its peers go to the seeder): the package would otherwise reuse
+      // the closest nodes of a lookup up to 5 minutes old, even one that found none.
+      dht.lookup(hex, (err) => (err || this.dht !== dht ? ended(err) : dht.announce(hex, port, ended)));
     }
   }
 

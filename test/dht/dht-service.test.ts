@@ -60,6 +60,32 @@ test(
 );
 
 test(
+  'a node that boots alone announces as soon as a neighbour appears (a failed round is not cached)',
+  deadline(30_000, async () => {
+    const da = tempDir();
+    const db = tempDir();
+    const seederA = new FakeSeeder();
+    seederA.list = [torrent(PUBLIC)];
+    const a = await startNode(da.path, {}, seederA);
+    let b: TestNode | undefined;
+    try {
+      await waitFor('a first round that reached nobody', 10_000, () => a.dht.status().announceRounds >= 1);
+      assert.is(a.dht.status().torrentsAnnounced, 0);
+      b = await startNode(db.path, { 'dht.bootstrap': [`127.0.0.1:${a.port}`] });
+      const t0 = Date.now();
+      await waitFor('A announced to B', 15_000, () => a.dht.status().torrentsAnnounced === 1);
+      console.log(`  announced ${Date.now() - t0} ms after the neighbour came up`);
+      assert.is(b.dht.status().nodesMet.bootstrap, 1);
+    } finally {
+      await a.dht.close();
+      await b?.dht.close();
+      da.remove();
+      db.remove();
+    }
+  }),
+);
+
+test(
   'the routing table is saved atomically on stop and reloaded at start: same node id, contacts back',
   deadline(30_000, async () => {
     const da = tempDir();

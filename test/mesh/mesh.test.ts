@@ -10,98 +10,32 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync, chmodSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import { BUNDLE, ROOT, deadline, meshseed, requirePrograms, tempDir, waitFor } from '../helpers';
+import { BUNDLE, deadline, meshseed, requirePrograms, tempDir, waitFor } from '../helpers';
+import { Mesh, PUBLIC_TRACKER, canMakeNamespaces, nodeConfig, sameBytes } from './mesh-helpers';
 
 /** Namespaces are named PREFIX-r, PREFIX-a1, …; `scripts/mesh-sim.sh run` passes its own. */
 const PREFIX = process.env.MESH_PREFIX || 'mst';
-const SIM = join(ROOT, 'scripts', 'mesh-sim.sh');
-const LT_CLIENT = join(ROOT, 'test', 'mesh', 'lt-client.py');
-const PUBLIC_TRACKER = 'http://10.61.9.1:6969/announce';
 const NODE_A = '10.61.1.10';
 const NODE_B = '10.61.2.10';
-const ns = (host: string) => `${PREFIX}-${host}`;
-
-function canMakeNamespaces(): boolean {
-  const name = `${PREFIX}-probe${process.pid}`;
-  const ok = spawnSync('ip', ['netns', 'add', name], { stdio: 'ignore' }).status === 0;
-  if (ok) spawnSync('ip', ['netns', 'del', name], { stdio: 'ignore' });
-  return ok;
-}
-
-interface Proc {
-  child: ChildProcess;
-  output: () => string;
-  events: () => { event: string; t: number; [k: string]: unknown }[];
-  exited: Promise<number | null>;
-}
-
-const procs: Proc[] = [];
-function inNamespace(host: string, cmd: string[], opts: { cwd?: string } = {}): Proc {
-  const child = spawn('ip', ['netns', 'exec', ns(host), ...cmd], { stdio: ['ignore', 'pipe', 'pipe'], cwd: opts.cwd });
-  let out = '';
-  child.stdout!.on('data', (d) => (out += d));
-  child.stderr!.on('data', (d) => (out += d));
-  const exited = new Promise<number | null>((r) => child.on('exit', (c) => r(c)));
-  const p: Proc = {
-    child,
-    output: () => out,
-    events: () =>
-      out
-        .split('\n')
-        .filter((l) => l.startsWith('{'))
-        .map((l) => JSON.parse(l)),
-    exited,
-  };
-  procs.push(p);
-  return p;
-}
-
-function nodeConfig(dir: string, opts: { seeder: boolean; meshTrackers: string[] }): string {
-  const file = join(dir, 'meshseed.conf');
-  writeFileSync(
-    file,
-    `config meshseed 'main'
-  option state_dir '${dir}/state'
-  option log_level 'info'
-config tracker 'tracker'
-  option port '6969'
-  option interval '30'
-config seeder 'seeder'
-  option enabled '${opts.seeder ? 1 : 0}'
-  option torrent_dir '${dir}/torrents'
-  option data_dir '${dir}/data'
-  option upload_rate '0'
-${opts.meshTrackers.map((u) => `  list mesh_tracker '${u}'`).join('\n')}
-config lpd 'lpd'
-  list interface 'eth0'
-  option ipv6 '0'
-`,
-  );
-  return file;
-}
-
-const client = (host: string, address: string, torrent: string, save: string, extra: string[] = []) =>
-  inNamespace(host, ['/usr/bin/python3', LT_CLIENT, '--torrent', torrent, '--save', save, '--listen', `${address}:6881`, ...extra]);
-
-const sameBytes = (a: string, b: string) => Buffer.compare(readFileSync(a), readFileSync(b)) === 0;
+const mesh = new Mesh(PREFIX);
+const inNamespace = mesh.inNamespace.bind(mesh);
+const client = mesh.client.bind(mesh);
 
 test(
   'downloads continue inside the mesh when the internet trackers are unreachable',
   deadline(160_000, async () => {
     if (!requirePrograms('ip', '/usr/bin/python3')) return;
-    if (!canMakeNamespaces()) {
+    if (!canMakeNamespaces(PREFIX)) {
       console.log('SKIPPED: the mesh scenario needs network namespaces (ip netns add failed: not root?)');
       return;
     }
     const dir = tempDir('meshseed-mesh-');
-    spawnSync(SIM, ['down', PREFIX], { stdio: 'ignore' });
     try {
       chmodSync(dir.path, 0o755);
-      const up = spawnSync(SIM, ['up', PREFIX], { encoding: 'utf8' });
+      const up = mesh.up();
       assert.is(up.status, 0, up.stderr);
 
       // The content: a file the mesh redistributes, and its torrent with the public tracker
@@ -175,11 +109,9 @@ test(
       assert.is(switches.length, 1, `one switch line in node A's log:\n${nodeA.output()}`);
       assert.ok(switchedAt.length <= nodeA.output().length);
     } finally {
-      for (const p of procs) p.child.kill('SIGKILL');
-      spawnSync(SIM, ['down', PREFIX], { stdio: 'ignore' });
+      const clean = mesh.down();
       dir.remove();
-      const left = spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' }).stdout;
-      assert.not.match(left, new RegExp(`^${PREFIX}-`, 'm'), 'no namespace left behind');
+      assert.ok(clean, 'no namespace left behind');
     }
   }),
 );
