@@ -2,47 +2,49 @@
 // DHT memory bench: the daemon's resident memory with a full routing table and a full peer
 // store, against the 64 MiB budget of a router (main.max_heap_mb).
 //
-//   node bench/dht-memory.mjs [--nodes 2000] [--peers 10000]
-//   MESHSEED_NODE_FLAGS="--max-semi-space-size=1" node bench/dht-memory.mjs   (extra node flags)
+//   node bench/dht-memory.mjs [--nodes 2000] [--peers 10000] [--rounds 3]
+//   MESHSEED_NODE_FLAGS="--max-semi-space-size=16" node bench/dht-memory.mjs   (extra node flags)
 //
-// Runs dist/meshseed.js (npm run build) as the init script does (--max-old-space-size=64),
+// Runs dist/meshseed.js (npm run build) with the init script's node flags (heap 64 MiB),
 // seeder on with no torrents, LPD off, DHT on a loopback-reachable port, query rate limit
 // off (every query comes from 127.0.0.1). Then, over loopback only:
 //   - NODES queries from distinct node ids spread over the buckets next to the daemon's id
 //     (20 per bucket, the most k-bucket keeps), which the daemon adds to its routing table;
 //   - PEERS announce_peer queries: 100 info hashes x (PEERS / 100) ports, all stored
 //     (dht.max_peers raised to 2 x PEERS so the cap does not drop any).
-// Prints VmRSS and VmHWM of the daemon before and after (from /proc) and its status line.
+// Prints, per round (a fresh daemon each), VmRSS and VmHWM of the daemon before and after
+// (from /proc) and its heap as it reports it, then the medians.
 import { spawn } from 'node:child_process';
 import { createSocket } from 'node:dgram';
-import { mkdtempSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import bencode from 'bencode';
+import { numberArg, median } from './common.mjs';
+import { initScriptNodeFlags, rss, mib } from './fixtures.mjs';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const BUNDLE = join(ROOT, 'dist', 'meshseed.js');
-const arg = (name, def) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? Number(process.argv[i + 1]) : def;
-};
-const NODES = arg('nodes', 2000);
-const PEERS = arg('peers', 10000);
+const NODES = numberArg('nodes', 2000);
+const PEERS = numberArg('peers', 10000);
+const ROUNDS = numberArg('rounds', 3);
 const HASHES = 100;
 const port = () => 20000 + Math.floor(Math.random() * 40000);
-const mib = (kb) => `${(kb / 1024).toFixed(1)} MiB`;
+const MiB = (bytes) => `${mib(bytes)} MiB`;
+const nodeFlags = [...initScriptNodeFlags(ROOT), ...(process.env.MESHSEED_NODE_FLAGS ?? '').split(' ').filter(Boolean)];
+
+/** One round: a fresh daemon loaded with NODES contacts and PEERS stored peers. */
+async function round() {
 
 const dir = mkdtempSync(join(tmpdir(), 'meshseed-dht-bench-'));
 for (const d of ['state', 'torrents', 'data']) mkdirSync(join(dir, d));
 const dhtPort = port();
 const trackerPort = port();
-const nodeFlags = (process.env.MESHSEED_NODE_FLAGS ?? '').split(' ').filter(Boolean);
 const daemon = spawn(
   process.execPath,
   [
-    '--max-old-space-size=64',
     ...nodeFlags,
     BUNDLE,
     'daemon',
@@ -63,11 +65,7 @@ let log = '';
 daemon.stdout.on('data', (d) => (log += d));
 daemon.stderr.on('data', (d) => (log += d));
 
-const proc = () => {
-  const s = readFileSync(`/proc/${daemon.pid}/status`, 'utf8');
-  const kb = (k) => Number(new RegExp(`^${k}:\\s+(\\d+)`, 'm').exec(s)[1]);
-  return { rss: kb('VmRSS'), hwm: kb('VmHWM') };
-};
+const proc = () => rss(daemon.pid);
 const status = async () => {
   const out = await new Promise((resolve) => {
     const c = spawn(process.execPath, [BUNDLE, 'status', '--json', '--state-dir', join(dir, 'state')]);
@@ -94,7 +92,7 @@ sock.on('message', (buf) => {
 const heap = async () => {
   const r = await fetch(`http://127.0.0.1:${trackerPort}/stats.json`);
   const m = (await r.json()).memory;
-  return `heap used ${mib(m.heapUsed / 1024)}, array buffers ${mib(m.arrayBuffers / 1024)}`;
+  return { heapUsed: m.heapUsed, arrayBuffers: m.arrayBuffers };
 };
 /** Sends a query and waits for its reply (the wait also keeps the socket buffers from overflowing). */
 function query(q, a) {
@@ -155,14 +153,25 @@ try {
   const after = proc();
   const heapAfter = await heap();
   const d = s1.services.dht;
-  console.log(`DHT memory bench (${NODES} node ids, ${PEERS} peers = ${HASHES} info hashes x ${perHash}; loaded in ${loadSeconds.toFixed(1)} s)`);
-  console.log(`  node flags: --max-old-space-size=64 ${nodeFlags.join(' ')}`);
-  console.log(`  daemon before: RSS ${mib(before.rss)}; ${heapBefore}`);
-  console.log(`  daemon after:  RSS ${mib(after.rss)}, peak ${mib(after.hwm)} (budget 64 MiB: ${after.hwm <= 64 * 1024 ? 'within' : 'OVER'}); ${heapAfter}`);
-  console.log(`  routing table ${d.nodes} nodes, ${d.storedPeers} peers stored for ${d.storedTorrents} info hashes`);
+  console.log(
+    `  loaded in ${loadSeconds.toFixed(1)} s: routing table ${d.nodes} nodes, ${d.storedPeers} peers stored for ${d.storedTorrents} info hashes\n` +
+      `    before: RSS ${MiB(before.rss)}, heap used ${MiB(heapBefore.heapUsed)}\n` +
+      `    after:  RSS ${MiB(after.rss)}, peak ${MiB(after.hwm)}, heap used ${MiB(heapAfter.heapUsed)}, array buffers ${MiB(heapAfter.arrayBuffers)}`,
+  );
+  return { before, after, heapAfter };
 } finally {
   sock.close();
   daemon.kill('SIGTERM');
   await new Promise((r) => daemon.on('close', r));
   rmSync(dir, { recursive: true, force: true });
 }
+}
+
+console.log(`DHT memory bench: ${NODES} node ids, ${PEERS} peers (${HASHES} info hashes); node ${nodeFlags.join(' ')}; ${ROUNDS} round(s)`);
+const rounds = [];
+for (let i = 0; i < ROUNDS; i++) rounds.push(await round());
+const peak = median(rounds.map((r) => r.after.hwm));
+console.log(
+  `median: RSS before ${MiB(median(rounds.map((r) => r.before.rss)))}, peak after ${MiB(peak)} (budget 64 MiB: ${peak <= 64 * 1048576 ? 'within' : 'OVER'}), ` +
+    `heap used after ${MiB(median(rounds.map((r) => r.heapAfter.heapUsed)))}`,
+);

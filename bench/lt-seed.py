@@ -3,8 +3,10 @@
 
 Usage: lt-seed.py TORRENT[,TORRENT...] DATA_DIR PORT [UPLOAD_LIMIT_BYTES_PER_S]
 Prints "ready" once the data is checked and it seeds; runs until killed.
+With LT_WAIT_STDIN=1 (bench/router.mjs) it prints "idle" once the session runs and adds the
+torrents only after a line arrives on stdin.
 """
-import sys, time
+import os, sys, time
 import libtorrent as lt
 
 torrent, data, port = sys.argv[1], sys.argv[2], int(sys.argv[3])
@@ -22,6 +24,9 @@ if limit:
     f = lt.ip_filter()
     f.add_rule('0.0.0.0', '255.255.255.255', 1 << lt.session.global_peer_class_id)
     s.set_peer_class_filter(f)
+if os.environ.get('LT_WAIT_STDIN') == '1':
+    print('idle', flush=True)
+    sys.stdin.readline()
 handles = []
 for t in torrent.split(','):
     atp = lt.add_torrent_params()

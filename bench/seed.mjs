@@ -23,23 +23,16 @@ import { join, dirname } from 'node:path';
 import { randomBytes, createHash } from 'node:crypto';
 import { request } from 'node:http';
 import { fileURLToPath } from 'node:url';
+import { median, numberArg } from './common.mjs';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
-const arg = (name, def) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? Number(process.argv[i + 1]) : def;
-};
-const SIZE_MIB = arg('size-mib', 256);
-const ROUNDS = arg('rounds', 3);
-const LIMIT_KIB = arg('limit-kib', 4096);
-const LIMIT_SECONDS = arg('limit-seconds', 30);
+const SIZE_MIB = numberArg('size-mib', 256);
+const ROUNDS = numberArg('rounds', 3);
+const LIMIT_KIB = numberArg('limit-kib', 4096);
+const LIMIT_SECONDS = numberArg('limit-seconds', 30);
 const PY = '/usr/bin/python3';
 const port = () => 20000 + Math.floor(Math.random() * 40000);
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
 
 const work = mkdtempSync(join(tmpdir(), 'meshseed-bench-seed-'));
 const children = new Set();

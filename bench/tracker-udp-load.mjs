@@ -3,8 +3,9 @@
 //
 //   rate mode (default): connect on each of --sockets sockets, then send announces open loop
 //     at --rate per second for --seconds (never waiting on replies), varying info hashes
+//     among --torrents from --torrent-base
 //     (the bench's pattern: 16 bytes 0x6d + uint32 torrent index), peer ids, ports and left;
-//     prints {"sent","received","seconds","replies_per_s"}.
+//     prints {"sent","received","seconds","replies_per_s","sent_per_s","loss"}.
 //   fill mode (--fill): announces every (torrent, port) pair for --torrents × --peers, at most
 //     --window outstanding, resending what is unanswered; prints {"announced","seconds"}.
 import { createSocket } from 'node:dgram';
@@ -17,6 +18,8 @@ const arg = (name, dflt) => {
 const host = arg('host', '127.0.0.1');
 const port = Number(arg('port', '6969'));
 const torrents = Number(arg('torrents', '1000'));
+/** First torrent index (a stepped bench gives each step fresh swarms). */
+const torrentBase = Number(arg('torrent-base', '0'));
 const fill = process.argv.includes('--fill');
 
 const PROTOCOL_ID = 0x41727101980n;
@@ -94,7 +97,7 @@ async function rateMode() {
       const due = Math.floor(elapsed * rate) - sent;
       for (let i = 0; i < Math.min(due, 2000); i++) {
         const c = conns[k++ % conns.length];
-        c.s.send(announce(c.cid, sent, Math.floor(Math.random() * torrents), 1024 + Math.floor(Math.random() * 64000), Math.random() < 0.5 ? 0 : 1000, -1), port, host);
+        c.s.send(announce(c.cid, sent, torrentBase + Math.floor(Math.random() * torrents), 1024 + Math.floor(Math.random() * 64000), Math.random() < 0.5 ? 0 : 1000, -1), port, host);
         sent++;
       }
       setImmediate(tick);
@@ -104,7 +107,7 @@ async function rateMode() {
   // replies still in flight are counted for a moment, then the count stops
   await new Promise((r) => setTimeout(r, 300));
   counting = false;
-  console.log(JSON.stringify({ sent, received, seconds, replies_per_s: Math.round(received / seconds) }));
+  console.log(JSON.stringify({ sent, received, seconds, replies_per_s: Math.round(received / seconds), sent_per_s: Math.round(sent / seconds), loss: sent ? 1 - received / sent : 0 }));
   for (const { s } of conns) s.close();
 }
 

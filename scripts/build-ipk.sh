@@ -2,11 +2,15 @@
 # Builds dist/meshseed_<version>-r<release>_all.ipk with tar and gzip only, the way opkg-lede
 # reads it: a gzip'd tar (not ar) of ./debian-binary, ./data.tar.gz and ./control.tar.gz, GNU
 # format, owner 0:0, sorted names, one mtime, gzip -n. Two builds give the same bytes.
-# Also writes dist/meshseed-<version>.tar.gz, the release tarball openwrt-feed/Makefile uses.
+# Also writes dist/meshseed-<version>.tar.gz, the release tarball openwrt-feed/Makefile uses,
+# and dist/feed/net/meshseed/Makefile, that Makefile with the tarball's sha256 as PKG_HASH,
+# ready to copy into the feed.
 #
-# Usage: scripts/build-ipk.sh [--no-build] [--out DIR]
-#   --no-build  package the existing dist/meshseed.js instead of running 'npm run build'
-#   --out DIR   write the ipk and tarball there (default: dist)
+# Usage: scripts/build-ipk.sh [--no-build] [--out DIR] [--source-url URL]
+#   --no-build        package the existing dist/meshseed.js instead of running 'npm run build'
+#   --out DIR         write the ipk, tarball and feed Makefile there (default: dist)
+#   --source-url URL  the folder the tarball is published in, for the feed Makefile's
+#                     PKG_SOURCE_URL (default: the one in openwrt-feed/Makefile)
 # SOURCE_DATE_EPOCH, when set, is the mtime of every file; otherwise the last commit's time.
 set -eu
 cd "$(dirname "$0")/.."
@@ -14,11 +18,13 @@ root=$(pwd)
 
 build=1
 out=dist
+source_url=
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--no-build) build=0 ;;
 	--out) out="$2"; shift ;;
-	*) echo "usage: $0 [--no-build] [--out DIR]" >&2; exit 2 ;;
+	--source-url) source_url="$2"; shift ;;
+	*) echo "usage: $0 [--no-build] [--out DIR] [--source-url URL]" >&2; exit 2 ;;
 	esac
 	shift
 done
@@ -36,6 +42,14 @@ maintainer=$(mkvar PKG_MAINTAINER)
 userid=$(sed -n 's/^[[:space:]]*USERID:=//p' "$mk")
 section=$(sed -n 's/^[[:space:]]*SECTION:=//p' "$mk")
 title=$(sed -n 's/^[[:space:]]*TITLE:=//p' "$mk")
+# Depends: libc (OpenWrt adds it to every package) and the Makefile's DEPENDS (+node -> node)
+depends=libc
+for dep in $(sed -n 's/^[[:space:]]*DEPENDS:=//p' "$mk"); do
+	case "$dep" in
+	+*) depends="$depends, ${dep#+}" ;;
+	*) die "$mk: DEPENDS entry '$dep' is not a plain +package (build-ipk.sh cannot translate it)" ;;
+	esac
+done
 npm_version=$(sed -n 's/^  "version": "\(.*\)",$/\1/p' package.json)
 [ "$version" = "$npm_version" ] || die "$mk has PKG_VERSION $version but package.json has $npm_version"
 [ -n "$name" ] && [ -n "$release" ] && [ -n "$maintainer" ] || die "$mk lacks PKG_NAME, PKG_RELEASE or PKG_MAINTAINER"
@@ -86,7 +100,7 @@ mkdir -p "$c"
 {
 	echo "Package: $name"
 	echo "Version: $version-r$release"
-	echo "Depends: libc, node"
+	echo "Depends: $depends"
 	echo "Source: feeds/reseaulibre/net/$name"
 	echo "SourceName: $name"
 	echo "License: $license"
@@ -101,9 +115,9 @@ mkdir -p "$c"
 	sed -n '/^define Package\/meshseed\/description$/,/^endef$/p' "$mk" | sed '1d;$d' | sed 's/^[[:space:]]*/ /'
 } >"$c/control"
 echo /etc/config/meshseed >"$c/conffiles"
-cp scripts/ipk/postinst scripts/ipk/prerm scripts/ipk/prerm-pkg "$c/"
+cp scripts/ipk/postinst scripts/ipk/postrm scripts/ipk/prerm scripts/ipk/prerm-pkg "$c/"
 chmod 0644 "$c/control" "$c/conffiles" "$c/prerm-pkg"
-chmod 0755 "$c/postinst" "$c/prerm"
+chmod 0755 "$c/postinst" "$c/postrm" "$c/prerm"
 ptar -C "$c" -cf - . | gzip -n -9 >"$tmp/control.tar.gz"
 
 # ---- the package ----
@@ -116,9 +130,19 @@ mv "$ipk.tmp" "$ipk"
 # ---- the release tarball for openwrt-feed/Makefile: the bundle and the files it installs ----
 rel="$out/$name-$version.tar.gz"
 ptar --transform "s,^,$name-$version/," --mode=a+rX,go-w -cf - \
-	README.md package.json dist/meshseed.js files scripts/ipk openwrt-feed/Makefile \
+	LICENSE README.md package.json dist/meshseed.js files scripts/ipk openwrt-feed/Makefile \
 	| gzip -n -9 >"$rel.tmp"
 mv "$rel.tmp" "$rel"
 
+sha=$(sha256sum "$rel" | cut -d' ' -f1)
+
+# ---- the feed's Makefile: the template with the tarball's hash (and where it is published) ----
+feed="$out/feed/net/$name/Makefile"
+mkdir -p "$(dirname "$feed")"
+sed -e "s|^PKG_HASH:=.*|PKG_HASH:=$sha|" \
+	${source_url:+-e "s|^PKG_SOURCE_URL:=.*|PKG_SOURCE_URL:=$source_url|"} "$mk" >"$feed.tmp"
+mv "$feed.tmp" "$feed"
+
 echo "$ipk ($(wc -c <"$ipk" | tr -d ' ') bytes)"
-echo "$rel (sha256 $(sha256sum "$rel" | cut -d' ' -f1))"
+echo "$rel (sha256 $sha)"
+echo "$feed (PKG_HASH $sha)"

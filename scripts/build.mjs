@@ -14,6 +14,8 @@ await build({
   target: 'node18',
   format: 'cjs',
   minify: true,
+  // --debug stack traces name the functions and classes (3 KB more gzip'd than without)
+  keepNames: true,
   legalComments: 'none',
   banner: { js: '#!/usr/bin/env node' },
   define: { MESHSEED_VERSION: JSON.stringify(pkg.version), MESHSEED_BUNDLE: 'true' },

@@ -6,24 +6,32 @@
 import { MeshseedError } from './errors.js';
 import { VERSION } from './version.js';
 import { parseArgs, type Command, type Io } from './commands/command.js';
-import { checkConfig } from './commands/check-config.js';
-import { daemonCommand } from './commands/daemon.js';
-import { statusCommand } from './commands/status.js';
-import { createCommand } from './commands/create.js';
-import { showCommand } from './commands/show.js';
-import { verifyCommand } from './commands/verify.js';
-import { reannounceCommand } from './commands/reannounce.js';
 
-export const COMMANDS: Command[] = [daemonCommand, statusCommand, checkConfig, createCommand, showCommand, verifyCommand, reannounceCommand];
+/**
+ * Each command's module is loaded only when that command runs (or for the full help): `create`
+ * then never loads the daemon's tracker, seeder and sockets, and the daemon starts sooner. One
+ * bundle still: esbuild turns each `import()` into a lazy initializer inside the file.
+ */
+export const COMMANDS: Record<string, () => Promise<Command>> = {
+  daemon: async () => (await import('./commands/daemon.js')).daemonCommand,
+  status: async () => (await import('./commands/status.js')).statusCommand,
+  'check-config': async () => (await import('./commands/check-config.js')).checkConfig,
+  config: async () => (await import('./commands/config.js')).configCommand,
+  create: async () => (await import('./commands/create.js')).createCommand,
+  show: async () => (await import('./commands/show.js')).showCommand,
+  verify: async () => (await import('./commands/verify.js')).verifyCommand,
+  reannounce: async () => (await import('./commands/reannounce.js')).reannounceCommand,
+};
 
-function mainHelp(): string {
-  const width = Math.max(...COMMANDS.map((c) => c.name.length)) + 2;
+async function mainHelp(): Promise<string> {
+  const commands = await Promise.all(Object.values(COMMANDS).map((load) => load()));
+  const width = Math.max(...commands.map((c) => c.name.length)) + 2;
   return `meshseed ${VERSION}: BitTorrent tracker, Local Peer Discovery and seeder for mesh routers
 
 Usage: meshseed <command> [options]
 
 Commands:
-${COMMANDS.map((c) => `  ${c.name.padEnd(width)}${c.summary}`).join('\n')}
+${commands.map((c) => `  ${c.name.padEnd(width)}${c.summary}`).join('\n')}
 
 Options for every command: --help, --debug (stack traces on errors).
 meshseed --version prints the version. See 'meshseed <command> --help'.`;
@@ -34,14 +42,15 @@ export async function main(argv: string[], io: Io): Promise<number> {
   try {
     const [name, ...rest] = argv;
     if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
-      io.out(mainHelp());
+      io.out(await mainHelp());
       return name === undefined ? 2 : 0;
     }
     if (name === '--version' || name === '-V' || name === 'version') {
       io.out(VERSION);
       return 0;
     }
-    const cmd = COMMANDS.find((c) => c.name === name);
+    const load = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
+    const cmd = await load?.();
     if (!cmd) throw new MeshseedError('EUSAGE', `unknown command '${name}' (see meshseed --help)`);
     if (rest.includes('--help') || rest.includes('-h')) {
       io.out(cmd.help);

@@ -1,18 +1,22 @@
 /**
  * The daemon: wires the tracker, LPD and seeder into one process. Each part is a Service
  * built from `(deps, settings)`; the daemon starts them in order, passes a reload (SIGHUP)
- * on with the new settings, and closes them in reverse order on SIGTERM or SIGINT.
+ * on with the new settings, and closes them in reverse order on SIGTERM or SIGINT. A part
+ * that cannot start is retried with backoff (part-state.ts) while the others run.
  */
 import type { Settings } from './config/settings.js';
 import type { Logger } from './util/log.js';
 import type { Clock } from './util/clock.js';
 import { describeError } from './errors.js';
+import { retryDelayMs, startFailureReason, type PartState } from './part-state.js';
 
 export interface Service {
   readonly name: string;
   start(): Promise<void>;
   /** New settings after a reload; the service applies what it can without dropping peers. */
   reload(settings: Settings): Promise<void> | void;
+  /** Optional: new settings for a service that is not running (its start failed), used by its next start. */
+  configure?(settings: Settings): void;
   close(): Promise<void>;
   /** Counters for `meshseed status` and the stats page. */
   status?(): unknown;
@@ -27,6 +31,9 @@ export class Daemon {
   private readonly services: Service[] = [];
   private started: Service[] = [];
   private keepAlive: NodeJS.Timeout | undefined;
+  private readonly states = new Map<string, PartState>();
+  private readonly retries = new Map<Service, { cancel(): void }>();
+  private closing = false;
 
   constructor(
     private readonly deps: DaemonDeps,
@@ -41,26 +48,61 @@ export class Daemon {
     this.services.push(service);
   }
 
-  /** Starts every service; one that fails to start is logged and left out, never fatal for the others. */
+  /** Starts every service; one that fails to start is logged and retried with backoff, never fatal for the others. */
   async start(): Promise<void> {
     // The daemon lives until it is told to stop, even with every part switched off.
     this.keepAlive = setInterval(() => {}, 1 << 30);
-    for (const s of this.services) {
-      try {
-        await s.start();
-        this.started.push(s);
-      } catch (err) {
-        this.deps.log.error(`${s.name}: cannot start: ${describeError(err)}`);
-      }
-    }
+    for (const s of this.services) await this.tryStart(s, 0);
     this.deps.log.info(
       `started${this.started.length ? ` (${this.started.map((s) => s.name).join(', ')})` : ' with nothing to do: every part is disabled'}`,
     );
   }
 
+  /** Starts `s`; on failure, records why and schedules try number `attempts + 1`. */
+  private async tryStart(s: Service, attempts: number): Promise<void> {
+    this.retries.delete(s);
+    if (this.closing) return;
+    try {
+      await s.start();
+    } catch (err) {
+      const reason = startFailureReason(err);
+      const delay = retryDelayMs(attempts + 1);
+      const st: PartState = { state: 'retrying', reason, attempts: attempts + 1, retryInS: delay / 1000 };
+      // one line per new reason: the same failure every 5 minutes for a week is not news
+      const before = this.states.get(s.name);
+      const level = before?.state === 'retrying' && before.reason === reason ? 'debug' : 'error';
+      this.deps.log[level](`${s.name}: cannot start: ${describeError(err)}; retrying in ${delay / 1000} s`);
+      this.states.set(s.name, st);
+      this.retries.set(s, this.deps.clock.setTimeout(() => void this.tryStart(s, attempts + 1), delay));
+      return;
+    }
+    if (this.closing) {
+      await s.close().catch(() => {});
+      return;
+    }
+    this.started.push(s);
+    this.states.set(s.name, { state: 'running' });
+    if (attempts > 0) this.deps.log.info(`${s.name}: started after ${attempts} failed attempt(s)`);
+  }
+
+  /** Each part's state, by name: running, or retrying and why. */
+  parts(): Record<string, PartState> {
+    return Object.fromEntries(this.states);
+  }
+
   async reload(settings: Settings): Promise<void> {
     this.settings = settings;
     this.deps.log.level = settings['main.log_level'] as Logger['level'];
+    // A part waiting to retry its start takes the new settings and tries at once (the
+    // operator may just have moved it off a taken port); one without configure() waits.
+    for (const s of [...this.retries.keys()]) {
+      if (!s.configure) continue;
+      s.configure(settings);
+      this.retries.get(s)?.cancel();
+      const st = this.states.get(s.name);
+      await this.tryStart(s, st?.state === 'retrying' ? st.attempts : 0);
+    }
+    // (a part just started above gets the reload too: it may have been switched off)
     for (const s of this.started) {
       try {
         await s.reload(settings);
@@ -72,6 +114,9 @@ export class Daemon {
   }
 
   async close(): Promise<void> {
+    this.closing = true;
+    for (const r of this.retries.values()) r.cancel();
+    this.retries.clear();
     for (const s of [...this.started].reverse()) {
       try {
         await s.close();

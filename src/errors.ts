@@ -9,7 +9,8 @@ export type ErrorCode =
   | 'EMETAINFO' // a .torrent that is not a valid v1 torrent
   | 'EIO' // a file could not be read or written
   | 'ECHECK' // a check failed (verify found damage): exit 1
-  | 'EDAEMON'; // the running daemon could not be reached
+  | 'EDAEMON' // the running daemon could not be reached
+  | 'EWEBSEED'; // a web seed (BEP 19) answered badly, could not be reached, or was dropped
 
 export class MeshseedError extends Error {
   readonly code: ErrorCode;

@@ -10,7 +10,15 @@ import { formatBytes, Progress } from '../util/progress.js';
 import { MeshseedError, usageError } from '../errors.js';
 import { VERSION } from '../version.js';
 import { many, single, type Command } from './command.js';
+import { DEFAULT_CONFIG_FILE, loadUciFile } from '../config/resolve.js';
 import { progressSink } from './torrent-common.js';
+
+/** What to do about a torrent made without -a: the mesh tracker of this router's config when it names one. */
+function trackerHint(output: string): string {
+  let url = 'http://<mesh router>:6969/announce';
+  if (existsSync(DEFAULT_CONFIG_FILE)) url = loadUciFile(DEFAULT_CONFIG_FILE).settings['seeder.mesh_tracker'][0] ?? url;
+  return `clients find its peers only by LPD or PEX. Add the mesh tracker: -a ${url} (or now: meshseed reannounce ${url} ${output})`;
+}
 
 export const createCommand: Command = {
   name: 'create',
@@ -125,6 +133,7 @@ Examples:
     });
     const m = parseMetainfo(bytes); // what we write, we must read back
     writeFileAtomic(output, bytes, { overwrite: force });
+    if (!quiet && tiers.length === 0) io.err(`meshseed: warning: ${output} has no tracker: ${trackerHint(output)}`);
     if (!quiet) {
       io.out(`${output}: ${m.name}, ${formatBytes(m.length)} in ${m.files.length} file${m.files.length === 1 ? '' : 's'}, ${m.pieceCount} pieces of ${formatBytes(m.pieceLength)}`);
       io.out(`info hash ${m.infoHashHex}`);

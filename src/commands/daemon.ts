@@ -8,6 +8,7 @@ import {
   type ConfigProblem,
 } from '../config/resolve.js';
 import { SETTING_KEYS, defaultSettings, flagOf, specOf, type Settings } from '../config/settings.js';
+import { valueHint } from '../config/docs.js';
 import { createLogger, type Logger, type LogLevel } from '../util/log.js';
 import { systemClock } from '../util/clock.js';
 import { TrackerService } from '../tracker/tracker-service.js';
@@ -20,11 +21,12 @@ import { announcerService } from '../seeder/announce-service.js';
 import { DhtService } from '../dht/dht-service.js';
 import type mri from 'mri';
 
-function settingsFlagsHelp(): string {
-  return SETTING_KEYS.map((k) => `  --${flagOf(k)}`.padEnd(34) + specOf(k).doc).join('\n');
+/** One line per setting: flag, doc, then its default, bounds and unit from the settings table. */
+export function settingsFlagsHelp(): string {
+  return SETTING_KEYS.map((k) => `  --${flagOf(k)}`.padEnd(34) + `${specOf(k).doc} [${valueHint(k)}]`).join('\n');
 }
 
-/** Settings from the config file and flags; problems are reported, bad options keep their defaults. */
+/** Settings from the config file and flags; problems in the file are returned (bad options keep their defaults), bad flags throw. */
 export function loadSettings(args: mri.Argv): { settings: Settings; problems: ConfigProblem[]; file?: string } {
   const given = single(args, 'config');
   const file = given ?? (existsSync(DEFAULT_CONFIG_FILE) ? DEFAULT_CONFIG_FILE : undefined);
@@ -44,7 +46,7 @@ Settings come from the built-in defaults, then the UCI file (--config FILE, or
 ${DEFAULT_CONFIG_FILE} when it exists), then these flags. SIGHUP re-reads the file
 without dropping peers; SIGTERM or SIGINT stops.
 
-Settings flags:
+Settings flags (a list option takes the flag again, or commas: --seeder-mesh-tracker A,B):
 ${settingsFlagsHelp()}
 
 Example:
@@ -59,7 +61,12 @@ Example:
     if (given !== undefined && !existsSync(given)) throw new MeshseedError('ECONFIG', `--config ${given}: no such file`);
     const { settings, problems, file } = loadSettings(args);
     const log: Logger = createLogger(settings['main.log_level'] as LogLevel);
-    for (const p of problems) log.error(`config: ${formatProblem(p)} (using the default)`);
+    if (problems.length) {
+      // The lines check-config prints; running on defaults instead would open ports the
+      // operator never asked for (procd's respawn gives up after a few exits like this one).
+      for (const p of problems) log.error(`config: ${formatProblem(p)}`);
+      throw new MeshseedError('ECONFIG', `not starting: ${problems.length} problem(s) in ${file}; fix them and check with: meshseed check-config --config ${file}`);
+    }
     const daemon = new Daemon({ log, clock: systemClock }, settings);
     // The tracker is also the TrackerRegistry the LPD bridge registers peers with.
     const tracker = settings['tracker.enabled'] ? new TrackerService({ log, clock: systemClock }, settings) : undefined;
@@ -83,9 +90,13 @@ Example:
     if (tracker) {
       tracker.lpdStatus = () => lpd.status();
       tracker.dhtStatus = () => dht.status();
+      tracker.partsStatus = () => daemon.parts();
     }
     // the control socket (`meshseed status`) opens before the parts start and closes after they stop
-    const control = new ControlServer({ log: log.child('control'), status: () => daemon.status() }, { path: controlSocketPath(settings['main.state_dir']) });
+    const control = new ControlServer(
+      { log: log.child('control'), status: () => daemon.status(), parts: () => daemon.parts() },
+      { path: controlSocketPath(settings['main.state_dir']) },
+    );
     try {
       await control.start();
     } catch (err) {

@@ -16,10 +16,10 @@ leaving the info dict byte for byte, so the info hash does not change. Commas in
 make one tier of several trackers. Each file is replaced atomically (temporary file, then
 rename). Other keys (comment, web seeds, creation date) are kept.
 
-  --tier    add the URLs as a new tier after the existing ones instead of replacing them
-            (URLs already in the torrent are not added twice)
-  --first   with --tier: put the new tier first, so clients try it first
-  -q        print nothing
+  --tier       add the URLs as a new tier after the existing ones instead of replacing them
+               (URLs already in the torrent are not added twice)
+  --first      with --tier: put the new tier first, so clients try it first
+  -q, --quiet  print only errors (on stderr), not the new trackers of each torrent
 
 Exit status: 0 when every torrent was rewritten, 1 when one could not be (the others are
 still done).

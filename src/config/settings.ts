@@ -13,8 +13,14 @@ export type ListItem = 'address' | 'infohash' | 'url' | 'ifname' | 'hostport';
 
 interface SpecBase {
   doc: string;
-  /** Value in the shipped /etc/config/meshseed when it differs from the built-in default. */
+  /** Value in the shipped /etc/config/meshseed when it differs from the built-in default (always written there). */
   openwrt?: string | number | boolean | readonly string[];
+  /**
+   * Written in the shipped /etc/config/meshseed: the few options most routers change. The
+   * file stays short (OpenWrt drops its comments at the first `uci commit`); every option is
+   * listed by `meshseed config`.
+   */
+  shipped?: true;
 }
 export interface BoolSpec extends SpecBase {
   type: 'bool';
@@ -55,7 +61,7 @@ export type SectionName = keyof typeof SECTIONS;
 
 export const SETTINGS = {
   // ---- main ----
-  'main.enabled': { type: 'bool', default: true, doc: 'Run the daemon at boot (read by the init script).' },
+  'main.enabled': { shipped: true, type: 'bool', default: true, doc: 'Run the daemon at boot (read by the init script).' },
   'main.state_dir': {
     type: 'path',
     default: './state',
@@ -63,12 +69,14 @@ export const SETTINGS = {
     doc: 'Folder for tracker state, resume data index and the status socket.',
   },
   'main.log_level': {
+    shipped: true,
     type: 'enum',
     default: 'info',
     values: ['error', 'warn', 'info', 'debug'],
     doc: 'Least severe message written to the log.',
   },
   'main.max_heap_mb': {
+    shipped: true,
     type: 'int',
     default: 64,
     min: 16,
@@ -77,14 +85,16 @@ export const SETTINGS = {
     doc: "Node's old-space heap limit (--max-old-space-size), set by the init script.",
   },
   'main.firewall_zone': {
+    shipped: true,
     type: 'string',
     default: 'lan',
-    doc: 'Firewall zone whose hosts may reach the tracker, peer and LPD ports (read when the package installs its firewall rules).',
+    doc: 'Firewall zone whose hosts may reach the tracker, peer and LPD ports (the init script opens them at every start and reload).',
   },
 
   // ---- tracker ----
-  'tracker.enabled': { type: 'bool', default: true, doc: 'Run the HTTP and UDP tracker.' },
+  'tracker.enabled': { shipped: true, type: 'bool', default: true, doc: 'Run the HTTP and UDP tracker.' },
   'tracker.port': {
+    shipped: true,
     type: 'int',
     default: 6969,
     min: 1,
@@ -106,6 +116,7 @@ export const SETTINGS = {
     doc: 'Announce interval given to clients; peers expire after 1.5 intervals.',
   },
   'tracker.mode': {
+    shipped: true,
     type: 'enum',
     default: 'open',
     values: ['open', 'allowlist'],
@@ -172,9 +183,17 @@ export const SETTINGS = {
     unit: 'requests/s',
     doc: 'Announces and scrapes accepted per second from one address (bursts of twice that); 0 means no limit.',
   },
+  'tracker.udp_receive_buffer': {
+    type: 'int',
+    default: 2048,
+    min: 0,
+    max: 65536,
+    unit: 'KiB',
+    doc: "UDP socket receive buffer (SO_RCVBUF) for announce bursts; 0 keeps the system's; the kernel caps it at net.core.rmem_max.",
+  },
 
   // ---- seeder ----
-  'seeder.enabled': { type: 'bool', default: true, doc: 'Seed the torrents of torrent_dir.' },
+  'seeder.enabled': { shipped: true, type: 'bool', default: true, doc: 'Seed the torrents of torrent_dir.' },
   'seeder.torrent_dir': {
     type: 'path',
     default: './torrents',
@@ -188,6 +207,7 @@ export const SETTINGS = {
     doc: 'Folder holding the torrents\' data.',
   },
   'seeder.listen_port': {
+    shipped: true,
     type: 'int',
     default: 6881,
     min: 1,
@@ -195,6 +215,7 @@ export const SETTINGS = {
     doc: 'Peer-wire port; if busy, the next of 6882-6889 is taken.',
   },
   'seeder.upload_rate': {
+    shipped: true,
     type: 'int',
     default: 256,
     min: 0,
@@ -232,6 +253,7 @@ export const SETTINGS = {
     doc: 'Most peer connections per torrent.',
   },
   'seeder.mesh_tracker': {
+    shipped: true,
     type: 'list',
     default: [],
     item: 'url',
@@ -244,8 +266,9 @@ export const SETTINGS = {
   },
 
   // ---- lpd ----
-  'lpd.enabled': { type: 'bool', default: true, doc: 'Local Peer Discovery (BEP 14) on the mesh interfaces.' },
+  'lpd.enabled': { shipped: true, type: 'bool', default: true, doc: 'Local Peer Discovery (BEP 14) on the mesh interfaces.' },
   'lpd.interface': {
+    shipped: true,
     type: 'list',
     default: [],
     item: 'ifname',
@@ -264,7 +287,7 @@ export const SETTINGS = {
   },
 
   // ---- dht ----
-  'dht.enabled': { type: 'bool', default: true, doc: 'Run a Mainline DHT node (BEP 5), bootstrapped only from mesh nodes and bootstrap.' },
+  'dht.enabled': { shipped: true, type: 'bool', default: true, doc: 'Run a Mainline DHT node (BEP 5), bootstrapped only from mesh nodes and bootstrap.' },
   'dht.port': {
     type: 'int',
     default: 0,
@@ -273,6 +296,7 @@ export const SETTINGS = {
     doc: "UDP port of the DHT node; 0 means the seeder's peer-wire port.",
   },
   'dht.bootstrap': {
+    shipped: true,
     type: 'list',
     default: [],
     item: 'hostport',

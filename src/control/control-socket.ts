@@ -9,7 +9,7 @@
  * A connection that sends too much or nothing for IDLE_MS is closed.
  */
 import net from 'node:net';
-import { lstatSync, mkdirSync, chmodSync, unlinkSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, chmodSync, unlinkSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type { Service } from '../daemon.js';
 import type { Settings } from '../config/settings.js';
@@ -40,12 +40,16 @@ export interface StatusDocument {
   uptimeS: number;
   /** Daemon.status(): each running part's own status, by part name. */
   services: Record<string, unknown>;
+  /** Daemon.parts(): each part's state (part-state.ts), running or retrying and why. */
+  parts?: Record<string, unknown>;
 }
 
 export interface ControlServerDeps {
   log: Logger;
   /** Daemon.status(). */
   status(): Record<string, unknown>;
+  /** Daemon.parts(). */
+  parts?(): Record<string, unknown>;
   /** Milliseconds, for uptime. */
   now?: () => number;
 }
@@ -168,6 +172,7 @@ export class ControlServer implements Service {
         pid: process.pid,
         uptimeS: Math.round((this.now() - this.startedAt) / 1000),
         services: this.deps.status(),
+        ...(this.deps.parts ? { parts: this.deps.parts() } : {}),
       };
       return { ok: true, status };
     } catch (err) {
@@ -175,6 +180,14 @@ export class ControlServer implements Service {
       return { ok: false, error: 'status failed (see the daemon log)' };
     }
   }
+}
+
+/** The router's init script, when meshseed runs from its package. */
+export const INIT_SCRIPT = '/etc/init.d/meshseed';
+
+/** How to start the daemon here: the init script on a router, `meshseed daemon` elsewhere (a development machine). */
+export function startHint(initScript = INIT_SCRIPT): string {
+  return existsSync(initScript) ? `${initScript} start` : 'start it with: meshseed daemon';
 }
 
 /** Asks the daemon listening on `path`; throws MeshseedError('EDAEMON') with what to do when it cannot. */
@@ -193,7 +206,7 @@ export function requestStatus(path: string, timeoutMs = 5_000): Promise<StatusDo
     socket.setTimeout(timeoutMs, () => fail(`the daemon on ${path} did not answer within ${timeoutMs / 1000} s`));
     socket.on('connect', () => socket.write(JSON.stringify({ command: 'status' }) + '\n'));
     socket.on('error', (err: NodeJS.ErrnoException) => {
-      if (err.code === 'ENOENT' || err.code === 'ECONNREFUSED') fail(`no daemon listening on ${path}: is it running? /etc/init.d/meshseed start`);
+      if (err.code === 'ENOENT' || err.code === 'ECONNREFUSED') fail(`no daemon listening on ${path}: is it running? ${startHint()}`);
       else if (err.code === 'EACCES') fail(`cannot open ${path}: permission denied (run as root)`);
       else fail(`cannot reach the daemon on ${path}: ${err.code ?? err.message}`);
     });

@@ -14,6 +14,7 @@
  */
 import { lpdSummary } from '../lpd/lpd-summary.js';
 import { dhtSummary } from '../dht/dht-summary.js';
+import { partProblems } from '../part-state.js';
 import type { StatusDocument } from './control-socket.js';
 import type { AnnouncerStatus, TorrentAnnounceStatus } from '../seeder/announcer.js';
 
@@ -44,6 +45,8 @@ export interface StatusView {
   uptimeS: number;
   torrents: TorrentView[];
   totals: { torrents: number; peers: number; uploadRate: number; uploaded: number };
+  /** Each part's state by name: `{ state: 'running' }` or `{ state: 'retrying', reason, attempts, retryInS }`. */
+  parts: Record<string, unknown>;
   services: Record<string, unknown>;
 }
 
@@ -80,8 +83,10 @@ export function statusView(doc: StatusDocument): StatusView {
   for (const t of list(seeder.torrents) as SeederTorrentStatus[]) {
     if (!t || typeof t !== 'object') continue;
     const hash = str(t.infoHash) || str(t.infoHashHex) || null;
-    // a .torrent file that could not be read has no info hash: one row per file
-    const key = hash ?? `file ${str(t.file) ?? str(t.name) ?? byHash.size}`;
+    // a .torrent file that could not be read has no info hash, and one not seeded (a
+    // duplicate) shares its hash with the seeded file: one row per file for both
+    const file = str(t.file);
+    const key = hash && !(t.state === 'error' && file) ? hash : `file ${file ?? str(t.name) ?? byHash.size}`;
     const r = row(key, hash);
     r.name = str(t.name);
     r.state = str(t.state);
@@ -103,6 +108,7 @@ export function statusView(doc: StatusDocument): StatusView {
     uptimeS: doc.uptimeS,
     torrents,
     totals: { torrents: torrents.length, peers: sum((t) => t.peers), uploadRate: sum((t) => t.uploadRate), uploaded: sum((t) => t.uploaded) },
+    parts: doc.parts ?? {},
     services,
   };
 }
@@ -157,7 +163,8 @@ function clip(s: string, width: number): string {
 
 /** The table `meshseed status` prints. */
 export function renderStatus(v: StatusView): string {
-  const lines = [`meshseed ${v.version}, pid ${v.pid}, up ${formatDuration(v.uptimeS)}`];
+  // a part that cannot start comes first: `tracker: not running (port 6969 in use), retrying`
+  const lines = [`meshseed ${v.version}, pid ${v.pid}, up ${formatDuration(v.uptimeS)}`, ...partProblems(v.parts)];
   const lpd = lpdSummary(v.services.lpd);
   const dht = dhtSummary(v.services.dht);
   if (!v.torrents.length) {

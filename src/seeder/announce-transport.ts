@@ -10,10 +10,8 @@
  *   - an HTTP announce has one deadline for the whole exchange and a bounded body;
  *   - UDP retransmits after 2, 4 and 8 s, then gives up (see UDP_RETRANSMIT_MS).
  */
-import http from 'node:http';
-import https from 'node:https';
 import dgram from 'node:dgram';
-import { lookup as dnsLookup } from 'node:dns';
+import { nodeDns, nodeHttp, nodeHttps } from '../util/lazy-modules.js';
 import { isIP } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import {
@@ -105,9 +103,19 @@ export function gatedLookup(clock: Clock, lookup: (host: string) => Promise<Reso
   };
 }
 
+/** A LookupFn in the shape node:http's `lookup` option wants (it may ask for `all` addresses when it races families). */
+export function asNodeLookup(lookup: LookupFn): never {
+  return ((hostname: string, options: { all?: boolean }, cb: (...a: unknown[]) => void) => {
+    lookup(hostname).then(
+      (r) => (options?.all ? cb(null, [r]) : cb(null, r.address, r.family)),
+      (e) => cb(e),
+    );
+  }) as never;
+}
+
 const systemLookup = (host: string) =>
   new Promise<ResolvedHost>((resolve, reject) =>
-    dnsLookup(host, (err, address, family) => (err ? reject(err) : resolve({ address, family: family === 6 ? 6 : 4 }))),
+    nodeDns().lookup(host, (err, address, family) => (err ? reject(err) : resolve({ address, family: family === 6 ? 6 : 4 }))),
   );
 
 function withTimeout<T>(clock: Clock, p: Promise<T>, ms: number, message: string): Promise<T> {
@@ -193,7 +201,7 @@ export class HttpAnnounceTransport implements AnnounceTransport {
     const { lookup } = this.deps;
     const maxBody = this.settings.maxBodyBytes;
     return new Promise((resolve, reject) => {
-      const lib = url.protocol === 'https:' ? https : http;
+      const lib = url.protocol === 'https:' ? nodeHttps() : nodeHttp();
       let done = false;
       const finish = (err: Error | undefined, value?: { body: Uint8Array } | { location: string }) => {
         if (done) return;
@@ -207,13 +215,7 @@ export class HttpAnnounceTransport implements AnnounceTransport {
         {
           agent: false,
           headers: { 'User-Agent': `meshseed/${VERSION}`, 'Accept-Encoding': 'identity', Connection: 'close' },
-          // our gated lookup; Node may ask for every address (`all`) when it races families
-          lookup: ((hostname: string, options: { all?: boolean }, cb: (...a: unknown[]) => void) => {
-            lookup(hostname).then(
-              (r) => (options?.all ? cb(null, [r]) : cb(null, r.address, r.family)),
-              (e) => cb(e),
-            );
-          }) as never,
+          lookup: asNodeLookup(lookup),
         },
         (res) => {
           const status = res.statusCode ?? 0;

@@ -8,27 +8,21 @@
  *     (BEP 6); our own peer id from the other side closes the connection (self-connection);
  *   - then the extension handshake (m: ut_metadata, ut_pex unless private; metadata_size, p,
  *     v, yourip, reqq, upload_only) and `have_all` (fast) or a bitfield of exact length;
- *   - requests: bounded by the piece and the 16 KiB block, queued up to `reqq`; with the fast
- *     extension every request gets exactly one answer (piece or reject) and a choke rejects
- *     the queued ones; the overflow of reqq is rejected (fast) or disconnects;
- *   - serving: at most MAX_BLOCKS_IN_FLIGHT blocks read or buffered per peer (socket
- *     backpressure), each block paid for in the token-bucket tree first;
+ *   - requests and serving: see peer-upload.ts;
  *   - keep-alive after KEEPALIVE_MS without sending; silent peers and idle peers dropped;
  *   - BEP 9 ut_metadata served from the torrent's info dict; BEP 11 ut_pex sent at most once a
  *     minute with at most 50 added peers, never for a private torrent; PEX received is passed on
  *     as connection candidates.
  * Any protocol violation throws PeerWireError inside `onData`, which closes the connection.
  */
-import { pieceSize, type Metainfo } from '../codec/metainfo.js';
+import type { Metainfo } from '../codec/metainfo.js';
 import {
-  BLOCK_SIZE,
   EXT_HANDSHAKE_ID,
   KEEP_ALIVE,
   LOCAL_EXT,
   METADATA_PIECE_SIZE,
   PEX_INTERVAL_MS,
   PEX_MAX_ADDED,
-  PIECE_HEADER_LENGTH,
   PeerWireError,
   PeerWireFramer,
   bitIsSet,
@@ -42,7 +36,6 @@ import {
   encodeMessage,
   encodeMetadataMessage,
   encodePex,
-  encodePieceHeader,
   makeBitfield,
   maxMessageLength,
   metadataPieceCount,
@@ -54,12 +47,10 @@ import { MseError, MseResponder, type StreamCipher } from '../codec/mse.js';
 import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/log.js';
 import type { TokenBucket } from './bandwidth.js';
-import { BufferPool } from '../util/buffer-pool.js';
+import { REQQ, UploadQueue, type UploadHost } from './peer-upload.js';
 
-/** Reason: libtorrent's default is 500, Transmission's 512; 250 keeps a slow router's queue short and still fills a fast link. */
-export const REQQ = 250;
-/** "No more than a few blocks buffered per unchoked peer": 4 × 16 KiB read or waiting in the socket. */
-export const MAX_BLOCKS_IN_FLIGHT = 4;
+export { MAX_BLOCKS_IN_FLIGHT, MAX_INVALID_REQUESTS, REQQ } from './peer-upload.js';
+
 /** REFERENCE: keep-alive at least every 60 s when idle; we send one after 45 s of silence. */
 export const KEEPALIVE_MS = 45_000;
 /** A peer that sends nothing (not even keep-alives) for this long is gone. libtorrent uses 120 s. */
@@ -73,8 +64,6 @@ export const IDLE_MS = 5 * 60_000;
  * bounded by MAX_BLOCKS_IN_FLIGHT, but rejects and metadata answers to a flood are not.
  */
 export const MAX_SEND_BUFFER = 1 << 20;
-/** Invalid requests tolerated (each rejected) before we disconnect. */
-export const MAX_INVALID_REQUESTS = 20;
 
 /** The torrent as a session sees it. */
 export interface SessionTorrent {
@@ -125,15 +114,6 @@ export interface SessionDeps {
 
 const PLAIN_PREFIX = Buffer.from('\x13BitTorrent protocol', 'latin1');
 
-/** Piece messages of a full block, reused once the socket has taken them (at most 512 KiB kept). */
-const blockBuffers = new BufferPool(PIECE_HEADER_LENGTH + BLOCK_SIZE, 32);
-
-interface Request {
-  index: number;
-  begin: number;
-  length: number;
-}
-
 export class PeerSession {
   torrent: SessionTorrent | undefined;
   private readonly framer: PeerWireFramer;
@@ -165,17 +145,13 @@ export class PeerSession {
   peerInterested = false;
   private peerHave: Uint8Array | undefined;
   private peerHaveCount = 0;
-  private readonly requests: Request[] = [];
-  private inFlight = 0;
-  private waitingBandwidth = false;
-  private invalidRequests = 0;
+  private readonly upload: UploadQueue;
   private readonly connectedAt: number;
   private lastReceived: number;
   private lastSent: number;
   private lastInterest: number;
   private lastPex = -Infinity;
   private pexSent = new Map<string, PexPeer>();
-  uploadedBytes = 0;
   readonly outgoing: boolean;
   bucket: TokenBucket | undefined;
   closeReason = '';
@@ -193,6 +169,32 @@ export class PeerSession {
     // Before the torrent is known no message can come (the handshake comes first).
     this.framer = new PeerWireFramer(0);
     this.outgoing = outgoing !== undefined;
+    const self = this;
+    const host: UploadHost = {
+      clock: deps.clock,
+      get torrent() {
+        return self.torrent;
+      },
+      get peerFast() {
+        return self.peerFast;
+      },
+      get amChoking() {
+        return self.amChoking;
+      },
+      get active() {
+        return self.active;
+      },
+      get bucket() {
+        return self.bucket;
+      },
+      send: (b, done) => this.send(b, done),
+      sendMessage: (m) => this.sendMessage(m),
+      buffered: () => io.buffered(),
+      close: (reason) => this.close(reason),
+      waitBandwidth: (ms) => deps.waitBandwidth(this, ms),
+      uploaded: (bytes) => deps.uploaded(this, bytes),
+    };
+    this.upload = new UploadQueue(host);
     if (outgoing) {
       this.torrent = outgoing;
       this.peerListenPort = port;
@@ -216,10 +218,13 @@ export class PeerSession {
     return this.torrent !== undefined && this.peerHaveCount >= this.torrent.meta.pieceCount;
   }
   get queuedRequests(): number {
-    return this.requests.length;
+    return this.upload.length;
   }
   get blocksInFlight(): number {
-    return this.inFlight;
+    return this.upload.blocksInFlight;
+  }
+  get uploadedBytes(): number {
+    return this.upload.uploadedBytes;
   }
 
   private send(bytes: Uint8Array, done?: () => void): boolean {
@@ -243,7 +248,7 @@ export class PeerSession {
     if (this.phase === 'closed') return;
     this.closeReason = reason;
     this.phase = 'closed';
-    this.requests.length = 0;
+    this.upload.clear();
     this.io.close();
   }
 
@@ -398,16 +403,9 @@ export class PeerSession {
       case 'reject':
         return this.fastOnly(m.type);
       case 'request':
-        return this.onRequest(m);
-      case 'cancel': {
-        const i = this.requests.findIndex((r) => r.index === m.index && r.begin === m.begin && r.length === m.length);
-        if (i >= 0) {
-          this.requests.splice(i, 1);
-          // BEP 6: with the fast extension a cancelled request still gets its one answer.
-          if (this.peerFast) this.sendMessage({ type: 'reject', index: m.index, begin: m.begin, length: m.length });
-        }
-        return;
-      }
+        return this.upload.onRequest(m);
+      case 'cancel':
+        return this.upload.onCancel(m);
       case 'piece':
         throw new PeerWireError('sent a piece we never requested');
       case 'extended':
@@ -419,30 +417,6 @@ export class PeerSession {
   private checkPeerSeed(): void {
     const t = this.torrent!;
     if (this.peerHaveCount >= t.meta.pieceCount && t.complete()) this.close('peer is a seed too');
-  }
-
-  private onRequest(r: Request): void {
-    const t = this.torrent!;
-    // BEP 3: clients "close connections which request an amount greater than" 16 KiB.
-    if (r.length > BLOCK_SIZE) throw new PeerWireError(`request of ${r.length} bytes, more than ${BLOCK_SIZE}`);
-    const inBounds = r.index < t.meta.pieceCount && r.length > 0 && r.begin + r.length <= pieceSize(t.meta, r.index);
-    if (!inBounds) {
-      if (!this.peerFast || ++this.invalidRequests > MAX_INVALID_REQUESTS)
-        throw new PeerWireError(`request past the end of piece ${r.index} (begin ${r.begin}, length ${r.length})`);
-      return this.reject(r);
-    }
-    // BEP 3: requests while choked are discarded; BEP 6 answers them with a reject.
-    if (this.amChoking || !t.available(r.index)) return this.reject(r);
-    if (this.requests.length >= REQQ) {
-      if (!this.peerFast) throw new PeerWireError(`more than reqq=${REQQ} requests queued`);
-      return this.reject(r);
-    }
-    this.requests.push({ index: r.index, begin: r.begin, length: r.length });
-    this.pump();
-  }
-
-  private reject(r: Request): void {
-    if (this.peerFast) this.sendMessage({ type: 'reject', index: r.index, begin: r.begin, length: r.length });
   }
 
   private onExtended(extId: number, payload: Uint8Array): void {
@@ -493,11 +467,8 @@ export class PeerSession {
     if (this.phase !== 'active' || choked === this.amChoking) return;
     this.amChoking = choked;
     this.sendMessage({ type: choked ? 'choke' : 'unchoke' });
-    if (choked) {
-      // BEP 6: a choke no longer implies the queued requests are dropped: reject each one.
-      for (const r of this.requests) this.reject(r);
-      this.requests.length = 0;
-    } else this.pump();
+    if (choked) this.upload.choked();
+    else this.upload.pump();
   }
 
   /** A piece became available after the handshake. */
@@ -506,70 +477,12 @@ export class PeerSession {
   }
 
   onDrain(): void {
-    this.pump();
-  }
-
-  /** Serves queued requests within the bandwidth budget and the per-peer buffer bound. */
-  pump(): void {
-    const t = this.torrent;
-    if (!t || this.phase !== 'active' || this.waitingBandwidth) return;
-    const bucket = this.bucket ?? t.bucket;
-    while (
-      !this.amChoking &&
-      this.requests.length > 0 &&
-      this.inFlight + Math.ceil(this.io.buffered() / BLOCK_SIZE) < MAX_BLOCKS_IN_FLIGHT
-    ) {
-      const now = this.deps.clock.now();
-      if (!bucket.canSend(now)) {
-        this.waitingBandwidth = true;
-        this.deps.waitBandwidth(this, bucket.waitMs(now));
-        return;
-      }
-      const r = this.requests.shift()!;
-      bucket.consume(r.length + PIECE_HEADER_LENGTH, now);
-      const msg = r.length === BLOCK_SIZE ? blockBuffers.get() : Buffer.allocUnsafe(PIECE_HEADER_LENGTH + r.length);
-      encodePieceHeader(r.index, r.begin, r.length, msg);
-      if (t.readBlockCached?.(r.index, r.begin, msg.subarray(PIECE_HEADER_LENGTH))) {
-        this.sendBlock(r, msg);
-        continue;
-      }
-      this.inFlight++;
-      t.readBlock(r.index, r.begin, msg.subarray(PIECE_HEADER_LENGTH)).then(
-        (ok) => this.blockRead(r, msg, ok),
-        () => this.blockRead(r, msg, false),
-      );
-    }
+    this.upload.pump();
   }
 
   /** Called by the owner when a bandwidth wait is over. */
   bandwidthAvailable(): void {
-    this.waitingBandwidth = false;
-    this.pump();
-  }
-
-  private blockRead(r: Request, msg: Buffer, ok: boolean): void {
-    try {
-      this.blockReadUnguarded(r, msg, ok);
-    } catch (err) {
-      this.close(`internal error: ${(err as Error).message}`);
-    }
-  }
-
-  private blockReadUnguarded(r: Request, msg: Buffer, ok: boolean): void {
-    this.inFlight--;
-    if (this.phase !== 'active') return blockBuffers.release(msg);
-    if (ok) this.sendBlock(r, msg);
-    else {
-      blockBuffers.release(msg);
-      this.reject(r); // a piece that fails or cannot be read is never sent
-    }
-    this.pump();
-  }
-
-  private sendBlock(r: Request, msg: Buffer): void {
-    this.send(msg, () => blockBuffers.release(msg));
-    this.uploadedBytes += r.length;
-    this.deps.uploaded(this, r.length);
+    this.upload.bandwidthAvailable();
   }
 
   /** Timers: keep-alive, silence, idleness, PEX. Called about once a second by the owner. */

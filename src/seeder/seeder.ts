@@ -2,18 +2,18 @@
  * The seeder service: seeds every torrent of the watch folder from the data folder, within
  * the upload budget, to every peer that connects or that trackers, LPD and PEX tell us of.
  *
- * It owns the listening sockets (listen_port, else 6882…6889; IPv4 and IPv6), the outgoing
- * connections, one PeerSession per connection, one TorrentStorage, Choker and TokenBucket
- * per torrent, and the global TokenBucket. One clock-driven tick a second drives keep-alives,
- * timeouts, rate meters and PEX; every 10 s the chokers rotate and torrents with missing
- * data are looked at again.
+ * It owns the PeerListener (listening socket on listen_port, else 6882…6889; outgoing dials),
+ * one PeerSession per connection, one TorrentSession per torrent (its storage, choker,
+ * bucket, peers and candidates, see torrent-session.ts), the watch folder, and the global
+ * TokenBucket. One clock-driven tick a second drives keep-alives, timeouts, rate meters and
+ * PEX; every 10 s the chokers rotate and torrents with missing data are looked at again.
  *
  * `SeederView` (src/parts.ts) is what LPD and the announcer see of it.
  */
-import { createServer, connect, type Server, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import { randomBytes } from 'node:crypto';
-import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
+import { existsSync } from 'node:fs';
 import type { Metainfo } from '../codec/metainfo.js';
 import type { Settings } from '../config/settings.js';
 import type { Service } from '../daemon.js';
@@ -25,46 +25,21 @@ import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/log.js';
 import { VERSION } from '../version.js';
 import { RateMeter, TokenBucket } from './bandwidth.js';
-import { Choker, ROTATE_MS, type ChokeDecision } from './choker.js';
+import { ROTATE_MS, type ChokeDecision } from './choker.js';
 import { PeerSession, type SessionDeps, type SessionTorrent } from './peer-session.js';
+import { MAX_HALF_OPEN, PeerListener, isOwnAddress, normalizeAddress } from './peer-listener.js';
+import { TorrentSession, type TorrentStatus } from './torrent-session.js';
 import { TorrentWatcher } from './torrent-watcher.js';
-import { PEX_FLAG, type PexPeer } from '../codec/peer-wire.js';
 import { mseTorrentKey } from '../codec/mse.js';
 
-/** BitTorrent's historical range: listen_port, then the next free of these. */
-export const FALLBACK_PORTS = [6882, 6883, 6884, 6885, 6886, 6887, 6888, 6889];
-/** Outgoing connections being set up at once. */
-export const MAX_HALF_OPEN = 8;
-export const CONNECT_TIMEOUT_MS = 10_000;
-/** A candidate that failed is not dialled again for this long. */
-export const RETRY_MS = 5 * 60_000;
-/** Candidates kept per torrent (oldest dropped). */
-export const MAX_CANDIDATES = 200;
+export { FALLBACK_PORTS, MAX_HALF_OPEN, CONNECT_TIMEOUT_MS, RETRY_MS } from './peer-listener.js';
+export { MAX_CANDIDATES, type TorrentState, type TorrentStatus } from './torrent-session.js';
+
 /** Incoming connections still in their handshake, beyond max_peers. */
 export const HANDSHAKE_SLACK = 16;
 const TICK_MS = 1000;
-/** Torrents with all their data are re-stat'ed this often (a changed file puts its pieces in doubt). */
-const COMPLETE_RESCAN_MS = 60_000;
-const INCOMPLETE_RESCAN_MS = 10_000;
 /** Pieces verified while serving are saved at most this often (flash wear). */
 const RESUME_FLUSH_MS = 5 * 60_000;
-
-export type TorrentState = 'checking' | 'seeding' | 'missing data' | 'error';
-
-export interface TorrentStatus {
-  name: string;
-  infoHash: string;
-  file: string;
-  state: TorrentState;
-  message?: string;
-  peers: number;
-  unchoked: number;
-  uploadRate: number;
-  uploaded: number;
-  size: number;
-  pieces: number;
-  piecesAvailable: number;
-}
 
 export interface SeederStatus {
   listenPort?: number;
@@ -88,101 +63,19 @@ export interface SeederDeps {
   fallbackPorts?: number[];
 }
 
-let ownAddresses: { at: number; set: Set<string> } | undefined;
-/** True for loopback and this machine's interface addresses (cached for a minute). */
-function isOwnAddress(address: string): boolean {
-  if (address.startsWith('127.') || address === '::1') return true;
-  const now = Date.now();
-  if (!ownAddresses || now - ownAddresses.at > 60_000) {
-    const set = new Set<string>();
-    for (const list of Object.values(networkInterfaces())) for (const a of list ?? []) set.add(a.address);
-    ownAddresses = { at: now, set };
-  }
-  return ownAddresses.set.has(address);
-}
-
-const normalizeAddress = (a: string | undefined): string => (a ?? '').replace(/^::ffff:(\d+\.\d+\.\d+\.\d+)$/, '$1');
-
-class SeedTorrent implements SessionTorrent, SeededTorrent {
-  state: TorrentState = 'checking';
-  message = '';
-  readonly sessions = new Set<PeerSession>();
-  readonly choker: Choker<PeerSession>;
-  readonly candidates = new Map<string, PeerCandidate>();
-  readonly meter = new RateMeter();
-  uploadedBytes = 0;
-  lastRescan = 0;
-  /** storage.changes when the state was last worked out. */
-  seenChanges = 0;
-  removed = false;
-
-  constructor(
-    readonly file: string,
-    readonly meta: Metainfo,
-    readonly storage: TorrentStorage,
-    readonly bucket: TokenBucket,
-    slots: number,
-  ) {
-    this.choker = new Choker(slots, ROTATE_MS);
-  }
-  get infoHashHex(): string {
-    return this.meta.infoHashHex;
-  }
-  get infoHash(): Uint8Array {
-    return this.meta.infoHash;
-  }
-  get private(): boolean {
-    return this.meta.private;
-  }
-  get announceTiers(): string[][] {
-    return this.meta.announceTiers;
-  }
-  uploaded(): number {
-    return this.uploadedBytes;
-  }
-  downloaded(): number {
-    return 0;
-  }
-  left(): number {
-    return this.storage.left();
-  }
-  available(i: number): boolean {
-    return this.storage.available(i);
-  }
-  complete(): boolean {
-    return this.storage.complete;
-  }
-  readBlock(index: number, begin: number, into: Buffer): Promise<boolean> {
-    return this.storage.readBlock(index, begin, into);
-  }
-  readBlockCached(index: number, begin: number, into: Buffer): boolean {
-    return this.storage.readBlockCached(index, begin, into);
-  }
-  pexPeers(): PexPeer[] {
-    const out: PexPeer[] = [];
-    for (const s of this.sessions)
-      // BEP 11 added.f: 0x10 reachable (we know its listen port), 0x02 seed
-      if (s.active && s.peerListenPort) out.push({ address: s.address, port: s.peerListenPort, flags: PEX_FLAG.reachable | (s.isSeed ? PEX_FLAG.seed : 0) });
-    return out;
-  }
-}
-
 export class Seeder implements Service, SeederView {
   readonly name = 'seeder';
   /** Our peer id, shared with the announcer so trackers and peers see one identity. */
   readonly peerId: Uint8Array;
-  private readonly servers: Server[] = [];
-  private port: number | undefined;
-  private readonly torrentsByHash = new Map<string, SeedTorrent>();
+  private readonly listener: PeerListener;
+  private readonly torrentsByHash = new Map<string, TorrentSession>();
   private readonly hashByFile = new Map<string, string>();
   /** HASH('req2', info hash) → torrent, for incoming MSE handshakes. */
-  private readonly torrentsByMseKey = new Map<string, SeedTorrent>();
-  private readonly fileErrors = new Map<string, string>();
+  private readonly torrentsByMseKey = new Map<string, TorrentSession>();
+  /** .torrent files not seeded, with why (and the info hash when the file was readable). */
+  private readonly fileErrors = new Map<string, { message: string; infoHash?: string }>();
   /** Every session, from accept to close. */
   private readonly sessions = new Set<PeerSession>();
-  private readonly sockets = new Set<Socket>();
-  private halfOpen = 0;
-  private readonly retryAt = new Map<string, number>();
   private readonly global: TokenBucket;
   private readonly globalMeter = new RateMeter();
   private uploadedTotal = 0;
@@ -208,6 +101,7 @@ export class Seeder implements Service, SeederView {
     // Azureus-style peer id: client MS (meshseed), version, then random bytes.
     const v = VERSION.split(/[.-]/).map((x) => Number(x) || 0);
     this.peerId = Buffer.concat([Buffer.from(`-MS${v[0] ?? 0}${v[1] ?? 0}${v[2] ?? 0}0-`.slice(0, 8), 'latin1'), randomBytes(12)]);
+    this.listener = new PeerListener({ ...deps, incoming: (s) => this.incoming(s) });
     this.global = new TokenBucket(deps.clock.now(), settings['seeder.upload_rate'] * 1024);
     const self = this;
     this.sessionDeps = {
@@ -215,22 +109,22 @@ export class Seeder implements Service, SeederView {
       log: deps.log,
       peerId: this.peerId,
       version: `meshseed ${VERSION}`,
-      listenPort: () => this.port,
+      listenPort: () => this.listener.port,
       accept: (s, infoHash) => self.accept(s, infoHash),
       mseTorrent: (req2Hex) => self.torrentsByMseKey.get(req2Hex)?.meta.infoHash,
       ready: (s) => self.ready(s),
       interest: (s, interested) => {
-        const t = s.torrent as SeedTorrent;
+        const t = s.torrent as TorrentSession;
         const now = deps.clock.now();
         self.apply(interested ? t.choker.interested(s, now) : t.choker.notInterested(s, now));
       },
       waitBandwidth: (s, ms) => self.waitBandwidth(s, ms),
       pexCandidates: (s, peers) =>
-        self.addCandidates(peers.slice(0, 50).map((p) => ({ infoHashHex: (s.torrent as SeedTorrent).infoHashHex, ...p, source: 'pex' as const }))),
+        self.addCandidates(peers.slice(0, 50).map((p) => ({ infoHashHex: (s.torrent as TorrentSession).infoHashHex, ...p, source: 'pex' as const }))),
       dhtPort: () => self.dht?.port(),
       dhtNode: (address, port) => self.dht?.addNode(address, port, 'port'),
       uploaded: (s, bytes) => {
-        (s.torrent as SeedTorrent).uploadedBytes += bytes;
+        (s.torrent as TorrentSession).uploadedBytes += bytes;
         self.uploadedTotal += bytes;
       },
     };
@@ -238,7 +132,7 @@ export class Seeder implements Service, SeederView {
 
   // ---- SeederView ----
   listenPort(): number | undefined {
-    return this.port;
+    return this.listener.port;
   }
 
   torrents(): SeededTorrent[] {
@@ -260,12 +154,10 @@ export class Seeder implements Service, SeederView {
       const key = `${address}|${p.port}`;
       if (address === '0.0.0.0' || address === '::') continue;
       // ourselves, as PEX from others or a tracker may list us (the handshake would catch it too)
-      if (p.port === this.port && isOwnAddress(address)) continue;
-      if ((this.retryAt.get(key) ?? 0) > this.deps.clock.now()) continue;
-      if ([...t.sessions].some((s) => s.address === address && (s.port === p.port || s.peerListenPort === p.port))) continue;
-      t.candidates.delete(key);
-      t.candidates.set(key, { ...p, address });
-      while (t.candidates.size > MAX_CANDIDATES) t.candidates.delete(t.candidates.keys().next().value!);
+      if (p.port === this.listener.port && isOwnAddress(address)) continue;
+      if (!this.listener.mayDial(key, this.deps.clock.now())) continue;
+      if (t.connectedTo(address, p.port)) continue;
+      t.addCandidate(key, { ...p, address });
     }
     this.connectMore();
   }
@@ -288,43 +180,7 @@ export class Seeder implements Service, SeederView {
   }
 
   private async listen(): Promise<void> {
-    const first = this.settings['seeder.listen_port'];
-    const ports = this.deps.ports ?? [first, ...(this.deps.fallbackPorts ?? FALLBACK_PORTS).filter((p) => p !== first)];
-    let lastError: Error | undefined;
-    for (const port of ports) {
-      try {
-        const server = await this.listenOn(port);
-        this.servers.push(server);
-        const addr = server.address();
-        this.port = typeof addr === 'object' && addr ? addr.port : port;
-        if (port !== first && this.deps.ports === undefined) this.deps.log.warn(`port ${first} is busy; listening on ${this.port} instead`);
-        this.deps.log.info(`listening for peers on port ${this.port}`);
-        return;
-      } catch (err) {
-        lastError = err as Error;
-        if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE') break;
-      }
-    }
-    throw new Error(`cannot listen for peers on ports ${ports.join(', ')}: ${lastError?.message}`);
-  }
-
-  private listenOn(port: number): Promise<Server> {
-    const tryHost = (host: string, ipv6Only: boolean) =>
-      new Promise<Server>((resolve, reject) => {
-        const server = createServer({ noDelay: true }, (s) => this.incoming(s));
-        server.once('error', reject);
-        server.listen({ port, host, ipv6Only, backlog: 64 }, () => {
-          server.removeListener('error', reject);
-          server.on('error', (e) => this.deps.log.error(`peer listener: ${e.message}`));
-          resolve(server);
-        });
-      });
-    if (this.deps.host) return tryHost(this.deps.host, false);
-    // One dual-stack socket takes IPv6 and IPv4 (as ::ffff:a.b.c.d); IPv4 only where the kernel has no IPv6.
-    return tryHost('::', false).catch((err: NodeJS.ErrnoException) => {
-      if (err.code === 'EAFNOSUPPORT' || err.code === 'EADDRNOTAVAIL') return tryHost('0.0.0.0', false);
-      throw err;
-    });
+    await this.listener.listen(this.settings['seeder.listen_port']);
   }
 
   async reload(settings: Settings): Promise<void> {
@@ -353,7 +209,7 @@ export class Seeder implements Service, SeederView {
         log: this.deps.log,
         onAdd: (file, meta) => this.addTorrent(file, meta),
         onRemove: (file) => this.removeTorrent(file),
-        onError: (file, error) => (error === undefined ? this.fileErrors.delete(file) : this.fileErrors.set(file, error)),
+        onError: (file, error) => (error === undefined ? this.fileErrors.delete(file) : this.fileErrors.set(file, { message: error })),
       },
       this.settings['seeder.torrent_dir'],
     );
@@ -366,8 +222,7 @@ export class Seeder implements Service, SeederView {
     this.bandwidthTimer?.cancel();
     this.watcher?.close();
     for (const s of this.sessions) s.close('shutting down');
-    for (const s of this.sockets) s.destroy();
-    await Promise.all(this.servers.map((s) => new Promise((r) => s.close(r))));
+    await this.listener.close();
     await Promise.all([...this.torrentsByHash.values()].map((t) => t.storage.close()));
     await this.pool.close();
   }
@@ -378,7 +233,7 @@ export class Seeder implements Service, SeederView {
     if (other) {
       const msg = `the same torrent as ${other.file}`;
       this.deps.log.warn(`${file}: not seeded: ${msg}`);
-      this.fileErrors.set(file, msg);
+      this.fileErrors.set(file, { message: msg, infoHash: meta.infoHashHex });
       return;
     }
     const now = this.deps.clock.now();
@@ -391,10 +246,10 @@ export class Seeder implements Service, SeederView {
       );
     } catch (err) {
       this.deps.log.warn(`${file}: not seeded: ${(err as Error).message}`);
-      this.fileErrors.set(file, (err as Error).message);
+      this.fileErrors.set(file, { message: (err as Error).message, infoHash: meta.infoHashHex });
       return;
     }
-    const t = new SeedTorrent(
+    const t = new TorrentSession(
       file,
       meta,
       storage,
@@ -407,12 +262,12 @@ export class Seeder implements Service, SeederView {
     this.torrentsByHash.set(meta.infoHashHex, t);
     this.torrentsByMseKey.set(mseTorrentKey(meta.infoHash), t);
     this.hashByFile.set(file, meta.infoHashHex);
-    this.deps.log.info(`${meta.name}: added (${meta.infoHashHex}), checking its data`);
+    this.deps.log.info(`${meta.name}: added (${meta.infoHashHex}), ${existsSync(storage.resumeFile) ? 'using its resume data' : 'checking its data'}`);
     // One check at a time: a router's disk is slow and shared.
     this.checkQueue = this.checkQueue.then(() => this.checkTorrent(t)).catch((err) => this.deps.log.error(`${meta.name}: ${(err as Error).stack ?? err}`));
   }
 
-  private async checkTorrent(t: SeedTorrent): Promise<void> {
+  private async checkTorrent(t: TorrentSession): Promise<void> {
     if (t.removed) return;
     try {
       await t.storage.start();
@@ -428,26 +283,14 @@ export class Seeder implements Service, SeederView {
     this.connectMore();
   }
 
-  private updateState(t: SeedTorrent): void {
-    t.seenChanges = t.storage.changes;
-    const before = `${t.state}|${t.message}`;
-    if (t.storage.complete) {
-      t.state = 'seeding';
-      t.message = '';
-    } else {
-      t.state = 'missing data';
-      const problems = t.storage.problems();
-      t.message = `${t.storage.countOf(1) + t.storage.countOf(2)} of ${t.meta.pieceCount} pieces available${problems.length ? `: ${problems.slice(0, 5).join(', ')}${problems.length > 5 ? ', …' : ''}` : ''}`;
-    }
-    if (`${t.state}|${t.message}` === before) return;
-    if (t.state === 'seeding') this.deps.log.info(`${t.meta.name}: seeding (${t.meta.pieceCount} pieces, ${t.meta.length} bytes)`);
-    else
-      this.deps.log.warn(
-        `${t.meta.name}: missing data in ${this.settings['seeder.data_dir']}: ${t.message}; seeding what is there and looking again every ${INCOMPLETE_RESCAN_MS / 1000} s`,
-      );
+  private updateState(t: TorrentSession): void {
+    const change = t.updateState(this.settings['seeder.data_dir']);
+    if (change) this.deps.log[change.level](change.line);
   }
 
   private removeTorrent(file: string): void {
+    // a file that was not seeded (a duplicate) takes its error with it
+    this.fileErrors.delete(file);
     const hash = this.hashByFile.get(file);
     if (!hash) return;
     this.hashByFile.delete(file);
@@ -463,7 +306,7 @@ export class Seeder implements Service, SeederView {
     this.notifyChanged();
     // a duplicate of this torrent in another file may now be seeded
     for (const [f, e] of this.fileErrors) {
-      if (e !== `the same torrent as ${file}`) continue;
+      if (e.message !== `the same torrent as ${file}`) continue;
       this.fileErrors.delete(f);
       this.watcher?.forget(f);
     }
@@ -478,8 +321,8 @@ export class Seeder implements Service, SeederView {
     this.wire(socket, normalizeAddress(socket.remoteAddress), socket.remotePort ?? 0);
   }
 
-  private wire(socket: Socket, address: string, port: number, torrent?: SeedTorrent): PeerSession {
-    this.sockets.add(socket);
+  private wire(socket: Socket, address: string, port: number, torrent?: TorrentSession): PeerSession {
+    this.listener.sockets.add(socket);
     socket.setNoDelay(true);
     const session = new PeerSession(
       this.sessionDeps,
@@ -502,7 +345,7 @@ export class Seeder implements Service, SeederView {
     socket.on('drain', () => guard(() => session.onDrain()));
     socket.on('error', () => {});
     socket.on('close', () => {
-      this.sockets.delete(socket);
+      this.listener.sockets.delete(socket);
       session.close(session.closeReason || 'connection closed');
       this.dropSession(session);
     });
@@ -511,7 +354,7 @@ export class Seeder implements Service, SeederView {
 
   private accept(_s: PeerSession, infoHash: Uint8Array): SessionTorrent | undefined | 'full' {
     const t = this.torrentsByHash.get(Buffer.from(infoHash).toString('hex'));
-    if (!t || t.state === 'checking' || t.state === 'error') return undefined;
+    if (!t || !t.open) return undefined;
     if (t.sessions.size >= this.settings['seeder.max_peers_per_torrent'] || this.activeCount() >= this.settings['seeder.max_peers']) return 'full';
     return t;
   }
@@ -523,7 +366,7 @@ export class Seeder implements Service, SeederView {
   }
 
   private ready(s: PeerSession): void {
-    const t = s.torrent as SeedTorrent;
+    const t = s.torrent as TorrentSession;
     if (t.removed) return s.close('torrent removed');
     // an outgoing connection counts against the caps only once it is up
     if (s.outgoing && (t.sessions.size >= this.settings['seeder.max_peers_per_torrent'] || this.activeCount() >= this.settings['seeder.max_peers']))
@@ -537,7 +380,7 @@ export class Seeder implements Service, SeederView {
   private dropSession(s: PeerSession): void {
     if (!this.sessions.delete(s)) return;
     this.bandwidthWaiters.delete(s);
-    const t = s.torrent as SeedTorrent | undefined;
+    const t = s.torrent as TorrentSession | undefined;
     if (t && t.sessions.delete(s)) this.apply(t.choker.remove(s, this.deps.clock.now()));
     this.deps.log.debug(`${t ? `${t.meta.name}: ` : ''}peer ${s.address}:${s.port} closed: ${s.closeReason}`);
     this.connectMore();
@@ -553,47 +396,25 @@ export class Seeder implements Service, SeederView {
     const maxPeers = this.settings['seeder.max_peers'];
     const perTorrent = this.settings['seeder.max_peers_per_torrent'];
     let progress = true;
-    while (progress && this.halfOpen < MAX_HALF_OPEN && this.sessions.size < maxPeers) {
+    while (progress && this.listener.halfOpen < MAX_HALF_OPEN && this.sessions.size < maxPeers) {
       progress = false;
       for (const t of this.torrentsByHash.values()) {
-        if (this.halfOpen >= MAX_HALF_OPEN || this.sessions.size >= maxPeers) break;
-        if (t.state === 'checking' || t.state === 'error' || t.candidates.size === 0 || t.sessions.size >= perTorrent) continue;
-        const [key, c] = t.candidates.entries().next().value as [string, PeerCandidate];
-        t.candidates.delete(key);
-        this.dial(t, c);
+        if (this.listener.halfOpen >= MAX_HALF_OPEN || this.sessions.size >= maxPeers) break;
+        if (!t.open || t.candidates.size === 0 || t.sessions.size >= perTorrent) continue;
+        this.dial(t, t.takeCandidate()!);
         progress = true;
       }
     }
   }
 
-  private dial(t: SeedTorrent, c: PeerCandidate): void {
-    const key = `${c.address}|${c.port}`;
-    this.retryAt.set(key, this.deps.clock.now() + RETRY_MS);
-    this.halfOpen++;
-    let done = false;
-    const socket = connect({ host: c.address, port: c.port, noDelay: true });
-    this.sockets.add(socket);
-    const timer = this.deps.clock.setTimeout(() => socket.destroy(), CONNECT_TIMEOUT_MS);
-    const finish = () => {
-      if (done) return;
-      done = true;
-      timer.cancel();
-      this.halfOpen--;
-    };
-    socket.once('connect', () => {
-      finish();
-      if (t.removed || this.closed) return socket.destroy();
-      this.retryAt.delete(key);
-      this.wire(socket, c.address, c.port, t);
-    });
-    socket.once('error', () => {});
-    socket.once('close', () => {
-      this.sockets.delete(socket);
-      if (!done) {
-        finish();
-        this.connectMore();
-      }
-    });
+  private dial(t: TorrentSession, c: PeerCandidate): void {
+    this.listener.dial(
+      c.address,
+      c.port,
+      () => !t.removed && !this.closed,
+      (socket) => this.wire(socket, c.address, c.port, t),
+      () => this.connectMore(),
+    );
   }
 
   // ---- bandwidth ----
@@ -640,50 +461,32 @@ export class Seeder implements Service, SeederView {
         this.updateState(t);
         if (was !== t.state) this.notifyChanged();
       }
-      if (t.state === 'seeding' || t.state === 'missing data') {
-        const every = t.state === 'seeding' ? COMPLETE_RESCAN_MS : INCOMPLETE_RESCAN_MS;
-        if (now - t.lastRescan >= every) {
-          t.lastRescan = now;
-          t.storage
-            .rescan()
-            .then((changed) => {
-              if (!changed || t.removed) return;
-              const was = t.state;
-              this.updateState(t);
-              if (was !== t.state) this.notifyChanged();
-            })
-            .catch((err) => this.deps.log.error(`${t.meta.name}: rescan: ${(err as Error).message}`));
-        }
-      }
+      if (t.rescanDue(now))
+        t.storage
+          .rescan()
+          .then((changed) => {
+            if (!changed || t.removed) return;
+            const was = t.state;
+            this.updateState(t);
+            if (was !== t.state) this.notifyChanged();
+          })
+          .catch((err) => this.deps.log.error(`${t.meta.name}: rescan: ${(err as Error).message}`));
     }
     if (now - this.lastFlush >= RESUME_FLUSH_MS) {
       this.lastFlush = now;
       for (const t of this.torrentsByHash.values()) t.storage.flush().catch(() => {});
     }
-    for (const [k, at] of this.retryAt) if (at <= now) this.retryAt.delete(k);
+    this.listener.expire(now);
     this.connectMore();
   }
 
   // ---- status ----
   status(): SeederStatus {
-    const torrents: TorrentStatus[] = [...this.torrentsByHash.values()].map((t) => ({
-      name: t.meta.name,
-      infoHash: t.meta.infoHashHex,
-      file: t.file,
-      state: t.state,
-      ...(t.state === 'checking' ? { message: `checked ${t.storage.checkedPieces} of ${t.meta.pieceCount} pieces` } : t.message ? { message: t.message } : {}),
-      peers: t.sessions.size,
-      unchoked: t.choker.unchokedPeers.length,
-      uploadRate: Math.round(t.meter.rate()),
-      uploaded: t.uploadedBytes,
-      size: t.meta.length,
-      pieces: t.meta.pieceCount,
-      piecesAvailable: t.storage.countOf(1) + t.storage.countOf(2),
-    }));
-    for (const [file, message] of this.fileErrors)
-      torrents.push({ name: file.split('/').pop()!, infoHash: '', file, state: 'error', message, peers: 0, unchoked: 0, uploadRate: 0, uploaded: 0, size: 0, pieces: 0, piecesAvailable: 0 });
+    const torrents: TorrentStatus[] = [...this.torrentsByHash.values()].map((t) => t.status());
+    for (const [file, { message, infoHash }] of this.fileErrors)
+      torrents.push({ name: file.split('/').pop()!, infoHash: infoHash ?? '', file, state: 'error', message, peers: 0, unchoked: 0, uploadRate: 0, uploaded: 0, size: 0, pieces: 0, piecesAvailable: 0 });
     return {
-      ...(this.port !== undefined ? { listenPort: this.port } : {}),
+      ...(this.listener.port !== undefined ? { listenPort: this.listener.port } : {}),
       uploadLimit: this.settings['seeder.upload_rate'] * 1024,
       torrentUploadLimit: this.settings['seeder.torrent_upload_rate'] * 1024,
       peers: this.activeCount(),

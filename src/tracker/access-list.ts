@@ -91,11 +91,20 @@ export class AccessList {
     this.fromSettings = new Set(hashes.map(hexToKey));
   }
 
+  /** Starts watching; again after close() too (the tracker's start is retried when its port is taken). */
   async start(): Promise<void> {
+    this.closed = false;
     await this.rescan();
     this.watchDir();
     this.periodic = setInterval(() => void this.rescan(), RESCAN_MS);
     this.periodic.unref();
+  }
+
+  /** New settings while not started: taken by the next start(), nothing scanned now. */
+  configure(options: AccessListOptions): void {
+    if (options.dir !== this.options.dir) this.files.clear();
+    this.options = options;
+    this.setHashes(options.hashes);
   }
 
   /** New settings (SIGHUP): the mode, the hashes and the folder; then a rescan. */

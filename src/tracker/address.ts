@@ -98,18 +98,25 @@ const isLoopback = (a: Uint8Array): boolean =>
  * Peers that announced from loopback (the daemon's own seeder announcing to its own tracker
  * at 127.0.0.1) mean "this router". A requester on loopback gets them as they are; anyone
  * else gets them rewritten to the address it reached the tracker on (`local`, known over
- * HTTP), or, where that is unknown or of the other family (UDP on a wildcard socket), not at
+ * HTTP, given as the address or a function asked only when a loopback peer is there), or,
+ * where that is unknown or of the other family (UDP on a wildcard socket), not at
  * all: a loopback address is never handed to another host.
  *
  * `compact` holds entries of `size` bytes (6: IPv4 + port, 18: IPv6 + port). Returns the
  * input itself when nothing changes, else a new array.
  */
-export function localizeLoopbackPeers(compact: Uint8Array, size: 6 | 18, requester: Uint8Array, local?: Uint8Array): Uint8Array {
+export function localizeLoopbackPeers(
+  compact: Uint8Array,
+  size: 6 | 18,
+  requester: Uint8Array,
+  localAddress?: Uint8Array | (() => Uint8Array | undefined),
+): Uint8Array {
   if (isLoopback(requester)) return compact;
   const alen = size - 2;
   let found = false;
   for (let i = 0; i < compact.length && !found; i += size) found = isLoopback(compact.subarray(i, i + alen));
   if (!found) return compact;
+  const local = typeof localAddress === 'function' ? localAddress() : localAddress;
   const replacement = local && local.length === alen && !isLoopback(local) ? local : undefined;
   const out: number[] = [];
   for (let i = 0; i < compact.length; i += size) {

@@ -1,42 +1,63 @@
 /**
- * BEP 15 connection ids with no per-client state: an HMAC of the sender's address and port
- * and a time slot, under a secret drawn at start.
+ * BEP 15 connection ids with no per-client state: a keyed pseudo-random function (SipHash-2-4,
+ * src/util/siphash.ts) of the sender's address and port and a time slot, under a 128-bit
+ * secret drawn at start.
  *
  * BEP 15: "A client can use a connection ID until one minute after it has received it.
  * Trackers should accept the connection ID until two minutes after it has been send."
  * Real clients reuse ids longer (uTorrent about 5 minutes, REFERENCE.md), so a slot lasts
  * SLOT_MS and the current and previous slots are accepted: an id is good for 3 to 6 minutes.
- * The low bit of the first byte carries the slot's parity, so checking an id costs one HMAC.
- * Ids cannot be forged without the secret and expire by themselves.
+ * The low bit of the first byte carries the slot's parity, so checking an id costs one PRF
+ * call. Ids cannot be forged without the secret and expire by themselves.
+ *
+ * Every announce and scrape datagram is checked, so the check allocates nothing: one SipHash
+ * object made at start, one scratch message and one scratch tag reused (an HMAC from
+ * node:crypto needs a new object per call, several microseconds each).
  */
-import { createHmac, createSecretKey, randomBytes, type KeyObject } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
+import { SipHash24 } from '../util/siphash.js';
 
 export const SLOT_MS = 3 * 60_000;
 
 export class ConnectionIds {
-  private readonly secret: KeyObject;
-  private readonly scratch = Buffer.alloc(1 + 16 + 2 + 8);
+  private readonly prf: SipHash24;
+  /** length | address (16) | port (2) | slot (8) */
+  private readonly scratch = new Uint8Array(1 + 16 + 2 + 8);
+  private readonly tag = new Uint8Array(8);
 
-  constructor(secret: Uint8Array = randomBytes(32)) {
-    this.secret = createSecretKey(Buffer.from(secret));
+  /** `secret`: at least 16 bytes (the first 16 are the key). */
+  constructor(secret: Uint8Array = randomBytes(16)) {
+    if (secret.length < 16) throw new RangeError('connection id secret must be at least 16 bytes');
+    this.prf = new SipHash24(secret.subarray(0, 16));
   }
 
-  private mac(slot: number, address: Uint8Array, port: number): Buffer {
+  /** The id for this sender and slot, in `this.tag`. */
+  private mac(slot: number, address: Uint8Array, port: number): Uint8Array {
     const s = this.scratch;
     s.fill(0);
     s[0] = address.length;
     s.set(address, 1);
-    s.writeUInt16BE(port, 17);
-    s.writeUInt32BE(Math.floor(slot / 0x100000000), 19);
-    s.writeUInt32BE(slot >>> 0, 23);
-    const id = createHmac('sha256', this.secret).update(s).digest().subarray(0, 8);
+    s[17] = port >>> 8;
+    s[18] = port & 0xff;
+    const hi = Math.floor(slot / 0x100000000);
+    const lo = slot >>> 0;
+    s[19] = hi >>> 24;
+    s[20] = (hi >>> 16) & 0xff;
+    s[21] = (hi >>> 8) & 0xff;
+    s[22] = hi & 0xff;
+    s[23] = lo >>> 24;
+    s[24] = (lo >>> 16) & 0xff;
+    s[25] = (lo >>> 8) & 0xff;
+    s[26] = lo & 0xff;
+    const id = this.tag;
+    this.prf.hash(s, s.length, id);
     id[0] = (id[0]! & 0xfe) | (slot & 1);
     return id;
   }
 
   /** A fresh id for this sender (address: 4 or 16 bytes). */
   issue(nowMs: number, address: Uint8Array, port: number): Uint8Array {
-    return this.mac(Math.floor(nowMs / SLOT_MS), address, port);
+    return this.mac(Math.floor(nowMs / SLOT_MS), address, port).slice();
   }
 
   /** True for an id issued to this sender in the current or previous slot. */

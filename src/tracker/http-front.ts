@@ -11,6 +11,7 @@
  * Only GET (and HEAD) are answered; a body is never read.
  */
 import { createServer, type Server, type Socket } from 'node:net';
+import { findHeadEnd } from '../codec/http-response.js';
 import { addressBytes } from './address.js';
 import type { HttpReply, RefusalClass } from './tracker-core.js';
 
@@ -31,8 +32,12 @@ const STATUS_TEXT: Record<number, string> = {
 
 export interface HttpFrontDeps {
   /** Handles one GET: raw target bytes and the client's address bytes. */
-  /** `local`: the address the request arrived on (the daemon's own peers are given as it). */
-  handle(target: Uint8Array, from: Uint8Array, local: Uint8Array | undefined): HttpReply;
+  /**
+   * `local`: the address the request arrived on (the daemon's own peers are given as it), asked
+   * only when needed: it costs a getsockname() (the client's address costs a getpeername(), which
+   * Node cannot avoid: libuv accepts without the address).
+   */
+  handle(target: Uint8Array, from: Uint8Array, local: () => Uint8Array | undefined): HttpReply;
   refuse(c: RefusalClass): void;
 }
 
@@ -88,15 +93,6 @@ export function parseHead(buf: Buffer): HeadParse {
   if (!/^HTTP\/1\.[01]$/.test(version)) return { kind: 'error', status: 505, reason: 'only HTTP/1.0 and HTTP/1.1', refusal: 'malformed request' };
   if (method !== 'GET' && method !== 'HEAD') return { kind: 'error', status: 405, reason: 'only GET', refusal: 'method not allowed' };
   return { kind: 'request', method, target: line.subarray(sp1 + 1, sp2) };
-}
-
-/** Index just past the blank line ending the head, or -1. */
-function findHeadEnd(buf: Buffer): number {
-  for (let i = buf.indexOf(0x0a); i >= 0; i = buf.indexOf(0x0a, i + 1)) {
-    if (buf[i + 1] === 0x0a) return i + 2;
-    if (buf[i + 1] === 0x0d && buf[i + 2] === 0x0a) return i + 3;
-  }
-  return -1;
 }
 
 /** How often open connections are checked against their deadline. */
@@ -168,7 +164,7 @@ export class HttpFront {
       if (!from) return void socket.destroy();
       let r: HttpReply;
       try {
-        r = this.deps.handle(p.target, from, addressBytes(socket.localAddress ?? ''));
+        r = this.deps.handle(p.target, from, () => addressBytes(socket.localAddress ?? ''));
       } catch {
         r = { status: 200, contentType: 'text/plain', body: Buffer.from('d14:failure reason14:internal errore') };
       }

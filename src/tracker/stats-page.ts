@@ -5,6 +5,8 @@
  * bytes out. Every text from a torrent file is HTML-escaped; the page fits a phone screen
  * (viewport meta, the table scrolls sideways inside its box).
  */
+import { partProblems } from '../part-state.js';
+
 export interface StatsRow {
   infoHashHex: string;
   /** From the allowed folder, when known and shown. */
@@ -34,6 +36,8 @@ export interface StatsExtra {
   lpd?: { summary: string; counters: unknown };
   /** The mesh DHT: a summary line (page) and the raw counters (stats.json). */
   dht?: { summary: string; counters: unknown };
+  /** The daemon's parts by name, running or retrying and why (part-state.ts). */
+  parts?: Record<string, unknown>;
 }
 
 export function escapeHtml(s: string): string {
@@ -90,11 +94,12 @@ th,td{padding:0.25em 0.5em;border-bottom:1px solid #ddd;text-align:left;white-sp
 td.n,th.n{text-align:right}
 td.h code{font-size:0.85em}
 tfoot td{font-weight:bold}
+p.down{color:#a00;font-weight:bold}
 </style></head><body>
 <h1>meshseed tracker</h1>
 <p>${t.torrents} torrent(s), ${t.seeders} seeder(s), ${t.leechers} downloading, ${t.downloaded} download(s) completed.
 Mode: ${escapeHtml(extra.mode)}; announce interval ${extra.interval} s. Announce URL: <code>/announce</code> (HTTP) or <code>udp://</code> on the same port.</p>
-${extra.lpd ? `<p>${escapeHtml(extra.lpd.summary)}</p>\n` : ''}${extra.dht ? `<p>${escapeHtml(extra.dht.summary)}</p>\n` : ''}
+${extra.lpd ? `<p>${escapeHtml(extra.lpd.summary)}</p>\n` : ''}${extra.dht ? `<p>${escapeHtml(extra.dht.summary)}</p>\n` : ''}${partProblems(extra.parts).map((l) => `<p class="down">${escapeHtml(l)}</p>\n`).join('')}
 <div class="wrap"><table>
 <thead><tr><th>info hash</th><th>name</th><th class="n">size</th><th class="n">complete</th><th class="n">downloading</th><th class="n">downloaded</th><th class="n">transferred</th></tr></thead>
 <tbody>
@@ -116,6 +121,7 @@ export function renderStatsJson(rows: StatsRow[], extra: StatsExtra): string {
     ...(extra.memory ? { memory: extra.memory } : {}),
     ...(extra.lpd ? { lpd: extra.lpd.counters } : {}),
     ...(extra.dht ? { dht: extra.dht.counters } : {}),
+    ...(extra.parts ? { parts: extra.parts } : {}),
     files: rows.map((r) => ({
       info_hash: r.infoHashHex,
       ...(r.name !== undefined ? { name: r.name } : {}),

@@ -8,8 +8,20 @@
  * its old entry instead of being listed twice.
  *
  *   slot:  0..15 address (IPv4 in 0..3, rest zero) | 16..17 port, big-endian |
- *          18 flags (SEEDER, V6, COMPLETED) | 19 unused | 20..23 expiry in store seconds,
- *          little-endian | 24..43 peer id
+ *          18 flags (SEEDER, V6, COMPLETED, PROVEN) | 19 unused | 20..23 expiry in store
+ *          seconds, little-endian | 24..43 peer id
+ *
+ * A swarm past INDEX_MIN_PEERS peers also gets an index: an open-addressing hash table
+ * (linear probing, Int32Array of slot numbers + 1, at most half full) from address and port
+ * to slot, so an announce into a 5,000-peer swarm finds its peer in a probe or two instead of
+ * a scan. Small swarms (most of a mesh's) scan their few slots and carry no index.
+ *
+ * Seeders (BEP 3 `complete`): a peer saying `left=0` is handed out like any other peer and is
+ * handed seeders too (aria2 announces `left=0` while it still fetches a magnet's metadata; a
+ * tracker that gave seeders only leechers left it waiting forever). It is counted as complete
+ * only once it has shown it has the data: it announced `completed`, went from `left>0` to
+ * `left=0`, or reports having downloaded or uploaded anything. Until then it counts as
+ * incomplete, so the counts a scrape and the front page show are honest.
  *
  * Peers expire 1.5 intervals after their last announce (REFERENCE: "peers expire after about
  * 1.5 intervals"). Expiry is an incremental sweep: each `sweep(now)` call visits a slice of the
@@ -32,7 +44,12 @@ const F_SEEDER = 1;
 const F_V6 = 2;
 /** This peer's `completed` was counted in `downloaded` (counted once per peer). */
 const F_COMPLETED = 4;
+/** This peer has shown it has data (see the header); with SEEDER it counts as complete. */
+const F_PROVEN = 8;
+const F_COMPLETE = F_SEEDER | F_PROVEN;
 const INITIAL_SLOTS = 4;
+/** Swarms up to this many peers are scanned (a few cache lines); bigger ones get an index. */
+const INDEX_MIN_PEERS = 24;
 
 export interface StoreLimits {
   maxTorrents: number;
@@ -52,6 +69,9 @@ export interface StoreAnnounce {
   port: number;
   /** Bytes left; 0 = seeder; undefined = unknown (a new peer is a leecher, a known one keeps its state). */
   left: number | undefined;
+  /** The peer's own `downloaded` and `uploaded` totals (bytes), when it gave them. */
+  downloaded?: number;
+  uploaded?: number;
   event: AnnounceEvent;
   /** Requested count; undefined = the default. Capped at numwantMax. */
   numwant: number | undefined;
@@ -88,6 +108,8 @@ export interface SwarmCounts {
 /** One torrent's peers and counters. */
 export class Swarm {
   slots: Uint8Array = new Uint8Array(0);
+  /** Address-and-port index into `slots` (see the header), only for swarms past INDEX_MIN_PEERS. */
+  index: Int32Array | undefined = undefined;
   count = 0;
   seeders = 0;
   downloaded = 0;
@@ -232,33 +254,37 @@ export class SwarmStore {
       else if (swarm.count >= this.limits.maxPeersPerTorrent) refused = 'swarm limit';
     }
 
-    const seeder = a.left === 0;
     if (swarm && !refused) {
-      let finished = false;
-      if (self < 0) self = this.add(swarm, a.address, v6, a.port, a.left === 0);
+      if (self < 0) self = this.add(swarm, a.address, v6, a.port);
       const b = swarm.slots;
       const o = self * SLOT;
-      let flags = b[o + OFF_FLAGS]!;
-      if (a.left !== undefined && ((flags & F_SEEDER) !== 0) !== seeder) {
-        flags ^= F_SEEDER;
-        const d = seeder ? 1 : -1;
-        swarm.seeders += d;
-        this.totalSeeders += d;
-        finished = seeder;
+      const before = b[o + OFF_FLAGS]!;
+      let flags = before;
+      let finished = false;
+      if (a.left !== undefined) {
+        const seeder = a.left === 0;
+        // a leecher seen becoming a seeder downloaded the rest
+        finished = seeder && (flags & F_SEEDER) === 0 && (flags & F_NEW) === 0;
+        flags = seeder ? flags | F_SEEDER : flags & ~F_SEEDER;
       }
+      flags &= ~F_NEW;
+      if (a.event === 'completed' || finished || (a.downloaded ?? 0) > 0 || (a.uploaded ?? 0) > 0) flags |= F_PROVEN;
       // BEP 3 `downloaded`: completions, counted once per peer ("scrape downloaded faked" is a
       // known defect): a `completed` event, or a leecher seen becoming a seeder without one.
       if ((a.event === 'completed' || finished) && (flags & F_COMPLETED) === 0) {
         flags |= F_COMPLETED;
         swarm.downloaded++;
       }
+      const d = ((flags & F_COMPLETE) === F_COMPLETE ? 1 : 0) - ((before & F_COMPLETE) === F_COMPLETE ? 1 : 0);
+      swarm.seeders += d;
+      this.totalSeeders += d;
       b[o + OFF_FLAGS] = flags;
       writeU32LE(b, o + OFF_EXPIRY, now + (a.ttlSeconds ?? Math.ceil(this.limits.interval * 1.5)));
       b.set(a.peerId.subarray(0, PEER_ID_SIZE), o + OFF_PEER_ID);
     }
 
     const wanted = Math.min(a.numwant ?? this.limits.numwantDefault, this.limits.numwantMax);
-    const out = this.pick(swarm, now, wanted, self, a.peerId, seeder, v6, a.families, a.wantPeerIds === true);
+    const out = this.pick(swarm, now, wanted, self, a.peerId, v6, a.families, a.wantPeerIds === true);
     const counts = this.countsByKey(key);
     return {
       complete: counts.complete,
@@ -276,19 +302,21 @@ export class SwarmStore {
 
   private find(s: Swarm, addr: Uint8Array, v6: boolean, port: number): number {
     const b = s.slots;
-    const p0 = port >>> 8;
-    const p1 = port & 0xff;
-    const n = addr.length;
-    outer: for (let i = 0, o = 0; i < s.count; i++, o += SLOT) {
-      if (b[o + OFF_PORT] !== p0 || b[o + OFF_PORT + 1] !== p1) continue;
-      if (((b[o + OFF_FLAGS]! & F_V6) !== 0) !== v6) continue;
-      for (let k = 0; k < n; k++) if (b[o + k] !== addr[k]) continue outer;
-      return i;
+    if (s.index) {
+      const t = s.index;
+      const mask = t.length - 1;
+      for (let p = peerHash(addr, 0, addr.length, port) & mask; ; p = (p + 1) & mask) {
+        const e = t[p]!;
+        if (e === 0) return -1;
+        if (sameEndpoint(b, (e - 1) * SLOT, addr, v6, port)) return e - 1;
+      }
     }
+    for (let i = 0, o = 0; i < s.count; i++, o += SLOT) if (sameEndpoint(b, o, addr, v6, port)) return i;
     return -1;
   }
 
-  private add(s: Swarm, addr: Uint8Array, v6: boolean, port: number, seeder: boolean): number {
+  /** Appends a peer (flags NEW, plus V6); the caller sets the rest of its state. */
+  private add(s: Swarm, addr: Uint8Array, v6: boolean, port: number): number {
     if (s.count * SLOT >= s.slots.length) {
       const cap = s.slots.length / SLOT;
       const next = new Uint8Array(Math.max(INITIAL_SLOTS, cap + (cap >> 1) + 1) * SLOT);
@@ -302,24 +330,26 @@ export class SwarmStore {
     b.set(addr, o);
     b[o + OFF_PORT] = port >>> 8;
     b[o + OFF_PORT + 1] = port & 0xff;
-    b[o + OFF_FLAGS] = (v6 ? F_V6 : 0) | (seeder ? F_SEEDER : 0);
+    b[o + OFF_FLAGS] = (v6 ? F_V6 : 0) | F_NEW;
     this.totalPeers++;
-    if (seeder) {
-      s.seeders++;
-      this.totalSeeders++;
-    }
+    if (s.index && s.count * 2 <= s.index.length) indexInsert(s.index, b, i);
+    else if (s.index || s.count > INDEX_MIN_PEERS) reindex(s);
     return i;
   }
 
   private remove(s: Swarm, i: number): void {
     const b = s.slots;
     const o = i * SLOT;
-    if (b[o + OFF_FLAGS]! & F_SEEDER) {
+    if ((b[o + OFF_FLAGS]! & F_COMPLETE) === F_COMPLETE) {
       s.seeders--;
       this.totalSeeders--;
     }
     this.totalPeers--;
     const last = --s.count;
+    if (s.index) {
+      indexDelete(s.index, b, i);
+      if (i !== last) indexRenumber(s.index, b, last, i);
+    }
     if (i !== last) b.copyWithin(o, last * SLOT, last * SLOT + SLOT);
     if (s.count === 0) this.prune(s);
   }
@@ -332,7 +362,7 @@ export class SwarmStore {
   /**
    * Hands out up to `wanted` peers, starting at a random slot so every peer gets its turn:
    * never the requester (same address and port, or same peer id), never port 0, never an
-   * expired peer, and to a seeder only leechers.
+   * expired peer. Seeders get seeders too (see the header: a `left=0` may have no metadata).
    */
   private pick(
     s: Swarm | undefined,
@@ -340,7 +370,6 @@ export class SwarmStore {
     wanted: number,
     self: number,
     peerId: Uint8Array,
-    seeder: boolean,
     v6: boolean,
     families: 'same' | 'both',
     wantIds: boolean,
@@ -358,7 +387,6 @@ export class SwarmStore {
       if (i === self) continue;
       const o = i * SLOT;
       const flags = b[o + OFF_FLAGS]!;
-      if (seeder && flags & F_SEEDER) continue;
       const isV6 = (flags & F_V6) !== 0;
       if (families === 'same' && isV6 !== v6) continue;
       if (readU32LE(b, o + OFF_EXPIRY) < now) continue;
@@ -431,7 +459,10 @@ export class SwarmStore {
       }
     }
     const cap = s.slots.length / SLOT;
-    if (cap > 16 && s.count < cap / 4) s.slots = s.slots.slice(0, Math.max(INITIAL_SLOTS, Math.ceil(s.count * 1.5)) * SLOT);
+    if (cap > 16 && s.count < cap / 4) {
+      s.slots = s.slots.slice(0, Math.max(INITIAL_SLOTS, Math.ceil(s.count * 1.5)) * SLOT);
+      reindex(s);
+    }
     return removed;
   }
 }
@@ -440,4 +471,75 @@ export class SwarmStore {
 function samePeerId(b: Uint8Array, at: number, id: Uint8Array): boolean {
   for (let k = PEER_ID_SIZE - 1; k >= 0; k--) if (b[at + k] !== id[k]) return false;
   return true;
+}
+
+/** Only between `add` and the end of that announce: the peer has no state yet (no seeder transition). */
+const F_NEW = 0x80;
+
+function sameEndpoint(b: Uint8Array, o: number, addr: Uint8Array, v6: boolean, port: number): boolean {
+  if (b[o + OFF_PORT] !== port >>> 8 || b[o + OFF_PORT + 1] !== (port & 0xff)) return false;
+  if (((b[o + OFF_FLAGS]! & F_V6) !== 0) !== v6) return false;
+  for (let k = 0; k < addr.length; k++) if (b[o + k] !== addr[k]) return false;
+  return true;
+}
+
+/** FNV-1a over the address bytes, seeded with the port. */
+function peerHash(b: Uint8Array, at: number, alen: number, port: number): number {
+  let h = Math.imul(0x811c9dc5 ^ port, 0x01000193);
+  for (let k = 0; k < alen; k++) h = Math.imul(h ^ b[at + k]!, 0x01000193);
+  return (h ^ (h >>> 15)) >>> 0;
+}
+
+function slotHash(b: Uint8Array, slot: number): number {
+  const o = slot * SLOT;
+  return peerHash(b, o, b[o + OFF_FLAGS]! & F_V6 ? 16 : 4, (b[o + OFF_PORT]! << 8) | b[o + OFF_PORT + 1]!);
+}
+
+function indexInsert(t: Int32Array, b: Uint8Array, slot: number): void {
+  const mask = t.length - 1;
+  let p = slotHash(b, slot) & mask;
+  while (t[p] !== 0) p = (p + 1) & mask;
+  t[p] = slot + 1;
+}
+
+/** Position of `slot` in the table (it must be there). */
+function indexFind(t: Int32Array, b: Uint8Array, slot: number): number {
+  const mask = t.length - 1;
+  let p = slotHash(b, slot) & mask;
+  while (t[p] !== slot + 1) p = (p + 1) & mask;
+  return p;
+}
+
+/** Removes `slot` (its bytes still in place), shifting later entries of its run back. */
+function indexDelete(t: Int32Array, b: Uint8Array, slot: number): void {
+  const mask = t.length - 1;
+  let hole = indexFind(t, b, slot);
+  for (let j = (hole + 1) & mask; t[j] !== 0; j = (j + 1) & mask) {
+    const home = slotHash(b, t[j]! - 1) & mask;
+    // move the entry at j into the hole unless its home lies cyclically in (hole, j]
+    const between = hole <= j ? home > hole && home <= j : home > hole || home <= j;
+    if (!between) {
+      t[hole] = t[j]!;
+      hole = j;
+    }
+  }
+  t[hole] = 0;
+}
+
+/** The peer in slot `from` is moving to slot `to`. */
+function indexRenumber(t: Int32Array, b: Uint8Array, from: number, to: number): void {
+  t[indexFind(t, b, from)] = to + 1;
+}
+
+/** Rebuilds (or drops) a swarm's index for its current size: at most half full. */
+function reindex(s: Swarm): void {
+  if (s.count <= INDEX_MIN_PEERS / 2) {
+    s.index = undefined;
+    return;
+  }
+  let size = 64;
+  while (size < s.count * 4) size *= 2;
+  const t = new Int32Array(size);
+  for (let i = 0; i < s.count; i++) indexInsert(t, s.slots, i);
+  s.index = t;
 }

@@ -24,11 +24,11 @@ import {
   encodeErrorResponse,
   encodeScrapeResponse as encodeUdpScrape,
 } from '../codec/tracker-udp.js';
-import { PEER_ID_SIZE, type AnnounceEvent } from '../codec/tracker-protocol.js';
+import { PEER_ID_SIZE } from '../codec/tracker-protocol.js';
 import { addressBytes, addressText, localizeLoopbackPeers } from './address.js';
 import { ConnectionIds } from './connection-id.js';
 import { AddressRateLimit } from './rate-limit.js';
-import { hashKey, SwarmStore, type StoreAnswer, type StoreLimits } from './swarm-store.js';
+import { hashKey, SwarmStore, type StoreAnnounce, type StoreAnswer, type StoreLimits } from './swarm-store.js';
 import type { AccessList } from './access-list.js';
 
 export interface CoreSettings extends StoreLimits {
@@ -98,7 +98,7 @@ export class TrackerCore {
     private settings: CoreSettings,
   ) {
     this.store = new SwarmStore(settings);
-    this.ids = new ConnectionIds(deps.secret ?? randomBytes(32));
+    this.ids = new ConnectionIds(deps.secret ?? randomBytes(16));
     this.limiter = new AddressRateLimit(settings.rateLimit);
   }
 
@@ -128,7 +128,7 @@ export class TrackerCore {
    * One HTTP GET: the raw request target, the sender's address (4 or 16 bytes) and the
    * address it reached us on (for peers that announced from loopback: see localizeLoopbackPeers).
    */
-  http(nowMs: number, target: Uint8Array, from: Uint8Array, local?: Uint8Array): HttpReply {
+  http(nowMs: number, target: Uint8Array, from: Uint8Array, local?: Uint8Array | (() => Uint8Array | undefined)): HttpReply {
     const t = parseRequestTarget(target);
     if (!t.ok) return this.failure(t.failure, 'malformed request');
     const { path, params } = t.value;
@@ -140,7 +140,10 @@ export class TrackerCore {
     return { status: 404, contentType: TEXT, body: Buffer.from('not found: the tracker answers /announce, /scrape, / and /stats.json\n') };
   }
 
-  private httpAnnounce(nowMs: number, params: [string, Uint8Array][], from: Uint8Array, local: Uint8Array | undefined): HttpReply {
+  private httpAnnounce(nowMs: number, params: [string, Uint8Array][], from: Uint8Array, localAddress: Uint8Array | (() => Uint8Array | undefined) | undefined): HttpReply {
+    // the local address is looked up (a syscall) at most once, and only for a loopback peer
+    let known: { v: Uint8Array | undefined } | undefined;
+    const local = typeof localAddress === 'function' ? () => (known ??= { v: localAddress() }).v : localAddress;
     const d = decodeAnnounceParams(params);
     if (!d.ok) return this.failure(d.failure, 'malformed request');
     const a = d.value;
@@ -149,7 +152,19 @@ export class TrackerCore {
     let address = from;
     if (a.ip !== undefined && this.settings.allowIpParam) address = addressBytes(a.ip) ?? from;
     this.counters.httpAnnounces++;
-    const r = this.storeAnnounce(nowMs, a.infoHash, a.peerId, address, a.port, a.left, a.event, a.numwant, 'both', !a.compact);
+    const r = this.storeAnnounce(nowMs, {
+      infoHash: a.infoHash,
+      peerId: a.peerId,
+      address,
+      port: a.port,
+      left: a.left,
+      downloaded: a.downloaded,
+      uploaded: a.uploaded,
+      event: a.event,
+      numwant: a.numwant,
+      families: 'both',
+      wantPeerIds: !a.compact,
+    });
     if (a.compact) {
       r.peers4 = localizeLoopbackPeers(r.peers4, 6, from, local);
       r.peers6 = localizeLoopbackPeers(r.peers6, 18, from, local);
@@ -177,19 +192,8 @@ export class TrackerCore {
     return { interval: this.settings.interval, minInterval: this.minInterval, complete: r.complete, incomplete: r.incomplete, downloaded: r.downloaded };
   }
 
-  private storeAnnounce(
-    nowMs: number,
-    infoHash: Uint8Array,
-    peerId: Uint8Array,
-    address: Uint8Array,
-    port: number,
-    left: number | undefined,
-    event: AnnounceEvent,
-    numwant: number | undefined,
-    families: 'same' | 'both',
-    wantPeerIds: boolean,
-  ): StoreAnswer {
-    const r = this.store.announce(nowMs, { infoHash, peerId, address, port, left, event, numwant, families, wantPeerIds });
+  private storeAnnounce(nowMs: number, a: StoreAnnounce): StoreAnswer {
+    const r = this.store.announce(nowMs, a);
     if (r.refused) this.refuse(r.refused);
     return r;
   }
@@ -239,7 +243,18 @@ export class TrackerCore {
       this.counters.udpAnnounces++;
       const numwant = req.numWant < 0 ? undefined : req.numWant;
       // An IPv6 sender gets 18-byte peers, an IPv4 sender 6-byte ones (BEP 15 fixes the size by family).
-      const r = this.storeAnnounce(nowMs, req.infoHash, req.peerId, peerAddress, req.port, req.left, req.event, numwant, 'same', false);
+      const r = this.storeAnnounce(nowMs, {
+        infoHash: req.infoHash,
+        peerId: req.peerId,
+        address: peerAddress,
+        port: req.port,
+        left: req.left,
+        downloaded: req.downloaded,
+        uploaded: req.uploaded,
+        event: req.event,
+        numwant,
+        families: 'same',
+      });
       return encodeUdpAnnounce({
         transactionId: req.transactionId,
         interval: this.settings.interval,

@@ -105,13 +105,18 @@ export class TrackerService implements Service, TrackerRegistry {
 
   async start(): Promise<void> {
     this.loadState();
-    await this.access.start();
+    // Ports first, folders after: in open mode the folder only names torrents on the stats
+    // page, so the tracker answers while it is read (a cold start with 100 torrents there).
+    // In allowlist mode the list decides every answer: it is read before the port opens.
+    const listFirst = this.settings['tracker.mode'] === 'allowlist';
+    if (listFirst) await this.access.start();
     try {
       await this.bind();
     } catch (err) {
       this.access.close();
       throw err;
     }
+    if (!listFirst) await this.access.start();
     this.sweepTimer = setInterval(() => this.core.store.sweep(this.deps.clock.now()), SWEEP_MS);
     this.sweepTimer.unref();
     this.stateTimer = setInterval(() => this.saveState(), STATE_WRITE_MS);
@@ -128,7 +133,10 @@ export class TrackerService implements Service, TrackerRegistry {
       { handle: (t, from, local) => this.core.http(this.deps.clock.now(), t, from, local), refuse: (c) => this.core.refuse(c) },
       { maxConnections: DEFAULT_MAX_CONNECTIONS, headTimeoutMs: HEAD_TIMEOUT_MS },
     );
-    const udp = new UdpFront({ handle: (d, a, p) => this.core.udp(this.deps.clock.now(), d, a, p) });
+    const udp = new UdpFront(
+      { handle: (d, a, p) => this.core.udp(this.deps.clock.now(), d, a, p) },
+      { receiveBufferBytes: this.settings['tracker.udp_receive_buffer'] * 1024 },
+    );
     let port = this.settings['tracker.port'];
     const listening: string[] = [];
     try {
@@ -162,6 +170,14 @@ export class TrackerService implements Service, TrackerRegistry {
     this.listening = listening;
   }
 
+  /** Not running (its start failed and is retried): the settings its next start uses. */
+  configure(settings: Settings): void {
+    this.settings = settings;
+    this.core.setSettings(coreSettings(settings));
+    this.access.configure(accessOptions(settings));
+    this.pageCache.clear();
+  }
+
   async reload(settings: Settings): Promise<void> {
     const old = this.settings;
     this.settings = settings;
@@ -173,6 +189,7 @@ export class TrackerService implements Service, TrackerRegistry {
       !enabled ||
       !this.http ||
       old['tracker.port'] !== settings['tracker.port'] ||
+      old['tracker.udp_receive_buffer'] !== settings['tracker.udp_receive_buffer'] ||
       old['tracker.address'].join() !== settings['tracker.address'].join();
     if (rebind) {
       // swarms are kept: switching the tracker off and on again, or moving it, drops no peer
@@ -202,8 +219,10 @@ export class TrackerService implements Service, TrackerRegistry {
     await this.http?.close();
     await this.udp?.close();
     this.summarizeRefusals();
-    this.saveState(true);
-    this.log.info(`stopped: ${this.core.store.peers} peer(s) in ${this.core.store.torrents} swarm(s) forgotten; download totals saved in ${this.statePath}`);
+    const saved = this.saveState(true);
+    this.log.info(
+      `stopped: ${this.core.store.peers} peer(s) in ${this.core.store.torrents} swarm(s) forgotten; ${saved ? `download totals saved in ${this.statePath}` : 'download totals NOT saved (see the error above)'}`,
+    );
   }
 
   // ---------------- TrackerRegistry (the LPD bridge) ----------------
@@ -255,6 +274,7 @@ export class TrackerService implements Service, TrackerRegistry {
       seeders: s.seeders,
       leechers: s.leechers,
       allowed: this.access.size,
+      udpReceiveBuffer: this.udp?.receiveBufferSizes() ?? [],
       ...this.core.counters,
     };
   }
@@ -289,6 +309,8 @@ export class TrackerService implements Service, TrackerRegistry {
 
   /** The LPD service's status, for the stats page; set by the daemon when LPD runs beside it. */
   lpdStatus: (() => unknown) | undefined;
+  /** The daemon's parts and their states (part-state.ts), for the stats page; set by the daemon. */
+  partsStatus: (() => Record<string, unknown>) | undefined;
 
   /** The DHT's status, for the stats page; set by the daemon. */
   dhtStatus: (() => unknown) | undefined;
@@ -313,6 +335,7 @@ export class TrackerService implements Service, TrackerRegistry {
       counters: { ...this.core.counters },
       memory: (({ rss, heapUsed, arrayBuffers }) => ({ rss, heapUsed, arrayBuffers }))(process.memoryUsage()),
       ...this.lpdExtra(),
+      ...(this.partsStatus ? { parts: this.partsStatus() } : {}),
     };
     const reply: HttpReply =
       path === '/stats.json'
@@ -368,18 +391,21 @@ export class TrackerService implements Service, TrackerRegistry {
   }
 
   /** Writes the state file when the totals changed since the last write (or always when `force`). */
-  saveState(force = false): void {
+  /** Writes the download totals when they changed (or `force`); false when the write failed. */
+  saveState(force = false): boolean {
     const torrents = new Map<string, number>();
     for (const sw of this.core.store.swarmList()) torrents.set(keyToHex(sw.key), sw.downloaded);
     for (const [key, d] of this.core.store.retiredList()) torrents.set(keyToHex(key), d);
     const signature = [...torrents].map(([h, d]) => `${h}${d}`).join();
-    if (!force && signature === this.lastSignature) return;
+    if (!force && signature === this.lastSignature) return true;
     try {
       mkdirSync(this.settings['main.state_dir'], { recursive: true });
       writeStateFile(this.statePath, { torrents });
       this.lastSignature = signature;
+      return true;
     } catch (err) {
       this.log.error(`cannot write state file ${this.statePath}: ${describeError(err)}`);
+      return false;
     }
   }
 }

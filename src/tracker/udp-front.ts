@@ -11,10 +11,18 @@ export interface UdpFrontDeps {
   handle(datagram: Uint8Array, address: Uint8Array, port: number): Uint8Array | undefined;
 }
 
+export interface UdpFrontSettings {
+  /** SO_RCVBUF in bytes; 0 keeps the system default (208 KiB on Linux, which drops bursts). */
+  receiveBufferBytes: number;
+}
+
 export class UdpFront {
   private readonly sockets: Socket[] = [];
 
-  constructor(private readonly deps: UdpFrontDeps) {}
+  constructor(
+    private readonly deps: UdpFrontDeps,
+    private readonly settings: UdpFrontSettings = { receiveBufferBytes: 0 },
+  ) {}
 
   listen(address: string, port: number, ipv6Only = false): Promise<number> {
     const v6 = address.includes(':');
@@ -34,11 +42,21 @@ export class UdpFront {
       socket.once('error', reject);
       socket.bind({ address, port, exclusive: true }, () => {
         socket.off('error', reject);
+        // the kernel caps the size at net.core.rmem_max; a refusal is not fatal
+        if (this.settings.receiveBufferBytes > 0)
+          try {
+            socket.setRecvBufferSize(this.settings.receiveBufferBytes);
+          } catch {}
         socket.on('error', () => {});
         this.sockets.push(socket);
         resolve(socket.address().port);
       });
     });
+  }
+
+  /** What the kernel granted each socket (Linux reports twice what was asked, capped by rmem_max). */
+  receiveBufferSizes(): number[] {
+    return this.sockets.map((s) => s.getRecvBufferSize());
   }
 
   async close(): Promise<void> {

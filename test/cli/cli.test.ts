@@ -114,4 +114,71 @@ test(
   }),
 );
 
+test(
+  'daemon given a file with problems exits 1 with the lines check-config prints, instead of running on defaults',
+  deadline(20000, async () => {
+    const dir = tempDir();
+    try {
+      const f = join(dir.path, 'meshseed');
+      writeFileSync(f, "config meshseed 'main'\n  option state_dir '" + join(dir.path, 'state') + "'\nconfig tracker 'tracker'\n  option port '99999'\n");
+      const check = await meshseed(['check-config', '--config', f]);
+      assert.is(check.code, 1);
+      const r = await meshseed(['daemon', '--config', f]);
+      assert.is(r.code, 1, r.stdout + r.stderr);
+      const lines = (r.stdout + r.stderr).trim().split('\n');
+      assert.ok(lines.includes(`error: config: ${check.stdout.trim()}`), lines.join('\n'));
+      assert.is(lines.at(-1), `meshseed: not starting: 1 problem(s) in ${f}; fix them and check with: meshseed check-config --config ${f}`);
+      assert.not.match(r.stderr, /started/);
+    } finally {
+      dir.remove();
+    }
+  }),
+);
+
+test(
+  'daemon --help gives each setting its default, bounds and unit',
+  deadline(20000, async () => {
+    const r = await meshseed(['daemon', '--help']);
+    assert.is(r.code, 0);
+    assert.match(r.stdout, /--tracker-port +Port for both HTTP \(TCP\) and UDP announces\. \[default 6969, 1\.\.65535\]/);
+    assert.match(r.stdout, /--seeder-upload-rate +.*\[default 256 KiB\/s, 0\.\.10000000\]/);
+    assert.match(r.stdout, /--log-level +.*\[default info; error, warn, info, debug\]/);
+    assert.match(r.stdout, /--seeder-mesh-tracker +.*\[list, default none\]/);
+  }),
+);
+
+test(
+  'meshseed config lists every option with the file\'s values; problems after the list and exit 1',
+  deadline(20000, async () => {
+    const dir = tempDir();
+    try {
+      const f = join(dir.path, 'meshseed');
+      writeFileSync(f, "config tracker 'tracker'\n  option port '7070'\n");
+      const ok = await meshseed(['config', '--config', f]);
+      assert.is(ok.code, 0, ok.stderr);
+      assert.match(ok.stdout, /^meshseed\.tracker\.port +7070 \* +\[default 6969, 1\.\.65535\] Port for both/m);
+      assert.match(ok.stdout, /^meshseed\.lpd\.ipv6 +1 +\[default 1; 1 or 0\]/m);
+      writeFileSync(f, "config tracker 'tracker'\n  option port '99999'\n");
+      const bad = await meshseed(['config', '--config', f]);
+      assert.is(bad.code, 1);
+      assert.match(bad.stdout, /^meshseed\.tracker\.port +6969 +\[default 6969/m);
+      assert.is(bad.stderr.trim(), 'meshseed.tracker.port: 99999 is out of range 1..65535 (line 2) (the default is shown)');
+    } finally {
+      dir.remove();
+    }
+  }),
+);
+
+test(
+  '--debug stack traces name the bundle\'s functions (esbuild keepNames), not minified letters',
+  deadline(20000, async () => {
+    const r = await meshseed(['show', '/nonexistent/x.torrent', '--debug']);
+    assert.is(r.code, 1);
+    const frames = r.stderr.split('\n').filter((l) => l.includes('meshseed.js:'));
+    assert.ok(frames.length >= 2, r.stderr);
+    assert.match(frames[0]!, /^ +at readTorrentFile \(/, r.stderr);
+    assert.ok(frames.some((l) => /^ +at main \(/.test(l)), r.stderr);
+  }),
+);
+
 test.run();

@@ -5,19 +5,30 @@ import * as assert from 'uvu/assert';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { createServer, type AddressInfo } from 'node:net';
+import { get } from 'node:http';
 import { BUNDLE, deadline, meshseed, run, tempDir, waitFor } from '../helpers';
 
 const CONFIG = "config tracker 'tracker'\n  option enabled 0\nconfig seeder 'seeder'\n  option enabled 0\nconfig lpd 'lpd'\n  option enabled 0\n";
 
-function startDaemon(dir: string): { child: ChildProcess; log: () => string; exited: Promise<number | null> } {
-  const cfg = join(dir, 'meshseed');
-  writeFileSync(cfg, CONFIG);
-  const child = spawn(process.execPath, [BUNDLE, 'daemon', '--config', cfg, '--state-dir', join(dir, 'state')], { stdio: ['ignore', 'pipe', 'pipe'] });
+/** `meshseed daemon ARGS`, its output kept; stop() ends it (SIGTERM) unless it has exited. */
+function spawnDaemon(args: string[]): { child: ChildProcess; log: () => string; exited: Promise<number | null>; stop(): Promise<unknown> } {
+  const child = spawn(process.execPath, [BUNDLE, 'daemon', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   let log = '';
   child.stderr!.on('data', (d) => (log += d));
   child.stdout!.on('data', (d) => (log += d));
   const exited = new Promise<number | null>((r) => child.on('exit', (c) => r(c)));
-  return { child, log: () => log, exited };
+  const stop = () => {
+    if (child.exitCode === null) child.kill('SIGTERM');
+    return exited;
+  };
+  return { child, log: () => log, exited, stop };
+}
+
+function startDaemon(dir: string) {
+  const cfg = join(dir, 'meshseed');
+  writeFileSync(cfg, CONFIG);
+  return spawnDaemon(['--config', cfg, '--state-dir', join(dir, 'state')]);
 }
 
 test(
@@ -40,7 +51,8 @@ test(
       const json = await meshseed(['status', '--config', cfg2, '--json']);
       assert.is(json.code, 0, json.stderr);
       const v = JSON.parse(json.stdout);
-      assert.equal(Object.keys(v), ['version', 'pid', 'uptimeS', 'torrents', 'totals', 'services']);
+      assert.equal(Object.keys(v), ['version', 'pid', 'uptimeS', 'torrents', 'totals', 'parts', 'services']);
+      assert.equal(v.parts, { lpd: { state: 'running' } });
       assert.is(v.pid, d.child.pid);
       assert.equal(v.totals, { torrents: 0, peers: 0, uploadRate: 0, uploaded: 0 });
       d.child.kill('SIGTERM');
@@ -48,7 +60,7 @@ test(
       assert.not.ok(existsSync(sock), 'socket removed at stop');
       const none = await meshseed(['status', '--state-dir', state]);
       assert.is(none.code, 1);
-      assert.is(none.stderr.trim(), `meshseed: no daemon listening on ${sock}: is it running? /etc/init.d/meshseed start`);
+      assert.is(none.stderr.trim(), `meshseed: no daemon listening on ${sock}: is it running? start it with: meshseed daemon`);
       const bad = await meshseed(['status', '--state-dir', state, '--watch', 'soon']);
       assert.is(bad.code, 2);
       const missing = await meshseed(['status', '--config', join(dir.path, 'nope')]);
@@ -119,6 +131,85 @@ test(
       assert.is(await d.exited, 0, 'the first daemon is unharmed and stops cleanly');
     } finally {
       d.child.kill('SIGKILL');
+      dir.remove();
+    }
+  }),
+);
+
+/** The body of a GET. */
+const getText = (url: string) =>
+  new Promise<string>((resolve, reject) =>
+    get(url, (res) => {
+      let body = '';
+      res.on('data', (d) => (body += d));
+      res.on('end', () => resolve(body));
+    }).on('error', reject),
+  );
+
+test(
+  'a tracker whose port is taken: the daemon runs, status says "tracker: not running (port N in use), retrying", and the tracker starts once the port is free',
+  deadline(40000, async () => {
+    const dir = tempDir();
+    const state = join(dir.path, 'state');
+    const blocker = createServer();
+    await new Promise<void>((r) => blocker.listen(0, '0.0.0.0', r));
+    const port = (blocker.address() as AddressInfo).port;
+    const d = spawnDaemon(['--state-dir', state, '--tracker-port', String(port), '--seeder-enabled', '0', '--lpd-enabled', '0']);
+    const log = d.log;
+    try {
+      await waitFor('the failed start', 10000, () => /tracker: cannot start: .*; retrying in 5 s/.test(log()));
+      await waitFor('the daemon up', 10000, () => /info: started/.test(log()));
+      await waitFor('control socket', 10000, () => existsSync(join(state, 'meshseed.sock')));
+      const table = await meshseed(['status', '--state-dir', state]);
+      assert.is(table.code, 0, table.stderr);
+      assert.is(table.stdout.split('\n')[1], `tracker: not running (port ${port} in use), retrying`);
+      const json = JSON.parse((await meshseed(['status', '--state-dir', state, '--json'])).stdout);
+      assert.equal(json.parts.tracker, { state: 'retrying', reason: `port ${port} in use`, attempts: 1, retryInS: 5 });
+      await new Promise((r) => blocker.close(r));
+      const t0 = Date.now();
+      await waitFor('the tracker started on retry', 20000, () => /tracker: started after \d+ failed attempt/.test(log()));
+      console.log(`  tracker started ${Date.now() - t0} ms after its port was freed`);
+      const after = await meshseed(['status', '--state-dir', state, '--json']);
+      assert.equal(JSON.parse(after.stdout).parts.tracker, { state: 'running' });
+      const stats = await getText(`http://127.0.0.1:${port}/stats.json`);
+      assert.equal(JSON.parse(stats).parts.tracker, { state: 'running' });
+    } finally {
+      blocker.close();
+      await d.stop();
+      dir.remove();
+    }
+  }),
+);
+
+test(
+  'the operator moves a tracker off a taken port: after the reload it runs on the new port at once',
+  deadline(30000, async () => {
+    const dir = tempDir();
+    const state = join(dir.path, 'state');
+    const blocker = createServer();
+    await new Promise<void>((r) => blocker.listen(0, '0.0.0.0', r));
+    const taken = (blocker.address() as AddressInfo).port;
+    const cfg = join(dir.path, 'meshseed');
+    const config = (port: number) =>
+      `config meshseed 'main'\n  option state_dir '${state}'\nconfig tracker 'tracker'\n  option port '${port}'\nconfig seeder 'seeder'\n  option enabled 0\nconfig lpd 'lpd'\n  option enabled 0\n`;
+    writeFileSync(cfg, config(taken));
+    const d = spawnDaemon(['--config', cfg]);
+    const log = d.log;
+    try {
+      await waitFor('the failed start', 10000, () => /tracker: cannot start: .*; retrying in 5 s/.test(log()) && /info: started/.test(log()));
+      // a free port: one the kernel gives, released again
+      const probe = createServer();
+      await new Promise<void>((r) => probe.listen(0, '0.0.0.0', r));
+      const free = (probe.address() as AddressInfo).port;
+      await new Promise((r) => probe.close(r));
+      writeFileSync(cfg, config(free));
+      d.child.kill('SIGHUP');
+      await waitFor('the tracker started by the reload', 10000, () => /tracker: started after 1 failed attempt/.test(log()));
+      const stats = await getText(`http://127.0.0.1:${free}/stats.json`);
+      assert.equal(JSON.parse(stats).parts.tracker, { state: 'running' });
+    } finally {
+      blocker.close();
+      await d.stop();
       dir.remove();
     }
   }),

@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROOT } from '../helpers';
 import { SETTING_KEYS, SECTIONS, defaultSettings, specOf, splitKey } from '../../src/config/settings';
-import { README_BEGIN, README_END, renderReadmeOptions, renderUciDefaults } from '../../src/config/docs';
+import { README_BEGIN, README_END, isShipped, renderReadmeOptions, renderSettingsList, renderUciDefaults } from '../../src/config/docs';
 import { applyFlags, applyUci, formatProblem } from '../../src/config/resolve';
 import { parseUci } from '../../src/config/uci';
 
@@ -26,20 +26,42 @@ test('README option list agrees with the settings table', () => {
   assert.fixture(readme.slice(a, b + README_END.length), renderReadmeOptions());
 });
 
-test('files/etc/config/meshseed lists every option with its default', () => {
+test('files/etc/config/meshseed is short: the shipped options and every router value, read back with no problems', () => {
   const text = readFileSync(join(ROOT, 'files/etc/config/meshseed'), 'utf8');
   assert.fixture(text, renderUciDefaults());
-  // and read back through the real parser it yields the shipped values, with no problems
+  // read back through the real parser it yields the router's values, with no problems
   const { settings, problems } = applyUci(parseUci(text), 'config');
   assert.equal(problems, []);
   for (const key of SETTING_KEYS) {
     const spec = specOf(key);
     assert.equal(settings[key], spec.openwrt ?? spec.default, key);
   }
+  const named = (key: (typeof SETTING_KEYS)[number]) => new RegExp(`^\\t#?(option|list) ${splitKey(key).option} `, 'm').test(text);
   for (const key of SETTING_KEYS) {
-    const { option } = splitKey(key);
-    assert.ok(new RegExp(`^\\t#?(option|list) ${option} `, 'm').test(text), `${key} appears in the file`);
+    // a router value must be in the file; the rest only when marked shipped
+    assert.is(named(key), isShipped(key), key);
+    if (specOf(key).openwrt !== undefined) assert.ok(isShipped(key), key);
   }
+  // short: OpenWrt drops the comments at the first uci commit, `meshseed config` has the docs
+  assert.ok(text.split('\n').length < SETTING_KEYS.length, `${text.split('\n').length} lines`);
+  assert.match(text, /meshseed config/);
+});
+
+test('meshseed config lists every option with its value, default, bounds, unit and doc; * marks a changed value', () => {
+  const { settings } = applyUci(parseUci("config tracker 'tracker'\n option port 7070\nconfig seeder 'seeder'\n list mesh_tracker 'http://10.0.0.1:6969/announce'\n"), 'f');
+  const lines = renderSettingsList(settings).split('\n');
+  assert.is(lines.length, SETTING_KEYS.length);
+  for (const [i, key] of SETTING_KEYS.entries()) {
+    const { section, option } = splitKey(key);
+    assert.ok(lines[i]!.startsWith(`meshseed.${section}.${option} `), lines[i]);
+    assert.ok(lines[i]!.endsWith(specOf(key).doc), lines[i]);
+  }
+  const line = (k: string) => lines.find((l) => l.startsWith(`meshseed.${k} `))!;
+  assert.match(line('tracker.port'), /^meshseed\.tracker\.port +7070 \* +\[default 6969, 1\.\.65535\] Port for both/);
+  assert.match(line('tracker.interval'), /^meshseed\.tracker\.interval +120 s +\[default 120 s, 30\.\.86400\]/);
+  assert.match(line('seeder.upload_rate'), /256 KiB\/s +\[default 256 KiB\/s, 0\.\.10000000\]/);
+  assert.match(line('seeder.mesh_tracker'), /http:\/\/10\.0\.0\.1:6969\/announce \* +\[list, default none\]/);
+  assert.match(line('tracker.address'), /\(none\) +\[list, default none\]/);
 });
 
 test('bad values are named by section, option and line; good ones still apply', () => {

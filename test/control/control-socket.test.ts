@@ -6,7 +6,7 @@ import net from 'node:net';
 import { spawn } from 'node:child_process';
 import { statSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { ControlServer, MAX_REQUEST_BYTES, controlSocketPath, requestStatus } from '../../src/control/control-socket';
+import { ControlServer, INIT_SCRIPT, MAX_REQUEST_BYTES, controlSocketPath, requestStatus, startHint } from '../../src/control/control-socket';
 import { formatBytes, formatDuration, renderStatus, statusView, trackerSummary } from '../../src/control/status-view';
 import type { TorrentAnnounceStatus } from '../../src/seeder/announcer';
 import { createLogger } from '../../src/util/log';
@@ -109,12 +109,26 @@ test(
     } catch (e) {
       assert.instance(e, MeshseedError);
       assert.is((e as MeshseedError).code, 'EDAEMON');
-      assert.is((e as Error).message, `no daemon listening on ${join(dir.path, 'meshseed.sock')}: is it running? /etc/init.d/meshseed start`);
+      // this machine has no init script: the hint is the command that runs the daemon
+      assert.not.ok(existsSync(INIT_SCRIPT));
+      assert.is((e as Error).message, `no daemon listening on ${join(dir.path, 'meshseed.sock')}: is it running? start it with: meshseed daemon`);
     } finally {
       dir.remove();
     }
   }),
 );
+
+test('the start hint names the init script only where it exists', () => {
+  const dir = tempDir();
+  try {
+    const script = join(dir.path, 'meshseed');
+    assert.is(startHint(script), 'start it with: meshseed daemon');
+    writeFileSync(script, '#!/bin/sh /etc/rc.common\n');
+    assert.is(startHint(script), `${script} start`);
+  } finally {
+    dir.remove();
+  }
+});
 
 const H1 = '11'.repeat(20);
 const H2 = '22'.repeat(20);
@@ -166,7 +180,7 @@ test(
     });
     assert.equal(v.totals, { torrents: 3, peers: 3, uploadRate: 123392, uploaded: 1288490189 });
     assert.is(v.torrents[0]!.infoHash, null);
-    assert.equal(Object.keys(v), ['version', 'pid', 'uptimeS', 'torrents', 'totals', 'services']);
+    assert.equal(Object.keys(v), ['version', 'pid', 'uptimeS', 'torrents', 'totals', 'parts', 'services']);
     assert.equal(Object.keys(v.torrents[0]!), ['infoHash', 'name', 'state', 'peers', 'uploadRate', 'uploaded', 'error', 'announce']);
     assert.equal(
       renderStatus(v).split('\n'),
@@ -186,6 +200,32 @@ test(
     assert.equal(only.torrents[0]!.peers, null);
     assert.match(renderStatus(only), new RegExp(`${H1.slice(0, 31)}…  -                -            -          -  mesh ok`));
     assert.is(renderStatus(statusView({ version: '0.1.0', pid: 1, uptimeS: 5, services: {} })).split('\n')[1], 'no torrents (the seeder is not running)');
+  }),
+);
+
+test(
+  'status view: a duplicate .torrent (an error with the seeded torrent\'s hash) has its own row and its hash',
+  deadline(1000, () => {
+    const v = statusView({
+      version: '0.1.0',
+      pid: 1,
+      uptimeS: 5,
+      services: {
+        seeder: {
+          torrents: [
+            { infoHash: H1, name: 'a', file: 't/a.torrent', state: 'seeding', peers: 2, uploadRate: 0, uploaded: 0 },
+            { infoHash: H1, name: 'copy.torrent', file: 't/copy.torrent', state: 'error', peers: 0, uploadRate: 0, uploaded: 0, message: 'the same torrent as t/a.torrent' },
+          ],
+        },
+      },
+    });
+    assert.equal(
+      v.torrents.map((t) => [t.name, t.infoHash, t.state, t.peers]),
+      [
+        ['a', H1, 'seeding', 2],
+        ['copy.torrent', H1, 'error', 0],
+      ],
+    );
   }),
 );
 

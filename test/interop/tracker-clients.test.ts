@@ -1,4 +1,4 @@
-// deadline: 120s
+// deadline: 180s
 /**
  * Real clients against our tracker on loopback: libtorrent over HTTP and UDP (BEP 15), aria2
  * over HTTP, a download completes between them with the tracker as the only source of peers
@@ -65,7 +65,8 @@ if (HAVE) {
         const key = p.infoHash.toString('latin1');
         const seeder = start(PY, [LT_SCRIPT, '--torrent', p.torrents.udp!, '--save', p.seedDir, '--listen', `127.0.0.1:${randomPort()}`, '--mode', 'seed', '--timeout', '55']);
         procs.push(seeder);
-        await waitFor('libtorrent announced as a seeder over UDP', 20000, () => tracker.core.store.countsByKey(key).complete === 1);
+        // left=0 with nothing uploaded yet: in the swarm, not yet counted as complete
+        await waitFor('libtorrent announced as a seed over UDP', 20000, () => tracker.core.store.countsByKey(key).incomplete === 1);
         assert.ok(tracker.core.counters.udpAnnounces >= 1 && tracker.core.counters.udpConnects >= 1);
 
         const leechDir = join(dir, 'aria2');
@@ -75,11 +76,34 @@ if (HAVE) {
         assert.equal(readFileSync(join(leechDir, 'payload.bin')), readFileSync(p.file), 'aria2 got the same bytes');
         assert.ok(tracker.core.counters.httpAnnounces >= 2, 'aria2 announced over HTTP (started, completed)');
         assert.is(tracker.core.store.countsByKey(key).downloaded, 1, 'aria2 reported completed');
-        await waitFor('aria2 left the swarm (stopped)', 10000, () => tracker.core.store.countsByKey(key).incomplete === 0);
+        await waitFor('aria2 left the swarm (stopped)', 10000, () => tracker.core.store.peers === 1);
 
         const want = tracker.core.store.countsByKey(key);
         for (const t of [p.torrents.http!, p.torrents.udp!]) assert.equal(await ltScrape(t, dir, procs), { complete: want.complete, incomplete: want.incomplete });
         assert.ok(tracker.core.counters.httpScrapes >= 1 && tracker.core.counters.udpScrapes >= 1);
+      }),
+    ),
+  );
+
+  test(
+    'aria2 completes a magnet link from a libtorrent seed: the tracker hands a left=0 announce its seeders',
+    deadline(40000, () =>
+      withSetup(async ({ tracker, dir, procs }) => {
+        const port = tracker.port;
+        const announce = `http://127.0.0.1:${port}/announce`;
+        const p = await makePayload(dir, 'magnet.bin', 1 << 20, { http: announce });
+        const key = p.infoHash.toString('latin1');
+        const seeder = start(PY, [LT_SCRIPT, '--torrent', p.torrents.http!, '--save', p.seedDir, '--listen', `127.0.0.1:${randomPort()}`, '--mode', 'seed', '--timeout', '55']);
+        procs.push(seeder);
+        await waitFor('libtorrent in the swarm', 20000, () => tracker.core.store.countsByKey(key).incomplete === 1);
+        // aria2 announces left=0 until it has the metadata (BEP 9 from the seed it is given)
+        const magnet = `magnet:?xt=urn:btih:${p.infoHash.toString('hex')}&dn=magnet.bin&tr=${encodeURIComponent(announce)}`;
+        const leechDir = join(dir, 'aria2-magnet');
+        const leecher = start('aria2c', aria2Args({ dir: leechDir, port: randomPort(), torrent: magnet, seed: false, address: '127.0.0.1' }));
+        procs.push(leecher);
+        assert.is(await leecher.exited, 0, leecher.output());
+        assert.equal(readFileSync(join(leechDir, 'magnet.bin')), readFileSync(p.file), 'aria2 got the bytes through the magnet');
+        assert.is(tracker.core.store.countsByKey(key).downloaded, 1, 'aria2 reported completed');
       }),
     ),
   );
@@ -96,7 +120,7 @@ if (HAVE) {
         const key = p.infoHash.toString('latin1');
         const seeder = start('aria2c', aria2Args({ dir: p.seedDir, port: randomPort(), torrent: p.torrents.http!, seed: true, address: '127.0.0.1' }));
         procs.push(seeder);
-        await waitFor('aria2 announced as a seeder over HTTP', 20000, () => tracker.core.store.countsByKey(key).complete === 1);
+        await waitFor('aria2 announced as a seed over HTTP', 20000, () => tracker.core.store.countsByKey(key).incomplete === 1);
 
         const leechDir = join(dir, 'lt');
         const leecher = start(PY, [LT_SCRIPT, '--torrent', p.torrents.udp!, '--save', leechDir, '--listen', `127.0.0.1:${randomPort()}`, '--mode', 'leech', '--timeout', '45']);

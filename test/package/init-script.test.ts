@@ -1,4 +1,4 @@
-// deadline: 60s
+// deadline: 120s
 /**
  * files/etc/init.d/meshseed, the firewall rules and the removal script, run under busybox
  * ash with OpenWrt's helpers stood in for (fixtures/openwrt-stubs.sh): the procd calls are
@@ -47,13 +47,23 @@ async function call(r: Router, script: string, fn: string, env: Record<string, s
   const record = join(r.dir, 'record');
   writeFileSync(record, '');
   const harness = join(r.dir, 'harness.sh');
-  writeFileSync(harness, `. "${STUBS}"\n. "$1"\nshift\n"$@"\n`);
+  // the router's /usr/bin/meshseed and firewall.sh: this machine's node, the bundle, the
+  // repository's copy, reading the test's config where the router's would be
+  const cli = join(r.dir, 'meshseed-cli');
+  writeFileSync(
+    cli,
+    `#!/bin/sh\n[ "$1" = check-config ] && [ "$3" = /etc/config/meshseed ] && set -- "$1" "$2" "$UCI_DIR/meshseed"\nexec "${process.execPath}" "${BUNDLE}" "$@"\n`,
+    { mode: 0o755 },
+  );
+  writeFileSync(harness, `. "${STUBS}"\n. "$1"\nshift\nMESHSEED_CLI="$STUB_CLI"\nFIREWALL_SH="$STUB_FIREWALL_SH"\n"$@"\n`);
   const res = await exec('busybox', ['ash', harness, script, fn], {
     env: {
       PATH: process.env.PATH,
       RECORD: record,
       UCI_DIR: join(r.dir, 'uci'),
       UCI_STATE: join(r.dir, 'uci-state'),
+      STUB_CLI: cli,
+      STUB_FIREWALL_SH: FIREWALL,
       ...env,
     },
   });
@@ -120,13 +130,53 @@ test(
 );
 
 test(
-  'start_service: the shipped heap (64 MiB) and a bad value falling back to it with a warning',
+  'start_service: the shipped heap (64 MiB); a bad value is refused by check-config',
   deadline(10000, async () => {
     let res = await call(router(), INIT, 'start_service');
     assert.ok(res.named('procd_set_param').some((c) => c[3] === '--max-old-space-size=64'));
     res = await call(router({ "option max_heap_mb '64'": "option max_heap_mb 'lots'" }), INIT, 'start_service');
-    assert.ok(res.named('procd_set_param').some((c) => c[3] === '--max-old-space-size=64'));
-    assert.ok(res.named('logger').some((c) => c.includes('daemon.warn') && c.at(-1)!.includes('max_heap_mb')));
+    assert.is.not(res.code, 0);
+    assert.is(res.named('procd_open_instance').length, 0);
+    assert.ok(res.named('logger').some((c) => c.includes('daemon.err') && /meshseed\.main\.max_heap_mb: 'lots' is not a whole number/.test(c.at(-1)!)));
+  }),
+);
+
+test(
+  'start_service and reload_service refuse a config with problems: the check-config lines on the terminal and in the log, nothing (re)started',
+  deadline(20000, async () => {
+    const r = router({ "option port '6969'": "option port '99999'" });
+    const check = await exec(process.execPath, [BUNDLE, 'check-config', '--config', join(r.dir, 'uci', 'meshseed')]);
+    assert.is(check.code, 1);
+    const problem = check.stdout.trim();
+    assert.match(problem, /^meshseed\.tracker\.port: 99999 is out of range 1\.\.65535 \(line \d+\)$/);
+    const logged = (res: Awaited<ReturnType<typeof call>>) => res.named('logger').map((c) => [c[1], c[2], c[3], c[4], c[5], c.at(-1)]);
+    const started = await call(r, INIT, 'start_service');
+    assert.is.not(started.code, 0);
+    assert.equal(started.calls.filter((c) => c[0]!.startsWith('procd_')), []);
+    assert.equal(logged(started), [
+      ['-s', '-t', 'meshseed', '-p', 'daemon.err', problem],
+      ['-s', '-t', 'meshseed', '-p', 'daemon.err', '/etc/config/meshseed has problems; not (re)starting (check with: meshseed check-config)'],
+    ]);
+    for (const running of ['1', '0']) {
+      const reloaded = await call(r, INIT, 'reload_service', { STUB_RUNNING: running });
+      assert.is.not(reloaded.code, 0);
+      assert.equal(reloaded.calls.filter((c) => c[0]!.startsWith('procd_')), [], `running ${running}`);
+      assert.equal(logged(reloaded).map((l) => l.at(-1)), [problem, '/etc/config/meshseed has problems; not (re)starting (check with: meshseed check-config)']);
+    }
+  }),
+);
+
+test(
+  'start_service gives folders that exist (made by root) to the meshseed user, the folder only',
+  deadline(10000, async () => {
+    const r = router();
+    for (const d of ['state', 'torrents', 'data']) mkdirSync(join(r.dir, 'storage', d));
+    const res = await call(r, INIT, 'start_service');
+    assert.is(res.code, 0, res.stderr);
+    assert.equal(
+      res.named('chown'),
+      ['state', 'torrents', 'data'].map((d) => ['chown', 'meshseed:meshseed', join(r.dir, 'storage', d)]),
+    );
   }),
 );
 
@@ -151,11 +201,13 @@ test(
     const log = named('logger')[0]!;
     assert.ok(log.includes('daemon.err'));
     assert.match(log.at(-1)!, new RegExp(`${mnt} is not mounted \\(meshseed\\.seeder\\.data_dir is ${mnt}/data\\)`));
+    // the mount trigger works only for a disk with a mount section in fstab: the message says how
+    assert.match(log.at(-1)!, new RegExp(`give the disk a mount section with target ${mnt} in /etc/config/fstab`));
     assert.not.ok(existsSync(mnt));
     // with the seeder off, its folders do not matter
     const off = router({
       [`option data_dir '`]: `option data_dir '${mnt}/data' #`,
-      "config seeder 'seeder'\n\t# Seed the torrents of torrent_dir.\n\toption enabled '1'": "config seeder 'seeder'\n\toption enabled '0'",
+      "config seeder 'seeder'\n\toption enabled '1'": "config seeder 'seeder'\n\toption enabled '0'",
     });
     const res = await call(off, INIT, 'start_service');
     assert.is(res.code, 0, res.stderr);
@@ -203,7 +255,7 @@ test(
     res = await call(router({ "#list interface 'br-mesh'": "list interface 'wan'" }, NETWORK), INIT, 'service_triggers');
     assert.equal(res.named('procd_add_reload_interface_trigger'), [['procd_add_reload_interface_trigger', 'wan']]);
     res = await call(
-      router({ "config lpd 'lpd'\n\t# Local Peer Discovery (BEP 14) on the mesh interfaces.\n\toption enabled '1'": "config lpd 'lpd'\n\toption enabled '0'" }, NETWORK),
+      router({ "config lpd 'lpd'\n\toption enabled '1'": "config lpd 'lpd'\n\toption enabled '0'" }, NETWORK),
       INIT,
       'service_triggers',
     );
@@ -216,7 +268,7 @@ test(
   'reload_service: SIGHUP to a running daemon; a start when it is not running or was disabled',
   deadline(10000, async () => {
     let res = await call(router(), INIT, 'reload_service', { STUB_RUNNING: '1' });
-    assert.equal(res.calls.filter((c) => c[0] !== 'chown'), [['procd_send_signal', 'meshseed', '*', 'HUP']]);
+    assert.equal(res.calls.filter((c) => c[0] !== 'chown' && c[0] !== 'uci'), [['procd_send_signal', 'meshseed', '*', 'HUP']]);
     res = await call(router(), INIT, 'reload_service', { STUB_RUNNING: '0' });
     assert.equal(res.named('start'), [['start']]);
     assert.is(res.named('procd_open_instance').length, 1);
@@ -231,13 +283,13 @@ test(
 test(
   'the command procd is given runs the daemon: started, reloaded by the HUP of reload_service, stopped by TERM',
   deadline(30000, async () => {
-    const off = (part: string, doc: string) => [`config ${part} '${part}'\n\t# ${doc}\n\toption enabled '1'`, `config ${part} '${part}'\n\toption enabled '0'`];
+    const off = (part: string) => [`config ${part} '${part}'\n\toption enabled '1'`, `config ${part} '${part}'\n\toption enabled '0'`];
     // every part off: no ports, so nothing here can collide with other tests
     const r = router(
       Object.fromEntries([
-        off('tracker', 'Run the HTTP and UDP tracker.'),
-        off('seeder', 'Seed the torrents of torrent_dir.'),
-        off('lpd', 'Local Peer Discovery (BEP 14) on the mesh interfaces.'),
+        off('tracker'),
+        off('seeder'),
+        off('lpd'),
       ]),
     );
     const { named } = await call(r, INIT, 'start_service');
@@ -282,7 +334,7 @@ test(
       "option firewall_zone 'lan'": "option firewall_zone 'mesh'",
       "option port '6969'": "option port '7000'",
       "option listen_port '6881'": "option listen_port '6990'",
-      "config lpd 'lpd'\n\t# Local Peer Discovery (BEP 14) on the mesh interfaces.\n\toption enabled '1'": "config lpd 'lpd'\n\toption enabled '0'",
+      "config lpd 'lpd'\n\toption enabled '1'": "config lpd 'lpd'\n\toption enabled '0'",
     });
     const once = await firewall(r, 'meshseed_firewall_add');
     assert.equal(once.state, [
@@ -365,6 +417,47 @@ test(
     const removed = await runScript(prerm);
     assert.is(removed.code, 0);
     assert.equal(state(), []);
+  }),
+);
+
+test(
+  'the firewall follows the ports at start and reload: rewritten when they change, untouched (no commit) when not, no duplicates',
+  deadline(20000, async () => {
+    const r = router();
+    const conf = join(r.dir, 'uci', 'meshseed');
+    const fw = { STUB_FIREWALL: '1' };
+    const state = () => readFileSync(join(r.dir, 'uci-state'), 'utf8').split('\n').filter(Boolean);
+    const started = await call(r, INIT, 'start_service', fw);
+    assert.is(started.code, 0, started.stderr);
+    assert.ok(state().includes('firewall.meshseed_tracker.dest_port=6969'));
+    assert.equal(started.named('uci').at(-1), ['uci', 'commit', 'firewall']);
+    writeFileSync(conf, readFileSync(conf, 'utf8').replace("option port '6969'", "option port '7070'").replace("option firewall_zone 'lan'", "option firewall_zone 'mesh'"));
+    const reloaded = await call(r, INIT, 'reload_service', { ...fw, STUB_RUNNING: '1' });
+    assert.is(reloaded.code, 0, reloaded.stderr);
+    assert.equal(reloaded.named('procd_send_signal'), [['procd_send_signal', 'meshseed', '*', 'HUP']]);
+    assert.ok(state().includes('firewall.meshseed_tracker.dest_port=7070'));
+    assert.not.ok(state().some((l) => l.includes('6969')));
+    assert.is(state().filter((l) => l.endsWith('=rule')).length, 3);
+    assert.is(state().filter((l) => l.endsWith('.src=mesh')).length, 3);
+    // nothing changed: no rule rewritten, no commit, so no firewall reload either
+    for (const fn of ['reload_service', 'start_service']) {
+      const again = await call(r, INIT, fn, { ...fw, STUB_RUNNING: '1' });
+      assert.is(again.code, 0, again.stderr);
+      assert.equal(again.named('uci').filter((c) => c[1] !== 'get' && c[1] !== 'show'), [], fn);
+    }
+  }),
+);
+
+test(
+  'firewall removal with no firewall config does nothing and says nothing; with one, only its rules go',
+  deadline(10000, async () => {
+    const r = router();
+    const none = await firewall(r, 'meshseed_firewall_remove', { STUB_FIREWALL: '0' });
+    assert.equal(none.named('uci').filter((c) => c[1] !== 'show'), []);
+    assert.is(none.stdout + none.stderr, '');
+    // no rules of ours in an existing firewall config: nothing deleted, nothing committed
+    const empty = await firewall(r, 'meshseed_firewall_remove');
+    assert.equal(empty.named('uci').filter((c) => c[1] === 'delete' || c[1] === 'commit'), []);
   }),
 );
 

@@ -6,7 +6,8 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { ROOT, deadline, requirePrograms, tempDir } from '../helpers';
@@ -23,7 +24,9 @@ async function buildIpk(): Promise<{ dir: string; ipk: Buffer }> {
   const dir = tempDir('meshseed-ipk-');
   dirs.push(dir);
   // npm test has built dist/meshseed.js; rebuilding it here would race the other test files.
-  const r = await run('sh', [join(ROOT, 'scripts', 'build-ipk.sh'), '--no-build', '--out', dir.path], { timeoutMs: 60000 });
+  const r = await run('sh', [join(ROOT, 'scripts', 'build-ipk.sh'), '--no-build', '--out', dir.path, '--source-url', 'https://feed.example.invalid/meshseed/'], {
+    timeoutMs: 60000,
+  });
   assert.is(r.code, 0, r.stdout + r.stderr);
   return { dir: dir.path, ipk: readFileSync(join(dir.path, ipkName)) };
 }
@@ -124,6 +127,7 @@ test(
         ['./conffiles', 0o644],
         ['./control', 0o644],
         ['./postinst', 0o755],
+        ['./postrm', 0o755],
         ['./prerm', 0o755],
         ['./prerm-pkg', 0o644],
       ],
@@ -151,13 +155,17 @@ test(
     assert.is(f.get('Package'), 'meshseed');
     assert.is(f.get('Version'), `${pkg.version}-r${release}`);
     assert.match(f.get('Version')!, /^\d+\.\d+\.\d+-r\d+$/);
+    // libc, which OpenWrt adds to every package, then the Makefile's DEPENDS without the +
+    const depends = /^\s+DEPENDS:=(.*)$/m.exec(makefile)![1]!.trim().split(/\s+/).map((d) => d.replace(/^\+/, ''));
+    assert.is(f.get('Depends'), ['libc', ...depends].join(', '));
     assert.is(f.get('Depends'), 'libc, node');
     assert.is(f.get('License'), pkg.license);
     assert.is(f.get('Section'), 'net');
     assert.is(f.get('Architecture'), 'all');
     assert.is(f.get('Maintainer'), mkvar('PKG_MAINTAINER'));
     assert.match(f.get('SourceDateEpoch')!, /^\d+$/);
-    assert.match(f.get('Require-User')!, /^meshseed=\d+:meshseed=\d+$/);
+    // no fixed ids: OpenWrt's add_group_and_user allocates free ones for user:group
+    assert.is(f.get('Require-User'), 'meshseed:meshseed');
     const size = gunzipSync(member(outer(), './data.tar.gz').data).length;
     assert.is(f.get('Installed-Size'), String(size), 'Installed-Size is the uncompressed data tar');
     // the description says where Node exists, honestly
@@ -228,7 +236,10 @@ test(
     assert.match(makefile, /^\s+PKGARCH:=all$/m);
     assert.match(makefile, /^\s+DEPENDS:=\+node$/m);
     assert.match(makefile, /^\s+SECTION:=net$/m);
-    assert.match(makefile, /^\s+USERID:=meshseed=\d+:meshseed=\d+$/m);
+    assert.match(makefile, /^\s+USERID:=meshseed:meshseed$/m);
+    assert.match(makefile, /^\s+URL:=https:\/\/\S+$/m);
+    assert.match(makefile, /^PKG_SOURCE_URL:=https:\/\/\S+\/$/m);
+    assert.not.match(makefile, /skip/i);
     assert.match(makefile, /^define Package\/meshseed\/conffiles\n\/etc\/config\/meshseed\nendef$/m);
     assert.match(makefile, /^\$\(eval \$\(call BuildPackage,meshseed\)\)$/m);
     const userid = /USERID:=(.*)/.exec(makefile)![1];
@@ -249,6 +260,11 @@ test(
     for (const m of makefile.matchAll(/\$\(PKG_BUILD_DIR\)\/(\S+)/g)) {
       assert.ok(tarball.includes(`meshseed-${pkg.version}/${m[1]}`), `release tarball lacks ${m[1]}`);
     }
+    // the license file it names is in the tarball
+    assert.is(mkvar('PKG_LICENSE_FILES'), 'LICENSE');
+    // the Makefile's postrm is the ipk's postrm
+    const postrm = /^define Package\/meshseed\/postrm\n([\s\S]*?)\nendef$/m.exec(makefile)![1]!.replace(/\$\$/g, '$');
+    assert.is(postrm + '\n', readFileSync(join(ROOT, 'scripts', 'ipk', 'postrm'), 'utf8'));
     // the Makefile's prerm is the ipk's prerm-pkg ($$ is make's escape for $)
     const prerm = /^define Package\/meshseed\/prerm\n([\s\S]*?)\nendef$/m.exec(makefile)![1]!.replace(/\$\$/g, '$');
     assert.is(prerm + '\n', readFileSync(join(ROOT, 'scripts', 'ipk', 'prerm-pkg'), 'utf8'));
@@ -275,6 +291,38 @@ test(
     // and a broken one does not, so the check can fail
     const r = await run('busybox', ['ash', '-n', '-c', 'if then fi']);
     assert.is.not(r.code, 0);
+  }),
+);
+
+test(
+  'the feed Makefile build-ipk writes: the template with the release tarball\'s sha256 as PKG_HASH and the given source URL',
+  deadline(10000, () => {
+    const feed = readFileSync(join(first.dir, 'feed', 'net', 'meshseed', 'Makefile'), 'utf8');
+    const sha = createHash('sha256').update(readFileSync(join(first.dir, `meshseed-${pkg.version}.tar.gz`))).digest('hex');
+    assert.match(feed, new RegExp(`^PKG_HASH:=${sha}$`, 'm'));
+    assert.match(feed, /^PKG_SOURCE_URL:=https:\/\/feed\.example\.invalid\/meshseed\/$/m);
+    // the rest is the template, line for line
+    const strip = (t: string) => t.split('\n').filter((l) => !/^PKG_(HASH|SOURCE_URL):=/.test(l));
+    assert.equal(strip(feed), strip(makefile));
+    assert.match(makefile, /^PKG_HASH:=@PKG_HASH@$/m, 'the template has a placeholder, never skip');
+  }),
+);
+
+test(
+  'postrm removes the package\'s folders once opkg has removed the files, and keeps one that is not empty',
+  deadline(10000, async () => {
+    requirePrograms('busybox');
+    const root = tempDir('meshseed-postrm-');
+    dirs.push(root);
+    const postrm = member(control(), './postrm').data.toString();
+    mkdirSync(join(root.path, 'usr', 'lib', 'meshseed'), { recursive: true });
+    mkdirSync(join(root.path, 'usr', 'share', 'meshseed'), { recursive: true });
+    writeFileSync(join(root.path, 'usr', 'share', 'meshseed', 'operator-notes'), 'kept');
+    const r = await run('busybox', ['ash', '-c', postrm], { env: { PATH: process.env.PATH, IPKG_INSTROOT: root.path } });
+    assert.is(r.code, 0, r.stderr);
+    assert.not.ok(existsSync(join(root.path, 'usr', 'lib', 'meshseed')));
+    assert.ok(existsSync(join(root.path, 'usr', 'share', 'meshseed', 'operator-notes')));
+    assert.ok(existsSync(join(root.path, 'usr', 'lib')));
   }),
 );
 

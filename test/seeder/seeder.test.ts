@@ -456,4 +456,58 @@ test(
   }),
 );
 
+test(
+  'a duplicate .torrent shows its info hash, and its error goes when the file is removed',
+  deadline(20_000, async () => {
+    const f = await fixture();
+    try {
+      const t = f.addTorrent('orig', 2 * PIECE);
+      await waitFor('seeding', 8000, () => stateOf(f.seeder, 'orig') === 'seeding');
+      const dup = join(f.base, 'torrents', 'copy.torrent');
+      copyFileSync(t.file, dup);
+      const row = (await waitFor('the duplicate reported', 8000, () => f.seeder.status().torrents.find((x) => x.file === dup)))!;
+      assert.is(row.state, 'error');
+      assert.is(row.infoHash, t.meta.infoHashHex);
+      assert.match(row.message!, /the same torrent as .*orig\.torrent/);
+      rmSync(dup);
+      await waitFor('the duplicate gone from status', 8000, () => !f.seeder.status().torrents.some((x) => x.file === dup));
+      assert.is(stateOf(f.seeder, 'orig'), 'seeding');
+    } finally {
+      await f.close();
+    }
+  }),
+);
+
+test(
+  'missing data says when the data folder itself does not exist; a restart says it uses the resume data',
+  deadline(30_000, async () => {
+    const f = await fixture();
+    try {
+      f.addTorrent('kept', 2 * PIECE);
+      await waitFor('seeding', 8000, () => stateOf(f.seeder, 'kept') === 'seeding');
+      assert.ok(f.logs.some((l) => /kept: added \(\w+\), checking its data/.test(l)), f.logs.join('\n'));
+      await f.seeder.close();
+      const logs: string[] = [];
+      const again = new Seeder({ clock: systemClock, log: createLogger('debug', (l) => logs.push(l)), ports: [0], host: '127.0.0.1' }, f.settings);
+      await again.start();
+      await waitFor('seeding again', 8000, () => stateOf(again, 'kept') === 'seeding');
+      await again.close();
+      assert.ok(logs.some((l) => /kept: added \(\w+\), using its resume data/.test(l)), logs.join('\n'));
+
+      const gone = join(f.base, 'no-such-folder');
+      const lost = new Seeder({ clock: systemClock, log: createLogger('debug', (l) => logs.push(l)), ports: [0], host: '127.0.0.1' }, { ...f.settings, 'seeder.data_dir': gone, 'main.state_dir': join(f.base, 'state2') });
+      await lost.start();
+      try {
+        await waitFor('missing data', 8000, () => stateOf(lost, 'kept') === 'missing data');
+        const st = lost.status().torrents.find((x) => x.name === 'kept')!;
+        assert.match(st.message!, new RegExp(`the folder ${gone} does not exist: 0 of 2 pieces available`));
+      } finally {
+        await lost.close();
+      }
+    } finally {
+      await f.close().catch(() => {});
+    }
+  }),
+);
+
 test.run();

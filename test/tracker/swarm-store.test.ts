@@ -44,22 +44,99 @@ test('the requester is never returned to itself; counters follow announces', () 
   assert.equal(list4(other.peers4), ['10.0.0.2:6002']);
 });
 
-test('seeders are given leechers only; completed counted once per peer', () => {
+test('seeders are given seeders too (aria2 says left=0 before it has a magnet\'s metadata); completed counted once per peer', () => {
   const s = new SwarmStore(LIMITS);
-  s.announce(0, ann(1, { left: 0 }));
-  s.announce(0, ann(2, { left: 0 }));
+  s.announce(0, ann(1, { left: 0, uploaded: 1 }));
+  s.announce(0, ann(2, { left: 0, downloaded: 5 }));
   s.announce(0, ann(3));
   const seed = s.announce(0, ann(1, { left: 0 }));
-  assert.equal(list4(seed.peers4), ['10.0.0.3:6003']);
+  assert.equal(list4(seed.peers4), ['10.0.0.2:6002', '10.0.0.3:6003']);
   assert.is(seed.complete, 2);
   assert.is(seed.incomplete, 1);
+  // a magnet client with no metadata yet: left=0, nothing downloaded or uploaded
+  const magnet = s.announce(0, ann(4, { left: 0, downloaded: 0, uploaded: 0 }));
+  assert.equal(list4(magnet.peers4), ['10.0.0.1:6001', '10.0.0.2:6002', '10.0.0.3:6003'], 'it gets the seeders it needs');
   const leech = s.announce(0, ann(3));
-  assert.equal(list4(leech.peers4), ['10.0.0.1:6001', '10.0.0.2:6002']);
+  assert.equal(list4(leech.peers4), ['10.0.0.1:6001', '10.0.0.2:6002', '10.0.0.4:6004']);
   const done = s.announce(0, ann(3, { left: 0, event: 'completed' }));
-  assert.equal([done.complete, done.incomplete, done.downloaded], [3, 0, 1]);
+  assert.equal([done.complete, done.incomplete, done.downloaded], [3, 1, 1]);
   s.announce(0, ann(3, { left: 0, event: 'completed' }));
   assert.is(s.counts(hash(1)).downloaded, 1, 'a repeated completed is not counted twice');
   assert.is(s.seeders, 3);
+});
+
+test('honest seeder counts: left=0 counts as complete only once the peer showed it has data', () => {
+  const s = new SwarmStore(LIMITS);
+  const c = () => {
+    const x = s.counts(hash(1));
+    return [x.complete, x.incomplete];
+  };
+  s.announce(0, ann(1, { left: 0 }));
+  assert.equal(c(), [0, 1], 'left=0 alone (no metadata yet, or a fresh seed) is not counted as complete');
+  s.announce(0, ann(1, { left: 0, uploaded: 0, downloaded: 0, event: 'none' }));
+  assert.equal(c(), [0, 1], 'still nothing to show');
+  s.announce(0, ann(1, { left: 0, uploaded: 16384, event: 'none' }));
+  assert.equal(c(), [1, 0], 'a seed that uploaded has the data');
+  s.announce(0, ann(2, { left: 0, event: 'completed' }));
+  assert.equal(c(), [2, 0], 'completed counts');
+  s.announce(0, ann(3, { left: 500 }));
+  s.announce(0, ann(3, { left: 0, event: 'none' }));
+  assert.equal(c(), [3, 0], 'a leecher seen finishing counts');
+  s.announce(0, ann(4, { left: 0, downloaded: 100 }));
+  assert.equal(c(), [4, 0], 'so does a peer that downloaded something');
+  // aria2 after the metadata: left goes up again; it is a leecher, whatever it said before
+  s.announce(0, ann(5, { left: 0 }));
+  s.announce(0, ann(5, { left: 1000 }));
+  assert.equal(c(), [4, 1]);
+  s.announce(0, ann(2, { left: 10 }));
+  assert.equal(c(), [3, 2], 'a seeder that says it lacks data again is a leecher');
+  s.announce(0, ann(2, { event: 'stopped' }));
+  s.announce(0, ann(1, { event: 'stopped' }));
+  assert.equal(c(), [2, 1]);
+  assert.is(s.seeders, 2);
+  assert.is(s.leechers, 1);
+});
+
+test('a big swarm\'s index finds every peer through adds, removals and expiry (checked against a scan)', () => {
+  const clock = new ManualClock();
+  const s = new SwarmStore({ ...LIMITS, maxPeersPerTorrent: 10_000, maxPeers: 100_000 });
+  const live = new Map<number, number>(); // peer n -> expiry second
+  let seed = 12345;
+  const rand = (n: number) => {
+    seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+    return seed % n;
+  };
+  for (let step = 0; step < 20_000; step++) {
+    const n = rand(3000) + 1;
+    const address = n % 3 === 0 ? v6(n & 255) : v4(n);
+    const port = n % 3 === 0 ? 7000 + n : 6000 + n;
+    const r = rand(10);
+    if (r < 7) {
+      s.announce(clock.now(), ann(n, { address, port, numwant: 0 }));
+      live.set(n, Math.floor(clock.now() / 1000) + 180);
+    } else if (r < 9) {
+      s.announce(clock.now(), ann(n, { address, port, numwant: 0, event: 'stopped' }));
+      live.delete(n);
+    } else {
+      clock.advance(1000);
+      s.sweep(clock.now());
+    }
+    if (step % 5000 === 2500) {
+      clock.advance(120_000);
+      for (let k = 0; k < 200; k++) {
+        clock.advance(1000);
+        s.sweep(clock.now());
+      }
+      const now = Math.floor(clock.now() / 1000);
+      for (const [k, exp] of live) if (exp < now) live.delete(k);
+    }
+  }
+  // re-announcing every live peer must not add any: each is found where the index says
+  for (const n of live.keys()) s.announce(clock.now(), ann(n, { address: n % 3 === 0 ? v6(n & 255) : v4(n), port: n % 3 === 0 ? 7000 + n : 6000 + n, numwant: 0 }));
+  assert.is(s.peers, live.size, `${live.size} live peers, each stored once`);
+  const swarm = [...s.swarmList()][0]!;
+  assert.ok(live.size > 500, `${live.size} peers at the end`);
+  assert.ok(swarm.index, 'a swarm this size has an index');
 });
 
 test('a leecher becoming a seeder, or stopping with nothing left, counts as one download', () => {

@@ -2,7 +2,8 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { writeFileSync, mkdirSync } from 'node:fs';
-import { connect } from 'node:net';
+import { join } from 'node:path';
+import { connect, createServer, type AddressInfo } from 'node:net';
 import { deadline, tempDir, waitFor } from '../helpers';
 import { TrackerService } from '../../src/tracker/tracker-service';
 import { HttpFront } from '../../src/tracker/http-front';
@@ -43,8 +44,8 @@ test(
       assert.is(a.get('interval'), 120);
       assert.is(a.get('min interval'), 60);
       assert.is((a.get('peers') as Uint8Array).length, 0);
-      // a second client over IPv6 sees the first in `peers`
-      const b = bdict((await httpGet(t.port, announceTarget({ infoHash: HASH, peerId: peerId(2), port: 6882, left: 0, extra: '&compact=1' }), '::1')).body);
+      // a second client over IPv6 (a seeder that just finished) sees the first in `peers`
+      const b = bdict((await httpGet(t.port, announceTarget({ infoHash: HASH, peerId: peerId(2), port: 6882, left: 0, extra: '&compact=1&event=completed' }), '::1')).body);
       assert.equal([...(b.get('peers') as Uint8Array)], [127, 0, 0, 1, 0x1a, 0xe1]);
       assert.is(b.get('incomplete'), 1);
       assert.is(b.get('complete'), 1);
@@ -64,7 +65,7 @@ test(
       const s = bdict((await httpGet(t.port, `/scrape?info_hash=${percentEncode(HASH)}&info_hash=${percentEncode(Buffer.alloc(20, 9))}`)).body);
       const files = s.get('files') as Map<string, Map<string, number>>;
       const f = files.get(HASH.toString('latin1'))!;
-      assert.equal([f.get('complete'), f.get('incomplete'), f.get('downloaded')], [1, 2, 0]);
+      assert.equal([f.get('complete'), f.get('incomplete'), f.get('downloaded')], [1, 2, 1]);
       assert.is(files.get(Buffer.alloc(20, 9).toString('latin1'))!.get('complete'), 0);
       // failure reason, status 200
       const bad = await httpGet(t.port, '/announce?info_hash=abc');
@@ -349,6 +350,90 @@ test(
       assert.equal([...(a.get('peers') as Uint8Array)], [10, 1, 2, 3, 0x1a, 0xe1]);
     }),
   ),
+);
+
+test(
+  'close: "download totals saved" only when the state file was written',
+  deadline(10000, async () => {
+    const dir = tempDir('meshseed-tracker-');
+    try {
+      for (const [state, saved] of [[join(dir.path, 'ok'), true], [join(dir.path, 'a-file', 'state'), false]] as const) {
+        writeFileSync(join(dir.path, 'a-file'), 'not a folder');
+        const log = memoryLogger();
+        const t = new TrackerService({ log, clock: new ManualClock() }, trackerSettings(state));
+        await t.start();
+        await t.close();
+        const stopped = log.lines.find((l) => /stopped:/.test(l))!;
+        assert.is(/download totals saved in/.test(stopped), saved, stopped);
+        if (!saved) {
+          assert.match(stopped, /download totals NOT saved/);
+          assert.ok(log.lines.some((l) => /^error: .*cannot write state file/.test(l)), log.lines.join('\n'));
+        }
+      }
+    } finally {
+      dir.remove();
+    }
+    }),
+  );
+
+test(
+  'the UDP socket asks for tracker.udp_receive_buffer (the 208 KiB default drops announce bursts)',
+  deadline(10000, async () => {
+    const granted = async (kib: number) => {
+      let sizes: number[] = [];
+      await withTracker({ 'tracker.udp_receive_buffer': kib, 'tracker.address': ['127.0.0.1'] }, async (t) => {
+        sizes = (t.status() as { udpReceiveBuffer: number[] }).udpReceiveBuffer;
+      });
+      assert.is(sizes.length, 1);
+      return sizes[0]!;
+    };
+    const system = await granted(0);
+    const asked = await granted(1024);
+    console.log(`UDP receive buffer: system ${system} bytes, asked 1 MiB, granted ${asked} bytes`);
+    // Linux grants twice the request, capped at net.core.rmem_max (2 x 1 MiB when the cap allows)
+    assert.ok(asked >= Math.min(1 << 20, system), `granted ${asked}`);
+    assert.ok(asked !== system || system >= 1 << 20, 'the request changed the buffer');
+  }),
+);
+
+test(
+  'a tracker whose first start failed (port taken) starts on a retry, with its allow-list folder watched again',
+  deadline(15000, async () => {
+    const dir = tempDir('meshseed-tracker-');
+    const blocker = createServer();
+    try {
+      await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', r));
+      const port = (blocker.address() as AddressInfo).port;
+      const allowed = join(dir.path, 'allowed');
+      mkdirSync(allowed);
+      const log = memoryLogger();
+      const t = new TrackerService(
+        { log, clock: new ManualClock() },
+        trackerSettings(dir.path, { 'tracker.port': port, 'tracker.address': ['127.0.0.1'], 'tracker.mode': 'allowlist', 'tracker.allowed_dir': allowed }),
+      );
+      let failed = false;
+      try {
+        await t.start();
+      } catch (err) {
+        failed = (err as NodeJS.ErrnoException).code === 'EADDRINUSE';
+      }
+      assert.ok(failed, 'the first start fails with EADDRINUSE');
+      await new Promise((r) => blocker.close(r));
+      await t.start();
+      try {
+        assert.is(t.port, port);
+        // the folder watch works again (the periodic rescan is a minute away)
+        const torrent = makeTorrent('late');
+        writeFileSync(join(allowed, 'late.torrent'), torrent.bytes);
+        await waitFor('the new torrent allowed', 8000, () => t.access.allows(torrent.infoHash.toString('latin1')));
+      } finally {
+        await t.close();
+      }
+    } finally {
+      blocker.close();
+      dir.remove();
+    }
+  }),
 );
 
 test.run();

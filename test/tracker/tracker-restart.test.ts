@@ -55,7 +55,7 @@ test(
       const d3 = await startDaemon(args, dir.path, d1.port);
       assert.match(d3.log(), /state file .* is unreadable \(not valid JSON/);
       assert.ok(readdirSync(join(dir.path, 'state')).some((n) => n.startsWith('tracker.json.corrupt-')), 'set aside');
-      const ok = bdict((await httpGet(d3.port, announceTarget({ infoHash: tor.infoHash, peerId: peerId(1), port: 6001, left: 0 }))).body);
+      const ok = bdict((await httpGet(d3.port, announceTarget({ infoHash: tor.infoHash, peerId: peerId(1), port: 6001, left: 0, extra: '&event=completed' }))).body);
       assert.is(ok.get('complete'), 1, 'the tracker runs on');
       assert.is(await d3.stop(), 0);
     } finally {

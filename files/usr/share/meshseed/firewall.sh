@@ -1,5 +1,6 @@
 # meshseed's firewall rules, sourced after /lib/functions.sh by the uci-defaults script
-# (install, first boot), the package's prerm (removal) and '/etc/init.d/meshseed firewall'.
+# (install, first boot), the package's prerm (removal) and the init script (every start and
+# reload, and '/etc/init.d/meshseed firewall').
 # Named sections (firewall.meshseed_*) make a rerun replace the rules, never add copies.
 
 MESHSEED_FW_RULES="meshseed_tracker meshseed_peer meshseed_lpd"
@@ -7,9 +8,18 @@ MESHSEED_FW_RULES="meshseed_tracker meshseed_peer meshseed_lpd"
 # BEP 14: LPD announces go to 239.192.152.143:6771 and [ff15::efc0:988f]:6771.
 MESHSEED_LPD_PORT=6771
 
+# Writes one named rule unless it is already as wanted; sets changed=1 when it wrote.
 meshseed_fw_rule() {
 	local name="$1" title="$2" proto="$3" port="$4" enabled="$5"
 
+	[ "$(uci -q get "firewall.$name")" = rule ] &&
+		[ "$(uci -q get "firewall.$name.name")" = "$title" ] &&
+		[ "$(uci -q get "firewall.$name.src")" = "$zone" ] &&
+		[ "$(uci -q get "firewall.$name.proto")" = "$proto" ] &&
+		[ "$(uci -q get "firewall.$name.dest_port")" = "$port" ] &&
+		[ "$(uci -q get "firewall.$name.target")" = ACCEPT ] &&
+		[ "$(uci -q get "firewall.$name.enabled")" = "$enabled" ] &&
+		return 0
 	uci -q delete "firewall.$name"
 	uci set "firewall.$name=rule"
 	uci set "firewall.$name.name=$title"
@@ -18,6 +28,12 @@ meshseed_fw_rule() {
 	uci set "firewall.$name.dest_port=$port"
 	uci set "firewall.$name.target=ACCEPT"
 	uci set "firewall.$name.enabled=$enabled"
+	changed=1
+}
+
+# The firewall package is optional (an x86 box may have none).
+meshseed_fw_present() {
+	uci -q show firewall >/dev/null 2>&1
 }
 
 # Reload only a running firewall: at first boot the firewall starts later with the rules.
@@ -28,9 +44,9 @@ meshseed_fw_apply() {
 }
 
 meshseed_firewall_add() {
-	local zone tracker tracker_port seeder peer_port peer_last lpd
+	local zone tracker tracker_port seeder peer_port peer_last lpd changed=0
 
-	uci -q show firewall >/dev/null 2>&1 || {
+	meshseed_fw_present || {
 		logger -s -t meshseed -p daemon.notice "no /etc/config/firewall: open the tracker, peer and LPD ports yourself"
 		return 0
 	}
@@ -48,14 +64,19 @@ meshseed_firewall_add() {
 	meshseed_fw_rule meshseed_tracker "Allow-meshseed-tracker" "tcp udp" "$tracker_port" "$tracker"
 	meshseed_fw_rule meshseed_peer "Allow-meshseed-peer" tcp "$peer_port-$peer_last" "$seeder"
 	meshseed_fw_rule meshseed_lpd "Allow-meshseed-LPD" udp "$MESHSEED_LPD_PORT" "$lpd"
+	[ "$changed" = 1 ] || return 0
 	meshseed_fw_apply
 }
 
 meshseed_firewall_remove() {
-	local rule
+	local rule changed=0
 
+	meshseed_fw_present || return 0
 	for rule in $MESHSEED_FW_RULES; do
+		uci -q get "firewall.$rule" >/dev/null 2>&1 || continue
 		uci -q delete "firewall.$rule"
+		changed=1
 	done
+	[ "$changed" = 1 ] || return 0
 	meshseed_fw_apply
 }

@@ -1,0 +1,111 @@
+#!/usr/bin/env node
+// Cold start: time from spawning the daemon (with the init script's node flags) to its tracker
+// port accepting a TCP connection, with 100 torrents in the watch folder, against the time
+// `node -e 0` takes to start and exit, in the same run (interleaved, medians).
+//
+//   npm run build && node bench/cold-start.mjs [--runs 9] [--torrents 100]
+//
+// The first daemon start checks the data and writes resume data; it is not counted (a router
+// restarts with its resume data in place). The tracker port is probed every millisecond by a
+// raw socket connect (a refused connect on loopback costs microseconds).
+import { spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { initScriptNodeFlags, makeTorrent, median } from './fixtures.mjs';
+
+const root = new URL('..', import.meta.url).pathname;
+const arg = (name, dflt) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i < 0 ? dflt : process.argv[i + 1];
+};
+const RUNS = Number(arg('runs', '9'));
+const TORRENTS = Number(arg('torrents', '100'));
+const flags = initScriptNodeFlags(root);
+
+const dir = mkdtempSync(join(tmpdir(), 'meshseed-cold-'));
+process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
+const torrentDir = join(dir, 'torrents');
+const dataDir = join(dir, 'data');
+mkdirSync(torrentDir);
+mkdirSync(dataDir);
+const port = 20000 + Math.floor(Math.random() * 30000);
+for (let t = 0; t < TORRENTS; t++)
+  makeTorrent({ torrentDir, dataDir, name: `file-${t}.bin`, bytes: 256 << 10, announce: `http://127.0.0.1:${port}/announce`, seed: t + 1 });
+
+const hr = () => Number(process.hrtime.bigint()) / 1e6;
+
+function nodeE0() {
+  return new Promise((resolve) => {
+    const t0 = hr();
+    spawn(process.execPath, ['-e', '0'], { stdio: 'ignore' }).on('exit', () => resolve(hr() - t0));
+  });
+}
+
+/** ms until the tracker port accepts, and until the daemon logs that every part started. */
+function daemon() {
+  return new Promise((resolve, reject) => {
+    const t0 = hr();
+    const c = spawn(
+      process.execPath,
+      [
+        ...flags,
+        join(root, 'dist', 'meshseed.js'),
+        'daemon',
+        '--state-dir', join(dir, 'state'),
+        '--seeder-torrent-dir', torrentDir,
+        '--seeder-data-dir', dataDir,
+        '--seeder-listen-port', String(port + 1),
+        '--tracker-port', String(port),
+        '--tracker-address', '127.0.0.1',
+        '--lpd-enabled', '0',
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let out = '';
+    let open;
+    let all;
+    // the log goes to stderr; "started (...)" comes once every part started (folder scanned)
+    const onLog = (d) => {
+      out += d;
+      if (all === undefined && /started \(/.test(out)) all = hr() - t0;
+      if (open !== undefined && all !== undefined) c.kill('SIGTERM');
+    };
+    c.stdout.on('data', onLog);
+    c.stderr.on('data', onLog);
+    const limit = setTimeout(() => c.kill('SIGKILL'), 60000);
+    const probe = () => {
+      const s = connect({ host: '127.0.0.1', port }, () => {
+        open = hr() - t0;
+        s.destroy();
+        if (all !== undefined) c.kill('SIGTERM');
+      });
+      s.on('error', () => setTimeout(probe, 1));
+    };
+    probe();
+    c.on('exit', () => {
+      clearTimeout(limit);
+      if (open === undefined || all === undefined) return reject(new Error(`daemon exited before its port opened and it started:\n${out}`));
+      resolve({ open, all });
+    });
+  });
+}
+
+await daemon(); // first start: data check, resume data written
+const e0 = [];
+const open = [];
+const all = [];
+for (let r = 0; r < RUNS; r++) {
+  e0.push(await nodeE0());
+  const d = await daemon();
+  open.push(d.open);
+  all.push(d.all);
+}
+const m0 = median(e0);
+const mo = median(open);
+console.log(`cold start, ${TORRENTS} torrents in the folder, node flags ${flags.join(' ') || '(none)'}, ${RUNS} runs:`);
+console.log(`  node -e 0                 ${m0.toFixed(0)} ms (runs: ${e0.map((x) => x.toFixed(0)).join(' ')})`);
+console.log(`  meshseed tracker port open ${mo.toFixed(0)} ms (runs: ${open.map((x) => x.toFixed(0)).join(' ')})`);
+console.log(`  meshseed every part started ${median(all).toFixed(0)} ms (watch folder scanned)`);
+console.log(`  ratio ${(mo / m0).toFixed(2)} (target <= 1.2)`);

@@ -1,0 +1,93 @@
+// Bench helpers shared by bench/cold-start.mjs and bench/router.mjs: single-file torrents
+// written without any tool (a few lines of bencode), median, child processes, RSS from /proc.
+import { createHash } from 'node:crypto';
+import { spawn } from 'node:child_process';
+import { closeSync, openSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import { connect } from 'node:net';
+
+/** Bencode of strings (as Buffers or text), integers, lists and dictionaries (keys sorted). */
+export function bencode(v) {
+  if (typeof v === 'number') return Buffer.from(`i${v}e`);
+  if (typeof v === 'string') v = Buffer.from(v);
+  if (Buffer.isBuffer(v)) return Buffer.concat([Buffer.from(`${v.length}:`), v]);
+  if (Array.isArray(v)) return Buffer.concat([Buffer.from('l'), ...v.map(bencode), Buffer.from('e')]);
+  const keys = Object.keys(v).sort();
+  return Buffer.concat([Buffer.from('d'), ...keys.flatMap((k) => [bencode(k), bencode(v[k])]), Buffer.from('e')]);
+}
+
+/**
+ * Writes `dataDir/name` (`bytes` of seeded pseudo-random data) and `torrentDir/name.torrent`.
+ * Returns the info hash (Buffer).
+ */
+export function makeTorrent({ torrentDir, dataDir, name, bytes, pieceLength = 1 << 18, announce, seed = 1 }) {
+  const fd = openSync(join(dataDir, name), 'w');
+  const pieces = [];
+  let x = seed >>> 0 || 1;
+  for (let off = 0; off < bytes; off += pieceLength) {
+    const piece = Buffer.allocUnsafe(Math.min(pieceLength, bytes - off));
+    for (let i = 0; i < piece.length; i += 4) {
+      x ^= x << 13;
+      x ^= x >>> 17;
+      x ^= x << 5;
+      piece.writeUInt32LE(x >>> 0, i);
+    }
+    writeSync(fd, piece);
+    pieces.push(createHash('sha1').update(piece).digest());
+  }
+  closeSync(fd);
+  const info = { length: bytes, name, 'piece length': pieceLength, pieces: Buffer.concat(pieces) };
+  const infoBytes = bencode(info);
+  writeFileSync(join(torrentDir, `${name}.torrent`), Buffer.concat([Buffer.from('d8:announce'), bencode(announce), Buffer.from('4:info'), infoBytes, Buffer.from('e')]));
+  return createHash('sha1').update(infoBytes).digest();
+}
+
+export const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+
+/** The node flags the init script (files/etc/init.d/meshseed) starts the daemon with, heap 64 MiB. */
+export function initScriptNodeFlags(root, heap = 64) {
+  const script = readFileSync(join(root, 'files', 'etc', 'init.d', 'meshseed'), 'utf8');
+  const line = script.split('\n').find((l) => l.includes('procd_set_param command /usr/bin/node'));
+  if (!line) throw new Error('no node command line in the init script');
+  const words = line.replace(/.*\/usr\/bin\/node\s+/, '').split(/\s+/);
+  return words
+    .slice(0, words.indexOf('"$PROG"'))
+    .map((w) => w.replace(/"?\$heap"?/, String(heap)))
+    .filter((w) => w.startsWith('--'));
+}
+
+export function rss(pid) {
+  const s = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = (k) => Number(new RegExp(`${k}:\\s+(\\d+) kB`).exec(s)?.[1] ?? 0);
+  return { rss: kb('VmRSS') * 1024, hwm: kb('VmHWM') * 1024, anon: kb('RssAnon') * 1024, file: kb('RssFile') * 1024 };
+}
+
+export const mib = (b) => (b / 1048576).toFixed(1);
+
+/** Resolves once a TCP connect to host:port succeeds (tries every `everyMs`). */
+export async function waitForTcp(port, host = '127.0.0.1', everyMs = 20, limitMs = 20000) {
+  const until = Date.now() + limitMs;
+  for (;;) {
+    const ok = await new Promise((r) => {
+      const s = connect({ host, port }, () => (s.destroy(), r(true)));
+      s.on('error', () => r(false));
+    });
+    if (ok) return;
+    if (Date.now() > until) throw new Error(`nothing listens on ${host}:${port}`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
+
+export function runToEnd(cmd, args, opts = {}) {
+  return new Promise((resolve, reject) => {
+    const c = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], ...opts });
+    let out = '';
+    c.stdout.on('data', (d) => (out += d));
+    c.stderr.on('data', (d) => (out += d));
+    c.on('error', reject);
+    c.on('close', (code) => (code === 0 ? resolve(out) : reject(new Error(`${cmd} ${args.join(' ')} exited ${code}:\n${out}`))));
+  });
+}

@@ -1,0 +1,147 @@
+/**
+ * The seeder's TCP endpoints: the listening socket (listen_port, else the next free of
+ * 6882…6889; one dual-stack socket for IPv6 and IPv4) and outgoing dials with a connect
+ * timeout, a cap on half-open connections and a retry delay per address. Sessions are not
+ * its business: it hands connected sockets to its owner.
+ */
+import { createServer, connect, type Server, type Socket } from 'node:net';
+import { networkInterfaces } from 'node:os';
+import type { Clock } from '../util/clock.js';
+import type { Logger } from '../util/log.js';
+
+/** BitTorrent's historical range: listen_port, then the next free of these. */
+export const FALLBACK_PORTS = [6882, 6883, 6884, 6885, 6886, 6887, 6888, 6889];
+/** Outgoing connections being set up at once. */
+export const MAX_HALF_OPEN = 8;
+export const CONNECT_TIMEOUT_MS = 10_000;
+/** A candidate that failed is not dialled again for this long. */
+export const RETRY_MS = 5 * 60_000;
+
+let ownAddresses: { at: number; set: Set<string> } | undefined;
+/** True for loopback and this machine's interface addresses (cached for a minute). */
+export function isOwnAddress(address: string): boolean {
+  if (address.startsWith('127.') || address === '::1') return true;
+  const now = Date.now();
+  if (!ownAddresses || now - ownAddresses.at > 60_000) {
+    const set = new Set<string>();
+    for (const list of Object.values(networkInterfaces())) for (const a of list ?? []) set.add(a.address);
+    ownAddresses = { at: now, set };
+  }
+  return ownAddresses.set.has(address);
+}
+
+/** '::ffff:10.0.0.1' → '10.0.0.1' (a dual-stack socket's IPv4 peers). */
+export const normalizeAddress = (a: string | undefined): string => (a ?? '').replace(/^::ffff:(\d+\.\d+\.\d+\.\d+)$/, '$1');
+
+export interface PeerListenerDeps {
+  clock: Clock;
+  log: Logger;
+  /** A new incoming connection. */
+  incoming(socket: Socket): void;
+  /** Tests: ports to try instead of listen_port and 6882…6889 (0 = any free port). */
+  ports?: number[];
+  /** Tests: listen address (default: every IPv6 and IPv4 address). */
+  host?: string;
+  /** Tests: the ports tried after listen_port (default 6882…6889). */
+  fallbackPorts?: number[];
+}
+
+export class PeerListener {
+  private readonly servers: Server[] = [];
+  /** Every socket, listening or dialled, until it closes. */
+  readonly sockets = new Set<Socket>();
+  port: number | undefined;
+  halfOpen = 0;
+  private readonly retryAt = new Map<string, number>();
+
+  constructor(private readonly deps: PeerListenerDeps) {}
+
+  async listen(first: number): Promise<void> {
+    const ports = this.deps.ports ?? [first, ...(this.deps.fallbackPorts ?? FALLBACK_PORTS).filter((p) => p !== first)];
+    let lastError: Error | undefined;
+    for (const port of ports) {
+      try {
+        const server = await this.listenOn(port);
+        this.servers.push(server);
+        const addr = server.address();
+        this.port = typeof addr === 'object' && addr ? addr.port : port;
+        if (port !== first && this.deps.ports === undefined) this.deps.log.warn(`port ${first} is busy; listening on ${this.port} instead`);
+        this.deps.log.info(`listening for peers on port ${this.port}`);
+        return;
+      } catch (err) {
+        lastError = err as Error;
+        if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE') break;
+      }
+    }
+    const busy = (lastError as NodeJS.ErrnoException | undefined)?.code === 'EADDRINUSE';
+    throw new Error(busy ? `peer ports ${ports.join(', ')} in use` : `cannot listen for peers on ports ${ports.join(', ')}: ${lastError?.message}`, { cause: lastError });
+  }
+
+  private listenOn(port: number): Promise<Server> {
+    const tryHost = (host: string, ipv6Only: boolean) =>
+      new Promise<Server>((resolve, reject) => {
+        const server = createServer({ noDelay: true }, (s) => this.deps.incoming(s));
+        server.once('error', reject);
+        server.listen({ port, host, ipv6Only, backlog: 64 }, () => {
+          server.removeListener('error', reject);
+          server.on('error', (e) => this.deps.log.error(`peer listener: ${e.message}`));
+          resolve(server);
+        });
+      });
+    if (this.deps.host) return tryHost(this.deps.host, false);
+    // One dual-stack socket takes IPv6 and IPv4 (as ::ffff:a.b.c.d); IPv4 only where the kernel has no IPv6.
+    return tryHost('::', false).catch((err: NodeJS.ErrnoException) => {
+      if (err.code === 'EAFNOSUPPORT' || err.code === 'EADDRNOTAVAIL') return tryHost('0.0.0.0', false);
+      throw err;
+    });
+  }
+
+  /** False while an address:port that failed (or was dialled) waits out its retry delay. */
+  mayDial(key: string, now: number): boolean {
+    return (this.retryAt.get(key) ?? 0) <= now;
+  }
+
+  /**
+   * Dials address:port; `connected` gets the socket once it is up (unless `stillWanted` says
+   * otherwise), `failed` runs when it never came up.
+   */
+  dial(address: string, port: number, stillWanted: () => boolean, connected: (s: Socket) => void, failed: () => void): void {
+    const key = `${address}|${port}`;
+    this.retryAt.set(key, this.deps.clock.now() + RETRY_MS);
+    this.halfOpen++;
+    let done = false;
+    const socket = connect({ host: address, port, noDelay: true });
+    this.sockets.add(socket);
+    const timer = this.deps.clock.setTimeout(() => socket.destroy(), CONNECT_TIMEOUT_MS);
+    const finish = () => {
+      if (done) return;
+      done = true;
+      timer.cancel();
+      this.halfOpen--;
+    };
+    socket.once('connect', () => {
+      finish();
+      if (!stillWanted()) return socket.destroy();
+      this.retryAt.delete(key);
+      connected(socket);
+    });
+    socket.once('error', () => {});
+    socket.once('close', () => {
+      this.sockets.delete(socket);
+      if (!done) {
+        finish();
+        failed();
+      }
+    });
+  }
+
+  /** Forgets retry delays that are over. */
+  expire(now: number): void {
+    for (const [k, at] of this.retryAt) if (at <= now) this.retryAt.delete(k);
+  }
+
+  async close(): Promise<void> {
+    for (const s of this.sockets) s.destroy();
+    await Promise.all(this.servers.map((s) => new Promise((r) => s.close(r))));
+  }
+}

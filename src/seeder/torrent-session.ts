@@ -1,0 +1,183 @@
+/**
+ * One torrent of the seeder: its storage, its pieces' state as the status shows it, its
+ * peers (sessions), its choker and upload bucket, and the connection candidates learned for
+ * it (tracker, LPD, PEX). The service (seeder.ts) owns the sockets and hands each torrent
+ * its sessions; what is about one torrent alone lives here.
+ */
+import { existsSync } from 'node:fs';
+import type { Metainfo } from '../codec/metainfo.js';
+import { PEX_FLAG, type PexPeer } from '../codec/peer-wire.js';
+import type { PeerCandidate, SeededTorrent } from '../parts.js';
+import type { TorrentStorage } from '../storage/torrent-storage.js';
+import { RateMeter, type TokenBucket } from './bandwidth.js';
+import { Choker, ROTATE_MS } from './choker.js';
+import type { PeerSession, SessionTorrent } from './peer-session.js';
+
+/** Candidates kept per torrent (oldest dropped). */
+export const MAX_CANDIDATES = 200;
+/** Torrents with all their data are re-stat'ed this often (a changed file puts its pieces in doubt). */
+export const COMPLETE_RESCAN_MS = 60_000;
+export const INCOMPLETE_RESCAN_MS = 10_000;
+
+export type TorrentState = 'checking' | 'seeding' | 'missing data' | 'error';
+
+export interface TorrentStatus {
+  name: string;
+  infoHash: string;
+  file: string;
+  state: TorrentState;
+  message?: string;
+  peers: number;
+  unchoked: number;
+  uploadRate: number;
+  uploaded: number;
+  size: number;
+  pieces: number;
+  piecesAvailable: number;
+}
+
+export class TorrentSession implements SessionTorrent, SeededTorrent {
+  state: TorrentState = 'checking';
+  message = '';
+  readonly sessions = new Set<PeerSession>();
+  readonly choker: Choker<PeerSession>;
+  readonly candidates = new Map<string, PeerCandidate>();
+  readonly meter = new RateMeter();
+  uploadedBytes = 0;
+  lastRescan = 0;
+  /** storage.changes when the state was last worked out. */
+  seenChanges = 0;
+  removed = false;
+
+  constructor(
+    readonly file: string,
+    readonly meta: Metainfo,
+    readonly storage: TorrentStorage,
+    readonly bucket: TokenBucket,
+    slots: number,
+  ) {
+    this.choker = new Choker(slots, ROTATE_MS);
+  }
+  get infoHashHex(): string {
+    return this.meta.infoHashHex;
+  }
+  get infoHash(): Uint8Array {
+    return this.meta.infoHash;
+  }
+  get private(): boolean {
+    return this.meta.private;
+  }
+  get announceTiers(): string[][] {
+    return this.meta.announceTiers;
+  }
+  /** Ready for peers: checked, not in error. */
+  get open(): boolean {
+    return this.state !== 'checking' && this.state !== 'error';
+  }
+  uploaded(): number {
+    return this.uploadedBytes;
+  }
+  downloaded(): number {
+    return 0;
+  }
+  left(): number {
+    return this.storage.left();
+  }
+  available(i: number): boolean {
+    return this.storage.available(i);
+  }
+  complete(): boolean {
+    return this.storage.complete;
+  }
+  readBlock(index: number, begin: number, into: Buffer): Promise<boolean> {
+    return this.storage.readBlock(index, begin, into);
+  }
+  readBlockCached(index: number, begin: number, into: Buffer): boolean {
+    return this.storage.readBlockCached(index, begin, into);
+  }
+  pexPeers(): PexPeer[] {
+    const out: PexPeer[] = [];
+    for (const s of this.sessions)
+      // BEP 11 added.f: 0x10 reachable (we know its listen port), 0x02 seed
+      if (s.active && s.peerListenPort) out.push({ address: s.address, port: s.peerListenPort, flags: PEX_FLAG.reachable | (s.isSeed ? PEX_FLAG.seed : 0) });
+    return out;
+  }
+
+  /** True when a session to this address and port exists already. */
+  connectedTo(address: string, port: number): boolean {
+    for (const s of this.sessions) if (s.address === address && (s.port === port || s.peerListenPort === port)) return true;
+    return false;
+  }
+
+  /** Remembers a candidate (newest last, the oldest dropped past MAX_CANDIDATES). */
+  addCandidate(key: string, c: PeerCandidate): void {
+    this.candidates.delete(key);
+    this.candidates.set(key, c);
+    while (this.candidates.size > MAX_CANDIDATES) this.candidates.delete(this.candidates.keys().next().value!);
+  }
+
+  /** The oldest candidate, taken out of the list. */
+  takeCandidate(): PeerCandidate | undefined {
+    const first = this.candidates.entries().next();
+    if (first.done) return undefined;
+    this.candidates.delete(first.value[0]);
+    return first.value[1];
+  }
+
+  /** Seconds-scale rescans: every minute when complete, every 10 s when data is missing. */
+  rescanDue(now: number): boolean {
+    if (this.state !== 'seeding' && this.state !== 'missing data') return false;
+    const every = this.state === 'seeding' ? COMPLETE_RESCAN_MS : INCOMPLETE_RESCAN_MS;
+    if (now - this.lastRescan < every) return false;
+    this.lastRescan = now;
+    return true;
+  }
+
+  /**
+   * Works the state out again from the storage (seeding or missing data). Returns the line to
+   * log when it changed, else undefined.
+   */
+  updateState(dataDir: string): { level: 'info' | 'warn'; line: string } | undefined {
+    this.seenChanges = this.storage.changes;
+    const before = `${this.state}|${this.message}`;
+    if (this.storage.complete) {
+      this.state = 'seeding';
+      this.message = '';
+    } else {
+      this.state = 'missing data';
+      const problems = this.storage.problems();
+      this.message = `${existsSync(dataDir) ? '' : `the folder ${dataDir} does not exist: `}${this.piecesAvailable()} of ${this.meta.pieceCount} pieces available${problems.length ? `: ${problems.slice(0, 5).join(', ')}${problems.length > 5 ? ', …' : ''}` : ''}`;
+    }
+    if (`${this.state}|${this.message}` === before) return undefined;
+    if (this.state === 'seeding') return { level: 'info', line: `${this.meta.name}: seeding (${this.meta.pieceCount} pieces, ${this.meta.length} bytes)` };
+    return {
+      level: 'warn',
+      line: `${this.meta.name}: missing data in ${dataDir}: ${this.message}; seeding what is there and looking again every ${INCOMPLETE_RESCAN_MS / 1000} s`,
+    };
+  }
+
+  piecesAvailable(): number {
+    return this.storage.countOf(1) + this.storage.countOf(2);
+  }
+
+  status(): TorrentStatus {
+    return {
+      name: this.meta.name,
+      infoHash: this.meta.infoHashHex,
+      file: this.file,
+      state: this.state,
+      ...(this.state === 'checking'
+        ? { message: `checked ${this.storage.checkedPieces} of ${this.meta.pieceCount} pieces` }
+        : this.message
+          ? { message: this.message }
+          : {}),
+      peers: this.sessions.size,
+      unchoked: this.choker.unchokedPeers.length,
+      uploadRate: Math.round(this.meter.rate()),
+      uploaded: this.uploadedBytes,
+      size: this.meta.length,
+      pieces: this.meta.pieceCount,
+      piecesAvailable: this.piecesAvailable(),
+    };
+  }
+}
