@@ -88,7 +88,7 @@ config firewall 'x'
     "meshseed.tracker.address: 'not-an-ip' is not an IPv4 or IPv6 address (line 7)",
     'meshseed.seeder.upload_rate: -5 is out of range 0..10000000 KiB/s (line 9)',
     "meshseed.seeder.enabled: 'maybe' is not a boolean (use 1 or 0) (line 11)",
-    "meshseed.x: unknown section (expected config meshseed 'main', config tracker 'tracker', config seeder 'seeder', config lpd 'lpd') (line 14)",
+    "meshseed.x: unknown section (expected config meshseed 'main', config tracker 'tracker', config seeder 'seeder', config lpd 'lpd', config dht 'dht') (line 14)",
   ]);
   assert.is(settings['tracker.port'], 6969, 'bad value keeps the default');
   assert.is(settings['tracker.interval'], 600);

@@ -9,31 +9,21 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { ROOT, deadline, randomPort, requirePrograms, run, tempDir, waitFor } from '../helpers';
+import { ROOT, deadline, randomPort, requirePrograms, run, waitFor } from '../helpers';
 import { FakeSeeder, hashOf, torrent } from '../lpd/fakes';
-import { startNode, type TestNode } from './harness';
+import { NodeGroup, type TestNode } from './harness';
 
 const PY = '/usr/bin/python3';
 const SCRIPT = join(ROOT, 'test', 'dht', 'lt-dht.py');
 
 /** Two meshseed nodes, A (the seeder) and B (libtorrent's bootstrap); A knows B. */
 async function pair(seederA: FakeSeeder): Promise<{ a: TestNode; b: TestNode; cleanup(): Promise<void> }> {
-  const da = tempDir();
-  const db = tempDir();
-  const b = await startNode(db.path);
-  const a = await startNode(da.path, {}, seederA);
+  const group = new NodeGroup();
+  const b = await group.start();
+  const a = await group.start({ seeder: seederA });
   a.dht.addNode('127.0.0.1', b.port, 'port');
   await waitFor('A and B know each other', 10_000, () => a.dht.status().nodes >= 1 && b.dht.status().nodes >= 1);
-  return {
-    a,
-    b,
-    async cleanup() {
-      await a.dht.close();
-      await b.dht.close();
-      da.remove();
-      db.remove();
-    },
-  };
+  return { a, b, cleanup: () => group.close() };
 }
 
 test(

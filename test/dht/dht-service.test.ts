@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { deadline, tempDir, waitFor } from '../helpers';
 import { FakeSeeder, hashOf, torrent } from '../lpd/fakes';
-import { KrpcClient, replyOf, startNode, type TestNode } from './harness';
+import { KrpcClient, NodeGroup, replyOf, startNode, type TestNode } from './harness';
 import { isBytes, isList } from '../../src/codec/bencode';
 import { GuardedDhtSocket } from '../../src/dht/guarded-socket';
 import { ManualClock } from '../../src/util/clock';
@@ -62,25 +62,20 @@ test(
 test(
   'a node that boots alone announces as soon as a neighbour appears (a failed round is not cached)',
   deadline(30_000, async () => {
-    const da = tempDir();
-    const db = tempDir();
     const seederA = new FakeSeeder();
     seederA.list = [torrent(PUBLIC)];
-    const a = await startNode(da.path, {}, seederA);
-    let b: TestNode | undefined;
+    const group = new NodeGroup();
     try {
+      const a = await group.start({ seeder: seederA });
       await waitFor('a first round that reached nobody', 10_000, () => a.dht.status().announceRounds >= 1);
       assert.is(a.dht.status().torrentsAnnounced, 0);
-      b = await startNode(db.path, { 'dht.bootstrap': [`127.0.0.1:${a.port}`] });
+      const b = await group.start({ settings: { 'dht.bootstrap': [`127.0.0.1:${a.port}`] } });
       const t0 = Date.now();
       await waitFor('A announced to B', 15_000, () => a.dht.status().torrentsAnnounced === 1);
       console.log(`  announced ${Date.now() - t0} ms after the neighbour came up`);
       assert.is(b.dht.status().nodesMet.bootstrap, 1);
     } finally {
-      await a.dht.close();
-      await b?.dht.close();
-      da.remove();
-      db.remove();
+      await group.close();
     }
   }),
 );
@@ -88,28 +83,24 @@ test(
 test(
   'the routing table is saved atomically on stop and reloaded at start: same node id, contacts back',
   deadline(30_000, async () => {
-    const da = tempDir();
-    const db = tempDir();
-    const a = await startNode(da.path);
-    let b: TestNode | undefined = await startNode(db.path);
+    const group = new NodeGroup();
     try {
+      const a = await group.start();
+      const b = await group.start();
       b.dht.addNode('127.0.0.1', a.port, 'lpd');
-      await waitFor('A in B\'s table', 10_000, () => b!.dht.status().nodes >= 1);
+      await waitFor('A in B\'s table', 10_000, () => b.dht.status().nodes >= 1);
       const id = b.dht.status().nodeId;
       await b.dht.close();
-      const saved = JSON.parse(readFileSync(join(db.path, 'dht.json'), 'utf8'));
+      const saved = JSON.parse(readFileSync(join(b.stateDir, 'dht.json'), 'utf8'));
       assert.is(saved.nodeId, id);
       assert.equal(saved.nodes, [{ host: '127.0.0.1', port: a.port }]);
-      assert.equal(readdirSync(db.path), ['dht.json'], 'no temporary file left');
-      b = await startNode(db.path, { 'dht.port': b.port });
-      assert.is(b.dht.status().nodeId, id);
-      await waitFor('A back in B\'s table after the restart', 10_000, () => b!.dht.status().nodes >= 1);
-      assert.is(b.dht.status().nodesMet.saved, 1);
+      assert.equal(readdirSync(b.stateDir), ['dht.json'], 'no temporary file left');
+      const b2 = await group.start({ stateDir: b.stateDir, settings: { 'dht.port': b.port } });
+      assert.is(b2.dht.status().nodeId, id);
+      await waitFor('A back in B\'s table after the restart', 10_000, () => b2.dht.status().nodes >= 1);
+      assert.is(b2.dht.status().nodesMet.saved, 1);
     } finally {
-      await a.dht.close();
-      await b?.dht.close();
-      da.remove();
-      db.remove();
+      await group.close();
     }
   }),
 );

@@ -7,7 +7,7 @@ import { decode, encode, isDict, type BDict } from '../../src/codec/bencode';
 import { systemClock } from '../../src/util/clock';
 import { createLogger } from '../../src/util/log';
 import { FakeSeeder } from '../lpd/fakes';
-import { randomPort } from '../helpers';
+import { randomPort, tempDir } from '../helpers';
 
 export interface TestNode {
   dht: DhtService;
@@ -28,6 +28,29 @@ export async function startNode(stateDir: string, overrides: Partial<Settings> =
     } catch (err) {
       if (attempt > 5 || !/EADDRINUSE/.test(String(err))) throw err;
     }
+  }
+}
+
+/** Nodes started by one test, each in its own state folder (or a given one, for a restart); `close` stops them all and removes the folders. */
+export class NodeGroup {
+  private readonly nodes: TestNode[] = [];
+  private readonly dirs: { path: string; remove(): void }[] = [];
+
+  async start(opts: { settings?: Partial<Settings>; seeder?: FakeSeeder; stateDir?: string } = {}): Promise<TestNode & { stateDir: string }> {
+    let stateDir = opts.stateDir;
+    if (!stateDir) {
+      const d = tempDir();
+      this.dirs.push(d);
+      stateDir = d.path;
+    }
+    const n = await startNode(stateDir, opts.settings ?? {}, opts.seeder);
+    this.nodes.push(n);
+    return { ...n, stateDir };
+  }
+
+  async close(): Promise<void> {
+    for (const n of this.nodes) await n.dht.close();
+    for (const d of this.dirs) d.remove();
   }
 }
 

@@ -58,6 +58,8 @@ session = lt.session(
         "dht_restrict_search_ips": False,
         "dht_prefer_verified_node_ids": False,
         "dht_ignore_dark_internet": False,
+        # a torrent added before the DHT is up waits for the next interval (15 min by default)
+        "dht_announce_interval": 5,
         "alert_mask": lt.alert.category_t.all_categories,
     }
 )
@@ -76,7 +78,7 @@ while True:
         sys.exit(1)
     if args.announce and select.select([sys.stdin], [], [], 0)[0] and not sys.stdin.read(1):
         sys.exit(0)
-    if now >= next_action:
+    if now >= next_action and (args.get_peers or bootstrapped):
         if args.get_peers:
             session.dht_get_peers(target)
             next_action = now + 2
