@@ -1,5 +1,5 @@
-// Bench helpers shared by bench/cold-start.mjs and bench/router.mjs: single-file torrents
-// written without any tool (a few lines of bencode), median, child processes, RSS from /proc.
+// Bench helpers shared by the benchmarks (cold-start, router, seed, webseed): single-file torrents
+// written without any tool (a few lines of bencode), median, number flags, child processes, RSS from /proc.
 import { createHash } from 'node:crypto';
 import { spawn } from 'node:child_process';
 import { closeSync, openSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
@@ -41,6 +41,12 @@ export function makeTorrent({ torrentDir, dataDir, name, bytes, pieceLength = 1 
   writeFileSync(join(torrentDir, `${name}.torrent`), Buffer.concat([Buffer.from('d8:announce'), bencode(announce), Buffer.from('4:info'), infoBytes, Buffer.from('e')]));
   return createHash('sha1').update(infoBytes).digest();
 }
+
+/** `--name N` from the command line as a number, or `def`. */
+export const numberArg = (name, def) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? Number(process.argv[i + 1]) : def;
+};
 
 export const median = (xs) => {
   const s = [...xs].sort((a, b) => a - b);

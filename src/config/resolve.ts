@@ -4,9 +4,9 @@
  * option keeps its default, so one typo never takes the whole daemon down.
  */
 import { isIP } from 'node:net';
-import { readFileSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
 import { MeshseedError } from '../errors.js';
-import { parseUci, type UciDocument } from './uci.js';
+import { MAX_UCI_BYTES, parseUci, type UciDocument } from './uci.js';
 import { parseHostPort } from '../util/host-port.js';
 import {
   SECTIONS,
@@ -99,7 +99,8 @@ export function applyUci(doc: UciDocument, file: string, base: Settings = defaul
   );
   for (const section of doc.sections) {
     let name: SectionName | undefined;
-    if (section.name !== undefined && section.name in SECTIONS) {
+    // own properties only: a section named 'constructor' or '__proto__' is just unknown
+    if (section.name !== undefined && Object.hasOwn(SECTIONS, section.name)) {
       name = section.name as SectionName;
       if (SECTIONS[name] !== section.type) {
         problems.push({
@@ -138,17 +139,48 @@ export function applyUci(doc: UciDocument, file: string, base: Settings = defaul
   return { settings, problems };
 }
 
+/**
+ * Reads a config file, checked before anything is buffered: it must be a regular file
+ * (not /dev/zero, a FIFO or a folder) of at most MAX_UCI_BYTES, and no more than that is
+ * ever read even if it grows meanwhile.
+ */
+export function readConfigText(file: string): string {
+  let fd: number;
+  try {
+    // O_NONBLOCK: opening a FIFO with no writer must not hang the daemon
+    fd = openSync(file, constants.O_RDONLY | constants.O_NONBLOCK);
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    throw new MeshseedError('ECONFIG', `cannot read: ${e.code === 'ENOENT' ? 'no such file' : e.message}`);
+  }
+  try {
+    const st = fstatSync(fd);
+    if (!st.isFile()) throw new MeshseedError('ECONFIG', 'cannot read: not a regular file');
+    if (st.size > MAX_UCI_BYTES) throw new MeshseedError('ECONFIG', `cannot read: file larger than ${MAX_UCI_BYTES >> 20} MiB (${st.size} bytes)`);
+    const buf = Buffer.alloc(MAX_UCI_BYTES + 1);
+    let got = 0;
+    for (;;) {
+      const n = readSync(fd, buf, got, buf.length - got, null);
+      if (n === 0) break;
+      got += n;
+      if (got > MAX_UCI_BYTES) throw new MeshseedError('ECONFIG', `cannot read: file larger than ${MAX_UCI_BYTES >> 20} MiB`);
+    }
+    return buf.toString('utf8', 0, got);
+  } catch (err) {
+    if (err instanceof MeshseedError) throw err;
+    throw new MeshseedError('ECONFIG', `cannot read: ${(err as Error).message}`);
+  } finally {
+    closeSync(fd);
+  }
+}
+
 /** Reads and applies a UCI file. A missing or unreadable file is one problem, not a crash. */
 export function loadUciFile(file: string, base?: Settings): Resolved {
   let text: string;
   try {
-    text = readFileSync(file, 'utf8');
+    text = readConfigText(file);
   } catch (err) {
-    const e = err as NodeJS.ErrnoException;
-    return {
-      settings: base ?? defaultSettings(),
-      problems: [{ where: file, message: `cannot read: ${e.code === 'ENOENT' ? 'no such file' : e.message}` }],
-    };
+    return { settings: base ?? defaultSettings(), problems: [{ where: file, message: (err as Error).message }] };
   }
   return applyUci(parseUci(text), file, base);
 }

@@ -206,6 +206,18 @@ export const SETTINGS = {
     openwrt: '/mnt/meshseed/data',
     doc: 'Folder holding the torrents\' data.',
   },
+  'seeder.follow_symlinks': {
+    type: 'bool',
+    default: false,
+    doc: 'Serve data files whose real path (symbolic links resolved) is outside data_dir.',
+  },
+  'seeder.max_files': {
+    type: 'int',
+    default: 50000,
+    min: 1,
+    max: 1000000,
+    doc: 'Most files in one torrent; one with more is refused, with an error in the status (loading takes about 1 KiB of heap per file: 50,000 fit the 64 MiB default heap).',
+  },
   'seeder.listen_port': {
     shipped: true,
     type: 'int',

@@ -83,10 +83,18 @@ export class ControlServer implements Service {
     server.maxConnections = MAX_CONNECTIONS;
     await new Promise<void>((resolvePromise, reject) => {
       server.once('error', reject);
-      server.listen(path, () => {
-        server.off('error', reject);
-        resolvePromise();
-      });
+      // The socket file is created by bind(), inside listen(), with the process umask: make
+      // it private from its first instant (a chmod afterwards leaves a gap in which another
+      // user could connect under umask 000). bind() is synchronous for a path.
+      const umask = process.umask(0o077);
+      try {
+        server.listen(path, () => {
+          server.off('error', reject);
+          resolvePromise();
+        });
+      } finally {
+        process.umask(umask);
+      }
     });
     server.on('error', (err) => this.deps.log.error(`${path}: ${err.message}`));
     chmodSync(path, 0o600);

@@ -95,6 +95,8 @@ export interface SessionDeps {
   listenPort(): number | undefined;
   /** Incoming MSE handshake: the info hash whose HASH('req2', info hash) is this, if we seed it. */
   mseTorrent?(req2Hex: string): Uint8Array | undefined;
+  /** May this address start an MSE handshake now (they cost CPU: rate-limited per address)? */
+  mseAllowed?(address: string): boolean;
   /** Incoming: the torrent for an info hash, if we seed it and have room for a peer. */
   accept(session: PeerSession, infoHash: Uint8Array): SessionTorrent | undefined | 'full';
   /** Handshake done: the session joins its torrent. */
@@ -274,6 +276,7 @@ export class PeerSession {
           this.firstHex = head.subarray(0, 24).toString('hex');
           data = head;
           if (!head.subarray(0, PLAIN_PREFIX.length).equals(PLAIN_PREFIX)) {
+            if (this.deps.mseAllowed?.(this.address) === false) return this.close('MSE handshakes from this address too often');
             this.mse = new MseResponder(this.deps.mseTorrent);
             this.encrypted = true;
           }

@@ -21,6 +21,7 @@ import type { PeerCandidate, SeededTorrent, SeederView } from '../parts.js';
 import { FilePool } from '../storage/file-pool.js';
 import { ReadCache } from '../storage/read-cache.js';
 import { TorrentStorage } from '../storage/torrent-storage.js';
+import { PeerAdmission } from './peer-admission.js';
 import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/log.js';
 import { VERSION } from '../version.js';
@@ -93,6 +94,8 @@ export class Seeder implements Service, SeederView {
   private readonly sessionDeps: SessionDeps;
   /** The DHT node, set by the daemon when it runs: its port goes in our handshakes, peers' `port` messages go to it. */
   dht: { port(): number | undefined; addNode(host: string, port: number, source: 'port'): void } | undefined;
+  /** Slowloris defence for incoming connections (see peer-admission.ts). */
+  private readonly admission = new PeerAdmission();
 
   constructor(
     private readonly deps: SeederDeps,
@@ -112,6 +115,7 @@ export class Seeder implements Service, SeederView {
       listenPort: () => this.listener.port,
       accept: (s, infoHash) => self.accept(s, infoHash),
       mseTorrent: (req2Hex) => self.torrentsByMseKey.get(req2Hex)?.meta.infoHash,
+      mseAllowed: (address) => self.admission.mseAllowed(address, deps.clock.now()),
       ready: (s) => self.ready(s),
       interest: (s, interested) => {
         const t = s.torrent as TorrentSession;
@@ -210,6 +214,7 @@ export class Seeder implements Service, SeederView {
         onAdd: (file, meta) => this.addTorrent(file, meta),
         onRemove: (file) => this.removeTorrent(file),
         onError: (file, error) => (error === undefined ? this.fileErrors.delete(file) : this.fileErrors.set(file, { message: error })),
+        maxFiles: () => this.settings['seeder.max_files'],
       },
       this.settings['seeder.torrent_dir'],
     );
@@ -240,7 +245,13 @@ export class Seeder implements Service, SeederView {
     let storage: TorrentStorage;
     try {
       storage = new TorrentStorage(
-        { pool: this.pool, cache: this.cache, log: this.deps.log, resumeDir: join(this.settings['main.state_dir'], 'resume') },
+        {
+          pool: this.pool,
+          cache: this.cache,
+          log: this.deps.log,
+          resumeDir: join(this.settings['main.state_dir'], 'resume'),
+          followSymlinks: () => this.settings['seeder.follow_symlinks'],
+        },
         meta,
         this.settings['seeder.data_dir'],
       );
@@ -314,11 +325,10 @@ export class Seeder implements Service, SeederView {
 
   // ---- connections ----
   private incoming(socket: Socket): void {
-    if (this.closed || this.sessions.size >= this.settings['seeder.max_peers'] + HANDSHAKE_SLACK) {
-      socket.destroy();
-      return;
-    }
-    this.wire(socket, normalizeAddress(socket.remoteAddress), socket.remotePort ?? 0);
+    if (this.closed) return void socket.destroy();
+    const address = normalizeAddress(socket.remoteAddress);
+    const session = this.wire(socket, address, socket.remotePort ?? 0);
+    this.admission.admit(session, address, this.deps.clock.now(), this.settings['seeder.max_peers'] + HANDSHAKE_SLACK);
   }
 
   private wire(socket: Socket, address: string, port: number, torrent?: TorrentSession): PeerSession {
@@ -341,7 +351,12 @@ export class Seeder implements Service, SeederView {
         session.close(`internal error: ${(err as Error).message}`);
       }
     };
-    socket.on('data', (d) => guard(() => session.onData(d)));
+    socket.on('data', (d) =>
+      guard(() => {
+        this.admission.activity(session);
+        session.onData(d);
+      }),
+    );
     socket.on('drain', () => guard(() => session.onDrain()));
     socket.on('error', () => {});
     socket.on('close', () => {
@@ -372,6 +387,7 @@ export class Seeder implements Service, SeederView {
     if (s.outgoing && (t.sessions.size >= this.settings['seeder.max_peers_per_torrent'] || this.activeCount() >= this.settings['seeder.max_peers']))
       return s.close('too many peers');
     s.bucket = new TokenBucket(this.deps.clock.now(), 0, t.bucket);
+    this.admission.establish(s);
     t.sessions.add(s);
     t.candidates.delete(`${s.address}|${s.port}`);
     this.deps.log.debug(`${t.meta.name}: peer ${s.address}:${s.port} (${s.client}) ${s.outgoing ? 'connected' : 'accepted'}${s.encrypted ? (s.rc4 ? ' over MSE, RC4' : ' over MSE, plaintext') : ''}`);
@@ -379,6 +395,7 @@ export class Seeder implements Service, SeederView {
 
   private dropSession(s: PeerSession): void {
     if (!this.sessions.delete(s)) return;
+    this.admission.remove(s);
     this.bandwidthWaiters.delete(s);
     const t = s.torrent as TorrentSession | undefined;
     if (t && t.sessions.delete(s)) this.apply(t.choker.remove(s, this.deps.clock.now()));
@@ -472,6 +489,7 @@ export class Seeder implements Service, SeederView {
           })
           .catch((err) => this.deps.log.error(`${t.meta.name}: rescan: ${(err as Error).message}`));
     }
+    this.admission.closeLate(now);
     if (now - this.lastFlush >= RESUME_FLUSH_MS) {
       this.lastFlush = now;
       for (const t of this.torrentsByHash.values()) t.storage.flush().catch(() => {});

@@ -8,7 +8,7 @@
 import { watch, type FSWatcher } from 'node:fs';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { parseMetainfo, type Metainfo } from '../codec/metainfo.js';
+import { MAX_TORRENT_BYTES, parseMetainfo, type Metainfo } from '../codec/metainfo.js';
 import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/log.js';
 
@@ -30,6 +30,8 @@ export interface WatcherDeps {
   onRemove(file: string): void;
   /** A file that cannot be seeded (not a torrent, unreadable); undefined when the problem is gone. */
   onError(file: string, error: string | undefined): void;
+  /** seeder.max_files: a torrent of more files is refused before it is decoded. */
+  maxFiles?: () => number;
 }
 
 export class TorrentWatcher {
@@ -116,10 +118,12 @@ export class TorrentWatcher {
       const file = join(this.dir, name);
       seen.add(file);
       let key: string;
+      let size: number;
       try {
         const st = await stat(file);
         if (!st.isFile()) continue;
         key = `${st.size}:${st.mtimeMs}`;
+        size = st.size;
       } catch {
         continue;
       }
@@ -128,7 +132,9 @@ export class TorrentWatcher {
       let meta: Metainfo | undefined;
       let error: string | undefined;
       try {
-        meta = parseMetainfo(await readFile(file));
+        if (size > MAX_TORRENT_BYTES) throw new Error(`torrent file larger than ${MAX_TORRENT_BYTES >> 20} MiB`);
+        const maxFiles = this.deps.maxFiles?.();
+        meta = parseMetainfo(await readFile(file), maxFiles !== undefined ? { maxFiles, limitName: 'seeder.max_files' } : {});
       } catch (err) {
         error = (err as Error).message;
       }

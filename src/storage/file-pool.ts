@@ -5,11 +5,23 @@
  * closed when it is released after being evicted.
  */
 import { open, type FileHandle } from 'node:fs/promises';
+import { identityOf } from './file-identity.js';
 
 interface Entry {
   handle: Promise<FileHandle>;
+  /** The identity checked at open, if one was asked for. */
+  id?: string;
   users: number;
   evicted: boolean;
+}
+
+async function openChecked(path: string, expectId: string | undefined): Promise<FileHandle> {
+  const h = await open(path, 'r');
+  if (expectId === undefined) return h;
+  const id = identityOf(await h.stat({ bigint: true }));
+  if (id === expectId) return h;
+  await h.close().catch(() => {});
+  throw new Error(`${path} is no longer the file that was checked`);
 }
 
 /** Reason: 8 descriptors cover the files being read by a few peers at once on a router. */
@@ -24,15 +36,23 @@ export class FilePool {
     return this.entries.size;
   }
 
-  /** Runs `fn` with an open handle of `path` (opened read-only); the handle stays cached. */
-  async with<T>(path: string, fn: (h: FileHandle) => Promise<T>): Promise<T> {
+  /**
+   * Runs `fn` with an open handle of `path` (opened read-only); the handle stays cached.
+   * With `expectId` (`device:inode`, see file-identity.ts) a newly opened descriptor must be
+   * that file: one swapped since it was stamped (for a link elsewhere) is refused.
+   */
+  async with<T>(path: string, fn: (h: FileHandle) => Promise<T>, expectId?: string): Promise<T> {
     let e = this.entries.get(path);
+    if (e && expectId !== undefined && e.id !== expectId) {
+      this.forget(path);
+      e = undefined;
+    }
     if (e) {
       // most recently used goes last
       this.entries.delete(path);
       this.entries.set(path, e);
     } else {
-      e = { handle: open(path, 'r'), users: 0, evicted: false };
+      e = { handle: openChecked(path, expectId), users: 0, evicted: false, ...(expectId !== undefined ? { id: expectId } : {}) };
       this.entries.set(path, e);
       this.evict();
     }

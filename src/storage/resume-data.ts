@@ -4,7 +4,9 @@
  *
  *   version    1
  *   info hash  the torrent's 20-byte info hash
- *   files      [[size, mtime in ms], …] per file of the torrent (padding files: [0, 0])
+ *   files      [[size, mtime in ms, "device:inode"], …] per file of the torrent (padding
+ *              files: [0, 0]); entries without the identity (older files) are read too,
+ *              and their files are then in doubt
  *   verified   bitfield of pieces whose SHA-1 matched, spare bits zero
  */
 import { decode, encode, isBytes, isDict, isInt, isList } from '../codec/bencode.js';
@@ -12,10 +14,9 @@ import { bitfieldLength } from '../codec/peer-wire.js';
 
 export const RESUME_VERSION = 1;
 
-export interface FileStamp {
-  size: number;
-  mtimeMs: number;
-}
+import type { FileStamp } from './file-identity.js';
+
+export type { FileStamp };
 export interface ResumeData {
   infoHash: Uint8Array;
   files: FileStamp[];
@@ -26,7 +27,7 @@ export function encodeResume(r: ResumeData): Uint8Array {
   return encode({
     version: RESUME_VERSION,
     'info hash': r.infoHash,
-    files: r.files.map((f) => [f.size, f.mtimeMs]),
+    files: r.files.map((f) => (f.id !== undefined ? [f.size, f.mtimeMs, f.id] : [f.size, f.mtimeMs])),
     verified: r.verified,
   });
 }
@@ -42,8 +43,10 @@ export function decodeResume(bytes: Uint8Array, infoHash: Uint8Array, fileCount:
     if (!isList(files) || files.length !== fileCount) return undefined;
     const stamps: FileStamp[] = [];
     for (const f of files) {
-      if (!isList(f) || f.length !== 2 || !isInt(f[0]) || !isInt(f[1])) return undefined;
-      stamps.push({ size: f[0], mtimeMs: f[1] });
+      if (!isList(f) || f.length < 2 || f.length > 3 || !isInt(f[0]) || !isInt(f[1])) return undefined;
+      const id = f[2];
+      if (id !== undefined && (!isBytes(id) || id.length > 64)) return undefined;
+      stamps.push({ size: f[0], mtimeMs: f[1], ...(id !== undefined ? { id: Buffer.from(id).toString('latin1') } : {}) });
     }
     const v = d.get('verified');
     if (!isBytes(v) || v.length !== bitfieldLength(pieceCount)) return undefined;

@@ -16,7 +16,7 @@
  * disk on a router, so flash wear is the same, and resume data is only rewritten when piece
  * states change (after a check, a changed file or a failed piece), never per block served.
  */
-import { mkdir, rename, readFile, stat, writeFile } from 'node:fs/promises';
+import { mkdir, rename, readFile, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pieceSize, type Metainfo } from '../codec/metainfo.js';
 import { bitIsSet, makeBitfield } from '../codec/peer-wire.js';
@@ -27,7 +27,13 @@ import { piecesOfFile, segmentsOf } from './piece-map.js';
 import { hashFiles } from './piece-hasher.js';
 import { hashRange, pieceHashMatches } from './piece-verify.js';
 import { CHUNK_SIZE, type ReadCache } from './read-cache.js';
-import { decodeResume, encodeResume, type FileStamp } from './resume-data.js';
+import { decodeResume, encodeResume } from './resume-data.js';
+import { sameStamp, stampFile, type FileStamp } from './file-identity.js';
+
+/** Files stat'ed at once (see statFiles). */
+const STAT_CONCURRENCY = 16;
+/** File problems listed by name (see problems()). */
+export const MAX_PROBLEMS = 20;
 
 export const PIECE_MISSING = 0;
 export const PIECE_VERIFIED = 1;
@@ -41,6 +47,8 @@ export interface StorageDeps {
   log: Logger;
   /** Folder for resume data (`<state_dir>/resume`). */
   resumeDir: string;
+  /** seeder.follow_symlinks: serve files whose real path is outside data_dir (default no). */
+  followSymlinks?: () => boolean;
 }
 
 let nextOwner = 1;
@@ -52,6 +60,8 @@ export class TorrentStorage {
   private readonly owner = nextOwner++;
   /** What stat() said last time (undefined: missing); padding files are always "present". */
   private stamps: (FileStamp | undefined)[];
+  /** Why a present file is not served (a link out of data_dir), by file index. */
+  private readonly refused = new Map<number, string>();
   private readonly verifying = new Map<number, Promise<boolean>>();
   private closed = false;
   private dirty = false;
@@ -120,34 +130,58 @@ export class TorrentStorage {
     return n;
   }
 
-  /** Files absent or short, as "path (missing)" / "path (N of M bytes)", for the log and status. */
+  /**
+   * Files absent or short, as "path (missing)" / "path (N of M bytes)", for the log and
+   * status: at most MAX_PROBLEMS lines, then "… and N more files" (a 50,000-file torrent
+   * with no data would otherwise make a 2 MB status line).
+   */
   problems(): string[] {
     const out: string[] = [];
+    let more = 0;
     this.meta.files.forEach((f, i) => {
       if (f.padding || f.length === 0) return;
+      if (out.length >= MAX_PROBLEMS) {
+        const st = this.stamps[i];
+        if (this.refused.has(i) || !st || st.size < f.length) more++;
+        return;
+      }
       const st = this.stamps[i];
       const name = f.path.join('/');
-      if (!st) out.push(`${name} (missing)`);
+      const refused = this.refused.get(i);
+      if (refused) out.push(`${name} (not served: ${refused})`);
+      else if (!st) out.push(`${name} (missing)`);
       else if (st.size < f.length) out.push(`${name} (${st.size} of ${f.length} bytes)`);
     });
+    if (more) out.push(`… and ${more} more files`);
     const failed = this.countOf(PIECE_FAILED);
     if (failed) out.push(`${failed} piece(s) failed verification`);
     return out;
   }
 
+  /**
+   * Stats every file, STAT_CONCURRENCY at a time: a stat in flight holds a request and a
+   * stats object, and 50,000 at once (one per file of a big torrent) took 200 MB of heap.
+   */
   private async statFiles(): Promise<(FileStamp | undefined)[]> {
-    return Promise.all(
-      this.meta.files.map(async (f, i) => {
-        if (f.padding || f.length === 0) return { size: f.length, mtimeMs: 0 };
-        try {
-          const st = await stat(this.pathOf(i), { bigint: true });
-          if (!st.isFile()) return undefined;
-          return { size: Number(st.size), mtimeMs: Number(st.mtimeNs / 1_000_000n) };
-        } catch {
-          return undefined;
+    const files = this.meta.files;
+    const out: (FileStamp | undefined)[] = new Array(files.length);
+    const policy = { dataDir: this.dataDir, followSymlinks: this.deps.followSymlinks?.() ?? false };
+    let next = 0;
+    const worker = async () => {
+      for (let i = next++; i < files.length; i = next++) {
+        const f = files[i]!;
+        if (f.padding || f.length === 0) {
+          out[i] = { size: f.length, mtimeMs: 0 };
+          continue;
         }
-      }),
-    );
+        const r = await stampFile(this.pathOf(i), policy);
+        if ('refused' in r) this.refused.set(i, r.refused);
+        else this.refused.delete(i);
+        out[i] = 'stamp' in r ? r.stamp : undefined;
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(STAT_CONCURRENCY, files.length) }, worker));
+    return out;
   }
 
   private filePresent(i: number): boolean {
@@ -173,11 +207,9 @@ export class TorrentStorage {
       await this.fullCheck();
       return;
     }
-    const unchanged = this.meta.files.map((_, i) => {
-      const a = this.stamps[i];
-      const b = resume!.files[i]!;
-      return a !== undefined && a.size === b.size && a.mtimeMs === b.mtimeMs;
-    });
+    // the same file: size, mtime and identity (a file swapped for another of the same size
+    // and mtime is hashed again before it is served)
+    const unchanged = this.meta.files.map((_, i) => this.stamps[i] !== undefined && sameStamp(this.stamps[i], resume!.files[i]));
     for (let p = 0; p < this.meta.pieceCount; p++) {
       if (!this.piecePresent(p)) this.setState(p, PIECE_MISSING);
       else {
@@ -228,7 +260,7 @@ export class TorrentStorage {
     for (let i = 0; i < now.length; i++) {
       const a = now[i];
       const b = this.stamps[i];
-      if (a?.size === b?.size && a?.mtimeMs === b?.mtimeMs) continue;
+      if (sameStamp(a, b)) continue;
       this.stamps[i] = a;
       this.deps.pool.forget(this.pathOf(i));
       this.deps.cache.drop(this.owner);
@@ -267,7 +299,7 @@ export class TorrentStorage {
             got += bytesRead;
           }
           return true;
-        })
+        }, this.stamps[s.file]?.id)
         .catch(() => false);
       if (!ok) return false;
     }
@@ -306,7 +338,7 @@ export class TorrentStorage {
     if (this.states[index] !== PIECE_VERIFIED) return false;
     const pos = index * this.meta.pieceLength + begin;
     const chunk = Math.floor(pos / CHUNK_SIZE);
-    let ok: boolean;
+    let ok: boolean | undefined;
     if (Math.floor((pos + into.length - 1) / CHUNK_SIZE) !== chunk) ok = await this.readAt(pos, into);
     else {
       const buf = await this.deps.cache.load(this.owner, chunk, async () => {
@@ -316,8 +348,11 @@ export class TorrentStorage {
         this.deps.cache.buffers.release(b);
         return undefined;
       });
-      ok = buf !== undefined && this.states[index] === PIECE_VERIFIED;
       if (buf) buf.copy(into, 0, pos - chunk * CHUNK_SIZE, pos - chunk * CHUNK_SIZE + into.length);
+      // The read-ahead spans other pieces, maybe other files: when it fails, only the
+      // block's own bytes decide (a missing neighbour never turns a good piece bad).
+      else if (!(await this.readAt(pos, into))) ok = false;
+      ok ??= this.states[index] === PIECE_VERIFIED;
     }
     if (!ok && this.states[index] === PIECE_VERIFIED) {
       // a file shrank or vanished since it was checked
@@ -346,23 +381,35 @@ export class TorrentStorage {
     return makeBitfield(this.meta.pieceCount, (i) => this.states[i] === PIECE_VERIFIED);
   }
 
-  /** Writes resume data atomically (temp file + rename). */
-  async save(): Promise<void> {
+  /**
+   * Writes resume data atomically (temp file + rename). On failure (a full disk) the temp
+   * file is removed, the piece states stay in memory and the write is tried again at the
+   * next flush; the failure is logged once until a write succeeds.
+   */
+  async save(): Promise<boolean> {
     this.dirty = false;
     const bytes = encodeResume({
       infoHash: this.meta.infoHash,
       files: this.stamps.map((s) => s ?? { size: -1, mtimeMs: 0 }),
       verified: this.verifiedBitfield(),
     });
+    const tmp = `${this.resumeFile}.tmp`;
     try {
       await mkdir(this.deps.resumeDir, { recursive: true });
-      const tmp = `${this.resumeFile}.tmp`;
       await writeFile(tmp, bytes);
       await rename(tmp, this.resumeFile);
     } catch (err) {
-      this.deps.log.warn(`${this.meta.name}: cannot write resume data ${this.resumeFile}: ${(err as Error).message}`);
+      this.dirty = true;
+      await unlink(tmp).catch(() => {});
+      if (!this.saveFailing) this.deps.log.warn(`${this.meta.name}: cannot write resume data ${this.resumeFile}: ${(err as Error).message}; retrying later`);
+      this.saveFailing = true;
+      return false;
     }
+    if (this.saveFailing) this.deps.log.info(`${this.meta.name}: resume data ${this.resumeFile} written again`);
+    this.saveFailing = false;
+    return true;
   }
+  private saveFailing = false;
 
   /** Saves pending piece states (pieces verified when served) and stops any check. */
   async close(): Promise<void> {

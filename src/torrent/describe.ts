@@ -68,7 +68,7 @@ export function formatMetainfo(m: Metainfo): string {
     `private:       ${j.private ? 'yes' : 'no'}`,
   ];
   if (j.hybrid) lines.push('hybrid:        v1+v2 (v1 part shown)');
-  lines.push(`created:       ${j.creationDate !== null ? new Date(j.creationDate * 1000).toISOString().replace('.000Z', 'Z') : '-'}`);
+  lines.push(`created:       ${j.creationDate !== null ? formatCreationDate(j.creationDate) : '-'}`);
   lines.push(`created by:    ${j.createdBy !== null ? printable(j.createdBy) : '-'}`);
   if (j.comment !== null) lines.push(`comment:       ${printable(j.comment)}`);
   if (j.source !== null) lines.push(`source:        ${printable(j.source)}`);
@@ -80,4 +80,10 @@ export function formatMetainfo(m: Metainfo): string {
   for (const f of j.files) lines.push(`  ${printable(j.singleFile ? f.path : `${j.name}/${f.path}`)} (${f.length} bytes)${f.padding ? ' [padding]' : ''}`);
   for (const w of j.warnings) lines.push(`warning:       ${printable(w)}`);
   return lines.map((l) => l.trimEnd()).join('\n');
+}
+
+/** ISO date of `creation date` (seconds), or the bare number when it is no valid date (far past or future). */
+export function formatCreationDate(seconds: number): string {
+  const d = new Date(seconds * 1000);
+  return Number.isNaN(d.getTime()) ? String(seconds) : d.toISOString().replace('.000Z', 'Z');
 }

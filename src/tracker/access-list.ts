@@ -41,6 +41,8 @@ export interface AccessListOptions {
   dir: string;
   /** 40-hex info hashes. */
   hashes: readonly string[];
+  /** A torrent of more files is not read (seeder.max_files: memory). */
+  maxFiles?: number;
 }
 
 export const hexToKey = (hex: string): string => Buffer.from(hex, 'hex').toString('latin1');
@@ -182,7 +184,7 @@ export class AccessList {
           continue;
         }
         if (st.size > MAX_TORRENT_BYTES) throw new Error(`larger than ${MAX_TORRENT_BYTES} bytes`);
-        const m = parseMetainfo(await readFile(file));
+        const m = parseMetainfo(await readFile(file), this.options.maxFiles !== undefined ? { maxFiles: this.options.maxFiles, limitName: 'seeder.max_files' } : {});
         next.set(name, {
           mtimeMs: st.mtimeMs,
           size: st.size,

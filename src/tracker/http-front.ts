@@ -3,8 +3,10 @@
  * limit is ours: the request head (request line and headers) is read up to MAX_HEAD_BYTES,
  * at most MAX_HEADERS header lines, and must arrive within HEAD_TIMEOUT_MS of the connection
  * opening (a slowloris client that trickles bytes is dropped when that absolute deadline
- * passes, however active it looks). At most `maxConnections` are open at once; more are
- * closed on arrival. Each reply carries `Connection: close` and the connection ends after it,
+ * passes, however active it looks). At most `maxConnections` are open at once: admission
+ * (util/admission.ts) caps the connections still sending their head per address, gives the
+ * whole head HEAD_DEADLINE_MS, and when every slot is taken evicts the connection idle the
+ * longest for the new one, so a slowloris flood cannot lock normal clients out. Each reply carries `Connection: close` and the connection ends after it,
  * as opentracker does and as BitTorrent clients expect; a reply not taken by the client
  * within the same deadline is dropped.
  *
@@ -12,6 +14,7 @@
  */
 import { createServer, type Server, type Socket } from 'node:net';
 import { findHeadEnd } from '../codec/http-response.js';
+import { Admission } from '../util/admission.js';
 import { addressBytes } from './address.js';
 import type { HttpReply, RefusalClass } from './tracker-core.js';
 
@@ -19,6 +22,10 @@ import type { HttpReply, RefusalClass } from './tracker-core.js';
 export const MAX_HEAD_BYTES = 8192;
 export const MAX_HEADERS = 64;
 export const HEAD_TIMEOUT_MS = 10_000;
+/** The whole request head must arrive within this (a client sends it in one packet at once). */
+export const HEAD_DEADLINE_MS = 5_000;
+/** Connections from one address still sending their head; a client needs one. */
+export const MAX_HALF_OPEN_PER_ADDRESS = 16;
 export const DEFAULT_MAX_CONNECTIONS = 256;
 
 const STATUS_TEXT: Record<number, string> = {
@@ -43,7 +50,11 @@ export interface HttpFrontDeps {
 
 export interface HttpFrontSettings {
   maxConnections: number;
+  /** Lifetime of a connection, whatever it is doing (reply not taken included). */
   headTimeoutMs: number;
+  /** Time for the whole request head (default: HEAD_DEADLINE_MS, at most headTimeoutMs). */
+  headDeadlineMs?: number;
+  maxHalfOpenPerAddress?: number;
 }
 
 export function formatResponse(reply: HttpReply, headOnly = false): Buffer {
@@ -103,17 +114,22 @@ export class HttpFront {
   /** Open connections and the time (ms, Date.now) by which each must be gone. */
   private readonly sockets = new Map<Socket, number>();
   private checker: NodeJS.Timeout | undefined;
+  private readonly admission: Admission<Socket>;
 
   constructor(
     private readonly deps: HttpFrontDeps,
     private readonly settings: HttpFrontSettings,
-  ) {}
+  ) {
+    this.admission = new Admission({
+      maxConnections: settings.maxConnections,
+      maxHalfOpenPerAddress: settings.maxHalfOpenPerAddress ?? MAX_HALF_OPEN_PER_ADDRESS,
+      headDeadlineMs: Math.min(settings.headDeadlineMs ?? HEAD_DEADLINE_MS, settings.headTimeoutMs),
+    });
+  }
 
   /** Listens on one address; resolves with the port actually bound (port 0 picks one). */
   listen(address: string, port: number, ipv6Only = false): Promise<number> {
     const server = createServer({ allowHalfOpen: false }, (s) => this.accept(s));
-    server.maxConnections = this.settings.maxConnections;
-    server.on('drop', () => this.deps.refuse('too many connections'));
     // One timer for every connection (not one per connection): a connection still open past
     // its deadline (head not received, or reply not taken) is dropped.
     this.checker ??= setInterval(() => this.dropLate(), Math.min(DEADLINE_CHECK_MS, this.settings.headTimeoutMs));
@@ -135,6 +151,11 @@ export class HttpFront {
 
   private dropLate(): void {
     const now = Date.now();
+    for (const s of this.admission.late(now)) {
+      this.deps.refuse('slow client');
+      this.sockets.delete(s);
+      s.destroy();
+    }
     for (const [s, by] of this.sockets)
       if (now >= by) {
         this.deps.refuse('slow client');
@@ -144,17 +165,33 @@ export class HttpFront {
   }
 
   private accept(socket: Socket): void {
-    this.sockets.set(socket, Date.now() + this.settings.headTimeoutMs);
+    const now = Date.now();
+    const admitted = this.admission.admit(socket, socket.remoteAddress ?? '', now);
+    if (!admitted.ok) {
+      this.deps.refuse('too many connections');
+      socket.destroy();
+      return;
+    }
+    if (admitted.evicted) {
+      this.deps.refuse('slow client');
+      this.sockets.delete(admitted.evicted);
+      admitted.evicted.destroy();
+    }
+    this.sockets.set(socket, now + this.settings.headTimeoutMs);
     let buf: Buffer | undefined;
     let answered = false;
-    socket.on('close', () => this.sockets.delete(socket));
+    socket.on('close', () => {
+      this.sockets.delete(socket);
+      this.admission.remove(socket);
+    });
     socket.on('error', () => socket.destroy());
     socket.on('data', (chunk: Buffer) => {
       if (answered) return;
       buf = buf === undefined ? chunk : Buffer.concat([buf, chunk]);
       const p = parseHead(buf);
-      if (p.kind === 'incomplete') return;
+      if (p.kind === 'incomplete') return this.admission.activity(socket);
       answered = true;
+      this.admission.establish(socket);
       if (p.kind === 'error') {
         this.deps.refuse(p.refusal);
         this.reply(socket, formatResponse({ status: p.status, contentType: 'text/plain', body: Buffer.from(`${p.reason}\n`) }));

@@ -99,7 +99,14 @@ export function writeStateFile(path: string, state: TrackerState): void {
     throw err;
   }
   closeSync(fd);
-  renameSync(tmp, path);
+  try {
+    renameSync(tmp, path);
+  } catch (err) {
+    try {
+      unlinkSync(tmp);
+    } catch {}
+    throw err;
+  }
   try {
     fd = openSync(dirname(path), 'r');
     try {

@@ -61,6 +61,7 @@ const accessOptions = (s: Settings) => ({
   mode: s['tracker.mode'] as 'open' | 'allowlist',
   dir: s['tracker.allowed_dir'],
   hashes: s['tracker.allowed_hash'],
+  maxFiles: s['seeder.max_files'],
 });
 
 export class TrackerService implements Service, TrackerRegistry {
@@ -221,7 +222,7 @@ export class TrackerService implements Service, TrackerRegistry {
     this.summarizeRefusals();
     const saved = this.saveState(true);
     this.log.info(
-      `stopped: ${this.core.store.peers} peer(s) in ${this.core.store.torrents} swarm(s) forgotten; ${saved ? `download totals saved in ${this.statePath}` : 'download totals NOT saved (see the error above)'}`,
+      `stopped: ${this.core.store.peers} peer(s) in ${this.core.store.torrents} swarm(s) forgotten; ${saved ? `download totals saved in ${this.statePath}` : `download totals NOT saved (cannot write ${this.statePath})`}`,
     );
   }
 
@@ -390,8 +391,11 @@ export class TrackerService implements Service, TrackerRegistry {
     this.log.info(`state: ${r.state.torrents.size} torrent(s) read from ${path}`);
   }
 
-  /** Writes the state file when the totals changed since the last write (or always when `force`). */
-  /** Writes the download totals when they changed (or `force`); false when the write failed. */
+  /**
+   * Writes the state file when the totals changed since the last write (or always when
+   * `force`). Returns false when it could not be written: the totals stay in memory and the
+   * write is tried again at the next period (a failure is logged once until one succeeds).
+   */
   saveState(force = false): boolean {
     const torrents = new Map<string, number>();
     for (const sw of this.core.store.swarmList()) torrents.set(keyToHex(sw.key), sw.downloaded);
@@ -402,10 +406,15 @@ export class TrackerService implements Service, TrackerRegistry {
       mkdirSync(this.settings['main.state_dir'], { recursive: true });
       writeStateFile(this.statePath, { torrents });
       this.lastSignature = signature;
+      if (this.stateFailing) this.log.info(`state file ${this.statePath} written again`);
+      this.stateFailing = false;
       return true;
     } catch (err) {
-      this.log.error(`cannot write state file ${this.statePath}: ${describeError(err)}`);
+      if (!this.stateFailing)
+        this.log.error(`cannot write state file ${this.statePath}: ${describeError(err)}; download totals kept in memory, retrying every ${STATE_WRITE_MS / 60000} min`);
+      this.stateFailing = true;
       return false;
     }
   }
+  private stateFailing = false;
 }

@@ -15,6 +15,19 @@ export interface Logger {
   level: LogLevel;
 }
 
+/**
+ * Longest message written, in characters: a message quoting untrusted input (a torrent's
+ * 40,000-component path, a peer's garbage) must not become an 80 KB log line on a router
+ * whose log is a small ring buffer in RAM.
+ */
+export const MAX_LOG_MESSAGE = 1000;
+
+/** One line, at most MAX_LOG_MESSAGE characters: line breaks escaped, the rest cut with a count. */
+export function boundLogMessage(message: string): string {
+  const cut = message.length > MAX_LOG_MESSAGE ? `${message.slice(0, MAX_LOG_MESSAGE)}… (${message.length - MAX_LOG_MESSAGE} more characters)` : message;
+  return cut.replace(/[\r\n]/g, (c) => (c === '\n' ? '\\n' : '\\r'));
+}
+
 export function createLogger(
   level: LogLevel = 'info',
   write: (line: string) => void = (line) => process.stderr.write(line + '\n'),
@@ -22,7 +35,7 @@ export function createLogger(
 ): Logger {
   const state = { level };
   const at = (l: LogLevel) => (message: string) => {
-    if (LOG_LEVELS.indexOf(l) <= LOG_LEVELS.indexOf(state.level)) write(`${l}: ${prefix}${message}`);
+    if (LOG_LEVELS.indexOf(l) <= LOG_LEVELS.indexOf(state.level)) write(`${l}: ${prefix}${boundLogMessage(message)}`);
   };
   const logger: Logger = {
     error: at('error'),

@@ -36,7 +36,10 @@ test('files/etc/config/meshseed is short: the shipped options and every router v
     const spec = specOf(key);
     assert.equal(settings[key], spec.openwrt ?? spec.default, key);
   }
-  const named = (key: (typeof SETTING_KEYS)[number]) => new RegExp(`^\\t#?(option|list) ${splitKey(key).option} `, 'm').test(text);
+  // looked for in its own section: `port` is both tracker.port and dht.port
+  const sectionText = (section: string) => text.split(/^(?=config )/m).find((block) => block.startsWith(`config ${SECTIONS[section as keyof typeof SECTIONS]} '${section}'`)) ?? '';
+  const named = (key: (typeof SETTING_KEYS)[number]) =>
+    new RegExp(`^\\t#?(option|list) ${splitKey(key).option} `, 'm').test(sectionText(splitKey(key).section));
   for (const key of SETTING_KEYS) {
     // a router value must be in the file; the rest only when marked shipped
     assert.is(named(key), isShipped(key), key);

@@ -1,4 +1,4 @@
-// deadline: 120s
+// deadline: 240s
 /**
  * files/etc/init.d/meshseed, the firewall rules and the removal script, run under busybox
  * ash with OpenWrt's helpers stood in for (fixtures/openwrt-stubs.sh): the procd calls are
@@ -55,7 +55,8 @@ async function call(r: Router, script: string, fn: string, env: Record<string, s
     `#!/bin/sh\n[ "$1" = check-config ] && [ "$3" = /etc/config/meshseed ] && set -- "$1" "$2" "$UCI_DIR/meshseed"\nexec "${process.execPath}" "${BUNDLE}" "$@"\n`,
     { mode: 0o755 },
   );
-  writeFileSync(harness, `. "${STUBS}"\n. "$1"\nshift\nMESHSEED_CLI="$STUB_CLI"\nFIREWALL_SH="$STUB_FIREWALL_SH"\n"$@"\n`);
+  // 'returned' is recorded when the function returns (not when it exits the shell)
+  writeFileSync(harness, `. "${STUBS}"\n. "$1"\nshift\nMESHSEED_CLI="$STUB_CLI"\nFIREWALL_SH="$STUB_FIREWALL_SH"\n"$@"\nrc=$?\nrecord returned $rc\nexit $rc\n`);
   const res = await exec('busybox', ['ash', harness, script, fn], {
     env: {
       PATH: process.env.PATH,
@@ -72,7 +73,9 @@ async function call(r: Router, script: string, fn: string, env: Record<string, s
     .filter(Boolean)
     .map((l) => l.split('\t'))
     .filter((c) => c[0] !== 'extra_command'); // registered when the script is sourced
-  return { ...res, calls, named: (name: string) => calls.filter((c) => c[0] === name) };
+  const returned = calls.some((c) => c[0] === 'returned');
+  const recorded = calls.filter((c) => c[0] !== 'returned');
+  return { ...res, returned, calls: recorded, named: (name: string) => recorded.filter((c) => c[0] === name) };
 }
 
 const NETWORK = `
@@ -95,7 +98,7 @@ config interface 'bat0'
 
 test(
   'start_service: one instance, node with the heap from UCI, respawn, logs to procd, user, file',
-  deadline(10000, async () => {
+  deadline(30000, async () => {
     const r = router({ "option max_heap_mb '64'": "option max_heap_mb '96'" });
     const { code, calls, stderr } = await call(r, INIT, 'start_service');
     assert.is(code, 0, stderr);
@@ -107,6 +110,8 @@ test(
         'command',
         '/usr/bin/node',
         '--max-old-space-size=96',
+        // V8's young generation capped (measured by bench/router.mjs)
+        '--max-semi-space-size=1',
         '/usr/lib/meshseed/meshseed.js',
         'daemon',
         '--config',
@@ -131,7 +136,7 @@ test(
 
 test(
   'start_service: the shipped heap (64 MiB); a bad value is refused by check-config',
-  deadline(10000, async () => {
+  deadline(30000, async () => {
     let res = await call(router(), INIT, 'start_service');
     assert.ok(res.named('procd_set_param').some((c) => c[3] === '--max-old-space-size=64'));
     res = await call(router({ "option max_heap_mb '64'": "option max_heap_mb 'lots'" }), INIT, 'start_service');
@@ -143,7 +148,7 @@ test(
 
 test(
   'start_service and reload_service refuse a config with problems: the check-config lines on the terminal and in the log, nothing (re)started',
-  deadline(20000, async () => {
+  deadline(40000, async () => {
     const r = router({ "option port '6969'": "option port '99999'" });
     const check = await exec(process.execPath, [BUNDLE, 'check-config', '--config', join(r.dir, 'uci', 'meshseed')]);
     assert.is(check.code, 1);
@@ -157,6 +162,12 @@ test(
       ['-s', '-t', 'meshseed', '-p', 'daemon.err', problem],
       ['-s', '-t', 'meshseed', '-p', 'daemon.err', '/etc/config/meshseed has problems; not (re)starting (check with: meshseed check-config)'],
     ]);
+    // 'start' on a running daemon: procd is not called at all (an empty instance list would stop it)
+    const again = await call(r, INIT, 'start_service', { STUB_RUNNING: '1' });
+    assert.is(again.code, 1);
+    assert.equal(again.calls.filter((c) => c[0]!.startsWith('procd_')), []);
+    assert.not.ok(again.returned, 'start_service exits: rc.common never reaches procd_close_service');
+    assert.ok(started.returned, 'not running: it returns, so procd still registers the triggers (a fixed file and reload_config start it)');
     for (const running of ['1', '0']) {
       const reloaded = await call(r, INIT, 'reload_service', { STUB_RUNNING: running });
       assert.is.not(reloaded.code, 0);
@@ -168,7 +179,7 @@ test(
 
 test(
   'start_service gives folders that exist (made by root) to the meshseed user, the folder only',
-  deadline(10000, async () => {
+  deadline(30000, async () => {
     const r = router();
     for (const d of ['state', 'torrents', 'data']) mkdirSync(join(r.dir, 'storage', d));
     const res = await call(r, INIT, 'start_service');
@@ -182,7 +193,7 @@ test(
 
 test(
   'start_service: enabled 0 starts nothing and says why',
-  deadline(10000, async () => {
+  deadline(30000, async () => {
     const { code, calls, named } = await call(router({ "option enabled '1'": "option enabled '0'" }), INIT, 'start_service');
     assert.is(code, 0);
     assert.is(calls.filter((c) => c[0]!.startsWith('procd_')).length, 0);
@@ -192,7 +203,7 @@ test(
 
 test(
   'start_service: folders on a disk under /mnt that is not mounted: no instance, a clear message',
-  deadline(10000, async () => {
+  deadline(30000, async () => {
     const mnt = `/mnt/meshseed-test-${process.pid}-absent`;
     const r = router({ [`option data_dir '`]: `option data_dir '${mnt}/data' #` });
     const { code, calls, named } = await call(r, INIT, 'start_service');
@@ -217,7 +228,7 @@ test(
 
 test(
   'start_service: an unset or relative folder is refused (the built-in defaults are for development)',
-  deadline(10000, async () => {
+  deadline(30000, async () => {
     for (const value of ["''", "'state'"]) {
       const r = router({ "option state_dir '": `option state_dir ${value} #` });
       const { code, calls, named } = await call(r, INIT, 'start_service');
@@ -230,7 +241,7 @@ test(
 
 test(
   'service_triggers: config reload, the disk mount, and the netifd interfaces of the LPD devices',
-  deadline(10000, async () => {
+  deadline(30000, async () => {
     const r = router({ "#list interface 'br-mesh'": "list interface 'br-mesh'\n\tlist interface 'bat0'" }, NETWORK);
     const { code, calls, stderr } = await call(r, INIT, 'service_triggers');
     assert.is(code, 0, stderr);
@@ -246,7 +257,7 @@ test(
 
 test(
   'service_triggers: no LPD interface listed means the LAN bridges; a netifd name works too; LPD off adds none',
-  deadline(10000, async () => {
+  deadline(30000, async () => {
     let res = await call(router({}, NETWORK), INIT, 'service_triggers');
     assert.equal(res.named('procd_add_reload_interface_trigger'), [
       ['procd_add_reload_interface_trigger', 'lan'],
@@ -266,7 +277,7 @@ test(
 
 test(
   'reload_service: SIGHUP to a running daemon; a start when it is not running or was disabled',
-  deadline(10000, async () => {
+  deadline(30000, async () => {
     let res = await call(router(), INIT, 'reload_service', { STUB_RUNNING: '1' });
     assert.equal(res.calls.filter((c) => c[0] !== 'chown' && c[0] !== 'uci'), [['procd_send_signal', 'meshseed', '*', 'HUP']]);
     res = await call(router(), INIT, 'reload_service', { STUB_RUNNING: '0' });
@@ -329,7 +340,7 @@ async function firewall(r: Router, fn: string, env: Record<string, string> = {})
 
 test(
   'firewall: named rules for the tracker, peer and LPD ports on the configured zone; a rerun changes nothing',
-  deadline(10000, async () => {
+  deadline(30000, async () => {
     const r = router({
       "option firewall_zone 'lan'": "option firewall_zone 'mesh'",
       "option port '6969'": "option port '7000'",
@@ -371,7 +382,7 @@ test(
 
 test(
   'firewall: the shipped config opens 6969, 6881-6889 and 6771 on lan; no firewall package, no rules',
-  deadline(10000, async () => {
+  deadline(30000, async () => {
     const r = router();
     const res = await firewall(r, 'meshseed_firewall_add');
     for (const l of [
@@ -392,7 +403,7 @@ test(
 
 test(
   'uci-defaults opens the ports and succeeds (so it is deleted); prerm-pkg closes them on removal only',
-  deadline(10000, async () => {
+  deadline(30000, async () => {
     const r = router();
     // the scripts source /usr/share/meshseed/firewall.sh: point them at the repository's copy
     const local = (p: string) => {
@@ -422,7 +433,7 @@ test(
 
 test(
   'the firewall follows the ports at start and reload: rewritten when they change, untouched (no commit) when not, no duplicates',
-  deadline(20000, async () => {
+  deadline(40000, async () => {
     const r = router();
     const conf = join(r.dir, 'uci', 'meshseed');
     const fw = { STUB_FIREWALL: '1' };
@@ -450,7 +461,7 @@ test(
 
 test(
   'firewall removal with no firewall config does nothing and says nothing; with one, only its rules go',
-  deadline(10000, async () => {
+  deadline(30000, async () => {
     const r = router();
     const none = await firewall(r, 'meshseed_firewall_remove', { STUB_FIREWALL: '0' });
     assert.equal(none.named('uci').filter((c) => c[1] !== 'show'), []);

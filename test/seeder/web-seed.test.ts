@@ -29,7 +29,7 @@ interface RawServer {
 }
 
 /** A keep-alive HTTP/1.1 server that parses only the request line and Range; `handle` writes raw bytes. */
-async function rawServer(handle: Handler): Promise<RawServer> {
+async function rawServer(handle: Handler, host = '127.0.0.1'): Promise<RawServer> {
   const sockets = new Set<net.Socket>();
   const state: RawServer = {
     url: '',
@@ -62,8 +62,8 @@ async function rawServer(handle: Handler): Promise<RawServer> {
       }
     });
   });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-  state.url = `http://127.0.0.1:${(server.address() as net.AddressInfo).port}/`;
+  await new Promise<void>((r) => server.listen(0, host, () => r()));
+  state.url = `http://${host.includes(':') ? `[${host}]` : host}:${(server.address() as net.AddressInfo).port}/`;
   return state;
 }
 
@@ -601,6 +601,36 @@ test(
     assert.is(server.connections, 1);
     ws.close();
     await server.close();
+  }),
+);
+
+test(
+  'IPv6 literals, and host names through the injected lookup (Host header as in the URL)',
+  deadline(10_000, async () => {
+    const data = content('f', 1000);
+    const v6 = await rawServer(goodMirror({ f: data }), '::1');
+    const a = seed(single(v6.url + 'f')).ws;
+    assert.equal(await a.read(10, 10), data.subarray(10, 20));
+    assert.match(v6.requests[0]!.head, /\r\nhost: \[::1\]:\d+\r\n/i);
+    a.close();
+    await v6.close();
+
+    const v4 = await rawServer(goodMirror({ f: data }));
+    const port = new URL(v4.url).port;
+    const asked: string[] = [];
+    const lookup = async (host: string) => (asked.push(host), { address: '127.0.0.1', family: 4 as const });
+    const b = new WebSeed({ clock: new ManualClock(), logger: createLogger('error', () => undefined), lookup }, single(`http://mirror.mesh.test:${port}/f`));
+    assert.equal(await b.read(0, 10), data.subarray(0, 10));
+    assert.equal(asked, ['mirror.mesh.test']);
+    assert.match(v4.requests[0]!.head, new RegExp(`\\r\\nhost: mirror\\.mesh\\.test:${port}\\r\\n`, 'i'));
+    b.close();
+    const failing = new WebSeed(
+      { clock: new ManualClock(), logger: createLogger('error', () => undefined), lookup: async () => Promise.reject(Object.assign(new Error('no such host'), { code: 'ENOTFOUND' })) },
+      single(`http://gone.mesh.test:${port}/f`),
+    );
+    await rejects(failing.read(0, 10), 'network', /cannot resolve the host/);
+    failing.close();
+    await v4.close();
   }),
 );
 
