@@ -23,7 +23,7 @@ import { join, dirname } from 'node:path';
 import { randomBytes, createHash } from 'node:crypto';
 import { request } from 'node:http';
 import { fileURLToPath } from 'node:url';
-import { median, numberArg } from './fixtures.mjs';
+import { cpuSeconds as cpuOf, initScriptNodeFlags, median, numberArg, processes, until } from './fixtures.mjs';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const SIZE_MIB = numberArg('size-mib', 256);
@@ -35,36 +35,8 @@ const port = () => 20000 + Math.floor(Math.random() * 40000);
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 const work = mkdtempSync(join(tmpdir(), 'meshseed-bench-seed-'));
-const children = new Set();
-const cleanup = () => {
-  for (const c of children) c.kill('SIGKILL');
-  rmSync(work, { recursive: true, force: true });
-};
-process.on('exit', cleanup);
-process.on('SIGINT', () => process.exit(130));
-
-function start(cmd, args, opts = {}) {
-  const c = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], ...opts });
-  children.add(c);
-  c.out = '';
-  c.stdout.on('data', (d) => (c.out += d));
-  c.stderr.on('data', (d) => (c.out += d));
-  c.done = new Promise((r) => c.on('exit', (code) => { children.delete(c); r(code); }));
-  return c;
-}
-async function until(what, ms, check) {
-  const end = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(50);
-  }
-}
-/** CPU seconds (user + system) of a process from /proc/<pid>/stat. */
-function cpuSeconds(pid) {
-  const f = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = f.slice(f.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100;
-}
+const start = processes(work, { spawn, rmSync });
+const cpuSeconds = (pid) => cpuOf(pid, readFileSync);
 const peakRssMiB = (pid) => Number(/VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))[1]) / 1024;
 
 // ---- data and torrent ----
@@ -136,7 +108,8 @@ async function startMeshseed(limitKiB, announceIt = true) {
   const p = port();
   const state = join(work, 'state');
   // MESHSEED_NODE_FLAGS: node flags for the daemon, as the init script would give them
-  const flags = (process.env.MESHSEED_NODE_FLAGS ?? '').split(' ').filter(Boolean);
+  // the init script's node flags, as on a router, unless MESHSEED_NODE_FLAGS says otherwise
+  const flags = process.env.MESHSEED_NODE_FLAGS !== undefined ? process.env.MESHSEED_NODE_FLAGS.split(' ').filter(Boolean) : initScriptNodeFlags(ROOT);
   const c = start(process.execPath, [...flags, join(ROOT, 'dist', 'meshseed.js'), 'daemon', '--tracker-enabled', '0', '--lpd-enabled', '0',
     '--state-dir', state, '--seeder-torrent-dir', join(work, 'torrents'), '--seeder-data-dir', dataDir,
     '--seeder-listen-port', String(p), '--seeder-upload-rate', String(limitKiB), '--seeder-upload-slots', '4']);

@@ -13,7 +13,7 @@
 #
 # Usage: scripts/mesh-sim.sh up|run|down|status [PREFIX]
 #   up      make the namespaces (to explore by hand with `ip netns exec PREFIX-a1 …`)
-#   run     run the scenarios of test/mesh/ in their own namespaces, printing
+#   run     run the scenarios of test/mesh/ (mesh, discovery, mesh DHT) in their own namespaces, printing
 #           what happens and how long it took; removes everything afterwards
 #   down    remove the namespaces and every process in them
 #   PREFIX (default "ms") names the namespaces PREFIX-r, PREFIX-a1, … so several simulations

@@ -21,6 +21,7 @@ export const COMMANDS: Record<string, () => Promise<Command>> = {
   show: async () => (await import('./commands/show.js')).showCommand,
   verify: async () => (await import('./commands/verify.js')).verifyCommand,
   reannounce: async () => (await import('./commands/reannounce.js')).reannounceCommand,
+  add: async () => (await import('./commands/add.js')).addCommand,
 };
 
 async function mainHelp(): Promise<string> {

@@ -10,7 +10,9 @@ export type ErrorCode =
   | 'EIO' // a file could not be read or written
   | 'ECHECK' // a check failed (verify found damage): exit 1
   | 'EDAEMON' // the running daemon could not be reached
-  | 'EWEBSEED'; // a web seed (BEP 19) answered badly, could not be reached, or was dropped
+  | 'EWEBSEED' // a web seed (BEP 19) answered badly, could not be reached, or was dropped
+  | 'EMAGNET' // a magnet link or info hash that cannot be used
+  | 'ECATALOG'; // a catalog (listing, feed, catalog.json) that cannot be read
 
 export class MeshseedError extends Error {
   readonly code: ErrorCode;

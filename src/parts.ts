@@ -4,12 +4,15 @@
  * prints them ('10.0.0.2', '::1'); info hashes are 40 lower-case hex digits at these seams.
  */
 
+import type { Metainfo } from './codec/metainfo.js';
+
 /** A peer learned by one part and offered to another. */
 export interface PeerCandidate {
   infoHashHex: string;
   address: string;
   port: number;
-  source: 'tracker' | 'lpd' | 'pex' | 'incoming' | 'dht';
+  /** `announced`: announced to this node's own tracker (not a tracker of a private torrent). `dht`: found by a DHT lookup (BEP 5). */
+  source: 'tracker' | 'lpd' | 'pex' | 'incoming' | 'announced' | 'dht';
 }
 
 /** What the LPD bridge needs from the daemon's tracker. */
@@ -20,8 +23,29 @@ export interface TrackerRegistry {
   registerExternalPeer(infoHashHex: string, address: string, port: number): boolean;
 }
 
-/** A torrent the seeder offers, as the announcer and LPD need to see it. */
+/** A peer that announced to this node's tracker. */
+export interface AnnouncedPeer {
+  infoHashHex: string;
+  address: string;
+  port: number;
+  seeder: boolean;
+}
+
+/** What mesh discovery needs from the daemon's tracker: its swarms, and news of new peers. */
+export interface TrackerSwarms {
+  /** True when a .torrent the tracker read (allowed_dir) says the torrent is private (BEP 27). */
+  isPrivate(infoHashHex: string): boolean;
+  /** Up to `max` live peers of the torrent, seeders first. */
+  peersOf(infoHashHex: string, max: number): { address: string; port: number; seed: boolean }[];
+  /** Called when an announce adds a peer the swarm did not have (not for LPD-registered peers). */
+  onPeerAnnounced(listener: (peer: AnnouncedPeer) => void): void;
+}
+
+/** A torrent the seeder offers, as the announcer, LPD and the front page need to see it. */
 export interface SeededTorrent {
+  /** Its .torrent file in the watch folder and its metainfo (the front page lists and serves them; test fakes leave them out). */
+  readonly file?: string;
+  readonly meta?: Metainfo;
   infoHashHex: string;
   infoHash: Uint8Array;
   /** BEP 27: announced only to its own trackers, never over LPD or PEX. */
@@ -40,6 +64,8 @@ export interface SeederView {
   torrents(): SeededTorrent[];
   /** New connection candidates (from trackers, LPD, PEX); the seeder dedups and caps. */
   addCandidates(peers: PeerCandidate[]): void;
+  /** The peers connected for a public torrent (the mesh lookup's first source). */
+  peersOf?(infoHashHex: string): { address: string; port: number; seed?: boolean }[];
   /** Called when torrents are added or removed, so LPD and the announcer follow. */
   onTorrentsChanged(listener: () => void): void;
 }

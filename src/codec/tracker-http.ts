@@ -191,7 +191,10 @@ export function decodeAnnounceParams(params: [string, Uint8Array][]): Decoded<Ht
   };
   const uploaded = counter('uploaded');
   const downloaded = counter('downloaded');
-  const left = counter('left');
+  let left = counter('left');
+  // Transmission announces a magnet whose size it does not know yet with left = 2^64-1
+  // (~(uint64_t)0): a leecher of unknown size, not an error
+  if (left === null && /^\d{18,20}$/.test(shortLatin1(firstParam(params, 'left')!))) left = undefined;
   if (uploaded === null) return fail('uploaded is not a non-negative number');
   if (downloaded === null) return fail('downloaded is not a non-negative number');
   if (left === null) return fail('left is not a non-negative number');

@@ -14,11 +14,15 @@ import { systemClock } from '../util/clock.js';
 import { TrackerService } from '../tracker/tracker-service.js';
 import { single, type Command } from './command.js';
 import { LpdService } from '../lpd/lpd-service.js';
+import { MeshDiscovery } from '../lpd/mesh-discovery.js';
 import { MeshseedError, describeError, usageError } from '../errors.js';
 import { ControlServer, controlSocketPath } from '../control/control-socket.js';
 import { Seeder } from '../seeder/seeder.js';
 import { announcerService } from '../seeder/announce-service.js';
 import { DhtService } from '../dht/dht-service.js';
+import { CatalogService } from '../catalog/catalog-service.js';
+import { MagnetService } from '../catalog/magnet-service.js';
+import { addTarget } from '../catalog/add-target.js';
 import type mri from 'mri';
 
 /** One line per setting: flag, doc, then its default, bounds and unit from the settings table. */
@@ -82,19 +86,73 @@ Example:
     const dht = new DhtService({ log, clock: systemClock, ...(seeder ? { seeder } : {}) }, settings);
     daemon.add(dht);
     if (seeder) seeder.dht = dht;
+    // Catalog subscriptions fill the seeder's torrent_dir; added with the seeder (idle with no
+    // catalog) so a reload can subscribe.
+    if (seeder)
+      daemon.add(
+        new CatalogService(
+          {
+            log,
+            clock: systemClock,
+            usedBytes: () => seeder.torrents().reduce((n, t) => n + (t.meta?.length ?? 0), 0),
+            knownHashes: () => new Set(seeder.torrents().map((t) => t.infoHashHex)),
+          },
+          settings,
+        ),
+      );
+    // .magnet files in torrent_dir (meshseed add) are completed into .torrent files (BEP 9)
+    const magnets = seeder
+      ? new MagnetService(
+          {
+            log,
+            clock: systemClock,
+            peerId: seeder.peerId,
+            listenPort: () => seeder.listenPort(),
+            knownHashes: () => new Set(seeder.torrents().map((t) => t.infoHashHex)),
+            ownTracker: () => {
+              if (!tracker || !tracker.port) return undefined;
+              const host = daemon.current['tracker.address'][0] ?? '127.0.0.1';
+              return `http://${host.includes(':') ? `[${host}]` : host}:${tracker.port}/announce`;
+            },
+          },
+          settings,
+        )
+      : undefined;
+    if (magnets) daemon.add(magnets);
     // LPD last, after the tracker and seeder it bridges to: pass them as `registry` (the
     // tracker's TrackerRegistry) and `seeder` (the SeederView). Always added: it idles while
     // lpd.enabled is 0, so a reload can switch it on.
-    const lpd = new LpdService({ log, clock: systemClock, dht, ...(tracker ? { registry: tracker } : {}), ...(seeder ? { seeder } : {}) }, settings);
+    // Mesh discovery (lookup, LPD introductions, the seeder dialling new leechers) hears what LPD hears.
+    const discovery = new MeshDiscovery({ log, clock: systemClock, ...(tracker ? { tracker } : {}), ...(seeder ? { seeder } : {}) }, settings);
+    daemon.add(discovery);
+    const lpd = new LpdService(
+      {
+        log,
+        clock: systemClock,
+        ...(tracker ? { registry: tracker } : {}),
+        dht,
+        ...(seeder ? { seeder } : {}),
+        onHeard: (h, address, port, ifname) => discovery.heard(h, address, port, ifname),
+      },
+      settings,
+    );
     daemon.add(lpd);
     if (tracker) {
       tracker.lpdStatus = () => lpd.status();
+      tracker.introductionStatus = () => discovery.status();
       tracker.dhtStatus = () => dht.status();
       tracker.partsStatus = () => daemon.parts();
+      // the front page lists the seeder's torrents with their state
+      if (seeder) tracker.seeder = seeder;
     }
     // the control socket (`meshseed status`) opens before the parts start and closes after they stop
     const control = new ControlServer(
-      { log: log.child('control'), status: () => daemon.status(), parts: () => daemon.parts() },
+      {
+        log: log.child('control'),
+        status: () => daemon.status(),
+        parts: () => daemon.parts(),
+        ...(magnets ? { add: (target: string) => addTarget(target, { torrentDir: daemon.current['seeder.torrent_dir'], kickMagnets: () => void magnets.kick() }) } : {}),
+      },
       { path: controlSocketPath(settings['main.state_dir']) },
     );
     try {

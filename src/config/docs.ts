@@ -8,6 +8,7 @@ const EXAMPLES: Record<string, string> = {
   address: '10.42.0.1',
   infohash: '0123456789abcdef0123456789abcdef01234567',
   url: 'http://10.42.0.1:6969/announce',
+  httpurl: 'http://10.42.0.1:6969/catalog.json',
   ifname: 'br-mesh',
   hostport: '10.42.0.1:6881',
 };

@@ -43,6 +43,8 @@ function checkItem(item: ListItem, v: string): string | undefined {
       return /^[0-9a-fA-F]{40}$/.test(v) ? undefined : `'${v}' is not an info hash (40 hex digits)`;
     case 'url':
       return /^(https?|udp):\/\/[^\s/]+/.test(v) ? undefined : `'${v}' is not an http://, https:// or udp:// URL`;
+    case 'httpurl':
+      return /^https?:\/\/[^\s/]+/.test(v) ? undefined : `'${v}' is not an http:// or https:// URL`;
     case 'ifname':
       return /^[A-Za-z0-9_.@-]{1,15}$/.test(v) ? undefined : `'${v}' is not an interface name`;
     case 'hostport':

@@ -9,7 +9,7 @@
  */
 
 export type SettingType = 'bool' | 'int' | 'string' | 'path' | 'enum' | 'list';
-export type ListItem = 'address' | 'infohash' | 'url' | 'ifname' | 'hostport';
+export type ListItem = 'address' | 'infohash' | 'url' | 'httpurl' | 'ifname' | 'hostport';
 
 interface SpecBase {
   doc: string;
@@ -243,6 +243,36 @@ export const SETTINGS = {
     unit: 'KiB/s',
     doc: 'Upload limit for each torrent; 0 means only the global limit.',
   },
+  'seeder.download': {
+    shipped: true,
+    type: 'bool',
+    default: true,
+    doc: 'Mirror mode: download what a torrent of torrent_dir lacks (from peers and web seeds), then seed it; 0 seeds only what is on disk.',
+  },
+  'seeder.min_free_mb': {
+    type: 'int',
+    default: 64,
+    min: 0,
+    max: 10000000,
+    unit: 'MiB',
+    doc: 'Free space kept on the data_dir disk: a download waits (disk full) rather than go below it.',
+  },
+  'seeder.download_rate': {
+    type: 'int',
+    default: 0,
+    min: 0,
+    max: 10000000,
+    unit: 'KiB/s',
+    doc: 'Download limit for all torrents together; 0 means unlimited.',
+  },
+  'seeder.torrent_download_rate': {
+    type: 'int',
+    default: 0,
+    min: 0,
+    max: 10000000,
+    unit: 'KiB/s',
+    doc: 'Download limit for each torrent; 0 means only the global limit.',
+  },
   'seeder.upload_slots': {
     type: 'int',
     default: 4,
@@ -276,6 +306,34 @@ export const SETTINGS = {
     default: true,
     doc: "Also announce to this daemon's own tracker (when it runs).",
   },
+  'seeder.catalog': {
+    type: 'list',
+    default: [],
+    shipped: true,
+    item: 'httpurl',
+    doc: 'Catalogs subscribed to (a node\'s /catalog.json, a directory listing of .torrent files, an RSS or Atom feed): new .torrent files go into torrent_dir.',
+  },
+  'seeder.catalog_interval': {
+    type: 'int',
+    default: 900,
+    min: 5,
+    max: 604800,
+    unit: 's',
+    doc: 'How often each catalog is fetched (conditional GET), with up to 10% random jitter.',
+  },
+  'seeder.catalog_remove': {
+    type: 'bool',
+    default: false,
+    doc: 'Remove .torrent files (never data) that a catalog added once they leave it.',
+  },
+  'seeder.max_disk_mb': {
+    type: 'int',
+    default: 0,
+    min: 0,
+    max: 100000000,
+    unit: 'MiB',
+    doc: 'Most data the torrents of torrent_dir may hold; catalog torrents that do not fit wait, in catalog order. 0 means no limit.',
+  },
 
   // ---- lpd ----
   'lpd.enabled': { shipped: true, type: 'bool', default: true, doc: 'Local Peer Discovery (BEP 14) on the mesh interfaces.' },
@@ -297,6 +355,17 @@ export const SETTINGS = {
     default: true,
     doc: 'Offer peers heard by LPD to the seeder as connection candidates.',
   },
+  'lpd.introduce': {
+    type: 'bool',
+    default: true,
+    doc: 'Introduce clients heard by LPD to the peers this node knows or looks up (one ut_pex message; never for private torrents).',
+  },
+  'lpd.lookup_tracker': {
+    type: 'list',
+    default: [],
+    item: 'url',
+    doc: 'Mesh tracker announce URLs asked for peers to introduce when this node knows none (besides seeder.mesh_tracker).',
+    },
 
   // ---- dht ----
   'dht.enabled': { shipped: true, type: 'bool', default: true, doc: 'Run a Mainline DHT node (BEP 5), bootstrapped only from mesh nodes and bootstrap.' },

@@ -18,8 +18,8 @@ import { MeshseedError } from '../errors.js';
 import { VERSION } from '../version.js';
 
 export const CONTROL_SOCKET_NAME = 'meshseed.sock';
-/** A request is one short JSON line. */
-export const MAX_REQUEST_BYTES = 1024;
+/** A request is one JSON line: a status ask, or an add carrying a magnet link (at most 16 KiB). */
+export const MAX_REQUEST_BYTES = 20 * 1024;
 /** A status reply for thousands of torrents stays far below this; a bigger one is refused by the client. */
 export const MAX_REPLY_BYTES = 16 << 20;
 /** A connection idle this long is dropped. */
@@ -52,6 +52,8 @@ export interface ControlServerDeps {
   parts?(): Record<string, unknown>;
   /** Milliseconds, for uptime. */
   now?: () => number;
+  /** `{"command":"add","target":…}` (meshseed add): resolves with one line for the operator. */
+  add?(target: string): Promise<string>;
 }
 
 export class ControlServer implements Service {
@@ -155,7 +157,12 @@ export class ControlServer implements Service {
         if (buffered.length > MAX_REQUEST_BYTES) this.answer(socket, { ok: false, error: `request longer than ${MAX_REQUEST_BYTES} bytes` });
         return;
       }
-      this.answer(socket, this.handle(buffered.slice(0, nl)));
+      const line = buffered.slice(0, nl);
+      buffered = '';
+      socket.removeAllListeners('data');
+      // an add may fetch a URL (bounded by its own deadline): no idle cut while it runs
+      socket.setTimeout(0);
+      void Promise.resolve(this.handle(line)).then((reply) => this.answer(socket, reply));
     });
   }
 
@@ -164,7 +171,7 @@ export class ControlServer implements Service {
     socket.end(JSON.stringify(reply) + '\n');
   }
 
-  private handle(line: string): unknown {
+  private handle(line: string): unknown | Promise<unknown> {
     if (line.length > MAX_REQUEST_BYTES) return { ok: false, error: `request longer than ${MAX_REQUEST_BYTES} bytes` };
     let request: unknown;
     try {
@@ -173,6 +180,15 @@ export class ControlServer implements Service {
       return { ok: false, error: 'request is not JSON' };
     }
     const command = (request as { command?: unknown } | null)?.command;
+    if (command === 'add') {
+      const target = (request as { target?: unknown }).target;
+      if (typeof target !== 'string' || target === '') return { ok: false, error: 'add needs a target' };
+      if (!this.deps.add) return { ok: false, error: 'this daemon cannot add torrents (the seeder is off)' };
+      return this.deps.add(target).then(
+        (message) => ({ ok: true, message }),
+        (err: Error) => ({ ok: false, error: err.message }),
+      );
+    }
     if (command !== 'status') return { ok: false, error: `unknown command ${JSON.stringify(command)}` };
     try {
       const status: StatusDocument = {
@@ -200,6 +216,15 @@ export function startHint(initScript = INIT_SCRIPT): string {
 
 /** Asks the daemon listening on `path`; throws MeshseedError('EDAEMON') with what to do when it cannot. */
 export function requestStatus(path: string, timeoutMs = 5_000): Promise<StatusDocument> {
+  return requestControl(path, { command: 'status' }, timeoutMs, (r) => (r.status as StatusDocument | undefined));
+}
+
+/** `meshseed add`: the daemon's one-line answer. */
+export function requestAdd(path: string, target: string, timeoutMs = 60_000): Promise<string> {
+  return requestControl(path, { command: 'add', target }, timeoutMs, (r) => (typeof r.message === 'string' ? r.message : undefined));
+}
+
+function requestControl<T>(path: string, request: object, timeoutMs: number, pick: (reply: Record<string, unknown>) => T | undefined): Promise<T> {
   return new Promise((resolvePromise, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
@@ -212,7 +237,7 @@ export function requestStatus(path: string, timeoutMs = 5_000): Promise<StatusDo
     };
     const socket = net.connect(path);
     socket.setTimeout(timeoutMs, () => fail(`the daemon on ${path} did not answer within ${timeoutMs / 1000} s`));
-    socket.on('connect', () => socket.write(JSON.stringify({ command: 'status' }) + '\n'));
+    socket.on('connect', () => socket.write(JSON.stringify(request) + '\n'));
     socket.on('error', (err: NodeJS.ErrnoException) => {
       if (err.code === 'ENOENT' || err.code === 'ECONNREFUSED') fail(`no daemon listening on ${path}: is it running? ${startHint()}`);
       else if (err.code === 'EACCES') fail(`cannot open ${path}: permission denied (run as root)`);
@@ -225,15 +250,16 @@ export function requestStatus(path: string, timeoutMs = 5_000): Promise<StatusDo
     });
     socket.on('end', () => {
       if (settled) return;
-      let reply: { ok?: boolean; status?: StatusDocument; error?: string };
+      let reply: Record<string, unknown>;
       try {
         reply = JSON.parse(Buffer.concat(chunks).toString('utf8'));
       } catch {
         return fail(`the daemon on ${path} sent a reply that is not JSON`);
       }
-      if (!reply.ok || !reply.status) return fail(`the daemon refused: ${reply.error ?? 'no reason given'}`);
+      const value = reply?.ok ? pick(reply) : undefined;
+      if (value === undefined) return fail(`the daemon refused: ${typeof reply?.error === 'string' ? reply.error : 'no reason given'}`);
       settled = true;
-      resolvePromise(reply.status);
+      resolvePromise(value);
     });
   });
 }

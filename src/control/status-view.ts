@@ -6,13 +6,15 @@
  * What it reads from the parts (anything missing shows as `-` / null):
  *   services.seeder.torrents[]:  { infoHash (40 hex, or '' for a .torrent that cannot be
  *                                  read), name, file?, state, peers, uploadRate (bytes/s),
- *                                  uploaded (bytes), message? (or error?) }
+ *                                  uploaded (bytes), message? (or error?), progress (0…1),
+ *                                  downloadRate, downloaded, etaS, webSeeds[] }
  *   services.announcer.torrents[]: AnnouncerStatus (src/seeder/announcer.ts)
  *
  * The JSON view (`--json`) is a stable interface for scripts; its fields are listed in
  * the README. `services` carries the parts' raw status, which may change between versions.
  */
-import { lpdSummary } from '../lpd/lpd-summary.js';
+import { introductionsSummary, lpdSummary } from '../lpd/lpd-summary.js';
+import { catalogSummary } from '../catalog/catalog-summary.js';
 import { dhtSummary } from '../dht/dht-summary.js';
 import { partProblems } from '../part-state.js';
 import type { StatusDocument } from './control-socket.js';
@@ -29,6 +31,13 @@ export interface TorrentView {
   uploadRate: number | null;
   /** Bytes since the daemon started. */
   uploaded: number | null;
+  /** Mirror mode: share of the data verified on disk (0…1), bytes/s and bytes received, seconds left. */
+  progress: number | null;
+  downloadRate: number | null;
+  downloaded: number | null;
+  etaS: number | null;
+  /** The torrent's web seeds (BEP 19): url, state, failures, retryInS, error, downloaded. */
+  webSeeds: unknown[];
   error: string | null;
   /** How the torrent is announced; null when the announcer does not run. */
   announce: {
@@ -58,6 +67,11 @@ interface SeederTorrentStatus {
   peers?: unknown;
   uploadRate?: unknown;
   uploaded?: unknown;
+  progress?: unknown;
+  downloadRate?: unknown;
+  downloaded?: unknown;
+  etaS?: unknown;
+  webSeeds?: unknown;
   error?: unknown;
   message?: unknown;
   file?: unknown;
@@ -75,7 +89,21 @@ export function statusView(doc: StatusDocument): StatusView {
   const row = (key: string, hash: string | null): TorrentView => {
     let r = byHash.get(key);
     if (!r) {
-      r = { infoHash: hash, name: null, state: null, peers: null, uploadRate: null, uploaded: null, error: null, announce: null };
+      r = {
+        infoHash: hash,
+        name: null,
+        state: null,
+        peers: null,
+        uploadRate: null,
+        uploaded: null,
+        progress: null,
+        downloadRate: null,
+        downloaded: null,
+        etaS: null,
+        webSeeds: [],
+        error: null,
+        announce: null,
+      };
       byHash.set(key, r);
     }
     return r;
@@ -93,6 +121,11 @@ export function statusView(doc: StatusDocument): StatusView {
     r.peers = num(t.peers);
     r.uploadRate = num(t.uploadRate);
     r.uploaded = num(t.uploaded);
+    r.progress = num(t.progress);
+    r.downloadRate = num(t.downloadRate);
+    r.downloaded = num(t.downloaded);
+    r.etaS = num(t.etaS);
+    r.webSeeds = list(t.webSeeds);
     r.error = str(t.error) ?? str(t.message);
   }
   for (const a of list(announcer.torrents) as TorrentAnnounceStatus[]) {
@@ -165,13 +198,15 @@ function clip(s: string, width: number): string {
 export function renderStatus(v: StatusView): string {
   // a part that cannot start comes first: `tracker: not running (port 6969 in use), retrying`
   const lines = [`meshseed ${v.version}, pid ${v.pid}, up ${formatDuration(v.uptimeS)}`, ...partProblems(v.parts)];
-  const lpd = lpdSummary(v.services.lpd);
+  const lpd = [lpdSummary(v.services.lpd), introductionsSummary(v.services.introductions)].filter((l) => l !== undefined).join('\n');
+  const catalogs = catalogSummary(v.services.catalog, v.services.magnet);
   const dht = dhtSummary(v.services.dht);
   if (!v.torrents.length) {
     const parts = Object.keys(v.services);
     lines.push(parts.includes('seeder') ? 'no torrents: put .torrent files in the torrent_dir' : 'no torrents (the seeder is not running)');
     if (lpd) lines.push(lpd);
     if (dht) lines.push(dht);
+    lines.push(...catalogs);
     return lines.join('\n');
   }
   const cells = (name: string, state: string, peers: string, rate: string, up: string, trackers: string) =>
@@ -197,5 +232,6 @@ export function renderStatus(v: StatusView): string {
   );
   if (lpd) lines.push(lpd);
   if (dht) lines.push(dht);
+  lines.push(...catalogs);
   return lines.join('\n');
 }

@@ -43,6 +43,8 @@ export interface LpdServiceDeps {
   /** The DHT node, when it runs: a host heard by LPD is pinged at its announced port (BEP 5 nodes listen there by default). */
   dht?: { addNode(host: string, port: number, source: 'lpd'): void };
   networkInterfaces?: () => InterfaceListing;
+  /** Every public torrent heard (mesh discovery: the introducer and the mesh lookup listen here). */
+  onHeard?: (infoHashHex: string, address: string, port: number, ifname: string) => void;
   open?: OpenTransport;
   randomBytes?: (n: number) => Uint8Array;
 }
@@ -309,6 +311,7 @@ export class LpdService implements Service {
         if (this.settings['lpd.bridge_to_seeder']) candidates.push({ infoHashHex: h, address: from.address, port: search.port, source: 'lpd' });
       }
       if (!known) this.bridge.unknownTorrents++;
+      this.deps.onHeard?.(h, from.address, search.port, iface.endpoint.ifname);
     }
     if (candidates.length && this.deps.seeder) {
       this.bridge.peersOfferedToSeeder += candidates.length;

@@ -48,6 +48,7 @@ import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/log.js';
 import type { TokenBucket } from './bandwidth.js';
 import { REQQ, UploadQueue, type UploadHost } from './peer-upload.js';
+import type { PeerDownload } from './download.js';
 
 export { MAX_BLOCKS_IN_FLIGHT, MAX_INVALID_REQUESTS, REQQ } from './peer-upload.js';
 
@@ -241,7 +242,27 @@ export class PeerSession {
     return ok;
   }
 
-  private sendMessage(m: Message): void {
+  /** Mirror mode: the client side of this connection (download.ts), while its torrent downloads. */
+  download: PeerDownload | undefined;
+  /** The peer said have_all (BEP 6). */
+  peerHasAll = false;
+  /** The peer's reqq (BEP 10), when it said. */
+  peerReqq: number | undefined;
+
+  peerHas(index: number): boolean {
+    return this.peerHasAll || (this.peerHave !== undefined && bitIsSet(this.peerHave, index));
+  }
+
+  private toDownload(m: Message): void {
+    this.download?.onMessage(m, this.deps.clock.now(), this.torrent!.meta.pieceCount);
+  }
+
+  sendMessages(ms: Message[]): void {
+    if (ms.length === 1) return this.sendMessage(ms[0]!);
+    this.send(Buffer.concat(ms.map(encodeMessage)));
+  }
+
+  sendMessage(m: Message): void {
     this.send(encodeMessage(m));
   }
 
@@ -301,6 +322,7 @@ export class PeerSession {
           this.onMessage(decodeMessage(body, this.torrent.meta));
         },
       );
+      this.download?.flush(this.lastReceived);
     } catch (err) {
       this.close(err instanceof PeerWireError || err instanceof MseError ? err.message : `internal error: ${(err as Error).message}`);
     }
@@ -351,7 +373,8 @@ export class PeerSession {
       version: this.deps.version,
       ...(yourIp ? { yourIp } : {}),
       reqq: REQQ,
-      uploadOnly: true,
+      // BEP 21 upload_only: only once we have everything
+      uploadOnly: t.complete(),
     });
     this.sendMessage({ type: 'extended', extId: EXT_HANDSHAKE_ID, payload });
   }
@@ -365,8 +388,6 @@ export class PeerSession {
     const t = this.torrent!;
     switch (m.type) {
       case 'keepAlive':
-      case 'choke':
-      case 'unchoke':
         return;
       case 'port':
         if (!t.meta.private && m.port > 0) this.deps.dhtNode?.(this.address, m.port);
@@ -387,30 +408,38 @@ export class PeerSession {
         return;
       case 'have':
         this.peerHave ??= new Uint8Array(Math.ceil(t.meta.pieceCount / 8));
-        if (!bitIsSet(this.peerHave, m.index)) {
-          this.peerHave[m.index >> 3]! |= 0x80 >> (m.index & 7);
-          this.peerHaveCount++;
-        }
+        if (bitIsSet(this.peerHave, m.index)) return;
+        this.peerHave[m.index >> 3]! |= 0x80 >> (m.index & 7);
+        this.peerHaveCount++;
+        this.toDownload(m);
         return this.checkPeerSeed();
       case 'bitfield':
         this.peerHave = Uint8Array.from(m.bits);
         this.peerHaveCount = countBits(m.bits);
+        this.toDownload(m);
         return this.checkPeerSeed();
       case 'haveAll':
         this.fastOnly('have_all');
+        this.peerHasAll = true;
         this.peerHaveCount = t.meta.pieceCount;
+        this.toDownload(m);
         return this.checkPeerSeed();
       case 'haveNone':
       case 'suggest':
       case 'allowedFast':
       case 'reject':
-        return this.fastOnly(m.type);
+        this.fastOnly(m.type);
+        return this.toDownload(m);
+      case 'choke':
+      case 'unchoke':
+        return this.toDownload(m);
       case 'request':
         return this.upload.onRequest(m);
       case 'cancel':
         return this.upload.onCancel(m);
       case 'piece':
-        throw new PeerWireError('sent a piece we never requested');
+        if (!this.download) throw new PeerWireError('sent a piece we never requested');
+        return this.toDownload(m);
       case 'extended':
         return this.onExtended(m.extId, m.payload);
     }
@@ -431,6 +460,7 @@ export class PeerSession {
         else this.peerExtIds.set(k, v);
       }
       if (h.port !== undefined && this.peerListenPort === undefined) this.peerListenPort = h.port;
+      if (h.reqq !== undefined) this.peerReqq = h.reqq;
       if (h.version) this.client = h.version.slice(0, 64);
       if (h.uploadOnly && t.complete()) this.close('peer is upload-only and so are we');
       return;
@@ -497,7 +527,7 @@ export class PeerSession {
       return;
     }
     if (now - this.lastReceived > SILENT_MS) return this.close('silent');
-    if (!this.peerInterested && now - this.lastInterest > IDLE_MS) return this.close('not interested');
+    if (!this.peerInterested && !this.download?.amInterested && now - this.lastInterest > IDLE_MS) return this.close('not interested');
     if (now - this.lastSent >= KEEPALIVE_MS) this.send(KEEP_ALIVE);
     if (now - this.lastPex >= PEX_INTERVAL_MS) this.sendPex(now);
   }

@@ -31,7 +31,9 @@ import { PeerSession, type SessionDeps, type SessionTorrent } from './peer-sessi
 import { MAX_HALF_OPEN, PeerListener, isOwnAddress, normalizeAddress } from './peer-listener.js';
 import { TorrentSession, type TorrentStatus } from './torrent-session.js';
 import { TorrentWatcher } from './torrent-watcher.js';
+import { Mirror, type MirrorDeps } from './mirror.js';
 import { mseTorrentKey } from '../codec/mse.js';
+import { PEX_FLAG } from '../codec/peer-wire.js';
 
 export { FALLBACK_PORTS, MAX_HALF_OPEN, CONNECT_TIMEOUT_MS, RETRY_MS } from './peer-listener.js';
 export { MAX_CANDIDATES, type TorrentState, type TorrentStatus } from './torrent-session.js';
@@ -62,6 +64,9 @@ export interface SeederDeps {
   host?: string;
   /** Tests: the ports tried after listen_port (default 6882…6889). */
   fallbackPorts?: number[];
+  /** Mirror mode: web seeds (web-seed.ts) and, for tests, free space. */
+  webSeed?: MirrorDeps['webSeed'];
+  freeBytes?: MirrorDeps['freeBytes'];
 }
 
 export class Seeder implements Service, SeederView {
@@ -94,6 +99,7 @@ export class Seeder implements Service, SeederView {
   private readonly sessionDeps: SessionDeps;
   /** The DHT node, set by the daemon when it runs: its port goes in our handshakes, peers' `port` messages go to it. */
   dht: { port(): number | undefined; addNode(host: string, port: number, source: 'port'): void } | undefined;
+  private readonly mirror: Mirror;
   /** Slowloris defence for incoming connections (see peer-admission.ts). */
   private readonly admission = new PeerAdmission();
 
@@ -106,6 +112,19 @@ export class Seeder implements Service, SeederView {
     this.peerId = Buffer.concat([Buffer.from(`-MS${v[0] ?? 0}${v[1] ?? 0}${v[2] ?? 0}0-`.slice(0, 8), 'latin1'), randomBytes(12)]);
     this.listener = new PeerListener({ ...deps, incoming: (s) => this.incoming(s) });
     this.global = new TokenBucket(deps.clock.now(), settings['seeder.upload_rate'] * 1024);
+    this.mirror = new Mirror(
+      {
+        clock: deps.clock,
+        log: deps.log,
+        changed: (t) => {
+          if (t.state === 'missing data') this.updateState(t);
+          this.notifyChanged();
+        },
+        ...(deps.webSeed ? { webSeed: deps.webSeed } : {}),
+        ...(deps.freeBytes ? { freeBytes: deps.freeBytes } : {}),
+      },
+      settings,
+    );
     const self = this;
     this.sessionDeps = {
       clock: deps.clock,
@@ -140,7 +159,12 @@ export class Seeder implements Service, SeederView {
   }
 
   torrents(): SeededTorrent[] {
-    return [...this.torrentsByHash.values()].filter((t) => t.state === 'seeding' || t.state === 'missing data');
+    return [...this.torrentsByHash.values()].filter((t) => t.offered);
+  }
+
+  peersOf(infoHashHex: string): { address: string; port: number; seed: boolean }[] {
+    const t = this.torrentsByHash.get(infoHashHex);
+    return t && !t.private ? t.pexPeers().map((p) => ({ address: p.address, port: p.port, seed: ((p.flags ?? 0) & PEX_FLAG.seed) !== 0 })) : [];
   }
 
   onTorrentsChanged(listener: () => void): void {
@@ -150,7 +174,7 @@ export class Seeder implements Service, SeederView {
   addCandidates(peers: PeerCandidate[]): void {
     for (const p of peers) {
       const t = this.torrentsByHash.get(p.infoHashHex);
-      if (!t || t.state === 'checking') continue;
+      if (!t || t.state === 'checking' || t.download?.banned.has(normalizeAddress(p.address))) continue;
       // BEP 27: a private torrent's peers come only from its own trackers.
       if (t.private && p.source !== 'tracker') continue;
       if (!(p.port > 0 && p.port < 65536) || !p.address) continue;
@@ -192,6 +216,7 @@ export class Seeder implements Service, SeederView {
     this.settings = settings;
     const now = this.deps.clock.now();
     this.global.setRate(settings['seeder.upload_rate'] * 1024, now);
+    this.mirror.reload(settings, this.torrentsByHash.values());
     for (const t of this.torrentsByHash.values()) {
       t.bucket.setRate(settings['seeder.torrent_upload_rate'] * 1024, now);
       this.apply(t.choker.setSlots(settings['seeder.upload_slots'], now));
@@ -288,8 +313,11 @@ export class Seeder implements Service, SeederView {
       this.deps.log.error(`${t.meta.name}: ${t.message}`);
       return;
     }
+    // mirror mode: pieces in doubt (a crash, sparse files) are hashed before the state is told
+    await this.mirror.checkDoubtful(t);
     if (t.removed) return;
     this.updateState(t);
+    this.mirror.consider(t);
     this.notifyChanged();
     this.connectMore();
   }
@@ -308,6 +336,7 @@ export class Seeder implements Service, SeederView {
     const t = this.torrentsByHash.get(hash);
     if (!t || t.file !== file) return;
     t.removed = true;
+    this.mirror.stop(t);
     this.torrentsByHash.delete(hash);
     this.torrentsByMseKey.delete(mseTorrentKey(t.meta.infoHash));
     for (const s of [...t.sessions]) s.close('torrent removed');
@@ -386,9 +415,11 @@ export class Seeder implements Service, SeederView {
     // an outgoing connection counts against the caps only once it is up
     if (s.outgoing && (t.sessions.size >= this.settings['seeder.max_peers_per_torrent'] || this.activeCount() >= this.settings['seeder.max_peers']))
       return s.close('too many peers');
+    if (t.download?.banned.has(s.address)) return s.close('banned: its data failed the hash check');
     s.bucket = new TokenBucket(this.deps.clock.now(), 0, t.bucket);
     this.admission.establish(s);
     t.sessions.add(s);
+    this.mirror.attach(t, s);
     t.candidates.delete(`${s.address}|${s.port}`);
     this.deps.log.debug(`${t.meta.name}: peer ${s.address}:${s.port} (${s.client}) ${s.outgoing ? 'connected' : 'accepted'}${s.encrypted ? (s.rc4 ? ' over MSE, RC4' : ' over MSE, plaintext') : ''}`);
   }
@@ -398,6 +429,7 @@ export class Seeder implements Service, SeederView {
     this.admission.remove(s);
     this.bandwidthWaiters.delete(s);
     const t = s.torrent as TorrentSession | undefined;
+    if (t) this.mirror.detach(t, s);
     if (t && t.sessions.delete(s)) this.apply(t.choker.remove(s, this.deps.clock.now()));
     this.deps.log.debug(`${t ? `${t.meta.name}: ` : ''}peer ${s.address}:${s.port} closed: ${s.closeReason}`);
     this.connectMore();
@@ -494,15 +526,35 @@ export class Seeder implements Service, SeederView {
       this.lastFlush = now;
       for (const t of this.torrentsByHash.values()) t.storage.flush().catch(() => {});
     }
+    this.mirror.tick(now, this.torrentsByHash.values());
     this.listener.expire(now);
     this.connectMore();
   }
 
   // ---- status ----
   status(): SeederStatus {
-    const torrents: TorrentStatus[] = [...this.torrentsByHash.values()].map((t) => t.status());
+    const now = this.deps.clock.now();
+    const torrents: TorrentStatus[] = [...this.torrentsByHash.values()].map((t) => t.status(now));
     for (const [file, { message, infoHash }] of this.fileErrors)
-      torrents.push({ name: file.split('/').pop()!, infoHash: infoHash ?? '', file, state: 'error', message, peers: 0, unchoked: 0, uploadRate: 0, uploaded: 0, size: 0, pieces: 0, piecesAvailable: 0 });
+      torrents.push({
+        name: file.split('/').pop()!,
+        infoHash: infoHash ?? '',
+        file,
+        state: 'error',
+        message,
+        peers: 0,
+        unchoked: 0,
+        uploadRate: 0,
+        uploaded: 0,
+        size: 0,
+        pieces: 0,
+        piecesAvailable: 0,
+        progress: 0,
+        downloadRate: 0,
+        downloaded: 0,
+        etaS: null,
+        webSeeds: [],
+      });
     return {
       ...(this.listener.port !== undefined ? { listenPort: this.listener.port } : {}),
       uploadLimit: this.settings['seeder.upload_rate'] * 1024,

@@ -12,6 +12,8 @@ import type { TorrentStorage } from '../storage/torrent-storage.js';
 import { RateMeter, type TokenBucket } from './bandwidth.js';
 import { Choker, ROTATE_MS } from './choker.js';
 import type { PeerSession, SessionTorrent } from './peer-session.js';
+import type { TorrentDownload, WebSeedSource } from './torrent-download.js';
+import { formatBytes, formatDuration } from '../control/status-view.js';
 
 /** Candidates kept per torrent (oldest dropped). */
 export const MAX_CANDIDATES = 200;
@@ -19,7 +21,9 @@ export const MAX_CANDIDATES = 200;
 export const COMPLETE_RESCAN_MS = 60_000;
 export const INCOMPLETE_RESCAN_MS = 10_000;
 
-export type TorrentState = 'checking' | 'seeding' | 'missing data' | 'error';
+export type TorrentState = 'checking' | 'downloading' | 'waiting' | 'seeding' | 'missing data' | 'error';
+
+export type WebSeedStatus = ReturnType<WebSeedSource['status']>;
 
 export interface TorrentStatus {
   name: string;
@@ -34,6 +38,15 @@ export interface TorrentStatus {
   size: number;
   pieces: number;
   piecesAvailable: number;
+  /** Share of the torrent's bytes verified on disk, 0…1. */
+  progress: number;
+  /** Bytes per second received (peers and web seeds). */
+  downloadRate: number;
+  /** Bytes received since the daemon started. */
+  downloaded: number;
+  /** Seconds to completion at the current rate; null when unknown (not downloading, no rate). */
+  etaS: number | null;
+  webSeeds: WebSeedStatus[];
 }
 
 export class TorrentSession implements SessionTorrent, SeededTorrent {
@@ -48,6 +61,16 @@ export class TorrentSession implements SessionTorrent, SeededTorrent {
   /** storage.changes when the state was last worked out. */
   seenChanges = 0;
   removed = false;
+  /** Mirror mode: the download while one runs (torrent-download.ts). */
+  download: TorrentDownload | undefined;
+  /** Bytes downloaded by earlier downloads of this torrent (paused, resumed). */
+  downloadedBefore = 0;
+  /** The torrent's download bucket (parent: the global one). */
+  downloadBucket: TokenBucket | undefined;
+  /** When free space is looked at again while waiting. */
+  nextDiskCheck = 0;
+  /** Web seeds of the last download (their status stays shown). */
+  webSeedStatus: WebSeedStatus[] = [];
 
   constructor(
     readonly file: string,
@@ -74,11 +97,15 @@ export class TorrentSession implements SessionTorrent, SeededTorrent {
   get open(): boolean {
     return this.state !== 'checking' && this.state !== 'error';
   }
+  /** Offered to trackers, LPD and PEX: seeding, or downloading or missing data (peers may have what we lack). */
+  get offered(): boolean {
+    return this.state === 'seeding' || this.state === 'missing data' || this.state === 'downloading' || this.state === 'waiting';
+  }
   uploaded(): number {
     return this.uploadedBytes;
   }
   downloaded(): number {
-    return 0;
+    return this.downloadedBefore + (this.download ? this.download.fromPeers + this.download.fromWebSeeds : 0);
   }
   left(): number {
     return this.storage.left();
@@ -160,7 +187,18 @@ export class TorrentSession implements SessionTorrent, SeededTorrent {
     return this.storage.countOf(1) + this.storage.countOf(2);
   }
 
-  status(): TorrentStatus {
+  /** `downloading 43% 1.2 MiB/s ETA 3m, web 1/1 ok`. */
+  downloadLine(now: number): string {
+    const d = this.download!.stats(now);
+    const web = this.webSeedStatus.length ? `, web ${this.webSeedStatus.filter((w) => w.state === 'ok' || w.state === 'idle').length}/${this.webSeedStatus.length} ok` : '';
+    return `downloading ${Math.floor(d.progress * 100)}% ${formatBytes(d.downloadRate)}/s ETA ${d.etaS === null ? '?' : formatDuration(d.etaS)}${web}`;
+  }
+
+  status(now: number): TorrentStatus {
+    const d = this.download?.stats(now);
+    if (this.download) this.webSeedStatus = this.download.webSeedStatus();
+    const left = this.storage.left();
+    const message = this.state === 'downloading' && this.download ? this.downloadLine(now) : this.message;
     return {
       name: this.meta.name,
       infoHash: this.meta.infoHashHex,
@@ -168,8 +206,8 @@ export class TorrentSession implements SessionTorrent, SeededTorrent {
       state: this.state,
       ...(this.state === 'checking'
         ? { message: `checked ${this.storage.checkedPieces} of ${this.meta.pieceCount} pieces` }
-        : this.message
-          ? { message: this.message }
+        : message
+          ? { message }
           : {}),
       peers: this.sessions.size,
       unchoked: this.choker.unchokedPeers.length,
@@ -178,6 +216,11 @@ export class TorrentSession implements SessionTorrent, SeededTorrent {
       size: this.meta.length,
       pieces: this.meta.pieceCount,
       piecesAvailable: this.piecesAvailable(),
+      progress: this.meta.length ? (this.meta.length - left) / this.meta.length : 1,
+      downloadRate: d?.downloadRate ?? 0,
+      downloaded: this.downloaded(),
+      etaS: left === 0 ? 0 : (d?.etaS ?? null),
+      webSeeds: this.webSeedStatus,
     };
   }
 }

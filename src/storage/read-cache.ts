@@ -73,6 +73,19 @@ export class ReadCache {
     }
   }
 
+  /** Forgets chunks `first`…`last` of `owner` (bytes there were just written). */
+  dropRange(owner: number, first: number, last: number): void {
+    for (let c = first; c <= last; c++) {
+      const key = `${owner}:${c}`;
+      const v = this.chunks.get(key);
+      if (v) {
+        this.chunks.delete(key);
+        this.bytes -= v.length;
+      }
+      this.loading.delete(key);
+    }
+  }
+
   /** Forgets every chunk of `owner` (its files changed or it was removed). */
   drop(owner: number): void {
     const prefix = `${owner}:`;

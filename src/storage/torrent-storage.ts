@@ -34,6 +34,7 @@ import { sameStamp, stampFile, type FileStamp } from './file-identity.js';
 const STAT_CONCURRENCY = 16;
 /** File problems listed by name (see problems()). */
 export const MAX_PROBLEMS = 20;
+import { PieceWriter } from './piece-writer.js';
 
 export const PIECE_MISSING = 0;
 export const PIECE_VERIFIED = 1;
@@ -65,6 +66,8 @@ export class TorrentStorage {
   private readonly verifying = new Map<number, Promise<boolean>>();
   private closed = false;
   private dirty = false;
+  /** Mirror mode: the writer of downloaded pieces, made at the first write. */
+  private writer: PieceWriter | undefined;
   checking = false;
   /** Pieces hashed so far by the full check (for the status). */
   checkedPieces = 0;
@@ -307,7 +310,7 @@ export class TorrentStorage {
   }
 
   /** Hashes a piece in doubt; the first caller does the work, others wait for it. */
-  private verify(index: number): Promise<boolean> {
+  private verify(index: number, quiet = false): Promise<boolean> {
     let p = this.verifying.get(index);
     if (!p) {
       p = (async () => {
@@ -316,7 +319,7 @@ export class TorrentStorage {
         const ok = digest !== undefined && pieceHashMatches(this.meta.pieces, index, digest);
         this.setState(index, ok ? PIECE_VERIFIED : digest ? PIECE_FAILED : PIECE_MISSING);
         this.dirty = true;
-        if (!ok) {
+        if (!ok && !quiet) {
           this.deps.log.warn(`${this.meta.name}: piece ${index} ${digest ? 'failed its hash check' : 'could not be read'}; it will not be sent`);
           await this.save();
         }
@@ -382,16 +385,79 @@ export class TorrentStorage {
   }
 
   /**
+   * Hashes every piece in doubt (mirror mode, before downloading: after a crash or with data
+   * copied in, what is there is checked, never trusted). `onPiece` sees each one done.
+   */
+  async verifyDoubtful(onPiece: () => void = () => {}): Promise<void> {
+    for (let i = 0; i < this.meta.pieceCount && !this.closed; i++) {
+      if (this.states[i] !== PIECE_DOUBT) continue;
+      await this.verify(i, true);
+      onPiece();
+    }
+    if (!this.closed) await this.save();
+  }
+
+  /**
+   * Writes a downloaded piece whose hash the caller checked; it is servable at once and
+   * recorded in the resume data only after the next `sync` (fsync first, then resume).
+   * Throws on I/O errors (ENOSPC…): the piece stays wanted.
+   */
+  async writePiece(index: number, data: Uint8Array): Promise<void> {
+    if (this.closed) throw new Error('torrent closed');
+    this.writer ??= new PieceWriter(this.meta.files, (f) => this.pathOf(f), this.meta.pieceLength, {
+      dataDir: this.dataDir,
+      followSymlinks: () => this.deps.followSymlinks?.() ?? false,
+    });
+    let touched: number[];
+    try {
+      touched = await this.writer.write(index, data);
+    } catch (err) {
+      this.writer.forget(index);
+      throw err;
+    }
+    for (const f of touched) {
+      const st = this.stamps[f];
+      // created sparse at its full length: its pieces are no longer missing
+      if (!st || st.size < this.meta.files[f]!.length) {
+        this.stamps[f] = { size: this.meta.files[f]!.length, mtimeMs: -1 };
+        this.deps.pool.forget(this.pathOf(f));
+      }
+    }
+    const start = index * this.meta.pieceLength;
+    this.deps.cache.dropRange(this.owner, Math.floor(start / CHUNK_SIZE), Math.floor((start + data.length - 1) / CHUNK_SIZE));
+    const was = this.available(index);
+    this.setState(index, PIECE_VERIFIED);
+    this.dirty = true;
+    if (!was) this.onAvailable(index);
+  }
+
+  /** Pieces written but not yet fsync'ed. */
+  get unsyncedPieces(): number {
+    return this.writer?.pendingSync ?? 0;
+  }
+
+  /** fsyncs the written files, then records the pieces written before in the resume data. */
+  async sync(): Promise<void> {
+    if (!this.writer) return;
+    await this.writer.sync();
+    if (!this.closed) await this.save();
+  }
+
+  /**
    * Writes resume data atomically (temp file + rename). On failure (a full disk) the temp
    * file is removed, the piece states stay in memory and the write is tried again at the
    * next flush; the failure is logged once until a write succeeds.
    */
   async save(): Promise<boolean> {
     this.dirty = false;
+    // our own writes changed the files: their stamps now, so a restart trusts what was synced
+    if (this.writer) this.stamps = await this.statFiles();
+    const writer = this.writer;
     const bytes = encodeResume({
       infoHash: this.meta.infoHash,
       files: this.stamps.map((s) => s ?? { size: -1, mtimeMs: 0 }),
-      verified: this.verifiedBitfield(),
+      // a piece counts only once its bytes were fsync'ed
+      verified: writer ? makeBitfield(this.meta.pieceCount, (i) => this.states[i] === PIECE_VERIFIED && writer.durable(i)) : this.verifiedBitfield(),
     });
     const tmp = `${this.resumeFile}.tmp`;
     try {
@@ -415,6 +481,7 @@ export class TorrentStorage {
   async close(): Promise<void> {
     this.closed = true;
     this.deps.cache.drop(this.owner);
+    if (this.writer) await this.writer.close().catch((err) => this.deps.log.warn(`${this.meta.name}: ${(err as Error).message}`));
     if (this.dirty) await this.save();
     for (let i = 0; i < this.meta.files.length; i++) this.deps.pool.forget(this.pathOf(i));
   }

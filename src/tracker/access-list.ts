@@ -21,6 +21,12 @@ export interface AllowedTorrent {
   /** Total bytes. */
   size: number;
   file: string;
+  /** For the front page: files in the torrent, its own trackers (tiers flattened), web seeds. */
+  files: number;
+  trackers: string[];
+  webSeeds: string[];
+  /** BEP 27: its peers never travel by LPD or PEX (mesh discovery does not introduce it). */
+  private: boolean;
 }
 
 /** Most .torrent files read from the folder (a router's folder holds tens, maybe thousands). */
@@ -78,6 +84,17 @@ export class AccessList {
   /** Name and size from the allowed folder, when known. */
   info(key: string): AllowedTorrent | undefined {
     return this.fromDir.get(key);
+  }
+
+  /** The allowed folder's .torrent file of a torrent, when it has one. */
+  pathOf(key: string): string | undefined {
+    const t = this.fromDir.get(key);
+    return t ? join(this.options.dir, t.file) : undefined;
+  }
+
+  /** Every torrent of the allowed folder (in open mode too: it names the node's files). */
+  dirKeys(): IterableIterator<string> {
+    return this.fromDir.keys();
   }
 
   /** Every allowed torrent (folder and settings), as latin1 keys. */
@@ -189,7 +206,15 @@ export class AccessList {
           mtimeMs: st.mtimeMs,
           size: st.size,
           key: hexToKey(m.infoHashHex),
-          torrent: { name: m.name, size: m.length, file: name },
+          torrent: {
+            name: m.name,
+            size: m.length,
+            file: name,
+            files: m.files.filter((f) => !f.padding).length,
+            trackers: m.announceTiers.flat(),
+            webSeeds: m.urlList,
+            private: m.private,
+          },
         });
       } catch (err) {
         const old = this.files.get(name);

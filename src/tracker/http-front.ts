@@ -30,6 +30,7 @@ export const DEFAULT_MAX_CONNECTIONS = 256;
 
 const STATUS_TEXT: Record<number, string> = {
   200: 'OK',
+  304: 'Not Modified',
   400: 'Bad Request',
   404: 'Not Found',
   405: 'Method Not Allowed',
@@ -37,14 +38,26 @@ const STATUS_TEXT: Record<number, string> = {
   505: 'HTTP Version Not Supported',
 };
 
+/** The request headers the pages read (the front page's links use the Host the browser used). */
+export interface RequestHeaders {
+  host?: string;
+  ifNoneMatch?: string;
+}
+
+/** A reply with headers of its own (Content-Disposition, CSP, ETag) beside the usual ones. */
+export interface FrontReply extends HttpReply {
+  headers?: Record<string, string>;
+}
+
 export interface HttpFrontDeps {
   /** Handles one GET: raw target bytes and the client's address bytes. */
   /**
    * `local`: the address the request arrived on (the daemon's own peers are given as it), asked
    * only when needed: it costs a getsockname() (the client's address costs a getpeername(), which
-   * Node cannot avoid: libuv accepts without the address).
+   * Node cannot avoid: libuv accepts without the address). `headers`: Host and If-None-Match,
+   * for the front page.
    */
-  handle(target: Uint8Array, from: Uint8Array, local: () => Uint8Array | undefined): HttpReply;
+  handle(target: Uint8Array, from: Uint8Array, local: () => Uint8Array | undefined, headers: RequestHeaders): FrontReply | Promise<FrontReply>;
   refuse(c: RefusalClass): void;
 }
 
@@ -57,10 +70,13 @@ export interface HttpFrontSettings {
   maxHalfOpenPerAddress?: number;
 }
 
-export function formatResponse(reply: HttpReply, headOnly = false): Buffer {
+export function formatResponse(reply: FrontReply, headOnly = false): Buffer {
+  let extra = '';
+  for (const [k, v] of Object.entries(reply.headers ?? {})) extra += `${k}: ${v}\r\n`;
   const head =
     `HTTP/1.1 ${reply.status} ${STATUS_TEXT[reply.status] ?? 'OK'}\r\n` +
     `Content-Type: ${reply.contentType}\r\n` +
+    extra +
     `Content-Length: ${reply.body.length}\r\n` +
     `Cache-Control: no-store\r\n` +
     `Connection: close\r\n\r\n`;
@@ -73,7 +89,7 @@ export function formatResponse(reply: HttpReply, headOnly = false): Buffer {
 /** Result of reading a request head from the bytes received so far. */
 export type HeadParse =
   | { kind: 'incomplete' }
-  | { kind: 'request'; method: string; target: Uint8Array }
+  | { kind: 'request'; method: string; target: Uint8Array; headers: RequestHeaders }
   | { kind: 'error'; status: number; reason: string; refusal: RefusalClass };
 
 /**
@@ -103,7 +119,21 @@ export function parseHead(buf: Buffer): HeadParse {
   const version = line.subarray(sp2 + 1).toString('latin1');
   if (!/^HTTP\/1\.[01]$/.test(version)) return { kind: 'error', status: 505, reason: 'only HTTP/1.0 and HTTP/1.1', refusal: 'malformed request' };
   if (method !== 'GET' && method !== 'HEAD') return { kind: 'error', status: 405, reason: 'only GET', refusal: 'method not allowed' };
-  return { kind: 'request', method, target: line.subarray(sp1 + 1, sp2) };
+  return { kind: 'request', method, target: line.subarray(sp1 + 1, sp2), headers: readHeaders(head.subarray(eol + 1)) };
+}
+
+/** The few request headers the pages use (Host, If-None-Match), read as latin1 and trimmed. */
+function readHeaders(block: Buffer): RequestHeaders {
+  const out: RequestHeaders = {};
+  for (const raw of block.toString('latin1').split('\n')) {
+    const colon = raw.indexOf(':');
+    if (colon <= 0) continue;
+    const name = raw.slice(0, colon).trim().toLowerCase();
+    const value = raw.slice(colon + 1).trim();
+    if (name === 'host') out.host ??= value;
+    else if (name === 'if-none-match') out.ifNoneMatch ??= value;
+  }
+  return out;
 }
 
 /** How often open connections are checked against their deadline. */
@@ -199,13 +229,20 @@ export class HttpFront {
       }
       const from = addressBytes(socket.remoteAddress ?? '');
       if (!from) return void socket.destroy();
-      let r: HttpReply;
+      const internal = { status: 200, contentType: 'text/plain', body: Buffer.from('d14:failure reason14:internal errore') };
+      let r: FrontReply | Promise<FrontReply>;
       try {
-        r = this.deps.handle(p.target, from, () => addressBytes(socket.localAddress ?? ''));
+        r = this.deps.handle(p.target, from, () => addressBytes(socket.localAddress ?? ''), p.headers);
       } catch {
-        r = { status: 200, contentType: 'text/plain', body: Buffer.from('d14:failure reason14:internal errore') };
+        r = internal;
       }
-      this.reply(socket, formatResponse(r, p.method === 'HEAD'));
+      // a page that reads a file (a .torrent) answers later; an announce answers at once
+      if (r instanceof Promise)
+        r.then(
+          (v) => !socket.destroyed && this.reply(socket, formatResponse(v, p.method === 'HEAD')),
+          () => !socket.destroyed && this.reply(socket, formatResponse(internal, p.method === 'HEAD')),
+        );
+      else this.reply(socket, formatResponse(r, p.method === 'HEAD'));
     });
   }
 

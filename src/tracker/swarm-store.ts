@@ -47,6 +47,8 @@ const F_COMPLETED = 4;
 /** This peer has shown it has data (see the header); with SEEDER it counts as complete. */
 const F_PROVEN = 8;
 const F_COMPLETE = F_SEEDER | F_PROVEN;
+/** Only between `add` and the end of that announce: the peer has no state yet (no seeder transition). */
+const F_NEW = 0x80;
 const INITIAL_SLOTS = 4;
 /** Swarms up to this many peers are scanned (a few cache lines); bigger ones get an index. */
 const INDEX_MIN_PEERS = 24;
@@ -97,6 +99,8 @@ export interface StoreAnswer {
   peerIds?: Uint8Array;
   /** Why the requester was not stored (it still gets peers). */
   refused?: Refusal;
+  /** The requester was not in the swarm before this announce. */
+  added?: boolean;
 }
 
 export interface SwarmCounts {
@@ -254,8 +258,12 @@ export class SwarmStore {
       else if (swarm.count >= this.limits.maxPeersPerTorrent) refused = 'swarm limit';
     }
 
+    let added = false;
     if (swarm && !refused) {
-      if (self < 0) self = this.add(swarm, a.address, v6, a.port);
+      if (self < 0) {
+        self = this.add(swarm, a.address, v6, a.port);
+        added = true;
+      }
       const b = swarm.slots;
       const o = self * SLOT;
       const before = b[o + OFF_FLAGS]!;
@@ -292,7 +300,32 @@ export class SwarmStore {
       downloaded: counts.downloaded,
       ...out,
       ...(refused ? { refused } : {}),
+      ...(added ? { added } : {}),
     };
+  }
+
+  /**
+   * Up to `max` live peers of a swarm, seeders first, for introductions (src/lpd/introducer.ts):
+   * addresses as 4 or 16 bytes. `seeder` is what the peer said (`left=0`), proven or not: an
+   * order of preference and a PEX hint, not a count. Walks at most the swarm's slots once.
+   */
+  peersOf(key: string, nowMs: number, max: number): { address: Uint8Array; port: number; seeder: boolean }[] {
+    const s = this.swarms.get(key);
+    if (!s || max <= 0) return [];
+    const now = SwarmStore.seconds(nowMs);
+    const seeders: { address: Uint8Array; port: number; seeder: boolean }[] = [];
+    const leechers: typeof seeders = [];
+    const b = s.slots;
+    for (let i = 0, o = 0; i < s.count && seeders.length < max; i++, o += SLOT) {
+      if (readU32LE(b, o + OFF_EXPIRY) < now) continue;
+      const port = (b[o + OFF_PORT]! << 8) | b[o + OFF_PORT + 1]!;
+      if (port === 0) continue;
+      const flags = b[o + OFF_FLAGS]!;
+      const peer = { address: b.slice(o, o + (flags & F_V6 ? 16 : 4)), port, seeder: (flags & F_SEEDER) !== 0 };
+      if (peer.seeder) seeders.push(peer);
+      else if (leechers.length < max) leechers.push(peer);
+    }
+    return [...seeders, ...leechers].slice(0, max);
   }
 
   private answerOnly(key: string, swarm: Swarm | undefined): StoreAnswer {
@@ -473,8 +506,6 @@ function samePeerId(b: Uint8Array, at: number, id: Uint8Array): boolean {
   return true;
 }
 
-/** Only between `add` and the end of that announce: the peer has no state yet (no seeder transition). */
-const F_NEW = 0x80;
 
 function sameEndpoint(b: Uint8Array, o: number, addr: Uint8Array, v6: boolean, port: number): boolean {
   if (b[o + OFF_PORT] !== port >>> 8 || b[o + OFF_PORT + 1] !== (port & 0xff)) return false;

@@ -91,6 +91,8 @@ export class TrackerCore {
   };
   /** Called on each refusal (the owner logs the first of each class). */
   onRefusal: (c: RefusalClass) => void = () => {};
+  /** Called when an announce adds a peer not in the swarm before (the daemon's seeder dials new leechers). */
+  onNewPeer: (infoHash: Uint8Array, address: Uint8Array, port: number, seeder: boolean) => void = () => {};
   pages: StatsSource | undefined;
 
   constructor(
@@ -195,6 +197,7 @@ export class TrackerCore {
   private storeAnnounce(nowMs: number, a: StoreAnnounce): StoreAnswer {
     const r = this.store.announce(nowMs, a);
     if (r.refused) this.refuse(r.refused);
+    else if (r.added) this.onNewPeer(a.infoHash, a.address, a.port, a.left === 0);
     return r;
   }
 

@@ -11,19 +11,23 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Service } from '../daemon.js';
 import type { Settings } from '../config/settings.js';
-import type { TrackerRegistry } from '../parts.js';
+import type { AnnouncedPeer, TrackerRegistry, TrackerSwarms } from '../parts.js';
 import type { Logger } from '../util/log.js';
 import type { Clock } from '../util/clock.js';
 import { describeError } from '../errors.js';
 import { AccessList, hexToKey, keyToHex } from './access-list.js';
-import { addressBytes } from './address.js';
+import { addressBytes, addressText } from './address.js';
 import { DEFAULT_MAX_CONNECTIONS, HEAD_TIMEOUT_MS, HttpFront } from './http-front.js';
 import { UdpFront } from './udp-front.js';
 import { TrackerCore, type CoreSettings, type HttpReply, type RefusalClass } from './tracker-core.js';
 import { readStateFile, writeStateFile } from './state-file.js';
-import { renderStatsHtml, renderStatsJson, type StatsRow } from './stats-page.js';
+import { renderStatsHtml, renderStatsJson, type StatsExtra, type StatsRow } from './stats-page.js';
 import { dhtSummary } from '../dht/dht-summary.js';
-import { lpdSummary } from '../lpd/lpd-summary.js';
+import { introductionsSummary, lpdSummary } from '../lpd/lpd-summary.js';
+import { FrontRoutes, type OfferedTorrent } from './front-routes.js';
+import { offeredTorrents, type AllowedEntry, type SeededEntry } from './offered.js';
+import type { SeededTorrent } from '../parts.js';
+import type { SeederStatus } from '../seeder/seeder.js';
 
 export const STATE_FILE_NAME = 'tracker.json';
 /** The state file is written at most this often (flash wears), and at shutdown. */
@@ -36,6 +40,13 @@ const PAGE_CACHE_MS = 2000;
 const EXTERNAL_PEER_ID = new Uint8Array(20);
 /** Two LPD announce periods (5 min each) and a minute of slack. */
 const EXTERNAL_PEER_TTL_S = 660;
+
+/** The path of a request target (before `?`), as latin1 text; routing only, nothing decoded. */
+function pathOf(target: Uint8Array): string {
+  let q = target.indexOf(0x3f);
+  if (q < 0) q = target.length;
+  return Buffer.from(target.buffer, target.byteOffset, Math.min(q, 512)).toString('latin1');
+}
 
 export interface TrackerServiceDeps {
   log: Logger;
@@ -64,7 +75,7 @@ const accessOptions = (s: Settings) => ({
   maxFiles: s['seeder.max_files'],
 });
 
-export class TrackerService implements Service, TrackerRegistry {
+export class TrackerService implements Service, TrackerRegistry, TrackerSwarms {
   readonly name = 'tracker';
   readonly core: TrackerCore;
   readonly access: AccessList;
@@ -79,6 +90,8 @@ export class TrackerService implements Service, TrackerRegistry {
   private readonly seenRefusals = new Set<RefusalClass>();
   private refusalsSinceSummary = new Map<RefusalClass, number>();
   private pageCache = new Map<string, { at: number; reply: HttpReply }>();
+  /** `/`, `/catalog.json`, `/torrents/<hash>.torrent`. */
+  readonly front: FrontRoutes;
   private readonly startedAt: number;
   /** Torrents and totals at the last write of the state file (nothing is written when unchanged). */
   private lastSignature = '';
@@ -91,8 +104,14 @@ export class TrackerService implements Service, TrackerRegistry {
     this.access = new AccessList({ log: this.log, onChange: () => this.onAccessChange() }, accessOptions(settings));
     this.core = new TrackerCore({ access: this.access, ...(deps.secret ? { secret: deps.secret } : {}) }, coreSettings(settings));
     this.core.onRefusal = (c) => this.noteRefusal(c);
+    this.core.onNewPeer = (infoHash, address, port, seeder) => this.newPeer(infoHash, address, port, seeder);
     this.core.pages = { page: (path, now) => this.page(path, now) };
     this.startedAt = deps.clock.now();
+    this.front = new FrontRoutes({
+      offered: () => this.offered(),
+      node: () => this.nodeSummary(),
+      port: () => this.boundPort,
+    });
   }
 
   get statePath(): string {
@@ -131,7 +150,22 @@ export class TrackerService implements Service, TrackerRegistry {
 
   private async bind(): Promise<void> {
     const http = new HttpFront(
-      { handle: (t, from, local) => this.core.http(this.deps.clock.now(), t, from, local), refuse: (c) => this.core.refuse(c) },
+      {
+        handle: (t, from, local, headers) => {
+          const now = this.deps.clock.now();
+          const page = this.front.handle(
+            pathOf(t),
+            headers,
+            () => {
+              const l = local();
+              return l && addressText(l);
+            },
+            now,
+          );
+          return page ?? this.core.http(now, t, from, local);
+        },
+        refuse: (c) => this.core.refuse(c),
+      },
       { maxConnections: DEFAULT_MAX_CONNECTIONS, headTimeoutMs: HEAD_TIMEOUT_MS },
     );
     const udp = new UdpFront(
@@ -185,6 +219,7 @@ export class TrackerService implements Service, TrackerRegistry {
     this.core.setSettings(coreSettings(settings));
     await this.access.reload(accessOptions(settings));
     this.pageCache.clear();
+    this.front.clearCache();
     const enabled = settings['tracker.enabled'];
     const rebind =
       !enabled ||
@@ -262,6 +297,39 @@ export class TrackerService implements Service, TrackerRegistry {
     return r.refused === undefined;
   }
 
+  // ---------------- TrackerSwarms (mesh discovery) ----------------
+
+  private readonly peerListeners: ((p: AnnouncedPeer) => void)[] = [];
+
+  isPrivate(infoHashHex: string): boolean {
+    return /^[0-9a-f]{40}$/i.test(infoHashHex) && this.access.info(hexToKey(infoHashHex.toLowerCase()))?.private === true;
+  }
+
+  peersOf(infoHashHex: string, max: number): { address: string; port: number; seed: boolean }[] {
+    if (!/^[0-9a-f]{40}$/i.test(infoHashHex)) return [];
+    // this node's own seeder announces from loopback: that address means nothing to another host
+    return this.core.store
+      .peersOf(hexToKey(infoHashHex.toLowerCase()), this.deps.clock.now(), max)
+      .filter((p) => !(p.address.length === 4 ? p.address[0] === 127 : p.address.every((x, i) => x === (i === 15 ? 1 : 0))))
+      .map((p) => ({ address: addressText(p.address), port: p.port, seed: p.seeder }));
+  }
+
+  onPeerAnnounced(listener: (peer: AnnouncedPeer) => void): void {
+    this.peerListeners.push(listener);
+  }
+
+  private newPeer(infoHash: Uint8Array, address: Uint8Array, port: number, seeder: boolean): void {
+    if (this.peerListeners.length === 0) return;
+    const peer: AnnouncedPeer = { infoHashHex: Buffer.from(infoHash).toString('hex'), address: addressText(address), port, seeder };
+    for (const l of this.peerListeners) {
+      try {
+        l(peer);
+      } catch (err) {
+        this.log.error(`new-peer listener failed: ${describeError(err)}`);
+      }
+    }
+  }
+
   // ---------------- status, stats page ----------------
 
   status(): Record<string, unknown> {
@@ -313,19 +381,82 @@ export class TrackerService implements Service, TrackerRegistry {
   /** The daemon's parts and their states (part-state.ts), for the stats page; set by the daemon. */
   partsStatus: (() => Record<string, unknown>) | undefined;
 
-  /** The DHT's status, for the stats page; set by the daemon. */
+  /** The DHT's status, for the stats and front pages; set by the daemon. */
   dhtStatus: (() => unknown) | undefined;
 
-  private lpdExtra(): { lpd?: { summary: string; counters: unknown }; dht?: { summary: string; counters: unknown } } {
+  /** The introducer's status (mesh discovery), for the stats page; set by the daemon. */
+  introductionStatus: (() => unknown) | undefined;
+
+  private lpdExtra(): Pick<StatsExtra, 'lpd' | 'introductions' | 'dht'> {
     const counters = this.lpdStatus?.();
     const summary = lpdSummary(counters);
+    const intro = this.introductionStatus?.();
+    const introSummary = introductionsSummary(intro);
     const dhtCounters = this.dhtStatus?.();
     const dht = dhtSummary(dhtCounters);
-    return { ...(summary ? { lpd: { summary, counters } } : {}), ...(dht ? { dht: { summary: dht, counters: dhtCounters } } : {}) };
+    return {
+      ...(summary ? { lpd: { summary, counters } } : {}),
+      ...(introSummary ? { introductions: { summary: introSummary, counters: intro } } : {}),
+      ...(dht ? { dht: { summary: dht, counters: dhtCounters } } : {}),
+    };
+  }
+
+  /** The seeder beside this tracker (its torrents and rates for the front page); set by the daemon. */
+  seeder: { torrents(): SeededTorrent[]; status(): SeederStatus } | undefined;
+
+  /** The node's torrents for the front page and /catalog.json. */
+  offered(): OfferedTorrent[] {
+    const allowed: AllowedEntry[] = [];
+    for (const key of this.access.dirKeys()) {
+      const info = this.access.info(key)!;
+      allowed.push({ infoHashHex: keyToHex(key), path: this.access.pathOf(key)!, ...info });
+    }
+    const seeded: SeededEntry[] = [];
+    if (this.seeder) {
+      const states = new Map(this.seeder.status().torrents.map((t) => [t.infoHash, t]));
+      for (const t of this.seeder.torrents()) {
+        const st = states.get(t.infoHashHex);
+        if (!t.meta || !t.file || !st) continue;
+        seeded.push({ file: t.file, meta: t.meta, state: st.state, pieces: st.pieces, piecesAvailable: st.piecesAvailable, ...(st.message ? { message: st.message } : {}) });
+      }
+    }
+    return offeredTorrents(allowed, seeded, (hex) => this.core.store.countsByKey(hexToKey(hex)), this.settings['tracker.show_names']);
+  }
+
+  private nodeSummary() {
+    const s = this.core.store;
+    const sd = this.seeder?.status();
+    const lpd = lpdSummary(this.lpdStatus?.());
+    const intro = introductionsSummary(this.introductionStatus?.());
+    const dht = dhtSummary(this.dhtStatus?.());
+    const downloadRate = (sd as { downloadRate?: number } | undefined)?.downloadRate;
+    return {
+      torrents: s.torrents,
+      peers: s.peers,
+      seeders: s.seeders,
+      leechers: s.leechers,
+      downloaded: this.statsRows().reduce((t, r) => t + r.downloaded, 0),
+      mode: this.settings['tracker.mode'],
+      interval: this.settings['tracker.interval'],
+      uptimeSeconds: Math.floor((this.deps.clock.now() - this.startedAt) / 1000),
+      ...(lpd !== undefined ? { lpd } : {}),
+      ...(intro !== undefined ? { introductions: intro } : {}),
+      ...(dht !== undefined ? { dht } : {}),
+      ...(sd ? { uploadRate: sd.uploadRate, seederPeers: sd.peers, downloadRate: downloadRate ?? 0 } : {}),
+    };
+  }
+
+  /** stats.json's fields beyond the bttrack ones: the node's rates and each offered torrent's state. */
+  private statsJsonExtra(): Record<string, unknown> {
+    const n = this.nodeSummary();
+    return {
+      ...(n.uploadRate !== undefined ? { upload_rate: n.uploadRate, download_rate: n.downloadRate, seeder_peers: n.seederPeers } : {}),
+      offered: this.offered().map((o) => ({ info_hash: o.item.infoHashHex, ...(o.item.name !== undefined ? { name: o.item.name } : {}), state: o.item.state })),
+    };
   }
 
   private page(path: string, nowMs: number): HttpReply | undefined {
-    if (path !== '/' && path !== '/stats.json' && path !== '/stats') return undefined;
+    if (path !== '/stats.json' && path !== '/stats') return undefined;
     const cached = this.pageCache.get(path);
     if (cached && nowMs - cached.at < PAGE_CACHE_MS) return cached.reply;
     const rows = this.statsRows();
@@ -336,6 +467,7 @@ export class TrackerService implements Service, TrackerRegistry {
       counters: { ...this.core.counters },
       memory: (({ rss, heapUsed, arrayBuffers }) => ({ rss, heapUsed, arrayBuffers }))(process.memoryUsage()),
       ...this.lpdExtra(),
+      ...(path === '/stats.json' ? { json: this.statsJsonExtra() } : {}),
       ...(this.partsStatus ? { parts: this.partsStatus() } : {}),
     };
     const reply: HttpReply =
@@ -350,6 +482,7 @@ export class TrackerService implements Service, TrackerRegistry {
 
   private onAccessChange(): void {
     this.pageCache.clear();
+    this.front.clearCache();
     if (this.access.mode !== 'allowlist') return;
     // torrents no longer allowed lose their peers at once
     const drop: string[] = [];

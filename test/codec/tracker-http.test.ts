@@ -68,6 +68,9 @@ test('announce: defaults and events', () => {
   assert.ok(first.ok && first.value.port === 6881, 'first of duplicate parameters wins');
   const noLeft = announce(base.replace('&left=3', ''));
   assert.ok(noLeft.ok && noLeft.value.left === undefined);
+  // Transmission's magnet before its metadata: left = 2^64-1, a leecher of unknown size
+  const magnetLeft = announce(base.replace('left=3', 'left=18446744073709551615'));
+  assert.ok(magnetLeft.ok && magnetLeft.value.left === undefined);
 });
 
 const malformed: [string, string, RegExp][] = [

@@ -40,6 +40,8 @@ import {
 import { MseError, MseInitiator, MseResponder, mseTorrentKey } from '../../src/codec/mse';
 import { formatSearch, parseSearch } from '../../src/codec/lpd';
 import { parseHead } from '../../src/tracker/http-front';
+import { bodyFraming, ChunkedDecoder, parseResponseHead } from '../../src/codec/http-response';
+import { checkRangeHead } from '../../src/codec/web-seed-url';
 import { MeshseedError } from '../../src/errors';
 import { FIXTURES as LPD_FIXTURES } from '../codec/lpd-fixtures';
 import { ROOT } from '../helpers';
@@ -163,6 +165,36 @@ registerFuzzTarget({
     decodeUdpConnectReply(b, 9);
     decodeUdpAnnounceReply(b, 9, 4);
     decodeUdpAnnounceReply(b, 9, 6);
+  },
+});
+
+// ---- web seed answers (BEP 19): a response head, its framing, its range check, a chunked body ----
+
+registerFuzzTarget({
+  name: 'web-seed-response',
+  samples: () => [
+    text('HTTP/1.1 206 Partial Content\r\nServer: nginx\r\nContent-Range: bytes 100-199/1000\r\nContent-Length: 100\r\nConnection: keep-alive\r\n\r\n' + 'x'.repeat(100)),
+    text('HTTP/1.1 206 Partial Content\r\nContent-Range: bytes 100-199/*\r\nTransfer-Encoding: chunked\r\n\r\n32;ext=1\r\n' + 'y'.repeat(50) + '\r\n32\r\n' + 'z'.repeat(50) + '\r\n0\r\nX-T: 1\r\n\r\n'),
+    text('HTTP/1.1 302 Found\r\nLocation: /mirror/file.iso\r\nContent-Length: 0\r\n\r\n'),
+    text('HTTP/1.0 200 OK\r\nContent-Length: 1000\r\n\r\n'),
+    text('HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 416 Range Not Satisfiable\r\nContent-Range: bytes */50\r\n\r\n'),
+    text('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nConnection: keep-alive\r\n\r\n5\r\nhello\r\n6;ext=1\r\n world\r\n0\r\nX-Trailer: 1\r\n\r\n'),
+    text('HTTP/1.0 404 Not Found\nServer: uhttpd\n\n'),
+  ],
+  run: (b) => {
+    const buf = Buffer.from(b);
+    const p = parseResponseHead(buf, 16384);
+    if (p.kind !== 'head') return;
+    const framing = bodyFraming(p.head);
+    checkRangeHead(p.head, { first: 100, last: 199, fileLength: 1000 });
+    if (framing.kind !== 'chunked') return;
+    new ChunkedDecoder().push(buf, p.head.length, buf.length, () => undefined);
+    // and in pieces, as sockets deliver it
+    const d = new ChunkedDecoder();
+    for (let at = p.head.length; at < buf.length && !d.done; at += 7) {
+      const r = d.push(buf, at, Math.min(buf.length, at + 7), () => undefined);
+      if ('error' in r) return;
+    }
   },
 });
 

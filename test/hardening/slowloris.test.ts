@@ -1,4 +1,4 @@
-// deadline: 120s
+// deadline: 200s
 /**
  * Issue 13, item 5: a slowloris flood — 600 connections, each sending one byte every 3 s and
  * reconnecting when dropped — against the HTTP tracker and the seeder's peer port, on
@@ -73,7 +73,7 @@ function slowloris(port: number, firstByte: string) {
 
 test(
   'HTTP tracker: a normal client gets its announces answered during a 600-connection slowloris flood',
-  deadline(60000, async () => {
+  deadline(90000, async () => {
     const dir = tempDir('meshseed-slowloris-');
     const log = memoryLogger();
     const t = new TrackerService({ log, clock: systemClock }, trackerSettings(dir.path, { 'tracker.address': ['127.0.0.1'], 'tracker.rate_limit': 0 }));
@@ -110,7 +110,7 @@ test(
 
 test(
   'seeder: a normal client downloads during a 600-connection slowloris flood on the peer port',
-  deadline(60000, async () => {
+  deadline(90000, async () => {
     const tmp = tempDir('meshseed-slowloris-seed-');
     for (const d of ['torrents', 'data', 'state']) mkdirSync(join(tmp.path, d));
     const settings: Settings = {

@@ -1,27 +1,30 @@
 #!/usr/bin/python3
 """Downloads one torrent with libtorrent (python3-libtorrent) from one given peer, then exits.
 
-Usage: lt-download.py (--torrent FILE | --magnet URI) --save DIR --peer HOST:PORT
-                      [--timeout S] [--download-limit BYTES_PER_S]
-Exit 0 when the download is complete and checked, 1 otherwise. No DHT, LPD, UPnP or
-trackers beyond the torrent's own; listens on 127.0.0.1 only.
+Usage: lt-download.py (--torrent FILE | --magnet URI) --save DIR (--peer HOST:PORT | --trackers)
+                      [--interface IP] [--timeout S] [--download-limit BYTES_PER_S]
+Exit 0 when the download is complete and checked, 1 otherwise. No DHT, LPD or UPnP; with
+--peer only that peer (the torrent's trackers are dropped), with --trackers only the peers
+the torrent's (or magnet's) trackers give. Listens on --interface (default 127.0.0.1) only.
 """
-import argparse, sys, time
+import argparse, resource, sys, time
 import libtorrent as lt
 
 ap = argparse.ArgumentParser()
 ap.add_argument('--torrent')
 ap.add_argument('--magnet')
 ap.add_argument('--save', required=True)
-ap.add_argument('--peer', required=True)
+ap.add_argument('--peer')
+ap.add_argument('--trackers', action='store_true')
+ap.add_argument('--interface', default='127.0.0.1')
 ap.add_argument('--timeout', type=float, default=60)
 ap.add_argument('--download-limit', type=int, default=0)
 ap.add_argument('--progress', action='store_true', help='print "progress <seconds> <bytes done>" twice a second')
 a = ap.parse_args()
 
 s = lt.session({
-    'listen_interfaces': '127.0.0.1:0',
-    'outgoing_interfaces': '127.0.0.1',
+    'listen_interfaces': a.interface + ':0',
+    'outgoing_interfaces': a.interface,
     'enable_dht': False, 'enable_lsd': False, 'enable_upnp': False, 'enable_natpmp': False,
     # REFERENCE: after connecting to itself once, libtorrent bans 127.0.0.1 without this
     'allow_multiple_connections_per_ip': True,
@@ -42,27 +45,40 @@ if a.torrent:
 else:
     atp = lt.parse_magnet_uri(a.magnet)
 atp.save_path = a.save
-atp.trackers = []
+if not a.trackers:
+    atp.trackers = []
 h = s.add_torrent(atp)
-host, port = a.peer.rsplit(':', 1)
-h.connect_peer((host, int(port)))
+if a.peer:
+    host, port = a.peer.rsplit(':', 1)
+    h.connect_peer((host, int(port)))
+
+def cpu():
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
 
 start = time.time()
+cpu_start = cpu()
+first_byte = None
 last_connect = start
 while time.time() - start < a.timeout:
     st = h.status()
     if a.progress:
         print('progress %.3f %d' % (time.time() - start, st.total_wanted_done), flush=True)
+    if first_byte is None and st.total_wanted_done > 0:
+        first_byte = time.time()
     if st.is_seeding or (st.state == lt.torrent_status.seeding):
-        print('complete %.2f s %d bytes' % (time.time() - start, st.total_wanted), flush=True)
+        now = time.time()
+        # for bench/download.mjs: the time from the first byte, and CPU seconds since the torrent was added
+        print('complete %.2f s %d bytes (from first byte %.3f s, cpu %.3f s)' % (now - start, st.total_wanted, now - (first_byte or start), cpu() - cpu_start), flush=True)
         sys.exit(0)
-    if time.time() - last_connect > 2 and st.num_peers == 0:
+    if a.peer and time.time() - last_connect > 2 and st.num_peers == 0:
         h.connect_peer((host, int(port)))
         last_connect = time.time()
     for al in s.pop_alerts():
         if True:
             print('alert:', al.message(), flush=True)
-    time.sleep(0.5 if a.progress else 0.1)
+    # polled often so the first byte is seen within a few ms (bench)
+    time.sleep(0.5 if a.progress else 0.01)
 st = h.status()
 print('timeout: state %s progress %.3f peers %d' % (st.state, st.progress, st.num_peers), flush=True)
 sys.exit(1)

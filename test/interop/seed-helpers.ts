@@ -116,7 +116,7 @@ export async function startDaemon(
 export { startOpentracker, type Opentracker as Tracker } from './opentracker';
 
 /** aria2c downloading `torrent` into `dir` on loopback, DHT, LPD and PEX off; exits when done. */
-export function aria2Leech(dir: string, torrent: string, stopTimeoutS: number): string[] {
+export function aria2Leech(dir: string, torrent: string, stopTimeoutS: number, iface = '127.0.0.1'): string[] {
   return [
     `--dir=${dir}`,
     '--enable-dht=false',
@@ -125,7 +125,7 @@ export function aria2Leech(dir: string, torrent: string, stopTimeoutS: number): 
     '--enable-peer-exchange=false',
     '--seed-time=0',
     `--listen-port=${randomPort()}`,
-    '--interface=127.0.0.1',
+    `--interface=${iface}`,
     '--summary-interval=0',
     '--console-log-level=warn',
     `--bt-stop-timeout=${stopTimeoutS}`,

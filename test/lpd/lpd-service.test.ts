@@ -189,6 +189,34 @@ test(
 );
 
 test(
+  'mesh discovery hears every public torrent announced, with the sender, its port and the interface; never a private one',
+  deadline(5000, async () => {
+    const clock = new ManualClock();
+    const net = new FakeNet(clock);
+    const seeder = new FakeSeeder();
+    seeder.list = [torrent(hashOf(3), true)];
+    const heard: string[] = [];
+    const service = new LpdService(
+      {
+        log: captureLog().log,
+        clock,
+        seeder,
+        open: net.opener,
+        networkInterfaces: () => ({ 'br-lan': [v4('10.1.0.1')] }),
+        randomBytes: () => COOKIE_BYTES,
+        onHeard: (h, address, port, ifname) => heard.push(`${h.slice(-1)} ${address} ${port} ${ifname}`),
+      },
+      { ...defaultSettings(), 'lpd.ipv6': false },
+    );
+    await service.start();
+    net.multicast(4, search([1, 3, 4].map(hashOf)), { address: '10.1.0.9', port: 40000 });
+    net.multicast(4, search(hashOf(5), 7000, 'c00c1e5e'), { address: '10.1.0.1', port: 6771 }); // our own
+    assert.equal(heard, ['1 10.1.0.9 7000 br-lan', '4 10.1.0.9 7000 br-lan']);
+    await service.close();
+  }),
+);
+
+test(
   `accepts at most ${ACCEPT_BURST} at once and ${ACCEPT_RATE_PER_SEC} per second after, counting the rest`,
   deadline(5000, async () => {
     const { clock, net, registry, service } = setup();

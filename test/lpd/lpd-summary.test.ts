@@ -1,7 +1,7 @@
 // deadline: 10s
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { lpdSummary } from '../../src/lpd/lpd-summary';
+import { introductionsSummary, lpdSummary } from '../../src/lpd/lpd-summary';
 import { renderStatus, statusView } from '../../src/control/status-view';
 import { renderStatsHtml, renderStatsJson } from '../../src/tracker/stats-page';
 
@@ -36,6 +36,23 @@ test('the stats page shows the LPD line (escaped) and stats.json the counters', 
   assert.match(renderStatsHtml([], extra), /<p>LPD &#60;x&#62;<\/p>/);
   assert.equal(JSON.parse(renderStatsJson([], extra)).lpd.sent, 12);
   assert.not.match(renderStatsHtml([], { ...extra, lpd: undefined }), /LPD/);
+});
+
+const INTRO = { enabled: true, active: 0, sent: 3, peersGiven: 7, refused: { private: 1, 'no peers': 2, busy: 0 }, lookup: { lookups: 5 } };
+
+test('one line of introduction counters: sent, peers given, refused by reason', () => {
+  assert.is(introductionsSummary(INTRO), 'introductions: 3 sent, 7 peers given, 3 refused (private 1, no peers 2)');
+  assert.is(introductionsSummary({ ...INTRO, refused: {} }), 'introductions: 3 sent, 7 peers given, 0 refused');
+  assert.is(introductionsSummary({ enabled: false }), 'introductions: off');
+  assert.is(introductionsSummary(undefined), undefined);
+});
+
+test('meshseed status prints the introductions line after the LPD line; the stats page and stats.json show them', () => {
+  const text = renderStatus(statusView({ version: '1.2.3', pid: 7, uptimeS: 5, services: { lpd: LPD, introductions: INTRO, seeder: { torrents: [] } } } as never));
+  assert.match(text, /\nLPD on 2 interface\(s\): [^\n]*\nintroductions: 3 sent, 7 peers given, 3 refused/);
+  const extra = { mode: 'open', interval: 120, uptimeSeconds: 1, counters: {}, introductions: { summary: introductionsSummary(INTRO)!, counters: INTRO } };
+  assert.match(renderStatsHtml([], extra), /<p>introductions: 3 sent/);
+  assert.is(JSON.parse(renderStatsJson([], extra)).introductions.peersGiven, 7);
 });
 
 test.run();

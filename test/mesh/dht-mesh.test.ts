@@ -15,13 +15,11 @@ import * as assert from 'uvu/assert';
 import { mkdirSync, readFileSync, writeFileSync, chmodSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
 import { BUNDLE, deadline, meshseed, requirePrograms, tempDir, waitFor } from '../helpers';
-import { Mesh, PUBLIC_TRACKER, canMakeNamespaces, nodeConfig, sameBytes } from './mesh-helpers';
+import { NODE_A, NODE_B, PUBLIC_TRACKER, SIM, canMakeNamespaces, inNamespace, ltClient, nodeConfig, sameBytes, tearDownMesh } from './mesh-helpers';
 
 const PREFIX = process.env.MESH_DHT_PREFIX || 'msd';
-const NODE_A = '10.61.1.10';
-const NODE_B = '10.61.2.10';
-const mesh = new Mesh(PREFIX);
 
 test(
   'a client two routed hops from the seed completes through the mesh DHT, no tracker anywhere',
@@ -32,9 +30,11 @@ test(
       return;
     }
     const dir = tempDir('meshseed-dht-mesh-');
+    let failing = false;
     try {
       chmodSync(dir.path, 0o755);
-      const up = mesh.up();
+      spawnSync(SIM, ['down', PREFIX], { stdio: 'ignore' });
+      const up = spawnSync(SIM, ['up', PREFIX], { encoding: 'utf8' });
       assert.is(up.status, 0, up.stderr);
       const [a, b, c] = ['a', 'b', 'c'].map((n) => join(dir.path, n)) as [string, string, string];
       for (const d of [a, b, c]) for (const s of ['state', 'torrents', 'data']) mkdirSync(join(d, s), { recursive: true });
@@ -46,7 +46,7 @@ test(
       writeFileSync(join(a, 'torrents', 'osm-tiles.torrent'), readFileSync(torrent));
 
       const t0 = Date.now();
-      const daemon = (host: string, conf: string) => mesh.inNamespace(host, [process.execPath, BUNDLE, 'daemon', '--config', conf]);
+      const daemon = (host: string, conf: string) => inNamespace(PREFIX, host, [process.execPath, BUNDLE, 'daemon', '--config', conf]);
       const nodeA = daemon('a1', nodeConfig(a, { seeder: true, tracker: false, meshTrackers: [] }));
       const nodeB = daemon('b1', nodeConfig(b, { seeder: false, tracker: false, meshTrackers: [], dhtBootstrap: [`${NODE_A}:6881`] }));
       const nodeC = daemon('c1', nodeConfig(c, { seeder: false, tracker: false, meshTrackers: [], dhtBootstrap: [`${NODE_B}:6881`] }));
@@ -64,7 +64,7 @@ test(
       const saveC2 = join(dir.path, 'c2');
       mkdirSync(saveC2);
       const c2Start = Date.now();
-      const c2 = mesh.client('c2', '10.61.3.20', torrent, saveC2, ['--lsd', '--dht', '--dht-announce-interval', '10', '--timeout', '100']);
+      const c2 = ltClient(PREFIX, 'c2', '10.61.3.20', torrent, saveC2, ['--lsd', '--dht', '--dht-announce-interval', '10', '--timeout', '100']);
       await waitFor('c2 finished', 110_000, () => c2.events().some((e) => e.event === 'finished'), 200).catch(async (e) => {
         throw new Error(`${e.message}\n--- c2:\n${c2.output().slice(-3000)}\n--- node C:\n${nodeC.output()}\n${await statusOf(c)}\n--- node A:\n${nodeA.output()}`);
       });
@@ -82,10 +82,11 @@ test(
       console.log(`node C: ${lineC![0]}`);
       const json = JSON.parse((await meshseed(['status', '--json', '--state-dir', join(c, 'state')])).stdout);
       assert.ok(json.services.dht.nodesMet.lpd >= 1, JSON.stringify(json.services.dht));
+    } catch (err) {
+      failing = true;
+      throw err;
     } finally {
-      const clean = mesh.down();
-      dir.remove();
-      assert.ok(clean, 'no namespace left behind');
+      await tearDownMesh(PREFIX, { dir }, failing);
     }
   }),
 );

@@ -1,23 +1,22 @@
 /**
- * Shared by the mesh scenarios (test/mesh/*.test.ts): processes inside the namespaces of
- * scripts/mesh-sim.sh, a node's UCI config, the stock libtorrent client (lt-client.py).
+ * The namespace mesh of scripts/mesh-sim.sh for the mesh tests: processes inside its hosts,
+ * meshseed node configs, the libtorrent client. Every process started here is killed by
+ * `killAll` (the tests call it in `finally`, before `mesh-sim.sh down`).
  */
+import * as assert from 'uvu/assert';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import { ROOT } from '../helpers';
+import { ROOT, meshseed, tempDir, waitFor } from '../helpers';
 
 export const SIM = join(ROOT, 'scripts', 'mesh-sim.sh');
 export const LT_CLIENT = join(ROOT, 'test', 'mesh', 'lt-client.py');
-/** The "public tracker" of scripts/mesh-sim.sh, behind a blackhole route: it never answers. */
+/** The "public tracker": its network is a blackhole in the router. */
 export const PUBLIC_TRACKER = 'http://10.61.9.1:6969/announce';
-
-export interface Proc {
-  child: ChildProcess;
-  output: () => string;
-  events: () => { event: string; t: number; [k: string]: unknown }[];
-  exited: Promise<number | null>;
-}
+export const NODE_A = '10.61.1.10';
+export const NODE_B = '10.61.2.10';
+export const trackerOf = (node: string) => `http://${node}:6969/announce`;
 
 export function canMakeNamespaces(prefix: string): boolean {
   const name = `${prefix}-probe${process.pid}`;
@@ -26,61 +25,61 @@ export function canMakeNamespaces(prefix: string): boolean {
   return ok;
 }
 
-/** One simulated mesh: namespaces named PREFIX-r, PREFIX-a1, …, and the processes started in them. */
-export class Mesh {
-  readonly procs: Proc[] = [];
-  constructor(readonly prefix: string) {}
+export interface ClientEvent {
+  event: string;
+  t: number;
+  ip?: string;
+  port?: number;
+  peers?: number;
+  [k: string]: unknown;
+}
 
-  ns(host: string): string {
-    return `${this.prefix}-${host}`;
-  }
+export interface Proc {
+  child: ChildProcess;
+  output: () => string;
+  /** The JSON lines the process printed (lt-client.py's events). */
+  events: () => ClientEvent[];
+  exited: Promise<number | null>;
+}
 
-  inNamespace(host: string, cmd: string[], opts: { cwd?: string } = {}): Proc {
-    const child = spawn('ip', ['netns', 'exec', this.ns(host), ...cmd], { stdio: ['ignore', 'pipe', 'pipe'], cwd: opts.cwd });
-    let out = '';
-    child.stdout!.on('data', (d) => (out += d));
-    child.stderr!.on('data', (d) => (out += d));
-    const exited = new Promise<number | null>((r) => child.on('exit', (c) => r(c)));
-    const p: Proc = {
-      child,
-      output: () => out,
-      events: () =>
-        out
-          .split('\n')
-          .filter((l) => l.startsWith('{'))
-          .map((l) => JSON.parse(l)),
-      exited,
-    };
-    this.procs.push(p);
-    return p;
-  }
+const procs: Proc[] = [];
 
-  /** The stock client: python3-libtorrent, listening on `address`:6881. */
-  client(host: string, address: string, torrent: string, save: string, extra: string[] = []): Proc {
-    return this.inNamespace(host, ['/usr/bin/python3', LT_CLIENT, '--torrent', torrent, '--save', save, '--listen', `${address}:6881`, ...extra]);
-  }
+/** Runs `cmd` in host `host` (a1, b2, …) of the mesh named `prefix`. */
+export function inNamespace(prefix: string, host: string, cmd: string[], opts: { cwd?: string } = {}): Proc {
+  const child = spawn('ip', ['netns', 'exec', `${prefix}-${host}`, ...cmd], { stdio: ['ignore', 'pipe', 'pipe'], cwd: opts.cwd });
+  let out = '';
+  child.stdout!.on('data', (d) => (out += d));
+  child.stderr!.on('data', (d) => (out += d));
+  const exited = new Promise<number | null>((r) => child.on('exit', (c) => r(c)));
+  const p: Proc = {
+    child,
+    output: () => out,
+    events: () =>
+      out
+        .split('\n')
+        .filter((l) => l.startsWith('{'))
+        .map((l) => JSON.parse(l) as ClientEvent),
+    exited,
+  };
+  procs.push(p);
+  return p;
+}
 
-  up(): { status: number | null; stderr: string } {
-    spawnSync(SIM, ['down', this.prefix], { stdio: 'ignore' });
-    return spawnSync(SIM, ['up', this.prefix], { encoding: 'utf8' });
-  }
-
-  /** Kills every process started here and removes the namespaces; true when none is left. */
-  down(): boolean {
-    for (const p of this.procs) p.child.kill('SIGKILL');
-    spawnSync(SIM, ['down', this.prefix], { stdio: 'ignore' });
-    const left = spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' }).stdout;
-    return !new RegExp(`^${this.prefix}-`, 'm').test(left);
-  }
+export function killAll(): void {
+  for (const p of procs.splice(0)) p.child.kill('SIGKILL');
 }
 
 export interface NodeOptions {
   seeder: boolean;
   meshTrackers: string[];
+  lookupTrackers?: string[];
+  logLevel?: string;
   /** The node's own tracker (default on). */
   tracker?: boolean;
   /** `list dht.bootstrap` entries (host:port). */
   dhtBootstrap?: string[];
+  /** `seeder.download` (mirror mode; unset: the default, on). */
+  download?: boolean;
 }
 
 /** A node's /etc/config/meshseed, as an operator would write it. */
@@ -90,7 +89,7 @@ export function nodeConfig(dir: string, opts: NodeOptions): string {
     file,
     `config meshseed 'main'
   option state_dir '${dir}/state'
-  option log_level 'info'
+  option log_level '${opts.logLevel ?? 'info'}'
 config tracker 'tracker'
   option enabled '${opts.tracker === false ? 0 : 1}'
   option port '6969'
@@ -100,10 +99,11 @@ config seeder 'seeder'
   option torrent_dir '${dir}/torrents'
   option data_dir '${dir}/data'
   option upload_rate '0'
-${opts.meshTrackers.map((u) => `  list mesh_tracker '${u}'`).join('\n')}
+${opts.download === undefined ? '' : `  option download '${opts.download ? 1 : 0}'\n`}${opts.meshTrackers.map((u) => `  list mesh_tracker '${u}'`).join('\n')}
 config lpd 'lpd'
   list interface 'eth0'
   option ipv6 '0'
+${(opts.lookupTrackers ?? []).map((u) => `  list lookup_tracker '${u}'`).join('\n')}
 config dht 'dht'
 ${(opts.dhtBootstrap ?? []).map((b) => `  list bootstrap '${b}'`).join('\n')}
 `,
@@ -111,4 +111,75 @@ ${(opts.dhtBootstrap ?? []).map((b) => `  list bootstrap '${b}'`).join('\n')}
   return file;
 }
 
+/** A python3-libtorrent client in `host`, listening on `address`:6881. */
+export const ltClient = (prefix: string, host: string, address: string, torrent: string, save: string, extra: string[] = []) =>
+  inNamespace(prefix, host, ['/usr/bin/python3', LT_CLIENT, '--torrent', torrent, '--save', save, '--listen', `${address}:6881`, ...extra]);
+
 export const sameBytes = (a: string, b: string) => Buffer.compare(readFileSync(a), readFileSync(b)) === 0;
+
+/** The median of a few numbers (the README's mesh table quotes medians). */
+export function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+export interface MeshSetup {
+  dir: ReturnType<typeof tempDir>;
+  /** Node A's and node B's folders (state, torrents, data). */
+  a: string;
+  b: string;
+  /** The file node A seeds (3 MiB and a bit) and its torrent, also in node A's torrent_dir. */
+  content: string;
+  torrent: string;
+}
+
+/** A fresh mesh named `prefix`, the nodes' folders, and the content with one tier per tracker in `tiers`. */
+export async function setUpMesh(prefix: string, tempPrefix: string, tiers: string[]): Promise<MeshSetup> {
+  const dir = tempDir(tempPrefix);
+  try {
+    return await prepare(prefix, dir, tiers);
+  } catch (err) {
+    await tearDownMesh(prefix, { dir }, true);
+    throw err;
+  }
+}
+
+async function prepare(prefix: string, dir: ReturnType<typeof tempDir>, tiers: string[]): Promise<MeshSetup> {
+  spawnSync(SIM, ['down', prefix], { stdio: 'ignore' });
+  chmodSync(dir.path, 0o755);
+  const up = spawnSync(SIM, ['up', prefix], { encoding: 'utf8' });
+  assert.is(up.status, 0, up.stderr);
+  const a = join(dir.path, 'a');
+  const b = join(dir.path, 'b');
+  for (const d of [a, b]) for (const s of ['state', 'torrents', 'data']) mkdirSync(join(d, s), { recursive: true });
+  const content = join(a, 'data', 'openwrt-mesh.img');
+  writeFileSync(content, randomBytes(3 * 1024 * 1024 + 12345));
+  const torrent = join(dir.path, 'openwrt-mesh.torrent');
+  const made = await meshseed(['create', '-q', '-l', '16', ...tiers.flatMap((u) => ['-a', u]), '-o', torrent, content]);
+  assert.is(made.code, 0, made.stderr);
+  writeFileSync(join(a, 'torrents', 'openwrt-mesh.torrent'), readFileSync(torrent));
+  return { dir, a, b, content, torrent };
+}
+
+/**
+ * Kills every process started here, removes the mesh and the folder; asserts no namespace is
+ * left (unless `failing`: the test's own error is the one to report). A process killed a
+ * moment ago can still hold its namespace: `down` is repeated until the namespaces are gone,
+ * for a few seconds at most.
+ */
+export async function tearDownMesh(prefix: string, setup: { dir: { remove(): void } } | undefined, failing = false): Promise<void> {
+  killAll();
+  // only this mesh's hosts: another test's mesh may share a prefix
+  const mine = new RegExp(`^${prefix}-(r|r2|a1|a2|b1|b2|b3|c1|c2)\\b`, 'm');
+  const left = () => spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' }).stdout;
+  try {
+    await waitFor(`the ${prefix} namespaces removed`, 5000, () => {
+      spawnSync(SIM, ['down', prefix], { stdio: 'ignore' });
+      return !mine.test(left());
+    }, 200).catch(() => {});
+  } finally {
+    setup?.dir.remove();
+  }
+  if (!failing) assert.not.match(left(), mine, `no namespace left behind:\n${left()}`);
+}

@@ -5,24 +5,21 @@
  * Network namespaces made by scripts/mesh-sim.sh (see there): segment A with meshseed node A
  * (seeding, tracker, LPD) and a client a2; segment B with meshseed node B (tracker and LPD,
  * no data) and clients b2, b3; a router between A and B (unicast crosses, multicast does
- * not); the "public tracker" at 10.61.9.1 answers nothing. Clients are python3-libtorrent
+ * not); the "public tracker" at 10.61.9.1 answers nothing. Node B looks torrents up on node
+ * A's tracker (lpd.lookup_tracker), so it introduces b2 to node A. Clients are python3-libtorrent
  * with DHT off. Every namespace and process is removed afterwards, also on failure.
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { mkdirSync, readFileSync, writeFileSync, chmodSync } from 'node:fs';
-import { randomBytes } from 'node:crypto';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { BUNDLE, deadline, meshseed, requirePrograms, tempDir, waitFor } from '../helpers';
-import { Mesh, PUBLIC_TRACKER, canMakeNamespaces, nodeConfig, sameBytes } from './mesh-helpers';
+import { BUNDLE, deadline, meshseed, requirePrograms, waitFor } from '../helpers';
+import { NODE_A, NODE_B, PUBLIC_TRACKER, canMakeNamespaces, inNamespace as inMesh, ltClient, nodeConfig, sameBytes, setUpMesh, tearDownMesh, type MeshSetup } from './mesh-helpers';
 
 /** Namespaces are named PREFIX-r, PREFIX-a1, …; `scripts/mesh-sim.sh run` passes its own. */
 const PREFIX = process.env.MESH_PREFIX || 'mst';
-const NODE_A = '10.61.1.10';
-const NODE_B = '10.61.2.10';
-const mesh = new Mesh(PREFIX);
-const inNamespace = mesh.inNamespace.bind(mesh);
-const client = mesh.client.bind(mesh);
+const inNamespace = (host: string, cmd: string[]) => inMesh(PREFIX, host, cmd);
+const client = (host: string, address: string, torrent: string, save: string, extra: string[] = []) => ltClient(PREFIX, host, address, torrent, save, extra);
 
 test(
   'downloads continue inside the mesh when the internet trackers are unreachable',
@@ -32,27 +29,17 @@ test(
       console.log('SKIPPED: the mesh scenario needs network namespaces (ip netns add failed: not root?)');
       return;
     }
-    const dir = tempDir('meshseed-mesh-');
+    let mesh: MeshSetup | undefined;
+    let failing = false;
     try {
-      chmodSync(dir.path, 0o755);
-      const up = mesh.up();
-      assert.is(up.status, 0, up.stderr);
-
       // The content: a file the mesh redistributes, and its torrent with the public tracker
       // first and node A's in-mesh tracker in a tier of its own.
-      const a = join(dir.path, 'a');
-      const b = join(dir.path, 'b');
-      for (const d of [a, b]) for (const s of ['state', 'torrents', 'data']) mkdirSync(join(d, s), { recursive: true });
-      const content = join(a, 'data', 'openwrt-mesh.img');
-      writeFileSync(content, randomBytes(3 * 1024 * 1024 + 12345));
-      const torrent = join(dir.path, 'openwrt-mesh.torrent');
-      const made = await meshseed(['create', '-q', '-l', '16', '-a', PUBLIC_TRACKER, '-a', `http://${NODE_A}:6969/announce`, '-o', torrent, content]);
-      assert.is(made.code, 0, made.stderr);
-      writeFileSync(join(a, 'torrents', 'openwrt-mesh.torrent'), readFileSync(torrent));
+      mesh = await setUpMesh(PREFIX, 'meshseed-mesh-', [PUBLIC_TRACKER, `http://${NODE_A}:6969/announce`]);
+      const { dir, a, b, content, torrent } = mesh;
 
       // Node A's operator lists its own tracker as the mesh tracker (uci add_list meshseed.seeder.mesh_tracker=…)
       const nodeA = inNamespace('a1', [process.execPath, BUNDLE, 'daemon', '--config', nodeConfig(a, { seeder: true, meshTrackers: [`http://${NODE_A}:6969/announce`] })]);
-      const nodeB = inNamespace('b1', [process.execPath, BUNDLE, 'daemon', '--config', nodeConfig(b, { seeder: false, meshTrackers: [] })]);
+      const nodeB = inNamespace('b1', [process.execPath, BUNDLE, 'daemon', '--config', nodeConfig(b, { seeder: false, meshTrackers: [], lookupTrackers: [`http://${NODE_A}:6969/announce`] })]);
       await waitFor('node A started', 15_000, () => /info: started/.test(nodeA.output()));
       await waitFor('node B started', 15_000, () => /info: started/.test(nodeB.output()));
 
@@ -68,7 +55,8 @@ test(
 
       await waitFor('b2 finished', 110_000, () => b2.events().some((e) => e.event === 'finished'), 200);
       assert.ok(sameBytes(content, join(saveB2, 'openwrt-mesh.img')), 'b2 data identical');
-      const firstPeer = b2.events().find((e) => e.event === 'peer');
+      // node B's introducer connects to b2 too: the first peer is the first other than node B
+      const firstPeer = b2.events().find((e) => e.event === 'peer' && e.ip !== NODE_B);
       console.log(`segment B client: first peer after ${firstPeer?.t}s, complete after ${b2.events().find((e) => e.event === 'finished')!.t}s`);
 
       await waitFor('a2 finished', 110_000, () => a2.events().some((e) => e.event === 'finished'), 200);
@@ -108,10 +96,11 @@ test(
       const switches = nodeA.output().match(/announcing in-mesh only/g) ?? [];
       assert.is(switches.length, 1, `one switch line in node A's log:\n${nodeA.output()}`);
       assert.ok(switchedAt.length <= nodeA.output().length);
+    } catch (err) {
+      failing = true;
+      throw err;
     } finally {
-      const clean = mesh.down();
-      dir.remove();
-      assert.ok(clean, 'no namespace left behind');
+      await tearDownMesh(PREFIX, mesh, failing);
     }
   }),
 );

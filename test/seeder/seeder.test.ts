@@ -116,7 +116,8 @@ test(
 test(
   'missing data is reported once and seeded when it appears',
   deadline(30_000, async () => {
-    const f = await fixture();
+    // seed-only (mirror mode off): missing data waits for someone to copy it in
+    const f = await fixture({ 'seeder.download': false });
     try {
       const t = f.addTorrent('later', 3 * PIECE, { withData: false });
       await waitFor('missing data state', 8000, () => stateOf(f.seeder, 'later') === 'missing data');
@@ -481,7 +482,8 @@ test(
 test(
   'missing data says when the data folder itself does not exist; a restart says it uses the resume data',
   deadline(30_000, async () => {
-    const f = await fixture();
+    // seed-only (mirror mode off): missing data waits for someone to copy it in
+    const f = await fixture({ 'seeder.download': false });
     try {
       f.addTorrent('kept', 2 * PIECE);
       await waitFor('seeding', 8000, () => stateOf(f.seeder, 'kept') === 'seeding');

@@ -3,7 +3,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, truncateSync, utimesSync, writeFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, symlinkSync, truncateSync, utimesSync, writeFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { encode } from '../../src/codec/bencode';
 import { parseMetainfo, type Metainfo } from '../../src/codec/metainfo';
@@ -171,6 +171,63 @@ test(
       }
     await pool.close();
     tmp.remove();
+  }),
+);
+
+test(
+  'mirror writes: sparse files, servable at once, in the resume data only after sync; a restart trusts only synced pieces',
+  deadline(20_000, async () => {
+    const { tmp, root, all, meta, make } = setup();
+    try {
+      rmSync(root, { recursive: true });
+      const s = make();
+      await s.start();
+      assert.is(s.countOf(PIECE_MISSING), meta.pieceCount);
+      const piece = (i: number) => all.subarray(i * PIECE, Math.min(TOTAL, (i + 1) * PIECE));
+      await s.writePiece(2, piece(2)); // straddles a, sub/b and c
+      assert.is(s.stateOf(2), PIECE_VERIFIED);
+      assert.equal(await block(s, 2, 0, PIECE), Buffer.from(piece(2)));
+      // sparse: every file has its full length
+      assert.equal(SIZES.map((_, i) => readFileSync(join(root, ['a', 'sub/b', 'c'][i]!)).length), SIZES);
+      await s.save(); // written, not yet fsync'ed: not claimed
+      const before = make();
+      await before.start();
+      assert.is.not(before.stateOf(2), PIECE_VERIFIED, 'an unsynced piece is never claimed');
+      await before.close();
+      await s.sync();
+      await s.close();
+      const after = make();
+      await after.start();
+      assert.is(after.stateOf(2), PIECE_VERIFIED, 'synced, then recorded');
+      assert.is(after.stateOf(0), PIECE_DOUBT, 'a sparse, never-written piece is in doubt, not verified');
+      await after.verifyDoubtful();
+      assert.is(after.stateOf(0), PIECE_FAILED);
+      await after.close();
+    } finally {
+      tmp.remove();
+    }
+  }),
+);
+
+test(
+  'mirror writes never go through a symbolic link out of data_dir',
+  deadline(20_000, async () => {
+    const { tmp, root, all, make } = setup();
+    try {
+      rmSync(root, { recursive: true });
+      const outside = join(tmp.path, 'outside');
+      mkdirSync(outside);
+      symlinkSync(outside, root);
+      const s = make();
+      await s.start();
+      let err = '';
+      await s.writePiece(0, all.subarray(0, PIECE)).catch((e: Error) => (err = e.message));
+      assert.match(err, /symbolic link outside data_dir/);
+      assert.not.ok(existsSync(join(outside, 'a')));
+      await s.close();
+    } finally {
+      tmp.remove();
+    }
   }),
 );
 

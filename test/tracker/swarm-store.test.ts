@@ -270,4 +270,25 @@ test('a peer registered with its own ttl (LPD) outlives 1.5 intervals, then expi
   assert.is(s.peers, 0, 'and it expires after its ttl');
 });
 
+test('an announce says whether it added the peer; peersOf lists live peers, seeders first, bounded', () => {
+  const s = new SwarmStore(LIMITS);
+  assert.is(s.announce(0, ann(1)).added, true);
+  assert.is(s.announce(0, ann(1)).added, undefined, 'a re-announce adds nothing');
+  assert.is(s.announce(0, ann(2, { left: 0 })).added, true);
+  s.announce(0, ann(3, { address: v6(3) }));
+  const key = String.fromCharCode(...hash(1));
+  const all = s.peersOf(key, 0, 10);
+  assert.equal(all.map((p) => [p.address.length, p.port, p.seeder]), [
+    [4, 6002, true],
+    [4, 6001, false],
+    [16, 6003, false],
+  ]);
+  assert.is(s.peersOf(key, 0, 1).length, 1);
+  assert.is(s.peersOf(key, 0, 1)[0]!.port, 6002, 'the seeder first');
+  assert.equal(s.peersOf(String.fromCharCode(...hash(9)), 0, 10), []);
+  // expired peers (1.5 intervals) are not listed
+  assert.equal(s.peersOf(key, 181_000, 10), []);
+  assert.is(s.announce(0, ann(4, { event: 'stopped' })).added, undefined);
+});
+
 test.run();

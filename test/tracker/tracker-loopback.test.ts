@@ -259,7 +259,7 @@ test(
       } finally {
         c.close();
       }
-      const page = (await httpGet(t.port, '/')).body.toString();
+      const page = (await httpGet(t.port, '/stats')).body.toString();
       assert.match(page, /&#60;img src=x onerror=&#34;alert\(1\)&#34;&#62; &#38; more\.iso/);
       assert.not.match(page, /<img/);
       assert.match(page, /3\.0 MiB/);

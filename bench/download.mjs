@@ -1,0 +1,143 @@
+#!/usr/bin/env node
+// Download benchmark (mirror mode): meshseed against a libtorrent downloader, in one run.
+//
+//   node bench/download.mjs [--size-mib 256] [--rounds 3] [--piece-log2 18]
+//
+// A libtorrent seeder (python3-libtorrent, test/interop/lt-seeder.py) holds a SIZE MiB torrent
+// on loopback. Each round, alternately, meshseed's daemon (mirror mode, a fresh data folder;
+// the seeder dials it) and a libtorrent client (test/interop/lt-download.py, which dials the
+// seeder) download it from one libtorrent seeder alone. Measured per run:
+//   - throughput: SIZE over the time from the first block received to the last piece
+//     verified (meshseed: its "download complete" log line; libtorrent: the client's own
+//     status polled every 10 ms);
+//   - CPU seconds (user + system) per GiB: meshseed's daemon from /proc/<pid>/stat between
+//     its "download started" and "download complete" lines; libtorrent's getrusage from the
+//     moment the torrent is added to completion (it reports it);
+//   - meshseed's daemon peak resident memory (VmHWM).
+// The daemon runs with the init script's node flags (64 MiB heap, 1 MiB semi-space).
+// Prints medians and ratios (meshseed / libtorrent). Needs a built dist/meshseed.js
+// (npm run build), mktorrent and /usr/bin/python3 with libtorrent. Loopback only.
+import { spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, openSync, writeFileSync, writeSync, closeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, dirname } from 'node:path';
+import { randomBytes, createHash } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import { cpuSeconds as cpuOf, initScriptNodeFlags, median, numberArg, processes, until } from './fixtures.mjs';
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+const SIZE_MIB = numberArg('size-mib', 256);
+const ROUNDS = numberArg('rounds', 3);
+const PIECE_LOG2 = numberArg('piece-log2', 18);
+const PY = '/usr/bin/python3';
+// the daemon runs with the init script's node flags (files/etc/init.d/meshseed); MESHSEED_NODE_FLAGS overrides
+const NODE_FLAGS = process.env.MESHSEED_NODE_FLAGS !== undefined ? process.env.MESHSEED_NODE_FLAGS.split(' ').filter(Boolean) : initScriptNodeFlags(ROOT);
+const port = () => 20000 + Math.floor(Math.random() * 40000);
+
+const work = mkdtempSync(join(tmpdir(), 'meshseed-bench-download-'));
+const start = processes(work, { spawn, rmSync });
+const cpuSeconds = (pid) => cpuOf(pid, readFileSync);
+const peakRssMiB = (pid) => Number(/VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))[1]) / 1024;
+
+function digest(path) {
+  return createHash('sha256').update(readFileSync(path)).digest('hex');
+}
+
+// ---- data, torrent, seeder ----
+const srcDir = join(work, 'src');
+mkdirSync(srcDir, { recursive: true });
+{
+  const fd = openSync(join(srcDir, 'bench.bin'), 'w');
+  const chunk = 4 << 20;
+  for (let i = 0; i < SIZE_MIB * (1 << 20); i += chunk) writeSync(fd, randomBytes(chunk));
+  closeSync(fd);
+}
+const torrent = join(work, 'bench.torrent');
+{
+  const c = start('mktorrent', ['-l', String(PIECE_LOG2), '-a', 'http://127.0.0.1:1/announce', '-o', torrent, 'bench.bin'], { cwd: srcDir });
+  if ((await c.done) !== 0) throw new Error(`mktorrent: ${c.out}`);
+}
+const want = digest(join(srcDir, 'bench.bin'));
+const seederPort = port();
+const seeder = start(PY, [join(ROOT, 'test', 'interop', 'lt-seeder.py'), '--torrent', torrent, '--data', srcDir, '--port', String(seederPort)]);
+await until('the libtorrent seeder', 120_000, () => seeder.out.includes('ready'), 100);
+
+async function meshseedRun(round) {
+  const base = join(work, `ms-${round}`);
+  for (const d of ['torrents', 'data', 'state']) mkdirSync(join(base, d), { recursive: true });
+  const p = port();
+  const daemon = start(process.execPath, [
+    ...NODE_FLAGS,
+    join(ROOT, 'dist', 'meshseed.js'),
+    'daemon',
+    '--tracker-enabled', '0',
+    '--lpd-enabled', '0',
+    '--state-dir', join(base, 'state'),
+    '--seeder-torrent-dir', join(base, 'torrents'),
+    '--seeder-data-dir', join(base, 'data'),
+    '--seeder-listen-port', String(p),
+    '--seeder-upload-rate', '0',
+  ]);
+  await until('the daemon to listen', 15_000, () => /listening for peers/.test(daemon.out));
+  // the torrent file dropped in the watch folder, as an operator would
+  const bytes = readFileSync(torrent);
+  const tmp = join(base, 'bench.torrent.part');
+  writeFileSync(tmp, bytes);
+  renameSync(tmp, join(base, 'torrents', 'bench.torrent'));
+  await until('the download to start', 30_000, () => /download started/.test(daemon.out));
+  const cpu0 = cpuSeconds(daemon.pid);
+  // a libtorrent seeder of the same data that dials the daemon (as a tracker or PEX would make it)
+  const pusher = start(PY, [join(ROOT, 'test', 'interop', 'lt-seeder.py'), '--torrent', torrent, '--data', srcDir, '--port', String(port()), '--peer', `127.0.0.1:${p}`]);
+  await until('the download to complete', 600_000, () => /download complete/.test(daemon.out), 20);
+  const cpu1 = cpuSeconds(daemon.pid);
+  const rss = peakRssMiB(daemon.pid);
+  pusher.kill('SIGKILL');
+  daemon.kill('SIGTERM');
+  await daemon.done;
+  const m = /download complete: .* in ([\d.]+) s from the first block/.exec(daemon.out);
+  const seconds = Number(m[1]);
+  const ok = digest(join(base, 'data', 'bench.bin')) === want;
+  rmSync(base, { recursive: true, force: true });
+  return { seconds, cpu: cpu1 - cpu0, rss, ok };
+}
+
+async function libtorrentRun(round) {
+  const base = join(work, `lt-${round}`);
+  mkdirSync(base, { recursive: true });
+  const c = start(PY, [join(ROOT, 'test', 'interop', 'lt-download.py'), '--torrent', torrent, '--save', base, '--peer', `127.0.0.1:${seederPort}`, '--timeout', '600']);
+  const code = await c.done;
+  if (code !== 0) throw new Error(`libtorrent download failed: ${c.out.slice(-2000)}`);
+  const m = /from first byte ([\d.]+) s, cpu ([\d.]+) s/.exec(c.out);
+  const ok = digest(join(base, 'bench.bin')) === want;
+  rmSync(base, { recursive: true, force: true });
+  return { seconds: Number(m[1]), cpu: Number(m[2]), ok };
+}
+
+const GiB = SIZE_MIB / 1024;
+const ms = [];
+const lt = [];
+for (let round = 1; round <= ROUNDS; round++) {
+  const a = await meshseedRun(round);
+  const b = await libtorrentRun(round);
+  ms.push(a);
+  lt.push(b);
+  console.log(
+    `round ${round}: meshseed ${(SIZE_MIB / a.seconds).toFixed(1)} MiB/s, ${(a.cpu / GiB).toFixed(2)} CPU s/GiB, peak RSS ${a.rss.toFixed(1)} MiB${a.ok ? '' : ' (DATA DIFFERS)'}; ` +
+      `libtorrent ${(SIZE_MIB / b.seconds).toFixed(1)} MiB/s, ${(b.cpu / GiB).toFixed(2)} CPU s/GiB${b.ok ? '' : ' (DATA DIFFERS)'}`,
+  );
+}
+const msRate = median(ms.map((r) => SIZE_MIB / r.seconds));
+const ltRate = median(lt.map((r) => SIZE_MIB / r.seconds));
+const msCpu = median(ms.map((r) => r.cpu / GiB));
+const ltCpu = median(lt.map((r) => r.cpu / GiB));
+const rss = median(ms.map((r) => r.rss));
+console.log(`\n${SIZE_MIB} MiB from one libtorrent seeder over loopback, ${2 ** (PIECE_LOG2 - 10)} KiB pieces, medians of ${ROUNDS}:`);
+console.log(`  throughput   meshseed ${msRate.toFixed(1)} MiB/s, libtorrent ${ltRate.toFixed(1)} MiB/s: ratio ${(msRate / ltRate).toFixed(2)}x (target >= 1.0x)`);
+console.log(`  CPU per GiB  meshseed ${msCpu.toFixed(2)} s, libtorrent ${ltCpu.toFixed(2)} s: ratio ${(msCpu / ltCpu).toFixed(2)}x (target <= 1.2x)`);
+console.log(`  daemon peak RSS ${rss.toFixed(1)} MiB (target <= 64 MiB)`);
+if (ms.some((r) => !r.ok) || lt.some((r) => !r.ok)) {
+  console.log('  DATA DIFFERS in some run');
+  process.exitCode = 1;
+}
+seeder.kill('SIGKILL');
+process.exit();

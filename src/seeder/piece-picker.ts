@@ -1,0 +1,323 @@
+/**
+ * Which block to ask for next (BEP 3 "piece downloading strategy"; REFERENCE.md
+ * "Downloading"). Pure: no sockets, no timers, no files. It is told which pieces we have,
+ * what each peer has, which blocks were requested, received, dropped, and which pieces
+ * passed or failed their hash, and it answers with blocks to request. libtorrent's
+ * `piece_picker` is the model.
+ *
+ *   - 16 KiB blocks (BLOCK_SIZE); the last block of the last piece may be shorter;
+ *   - finish started pieces first (fewer partial pieces held in memory);
+ *   - at most `maxPartial` pieces started at once (the bounded pool of piece buffers);
+ *   - the first RANDOM_FIRST_PIECES pieces are picked at random among those the peer has, so
+ *     a fresh swarm does not all ask for piece 0; after that rarest first (lowest
+ *     availability), ties broken at random;
+ *   - endgame: once every missing block is requested, a block already requested from
+ *     another peer may be requested again (up to MAX_ENDGAME_REQUESTERS), and whoever else
+ *     asked for it is told to `cancel` when it arrives;
+ *   - a requester is any number: a peer connection or a web seed (which takes whole pieces,
+ *     `pickPiece`). Who delivered each block is kept until the piece is checked, so a piece
+ *     that fails its hash can be blamed on its contributors (smart ban).
+ */
+import { BLOCK_SIZE } from '../codec/peer-wire.js';
+
+/** Reason: libtorrent's `initial_picker_threshold` is 4 pieces picked at random. */
+export const RANDOM_FIRST_PIECES = 4;
+/** Reason: two copies of a block in flight cover a slow peer at the end; more only waste upload. */
+export const MAX_ENDGAME_REQUESTERS = 2;
+
+export interface Block {
+  index: number;
+  begin: number;
+  length: number;
+}
+
+const FREE = 0;
+const REQUESTED = 1;
+const RECEIVED = 2;
+
+interface Partial {
+  index: number;
+  /** Per block: FREE, REQUESTED or RECEIVED. */
+  state: Uint8Array;
+  /** Per block: who asked for it (while REQUESTED). */
+  requesters: number[][];
+  /** Per block: who delivered it (once RECEIVED). */
+  from: number[];
+  received: number;
+  /** Blocks neither requested nor received. */
+  free: number;
+  /** The whole piece is asked of one web seed. */
+  wholePiece: boolean;
+}
+
+export interface PickerOptions {
+  pieceCount: number;
+  pieceLength: number;
+  /** Total bytes of the torrent. */
+  length: number;
+  /** Pieces started at once at most (piece buffers in memory). */
+  maxPartial: number;
+  /** [0, 1): injected so tests are repeatable. */
+  random?: () => number;
+}
+
+export interface Received {
+  /** False when the block had already arrived (an endgame duplicate): drop its bytes. */
+  fresh: boolean;
+  /** Others that asked for this block: send them `cancel`. */
+  cancel: number[];
+  /** Every block of the piece is here: check its hash. */
+  pieceComplete: boolean;
+}
+
+export class PiecePicker {
+  readonly pieceCount: number;
+  private readonly pieceLength: number;
+  private readonly length: number;
+  private readonly random: () => number;
+  maxPartial: number;
+  /** 1 = we have the piece (verified on disk). */
+  private readonly have: Uint8Array;
+  private haveCount = 0;
+  /** 1 = every block received, its hash being checked or written. */
+  private readonly pending: Uint8Array;
+  /** Peers that have each piece (seeds counted apart in `seeds`). */
+  private readonly availability: Uint16Array;
+  private seeds = 0;
+  private readonly partials = new Map<number, Partial>();
+
+  constructor(o: PickerOptions) {
+    this.pieceCount = o.pieceCount;
+    this.pieceLength = o.pieceLength;
+    this.length = o.length;
+    this.maxPartial = Math.max(1, o.maxPartial);
+    this.random = o.random ?? Math.random;
+    this.have = new Uint8Array(o.pieceCount);
+    this.pending = new Uint8Array(o.pieceCount);
+    this.availability = new Uint16Array(o.pieceCount);
+  }
+
+  // ---- our pieces ----
+  hasPiece(index: number): boolean {
+    return this.have[index] === 1;
+  }
+  get piecesHave(): number {
+    return this.haveCount;
+  }
+  get complete(): boolean {
+    return this.haveCount === this.pieceCount;
+  }
+  /** A piece we want: neither had nor being checked. */
+  wants(index: number): boolean {
+    return this.have[index] === 0 && this.pending[index] === 0;
+  }
+
+  pieceSize(index: number): number {
+    return index === this.pieceCount - 1 ? this.length - index * this.pieceLength : this.pieceLength;
+  }
+  blockCount(index: number): number {
+    return Math.ceil(this.pieceSize(index) / BLOCK_SIZE);
+  }
+  blockLength(index: number, block: number): number {
+    return Math.min(BLOCK_SIZE, this.pieceSize(index) - block * BLOCK_SIZE);
+  }
+
+  /** The piece passed its hash and is on disk (or was there at start). */
+  pieceVerified(index: number): void {
+    this.partials.delete(index);
+    this.pending[index] = 0;
+    if (this.have[index] === 0) {
+      this.have[index] = 1;
+      this.haveCount++;
+    }
+  }
+
+  /** The piece failed its hash (or could not be written): every block is wanted again. */
+  pieceFailed(index: number): void {
+    this.partials.delete(index);
+    this.pending[index] = 0;
+  }
+
+  /** Who delivered the blocks of a complete piece (one entry per block), for blame. */
+  contributors(index: number): number[] {
+    return this.partials.get(index)?.from.slice() ?? [];
+  }
+
+  // ---- availability ----
+  peerHasAll(): void {
+    this.seeds++;
+  }
+  peerLostAll(): void {
+    this.seeds--;
+  }
+  peerHas(index: number): void {
+    this.availability[index]!++;
+  }
+  peerLost(index: number): void {
+    if (this.availability[index]! > 0) this.availability[index]!--;
+  }
+  availabilityOf(index: number): number {
+    return this.availability[index]! + this.seeds;
+  }
+
+  // ---- requests ----
+  /** Endgame: no missing piece is unstarted and no started piece has a free block. */
+  get endgame(): boolean {
+    // (pieces being checked are still among the partials)
+    if (this.partials.size + this.haveCount < this.pieceCount) return false;
+    for (const p of this.partials.values()) if (p.free > 0) return false;
+    return true;
+  }
+
+  get partialCount(): number {
+    return this.partials.size;
+  }
+
+  /**
+   * Up to `max` blocks for `requester` from the pieces `peerHas` says it has: free blocks
+   * of started pieces first, then new pieces (random first, then rarest), then in endgame
+   * blocks others were asked for. The blocks returned are marked requested by `requester`.
+   */
+  pick(requester: number, peerHas: (index: number) => boolean, max: number): Block[] {
+    const out: Block[] = [];
+    if (max <= 0) return out;
+    for (const p of this.partials.values()) {
+      if (p.free === 0 || p.wholePiece || !peerHas(p.index)) continue;
+      this.takeFree(p, requester, out, max);
+      if (out.length >= max) return out;
+    }
+    while (out.length < max && this.partials.size < this.maxPartial) {
+      const index = this.choosePiece(peerHas);
+      if (index === undefined) break;
+      this.takeFree(this.start(index, false), requester, out, max);
+    }
+    if (out.length < max && this.endgame) {
+      for (const p of this.partials.values()) {
+        if (p.wholePiece || !peerHas(p.index)) continue;
+        for (let b = 0; b < p.state.length && out.length < max; b++) {
+          const who = p.requesters[b]!;
+          if (p.state[b] !== REQUESTED || who.includes(requester) || who.length >= MAX_ENDGAME_REQUESTERS) continue;
+          who.push(requester);
+          out.push({ index: p.index, begin: b * BLOCK_SIZE, length: this.blockLength(p.index, b) });
+        }
+        if (out.length >= max) break;
+      }
+    }
+    return out;
+  }
+
+  /**
+   * A whole unstarted piece for a web seed (`peerHas` limits the choice when given), rarest
+   * first, all its blocks marked requested by `requester`; undefined when none is left or
+   * the pool of partial pieces is full.
+   */
+  pickPiece(requester: number, peerHas: (index: number) => boolean = () => true): number | undefined {
+    if (this.partials.size >= this.maxPartial) return undefined;
+    const index = this.choosePiece(peerHas, true);
+    if (index === undefined) return undefined;
+    const p = this.start(index, true);
+    for (let b = 0; b < p.state.length; b++) {
+      p.state[b] = REQUESTED;
+      p.requesters[b]!.push(requester);
+    }
+    p.free = 0;
+    return index;
+  }
+
+  private start(index: number, wholePiece: boolean): Partial {
+    const n = this.blockCount(index);
+    const p: Partial = {
+      index,
+      state: new Uint8Array(n),
+      requesters: Array.from({ length: n }, () => []),
+      from: new Array<number>(n).fill(-1),
+      received: 0,
+      free: n,
+      wholePiece,
+    };
+    this.partials.set(index, p);
+    return p;
+  }
+
+  private takeFree(p: Partial, requester: number, out: Block[], max: number): void {
+    for (let b = 0; b < p.state.length && out.length < max; b++) {
+      if (p.state[b] !== FREE) continue;
+      p.state[b] = REQUESTED;
+      p.requesters[b]!.push(requester);
+      p.free--;
+      out.push({ index: p.index, begin: b * BLOCK_SIZE, length: this.blockLength(p.index, b) });
+    }
+  }
+
+  /** An unstarted wanted piece `peerHas` has: random among the first few, then rarest. */
+  private choosePiece(peerHas: (index: number) => boolean, rarestOnly = false): number | undefined {
+    const randomPhase = !rarestOnly && this.haveCount + this.partials.size < RANDOM_FIRST_PIECES;
+    let best: number | undefined;
+    let bestAvail = Infinity;
+    let ties = 0;
+    for (let i = 0; i < this.pieceCount; i++) {
+      if (!this.wants(i) || this.partials.has(i) || !peerHas(i)) continue;
+      const a = randomPhase ? 0 : this.availabilityOf(i);
+      if (a < bestAvail) {
+        bestAvail = a;
+        best = i;
+        ties = 1;
+      } else if (a === bestAvail) {
+        // reservoir sampling: each tied piece is chosen with equal chance
+        ties++;
+        if (this.random() * ties < 1) best = i;
+      }
+    }
+    return best;
+  }
+
+  /** A block arrived from `requester` (requested or not). */
+  received(requester: number, index: number, begin: number): Received {
+    const p = this.partials.get(index);
+    const b = begin / BLOCK_SIZE;
+    if (!p || !Number.isInteger(b) || b >= p.state.length || p.state[b] === RECEIVED) return { fresh: false, cancel: [], pieceComplete: false };
+    if (p.state[b] === FREE) p.free--;
+    const cancel = p.requesters[b]!.filter((r) => r !== requester);
+    p.requesters[b] = [];
+    p.state[b] = RECEIVED;
+    p.from[b] = requester;
+    p.received++;
+    const pieceComplete = p.received === p.state.length;
+    if (pieceComplete) this.pending[index] = 1;
+    return { fresh: true, cancel, pieceComplete };
+  }
+
+  /** True when the block is in a started piece and has not arrived (so its bytes are wanted). */
+  wantsBlock(index: number, begin: number): boolean {
+    const p = this.partials.get(index);
+    const b = begin / BLOCK_SIZE;
+    return p !== undefined && Number.isInteger(b) && b < p.state.length && p.state[b] !== RECEIVED;
+  }
+
+  /** A request of `requester` is gone (rejected, timed out, choked, peer closed): the block is free again unless someone else has it. */
+  dropped(requester: number, index: number, begin: number): void {
+    const p = this.partials.get(index);
+    const b = begin / BLOCK_SIZE;
+    if (!p || !Number.isInteger(b) || b >= p.state.length || p.state[b] !== REQUESTED) return;
+    const who = p.requesters[b]!;
+    const at = who.indexOf(requester);
+    if (at < 0) return;
+    who.splice(at, 1);
+    if (who.length === 0) {
+      p.state[b] = FREE;
+      p.free++;
+    }
+  }
+
+  /** A whole piece a web seed gave back (it failed): unstarted again, or open to peers if some blocks came. */
+  droppedPiece(requester: number, index: number): void {
+    const p = this.partials.get(index);
+    if (!p || !p.wholePiece) return;
+    if (p.received === 0) {
+      this.partials.delete(index);
+      return;
+    }
+    p.wholePiece = false;
+    for (let b = 0; b < p.state.length; b++) this.dropped(requester, index, b * BLOCK_SIZE);
+  }
+}

@@ -1,0 +1,453 @@
+/**
+ * Mirror mode for one torrent: downloads every piece it lacks from its peers (and web seeds),
+ * then hands it back to seeding. It owns:
+ *   - the PiecePicker (piece-picker.ts) and one PeerDownload per connected peer (download.ts);
+ *   - the partial pieces: one buffer per started piece from a bounded pool (MAX_PARTIAL_BYTES),
+ *     never one buffer per request; web seeds and peers fill the same pieces;
+ *   - the check of each complete piece (SHA-1 off the event loop), its write (storage), and
+ *     the periodic fsync after which written pieces count in the resume data (SYNC_MS);
+ *   - blame: a piece that fails its hash is remembered block by block (who sent which bytes);
+ *     when it later passes, whoever sent a block that differs gets a strike; a peer that sent
+ *     a whole failed piece alone gets one too; two strikes ban the peer's address for this
+ *     torrent (libtorrent's smart-ban idea). A web seed whose piece fails is dropped;
+ *   - disk space: a write that fails (ENOSPC…) pauses the download (`waiting: …`); the owner
+ *     checks free space before starting and again while waiting.
+ * `have` to every peer is the storage's onAvailable (torrent-session.ts sends it).
+ */
+import { createHash, webcrypto } from 'node:crypto';
+import type { Metainfo } from '../codec/metainfo.js';
+import { BLOCK_SIZE } from '../codec/peer-wire.js';
+import { PIECE_VERIFIED, type TorrentStorage } from '../storage/torrent-storage.js';
+import { pieceHashMatches } from '../storage/piece-verify.js';
+import { BufferPool } from '../util/buffer-pool.js';
+import type { Clock } from '../util/clock.js';
+import type { Logger } from '../util/log.js';
+import { RateMeter, type TokenBucket } from './bandwidth.js';
+import { PeerDownload, type DownloadEngine, type DownloadSession } from './download.js';
+import { PiecePicker, type Block } from './piece-picker.js';
+import { formatBytes } from '../control/status-view.js';
+
+/** Reason: 8 MiB of partial pieces holds 512 blocks in flight (a peer's reqq of 500) and keeps a router's memory bounded; 4 MiB measured at a quarter of the loopback throughput. */
+export const MAX_PARTIAL_BYTES = 8 << 20;
+/** Pieces up to this size are hashed on the event loop (about 2 ms at most on a router); bigger ones off it. */
+export const SYNC_HASH_MAX = 1 << 20;
+/** Written pieces are fsync'ed (then recorded in the resume data) this often: a crash costs at most this much re-checking; one small resume write per interval. */
+export const SYNC_MS = 2_000;
+/** Strikes (failed pieces blamed on a peer) that ban it. REFERENCE: one failure may be another peer's block, two is the peer. */
+export const BAN_STRIKES = 2;
+/** Interest is recomputed from scratch this often (a peer whose pieces we all got is told `not interested`). */
+const INTEREST_RECHECK_MS = 10_000;
+
+/** A web seed as the engine uses it (web-seed.ts). */
+export interface WebSeedSource {
+  /** `into`: a buffer to fill (from the engine's piece pool) instead of a new one. */
+  read(offset: number, length: number, signal?: AbortSignal, into?: Buffer): Promise<Buffer>;
+  ready(now: number): boolean;
+  drop(reason: string): void;
+  status(): { url: string; state: 'ok' | 'idle' | 'backoff' | 'dropped'; failures: number; retryInS: number | null; error: string | null; downloaded: number };
+  close(): void;
+}
+
+export interface TorrentDownloadDeps {
+  clock: Clock;
+  log: Logger;
+  storage: TorrentStorage;
+  /** The torrent's download bucket (its parent: the global one). */
+  bucket: TokenBucket;
+  /** Every piece is ours and on disk. */
+  completed(): void;
+  /** A write failed for want of space (or another I/O error): pause and say why. */
+  paused(reason: string): void;
+  /** Close every connection to this address (banned). */
+  ban(address: string): void;
+}
+
+export interface DownloadStats {
+  progress: number;
+  downloadRate: number;
+  downloaded: number;
+  fromPeers: number;
+  fromWebSeeds: number;
+  etaS: number | null;
+  piecesHave: number;
+}
+
+interface Suspect {
+  from: number;
+  block: number;
+  digest: string;
+}
+
+interface WebSeedSlot {
+  id: number;
+  seed: WebSeedSource;
+  busy: boolean;
+  abort?: AbortController;
+}
+
+export class TorrentDownload implements DownloadEngine {
+  readonly picker: PiecePicker;
+  private readonly meta: Metainfo;
+  private readonly peers = new Map<number, PeerDownload>();
+  private nextId = 1;
+  private readonly buffers = new Map<number, Buffer>();
+  private readonly pool: BufferPool;
+  /** Failed pieces: who sent each block and its SHA-1, until the piece passes. */
+  private readonly suspects = new Map<number, Suspect[]>();
+  private readonly strikes = new Map<string, number>();
+  readonly banned = new Set<string>();
+  private readonly webSeeds: WebSeedSlot[] = [];
+  private readonly addressOf = new Map<number, string>();
+  fromPeers = 0;
+  fromWebSeeds = 0;
+  /** Bytes received that were not used (duplicates, failed pieces). */
+  wasted = 0;
+  readonly meter = new RateMeter();
+  private readonly startedAt: number;
+  /** When the first block arrived (the average rate is counted from there). */
+  private firstBlockAt: number | undefined;
+  private readonly startHave: number;
+  private lastSync: number;
+  private lastInterest: number;
+  private syncing = false;
+  private bandwidthTimer: { cancel(): void } | undefined;
+  private done = false;
+  stopped = false;
+
+  constructor(private readonly deps: TorrentDownloadDeps) {
+    const meta = deps.storage.meta;
+    this.meta = meta;
+    const maxPartial = Math.max(2, Math.floor(MAX_PARTIAL_BYTES / meta.pieceLength));
+    this.picker = new PiecePicker({ pieceCount: meta.pieceCount, pieceLength: meta.pieceLength, length: meta.length, maxPartial });
+    this.pool = new BufferPool(meta.pieceLength, maxPartial);
+    for (let i = 0; i < meta.pieceCount; i++) if (deps.storage.stateOf(i) === PIECE_VERIFIED) this.picker.pieceVerified(i);
+    this.startedAt = this.lastSync = this.lastInterest = deps.clock.now();
+    this.startHave = this.bytesHave();
+  }
+
+  get complete(): boolean {
+    return this.picker.complete;
+  }
+
+  private bytesHave(): number {
+    return this.meta.length - this.deps.storage.left();
+  }
+
+  // ---- peers ----
+  addPeer(session: DownloadSession): PeerDownload | undefined {
+    if (this.banned.has(session.address) || this.stopped) return undefined;
+    const pd = new PeerDownload(this.nextId++, this, session, this.deps.clock.now());
+    this.peers.set(pd.id, pd);
+    this.addressOf.set(pd.id, session.address);
+    pd.attach(this.meta.pieceCount, this.deps.clock.now());
+    return pd;
+  }
+
+  removePeer(pd: PeerDownload): void {
+    if (!this.peers.delete(pd.id)) return;
+    pd.detach(this.meta.pieceCount);
+  }
+
+  // ---- web seeds ----
+  addWebSeed(seed: WebSeedSource): void {
+    this.webSeeds.push({ id: this.nextId++, seed, busy: false });
+  }
+
+  webSeedStatus(): ReturnType<WebSeedSource['status']>[] {
+    return this.webSeeds.map((w) => w.seed.status());
+  }
+
+  // ---- DownloadEngine ----
+  wants(index: number): boolean {
+    return this.picker.wants(index);
+  }
+
+  pick(peer: PeerDownload, peerHas: (index: number) => boolean, max: number): Block[] {
+    const now = this.deps.clock.now();
+    const bucket = this.deps.bucket;
+    if (!bucket.canSend(now)) {
+      this.waitBandwidth(bucket.waitMs(now));
+      return [];
+    }
+    const blocks = this.picker.pick(peer.id, peerHas, max);
+    // each request is paid for (at most one block into debt): the bucket tree bounds the download rate
+    let i = 0;
+    for (; i < blocks.length; i++) {
+      if (!bucket.canSend(now)) break;
+      bucket.consume(blocks[i]!.length, now);
+    }
+    for (const b of blocks.slice(i)) this.picker.dropped(peer.id, b.index, b.begin);
+    if (i < blocks.length) this.waitBandwidth(bucket.waitMs(now));
+    return blocks.slice(0, i);
+  }
+
+  private waitBandwidth(ms: number): void {
+    if (this.bandwidthTimer) return;
+    this.bandwidthTimer = this.deps.clock.setTimeout(
+      () => {
+        this.bandwidthTimer = undefined;
+        try {
+          this.fillAll();
+        } catch (err) {
+          this.deps.log.error(`${this.meta.name}: ${(err as Error).stack ?? err}`);
+        }
+      },
+      Math.max(5, ms),
+    );
+  }
+
+  blockLength(index: number, begin: number): number | undefined {
+    if (index >= this.meta.pieceCount || begin % BLOCK_SIZE !== 0) return undefined;
+    const b = begin / BLOCK_SIZE;
+    if (b >= this.picker.blockCount(index)) return undefined;
+    return this.picker.blockLength(index, b);
+  }
+
+  wantsBlock(index: number, begin: number): boolean {
+    return this.picker.wantsBlock(index, begin);
+  }
+
+  dropped(peer: PeerDownload, index: number, begin: number): void {
+    this.picker.dropped(peer.id, index, begin);
+  }
+
+  peerHas(index: number): void {
+    this.picker.peerHas(index);
+  }
+  peerLost(index: number): void {
+    this.picker.peerLost(index);
+  }
+  peerHasAll(): void {
+    this.picker.peerHasAll();
+  }
+  peerLostAll(): void {
+    this.picker.peerLostAll();
+  }
+
+  block(peer: PeerDownload, index: number, begin: number, data: Uint8Array): void {
+    this.store(peer.id, index, begin, data);
+    this.fromPeers += data.length;
+  }
+
+  /** Bytes of a block into its piece's buffer (`data` undefined: they are there already); a complete piece is checked. */
+  private store(from: number, index: number, begin: number, data: Uint8Array | undefined, length = data?.length ?? 0): void {
+    this.firstBlockAt ??= this.deps.clock.now();
+    const r = this.picker.received(from, index, begin);
+    if (!r.fresh) {
+      this.wasted += length;
+      return;
+    }
+    let buf = this.buffers.get(index);
+    if (!buf) {
+      buf = this.pool.get();
+      this.buffers.set(index, buf);
+    }
+    if (data) buf.set(data, begin);
+    for (const id of r.cancel) this.peers.get(id)?.cancel(index, begin);
+    if (r.pieceComplete) this.checkPiece(index).catch((err) => this.deps.log.error(`${this.meta.name}: piece ${index}: ${(err as Error).stack ?? err}`));
+  }
+
+  private releaseBuffer(index: number): void {
+    const buf = this.buffers.get(index);
+    if (!buf) return;
+    this.buffers.delete(index);
+    this.pool.release(buf);
+  }
+
+  private async checkPiece(index: number): Promise<void> {
+    const size = this.picker.pieceSize(index);
+    const data = this.buffers.get(index)!.subarray(0, size);
+    const contributors = this.picker.contributors(index);
+    let ok: boolean;
+    try {
+      // A small piece is hashed at once (under a millisecond); a big one on libuv's thread
+      // pool through WebCrypto (which costs a copy), so it does not block the event loop.
+      const digest =
+        size <= SYNC_HASH_MAX ? createHash('sha1').update(data).digest() : new Uint8Array(await webcrypto.subtle.digest('SHA-1', data));
+      ok = pieceHashMatches(this.meta.pieces, index, digest);
+    } catch {
+      ok = false;
+    }
+    if (this.stopped) return this.releaseBuffer(index);
+    if (!ok) {
+      this.blame(index, data, contributors);
+      this.wasted += size;
+      this.picker.pieceFailed(index);
+      this.releaseBuffer(index);
+      this.fillAll();
+      return;
+    }
+    try {
+      await this.deps.storage.writePiece(index, data);
+    } catch (err) {
+      this.picker.pieceFailed(index);
+      this.releaseBuffer(index);
+      if (!this.stopped) this.deps.paused(`cannot write ${this.meta.name}: ${(err as Error).message}`);
+      return;
+    }
+    this.acquit(index, data);
+    this.picker.pieceVerified(index);
+    this.releaseBuffer(index);
+    if (this.picker.complete) await this.finish();
+    else this.fillAll();
+  }
+
+  /** A failed piece: remember who sent which bytes; a sole sender (or a web seed) is blamed at once. */
+  private blame(index: number, data: Uint8Array, contributors: number[]): void {
+    const senders = new Set(contributors);
+    this.deps.log.warn(`${this.meta.name}: piece ${index} failed its hash check (from ${[...senders].map((id) => this.describe(id)).join(', ')})`);
+    for (const id of senders) {
+      const web = this.webSeeds.find((w) => w.id === id);
+      if (web) {
+        web.seed.drop(`piece ${index} failed its hash check`);
+        this.deps.log.warn(`${this.meta.name}: web seed ${web.seed.status().url} dropped: its data failed the hash check`);
+      }
+    }
+    if (senders.size === 1) this.strike(contributors[0]!);
+    const blocks = contributors.map((from, block) => ({ from, block, digest: sha1(data.subarray(block * BLOCK_SIZE, (block + 1) * BLOCK_SIZE)) }));
+    // the last few failed copies are kept (bounded: a piece that keeps failing does not grow it)
+    this.suspects.set(index, [...(this.suspects.get(index) ?? []), ...blocks].slice(-4 * blocks.length));
+  }
+
+  /** The piece passed: whoever sent a block of an earlier failed copy that differs gets a strike. */
+  private acquit(index: number, data: Uint8Array): void {
+    const suspects = this.suspects.get(index);
+    if (!suspects) return;
+    this.suspects.delete(index);
+    const struck = new Set<number>();
+    for (const s of suspects) {
+      if (struck.has(s.from)) continue;
+      if (sha1(data.subarray(s.block * BLOCK_SIZE, (s.block + 1) * BLOCK_SIZE)) !== s.digest) struck.add(s.from);
+    }
+    for (const id of struck) this.strike(id);
+  }
+
+  private strike(id: number): void {
+    const address = this.addressOf.get(id);
+    if (address === undefined) return; // a web seed (dropped already)
+    const n = (this.strikes.get(address) ?? 0) + 1;
+    this.strikes.set(address, n);
+    if (n < BAN_STRIKES || this.banned.has(address)) return;
+    this.banned.add(address);
+    this.deps.log.warn(`${this.meta.name}: peer ${address} banned: its data failed the hash check ${n} times`);
+    for (const pd of [...this.peers.values()]) if (pd.session.address === address) this.removePeer(pd);
+    this.deps.ban(address);
+  }
+
+  private describe(id: number): string {
+    const w = this.webSeeds.find((x) => x.id === id);
+    return w ? `web seed ${w.seed.status().url}` : `peer ${this.addressOf.get(id) ?? id}`;
+  }
+
+  private async finish(): Promise<void> {
+    if (this.done) return;
+    this.done = true;
+    await this.deps.storage.sync().catch((err) => this.deps.log.warn(`${this.meta.name}: sync: ${(err as Error).message}`));
+    const now = this.deps.clock.now();
+    const seconds = Math.max(0.001, (now - (this.firstBlockAt ?? this.startedAt)) / 1000);
+    const bytes = this.bytesHave() - this.startHave;
+    this.deps.log.info(
+      `${this.meta.name}: download complete: ${formatBytes(bytes)} in ${seconds.toFixed(2)} s from the first block (average ${formatBytes(bytes / seconds)}/s; from peers ${formatBytes(this.fromPeers)}, from web seeds ${formatBytes(this.fromWebSeeds)}; ${((now - this.startedAt) / 1000).toFixed(1)} s since it started)`,
+    );
+    this.deps.completed();
+  }
+
+  // ---- web seed reads ----
+  private feedWebSeeds(now: number): void {
+    for (const w of this.webSeeds) {
+      if (w.busy || !w.seed.ready(now) || this.picker.complete) continue;
+      const index = this.picker.pickPiece(w.id);
+      if (index === undefined) return;
+      w.busy = true;
+      w.abort = new AbortController();
+      const size = this.picker.pieceSize(index);
+      // the web seed writes straight into the piece's buffer (a whole piece: no block of it is anyone else's)
+      const buf = this.pool.get();
+      w.seed
+        .read(index * this.meta.pieceLength, size, w.abort.signal, buf)
+        .then(
+          (data) => {
+            w.busy = false;
+            if (this.stopped) return this.pool.release(buf);
+            if (data.length !== size) throw new Error(`web seed answered ${data.length} bytes for ${size}`);
+            this.buffers.set(index, buf);
+            for (let begin = 0; begin < size; begin += BLOCK_SIZE) this.store(w.id, index, begin, undefined, Math.min(BLOCK_SIZE, size - begin));
+            this.fromWebSeeds += size;
+            this.feedWebSeeds(this.deps.clock.now());
+          },
+          () => {
+            // its own backoff says when to try it again; the piece goes back to peers
+            w.busy = false;
+            this.pool.release(buf);
+            if (!this.stopped) this.picker.droppedPiece(w.id, index);
+          },
+        )
+        .catch((err) => {
+          this.picker.droppedPiece(w.id, index);
+          this.deps.log.debug(`${this.meta.name}: web seed: ${(err as Error).message}`);
+        });
+    }
+  }
+
+  // ---- timers ----
+  fillAll(): void {
+    if (this.stopped || this.done) return;
+    const now = this.deps.clock.now();
+    for (const pd of this.peers.values()) pd.fill(now);
+    this.feedWebSeeds(now);
+  }
+
+  /** About once a second. */
+  tick(now: number): void {
+    if (this.stopped || this.done) return;
+    this.meter.sample(now, this.fromPeers + this.fromWebSeeds);
+    const recheck = now - this.lastInterest >= INTEREST_RECHECK_MS;
+    if (recheck) this.lastInterest = now;
+    for (const pd of this.peers.values()) pd.tick(now, this.meta.pieceCount, recheck);
+    this.feedWebSeeds(now);
+    if (!this.syncing && this.deps.storage.unsyncedPieces > 0 && now - this.lastSync >= SYNC_MS) {
+      this.syncing = true;
+      this.lastSync = now;
+      this.deps.storage
+        .sync()
+        .catch((err) => this.deps.paused(`cannot write ${this.meta.name}: ${(err as Error).message}`))
+        .finally(() => (this.syncing = false));
+    }
+  }
+
+  stats(now: number): DownloadStats {
+    const have = this.bytesHave();
+    const rate = this.meter.rate();
+    const left = this.meta.length - have;
+    void now;
+    return {
+      progress: this.meta.length ? have / this.meta.length : 1,
+      downloadRate: Math.round(rate),
+      downloaded: this.fromPeers + this.fromWebSeeds,
+      fromPeers: this.fromPeers,
+      fromWebSeeds: this.fromWebSeeds,
+      etaS: left === 0 ? 0 : rate > 0 ? Math.round(left / rate) : null,
+      piecesHave: this.picker.piecesHave,
+    };
+  }
+
+  /** Stops downloading (paused, removed, or seeding only now); requests go back, buffers freed. */
+  stop(): void {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.bandwidthTimer?.cancel();
+    for (const pd of [...this.peers.values()]) {
+      this.removePeer(pd);
+      if (pd.amInterested) pd.session.sendMessage({ type: 'notInterested' });
+    }
+    for (const w of this.webSeeds) {
+      w.abort?.abort();
+      w.seed.close();
+    }
+    for (const i of [...this.buffers.keys()]) this.releaseBuffer(i);
+  }
+}
+
+function sha1(b: Uint8Array): string {
+  return createHash('sha1').update(b).digest('hex');
+}

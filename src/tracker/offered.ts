@@ -1,0 +1,97 @@
+/**
+ * The torrents a node offers on its front page: those of the tracker's allowed folder and
+ * those the seeder has in its watch folder (usually the same folder), merged by info hash,
+ * with the tracker's counts and the seeder's own state. Pure: lists in, a sorted list out.
+ */
+import type { Metainfo } from '../codec/metainfo.js';
+import type { OfferedTorrent } from './front-routes.js';
+
+export interface AllowedEntry {
+  infoHashHex: string;
+  path: string;
+  name: string;
+  size: number;
+  files: number;
+  trackers: string[];
+  webSeeds: string[];
+  private: boolean;
+}
+
+export interface SeededEntry {
+  file: string;
+  meta: Metainfo;
+  /** The seeder's state word: seeding, checking, missing data, error, downloading… */
+  state: string;
+  pieces: number;
+  piecesAvailable: number;
+  message?: string;
+}
+
+export interface SwarmCounts {
+  complete: number;
+  incomplete: number;
+  downloaded: number;
+}
+
+/** The state shown for a torrent: `seeding`, `downloading 43%`, `missing data (12% here)`… */
+export function stateText(s: SeededEntry | undefined): string {
+  if (!s) return 'listed (not seeded here)';
+  const pct = s.pieces > 0 ? Math.floor((100 * s.piecesAvailable) / s.pieces) : 0;
+  if (s.state === 'seeding') return 'seeding';
+  if (s.state === 'downloading' || s.state === 'checking') return `${s.state} ${pct}%`;
+  if (s.state === 'missing data') return pct > 0 ? `missing data (${pct}% here)` : 'missing data';
+  if (s.state.startsWith('waiting')) return s.state;
+  return s.message ? `${s.state}: ${s.message}` : s.state;
+}
+
+export function offeredTorrents(
+  allowed: AllowedEntry[],
+  seeded: SeededEntry[],
+  counts: (infoHashHex: string) => SwarmCounts,
+  showAllowedNames: boolean,
+): OfferedTorrent[] {
+  const out = new Map<string, OfferedTorrent>();
+  for (const s of seeded) {
+    const m = s.meta;
+    const c = counts(m.infoHashHex);
+    out.set(m.infoHashHex, {
+      path: s.file,
+      item: {
+        infoHashHex: m.infoHashHex,
+        name: m.name,
+        size: m.length,
+        files: m.files.filter((f) => !f.padding).length,
+        seeders: c.complete,
+        leechers: c.incomplete,
+        downloaded: c.downloaded,
+        state: stateText(s),
+        trackers: m.announceTiers.flat(),
+        webSeeds: m.urlList,
+        private: m.private,
+      },
+    });
+  }
+  for (const a of allowed) {
+    if (out.has(a.infoHashHex)) continue;
+    const c = counts(a.infoHashHex);
+    out.set(a.infoHashHex, {
+      path: a.path,
+      item: {
+        infoHashHex: a.infoHashHex,
+        ...(showAllowedNames ? { name: a.name } : {}),
+        size: a.size,
+        files: a.files,
+        seeders: c.complete,
+        leechers: c.incomplete,
+        downloaded: c.downloaded,
+        state: stateText(undefined),
+        trackers: a.trackers,
+        webSeeds: a.webSeeds,
+        private: a.private,
+      },
+    });
+  }
+  // by name as people read it (été next to ete), nameless ones last, then by info hash
+  const label = (o: OfferedTorrent) => o.item.name ?? `\uffff${o.item.infoHashHex}`;
+  return [...out.values()].sort((a, b) => label(a).localeCompare(label(b), 'en', { sensitivity: 'base' }) || (a.item.infoHashHex < b.item.infoHashHex ? -1 : 1));
+}

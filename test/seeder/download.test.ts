@@ -1,0 +1,193 @@
+// deadline: 30s
+/**
+ * The client side of the peer wire and a torrent's download, in virtual time (STYLE 18): a
+ * swarm of scripted seeds over in-memory "connections" and a ManualClock, no sockets, no
+ * disk. Honest, silent (snubbed), choking (allowed-fast only) and hostile seeds.
+ */
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { createHash, randomBytes } from 'node:crypto';
+import type { Metainfo } from '../../src/codec/metainfo';
+import type { Message } from '../../src/codec/peer-wire';
+import type { TorrentStorage } from '../../src/storage/torrent-storage';
+import { ManualClock } from '../../src/util/clock';
+import { createLogger } from '../../src/util/log';
+import { TokenBucket } from '../../src/seeder/bandwidth';
+import { SNUB_MS, type DownloadSession, type PeerDownload } from '../../src/seeder/download';
+import { BAN_STRIKES, TorrentDownload } from '../../src/seeder/torrent-download';
+
+const B = 16 * 1024;
+const PIECE = 4 * B;
+
+function torrent(pieces: number, lastShort = 1000) {
+  const length = pieces * PIECE - lastShort;
+  const data = randomBytes(length);
+  const hashes: Buffer[] = [];
+  for (let at = 0; at < length; at += PIECE) hashes.push(createHash('sha1').update(data.subarray(at, at + PIECE)).digest());
+  const meta = { name: 't', pieceLength: PIECE, pieceCount: pieces, length, pieces: Buffer.concat(hashes), files: [{ path: ['t'], length, offset: 0 }], infoHashHex: '00'.repeat(20) } as unknown as Metainfo;
+  return { meta, data };
+}
+
+/** Storage that keeps written pieces in memory. */
+function memoryStorage(meta: Metainfo) {
+  const written = new Map<number, Buffer>();
+  const storage = {
+    meta,
+    stateOf: (i: number) => (written.has(i) ? 1 : 0),
+    left: () => meta.length - [...written.values()].reduce((n, b) => n + b.length, 0),
+    writePiece: async (i: number, d: Uint8Array) => void written.set(i, Buffer.from(d)),
+    sync: async () => {},
+    unsyncedPieces: 0,
+  };
+  return { storage: storage as unknown as TorrentStorage, written };
+}
+
+type Behaviour = 'honest' | 'silent' | 'hostile' | 'choking';
+
+/** A scripted seed on the other end of an in-memory connection. */
+class FakeSeed implements DownloadSession {
+  readonly sent: Message[] = [];
+  closed = '';
+  download: PeerDownload | undefined;
+  readonly peerFast = true;
+  readonly peerHasAll = true;
+  served = 0;
+  private queue: Message[] = [];
+  constructor(
+    readonly address: string,
+    readonly behaviour: Behaviour,
+    readonly peerReqq: number | undefined,
+    private readonly data: Buffer,
+    private readonly allowedFast: number[] = [],
+  ) {}
+  peerHas(): boolean {
+    return true;
+  }
+  sendMessage(m: Message): void {
+    this.sent.push(m);
+    this.queue.push(m);
+  }
+  sendMessages(ms: Message[]): void {
+    for (const m of ms) this.sendMessage(m);
+  }
+  close(reason: string): void {
+    this.closed = reason;
+  }
+  /** The seed answers what it was sent since the last call. */
+  answer(now: number, pieceCount: number): void {
+    const q = this.queue;
+    this.queue = [];
+    const d = this.download;
+    if (!d || this.closed) return;
+    for (const m of q) {
+      if (m.type === 'interested' && this.behaviour !== 'choking') d.onMessage({ type: 'unchoke' }, now, pieceCount);
+      if (m.type === 'interested' && this.behaviour === 'choking') for (const i of this.allowedFast) d.onMessage({ type: 'allowedFast', index: i }, now, pieceCount);
+      if (m.type !== 'request' || this.behaviour === 'silent') continue;
+      this.served++;
+      const at = m.index * PIECE + m.begin;
+      const block = this.behaviour === 'hostile' ? randomBytes(m.length) : this.data.subarray(at, at + m.length);
+      d.onMessage({ type: 'piece', index: m.index, begin: m.begin, block }, now, pieceCount);
+    }
+    d.flush(now);
+  }
+}
+
+function swarm(pieces: number, seeds: [string, Behaviour, number?, number[]?][]) {
+  const clock = new ManualClock();
+  const { meta, data } = torrent(pieces);
+  const { storage, written } = memoryStorage(meta);
+  const logs: string[] = [];
+  let completed = false;
+  const banned: string[] = [];
+  const engine = new TorrentDownload({
+    clock,
+    log: createLogger('debug', (l) => logs.push(l)),
+    storage,
+    bucket: new TokenBucket(0, 0),
+    completed: () => (completed = true),
+    paused: (r) => logs.push(`paused ${r}`),
+    ban: (a) => banned.push(a),
+  });
+  const peers = seeds.map(([address, behaviour, reqq, fast]) => {
+    const s = new FakeSeed(address, behaviour, reqq, data, fast);
+    s.download = engine.addPeer(s);
+    return s;
+  });
+  /** Runs the swarm: each step every seed answers, then 100 ms pass. */
+  const run = async (ms: number) => {
+    for (let t = 0; t < ms && !completed; t += 100) {
+      for (const p of peers) p.answer(clock.now(), pieces);
+      await new Promise((r) => setImmediate(r)); // piece checks and writes settle
+      clock.advance(100);
+      engine.tick(clock.now());
+    }
+  };
+  return { clock, meta, data, engine, peers, written, logs, banned, run, done: () => completed };
+}
+
+test('two honest seeds: the download completes, requests are 16 KiB blocks within reqq, interested first', async () => {
+  const s = swarm(20, [
+    ['10.0.0.1', 'honest', 8],
+    ['10.0.0.2', 'honest', undefined],
+  ]);
+  let maxOutstanding = 0;
+  const orig = s.peers[0]!.sendMessages.bind(s.peers[0]);
+  s.peers[0]!.sendMessages = (ms) => {
+    orig(ms);
+    maxOutstanding = Math.max(maxOutstanding, s.peers[0]!.download!.requests);
+  };
+  await s.run(60_000);
+  assert.ok(s.done(), s.logs.join('\n'));
+  assert.is(Buffer.concat([...s.written.entries()].sort((a, b) => a[0] - b[0]).map((e) => e[1])).compare(s.data), 0);
+  for (const p of s.peers) {
+    assert.is(p.sent[0]!.type, 'interested');
+    for (const m of p.sent) if (m.type === 'request') assert.ok(m.length <= B);
+  }
+  assert.ok(maxOutstanding <= 8, `reqq 8 respected (${maxOutstanding})`);
+  assert.ok(s.peers[0]!.served > 0 && s.peers[1]!.served > 0, 'both seeds used');
+  assert.match(s.logs.join('\n'), /download complete/);
+});
+
+test('a silent seed is snubbed after SNUB_MS: its requests are cancelled and go to others', async () => {
+  const s = swarm(6, [['10.0.0.1', 'silent']]);
+  await s.run(5_000);
+  const silent = s.peers[0]!;
+  const asked = silent.sent.filter((m) => m.type === 'request').length;
+  assert.ok(asked > 0);
+  await s.run(SNUB_MS);
+  assert.ok(silent.download!.snubbed);
+  assert.ok(silent.sent.some((m) => m.type === 'cancel'), 'cancels sent');
+  // an honest seed arrives and gets the blocks
+  const honest = new FakeSeed('10.0.0.2', 'honest', undefined, s.data);
+  honest.download = s.engine.addPeer(honest);
+  s.peers.push(honest);
+  await s.run(30_000);
+  assert.ok(s.done());
+  assert.ok(silent.download!.requests <= 1, 'one request at a time while snubbed');
+});
+
+test('choked: only allowed-fast pieces are requested', async () => {
+  const s = swarm(8, [['10.0.0.1', 'choking', undefined, [3, 5]]]);
+  await s.run(3_000);
+  const requested = new Set(s.peers[0]!.sent.filter((m) => m.type === 'request').map((m) => (m as { index: number }).index));
+  assert.equal([...requested].sort(), [3, 5]);
+  assert.ok(s.written.has(3) && s.written.has(5));
+  assert.not.ok(s.done());
+});
+
+test(`a hostile seed is banned after ${BAN_STRIKES} strikes; the honest one completes the download`, async () => {
+  const s = swarm(30, [
+    ['10.0.0.66', 'hostile'],
+    ['10.0.0.2', 'honest'],
+  ]);
+  await s.run(120_000);
+  assert.ok(s.done(), s.logs.join('\n'));
+  assert.equal(s.banned, ['10.0.0.66']);
+  assert.ok(s.engine.banned.has('10.0.0.66'));
+  assert.not.ok(s.engine.banned.has('10.0.0.2'));
+  assert.is(Buffer.concat([...s.written.entries()].sort((a, b) => a[0] - b[0]).map((e) => e[1])).compare(s.data), 0);
+  // a banned address is not taken again
+  assert.is(s.engine.addPeer(new FakeSeed('10.0.0.66', 'hostile', undefined, s.data)), undefined);
+});
+
+test.run();

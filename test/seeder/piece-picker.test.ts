@@ -1,0 +1,196 @@
+// deadline: 20s
+/** The piece picker in tables: rarest first, random first pieces, started pieces first, endgame, web seeds, blame. */
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { MAX_ENDGAME_REQUESTERS, PiecePicker, RANDOM_FIRST_PIECES } from '../../src/seeder/piece-picker';
+
+const B = 16 * 1024;
+/** A repeatable [0, 1) sequence. */
+function seeded(seed = 1): () => number {
+  let x = seed;
+  return () => {
+    x = (x * 1103515245 + 12345) % 2147483648;
+    return x / 2147483648;
+  };
+}
+const all = () => true;
+const only = (...pieces: number[]) => (i: number) => pieces.includes(i);
+
+function picker(pieces: number, opts: { pieceLength?: number; length?: number; maxPartial?: number; seed?: number } = {}): PiecePicker {
+  const pieceLength = opts.pieceLength ?? 2 * B;
+  return new PiecePicker({
+    pieceCount: pieces,
+    pieceLength,
+    length: opts.length ?? pieces * pieceLength,
+    maxPartial: opts.maxPartial ?? 100,
+    random: seeded(opts.seed),
+  });
+}
+
+test('block sizes: 16 KiB blocks, a short last block of the last piece', () => {
+  const p = picker(3, { pieceLength: 40 * 1024, length: 40 * 1024 * 2 + 5000 });
+  assert.equal([p.pieceSize(0), p.pieceSize(2)], [40 * 1024, 5000]);
+  assert.equal([p.blockCount(0), p.blockCount(2)], [3, 1]);
+  assert.equal([p.blockLength(0, 0), p.blockLength(0, 2), p.blockLength(2, 0)], [B, 8 * 1024, 5000]);
+});
+
+test('only pieces the peer has; never one we have', () => {
+  const p = picker(4);
+  p.pieceVerified(1);
+  const got = p.pick(1, only(1, 2), 10);
+  assert.equal(got, [
+    { index: 2, begin: 0, length: B },
+    { index: 2, begin: B, length: B },
+  ]);
+  assert.equal(p.pick(1, only(1), 10), []);
+});
+
+test('the first pieces are random among those the peer has, then rarest first', () => {
+  const firsts = new Set<number>();
+  for (let seed = 1; seed <= 20; seed++) {
+    const p = picker(50, { seed });
+    firsts.add(p.pick(1, all, 1)[0]!.index);
+  }
+  assert.ok(firsts.size > 5, `random first piece: ${[...firsts].join(',')}`);
+
+  const p = picker(10, { seed: 3 });
+  for (let i = 0; i < RANDOM_FIRST_PIECES; i++) p.pieceVerified(i);
+  // availability: piece 7 is the rarest the peer has (1), others 2 or 3
+  for (let i = 0; i < 10; i++) for (let k = 0; k < (i === 7 ? 1 : i % 2 ? 2 : 3); k++) p.peerHas(i);
+  assert.is(p.pick(1, all, 1)[0]!.index, 7);
+  // a seed raises every piece alike, so rarest stays rarest
+  p.peerHasAll();
+  assert.is(p.availabilityOf(7), 2);
+  assert.equal(p.pick(2, only(), 10), [], 'nothing asked of a peer with nothing');
+});
+
+test('rarest first: table of availabilities → the piece chosen', () => {
+  const rows: { avail: number[]; peerHas: number[]; want: number[] }[] = [
+    { avail: [3, 1, 2, 5], peerHas: [0, 1, 2, 3], want: [1] },
+    { avail: [3, 1, 2, 5], peerHas: [0, 2, 3], want: [2] },
+    { avail: [0, 4, 4, 4], peerHas: [1, 2, 3], want: [1, 2, 3] }, // a tie: any of them
+  ];
+  for (const r of rows) {
+    const p = picker(r.avail.length + RANDOM_FIRST_PIECES);
+    for (let i = 0; i < RANDOM_FIRST_PIECES; i++) p.pieceVerified(r.avail.length + i);
+    r.avail.forEach((a, i) => {
+      for (let k = 0; k < a; k++) p.peerHas(i);
+    });
+    const got = p.pick(1, only(...r.peerHas), 1)[0]!.index;
+    assert.ok(r.want.includes(got), `avail ${r.avail} has ${r.peerHas}: got ${got}, want one of ${r.want}`);
+  }
+});
+
+test('started pieces are finished first, by any peer that has them', () => {
+  const p = picker(10, { pieceLength: 4 * B });
+  const a = p.pick(1, all, 2);
+  assert.is(a.length, 2);
+  const started = a[0]!.index;
+  assert.ok(a.every((b) => b.index === started));
+  // another peer gets the rest of that piece before anything new
+  const b = p.pick(2, all, 3);
+  assert.equal(
+    b.map((x) => [x.index, x.begin]),
+    [
+      [started, 2 * B],
+      [started, 3 * B],
+      [b[2]!.index, 0],
+    ],
+  );
+  assert.is.not(b[2]!.index, started);
+});
+
+test('the pool of partial pieces bounds how many pieces are started', () => {
+  const p = picker(10, { maxPartial: 2 });
+  assert.is(p.pick(1, all, 100).length, 4, 'two pieces of two blocks');
+  assert.is(p.partialCount, 2);
+  assert.equal(p.pick(2, all, 100), [], 'no new piece while the pool is full, and no endgame');
+  assert.not.ok(p.endgame);
+});
+
+test('a block arrives: fresh once, others asked for it are cancelled, the piece completes', () => {
+  const p = picker(RANDOM_FIRST_PIECES + 1);
+  for (let i = 1; i <= RANDOM_FIRST_PIECES; i++) p.pieceVerified(i);
+  assert.equal(p.pick(1, all, 10).length, 2);
+  assert.ok(p.endgame, 'every missing block requested');
+  // endgame: peer 2 may ask for the same blocks
+  assert.equal(p.pick(2, all, 10).map((b) => b.begin), [0, B]);
+  assert.equal(p.pick(3, all, 10).length, MAX_ENDGAME_REQUESTERS > 2 ? 2 : 0, 'at most MAX_ENDGAME_REQUESTERS per block');
+  assert.equal(p.received(2, 0, 0), { fresh: true, cancel: [1], pieceComplete: false });
+  assert.equal(p.received(1, 0, 0), { fresh: false, cancel: [], pieceComplete: false });
+  assert.equal(p.received(1, 0, B), { fresh: true, cancel: [2], pieceComplete: true });
+  assert.not.ok(p.wants(0), 'being checked');
+  assert.equal(p.contributors(0), [2, 1]);
+  p.pieceVerified(0);
+  assert.ok(p.complete);
+});
+
+test('dropped requests (reject, choke, timeout, peer gone) free their blocks for others', () => {
+  const p = picker(RANDOM_FIRST_PIECES + 1);
+  for (let i = 1; i <= RANDOM_FIRST_PIECES; i++) p.pieceVerified(i);
+  p.pick(1, all, 10);
+  p.dropped(1, 0, B);
+  assert.not.ok(p.endgame);
+  // the freed block first, then (endgame again) a second copy of block 0
+  assert.equal(p.pick(2, all, 10), [
+    { index: 0, begin: B, length: B },
+    { index: 0, begin: 0, length: B },
+  ]);
+  // dropping a block one does not hold changes nothing
+  p.dropped(1, 0, B);
+  assert.equal(p.pick(3, all, 10), [{ index: 0, begin: B, length: B }], 'block 0 has its two requesters');
+});
+
+test('a failed piece is wanted again, and its contributors are known', () => {
+  const p = picker(RANDOM_FIRST_PIECES + 1);
+  for (let i = 1; i <= RANDOM_FIRST_PIECES; i++) p.pieceVerified(i);
+  p.pick(7, all, 1);
+  p.pick(8, all, 1);
+  p.received(7, 0, 0);
+  assert.ok(p.received(8, 0, B).pieceComplete);
+  assert.equal(p.contributors(0), [7, 8]);
+  p.pieceFailed(0);
+  assert.ok(p.wants(0));
+  assert.is(p.pick(9, all, 10).length, 2);
+});
+
+test('allowed-fast: a choked peer gets only the pieces the caller lets through', () => {
+  const p = picker(8);
+  const allowedFast = new Set([5]);
+  const got = p.pick(1, (i) => allowedFast.has(i), 10);
+  assert.ok(got.every((b) => b.index === 5));
+});
+
+test('web seeds take whole unstarted pieces; a failure gives the piece back', () => {
+  const p = picker(6, { maxPartial: 3 });
+  const w = p.pickPiece(100)!;
+  assert.ok(w !== undefined);
+  // peers do not get blocks of the web seed's piece
+  const peer = p.pick(1, all, 100);
+  assert.ok(peer.every((b) => b.index !== w));
+  p.droppedPiece(100, w);
+  assert.ok(p.wants(w));
+  const again = p.pick(1, only(w), 100);
+  assert.equal(again.map((b) => b.index), [w, w]);
+  // whole piece arrives block by block
+  const w2 = p.pickPiece(100);
+  assert.is(w2, undefined, 'pool full (3 partial pieces)');
+});
+
+test('a whole torrent picked by two peers completes with each block received once', () => {
+  const p = picker(40, { pieceLength: 3 * B, length: 40 * 3 * B - 100, maxPartial: 4, seed: 9 });
+  let received = 0;
+  for (let round = 0; round < 1000 && !p.complete; round++) {
+    for (const peer of [1, 2]) {
+      for (const b of p.pick(peer, all, 3)) {
+        const r = p.received(peer, b.index, b.begin);
+        if (r.fresh) received++;
+        if (r.pieceComplete) p.pieceVerified(b.index);
+      }
+    }
+  }
+  assert.ok(p.complete);
+  assert.is(received, 40 * 3);
+});
+
+test.run();
