@@ -123,7 +123,7 @@ Example:
     // tracker's TrackerRegistry) and `seeder` (the SeederView). Always added: it idles while
     // lpd.enabled is 0, so a reload can switch it on.
     // Mesh discovery (lookup, LPD introductions, the seeder dialling new leechers) hears what LPD hears.
-    const discovery = new MeshDiscovery({ log, clock: systemClock, ...(tracker ? { tracker } : {}), ...(seeder ? { seeder } : {}) }, settings);
+    const discovery = new MeshDiscovery({ log, clock: systemClock, dht, ...(tracker ? { tracker } : {}), ...(seeder ? { seeder } : {}) }, settings);
     daemon.add(discovery);
     const lpd = new LpdService(
       {

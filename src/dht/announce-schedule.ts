@@ -1,12 +1,18 @@
 /**
  * Which torrents the DHT node announces now. Pure (STYLE 16): told the torrents and the
  * time, it answers the info hashes due. A torrent is due when it was never announced or
- * its last announce is ANNOUNCE_INTERVAL_MS old; a failed announce is retried after
+ * its last announce is ANNOUNCE_INTERVAL_MS old (DOWNLOADING_INTERVAL_MS while the torrent
+ * still downloads, mirror mode); a failed announce is retried after
  * RETRY_MS. BEP 27: a private torrent is never due ("MUST NOT" use the DHT).
  */
 export const ANNOUNCE_INTERVAL_MS = 15 * 60_000;
 /** An announce that reached no node (the DHT is still empty) is retried this soon. */
 export const RETRY_MS = 60_000;
+/**
+ * A torrent still downloading (mirror mode) is announced, and so looked up, this often: the
+ * peers each lookup finds become the download's candidates, and a seed may join any time.
+ */
+export const DOWNLOADING_INTERVAL_MS = 2 * 60_000;
 
 export interface AnnounceableTorrent {
   infoHashHex: string;
@@ -42,10 +48,10 @@ export class AnnounceSchedule {
     this.next.set(infoHashHex, now + ANNOUNCE_INTERVAL_MS);
   }
 
-  /** An announce ended; `reached` nodes took it. */
-  ended(infoHashHex: string, reached: number, now: number): void {
+  /** An announce ended; `reached` nodes took it; `downloading`: the torrent still lacks data. */
+  ended(infoHashHex: string, reached: number, now: number, downloading = false): void {
     if (!this.next.has(infoHashHex)) return;
-    this.next.set(infoHashHex, now + (reached > 0 ? ANNOUNCE_INTERVAL_MS : RETRY_MS));
+    this.next.set(infoHashHex, now + (reached > 0 ? (downloading ? DOWNLOADING_INTERVAL_MS : ANNOUNCE_INTERVAL_MS) : RETRY_MS));
     if (reached > 0) this.announced.add(infoHashHex);
     else this.announced.delete(infoHashHex);
   }

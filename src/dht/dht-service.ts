@@ -10,8 +10,9 @@
  *   peers that send a BEP 5 `port` message, the hosts of the mesh trackers (literal IPv4
  *   addresses only, at our own DHT port), and the contacts saved in state_dir.
  * - Every non-private torrent of the seeder is announced (`announce_peer`) soon after it
- *   is added and every 15 minutes (AnnounceSchedule); the peers the announce's lookup
- *   finds are offered to the seeder (`source: 'dht'`). `peersFor` answers a lookup for
+ *   is added and every 15 minutes (every 2 while it still downloads, mirror mode:
+ *   AnnounceSchedule); the peers the announce's lookup finds are offered to the seeder
+ *   (`source: 'dht'`), where they are dialled to seed to or to download from. `peersFor` answers a lookup for
  *   the mesh lookup and mirror mode. BEP 27: private torrents never touch the DHT.
  * - Bounds for a router: routing table (dht.max_nodes), peers stored for others in all
  *   (dht.max_peers) and per info hash (dht.max_peers_per_torrent, which also keeps a
@@ -346,7 +347,9 @@ export class DhtService implements Service {
         this.announcing--;
         if (this.dht !== dht) return;
         this.announceRounds++;
-        this.schedule.ended(hex, err ? 0 : (reached ?? 0), this.deps.clock.now());
+        // mirror mode: a torrent still downloading is looked up again sooner (its peers become candidates)
+        const downloading = (seeder.torrents().find((t) => t.infoHashHex === hex)?.left() ?? 0) > 0;
+        this.schedule.ended(hex, err ? 0 : (reached ?? 0), this.deps.clock.now(), downloading);
         this.log.debug(`announce ${hex}: ${err ? err.message : `${reached} node(s)`}`);
       };
       // A fresh lookup first (its peers go to the seeder): the package would otherwise reuse

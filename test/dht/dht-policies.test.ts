@@ -3,7 +3,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { QueryRateLimit } from '../../src/dht/query-rate-limit';
-import { ANNOUNCE_INTERVAL_MS, AnnounceSchedule, RETRY_MS } from '../../src/dht/announce-schedule';
+import { ANNOUNCE_INTERVAL_MS, AnnounceSchedule, DOWNLOADING_INTERVAL_MS, RETRY_MS } from '../../src/dht/announce-schedule';
 import { decodeDhtState, encodeDhtState } from '../../src/dht/dht-state';
 import { parseHostPort, plainIPv4 } from '../../src/util/host-port';
 
@@ -49,6 +49,24 @@ test('schedule: a new torrent is due at once, then every 15 minutes; a round tha
   // removed from the seeder: forgotten
   assert.equal(s.due([], 0), []);
   assert.is(s.announcedCount(), 0);
+});
+
+test('schedule: a torrent still downloading (mirror mode) is looked up again every 2 minutes, then every 15 once complete', () => {
+  const s = new AnnounceSchedule();
+  const h = 'd'.repeat(40);
+  const t = [{ infoHashHex: h, private: false }];
+  s.started(h, 0);
+  s.ended(h, 5, 0, true);
+  assert.equal(s.due(t, DOWNLOADING_INTERVAL_MS - 1), []);
+  assert.equal(s.due(t, DOWNLOADING_INTERVAL_MS), [h]);
+  s.started(h, DOWNLOADING_INTERVAL_MS);
+  s.ended(h, 5, DOWNLOADING_INTERVAL_MS, false);
+  assert.equal(s.due(t, 2 * DOWNLOADING_INTERVAL_MS), []);
+  assert.equal(s.due(t, DOWNLOADING_INTERVAL_MS + ANNOUNCE_INTERVAL_MS), [h]);
+  // reaching nobody is retried in a minute either way
+  s.started(h, 0);
+  s.ended(h, 0, 0, true);
+  assert.equal(s.due(t, RETRY_MS), [h]);
 });
 
 test('schedule: BEP 27, a private torrent is never due', () => {
