@@ -1,4 +1,4 @@
-// deadline: 170s
+// deadline: 330s
 /**
  * The mesh DHT, end to end: three segments in a chain (A – r – B – r2 – C, two routed hops
  * from A to C, multicast staying on each segment), no tracker reachable at all: the torrent
@@ -7,7 +7,10 @@
  * Node A seeds. Nodes B and C seed nothing; each operator listed the neighbouring node in
  * `list dht.bootstrap` (C → B → A), so the three form one DHT. A stock libtorrent client on
  * segment C, DHT on (with no bootstrap node) and LSD on, is met by node C through LPD
- * (node C pings it), looks the torrent up through the mesh DHT and downloads from node A.
+ * (node C pings it, and introduces it to the peers its mesh lookup finds on the DHT), looks
+ * the torrent up through the mesh DHT and downloads from node A.
+ * Then mirror mode: a meshseed node on segment C with no data (`seeder.download 1`) is given
+ * the torrent and mirrors it from node A, having learnt of node A by a DHT lookup alone.
  * Every namespace and process is removed afterwards, also on failure.
  */
 import { test } from 'uvu';
@@ -73,7 +76,14 @@ test(
       assert.ok(c2.events().some((e) => e.event === 'peer' && e.ip === NODE_A), `c2 connected to node A: ${c2.output()}`);
       const at = (ev: string) => c2.events().find((e) => e.event === ev)?.t;
       console.log(`node A announced on the mesh DHT ${announcedAfter.toFixed(1)}s after the nodes started`);
-      console.log(`segment C client (DHT + LSD, no tracker): first DHT reply with peers after ${c2.events().find((e) => e.event === 'dht_peers' && (e.peers as number) > 0)?.t}s, first peer after ${at('peer')}s, complete after ${at('finished')}s (${((Date.now() - c2Start) / 1000).toFixed(1)}s wall)`);
+      // node C hears c2 by LPD and introduces it to the peers its mesh lookup finds on the DHT
+      // (mesh discovery): that often comes before c2's own DHT lookup answers
+      const introduced = c2.events().find((e) => e.event === 'peer' && e.ip === '10.61.3.10')?.t;
+      const dhtReply = c2.events().find((e) => e.event === 'dht_peers' && (e.peers as number) > 0)?.t;
+      console.log(
+        `segment C client (DHT + LSD, no tracker): ${introduced !== undefined ? `node C's introduction after ${introduced}s, ` : ''}` +
+          `first DHT reply with peers ${dhtReply !== undefined ? `after ${dhtReply}s` : 'not before completion'}, first peer after ${at('peer')}s, complete after ${at('finished')}s (${((Date.now() - c2Start) / 1000).toFixed(1)}s wall)`,
+      );
 
       // Node C met c2 by LPD and counts its DHT work in `meshseed status`
       const sc = await statusOf(c);
@@ -82,6 +92,64 @@ test(
       console.log(`node C: ${lineC![0]}`);
       const json = JSON.parse((await meshseed(['status', '--json', '--state-dir', join(c, 'state')])).stdout);
       assert.ok(json.services.dht.nodesMet.lpd >= 1, JSON.stringify(json.services.dht));
+    } catch (err) {
+      failing = true;
+      throw err;
+    } finally {
+      await tearDownMesh(PREFIX, { dir }, failing);
+    }
+  }),
+);
+
+test(
+  'mirror mode: a meshseed node two routed hops from the seed mirrors the torrent by DHT lookup alone, no tracker anywhere',
+  deadline(150_000, async () => {
+    if (!requirePrograms('ip')) return;
+    if (!canMakeNamespaces(PREFIX)) {
+      console.log('SKIPPED: the mesh scenario needs network namespaces (ip netns add failed: not root?)');
+      return;
+    }
+    const dir = tempDir('meshseed-dht-mirror-');
+    let failing = false;
+    try {
+      chmodSync(dir.path, 0o755);
+      spawnSync(SIM, ['down', PREFIX], { stdio: 'ignore' });
+      const up = spawnSync(SIM, ['up', PREFIX], { encoding: 'utf8' });
+      assert.is(up.status, 0, up.stderr);
+      const [a, b, c] = ['a', 'b', 'c'].map((n) => join(dir.path, n)) as [string, string, string];
+      for (const d of [a, b, c]) for (const s of ['state', 'torrents', 'data']) mkdirSync(join(d, s), { recursive: true });
+      const content = join(a, 'data', 'osm-tiles.tar');
+      writeFileSync(content, randomBytes(3 * 1024 * 1024 + 4321));
+      const torrent = join(dir.path, 'osm-tiles.torrent');
+      const made = await meshseed(['create', '-q', '-l', '16', '-a', PUBLIC_TRACKER, '-o', torrent, content]);
+      assert.is(made.code, 0, made.stderr);
+      writeFileSync(join(a, 'torrents', 'osm-tiles.torrent'), readFileSync(torrent));
+
+      const daemon = (host: string, conf: string) => inNamespace(PREFIX, host, [process.execPath, BUNDLE, 'daemon', '--config', conf]);
+      // no tracker on any node; LPD stays on each segment, and node B has no torrent: the only
+      // way node C can learn of node A is the DHT
+      const nodeA = daemon('a1', nodeConfig(a, { seeder: true, tracker: false, meshTrackers: [] }));
+      const nodeB = daemon('b1', nodeConfig(b, { seeder: false, tracker: false, meshTrackers: [], dhtBootstrap: [`${NODE_A}:6881`] }));
+      const nodeC = daemon('c1', nodeConfig(c, { seeder: true, download: true, tracker: false, meshTrackers: [], dhtBootstrap: [`${NODE_B}:6881`] }));
+      for (const [name, n] of [['A', nodeA], ['B', nodeB], ['C', nodeC]] as const)
+        await waitFor(`node ${name} started`, 15_000, () => /info: started/.test(n.output()));
+      const statusOf = async (d: string) => (await meshseed(['status', '--state-dir', join(d, 'state')])).stdout;
+      const jsonOf = async (d: string) => JSON.parse((await meshseed(['status', '--json', '--state-dir', join(d, 'state')])).stdout);
+      await waitFor('node A announced on the DHT', 90_000, async () => (await jsonOf(a)).services.dht?.torrentsAnnounced >= 1, 500).catch(async (e) => {
+        throw new Error(`${e.message}\n--- node A:\n${nodeA.output()}\n${await statusOf(a)}\n--- node B:\n${nodeB.output()}`);
+      });
+
+      // the operator of node C drops the torrent into its watch folder
+      const t0 = Date.now();
+      writeFileSync(join(c, 'torrents', 'osm-tiles.torrent'), readFileSync(torrent));
+      await waitFor('node C seeding the mirrored torrent', 100_000, async () => (await jsonOf(c)).torrents.some((t: { state: string }) => t.state === 'seeding'), 500).catch(async (e) => {
+        throw new Error(`${e.message}\n--- node C:\n${nodeC.output()}\n${await statusOf(c)}\n--- node A:\n${nodeA.output()}`);
+      });
+      const mirroredS = (Date.now() - t0) / 1000;
+      assert.ok(sameBytes(content, join(c, 'data', 'osm-tiles.tar')), "node C's copy is identical");
+      const dhtC = (await jsonOf(c)).services.dht;
+      assert.ok(dhtC.peersFound >= 1, `node C found node A on the DHT: ${JSON.stringify(dhtC)}`);
+      console.log(`mirror on segment C (DHT only, no tracker): torrent dropped in torrent_dir to seeding the 3 MiB in ${mirroredS.toFixed(1)}s`);
     } catch (err) {
       failing = true;
       throw err;
