@@ -24,30 +24,45 @@ import { NODE_A, NODE_B, PUBLIC_TRACKER, SIM, canMakeNamespaces, inNamespace, lt
 
 const PREFIX = process.env.MESH_DHT_PREFIX || 'msd';
 
+/**
+ * The three-segment mesh (undefined: no namespaces here, skipped), the nodes' folders, and the
+ * content in node A's data_dir with its torrent (only the blackholed tracker) in A's torrent_dir.
+ */
+async function chain(tempPrefix: string) {
+  if (!canMakeNamespaces(PREFIX)) {
+    console.log('SKIPPED: the mesh scenario needs network namespaces (ip netns add failed: not root?)');
+    return undefined;
+  }
+  const dir = tempDir(tempPrefix);
+  try {
+    chmodSync(dir.path, 0o755);
+    spawnSync(SIM, ['down', PREFIX], { stdio: 'ignore' });
+    const up = spawnSync(SIM, ['up', PREFIX], { encoding: 'utf8' });
+    assert.is(up.status, 0, up.stderr);
+    const [a, b, c] = ['a', 'b', 'c'].map((n) => join(dir.path, n)) as [string, string, string];
+    for (const d of [a, b, c]) for (const s of ['state', 'torrents', 'data']) mkdirSync(join(d, s), { recursive: true });
+    const content = join(a, 'data', 'osm-tiles.tar');
+    writeFileSync(content, randomBytes(3 * 1024 * 1024 + 4321));
+    const torrent = join(dir.path, 'osm-tiles.torrent');
+    const made = await meshseed(['create', '-q', '-l', '16', '-a', PUBLIC_TRACKER, '-o', torrent, content]);
+    assert.is(made.code, 0, made.stderr);
+    writeFileSync(join(a, 'torrents', 'osm-tiles.torrent'), readFileSync(torrent));
+    return { dir, a, b, c, content, torrent };
+  } catch (err) {
+    await tearDownMesh(PREFIX, { dir }, true);
+    throw err;
+  }
+}
+
 test(
   'a client two routed hops from the seed completes through the mesh DHT, no tracker anywhere',
   deadline(160_000, async () => {
     if (!requirePrograms('ip', '/usr/bin/python3')) return;
-    if (!canMakeNamespaces(PREFIX)) {
-      console.log('SKIPPED: the mesh scenario needs network namespaces (ip netns add failed: not root?)');
-      return;
-    }
-    const dir = tempDir('meshseed-dht-mesh-');
+    const ready = await chain('meshseed-dht-mesh-');
+    if (!ready) return;
+    const { dir, a, b, c, content, torrent } = ready;
     let failing = false;
     try {
-      chmodSync(dir.path, 0o755);
-      spawnSync(SIM, ['down', PREFIX], { stdio: 'ignore' });
-      const up = spawnSync(SIM, ['up', PREFIX], { encoding: 'utf8' });
-      assert.is(up.status, 0, up.stderr);
-      const [a, b, c] = ['a', 'b', 'c'].map((n) => join(dir.path, n)) as [string, string, string];
-      for (const d of [a, b, c]) for (const s of ['state', 'torrents', 'data']) mkdirSync(join(d, s), { recursive: true });
-      const content = join(a, 'data', 'osm-tiles.tar');
-      writeFileSync(content, randomBytes(3 * 1024 * 1024 + 4321));
-      const torrent = join(dir.path, 'osm-tiles.torrent');
-      const made = await meshseed(['create', '-q', '-l', '16', '-a', PUBLIC_TRACKER, '-o', torrent, content]);
-      assert.is(made.code, 0, made.stderr);
-      writeFileSync(join(a, 'torrents', 'osm-tiles.torrent'), readFileSync(torrent));
-
       const t0 = Date.now();
       const daemon = (host: string, conf: string) => inNamespace(PREFIX, host, [process.execPath, BUNDLE, 'daemon', '--config', conf]);
       const nodeA = daemon('a1', nodeConfig(a, { seeder: true, tracker: false, meshTrackers: [] }));
@@ -105,26 +120,11 @@ test(
   'mirror mode: a meshseed node two routed hops from the seed mirrors the torrent by DHT lookup alone, no tracker anywhere',
   deadline(150_000, async () => {
     if (!requirePrograms('ip')) return;
-    if (!canMakeNamespaces(PREFIX)) {
-      console.log('SKIPPED: the mesh scenario needs network namespaces (ip netns add failed: not root?)');
-      return;
-    }
-    const dir = tempDir('meshseed-dht-mirror-');
+    const ready = await chain('meshseed-dht-mirror-');
+    if (!ready) return;
+    const { dir, a, b, c, content, torrent } = ready;
     let failing = false;
     try {
-      chmodSync(dir.path, 0o755);
-      spawnSync(SIM, ['down', PREFIX], { stdio: 'ignore' });
-      const up = spawnSync(SIM, ['up', PREFIX], { encoding: 'utf8' });
-      assert.is(up.status, 0, up.stderr);
-      const [a, b, c] = ['a', 'b', 'c'].map((n) => join(dir.path, n)) as [string, string, string];
-      for (const d of [a, b, c]) for (const s of ['state', 'torrents', 'data']) mkdirSync(join(d, s), { recursive: true });
-      const content = join(a, 'data', 'osm-tiles.tar');
-      writeFileSync(content, randomBytes(3 * 1024 * 1024 + 4321));
-      const torrent = join(dir.path, 'osm-tiles.torrent');
-      const made = await meshseed(['create', '-q', '-l', '16', '-a', PUBLIC_TRACKER, '-o', torrent, content]);
-      assert.is(made.code, 0, made.stderr);
-      writeFileSync(join(a, 'torrents', 'osm-tiles.torrent'), readFileSync(torrent));
-
       const daemon = (host: string, conf: string) => inNamespace(PREFIX, host, [process.execPath, BUNDLE, 'daemon', '--config', conf]);
       // no tracker on any node; LPD stays on each segment, and node B has no torrent: the only
       // way node C can learn of node A is the DHT
