@@ -39,7 +39,8 @@ test(
         // its data is not in data_dir: "missing data"
         (await makeTorrent(join(base, 'elsewhere'), 'gone-set', join(base, 'torrents', 'gone-set.torrent'), tr)).infoHash,
       ];
-      const daemon = await startDaemon(base, ['--tracker-allowed-dir', join(base, 'torrents')], { trackerPort });
+      // seed-only: the page must show a torrent whose data is missing (mirror mode would fetch it)
+      const daemon = await startDaemon(base, ['--tracker-allowed-dir', join(base, 'torrents'), '--seeder-download', '0'], { trackerPort });
       try {
         const origin = `http://127.0.0.1:${trackerPort}`;
         for (const [w, h] of [
