@@ -36,9 +36,10 @@ test(
       const hashes = [
         (await makeTorrent(join(base, 'data'), 'mesh-set', join(base, 'torrents', 'mesh-set.torrent'), tr)).infoHash,
         (await makeTorrent(join(base, 'data'), HOSTILE, join(base, 'torrents', 'hostile.torrent'), tr)).infoHash,
-        // its data is not in data_dir: "missing data" (seed-only below; mirror mode would download it)
+        // its data is not in data_dir: "missing data"
         (await makeTorrent(join(base, 'elsewhere'), 'gone-set', join(base, 'torrents', 'gone-set.torrent'), tr)).infoHash,
       ];
+      // seed-only: the page must show a torrent whose data is missing (mirror mode would fetch it)
       const daemon = await startDaemon(base, ['--tracker-allowed-dir', join(base, 'torrents'), '--seeder-download', '0'], { trackerPort });
       try {
         const origin = `http://127.0.0.1:${trackerPort}`;
