@@ -109,6 +109,8 @@ Example:
             peerId: seeder.peerId,
             listenPort: () => seeder.listenPort(),
             knownHashes: () => new Set(seeder.torrents().map((t) => t.infoHashHex)),
+            // LPD-heard peers and the mesh trackers (discovery is made below, before any start)
+            meshPeers: (infoHashHex) => discovery.lookup.peersFor(infoHashHex),
             ownTracker: () => {
               if (!tracker || !tracker.port) return undefined;
               const host = daemon.current['tracker.address'][0] ?? '127.0.0.1';

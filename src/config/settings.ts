@@ -332,7 +332,7 @@ export const SETTINGS = {
     min: 0,
     max: 100000000,
     unit: 'MiB',
-    doc: 'Most data the torrents of torrent_dir may hold; catalog torrents that do not fit wait, in catalog order. 0 means no limit.',
+    doc: 'Most data the torrents of torrent_dir may hold: catalog torrents that do not fit are not fetched, and mirror mode does not start a download that does not fit (waiting: over max_disk_mb), in catalog order. 0 means no limit.',
   },
 
   // ---- lpd ----

@@ -122,6 +122,7 @@ export class Seeder implements Service, SeederView {
         },
         ...(deps.webSeed ? { webSeed: deps.webSeed } : {}),
         ...(deps.freeBytes ? { freeBytes: deps.freeBytes } : {}),
+        torrents: () => this.torrentsByHash.values(),
       },
       settings,
     );
