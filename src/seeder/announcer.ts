@@ -17,6 +17,11 @@
  * pools, internet and mesh: unreachable internet trackers, each holding a request for up
  * to the transport's deadline, can never starve the in-mesh announces.
  *
+ * When a download completes (the torrent's `left` goes from more than 0 to 0), every tier is
+ * announced at once with `event=completed` (BEP 3: "sent when the download completes"), once
+ * to each tracker that has our `started`; one that fails gets it at its next attempt. A
+ * torrent complete when first seen never sends it.
+ *
  * When every internet tracker of a (public) torrent has failed its last attempt, the
  * torrent is said to announce in-mesh (the mesh tiers were announced all along); the log
  * says so once, and once again when an internet tracker answers.
@@ -81,6 +86,8 @@ interface TrackerState {
   retryAt: number;
   /** Answered at least once since start: it has our `started`; gets `stopped` at close. */
   started: boolean;
+  /** The download completed since it last heard from us: its next announce (after `started`) says `completed`. */
+  completedDue?: boolean;
   announcing: boolean;
   lastAt?: number;
   lastOk?: boolean;
@@ -100,6 +107,8 @@ interface TierState {
   nextAt: number;
   timer?: { cancel(): void };
   busy: boolean;
+  /** Announce again as soon as the pass under way ends (a download completed meanwhile). */
+  rerun?: boolean;
 }
 
 interface TorrentState {
@@ -108,6 +117,8 @@ interface TorrentState {
   /** Every internet tracker failed; logged once, cleared (and logged) when one answers. */
   inMesh: boolean;
   removed: boolean;
+  /** `left` was above 0 when last looked at: reaching 0 is a completed download. */
+  incomplete: boolean;
 }
 
 export interface TrackerStatus {
@@ -305,13 +316,35 @@ export class Announcer {
     }
     if (gone.length) void this.stopAll(gone);
     for (const [hash, torrent] of current) {
-      if (this.torrents.has(hash)) continue;
-      const t: TorrentState = { torrent, tiers: this.buildTiers(torrent), inMesh: false, removed: false };
+      const known = this.torrents.get(hash);
+      if (known) {
+        this.checkCompleted(known);
+        continue;
+      }
+      const t: TorrentState = { torrent, tiers: this.buildTiers(torrent), inMesh: false, removed: false, incomplete: torrent.left() > 0 };
       this.torrents.set(hash, t);
       if (!torrent.private && !t.tiers.length) {
         this.deps.log.warn(`${hash}: no tracker to announce to (none in the torrent, no mesh_tracker, announce_self off): peers only from LPD and PEX`);
       }
       for (const tier of t.tiers) this.runTier(t, tier);
+    }
+  }
+
+  /** A download completed: every tracker that has our `started` is owed a `completed`, sent now. */
+  private checkCompleted(t: TorrentState): void {
+    const left = t.torrent.left();
+    if (left > 0 || !t.incomplete) {
+      t.incomplete = left > 0;
+      return;
+    }
+    t.incomplete = false;
+    for (const tier of t.tiers) {
+      for (const tr of tier.trackers) tr.completedDue = true;
+      if (tier.busy) tier.rerun = true;
+      else {
+        tier.timer?.cancel();
+        this.runTier(t, tier);
+      }
     }
   }
 
@@ -357,6 +390,11 @@ export class Announcer {
     tier.busy = true;
     void this.tierPass(t, tier).finally(() => {
       tier.busy = false;
+      if (tier.rerun) {
+        tier.rerun = false;
+        tier.timer?.cancel();
+        this.runTier(t, tier);
+      }
     });
   }
 
@@ -368,7 +406,7 @@ export class Announcer {
     }
     for (const tr of [...tier.trackers]) {
       if (tr.unsupported || tr.retryAt > this.deps.clock.now()) continue;
-      const ok = await this.announceOne(t, tier, tr, port, tr.started ? 'none' : 'started');
+      const ok = await this.announceOne(t, tier, tr, port, !tr.started ? 'started' : tr.completedDue ? 'completed' : 'none');
       if (t.removed || !this.running || !t.tiers.includes(tier)) return;
       if (ok) {
         // BEP 12: "If a connection with a tracker is successful, it will be moved to the front of the tier."
@@ -393,6 +431,7 @@ export class Announcer {
     let error: string | undefined;
     let unreachable = false;
     let probed = false;
+    let sentLeft = -1;
     try {
       reply = await pool.run(() => {
         if (t.removed || !this.running) return Promise.reject(new TrackerError('stopped'));
@@ -401,7 +440,9 @@ export class Announcer {
         if (down && down.until > this.deps.clock.now()) return Promise.reject(new TrackerError(down.error));
         probed = true;
         // counters read when the request leaves, not when it started waiting for a slot
-        return transport.announce(url, this.request(t.torrent, port, event, tr.trackerId));
+        const req = this.request(t.torrent, port, event, tr.trackerId);
+        sentLeft = req.left;
+        return transport.announce(url, req);
       });
     } catch (err) {
       error = err instanceof Error ? err.message : String(err);
@@ -417,6 +458,9 @@ export class Announcer {
       tr.failures = 0;
       tr.retryAt = 0;
       tr.started = true;
+      // `completed`, or `started` with left 0, told it we are a seed (a download that
+      // completed while a request was under way still owes it the event)
+      if (event === 'completed' || (event === 'started' && sentLeft === 0)) delete tr.completedDue;
       delete tr.lastError;
       tr.intervalS = reply.interval;
       tr.minIntervalS = reply.minInterval;

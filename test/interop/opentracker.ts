@@ -44,3 +44,17 @@ export async function startOpentracker(dir: string, hashes: string[], host = '12
   }
   throw new Error('opentracker did not start (or never loaded its whitelist) on any of 5 ports');
 }
+
+/**
+ * Waits until the tracker lists `count` peers of `infoHash` (its scrape: seeds and leechers,
+ * as a client may announce before it has checked its data), so a client that announces after
+ * that is sure to hear of them. `prefix` as for startOpentracker.
+ */
+export async function waitForPeers(tracker: Opentracker, infoHash: string, count = 1, ms = 60_000, prefix: string[] = []): Promise<void> {
+  const url = `${tracker.announceUrl.replace(/announce$/, 'scrape')}?info_hash=${infoHash.replace(/../g, '%$&')}`;
+  const probe = `fetch(${JSON.stringify(url)}).then(r=>r.arrayBuffer()).then(b=>process.stdout.write(String([...Buffer.from(b).toString('latin1').matchAll(/(?:8:complete|10:incomplete)i(\\d+)e/g)].reduce((n,m)=>n+Number(m[1]),0))),()=>process.stdout.write('down'))`;
+  await waitFor(`${count} peer(s) on the tracker`, ms, () => {
+    const r = spawnSync(prefix[0] ?? process.execPath, [...prefix.slice(1), ...(prefix.length ? [process.execPath] : []), '-e', probe], { encoding: 'utf8', timeout: 3000 });
+    return Number(r.stdout) >= count || undefined;
+  }, 250);
+}

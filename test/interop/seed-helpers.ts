@@ -113,7 +113,7 @@ export async function startDaemon(
   }
 }
 
-export { startOpentracker, type Opentracker as Tracker } from './opentracker';
+export { startOpentracker, waitForPeers, type Opentracker as Tracker } from './opentracker';
 
 /** aria2c downloading `torrent` into `dir` on loopback, DHT, LPD and PEX off; exits when done. */
 export function aria2Leech(dir: string, torrent: string, stopTimeoutS: number, iface = '127.0.0.1'): string[] {

@@ -495,4 +495,49 @@ test(
   }),
 );
 
+test(
+  'a completed download sends event=completed once to every tracker announced to, at once; a failed one gets it at its retry',
+  deadline(10000, async () => {
+    let left = 5000;
+    const downloading: SeededTorrent = { ...torrent(H1, [[A, B]]), left: () => left };
+    const seeding = torrent(H2, [[C]]);
+    const f = setup({ torrents: [downloading, seeding], mesh: [M] });
+    f.behaviour.set(A, 'fail');
+    f.announcer.start();
+    await f.flush();
+    await f.advance(30_000);
+    const events = () => f.calls.filter((c) => c.hash === H1).map((c) => [c.url, c.event]);
+    assert.equal(events(), [
+      [A, 'started'],
+      [M, 'started'],
+      [B, 'started'],
+    ]);
+    // the download completes; M cannot be reached just now
+    f.calls.length = 0;
+    f.behaviour.set(M, 'fail');
+    left = 0;
+    f.setTorrents([downloading, seeding]);
+    await f.flush();
+    // at once, not at the next interval (120 s); B leads its tier, so A (never started) is not asked
+    assert.equal(events().sort(), [
+      [B, 'completed'],
+      [M, 'completed'],
+    ].sort());
+    assert.ok(f.calls.every((c) => c.at === 30_000));
+    // the seeder's further changes do not repeat it; M gets it at its retry (15 s), then never again
+    f.setTorrents([downloading, seeding]);
+    f.behaviour.set(M, 'ok');
+    await f.advance(15_000);
+    assert.equal(events().slice(2), [[M, 'completed']]);
+    await f.advance(240_000);
+    assert.ok(events().slice(3).every(([, e]) => e === 'none'), JSON.stringify(events()));
+    assert.ok(events().length > 3);
+    // a torrent complete when first seen never says completed
+    assert.ok(f.calls.filter((c) => c.hash === H2).every((c) => c.event !== 'completed'));
+    // completed tells the tracker left=0; stopped at close as usual
+    await f.announcer.close();
+    assert.equal(f.calls.filter((c) => c.hash === H1 && c.event === 'stopped').map((c) => c.url).sort(), [B, M].sort());
+  }),
+);
+
 test.run();
