@@ -11,8 +11,8 @@ export interface PeerCandidate {
   infoHashHex: string;
   address: string;
   port: number;
-  /** `announced`: announced to this node's own tracker (not a tracker of a private torrent). */
-  source: 'tracker' | 'lpd' | 'pex' | 'incoming' | 'announced';
+  /** `announced`: announced to this node's own tracker (not a tracker of a private torrent). `dht`: found by a DHT lookup (BEP 5). */
+  source: 'tracker' | 'lpd' | 'pex' | 'incoming' | 'announced' | 'dht';
 }
 
 /** What the LPD bridge needs from the daemon's tracker. */

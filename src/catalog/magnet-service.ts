@@ -2,8 +2,9 @@
  * Magnets in the watch folder: a `.magnet` file in torrent_dir (written by `meshseed add`, or
  * dropped there by hand: a magnet link or a bare info hash, one line) is completed into a
  * `.torrent`. The info dict is fetched from peers (BEP 9, metadata-fetch.ts) found through the
- * magnet's own `tr` trackers, the mesh trackers, this node's own tracker and `x.pe`; it must
- * hash to the info hash. The `.torrent` (`<name>.torrent`) is written atomically and the
+ * magnet's own `tr` trackers, the mesh trackers, this node's own tracker, `x.pe` and the mesh
+ * lookup (src/seeder/lookup.ts: peers heard by LPD, then the mesh trackers); it must hash to
+ * the info hash. The `.torrent` (`<name>.torrent`) is written atomically and the
  * `.magnet` removed; the seeder (mirror mode) takes it from there.
  *
  * Trackers are asked again every REANNOUNCE_MS while the metadata is missing; a magnet waits
@@ -42,6 +43,8 @@ export interface MagnetDeps {
   listenPort?(): number | undefined;
   /** Info hashes already in torrent_dir: a magnet for one of them is done already. */
   knownHashes?(): Set<string>;
+  /** The mesh lookup's peers of a torrent (LPD-heard peers, mesh trackers), asked with each announce. */
+  meshPeers?(infoHashHex: string): Promise<{ address: string; port: number }[]>;
   /** Tests. */
   transports?: { http: AnnounceTransport; udp: AnnounceTransport };
   fetchSettings?: MetadataFetchSettings;
@@ -229,6 +232,10 @@ export class MagnetService implements Service {
         (err) => this.log.debug(`${job.file}: ${t}: ${describeError(err)}`),
       );
     }
+    this.deps.meshPeers?.(job.magnet.infoHashHex).then(
+      (peers) => job.fetch.addPeers(peers),
+      (err) => this.log.debug(`${job.file}: mesh lookup: ${describeError(err)}`),
+    );
     job.timer = this.deps.clock.setTimeout(() => this.announce(job), REANNOUNCE_MS);
   }
 

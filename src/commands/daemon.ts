@@ -19,6 +19,7 @@ import { MeshseedError, describeError, usageError } from '../errors.js';
 import { ControlServer, controlSocketPath } from '../control/control-socket.js';
 import { Seeder } from '../seeder/seeder.js';
 import { announcerService } from '../seeder/announce-service.js';
+import { DhtService } from '../dht/dht-service.js';
 import { CatalogService } from '../catalog/catalog-service.js';
 import { MagnetService } from '../catalog/magnet-service.js';
 import { addTarget } from '../catalog/add-target.js';
@@ -80,6 +81,11 @@ Example:
       daemon.add(seeder);
       daemon.add(announcerService(seeder, settings, { log, clock: systemClock, peerId: seeder.peerId }));
     }
+    // The DHT after the seeder (it listens on the seeder's port by default and announces its
+    // torrents). Always added: it idles while dht.enabled is 0, so a reload can switch it on.
+    const dht = new DhtService({ log, clock: systemClock, ...(seeder ? { seeder } : {}) }, settings);
+    daemon.add(dht);
+    if (seeder) seeder.dht = dht;
     // Catalog subscriptions fill the seeder's torrent_dir; added with the seeder (idle with no
     // catalog) so a reload can subscribe.
     if (seeder)
@@ -103,6 +109,8 @@ Example:
             peerId: seeder.peerId,
             listenPort: () => seeder.listenPort(),
             knownHashes: () => new Set(seeder.torrents().map((t) => t.infoHashHex)),
+            // LPD-heard peers and the mesh trackers (discovery is made below, before any start)
+            meshPeers: (infoHashHex) => discovery.lookup.peersFor(infoHashHex),
             ownTracker: () => {
               if (!tracker || !tracker.port) return undefined;
               const host = daemon.current['tracker.address'][0] ?? '127.0.0.1';
@@ -117,13 +125,14 @@ Example:
     // tracker's TrackerRegistry) and `seeder` (the SeederView). Always added: it idles while
     // lpd.enabled is 0, so a reload can switch it on.
     // Mesh discovery (lookup, LPD introductions, the seeder dialling new leechers) hears what LPD hears.
-    const discovery = new MeshDiscovery({ log, clock: systemClock, ...(tracker ? { tracker } : {}), ...(seeder ? { seeder } : {}) }, settings);
+    const discovery = new MeshDiscovery({ log, clock: systemClock, dht, ...(tracker ? { tracker } : {}), ...(seeder ? { seeder } : {}) }, settings);
     daemon.add(discovery);
     const lpd = new LpdService(
       {
         log,
         clock: systemClock,
         ...(tracker ? { registry: tracker } : {}),
+        dht,
         ...(seeder ? { seeder } : {}),
         onHeard: (h, address, port, ifname) => discovery.heard(h, address, port, ifname),
       },
@@ -133,6 +142,7 @@ Example:
     if (tracker) {
       tracker.lpdStatus = () => lpd.status();
       tracker.introductionStatus = () => discovery.status();
+      tracker.dhtStatus = () => dht.status();
       tracker.partsStatus = () => daemon.parts();
       // the front page lists the seeder's torrents with their state
       if (seeder) tracker.seeder = seeder;

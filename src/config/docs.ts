@@ -10,6 +10,7 @@ const EXAMPLES: Record<string, string> = {
   url: 'http://10.42.0.1:6969/announce',
   httpurl: 'http://10.42.0.1:6969/catalog.json',
   ifname: 'br-mesh',
+  hostport: '10.42.0.1:6881',
 };
 
 function shownDefault(key: SettingKey, openwrt: boolean): string {

@@ -7,6 +7,7 @@ import { isIP } from 'node:net';
 import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
 import { MeshseedError } from '../errors.js';
 import { MAX_UCI_BYTES, parseUci, type UciDocument } from './uci.js';
+import { parseHostPort } from '../util/host-port.js';
 import {
   SECTIONS,
   SETTING_KEYS,
@@ -46,6 +47,8 @@ function checkItem(item: ListItem, v: string): string | undefined {
       return /^https?:\/\/[^\s/]+/.test(v) ? undefined : `'${v}' is not an http:// or https:// URL`;
     case 'ifname':
       return /^[A-Za-z0-9_.@-]{1,15}$/.test(v) ? undefined : `'${v}' is not an interface name`;
+    case 'hostport':
+      return parseHostPort(v) ? undefined : `'${v}' is not host:port (an IPv4 address or host name, then a port 1-65535)`;
   }
 }
 

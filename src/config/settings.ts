@@ -3,13 +3,13 @@
  * README's option list and the shipped `files/etc/config/meshseed` all follow from it (a test
  * checks the last two against it).
  *
- * A key is `<section>.<option>`: the UCI section name (`main`, `tracker`, `seeder`, `lpd`)
+ * A key is `<section>.<option>`: the UCI section name (`main`, `tracker`, `seeder`, `lpd`, `dht`)
  * and option name. The CLI flag is `--<section>-<option>` with dashes (`--tracker-port`),
  * except for `main`, whose flags have no prefix (`--state-dir`).
  */
 
 export type SettingType = 'bool' | 'int' | 'string' | 'path' | 'enum' | 'list';
-export type ListItem = 'address' | 'infohash' | 'url' | 'httpurl' | 'ifname';
+export type ListItem = 'address' | 'infohash' | 'url' | 'httpurl' | 'ifname' | 'hostport';
 
 interface SpecBase {
   doc: string;
@@ -55,6 +55,7 @@ export const SECTIONS = {
   tracker: 'tracker',
   seeder: 'seeder',
   lpd: 'lpd',
+  dht: 'dht',
 } as const;
 export type SectionName = keyof typeof SECTIONS;
 
@@ -331,7 +332,7 @@ export const SETTINGS = {
     min: 0,
     max: 100000000,
     unit: 'MiB',
-    doc: 'Most data the torrents of torrent_dir may hold; catalog torrents that do not fit wait, in catalog order. 0 means no limit.',
+    doc: 'Most data the torrents of torrent_dir may hold: catalog torrents that do not fit are not fetched, and mirror mode does not start a download that does not fit (waiting: over max_disk_mb), in catalog order. 0 means no limit.',
   },
 
   // ---- lpd ----
@@ -364,6 +365,52 @@ export const SETTINGS = {
     default: [],
     item: 'url',
     doc: 'Mesh tracker announce URLs asked for peers to introduce when this node knows none (besides seeder.mesh_tracker).',
+    },
+
+  // ---- dht ----
+  'dht.enabled': { shipped: true, type: 'bool', default: true, doc: 'Run a Mainline DHT node (BEP 5), bootstrapped only from mesh nodes and bootstrap.' },
+  'dht.port': {
+    type: 'int',
+    default: 0,
+    min: 0,
+    max: 65535,
+    doc: "UDP port of the DHT node; 0 means the seeder's peer-wire port.",
+  },
+  'dht.bootstrap': {
+    shipped: true,
+    type: 'list',
+    default: [],
+    item: 'hostport',
+    doc: 'Extra bootstrap nodes (host:port); none means only mesh nodes (LPD, port messages, mesh trackers) are contacted.',
+  },
+  'dht.max_nodes': {
+    type: 'int',
+    default: 2000,
+    min: 8,
+    max: 3200,
+    doc: 'Most nodes kept in the routing table (20 per bucket, so at most 3200).',
+  },
+  'dht.max_peers': {
+    type: 'int',
+    default: 10000,
+    min: 100,
+    max: 1000000,
+    doc: 'Most peers stored for other nodes, all info hashes together (they expire after 30 minutes).',
+  },
+  'dht.max_peers_per_torrent': {
+    type: 'int',
+    default: 100,
+    min: 1,
+    max: 150,
+    doc: 'Most peers stored for one info hash (150 fill one datagram of a get_peers reply).',
+  },
+  'dht.query_rate': {
+    type: 'int',
+    default: 20,
+    min: 0,
+    max: 100000,
+    unit: 'queries/s',
+    doc: 'DHT queries answered per second from one address (bursts of twice that); 0 means no limit.',
   },
 } as const satisfies Record<string, SettingSpec>;
 

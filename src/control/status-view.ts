@@ -15,6 +15,7 @@
  */
 import { introductionsSummary, lpdSummary } from '../lpd/lpd-summary.js';
 import { catalogSummary } from '../catalog/catalog-summary.js';
+import { dhtSummary } from '../dht/dht-summary.js';
 import { partProblems } from '../part-state.js';
 import type { StatusDocument } from './control-socket.js';
 import type { AnnouncerStatus, TorrentAnnounceStatus } from '../seeder/announcer.js';
@@ -199,10 +200,12 @@ export function renderStatus(v: StatusView): string {
   const lines = [`meshseed ${v.version}, pid ${v.pid}, up ${formatDuration(v.uptimeS)}`, ...partProblems(v.parts)];
   const lpd = [lpdSummary(v.services.lpd), introductionsSummary(v.services.introductions)].filter((l) => l !== undefined).join('\n');
   const catalogs = catalogSummary(v.services.catalog, v.services.magnet);
+  const dht = dhtSummary(v.services.dht);
   if (!v.torrents.length) {
     const parts = Object.keys(v.services);
     lines.push(parts.includes('seeder') ? 'no torrents: put .torrent files in the torrent_dir' : 'no torrents (the seeder is not running)');
     if (lpd) lines.push(lpd);
+    if (dht) lines.push(dht);
     lines.push(...catalogs);
     return lines.join('\n');
   }
@@ -228,6 +231,7 @@ export function renderStatus(v: StatusView): string {
     cells(`TOTAL (${n} torrent${n === 1 ? '' : 's'})`, '', String(v.totals.peers), `${formatBytes(v.totals.uploadRate)}/s`, formatBytes(v.totals.uploaded), ''),
   );
   if (lpd) lines.push(lpd);
+  if (dht) lines.push(dht);
   lines.push(...catalogs);
   return lines.join('\n');
 }

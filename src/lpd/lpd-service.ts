@@ -40,6 +40,8 @@ export interface LpdServiceDeps {
   registry?: TrackerRegistry;
   /** The daemon's seeder, when it runs: its public torrents are announced. */
   seeder?: SeederView;
+  /** The DHT node, when it runs: a host heard by LPD is pinged at its announced port (BEP 5 nodes listen there by default). */
+  dht?: { addNode(host: string, port: number, source: 'lpd'): void };
   networkInterfaces?: () => InterfaceListing;
   /** Every public torrent heard (mesh discovery: the introducer and the mesh lookup listen here). */
   onHeard?: (infoHashHex: string, address: string, port: number, ifname: string) => void;
@@ -315,6 +317,7 @@ export class LpdService implements Service {
       this.bridge.peersOfferedToSeeder += candidates.length;
       this.deps.seeder.addCandidates(candidates);
     }
+    this.deps.dht?.addNode(bareAddress, search.port, 'lpd');
     this.log.debug(`${iface.name}: ${from.address} port ${search.port}: ${search.infoHashes.join(' ')}`);
   }
 

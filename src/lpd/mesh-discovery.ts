@@ -36,6 +36,8 @@ export interface MeshDiscoveryDeps {
   clock: Clock;
   tracker?: TrackerRegistry & TrackerSwarms;
   seeder?: SeederView;
+  /** The mesh DHT: one more lookup source (see lookup.ts). */
+  dht?: { peersFor(infoHashHex: string, timeoutMs?: number): Promise<{ address: string; port: number }[]> };
 }
 
 export function lookupTrackers(settings: Settings): string[] {
@@ -53,7 +55,7 @@ export class MeshDiscovery implements Service {
     deps: MeshDiscoveryDeps,
     private settings: Settings,
   ) {
-    const { clock, log, tracker, seeder } = deps;
+    const { clock, log, tracker, seeder, dht } = deps;
     const dns = gatedLookup(clock);
     const http = new HttpAnnounceTransport({ clock, lookup: dns }, { timeoutMs: LOOKUP_HTTP_TIMEOUT_MS, maxBodyBytes: 128 * 1024 });
     this.udp = new UdpAnnounceTransport({ clock, lookup: dns }, LOOKUP_UDP_RETRANSMIT_MS);
@@ -63,6 +65,7 @@ export class MeshDiscovery implements Service {
         log: log.child('lookup'),
         ...(seeder?.peersOf ? { seederPeers: (h: string) => seeder.peersOf!(h) } : {}),
         ...(tracker ? { trackerPeers: (h: string, max: number) => tracker.peersOf(h, max) } : {}),
+        ...(dht ? { dhtPeers: (h: string, timeoutMs: number) => dht.peersFor(h, timeoutMs) } : {}),
         transports: { 'http:': http, 'https:': http, 'udp:': this.udp },
         peerId: makePeerId(VERSION),
         port: () => LOOKUP_PORT,

@@ -1,7 +1,7 @@
 /**
  * Mesh lookup: the peers of a torrent this node knows or can find on the mesh, for LPD
  * introductions (src/lpd/introducer.ts) and any part that needs candidates (a magnet fetch,
- * mirror mode, later the DHT as one more source).
+ * mirror mode).
  *
  * Sources, in order; the first three are local and asked every time:
  * 1. this node's seeder: the peers it is connected to for the torrent;
@@ -13,7 +13,11 @@
  *    `event=stopped`, so any tracker answers (opentracker included) and no ghost peer stays.
  *    Remote answers are cached per torrent for 60 s (an empty one 15 s), lookups of one
  *    torrent in flight are shared, and each tracker is asked at most LOOKUP_BURST times in
- *    a row, then one more every LOOKUP_REFILL_MS (one token bucket per tracker).
+ *    a row, then one more every LOOKUP_REFILL_MS (one token bucket per tracker);
+ * 5. at the same time as 4 (both are remote, so one waits for neither): the mesh DHT
+ *    (`dht` dep, DhtService.peersFor), a lookup bounded by LOOKUP_DHT_TIMEOUT_MS so an
+ *    introduction (10 s) still has time to be sent. The DHT never answers for a private
+ *    torrent (BEP 27); callers do not look private torrents up anyway.
  */
 import type { AnnounceTransport } from './announce-transport.js';
 import type { AnnounceRequest } from '../codec/announce-client.js';
@@ -26,7 +30,7 @@ export interface MeshPeer {
   port: number;
   /** Known to have every piece. */
   seed?: boolean;
-  source: 'seeder' | 'tracker' | 'lpd' | 'mesh-tracker';
+  source: 'seeder' | 'tracker' | 'lpd' | 'mesh-tracker' | 'dht';
 }
 
 /** What other parts use. */
@@ -43,6 +47,8 @@ export const LOOKUP_EMPTY_CACHE_MS = 15_000;
 /** Per tracker: lookups in a burst, then one per refill period (12 a minute). */
 export const LOOKUP_BURST = 10;
 export const LOOKUP_REFILL_MS = 5_000;
+/** A DHT lookup (source 5) gives up after this long with the peers found so far. */
+export const LOOKUP_DHT_TIMEOUT_MS = 5_000;
 /** Peers heard by LPD are kept two LPD periods and a minute (BEP 14 clients repeat every 5 min). */
 export const LPD_HEARD_TTL_MS = 11 * 60_000;
 /** Bound on the LPD-heard table (torrents × peers together). */
@@ -59,6 +65,8 @@ export interface MeshLookupDeps {
   seederPeers?: (infoHashHex: string) => { address: string; port: number; seed?: boolean }[];
   /** Source 2: the own tracker's swarm. */
   trackerPeers?: (infoHashHex: string, max: number) => { address: string; port: number; seed: boolean }[];
+  /** Source 5: the mesh DHT, when it runs (peers found within `timeoutMs`). */
+  dhtPeers?: (infoHashHex: string, timeoutMs: number) => Promise<{ address: string; port: number }[]>;
   /** Source 4: transports by URL scheme ('http:', 'https:', 'udp:'). */
   transports: Record<string, AnnounceTransport>;
   /** 20 bytes: the peer id the lookups announce with. */
@@ -125,7 +133,11 @@ export class MeshLookupService implements MeshLookup {
     for (const p of this.deps.seederPeers?.(infoHashHex) ?? []) add({ ...p, source: 'seeder' });
     for (const p of this.deps.trackerPeers?.(infoHashHex, LOOKUP_MAX_PEERS + except.size) ?? []) add({ ...p, source: 'tracker' });
     for (const p of this.lpdPeers(infoHashHex, opts.interface)) add(p);
-    if (out.length === 0) for (const p of await this.remote(infoHashHex)) add(p);
+    if (out.length === 0) {
+      const [trackers, dht] = await Promise.all([this.remote(infoHashHex), this.dhtPeers(infoHashHex)]);
+      for (const p of trackers) add(p);
+      for (const p of dht) add(p);
+    }
     return out;
   }
 
@@ -141,6 +153,18 @@ export class MeshLookupService implements MeshLookup {
       if (h.infoHashHex === infoHashHex && h.iface !== askerInterface) out.push({ address: h.address, port: h.port, source: 'lpd' });
     }
     return out;
+  }
+
+  /** Source 5; a failing DHT gives nothing (the trackers' answer still counts). */
+  private async dhtPeers(infoHashHex: string): Promise<MeshPeer[]> {
+    if (!this.deps.dhtPeers) return [];
+    try {
+      const found = await this.deps.dhtPeers(infoHashHex, LOOKUP_DHT_TIMEOUT_MS);
+      return found.map((p) => ({ address: p.address, port: p.port, source: 'dht' as const }));
+    } catch (err) {
+      this.deps.log.debug(`DHT lookup of ${infoHashHex} failed: ${describeError(err)}`);
+      return [];
+    }
   }
 
   /** Source 4, cached and shared while in flight. */

@@ -4,9 +4,11 @@
  *
  *   checking     pieces in doubt are hashed first (after a crash, or data copied in): what is
  *                there is checked, never trusted;
- *   waiting      not enough free space: `waiting: disk full (needs N MiB)` until statvfs says
- *                the torrent's missing bytes plus `seeder.min_free_mb` fit (looked at again
- *                every DISK_RECHECK_MS), or a write failed;
+ *   waiting      over `seeder.max_disk_mb` (`waiting: over max_disk_mb`, in the order the
+ *                torrents came, mirror-disk.ts), or not enough free space: `waiting: disk
+ *                full (needs N MiB)` until statvfs says the torrent's missing bytes plus
+ *                `seeder.min_free_mb` fit (both looked at again every DISK_RECHECK_MS), or a
+ *                write failed;
  *   downloading  a TorrentDownload (torrent-download.ts) runs, every session of the torrent
  *                joined to it;
  *   seeding      when the last piece is on disk and fsync'ed.
@@ -26,6 +28,7 @@ import { PIECE_DOUBT } from '../storage/torrent-storage.js';
 import { formatBytes } from '../control/status-view.js';
 import { WebSeed } from './web-seed.js';
 import { gatedLookup, type LookupFn } from './announce-transport.js';
+import { OVER_MAX_DISK, mayDownload } from './mirror-disk.js';
 
 /** Web seeds used per torrent at most (a torrent may list hundreds of mirrors). */
 export const MAX_WEB_SEEDS = 8;
@@ -40,6 +43,8 @@ export interface MirrorDeps {
   changed(t: TorrentSession): void;
   /** A web seed for a URL of the torrent's `url-list`, if web seeds are available. */
   webSeed?(t: TorrentSession, url: string): WebSeedSource | undefined;
+  /** Every torrent of the seeder, in the order it took them in (for max_disk_mb). */
+  torrents?(): Iterable<TorrentSession>;
   /** Free bytes for unprivileged writers on the disk of `dir` (tests inject). */
   freeBytes?(dir: string): Promise<number | undefined>;
 }
@@ -122,8 +127,31 @@ export class Mirror {
       if (t.removed) return;
       if (t.storage.complete) return this.deps.changed(t);
     }
-    if (!(await this.spaceFor(t)) || t.removed || !this.enabled) return;
+    if (!this.underMaxDisk(t) || !(await this.spaceFor(t)) || t.removed || !this.enabled) return;
     this.start(t);
+  }
+
+  /** True when the torrent fits under max_disk_mb after those before it; else it waits. */
+  private underMaxDisk(t: TorrentSession): boolean {
+    const limitMb = this.settings['seeder.max_disk_mb'];
+    if (limitMb <= 0 || !this.deps.torrents) return true;
+    const all = [...this.deps.torrents()]
+      .filter((o) => !o.removed)
+      .map((o) => ({
+        key: o.meta.infoHashHex,
+        size: o.meta.length,
+        holds: o !== t && (o.download !== undefined || o.storage.complete),
+        wants: o.state === 'missing data' || o.state === 'waiting',
+      }));
+    if (mayDownload(all, t.meta.infoHashHex, limitMb * MiB)) return true;
+    t.nextDiskCheck = this.deps.clock.now() + DISK_RECHECK_MS;
+    if (t.state !== 'waiting' || t.message !== OVER_MAX_DISK) {
+      this.deps.log.info(`${t.meta.name}: ${OVER_MAX_DISK} (${limitMb} MiB; ${formatBytes(t.meta.length)} does not fit after the torrents before it); looking again every ${DISK_RECHECK_MS / 1000} s`);
+      t.state = 'waiting';
+      t.message = OVER_MAX_DISK;
+      this.deps.changed(t);
+    }
+    return false;
   }
 
   /** True when the missing bytes plus min_free fit; else the torrent waits. */

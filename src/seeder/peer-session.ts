@@ -109,6 +109,10 @@ export interface SessionDeps {
   /** Peers learned over PEX. */
   pexCandidates(session: PeerSession, peers: { address: string; port: number }[]): void;
   uploaded(session: PeerSession, bytes: number): void;
+  /** BEP 5: our DHT node's UDP port when it runs (sets the handshake's DHT bit, sent in a `port` message). */
+  dhtPort?(): number | undefined;
+  /** BEP 5: a peer's `port` message: its DHT node, to ping and add to the routing table. */
+  dhtNode?(address: string, port: number): void;
 }
 
 const PLAIN_PREFIX = Buffer.from('\x13BitTorrent protocol', 'latin1');
@@ -198,8 +202,13 @@ export class PeerSession {
       this.torrent = outgoing;
       this.peerListenPort = port;
       this.framer.setMaxLength(maxMessageLength(outgoing.meta));
-      this.send(encodeHandshake({ infoHash: outgoing.meta.infoHash, peerId: deps.peerId, extension: true, fast: true }));
+      this.send(encodeHandshake({ infoHash: outgoing.meta.infoHash, peerId: deps.peerId, extension: true, fast: true, dht: this.dhtFor(outgoing) }));
     }
+  }
+
+  /** BEP 5 bit for this torrent: the DHT runs and the torrent is not private (BEP 27). */
+  private dhtFor(t: SessionTorrent): boolean {
+    return !t.meta.private && this.deps.dhtPort?.() !== undefined;
   }
 
   get active(): boolean {
@@ -336,7 +345,7 @@ export class PeerSession {
       if (!t) throw new PeerWireError(`handshake for a torrent we do not seed (${Buffer.from(h.infoHash).toString('hex')})`);
       this.torrent = t;
       this.framer.setMaxLength(maxMessageLength(t.meta));
-      this.send(encodeHandshake({ infoHash: t.meta.infoHash, peerId: this.deps.peerId, extension: true, fast: true }));
+      this.send(encodeHandshake({ infoHash: t.meta.infoHash, peerId: this.deps.peerId, extension: true, fast: true, dht: this.dhtFor(t) }));
     }
     this.phase = 'active';
     const t = this.torrent;
@@ -345,6 +354,9 @@ export class PeerSession {
     if (this.peerFast && t.complete()) this.sendMessage({ type: 'haveAll' });
     else if (this.peerFast && !anyAvailable(t)) this.sendMessage({ type: 'haveNone' });
     else this.sendMessage({ type: 'bitfield', bits: makeBitfield(t.meta.pieceCount, (i) => t.available(i)) });
+    // BEP 5: tell every peer where our DHT node listens, so clients add it to their table.
+    const dhtPort = this.dhtFor(t) ? this.deps.dhtPort?.() : undefined;
+    if (dhtPort !== undefined) this.sendMessage({ type: 'port', port: dhtPort });
     this.deps.ready(this);
   }
 
@@ -376,7 +388,9 @@ export class PeerSession {
     const t = this.torrent!;
     switch (m.type) {
       case 'keepAlive':
+        return;
       case 'port':
+        if (!t.meta.private && m.port > 0) this.deps.dhtNode?.(this.address, m.port);
         return;
       case 'interested':
         if (!this.peerInterested) {

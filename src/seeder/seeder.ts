@@ -97,6 +97,8 @@ export class Seeder implements Service, SeederView {
   private lastFlush = 0;
   private closed = false;
   private readonly sessionDeps: SessionDeps;
+  /** The DHT node, set by the daemon when it runs: its port goes in our handshakes, peers' `port` messages go to it. */
+  dht: { port(): number | undefined; addNode(host: string, port: number, source: 'port'): void } | undefined;
   private readonly mirror: Mirror;
   /** Slowloris defence for incoming connections (see peer-admission.ts). */
   private readonly admission = new PeerAdmission();
@@ -120,6 +122,7 @@ export class Seeder implements Service, SeederView {
         },
         ...(deps.webSeed ? { webSeed: deps.webSeed } : {}),
         ...(deps.freeBytes ? { freeBytes: deps.freeBytes } : {}),
+        torrents: () => this.torrentsByHash.values(),
       },
       settings,
     );
@@ -142,6 +145,8 @@ export class Seeder implements Service, SeederView {
       waitBandwidth: (s, ms) => self.waitBandwidth(s, ms),
       pexCandidates: (s, peers) =>
         self.addCandidates(peers.slice(0, 50).map((p) => ({ infoHashHex: (s.torrent as TorrentSession).infoHashHex, ...p, source: 'pex' as const }))),
+      dhtPort: () => self.dht?.port(),
+      dhtNode: (address, port) => self.dht?.addNode(address, port, 'port'),
       uploaded: (s, bytes) => {
         (s.torrent as TorrentSession).uploadedBytes += bytes;
         self.uploadedTotal += bytes;

@@ -45,6 +45,7 @@ export interface NodeSummary {
   /** One-line summaries; absent when that part is off. */
   lpd?: string;
   introductions?: string;
+  dht?: string;
   /** Bytes per second, when the seeder runs. */
   uploadRate?: number;
   downloadRate?: number;
@@ -148,6 +149,7 @@ ${dd('Announce URLs (for <code>meshseed create -a</code>)', node.announceUrls.ma
 ${dd('Transfer', `upload ${rate(node.uploadRate)}, download ${rate(node.downloadRate)}${node.seederPeers !== undefined ? `, ${node.seederPeers} peer connection(s)` : ''}`)}
 ${dd('Local Peer Discovery', node.lpd !== undefined ? escapeHtml(node.lpd) : 'off')}
 ${node.introductions !== undefined ? dd('Introductions', escapeHtml(node.introductions)) : ''}
+${dd('Mesh DHT', node.dht !== undefined ? escapeHtml(node.dht) : 'off')}
 </dl></div>
 <footer><a href="/stats">Tracker statistics</a> · <a href="/catalog.json">catalog.json</a> · <a href="/stats.json">stats.json</a></footer>
 </body></html>

@@ -34,6 +34,8 @@ export interface StatsExtra {
   memory?: Record<string, number>;
   /** Local Peer Discovery: a summary line (page) and the raw counters (stats.json). */
   lpd?: { summary: string; counters: unknown };
+  /** The mesh DHT: a summary line (page) and the raw counters (stats.json). */
+  dht?: { summary: string; counters: unknown };
   /** More top-level fields for stats.json (the node's rates, the front page's torrents and states). */
   json?: Record<string, unknown>;
   /** LPD introductions (mesh discovery): the same. */
@@ -101,7 +103,7 @@ p.down{color:#a00;font-weight:bold}
 <h1>meshseed tracker</h1>
 <p>${t.torrents} torrent(s), ${t.seeders} seeder(s), ${t.leechers} downloading, ${t.downloaded} download(s) completed.
 Mode: ${escapeHtml(extra.mode)}; announce interval ${extra.interval} s. Announce URL: <code>/announce</code> (HTTP) or <code>udp://</code> on the same port.</p>
-${extra.lpd ? `<p>${escapeHtml(extra.lpd.summary)}</p>\n` : ''}${extra.introductions ? `<p>${escapeHtml(extra.introductions.summary)}</p>\n` : ''}${partProblems(extra.parts).map((l) => `<p class="down">${escapeHtml(l)}</p>\n`).join('')}
+${extra.lpd ? `<p>${escapeHtml(extra.lpd.summary)}</p>\n` : ''}${extra.introductions ? `<p>${escapeHtml(extra.introductions.summary)}</p>\n` : ''}${extra.dht ? `<p>${escapeHtml(extra.dht.summary)}</p>\n` : ''}${partProblems(extra.parts).map((l) => `<p class="down">${escapeHtml(l)}</p>\n`).join('')}
 <div class="wrap"><table>
 <thead><tr><th>info hash</th><th>name</th><th class="n">size</th><th class="n">complete</th><th class="n">downloading</th><th class="n">downloaded</th><th class="n">transferred</th></tr></thead>
 <tbody>
@@ -122,6 +124,7 @@ export function renderStatsJson(rows: StatsRow[], extra: StatsExtra): string {
     counters: extra.counters,
     ...(extra.memory ? { memory: extra.memory } : {}),
     ...(extra.lpd ? { lpd: extra.lpd.counters } : {}),
+    ...(extra.dht ? { dht: extra.dht.counters } : {}),
     ...extra.json,
     ...(extra.introductions ? { introductions: extra.introductions.counters } : {}),
     ...(extra.parts ? { parts: extra.parts } : {}),

@@ -22,6 +22,7 @@ import { UdpFront } from './udp-front.js';
 import { TrackerCore, type CoreSettings, type HttpReply, type RefusalClass } from './tracker-core.js';
 import { readStateFile, writeStateFile } from './state-file.js';
 import { renderStatsHtml, renderStatsJson, type StatsExtra, type StatsRow } from './stats-page.js';
+import { dhtSummary } from '../dht/dht-summary.js';
 import { introductionsSummary, lpdSummary } from '../lpd/lpd-summary.js';
 import { FrontRoutes, type OfferedTorrent } from './front-routes.js';
 import { offeredTorrents, type AllowedEntry, type SeededEntry } from './offered.js';
@@ -380,17 +381,23 @@ export class TrackerService implements Service, TrackerRegistry, TrackerSwarms {
   /** The daemon's parts and their states (part-state.ts), for the stats page; set by the daemon. */
   partsStatus: (() => Record<string, unknown>) | undefined;
 
+  /** The DHT's status, for the stats and front pages; set by the daemon. */
+  dhtStatus: (() => unknown) | undefined;
+
   /** The introducer's status (mesh discovery), for the stats page; set by the daemon. */
   introductionStatus: (() => unknown) | undefined;
 
-  private lpdExtra(): Pick<StatsExtra, 'lpd' | 'introductions'> {
+  private lpdExtra(): Pick<StatsExtra, 'lpd' | 'introductions' | 'dht'> {
     const counters = this.lpdStatus?.();
     const summary = lpdSummary(counters);
     const intro = this.introductionStatus?.();
     const introSummary = introductionsSummary(intro);
+    const dhtCounters = this.dhtStatus?.();
+    const dht = dhtSummary(dhtCounters);
     return {
       ...(summary ? { lpd: { summary, counters } } : {}),
       ...(introSummary ? { introductions: { summary: introSummary, counters: intro } } : {}),
+      ...(dht ? { dht: { summary: dht, counters: dhtCounters } } : {}),
     };
   }
 
@@ -421,6 +428,7 @@ export class TrackerService implements Service, TrackerRegistry, TrackerSwarms {
     const sd = this.seeder?.status();
     const lpd = lpdSummary(this.lpdStatus?.());
     const intro = introductionsSummary(this.introductionStatus?.());
+    const dht = dhtSummary(this.dhtStatus?.());
     const downloadRate = (sd as { downloadRate?: number } | undefined)?.downloadRate;
     return {
       torrents: s.torrents,
@@ -433,6 +441,7 @@ export class TrackerService implements Service, TrackerRegistry, TrackerSwarms {
       uptimeSeconds: Math.floor((this.deps.clock.now() - this.startedAt) / 1000),
       ...(lpd !== undefined ? { lpd } : {}),
       ...(intro !== undefined ? { introductions: intro } : {}),
+      ...(dht !== undefined ? { dht } : {}),
       ...(sd ? { uploadRate: sd.uploadRate, seederPeers: sd.peers, downloadRate: downloadRate ?? 0 } : {}),
     };
   }

@@ -89,7 +89,7 @@ test(
   deadline(30000, async () => {
     const dir = tempDir();
     const cfg = join(dir.path, 'meshseed');
-    writeFileSync(cfg, "config meshseed 'main'\n  option log_level info\nconfig tracker 'tracker'\n  option enabled 0\nconfig seeder 'seeder'\n  option enabled 0\nconfig lpd 'lpd'\n  option enabled 0\n");
+    writeFileSync(cfg, "config meshseed 'main'\n  option log_level info\nconfig tracker 'tracker'\n  option enabled 0\nconfig seeder 'seeder'\n  option enabled 0\nconfig lpd 'lpd'\n  option enabled 0\nconfig dht 'dht'\n  option enabled 0\n");
     const child = spawn(process.execPath, [BUNDLE, 'daemon', '--config', cfg, '--state-dir', join(dir.path, 'state')], { stdio: ['ignore', 'pipe', 'pipe'] });
     let log = '';
     child.stderr.on('data', (d) => (log += d));
@@ -101,7 +101,7 @@ test(
       child.kill('SIGHUP');
       await waitFor('refused reload', 10000, () => /reload refused/.test(log));
       assert.match(log, /meshseed\.main\.log_level: 'loud' is not one of/);
-      writeFileSync(cfg, "config meshseed 'main'\n  option log_level debug\n");
+      writeFileSync(cfg, "config meshseed 'main'\n  option log_level debug\nconfig dht 'dht'\n  option enabled 0\n");
       child.kill('SIGHUP');
       await waitFor('reload', 10000, () => /info: reloaded/.test(log));
       child.kill('SIGTERM');

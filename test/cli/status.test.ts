@@ -9,7 +9,7 @@ import { createServer, type AddressInfo } from 'node:net';
 import { get } from 'node:http';
 import { BUNDLE, deadline, meshseed, run, tempDir, waitFor } from '../helpers';
 
-const CONFIG = "config tracker 'tracker'\n  option enabled 0\nconfig seeder 'seeder'\n  option enabled 0\nconfig lpd 'lpd'\n  option enabled 0\n";
+const CONFIG = "config tracker 'tracker'\n  option enabled 0\nconfig seeder 'seeder'\n  option enabled 0\nconfig lpd 'lpd'\n  option enabled 0\nconfig dht 'dht'\n  option enabled 0\n";
 
 /** `meshseed daemon ARGS`, its output kept; stop() ends it (SIGTERM) unless it has exited. */
 function spawnDaemon(args: string[]): { child: ChildProcess; log: () => string; exited: Promise<number | null>; stop(): Promise<unknown> } {
@@ -52,8 +52,8 @@ test(
       assert.is(json.code, 0, json.stderr);
       const v = JSON.parse(json.stdout);
       assert.equal(Object.keys(v), ['version', 'pid', 'uptimeS', 'torrents', 'totals', 'parts', 'services']);
-      // LPD and its introductions idle while off, so a reload can switch them on
-      assert.equal(v.parts, { introductions: { state: 'running' }, lpd: { state: 'running' } });
+      // LPD, the DHT and the introductions idle while off, so a reload can switch them on
+      assert.equal(v.parts, { dht: { state: 'running' }, introductions: { state: 'running' }, lpd: { state: 'running' } });
       assert.is(v.pid, d.child.pid);
       assert.equal(v.totals, { torrents: 0, peers: 0, uploadRate: 0, uploaded: 0 });
       d.child.kill('SIGTERM');
@@ -155,7 +155,7 @@ test(
     const blocker = createServer();
     await new Promise<void>((r) => blocker.listen(0, '0.0.0.0', r));
     const port = (blocker.address() as AddressInfo).port;
-    const d = spawnDaemon(['--state-dir', state, '--tracker-port', String(port), '--seeder-enabled', '0', '--lpd-enabled', '0']);
+    const d = spawnDaemon(['--state-dir', state, '--tracker-port', String(port), '--seeder-enabled', '0', '--lpd-enabled', '0', '--dht-enabled', '0']);
     const log = d.log;
     try {
       await waitFor('the failed start', 10000, () => /tracker: cannot start: .*; retrying in 5 s/.test(log()));

@@ -36,7 +36,10 @@ test('files/etc/config/meshseed is short: the shipped options and every router v
     const spec = specOf(key);
     assert.equal(settings[key], spec.openwrt ?? spec.default, key);
   }
-  const named = (key: (typeof SETTING_KEYS)[number]) => new RegExp(`^\\t#?(option|list) ${splitKey(key).option} `, 'm').test(text);
+  // looked for in its own section: `port` is both tracker.port and dht.port
+  const sectionText = (section: string) => text.split(/^(?=config )/m).find((block) => block.startsWith(`config ${SECTIONS[section as keyof typeof SECTIONS]} '${section}'`)) ?? '';
+  const named = (key: (typeof SETTING_KEYS)[number]) =>
+    new RegExp(`^\\t#?(option|list) ${splitKey(key).option} `, 'm').test(sectionText(splitKey(key).section));
   for (const key of SETTING_KEYS) {
     // a router value must be in the file; the rest only when marked shipped
     assert.is(named(key), isShipped(key), key);
@@ -88,7 +91,7 @@ config firewall 'x'
     "meshseed.tracker.address: 'not-an-ip' is not an IPv4 or IPv6 address (line 7)",
     'meshseed.seeder.upload_rate: -5 is out of range 0..10000000 KiB/s (line 9)',
     "meshseed.seeder.enabled: 'maybe' is not a boolean (use 1 or 0) (line 11)",
-    "meshseed.x: unknown section (expected config meshseed 'main', config tracker 'tracker', config seeder 'seeder', config lpd 'lpd') (line 14)",
+    "meshseed.x: unknown section (expected config meshseed 'main', config tracker 'tracker', config seeder 'seeder', config lpd 'lpd', config dht 'dht') (line 14)",
   ]);
   assert.is(settings['tracker.port'], 6969, 'bad value keeps the default');
   assert.is(settings['tracker.interval'], 600);

@@ -275,3 +275,6 @@ registerFuzzTarget({
   samples: () => [...LPD_FIXTURES.map((f) => text(f.text)), formatSearch({ host: '239.192.152.143', port: 6881, infoHashHex: 'ab'.repeat(20), cookie: 'c00k1e' })],
   run: (b) => void parseSearch(b),
 });
+
+// ---- the mesh DHT (KRPC) ----
+import './krpc-target';

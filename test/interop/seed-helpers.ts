@@ -73,6 +73,7 @@ export async function startDaemon(
       'daemon',
       ...(opts.trackerPort ? ['--tracker-enabled', '1', '--tracker-port', String(opts.trackerPort)] : ['--tracker-enabled', '0']),
       '--lpd-enabled', '0',
+      '--dht-enabled', '0',
       '--state-dir', join(base, 'state'),
       '--seeder-torrent-dir', join(base, 'torrents'),
       '--seeder-data-dir', join(base, 'data'),

@@ -55,7 +55,7 @@ if (HAVE)
         for (const a of [TRACKER, SEEDER, LEECH_HTTP, LEECH_UDP, LEECH_ARIA2_UDP]) await sh('ip', ['-n', NS, 'addr', 'add', `${a}/32`, 'dev', 'lo']);
 
         const port = randomPort(); // a fresh namespace: nothing else listens there
-        const daemon = inNs(process.execPath, [BUNDLE, 'daemon', '--seeder-enabled', '0', '--lpd-enabled', '0', '--state-dir', join(dir.path, 'state'), '--tracker-address', TRACKER, '--tracker-port', String(port)]);
+        const daemon = inNs(process.execPath, [BUNDLE, 'daemon', '--seeder-enabled', '0', '--lpd-enabled', '0', '--dht-enabled', '0', '--state-dir', join(dir.path, 'state'), '--tracker-address', TRACKER, '--tracker-port', String(port)]);
         ALL.push(daemon);
         await waitFor('the tracker listening', 10000, () => /tracker: listening/.test(daemon.output()));
 

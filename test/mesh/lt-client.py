@@ -1,12 +1,15 @@
 #!/usr/bin/python3
-"""A stock BitTorrent client for the mesh tests: python3-libtorrent from Debian, DHT,
-UPnP and NAT-PMP off, uTP off (meshseed speaks TCP), LSD on only when asked.
+"""A stock BitTorrent client for the mesh tests: python3-libtorrent from Debian, UPnP and
+NAT-PMP off, uTP off (meshseed speaks TCP), LSD and DHT on only when asked. With --dht its
+bootstrap list is empty (no public router is ever tried): it meets DHT nodes only as the
+mesh introduces them (a node that pings it, a peer's `port` message).
 
 Prints one JSON object per line on stdout, with "t" the seconds since start:
   {"event": "started"}
   {"event": "tracker_reply", "url": ..., "peers": N}
   {"event": "tracker_error", "url": ..., "message": ...}
   {"event": "lsd_peer", "ip": ..., "port": N}
+  {"event": "dht_peers", "peers": N}             a DHT lookup of the torrent answered
   {"event": "peer", "ip": ..., "port": N}         first connection to each peer
   {"event": "finished"}
   {"event": "timeout"}
@@ -24,6 +27,8 @@ p.add_argument("--torrent", required=True)
 p.add_argument("--save", required=True)
 p.add_argument("--listen", required=True, help="IP:PORT to listen on and connect from")
 p.add_argument("--lsd", action="store_true", help="Local Service Discovery (BEP 14) on")
+p.add_argument("--dht", action="store_true", help="DHT (BEP 5) on, with no bootstrap node")
+p.add_argument("--dht-announce-interval", type=int, default=0, help="seconds between the torrent's DHT lookups (libtorrent's default otherwise)")
 p.add_argument("--timeout", type=float, default=90)
 p.add_argument("--seed-for", type=float, default=0, help="seconds to stay after finishing")
 p.add_argument("--no-trackers", action="store_true", help="drop every tracker of the torrent")
@@ -43,7 +48,8 @@ session = lt.session(
     {
         "listen_interfaces": f"{ip}:{port}",
         "outgoing_interfaces": ip,
-        "enable_dht": False,
+        "enable_dht": args.dht,
+        "dht_bootstrap_nodes": "",
         "enable_lsd": args.lsd,
         "enable_upnp": False,
         "enable_natpmp": False,
@@ -52,6 +58,7 @@ session = lt.session(
         "allow_multiple_connections_per_ip": True,
         "alert_mask": lt.alert.category_t.all_categories,
         "tracker_receive_timeout": 10,
+        **({"dht_announce_interval": args.dht_announce_interval} if args.dht_announce_interval else {}),
     }
 )
 info = lt.torrent_info(args.torrent)
@@ -80,6 +87,8 @@ while True:
             say("tracker_reply", url=a.url, peers=a.num_peers)
         elif isinstance(a, lt.tracker_error_alert):
             say("tracker_error", url=a.url, message=a.message())
+        elif isinstance(a, lt.dht_reply_alert):
+            say("dht_peers", peers=a.num_peers)
         elif a.what() == "lsd_peer":
             # Debian's binding has no lsd_peer_alert class; the message names the peer
             say("lsd_peer", message=a.message())

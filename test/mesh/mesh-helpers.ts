@@ -69,7 +69,21 @@ export function killAll(): void {
   for (const p of procs.splice(0)) p.child.kill('SIGKILL');
 }
 
-export function nodeConfig(dir: string, opts: { seeder: boolean; meshTrackers: string[]; lookupTrackers?: string[]; logLevel?: string }): string {
+export interface NodeOptions {
+  seeder: boolean;
+  meshTrackers: string[];
+  lookupTrackers?: string[];
+  logLevel?: string;
+  /** The node's own tracker (default on). */
+  tracker?: boolean;
+  /** `list dht.bootstrap` entries (host:port). */
+  dhtBootstrap?: string[];
+  /** `seeder.download` (mirror mode; unset: the default, on). */
+  download?: boolean;
+}
+
+/** A node's /etc/config/meshseed, as an operator would write it. */
+export function nodeConfig(dir: string, opts: NodeOptions): string {
   const file = join(dir, 'meshseed.conf');
   writeFileSync(
     file,
@@ -77,6 +91,7 @@ export function nodeConfig(dir: string, opts: { seeder: boolean; meshTrackers: s
   option state_dir '${dir}/state'
   option log_level '${opts.logLevel ?? 'info'}'
 config tracker 'tracker'
+  option enabled '${opts.tracker === false ? 0 : 1}'
   option port '6969'
   option interval '30'
 config seeder 'seeder'
@@ -84,11 +99,13 @@ config seeder 'seeder'
   option torrent_dir '${dir}/torrents'
   option data_dir '${dir}/data'
   option upload_rate '0'
-${opts.meshTrackers.map((u) => `  list mesh_tracker '${u}'`).join('\n')}
+${opts.download === undefined ? '' : `  option download '${opts.download ? 1 : 0}'\n`}${opts.meshTrackers.map((u) => `  list mesh_tracker '${u}'`).join('\n')}
 config lpd 'lpd'
   list interface 'eth0'
   option ipv6 '0'
 ${(opts.lookupTrackers ?? []).map((u) => `  list lookup_tracker '${u}'`).join('\n')}
+config dht 'dht'
+${(opts.dhtBootstrap ?? []).map((b) => `  list bootstrap '${b}'`).join('\n')}
 `,
   );
   return file;
@@ -154,7 +171,7 @@ async function prepare(prefix: string, dir: ReturnType<typeof tempDir>, tiers: s
 export async function tearDownMesh(prefix: string, setup: { dir: { remove(): void } } | undefined, failing = false): Promise<void> {
   killAll();
   // only this mesh's hosts: another test's mesh may share a prefix
-  const mine = new RegExp(`^${prefix}-(r|a1|a2|b1|b2|b3)\\b`, 'm');
+  const mine = new RegExp(`^${prefix}-(r|r2|a1|a2|b1|b2|b3|c1|c2)\\b`, 'm');
   const left = () => spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' }).stdout;
   try {
     await waitFor(`the ${prefix} namespaces removed`, 5000, () => {

@@ -7,6 +7,7 @@ import { createLogger } from '../../src/util/log';
 import {
   LOOKUP_BURST,
   LOOKUP_CACHE_MS,
+  LOOKUP_DHT_TIMEOUT_MS,
   LOOKUP_EMPTY_CACHE_MS,
   LOOKUP_REFILL_MS,
   LPD_HEARD_TTL_MS,
@@ -60,6 +61,36 @@ test('local sources in order (seeder, tracker, LPD on another interface); the me
   assert.equal(got.map((p) => p.source), ['seeder', 'tracker', 'lpd']);
   assert.is(got[1]!.seed, true);
   assert.is(http.calls.length, 0, 'no remote lookup while local sources answer');
+});
+
+test('the mesh DHT: asked with the trackers when local sources give nothing, never while they answer; a failing DHT costs the trackers nothing', async () => {
+  const asked: [string, number][] = [];
+  let dht: (h: string) => Promise<{ address: string; port: number }[]> = async () => [
+    { address: '10.61.3.20', port: 6881 },
+    { address: '10.61.1.10', port: 6881 },
+  ];
+  const { http, lookup } = setup({
+    dhtPeers: (h, ms) => {
+      asked.push([h, ms]);
+      return dht(h);
+    },
+  });
+  const got = await lookup.peersFor(X);
+  // the tracker's 10.61.1.10:6881 and the DHT's same peer count once
+  assert.equal(text(got), ['10.61.1.10:6881', '10.61.3.20:6881']);
+  assert.equal(got.map((p) => p.source), ['mesh-tracker', 'dht']);
+  assert.equal(asked, [[X, LOOKUP_DHT_TIMEOUT_MS]]);
+  assert.is(http.lookups.length, 1);
+
+  dht = async () => {
+    throw new Error('socket closed');
+  };
+  lookup.update({ trackers: [TRACKER] });
+  assert.equal(text(await lookup.peersFor(X)), ['10.61.1.10:6881']);
+
+  const local = setup({ seederPeers: () => [{ address: '10.0.0.1', port: 1 }], dhtPeers: async (h, ms) => (asked.push([h, ms]), []) });
+  await local.lookup.peersFor(X);
+  assert.is(asked.length, 2, 'no DHT lookup while a local source answers');
 });
 
 test('when local sources give only the asker, the mesh trackers are asked: left > 0, numwant 50, then stopped at once', async () => {

@@ -75,7 +75,9 @@ function bareSession(): { clock: ManualClock; session: PeerSession; closed: () =
   return { clock, session, closed: () => closed };
 }
 
-function harness(opts: { fast?: boolean; extension?: boolean; torrentSize?: number; private?: boolean; complete?: boolean; rate?: number; pexPeers?: number } = {}): Harness & { torrent: SessionTorrent; data: Buffer } {
+function harness(
+  opts: { fast?: boolean; extension?: boolean; torrentSize?: number; private?: boolean; complete?: boolean; rate?: number; pexPeers?: number; dhtPort?: number } = {},
+): Harness & { torrent: SessionTorrent; data: Buffer; handshakeDht: () => boolean | undefined; dhtNodes: { address: string; port: number }[] } {
   const { meta, data } = makeTorrent(opts.torrentSize ?? 5 * PIECE + 1000, opts);
   const clock = new ManualClock();
   const complete = opts.complete ?? true;
@@ -91,7 +93,15 @@ function harness(opts: { fast?: boolean; extension?: boolean; torrentSize?: numb
     pexPeers: () => Array.from({ length: opts.pexPeers ?? 0 }, (_, i) => ({ address: `10.1.${i >> 8}.${i & 255}`, port: 6881 })),
   };
   const framer = new PeerWireFramer(1 << 20);
-  const h = { out: [] as Message[], handshakes: 0, isClosed: false, pex: [] as { address: string; port: number }[], waits: [] as number[] };
+  const h = {
+    out: [] as Message[],
+    handshakes: 0,
+    handshakeDht: undefined as boolean | undefined,
+    isClosed: false,
+    pex: [] as { address: string; port: number }[],
+    waits: [] as number[],
+    dhtNodes: [] as { address: string; port: number }[],
+  };
   const deps: SessionDeps = {
     clock,
     log: createLogger('error', () => {}),
@@ -104,12 +114,20 @@ function harness(opts: { fast?: boolean; extension?: boolean; torrentSize?: numb
     waitBandwidth: (_s, ms) => h.waits.push(ms),
     pexCandidates: (_s, peers) => h.pex.push(...peers),
     uploaded: () => {},
+    ...(opts.dhtPort !== undefined ? { dhtPort: () => opts.dhtPort, dhtNode: (address: string, port: number) => h.dhtNodes.push({ address, port }) } : {}),
   };
   const session = new PeerSession(
     deps,
     {
       write: (b) => {
-        framer.push(b, () => h.handshakes++, (body) => h.out.push(decodeMessage(body, meta)));
+        framer.push(
+          b,
+          (hs) => {
+            h.handshakes++;
+            h.handshakeDht = hs.dht;
+          },
+          (body) => h.out.push(decodeMessage(body, meta)),
+        );
         return true;
       },
       buffered: () => 0,
@@ -131,6 +149,8 @@ function harness(opts: { fast?: boolean; extension?: boolean; torrentSize?: numb
     },
     pex: h.pex,
     waits: h.waits,
+    dhtNodes: h.dhtNodes,
+    handshakeDht: () => h.handshakeDht,
     closed: () => h.isClosed,
     send: (m: Message) => session.onData(encodeMessage(m)),
     settle: async () => {
@@ -154,6 +174,28 @@ test('answers a handshake for our torrent: handshake, extension handshake, have_
   assert.is(ext.metadataSize, h.torrent.meta.infoBytes.length);
   assert.equal([ext.port, ext.reqq, ext.uploadOnly], [6881, REQQ, true]);
   assert.equal([...ext.yourIp!], [10, 0, 0, 9]);
+});
+
+test('BEP 5: with the DHT running, the handshake sets the DHT bit and a port message follows; a peer\'s port message reaches the DHT', () => {
+  const h = harness({ dhtPort: 6999 });
+  assert.is(h.handshakeDht(), true);
+  const out = h.take();
+  assert.equal(types(out), ['extended', 'haveAll', 'port']);
+  assert.is((out[2] as { port: number }).port, 6999);
+  h.send({ type: 'port', port: 7001 });
+  assert.equal(h.dhtNodes, [{ address: '10.0.0.9', port: 7001 }]);
+  assert.not.ok(h.closed());
+});
+
+test('BEP 5: without the DHT no bit and no port message; BEP 27: a private torrent never mentions the DHT', () => {
+  const off = harness();
+  assert.is(off.handshakeDht(), false);
+  assert.not.ok(types(off.take()).includes('port'));
+  const priv = harness({ dhtPort: 6999, private: true });
+  assert.is(priv.handshakeDht(), false);
+  assert.not.ok(types(priv.take()).includes('port'));
+  priv.send({ type: 'port', port: 7001 });
+  assert.equal(priv.dhtNodes, []);
 });
 
 test('without the fast extension: a bitfield of exact length, only pieces we have', () => {

@@ -143,6 +143,30 @@ test(
 );
 
 test(
+  'mirror mode with max_disk_mb: a torrent that does not fit after the ones before it waits (waiting: over max_disk_mb) until room appears',
+  deadline(40_000, async () => {
+    const f = await fixture({ 'seeder.max_disk_mb': 1 });
+    try {
+      const kept = f.addTorrent('kept', 40 * PIECE); // 640 KiB seeded
+      await waitFor('kept seeded', 8000, () => stateOf(f.seeder, 'kept') === 'seeding');
+      f.addTorrent('first', 16 * PIECE, { withData: false }); // 640 + 256 KiB: fits
+      await waitFor('first downloading', 8000, () => stateOf(f.seeder, 'first') === 'downloading');
+      f.addTorrent('second', 16 * PIECE, { withData: false }); // 640 + 256 + 256 KiB: does not
+      await waitFor('second waiting', 8000, () => stateOf(f.seeder, 'second') === 'waiting');
+      const st = f.seeder.status().torrents.find((x) => x.name === 'second')!;
+      assert.is(st.message, 'waiting: over max_disk_mb');
+      assert.is(stateOf(f.seeder, 'first'), 'downloading');
+      assert.is(f.logs.filter((l) => /second: waiting: over max_disk_mb/.test(l)).length, 1);
+      // room appears: the seeded torrent leaves torrent_dir; second starts at its next look
+      rmSync(kept.file);
+      await waitFor('second downloading', 20_000, () => stateOf(f.seeder, 'second') === 'downloading', 100);
+    } finally {
+      await f.close();
+    }
+  }),
+);
+
+test(
   'hostile peers (garbage, oversized lengths, floods, wrong torrent) are dropped and the seeder keeps serving',
   deadline(30_000, async () => {
     const f = await fixture();

@@ -14,7 +14,7 @@ export async function startDaemon(args: string[], cwd: string, fixedPort?: numbe
     const port = fixedPort ?? 20000 + Math.floor(Math.random() * 40000);
     const child = spawn(
       process.execPath,
-      [BUNDLE, 'daemon', '--seeder-enabled', '0', '--lpd-enabled', '0', '--tracker-port', String(port), ...args],
+      [BUNDLE, 'daemon', '--seeder-enabled', '0', '--lpd-enabled', '0', '--dht-enabled', '0', '--tracker-port', String(port), ...args],
       { cwd, stdio: ['ignore', 'pipe', 'pipe'] },
     );
     let out = '';
