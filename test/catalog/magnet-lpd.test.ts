@@ -51,6 +51,8 @@ test(
       await waitFor('the torrent on node B', 45_000, () => hashesIn(join(b, 'torrents')).length >= 1 || nodeB.child.exitCode !== null);
       console.log(`metadata from an LPD-heard peer ${Date.now() - t0} ms after meshseed add`);
       assert.equal(hashesIn(join(b, 'torrents')), [hash], nodeB.log());
+      // the .torrent file can appear before the daemon's log line reaches us through its pipe
+      await waitFor('node B to log the metadata', 15_000, () => /metadata received \(\d+ bytes, 3 file\(s\)/.test(nodeB.log()) || nodeB.child.exitCode !== null);
       assert.match(nodeB.log(), /metadata received \(\d+ bytes, 3 file\(s\)/);
     } finally {
       for (const s of stops.reverse()) await s();
