@@ -27,7 +27,7 @@ export const REQUEST_BATCH = 4;
 export const MAX_PIPELINE = 500;
 /** BEP 10: a peer that does not say its reqq; libtorrent assumes 250. */
 export const DEFAULT_PEER_REQQ = 250;
-/** REFERENCE: a peer that sends nothing for about 60 s while we wait on it is snubbed. */
+/** A peer that sends nothing for about 60 s while we wait on it is snubbed. */
 export const SNUB_MS = 60_000;
 
 /** What the client side needs of its session. */

@@ -3,7 +3,7 @@
  * its own. Bytes come in through `onData`, go out through the injected `io.write`; the
  * owner (seeder.ts) connects it to a TCP socket and calls `onDrain` and `tick`.
  *
- * What it does (REFERENCE.md, "Peer wire"):
+ * What it does (BEP 3 peer wire protocol):
  *   - handshake: answers only for torrents we seed; reserved bits extension (BEP 10) and fast
  *     (BEP 6); our own peer id from the other side closes the connection (self-connection);
  *   - then the extension handshake (m: ut_metadata, ut_pex unless private; metadata_size, p,
@@ -52,7 +52,7 @@ import type { PeerDownload } from './download.js';
 
 export { MAX_BLOCKS_IN_FLIGHT, MAX_INVALID_REQUESTS, REQQ } from './peer-upload.js';
 
-/** REFERENCE: keep-alive at least every 60 s when idle; we send one after 45 s of silence. */
+/** Keep-alive at least every 60 s when idle; we send one after 45 s of silence. */
 export const KEEPALIVE_MS = 45_000;
 /** A peer that sends nothing (not even keep-alives) for this long is gone. libtorrent uses 120 s. */
 export const SILENT_MS = 180_000;

@@ -1,6 +1,5 @@
 /**
- * Which block to ask for next (BEP 3 "piece downloading strategy"; REFERENCE.md
- * "Downloading"). Pure: no sockets, no timers, no files. It is told which pieces we have,
+ * Which block to ask for next (BEP 3 "piece downloading strategy"). Pure: no sockets, no timers, no files. It is told which pieces we have,
  * what each peer has, which blocks were requested, received, dropped, and which pieces
  * passed or failed their hash, and it answers with blocks to request. libtorrent's
  * `piece_picker` is the model.
