@@ -1,5 +1,5 @@
 /**
- * Which torrents the DHT node announces now. Pure (STYLE 16): told the torrents and the
+ * Which torrents the DHT node announces now. Pure, so it is tested without sockets: told the torrents and the
  * time, it answers the info hashes due. A torrent is due when it was never announced or
  * its last announce is ANNOUNCE_INTERVAL_MS old (DOWNLOADING_INTERVAL_MS while the torrent
  * still downloads, mirror mode); a failed announce is retried after

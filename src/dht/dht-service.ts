@@ -344,8 +344,9 @@ export class DhtService implements Service {
       this.announcing++;
       this.schedule.started(hex, now);
       const ended = (err: Error | null, reached?: number) => {
-        this.announcing--;
+        // stop() reset the count for a node it destroyed: only this node's announces count down
         if (this.dht !== dht) return;
+        this.announcing--;
         this.announceRounds++;
         // mirror mode: a torrent still downloading is looked up again sooner (its peers become candidates)
         const downloading = (seeder.torrents().find((t) => t.infoHashHex === hex)?.left() ?? 0) > 0;

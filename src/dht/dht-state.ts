@@ -6,7 +6,7 @@
  * SAVE_INTERVAL_MS and on stop. A file that cannot be read is ignored with a warning: the
  * node then starts with a new id and an empty table, as on first boot.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { isIPv4 } from 'node:net';
 import { writeFileAtomic } from '../util/atomic-write.js';
@@ -15,6 +15,8 @@ export const DHT_STATE_FILE = 'dht.json';
 /** Flash wears: the table is written at most this often (and on stop). */
 export const SAVE_INTERVAL_MS = 10 * 60_000;
 const STATE_VERSION = 1;
+/** A file past this is not ours (3200 contacts, the most dht.max_nodes allows, take about 130 KiB): it is not read. */
+export const MAX_DHT_STATE_BYTES = 1 << 20;
 
 export interface DhtState {
   /** 40 hex digits. */
@@ -50,9 +52,12 @@ export function decodeDhtState(text: string, maxNodes: number): DhtState | { err
 }
 
 export function loadDhtState(stateDir: string, maxNodes: number): DhtState | { error: string } | undefined {
+  const path = join(stateDir, DHT_STATE_FILE);
   let text: string;
   try {
-    text = readFileSync(join(stateDir, DHT_STATE_FILE), 'utf8');
+    const size = statSync(path).size;
+    if (size > MAX_DHT_STATE_BYTES) return { error: `larger than ${MAX_DHT_STATE_BYTES} bytes (${size})` };
+    text = readFileSync(path, 'utf8');
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     return { error: (err as Error).message };

@@ -5,7 +5,7 @@
  * cap is answered but not stored, unless it refreshes a peer already there.
  *
  * This reaches into the package's `_peers` (bittorrent-dht 11, pinned exactly in
- * package.json); test/dht/dht-bounds.test.ts fails if an update moves it.
+ * package.json); the 'bounds' test in test/dht/dht-service.test.ts fails if an update moves it.
  */
 import type DHT from 'bittorrent-dht';
 

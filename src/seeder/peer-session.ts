@@ -52,7 +52,7 @@ import type { PeerDownload } from './download.js';
 
 export { MAX_BLOCKS_IN_FLIGHT, MAX_INVALID_REQUESTS, REQQ } from './peer-upload.js';
 
-/** BEP 3 keep-alive: peers drop a connection silent for about two minutes; we send one after 45 s of silence. */
+/** Keep-alive at least every 60 s when idle; we send one after 45 s of silence. */
 export const KEEPALIVE_MS = 45_000;
 /** A peer that sends nothing (not even keep-alives) for this long is gone. libtorrent uses 120 s. */
 export const SILENT_MS = 180_000;

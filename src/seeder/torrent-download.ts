@@ -33,7 +33,7 @@ export const MAX_PARTIAL_BYTES = 8 << 20;
 export const SYNC_HASH_MAX = 1 << 20;
 /** Written pieces are fsync'ed (then recorded in the resume data) this often: a crash costs at most this much re-checking; one small resume write per interval. */
 export const SYNC_MS = 2_000;
-/** Strikes (failed pieces blamed on a peer) that ban it. Reason: one failure may be another peer's block, two is the peer. */
+/** Strikes (failed pieces blamed on a peer) that ban it: one failure may be another peer's block, two is the peer. */
 export const BAN_STRIKES = 2;
 /** Interest is recomputed from scratch this often (a peer whose pieces we all got is told `not interested`). */
 const INTEREST_RECHECK_MS = 10_000;

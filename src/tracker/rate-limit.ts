@@ -1,6 +1,6 @@
 /**
  * Per-address announce rate limit: a token bucket per address, refilled from elapsed time
- * passed in (STYLE 11).
+ * passed in, so tests need no timers.
  *
  * Buckets live in fixed typed arrays indexed by a hash of the address, so memory does not
  * grow with the number of senders and there is nothing to evict: two addresses that share

@@ -23,8 +23,8 @@
  * `left=0`, or reports having downloaded or uploaded anything. Until then it counts as
  * incomplete, so the counts a scrape and the front page show are honest.
  *
- * Peers expire 1.5 intervals after their last announce (REFERENCE: "peers expire after about
- * 1.5 intervals"). Expiry is an incremental sweep: each `sweep(now)` call visits a slice of the
+ * Peers expire 1.5 intervals after their last announce (a margin for one
+ * late announce). Expiry is an incremental sweep: each `sweep(now)` call visits a slice of the
  * swarms sized so that every swarm is visited about twice per interval, so no call walks every
  * peer. Expired peers not yet swept are skipped when handing out peers. A swarm with no peers
  * is dropped; its `downloaded` total, if any, is kept in a small map (bounded by max_torrents)

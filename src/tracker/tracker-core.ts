@@ -2,7 +2,7 @@
  * The tracker's logic, apart from its sockets: an HTTP request target or a UDP datagram and
  * the sender's address in, the reply out. The HTTP and UDP front ends only move bytes.
  *
- * Bad input is handled here, at one boundary per transport (STYLE 9): a malformed HTTP
+ * Bad input is handled here, at one boundary per transport: a malformed HTTP
  * request gets a bencoded `failure reason` (status 200, as BEP 3 clients expect); a
  * malformed or unauthenticated datagram gets no reply at all. Every refusal is counted by
  * class; the owner logs classes, never single packets.

@@ -1,4 +1,4 @@
-/** Time is injected (STYLE 5): rate and expiry logic takes `now` from a Clock. */
+/** Time is injected so tests can drive it: rate and expiry logic takes `now` from a Clock. */
 export interface Clock {
   /** Milliseconds, monotonic. */
   now(): number;
