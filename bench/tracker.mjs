@@ -19,11 +19,10 @@
 // Never part of `npm test`.
 import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
-import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { build } from 'esbuild';
-import { initScriptNodeFlags, rss } from './fixtures.mjs';
+import { initScriptNodeFlags, rss, waitForTcp } from './fixtures.mjs';
 
 const root = new URL('..', import.meta.url).pathname;
 const arg = (name, dflt) => {
@@ -79,18 +78,6 @@ function runToEnd(cmd, args, env = {}) {
       code === 0 ? resolve(out) : reject(new Error(`${cmd} ${args.join(' ')} exited ${code}:\n${out}`));
     });
   });
-}
-
-async function waitForPort(port) {
-  for (let i = 0; i < 100; i++) {
-    const ok = await new Promise((r) => {
-      const s = connect({ host: '127.0.0.1', port }, () => (s.destroy(), r(true)));
-      s.on('error', () => r(false));
-    });
-    if (ok) return;
-    await sleep(100);
-  }
-  throw new Error(`nothing listens on ${port}`);
 }
 
 const hashHex = (t) => '6d'.repeat(16) + t.toString(16).padStart(8, '0');
@@ -201,8 +188,8 @@ console.log(`tracker bench: ${ROUNDS} round(s) of ${SECONDS} s per tracker and t
 
 const ot = startOpentracker();
 const ms = startMeshseed();
-await waitForPort(ot.port);
-await waitForPort(ms.port);
+await waitForTcp(ot.port);
+await waitForTcp(ms.port);
 
 const results = { opentracker: { http: [], udp: [] }, meshseed: { http: [], udp: [] } };
 for (let r = 1; r <= ROUNDS; r++) {
@@ -222,8 +209,8 @@ await stop(ms);
 // memory: fresh trackers
 const ot2 = startOpentracker();
 const ms2 = startMeshseed();
-await waitForPort(ot2.port);
-await waitForPort(ms2.port);
+await waitForTcp(ot2.port);
+await waitForTcp(ms2.port);
 const memOt = await memory(ot2);
 const memMs = await memory(ms2);
 let msStats;
