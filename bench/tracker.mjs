@@ -163,20 +163,16 @@ async function udpSustained(t) {
 }
 
 /** RSS, and its anonymous part (heap, buffers, JIT code) apart from file pages (the program's code touched). */
-function rssOf(pid) {
-  // the tracker is taskset's child after exec: same pid
-  return rss(pid);
-}
-
 async function memory(t) {
   await sleep(300);
-  const before = rssOf(t.child.pid);
+  // the tracker is taskset's child after exec: same pid
+  const before = rss(t.child.pid);
   await runToEnd('taskset', [
     '-c', LOAD_CPU, process.execPath, join(root, 'bench', 'tracker-udp-load.mjs'),
     '--fill', '--port', String(t.port), '--torrents', String(MEM_TORRENTS), '--peers', String(MEM_PEERS),
   ]);
   await sleep(1000);
-  const after = rssOf(t.child.pid);
+  const after = rss(t.child.pid);
   return { before, after };
 }
 
