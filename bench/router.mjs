@@ -18,7 +18,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { initScriptNodeFlags, makeTorrent, median, mib, rss, runToEnd, waitForTcp } from './fixtures.mjs';
+import { initScriptNodeFlags, makeTorrent, median, mib, rss, runToEnd, until, waitForTcp } from './fixtures.mjs';
 
 const root = new URL('..', import.meta.url).pathname;
 const arg = (name, dflt) => {
@@ -90,13 +90,7 @@ async function stop(c) {
   c.kill('SIGKILL');
   await new Promise((r) => c.on('exit', r));
 }
-async function waitFor(what, fn, limitMs = 120000) {
-  const until = Date.now() + limitMs;
-  while (!(await fn())) {
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await sleep(100);
-  }
-}
+const waitFor = (what, fn) => until(what, 120000, fn, 100);
 const fill = (port) =>
   runToEnd(process.execPath, [join(root, 'bench', 'tracker-udp-load.mjs'), '--fill', '--port', String(port), '--torrents', String(FILL_TORRENTS), '--peers', String(FILL_PEERS)]);
 /** Runs the leechers while sampling `pids`' summed RSS every 100 ms; returns the peak and the leechers' report. */

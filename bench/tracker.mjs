@@ -19,11 +19,10 @@
 // Never part of `npm test`.
 import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
-import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { build } from 'esbuild';
-import { initScriptNodeFlags, rss } from './fixtures.mjs';
+import { initScriptNodeFlags, rss, waitForTcp } from './fixtures.mjs';
 
 const root = new URL('..', import.meta.url).pathname;
 const arg = (name, dflt) => {
@@ -79,18 +78,6 @@ function runToEnd(cmd, args, env = {}) {
       code === 0 ? resolve(out) : reject(new Error(`${cmd} ${args.join(' ')} exited ${code}:\n${out}`));
     });
   });
-}
-
-async function waitForPort(port) {
-  for (let i = 0; i < 100; i++) {
-    const ok = await new Promise((r) => {
-      const s = connect({ host: '127.0.0.1', port }, () => (s.destroy(), r(true)));
-      s.on('error', () => r(false));
-    });
-    if (ok) return;
-    await sleep(100);
-  }
-  throw new Error(`nothing listens on ${port}`);
 }
 
 const hashHex = (t) => '6d'.repeat(16) + t.toString(16).padStart(8, '0');
@@ -176,20 +163,16 @@ async function udpSustained(t) {
 }
 
 /** RSS, and its anonymous part (heap, buffers, JIT code) apart from file pages (the program's code touched). */
-function rssOf(pid) {
-  // the tracker is taskset's child after exec: same pid
-  return rss(pid);
-}
-
 async function memory(t) {
   await sleep(300);
-  const before = rssOf(t.child.pid);
+  // the tracker is taskset's child after exec: same pid
+  const before = rss(t.child.pid);
   await runToEnd('taskset', [
     '-c', LOAD_CPU, process.execPath, join(root, 'bench', 'tracker-udp-load.mjs'),
     '--fill', '--port', String(t.port), '--torrents', String(MEM_TORRENTS), '--peers', String(MEM_PEERS),
   ]);
   await sleep(1000);
-  const after = rssOf(t.child.pid);
+  const after = rss(t.child.pid);
   return { before, after };
 }
 
@@ -201,8 +184,8 @@ console.log(`tracker bench: ${ROUNDS} round(s) of ${SECONDS} s per tracker and t
 
 const ot = startOpentracker();
 const ms = startMeshseed();
-await waitForPort(ot.port);
-await waitForPort(ms.port);
+await waitForTcp(ot.port);
+await waitForTcp(ms.port);
 
 const results = { opentracker: { http: [], udp: [] }, meshseed: { http: [], udp: [] } };
 for (let r = 1; r <= ROUNDS; r++) {
@@ -222,8 +205,8 @@ await stop(ms);
 // memory: fresh trackers
 const ot2 = startOpentracker();
 const ms2 = startMeshseed();
-await waitForPort(ot2.port);
-await waitForPort(ms2.port);
+await waitForTcp(ot2.port);
+await waitForTcp(ms2.port);
 const memOt = await memory(ot2);
 const memMs = await memory(ms2);
 let msStats;

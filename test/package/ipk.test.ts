@@ -1,8 +1,9 @@
 // deadline: 90s
 /**
- * scripts/build-ipk.sh: the .ipk as opkg-lede reads it (REFERENCE.md, OpenWrt), unpacked with
- * tar and read header by header, built twice to the same bytes, its bundle run with this
- * machine's node; and openwrt-feed/Makefile kept in step with package.json and the ipk.
+ * scripts/build-ipk.sh: the .ipk as opkg-lede reads it (a gzip'd tar, not ar, of debian-binary,
+ * data.tar.gz and control.tar.gz), unpacked with tar and read header by header, built twice to
+ * the same bytes, its bundle run with this machine's node; and openwrt-feed/Makefile kept in step
+ * with package.json and the ipk.
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
