@@ -5,7 +5,7 @@
  *
  * BEP 15: "A client can use a connection ID until one minute after it has received it.
  * Trackers should accept the connection ID until two minutes after it has been send."
- * Real clients reuse ids longer (uTorrent about 5 minutes, REFERENCE.md), so a slot lasts
+ * Real clients reuse ids longer (uTorrent about 5 minutes), so a slot lasts
  * SLOT_MS and the current and previous slots are accepted: an id is good for 3 to 6 minutes.
  * The low bit of the first byte carries the slot's parity, so checking an id costs one PRF
  * call. Ids cannot be forged without the secret and expire by themselves.
