@@ -319,9 +319,9 @@ export class CatalogService implements Service {
       mkdirSync(dir, { recursive: true });
       let file = torrentFileName(meta.name, meta.infoHashHex);
       if (existsSync(join(dir, file))) {
-        if (this.holds(join(dir, file), meta.infoHashHex)) return file;
+        if (holdsTorrent(join(dir, file), meta.infoHashHex)) return file;
         file = file.replace(/\.torrent$/, `-${meta.infoHashHex.slice(0, 8)}.torrent`);
-        if (existsSync(join(dir, file)) && this.holds(join(dir, file), meta.infoHashHex)) return file;
+        if (existsSync(join(dir, file)) && holdsTorrent(join(dir, file), meta.infoHashHex)) return file;
       }
       writeFileAtomic(join(dir, file), bytes);
       return file;
@@ -332,17 +332,13 @@ export class CatalogService implements Service {
     }
   }
 
-  private holds(path: string, infoHashHex: string): boolean {
-    return holdsTorrent(path, infoHashHex);
-  }
-
   /** Removes a .torrent this subscription added (if it still is that torrent); never data. */
   private remove(s: Subscription, url: string): boolean {
     const a = s.added.get(url)!;
     s.added.delete(url);
     if (a.file === '') return false;
     const path = join(this.settings['seeder.torrent_dir'], a.file);
-    if (!this.holds(path, a.infoHashHex)) return false; // replaced or already gone: not ours any more
+    if (!holdsTorrent(path, a.infoHashHex)) return false; // replaced or already gone: not ours any more
     try {
       unlinkSync(path);
       this.log.info(`${a.file} removed: it left ${s.url} (its data stays)`);
