@@ -5,7 +5,7 @@
  * like a catalog's torrents), validated by the metainfo parser and written as
  * `<name>.torrent`. Every write is atomic; the answer is one line for the operator.
  */
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildMagnet, parseInfoHash } from '../codec/magnet.js';
 import { parseMetainfo } from '../codec/metainfo.js';
@@ -13,7 +13,7 @@ import { MeshseedError } from '../errors.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import { torrentFileName } from './catalog-plan.js';
 import { httpGet } from './http-get.js';
-import { FETCH_TIMEOUT_MS, MAX_CATALOG_TORRENT_BYTES } from './catalog-service.js';
+import { FETCH_TIMEOUT_MS, MAX_CATALOG_TORRENT_BYTES, holdsTorrent } from './catalog-service.js';
 import { MAGNET_SUFFIX, readMagnetText } from './magnet-service.js';
 
 export interface AddDeps {
@@ -23,13 +23,6 @@ export interface AddDeps {
   timeoutMs?: number;
 }
 
-const sameTorrent = (path: string, hex: string) => {
-  try {
-    return parseMetainfo(readFileSync(path)).infoHashHex === hex;
-  } catch {
-    return false;
-  }
-};
 
 export async function addTarget(target: string, deps: AddDeps): Promise<string> {
   const t = target.trim();
@@ -51,7 +44,7 @@ export async function addTarget(target: string, deps: AddDeps): Promise<string> 
     }
     let file = torrentFileName(meta.name, meta.infoHashHex);
     if (existsSync(join(deps.torrentDir, file))) {
-      if (sameTorrent(join(deps.torrentDir, file), meta.infoHashHex)) return `${file} is already in ${deps.torrentDir}`;
+      if (holdsTorrent(join(deps.torrentDir, file), meta.infoHashHex)) return `${file} is already in ${deps.torrentDir}`;
       file = file.replace(/\.torrent$/, `-${meta.infoHashHex.slice(0, 8)}.torrent`);
     }
     writeFileAtomic(join(deps.torrentDir, file), r.body, { overwrite: true });

@@ -15,14 +15,14 @@
  * `<state_dir>/catalog-subscriptions.json` (written atomically, only when it changes). With
  * `max_disk_mb`, torrents that do not fit wait, in catalog order (catalog-plan.ts).
  */
-import { readFileSync, unlinkSync, mkdirSync, existsSync } from 'node:fs';
+import { readFileSync, statSync, unlinkSync, mkdirSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Service } from '../daemon.js';
 import type { Settings } from '../config/settings.js';
 import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/log.js';
 import { describeError } from '../errors.js';
-import { parseMetainfo, type Metainfo } from '../codec/metainfo.js';
+import { MAX_TORRENT_BYTES, parseMetainfo, type Metainfo } from '../codec/metainfo.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import { MAX_CATALOG_BYTES, parseCatalog, type CatalogEntry } from './catalog-parse.js';
 import { planDisk, planFetch, torrentFileName, type AddedTorrent } from './catalog-plan.js';
@@ -319,9 +319,9 @@ export class CatalogService implements Service {
       mkdirSync(dir, { recursive: true });
       let file = torrentFileName(meta.name, meta.infoHashHex);
       if (existsSync(join(dir, file))) {
-        if (this.holds(join(dir, file), meta.infoHashHex)) return file;
+        if (holdsTorrent(join(dir, file), meta.infoHashHex)) return file;
         file = file.replace(/\.torrent$/, `-${meta.infoHashHex.slice(0, 8)}.torrent`);
-        if (existsSync(join(dir, file)) && this.holds(join(dir, file), meta.infoHashHex)) return file;
+        if (existsSync(join(dir, file)) && holdsTorrent(join(dir, file), meta.infoHashHex)) return file;
       }
       writeFileAtomic(join(dir, file), bytes);
       return file;
@@ -332,21 +332,13 @@ export class CatalogService implements Service {
     }
   }
 
-  private holds(path: string, infoHashHex: string): boolean {
-    try {
-      return parseMetainfo(readFileSync(path)).infoHashHex === infoHashHex;
-    } catch {
-      return false;
-    }
-  }
-
   /** Removes a .torrent this subscription added (if it still is that torrent); never data. */
   private remove(s: Subscription, url: string): boolean {
     const a = s.added.get(url)!;
     s.added.delete(url);
     if (a.file === '') return false;
     const path = join(this.settings['seeder.torrent_dir'], a.file);
-    if (!this.holds(path, a.infoHashHex)) return false; // replaced or already gone: not ours any more
+    if (!holdsTorrent(path, a.infoHashHex)) return false; // replaced or already gone: not ours any more
     try {
       unlinkSync(path);
       this.log.info(`${a.file} removed: it left ${s.url} (its data stays)`);
@@ -382,5 +374,15 @@ export class CatalogService implements Service {
     } catch (err) {
       this.log.error(`cannot write ${this.statePath}: ${describeError(err)}`);
     }
+  }
+}
+
+/** Whether the file at `path` is the torrent `infoHashHex`; its size is checked before it is read. */
+export function holdsTorrent(path: string, infoHashHex: string): boolean {
+  try {
+    if (statSync(path).size > MAX_TORRENT_BYTES) return false;
+    return parseMetainfo(readFileSync(path)).infoHashHex === infoHashHex;
+  } catch {
+    return false;
   }
 }

@@ -18,11 +18,11 @@ import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/log.js';
 import { describeError } from '../errors.js';
 import { MAX_MAGNET_LENGTH, parseInfoHash, parseMagnet, type Magnet } from '../codec/magnet.js';
-import { parseMetainfo } from '../codec/metainfo.js';
 import { METADATA_FETCH_DEFAULTS, MetadataFetch, type MetadataFetchSettings } from '../seeder/metadata-fetch.js';
 import { HttpAnnounceTransport, UdpAnnounceTransport, gatedLookup, type AnnounceTransport } from '../seeder/announce-transport.js';
 import { torrentFromMagnet } from '../torrent/from-magnet.js';
 import { torrentFileName } from './catalog-plan.js';
+import { holdsTorrent } from './catalog-service.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
 
 export const MAGNET_SUFFIX = '.magnet';
@@ -253,14 +253,11 @@ export class MagnetService implements Service {
       const { bytes, meta } = torrentFromMagnet(job.magnet, info);
       let name = torrentFileName(meta.name, meta.infoHashHex);
       const target = join(dir, name);
-      const existing = await readFile(target).catch(() => undefined);
-      if (existing) {
-        let same = false;
-        try {
-          same = parseMetainfo(existing).infoHashHex === meta.infoHashHex;
-        } catch {}
-        if (!same) name = name.replace(/\.torrent$/, `-${meta.infoHashHex.slice(0, 8)}.torrent`);
-      }
+      const existing = await stat(target).then(
+        () => true,
+        () => false,
+      );
+      if (existing && !holdsTorrent(target, meta.infoHashHex)) name = name.replace(/\.torrent$/, `-${meta.infoHashHex.slice(0, 8)}.torrent`);
       if (!existing || name !== torrentFileName(meta.name, meta.infoHashHex)) writeFileAtomic(join(dir, name), bytes, { overwrite: true });
       await unlink(join(dir, job.file)).catch(() => undefined);
       this.log.info(`${job.file}: metadata received (${info.length} bytes, ${meta.files.length} file(s), ${meta.length} bytes of data); wrote ${name}`);

@@ -80,7 +80,7 @@ function optionalText(d: BDict, key: string, field: string): string | undefined 
   return v === undefined ? undefined : text(v, field);
 }
 
-/** BEP 3 path list: reject `..`, absolute paths, empty components, NUL and separators inside a component. */
+/** BEP 3 path list, hardened against traversal: reject `..`, absolute paths, empty components, NUL and separators inside a component. */
 export function checkPathComponent(c: string, field: string): string {
   if (c === '') bad(`${field} has an empty path component`);
   if (c === '.' || c === '..') bad(`${field} has a '${c}' path component (path traversal)`);

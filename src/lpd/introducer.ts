@@ -32,15 +32,13 @@ import {
   EXT_HANDSHAKE_ID,
   LOCAL_EXT,
   MSG,
-  PEX_FLAG,
   PeerWireFramer,
   decodeExtendedHandshake,
   encodeExtendedHandshake,
   encodeHandshake,
   encodeMessage,
-  encodePex,
-  type PexPeer,
 } from '../codec/peer-wire.js';
+import { PEX_FLAG, encodePex, type PexPeer } from '../codec/pex.js';
 import { IntroductionPolicy, MAX_CONCURRENT_INTRODUCTIONS, REINTRODUCE_MS, type HeardAnnounce, type IntroductionRefusal } from './introduction-policy.js';
 import { VERSION } from '../version.js';
 

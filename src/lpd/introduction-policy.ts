@@ -17,7 +17,7 @@
  *    three in its first 6 s).
  * `sent` records an introduction that went out.
  */
-import { PEX_MAX_ADDED, type PexPeer } from '../codec/peer-wire.js';
+import { PEX_MAX_ADDED, type PexPeer } from '../codec/pex.js';
 
 /** One introduction per (host, torrent) per this long, unless new peers appeared. */
 export const REINTRODUCE_MS = 5 * 60_000;

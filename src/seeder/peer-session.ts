@@ -21,28 +21,30 @@ import {
   KEEP_ALIVE,
   LOCAL_EXT,
   METADATA_PIECE_SIZE,
-  PEX_INTERVAL_MS,
-  PEX_MAX_ADDED,
   PeerWireError,
   PeerWireFramer,
   bitIsSet,
   decodeExtendedHandshake,
   decodeMessage,
   decodeMetadataMessage,
-  decodePex,
-  encodeCompactPeer,
   encodeExtendedHandshake,
   encodeHandshake,
   encodeMessage,
   encodeMetadataMessage,
-  encodePex,
   makeBitfield,
   maxMessageLength,
   metadataPieceCount,
   type Handshake,
   type Message,
-  type PexPeer,
 } from '../codec/peer-wire.js';
+import {
+  PEX_INTERVAL_MS,
+  PEX_MAX_ADDED,
+  decodePex,
+  encodeCompactPeer,
+  encodePex,
+  type PexPeer,
+} from '../codec/pex.js';
 import { MseError, MseResponder, type StreamCipher } from '../codec/mse.js';
 import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/log.js';

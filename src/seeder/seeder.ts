@@ -33,7 +33,7 @@ import { TorrentSession, type TorrentStatus } from './torrent-session.js';
 import { TorrentWatcher } from './torrent-watcher.js';
 import { Mirror, type MirrorDeps } from './mirror.js';
 import { mseTorrentKey } from '../codec/mse.js';
-import { PEX_FLAG } from '../codec/peer-wire.js';
+import { PEX_FLAG } from '../codec/pex.js';
 
 export { FALLBACK_PORTS, MAX_HALF_OPEN, CONNECT_TIMEOUT_MS, RETRY_MS } from './peer-listener.js';
 export { MAX_CANDIDATES, type TorrentState, type TorrentStatus } from './torrent-session.js';

@@ -6,7 +6,7 @@
  */
 import { existsSync } from 'node:fs';
 import type { Metainfo } from '../codec/metainfo.js';
-import { PEX_FLAG, type PexPeer } from '../codec/peer-wire.js';
+import { PEX_FLAG, type PexPeer } from '../codec/pex.js';
 import type { PeerCandidate, SeededTorrent } from '../parts.js';
 import type { TorrentStorage } from '../storage/torrent-storage.js';
 import { RateMeter, type TokenBucket } from './bandwidth.js';

@@ -5,26 +5,28 @@ import {
   BLOCK_SIZE,
   HANDSHAKE_LENGTH,
   MAX_EXTENDED_LENGTH,
-  PEX_MAX_ADDED,
   PeerWireError,
   PeerWireFramer,
-  decodeCompactPeers,
   decodeExtendedHandshake,
   decodeHandshake,
   decodeMessage,
   decodeMetadataMessage,
-  decodePex,
-  encodeCompactPeer,
   encodeExtendedHandshake,
   encodeHandshake,
   encodeMessage,
   encodeMetadataMessage,
-  encodePex,
-  formatIPv6,
   makeBitfield,
   maxMessageLength,
   type Message,
 } from '../../src/codec/peer-wire';
+import {
+  PEX_MAX_ADDED,
+  decodeCompactPeers,
+  decodePex,
+  encodeCompactPeer,
+  encodePex,
+  formatIPv6,
+} from '../../src/codec/pex';
 import { encode } from '../../src/codec/bencode';
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');

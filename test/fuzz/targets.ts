@@ -29,14 +29,13 @@ import {
   decodeExtendedHandshake,
   decodeMessage,
   decodeMetadataMessage,
-  decodePex,
   encodeExtendedHandshake,
   encodeHandshake,
   encodeMessage,
   encodeMetadataMessage,
-  encodePex,
   maxMessageLength,
 } from '../../src/codec/peer-wire';
+import { decodePex, encodePex } from '../../src/codec/pex';
 import { MseError, MseInitiator, MseResponder, mseTorrentKey } from '../../src/codec/mse';
 import { formatSearch, parseSearch } from '../../src/codec/lpd';
 import { parseHead } from '../../src/tracker/http-front';

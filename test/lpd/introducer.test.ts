@@ -14,18 +14,16 @@ import { INTRODUCTION_GRACE_MS, Introducer } from '../../src/lpd/introducer';
 import type { MeshLookup, MeshPeer } from '../../src/seeder/lookup';
 import {
   EXT_HANDSHAKE_ID,
-  PEX_FLAG,
   PeerWireFramer,
   decodeExtendedHandshake,
   decodeMessage,
-  decodePex,
   encodeExtendedHandshake,
   encodeHandshake,
   encodeMessage,
   type Handshake,
   type Message,
-  type PexMessage,
 } from '../../src/codec/peer-wire';
+import { PEX_FLAG, decodePex, type PexMessage } from '../../src/codec/pex';
 import { deadline, waitFor } from '../helpers';
 
 const X = 'ab'.repeat(20);

@@ -3,7 +3,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { IntroductionPolicy, MAX_REMEMBERED, REINTRODUCE_MS, type ScreenFacts } from '../../src/lpd/introduction-policy';
-import { PEX_MAX_ADDED } from '../../src/codec/peer-wire';
+import { PEX_MAX_ADDED } from '../../src/codec/pex';
 
 const X = 'ab'.repeat(20);
 const Y = 'cd'.repeat(20);

@@ -14,14 +14,13 @@ import {
   decodeExtendedHandshake,
   decodeMessage,
   decodeMetadataMessage,
-  decodePex,
   encodeExtendedHandshake,
   encodeHandshake,
   encodeMessage,
   encodeMetadataMessage,
-  encodePex,
   type Message,
 } from '../../src/codec/peer-wire';
+import { decodePex, encodePex } from '../../src/codec/pex';
 import { TokenBucket } from '../../src/seeder/bandwidth';
 import { HANDSHAKE_TIMEOUT_MS, IDLE_MS, KEEPALIVE_MS, PeerSession, REQQ, SILENT_MS, type SessionDeps, type SessionTorrent } from '../../src/seeder/peer-session';
 import { ManualClock } from '../../src/util/clock';
