@@ -39,6 +39,8 @@ export interface FrontRoutesDeps {
 
 /** Pages are rebuilt at most this often (a page reload storm costs one rendering). */
 const CACHE_MS = 2000;
+/** `.torrent` files read at once for /torrents/ (each is held whole while it is checked and sent). */
+const MAX_TORRENT_READS = 4;
 const HOST_RE = /^(?:[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?|\[[0-9A-Fa-f:.]{2,45}\])(?::\d{1,5})?$/;
 const TORRENT_RE = /^\/torrents\/([0-9a-f]{40})\.torrent$/;
 
@@ -111,22 +113,39 @@ export class FrontRoutes {
     };
   }
 
+  /** `.torrent` files being read right now (see torrentFile). */
+  private torrentReads = 0;
+
   /** Serves the `.torrent` file whose info hash is `hex`, after checking it still is that torrent. */
   private async torrentFile(hex: string, nowMs: number): Promise<FrontReply> {
     const o = this.offered(nowMs).find((x) => x.item.infoHashHex === hex);
     const missing: FrontReply = { status: 404, contentType: 'text/plain', body: Buffer.from(`no torrent ${hex} on this node\n`) };
     if (!o) return missing;
+    // Each read holds a whole .torrent (up to MAX_TORRENT_BYTES) in memory: with every HTTP
+    // connection asking at once that would be hundreds of them on a router. A few at a time;
+    // the others are told to come back.
+    if (this.torrentReads >= MAX_TORRENT_READS)
+      return { status: 503, contentType: 'text/plain', body: Buffer.from('busy, try again in a moment\n'), headers: { 'Retry-After': '1' } };
+    this.torrentReads++;
     try {
-      const st = await stat(o.path);
+      return await this.readTorrentFile(o.path, hex, o.item.name, missing);
+    } finally {
+      this.torrentReads--;
+    }
+  }
+
+  private async readTorrentFile(path: string, hex: string, name: string | undefined, missing: FrontReply): Promise<FrontReply> {
+    try {
+      const st = await stat(path);
       if (!st.isFile() || st.size > MAX_TORRENT_BYTES) return missing;
-      const bytes = await readFile(o.path);
+      const bytes = await readFile(path);
       // the file may have been replaced since it was scanned
       if (parseMetainfo(bytes).infoHashHex !== hex) return missing;
       return {
         status: 200,
         contentType: 'application/x-bittorrent',
         body: bytes,
-        headers: { 'Content-Disposition': contentDisposition(o.item.name ?? hex), ...SECURITY_HEADERS },
+        headers: { 'Content-Disposition': contentDisposition(name ?? hex), ...SECURITY_HEADERS },
       };
     } catch {
       return missing;
