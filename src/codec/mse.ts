@@ -1,5 +1,5 @@
 /**
- * Message Stream Encryption (MSE, "protocol encryption"), the receiving side only. aria2,
+ * Message Stream Encryption (MSE, "protocol encryption"), both sides. aria2,
  * libtorrent and Transmission open connections with an MSE handshake by default and retry
  * in plain text only after it fails, which costs each connection a second or more; a
  * client set to "encryption required" never retries, and Transmission 3.00 set to
@@ -8,8 +8,11 @@
  * the MSE handshake: when the peer offers plaintext (crypto_provide bit 0x01) it selects
  * it, and only the handshake itself is RC4-encrypted; a peer that offers RC4 only gets RC4
  * for the whole stream (`cipher`), which costs a copy and a pass over every byte sent.
+ * When meshseed dials (MseInitiator) it offers both and takes what the peer selects: a peer
+ * set to "encryption required" (Transmission) or RC4 only (libtorrent's allowed_enc_level)
+ * selects RC4. seeder/outgoing-encryption.ts decides when a dial uses MSE at all.
  *
- * The handshake, A the connecting peer and B us (spec: "Message Stream Encryption",
+ * The handshake, A the connecting peer and B the receiving one (spec: "Message Stream Encryption",
  * Azureus/Vuze wiki, as implemented by libtorrent, Transmission and aria2):
  *   1 A→B  Ya (96 bytes), PadA (0–512 bytes)
  *   2 B→A  Yb (96 bytes), PadB (0–512 bytes)
@@ -20,8 +23,9 @@
  * HASH = SHA-1, ENCRYPT = RC4 keyed SHA-1('keyA' | 'keyB', S, SKEY) with its first 1024
  * bytes discarded, VC = 8 zero bytes. IA carries the start of the BitTorrent handshake.
  *
- * Pure state machine: bytes in, bytes to send and decrypted payload out. Every length is
- * bounded (PadA and PadC ≤ 512, IA ≤ MAX_IA) before anything is buffered.
+ * Pure state machines: bytes in, bytes to send and decrypted payload out. Every length is
+ * bounded (pads ≤ 512, IA ≤ MAX_IA, the synchronisation searches ≤ 512 + 20 or 512 + 8
+ * bytes) before anything is buffered.
  */
 import { createHash, randomBytes } from 'node:crypto';
 
@@ -209,26 +213,103 @@ export class MseResponder {
 }
 
 /**
- * The connecting side, for tests: builds steps 1 and 3 as aria2 or libtorrent would.
- * Not used by the daemon (its outgoing connections are plain).
+ * The connecting side (A): what the daemon sends when it dials a peer over MSE. `hello` is
+ * step 1 (Ya, PadA); `push` takes what the peer sends (Yb, PadB, then step 4) and answers
+ * step 3 carrying `ia` (our BitTorrent handshake) as soon as Yb is in. The spec leaves A to
+ * find step 4 by searching for ENCRYPT(VC): "Since PadB length is unknown, A will be able to
+ * resynchronize on ENCRYPT(VC)", with PadB at most 512 bytes, so the search is bounded to
+ * 512 + 8 bytes after Yb. crypto_select must name exactly one method we offered.
+ *
+ * The methods `step3`, `readSelect`, `encryptNext` and `decryptNext` script the same
+ * handshake by hand, for tests that play a misbehaving initiator.
  */
 export class MseInitiator {
   private readonly x = BigInt(`0x${randomBytes(20).toString('hex')}`);
   readonly hello: Buffer;
   private encrypt: Rc4 | undefined;
   private decrypt: Rc4 | undefined;
+  private buf: Buffer = Buffer.alloc(0);
+  private state: 'yb' | 'sync' | 'select' | 'padD' | 'done' = 'yb';
+  /** ENCRYPT(VC) as the peer's first step 4 bytes must read. */
+  private vcPattern: Buffer | undefined;
+  private padDLength = 0;
+  /** What the peer chose (CRYPTO_PLAINTEXT or CRYPTO_RC4), once step 4 is read. */
+  selected = 0;
+  /** Set when the peer selected RC4: the rest of the connection goes through it. */
+  cipher: StreamCipher | undefined;
+
   constructor(
     private readonly infoHash: Uint8Array,
     private readonly provide = CRYPTO_PLAINTEXT | CRYPTO_RC4,
     padA = 37,
+    /** The initial payload sent in step 3 (for `push`): the BitTorrent handshake. */
+    private readonly ia: Uint8Array = new Uint8Array(0),
   ) {
+    if (padA > MAX_PAD || ia.length > MAX_IA) throw new MseError('PadA or IA too long');
     this.hello = Buffer.concat([toBytes(modPow(G, this.x, P)), randomBytes(padA)]);
   }
+
+  /** Bytes from the peer; throws MseError on anything the spec does not allow. */
+  push(data: Uint8Array): MseOutput {
+    if (this.state === 'done') throw new MseError('handshake already complete');
+    this.buf = this.buf.length ? Buffer.concat([this.buf, data]) : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+    const out: MseOutput = {};
+    for (;;) {
+      if (this.state === 'yb') {
+        if (this.buf.length < DH_LENGTH) return out;
+        const yb = BigInt(`0x${this.buf.subarray(0, DH_LENGTH).toString('hex')}`);
+        if (yb <= 1n || yb >= P - 1n) throw new MseError('bad Diffie-Hellman key');
+        out.send = this.step3(this.buf.subarray(0, DH_LENGTH), this.ia, Math.floor(Math.random() * 64));
+        this.buf = this.buf.subarray(DH_LENGTH);
+        this.state = 'sync';
+        continue;
+      }
+      if (this.state === 'sync') {
+        // PadB (≤ 512 bytes), then ENCRYPT(VC): search no further than 512 + 8 bytes
+        const window = this.buf.subarray(0, MAX_PAD + VC_LENGTH);
+        const at = window.indexOf(this.vcPattern!);
+        if (at < 0) {
+          if (window.length >= MAX_PAD + VC_LENGTH) throw new MseError('no MSE verification constant within 520 bytes after Yb');
+          return out;
+        }
+        this.buf = this.buf.subarray(at);
+        this.state = 'select';
+        continue;
+      }
+      if (this.state === 'select') {
+        // VC (8), crypto_select (4), len(PadD) (2)
+        if (this.buf.length < VC_LENGTH + 6) return out;
+        const head = Buffer.from(this.decrypt!.crypt(Uint8Array.from(this.buf.subarray(0, VC_LENGTH + 6))));
+        this.selected = head.readUInt32BE(VC_LENGTH);
+        this.padDLength = head.readUInt16BE(VC_LENGTH + 4);
+        if ((this.selected !== CRYPTO_PLAINTEXT && this.selected !== CRYPTO_RC4) || !(this.selected & this.provide))
+          throw new MseError(`MSE crypto_select 0x${this.selected.toString(16)} is not one method we offered`);
+        if (this.padDLength > MAX_PAD) throw new MseError('MSE PadD longer than 512 bytes');
+        this.buf = this.buf.subarray(VC_LENGTH + 6);
+        this.state = 'padD';
+        continue;
+      }
+      if (this.state === 'padD') {
+        if (this.buf.length < this.padDLength) return out;
+        this.decrypt!.crypt(Uint8Array.from(this.buf.subarray(0, this.padDLength)));
+        const rest = Uint8Array.from(this.buf.subarray(this.padDLength));
+        if (this.selected === CRYPTO_RC4) this.cipher = { decrypt: this.decrypt!, encrypt: this.encrypt! };
+        out.payload = this.cipher ? this.cipher.decrypt.crypt(rest) : rest;
+        this.buf = Buffer.alloc(0);
+        this.state = 'done';
+        return out;
+      }
+      return out;
+    }
+  }
+
   /** Given Yb (the first 96 bytes of the reply), step 3 carrying `ia`. */
   step3(yb: Uint8Array, ia: Uint8Array, padC = 5): Buffer {
-    const s = toBytes(modPow(BigInt(`0x${Buffer.from(yb.subarray(0, DH_LENGTH)).toString('hex')}`), this.x, P));
+    const y = BigInt(`0x${Buffer.from(yb.subarray(0, DH_LENGTH)).toString('hex')}`);
+    const s = toBytes(modPow(y, this.x, P));
     this.encrypt = new Rc4(sha1('keyA', s, this.infoHash));
     this.decrypt = new Rc4(sha1('keyB', s, this.infoHash));
+    this.vcPattern = Buffer.from(new Rc4(sha1('keyB', s, this.infoHash)).crypt(new Uint8Array(VC_LENGTH)));
     const req2 = sha1('req2', this.infoHash);
     const req3 = sha1('req3', s);
     for (let i = 0; i < 20; i++) req2[i]! ^= req3[i]!;

@@ -294,6 +294,20 @@ export const SETTINGS = {
     max: 10000,
     doc: 'Most peer connections per torrent.',
   },
+  'seeder.outgoing_encryption': {
+    type: 'enum',
+    default: 'plaintext_first',
+    values: ['plaintext_first', 'mse_first', 'mse_required', 'plaintext'],
+    doc: 'Peers we dial: plaintext_first tries plain text and, if the peer hangs up before its handshake, dials it once more over MSE (remembered per peer); mse_first opens with MSE and falls back to plain text once; mse_required only MSE; plaintext never MSE. MSE offers plain text or RC4, the peer picks. Incoming MSE is always answered.',
+  },
+  'seeder.dial_retry': {
+    type: 'int',
+    default: 30,
+    min: 1,
+    max: 3600,
+    unit: 's',
+    doc: 'A peer we could not reach is dialled again after this, then after twice as long each time (at most 30 min, 6 tries), without waiting for a tracker to name it again.',
+  },
   'seeder.mesh_tracker': {
     shipped: true,
     type: 'list',

@@ -45,7 +45,8 @@ import {
   encodePex,
   type PexPeer,
 } from '../codec/pex.js';
-import { MseError, MseResponder, type StreamCipher } from '../codec/mse.js';
+import { MseError, MseInitiator } from '../codec/mse.js';
+import { OUTGOING_PROVIDE, PeerEncryption } from './peer-encryption.js';
 import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/log.js';
 import type { TokenBucket } from './bandwidth.js';
@@ -117,26 +118,20 @@ export interface SessionDeps {
   dhtNode?(address: string, port: number): void;
 }
 
-const PLAIN_PREFIX = Buffer.from('\x13BitTorrent protocol', 'latin1');
-
 export class PeerSession {
   torrent: SessionTorrent | undefined;
   private readonly framer: PeerWireFramer;
-  /** Incoming connection that opened with an MSE handshake (see codec/mse.ts) until it is done. */
-  private mse: MseResponder | undefined;
-  private firstBytes = true;
-  /** The first bytes of an incoming connection, until 20 tell a plain handshake from MSE. */
-  private opening: Buffer | undefined;
-  private mseInfoHash: Uint8Array | undefined;
-  /** The peer opened with an MSE handshake. */
-  encrypted = false;
-  /** RC4 for the whole stream, when the peer offered nothing else. */
-  private cipher: StreamCipher | undefined;
+  /** MSE, either side, and RC4 when it was selected (see peer-encryption.ts). */
+  private readonly crypto: PeerEncryption;
+  /** The connection opened with an MSE handshake. */
+  get encrypted(): boolean {
+    return this.crypto.encrypted;
+  }
+  /** RC4 for the whole stream. */
   get rc4(): boolean {
-    return this.cipher !== undefined;
+    return this.crypto.rc4;
   }
   receivedBytes = 0;
-  firstHex = '';
   private phase: 'handshake' | 'active' | 'closed' = 'handshake';
   peerFast = false;
   peerExtension = false;
@@ -168,6 +163,8 @@ export class PeerSession {
     readonly port: number,
     /** Outgoing: the torrent we dialled for (we send our handshake first). */
     outgoing?: SessionTorrent,
+    /** Outgoing: open with an MSE handshake (our BitTorrent handshake goes in its IA). */
+    mse = false,
   ) {
     const now = deps.clock.now();
     this.connectedAt = this.lastReceived = this.lastSent = this.lastInterest = now;
@@ -200,11 +197,18 @@ export class PeerSession {
       uploaded: (bytes) => deps.uploaded(this, bytes),
     };
     this.upload = new UploadQueue(host);
-    if (outgoing) {
+    const mseTorrent = deps.mseTorrent;
+    const incoming = mseTorrent && !outgoing ? { torrent: mseTorrent, allowed: () => deps.mseAllowed?.(address) !== false } : undefined;
+    if (!outgoing) this.crypto = new PeerEncryption(incoming);
+    else {
       this.torrent = outgoing;
       this.peerListenPort = port;
       this.framer.setMaxLength(maxMessageLength(outgoing.meta));
-      this.send(encodeHandshake({ infoHash: outgoing.meta.infoHash, peerId: deps.peerId, extension: true, fast: true, dht: this.dhtFor(outgoing) }));
+      const handshake = encodeHandshake({ infoHash: outgoing.meta.infoHash, peerId: deps.peerId, extension: true, fast: true, dht: this.dhtFor(outgoing) });
+      // PadA: a few random bytes (the spec allows 0–512; a router's uplink pays for them)
+      const initiator = mse ? new MseInitiator(outgoing.meta.infoHash, OUTGOING_PROVIDE, Math.floor(Math.random() * 64), handshake) : undefined;
+      this.crypto = new PeerEncryption(undefined, initiator);
+      this.send(initiator ? initiator.hello : handshake);
     }
   }
 
@@ -238,8 +242,7 @@ export class PeerSession {
       return false;
     }
     this.lastSent = this.deps.clock.now();
-    // (a copy: `bytes` may be shared, a constant or a pooled buffer)
-    const ok = this.io.write(this.cipher ? this.cipher.encrypt.crypt(Uint8Array.from(bytes)) : bytes, done);
+    const ok = this.io.write(this.crypto.wrap(bytes), done);
     if (!ok && this.io.buffered() > MAX_SEND_BUFFER) this.close('does not read what we send');
     return ok;
   }
@@ -283,41 +286,10 @@ export class PeerSession {
     this.lastReceived = this.deps.clock.now();
     this.receivedBytes += data.length;
     try {
-      if (this.firstBytes) {
-        // A plain handshake starts with "\x13BitTorrent protocol"; anything else from an
-        // incoming peer may be MSE (whose first byte is 0x13 once in 256 connections).
-        if (this.outgoing || !this.deps.mseTorrent) this.firstBytes = false;
-        else {
-          const head = this.opening ? Buffer.concat([this.opening, data]) : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-          const n = Math.min(head.length, PLAIN_PREFIX.length);
-          if (n < PLAIN_PREFIX.length && head.subarray(0, n).equals(PLAIN_PREFIX.subarray(0, n))) {
-            this.opening = head; // not yet decided
-            return;
-          }
-          this.firstBytes = false;
-          this.opening = undefined;
-          this.firstHex = head.subarray(0, 24).toString('hex');
-          data = head;
-          if (!head.subarray(0, PLAIN_PREFIX.length).equals(PLAIN_PREFIX)) {
-            if (this.deps.mseAllowed?.(this.address) === false) return this.close('MSE handshakes from this address too often');
-            this.mse = new MseResponder(this.deps.mseTorrent);
-            this.encrypted = true;
-          }
-        }
-      }
-      if (this.cipher) data = this.cipher.decrypt.crypt(Uint8Array.from(data));
-      else if (this.mse) {
-        const out = this.mse.push(data);
-        if (out.send) this.send(out.send);
-        if (!out.payload) return;
-        this.mseInfoHash = this.mse.infoHash;
-        this.cipher = this.mse.cipher;
-        this.mse = undefined;
-        data = out.payload;
-        if (data.length === 0) return;
-      }
+      const plain = this.crypto.receive(data, (b) => this.send(b));
+      if (!plain || plain.length === 0) return;
       this.framer.push(
-        data,
+        plain,
         (h) => this.onHandshake(h),
         (body) => {
           if (this.phase !== 'active' || !this.torrent) throw new PeerWireError('message before the handshake completed');
@@ -340,7 +312,8 @@ export class PeerSession {
       if (Buffer.compare(Buffer.from(h.infoHash), Buffer.from(this.torrent.meta.infoHash)) !== 0)
         throw new PeerWireError('handshake for another torrent');
     } else {
-      if (this.mseInfoHash && Buffer.compare(Buffer.from(h.infoHash), Buffer.from(this.mseInfoHash)) !== 0)
+      const mseInfoHash = this.crypto.infoHash;
+      if (mseInfoHash && Buffer.compare(Buffer.from(h.infoHash), Buffer.from(mseInfoHash)) !== 0)
         throw new PeerWireError('handshake for another torrent than its MSE handshake');
       const t = this.deps.accept(this, h.infoHash);
       if (t === 'full') throw new PeerWireError('too many peers');
@@ -525,7 +498,7 @@ export class PeerSession {
     if (this.phase === 'closed') return;
     if (this.phase === 'handshake') {
       if (now - this.connectedAt > HANDSHAKE_TIMEOUT_MS)
-        this.close(`no handshake within ${HANDSHAKE_TIMEOUT_MS / 1000} s (${this.receivedBytes} bytes received${this.encrypted ? ', MSE' : ''}) ${this.firstHex}`);
+        this.close(`no handshake within ${HANDSHAKE_TIMEOUT_MS / 1000} s (${this.receivedBytes} bytes received${this.encrypted ? ', MSE' : ''}) ${this.crypto.firstHex}`);
       return;
     }
     if (now - this.lastReceived > SILENT_MS) return this.close('silent');

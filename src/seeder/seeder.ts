@@ -32,6 +32,7 @@ import { MAX_HALF_OPEN, PeerListener, isOwnAddress, normalizeAddress } from './p
 import { TorrentSession, type TorrentStatus } from './torrent-session.js';
 import { TorrentWatcher } from './torrent-watcher.js';
 import { Mirror, type MirrorDeps } from './mirror.js';
+import { OutgoingDials } from './outgoing-dials.js';
 import { mseTorrentKey } from '../codec/mse.js';
 import { PEX_FLAG } from '../codec/pex.js';
 
@@ -102,6 +103,7 @@ export class Seeder implements Service, SeederView {
   private readonly mirror: Mirror;
   /** Slowloris defence for incoming connections (see peer-admission.ts). */
   private readonly admission = new PeerAdmission();
+  private readonly dials: OutgoingDials;
 
   constructor(
     private readonly deps: SeederDeps,
@@ -127,6 +129,10 @@ export class Seeder implements Service, SeederView {
       settings,
     );
     const self = this;
+    this.dials = new OutgoingDials(
+      { ...deps, listener: this.listener, wire: (s, a, p, t, mse) => this.wire(s, a, p, t, mse), closing: () => this.closed, connectMore: () => this.connectMore() },
+      settings,
+    );
     this.sessionDeps = {
       clock: deps.clock,
       log: deps.log,
@@ -218,6 +224,7 @@ export class Seeder implements Service, SeederView {
     const now = this.deps.clock.now();
     this.global.setRate(settings['seeder.upload_rate'] * 1024, now);
     this.mirror.reload(settings, this.torrentsByHash.values());
+    this.dials.reload(settings);
     for (const t of this.torrentsByHash.values()) {
       t.bucket.setRate(settings['seeder.torrent_upload_rate'] * 1024, now);
       this.apply(t.choker.setSlots(settings['seeder.upload_slots'], now));
@@ -361,7 +368,7 @@ export class Seeder implements Service, SeederView {
     this.admission.admit(session, address, this.deps.clock.now(), this.settings['seeder.max_peers'] + HANDSHAKE_SLACK);
   }
 
-  private wire(socket: Socket, address: string, port: number, torrent?: TorrentSession): PeerSession {
+  private wire(socket: Socket, address: string, port: number, torrent?: TorrentSession, mse = false): PeerSession {
     this.listener.sockets.add(socket);
     socket.setNoDelay(true);
     const session = new PeerSession(
@@ -370,6 +377,7 @@ export class Seeder implements Service, SeederView {
       address,
       port,
       torrent,
+      mse,
     );
     this.sessions.add(session);
     // a bug in handling one peer closes that peer, never the daemon
@@ -412,6 +420,7 @@ export class Seeder implements Service, SeederView {
 
   private ready(s: PeerSession): void {
     const t = s.torrent as TorrentSession;
+    this.dials.ready(s);
     if (t.removed) return s.close('torrent removed');
     // an outgoing connection counts against the caps only once it is up
     if (s.outgoing && (t.sessions.size >= this.settings['seeder.max_peers_per_torrent'] || this.activeCount() >= this.settings['seeder.max_peers']))
@@ -431,6 +440,7 @@ export class Seeder implements Service, SeederView {
     this.bandwidthWaiters.delete(s);
     const t = s.torrent as TorrentSession | undefined;
     if (t) this.mirror.detach(t, s);
+    this.dials.closed(s);
     if (t && t.sessions.delete(s)) this.apply(t.choker.remove(s, this.deps.clock.now()));
     this.deps.log.debug(`${t ? `${t.meta.name}: ` : ''}peer ${s.address}:${s.port} closed: ${s.closeReason}`);
     this.connectMore();
@@ -451,20 +461,10 @@ export class Seeder implements Service, SeederView {
       for (const t of this.torrentsByHash.values()) {
         if (this.listener.halfOpen >= MAX_HALF_OPEN || this.sessions.size >= maxPeers) break;
         if (!t.open || t.candidates.size === 0 || t.sessions.size >= perTorrent) continue;
-        this.dial(t, t.takeCandidate()!);
+        this.dials.dial(t, t.takeCandidate()!);
         progress = true;
       }
     }
-  }
-
-  private dial(t: TorrentSession, c: PeerCandidate): void {
-    this.listener.dial(
-      c.address,
-      c.port,
-      () => !t.removed && !this.closed,
-      (socket) => this.wire(socket, c.address, c.port, t),
-      () => this.connectMore(),
-    );
   }
 
   // ---- bandwidth ----
@@ -529,6 +529,7 @@ export class Seeder implements Service, SeederView {
     }
     this.mirror.tick(now, this.torrentsByHash.values());
     this.listener.expire(now);
+    this.dials.tick(now, this.torrentsByHash.values());
     this.connectMore();
   }
 

@@ -14,6 +14,7 @@ import { Choker, ROTATE_MS } from './choker.js';
 import type { PeerSession, SessionTorrent } from './peer-session.js';
 import type { TorrentDownload, WebSeedSource } from './torrent-download.js';
 import { formatBytes, formatDuration } from '../control/status-view.js';
+import { DialRetry } from './dial-retry.js';
 
 /** Candidates kept per torrent (oldest dropped). */
 export const MAX_CANDIDATES = 200;
@@ -55,6 +56,8 @@ export class TorrentSession implements SessionTorrent, SeededTorrent {
   readonly sessions = new Set<PeerSession>();
   readonly choker: Choker<PeerSession>;
   readonly candidates = new Map<string, PeerCandidate>();
+  /** Peers we could not reach, dialled again after a back-off (dial-retry.ts). */
+  readonly dialRetry = new DialRetry<PeerCandidate>();
   readonly meter = new RateMeter();
   uploadedBytes = 0;
   lastRescan = 0;
