@@ -1,5 +1,5 @@
 // deadline: 20s
-/** MSE receiving side: a full handshake against the test initiator, and malformed ones refused. */
+/** MSE: the receiving side against the scripted initiator, the connecting side's state machine against the responder, and malformed handshakes refused. */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { randomBytes } from 'node:crypto';
@@ -82,6 +82,92 @@ test('refused: a torrent we do not seed, no known method, a bad verification con
   noSync.push(new MseInitiator(infoHash).hello);
   throws(() => noSync.push(randomBytes(600)), /no MSE synchronisation hash/);
   throws(() => new MseResponder(find).push(Buffer.alloc(96)), /bad Diffie-Hellman key/);
+});
+
+// ---- the connecting side (MseInitiator.push), as the daemon dials ----
+
+/** Runs initiator `a` against responder `b`, feeding each side's output to the other in chunks of `chunk`. */
+function converse(a: MseInitiator, b: MseResponder, chunk: number, after = Buffer.alloc(0)) {
+  const feed = (side: { push(d: Uint8Array): { send?: Uint8Array; payload?: Uint8Array } }, bytes: Uint8Array) => {
+    let send = Buffer.alloc(0);
+    let payload: Uint8Array | undefined;
+    for (let at = 0; at < bytes.length; at += chunk) {
+      const piece = bytes.subarray(at, at + chunk);
+      if (payload) {
+        payload = Buffer.concat([payload, piece]);
+        continue;
+      }
+      const o = side.push(piece);
+      if (o.send) send = Buffer.concat([send, o.send]);
+      if (o.payload) payload = o.payload;
+    }
+    return { send, payload };
+  };
+  const yb = feed(b, a.hello); // Yb, PadB
+  const step3 = feed(a, yb.send);
+  const step4 = feed(b, step3.send);
+  const end = feed(a, Buffer.concat([step4.send, after]));
+  return { ia: step4.payload, payload: end.payload };
+}
+
+test('the initiator: a full handshake split at every byte, plaintext selected, IA delivered, what follows in the clear', () => {
+  const hs = Buffer.from('\x13BitTorrent protocol and the rest of our handshake');
+  const a = new MseInitiator(infoHash, CRYPTO_PLAINTEXT | CRYPTO_RC4, 0, hs);
+  const r = converse(a, new MseResponder(find), 1, Buffer.from('their handshake'));
+  assert.is(Buffer.from(r.ia!).toString(), hs.toString());
+  assert.is(Buffer.from(r.payload!).toString(), 'their handshake');
+  assert.is(a.selected, CRYPTO_PLAINTEXT);
+  assert.is(a.cipher, undefined);
+});
+
+test('the initiator offering RC4 only: RC4 selected, both streams agree, in one chunk', () => {
+  const a = new MseInitiator(infoHash, CRYPTO_RC4, 512, Buffer.from('IA'));
+  const b = new MseResponder(find);
+  const r = converse(a, b, 1 << 16);
+  assert.is(Buffer.from(r.ia!).toString(), 'IA');
+  assert.is(a.selected, CRYPTO_RC4);
+  assert.ok(a.cipher && b.cipher);
+  const there = b.cipher!.decrypt.crypt(a.cipher!.encrypt.crypt(Uint8Array.from(Buffer.from('request'))));
+  assert.is(Buffer.from(there).toString(), 'request');
+  const back = a.cipher!.decrypt.crypt(b.cipher!.encrypt.crypt(Uint8Array.from(Buffer.from('piece'))));
+  assert.is(Buffer.from(back).toString(), 'piece');
+});
+
+/** Step 2 and step 4 from a real responder, for tampering: [Yb, PadB] and step 4's 14 bytes. */
+function replies(provide = CRYPTO_PLAINTEXT) {
+  const a = new MseInitiator(infoHash, provide, 0, Buffer.from('IA'));
+  const b = new MseResponder(find);
+  const two = b.push(a.hello).send!;
+  const yb = Buffer.from(two.subarray(0, 96));
+  const step3 = a.push(yb).send!;
+  const four = Buffer.from(b.push(step3).send!);
+  return { a, yb, four };
+}
+
+test('the initiator finds ENCRYPT(VC) after a PadB of 512 bytes, and gives up past it', () => {
+  const ok = replies();
+  const out = ok.a.push(Buffer.concat([randomBytes(512), ok.four]));
+  assert.ok(out.payload);
+  assert.is(ok.a.selected, CRYPTO_PLAINTEXT);
+  const late = replies();
+  throws(() => late.a.push(Buffer.concat([randomBytes(513), late.four])), /no MSE verification constant within 520 bytes/);
+  const none = replies();
+  throws(() => none.a.push(randomBytes(2000)), /no MSE verification constant/);
+});
+
+test('the initiator refuses a bad Yb, a method it did not offer, a PadD over 512 bytes', () => {
+  throws(() => new MseInitiator(infoHash).push(Buffer.alloc(96)), /bad Diffie-Hellman key/);
+  throws(() => new MseInitiator(infoHash).push(Buffer.alloc(96, 0xff)), /bad Diffie-Hellman key/);
+  const rc4 = replies(CRYPTO_PLAINTEXT);
+  rc4.four[11]! ^= CRYPTO_PLAINTEXT ^ CRYPTO_RC4; // select RC4, which we did not offer (a stream cipher: flip the bits)
+  throws(() => rc4.a.push(rc4.four), /crypto_select 0x2 is not one method we offered/);
+  const both = replies(CRYPTO_PLAINTEXT | CRYPTO_RC4);
+  both.four[11]! ^= 0x02; // select 0x03
+  throws(() => both.a.push(both.four), /crypto_select 0x3/);
+  const pad = replies();
+  pad.four[12]! ^= 0x08; // len(PadD) = 2048
+  throws(() => pad.a.push(pad.four), /PadD longer than 512/);
+  throws(() => new MseInitiator(infoHash, CRYPTO_RC4, 513), /too long/);
 });
 
 test.run();

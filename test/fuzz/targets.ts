@@ -267,6 +267,41 @@ registerFuzzTarget({
   },
 });
 
+// ---- MSE, the connecting side: a hostile Yb, PadB and step 4 (what a peer we dial sends) ----
+
+registerFuzzTarget({
+  name: 'mse-initiator',
+  // byte 0 picks the mode: 0 XORs the input onto a real responder's step 2 and step 4; else raw chunks
+  samples: () => {
+    const a = new MseInitiator(mseHash, 3, 0, text('\x13BitTorrent protocol'));
+    const b = new MseResponder(findMse);
+    const two = b.push(a.hello).send!;
+    const four = b.push(a.push(two.subarray(0, 96)).send!).send!;
+    return [Uint8Array.of(0, ...new Uint8Array(200)), Uint8Array.of(1, ...two, ...four, ...text('\x13BitTorrent protocol'))];
+  },
+  expected: isTyped(MseError),
+  run: (b) => {
+    const a = new MseInitiator(mseHash, 3, 0, text('\x13BitTorrent protocol'));
+    if (b[0] === 0) {
+      const responder = new MseResponder(findMse);
+      const two = Buffer.from(responder.push(a.hello).send!);
+      const delta = b.subarray(1);
+      // the first 96 bytes of the delta spoil Yb (then the keys differ and step 4 cannot be found), the rest PadB and step 4
+      const yb = Buffer.from(two.subarray(0, 96));
+      for (let i = 0; i < Math.min(96, delta.length); i++) yb[i]! ^= delta[i]!;
+      const step3 = a.push(yb).send;
+      if (!step3) return;
+      const four = Buffer.concat([two.subarray(96), Buffer.from(responder.push(step3).send ?? [])]);
+      const rest = delta.subarray(96);
+      const out = Buffer.concat([four, Buffer.alloc(Math.max(0, rest.length - four.length))]);
+      for (let i = 0; i < rest.length; i++) out[i]! ^= rest[i]!;
+      a.push(out);
+    } else {
+      for (let at = 1; at < b.length; at += 200) if (a.push(b.subarray(at, at + 200)).payload) return;
+    }
+  },
+});
+
 // ---- LPD ----
 
 registerFuzzTarget({
