@@ -1,14 +1,16 @@
 #!/usr/bin/python3
 """Downloads one torrent with libtorrent (python3-libtorrent) from one given peer, then exits.
 
-Usage: lt-download.py (--torrent FILE | --magnet URI) --save DIR (--peer HOST:PORT | --trackers)
-                      [--interface IP] [--timeout S] [--download-limit BYTES_PER_S]
+Usage: lt-download.py (--torrent FILE | --magnet URI) --save DIR (--peer HOST:PORT | --trackers | --tracker URL)
+                      [--interface IP] [--timeout S] [--download-limit BYTES_PER_S] [--enc POLICY]
 Exit 0 when the download is complete and checked, 1 otherwise. No DHT, LPD or UPnP; with
 --peer only that peer (the torrent's trackers are dropped), with --trackers only the peers
-the torrent's (or magnet's) trackers give. Listens on --interface (default 127.0.0.1) only.
+the torrent's (or magnet's) trackers give, with --tracker only that tracker's. Listens on --interface (default 127.0.0.1) only.
 """
 import argparse, resource, sys, time
 import libtorrent as lt
+
+from lt_enc import ENC, enc_settings
 
 ap = argparse.ArgumentParser()
 ap.add_argument('--torrent')
@@ -16,13 +18,16 @@ ap.add_argument('--magnet')
 ap.add_argument('--save', required=True)
 ap.add_argument('--peer')
 ap.add_argument('--trackers', action='store_true')
+ap.add_argument('--tracker', action='append', default=[], help='announce to this URL instead of the torrent\'s trackers')
 ap.add_argument('--interface', default='127.0.0.1')
 ap.add_argument('--timeout', type=float, default=60)
 ap.add_argument('--download-limit', type=int, default=0)
+ap.add_argument('--enc', choices=sorted(ENC), default='enabled', help='protocol encryption (MSE): see lt_enc.py')
 ap.add_argument('--progress', action='store_true', help='print "progress <seconds> <bytes done>" twice a second')
 a = ap.parse_args()
 
 s = lt.session({
+    **enc_settings(a.enc),
     'listen_interfaces': a.interface + ':0',
     'outgoing_interfaces': a.interface,
     'enable_dht': False, 'enable_lsd': False, 'enable_upnp': False, 'enable_natpmp': False,
@@ -45,7 +50,9 @@ if a.torrent:
 else:
     atp = lt.parse_magnet_uri(a.magnet)
 atp.save_path = a.save
-if not a.trackers:
+if a.tracker:
+    atp.trackers = a.tracker
+elif not a.trackers:
     atp.trackers = []
 h = s.add_torrent(atp)
 if a.peer:

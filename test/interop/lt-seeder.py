@@ -3,12 +3,15 @@
 
 Usage: lt-seeder.py --torrent FILE --data DIR --port PORT [--peer HOST:PORT ...]
                     [--host 127.0.0.X] [--trust-data] [--upload-limit BYTES_PER_S] [--announce]
+                    [--enc enabled|forced|forced-rc4|disabled]
 Prints "ready" once it seeds, then keeps (re)connecting to the peers until killed. With
 --trust-data the data is not checked (libtorrent's seed mode): a test that corrupted it gets a
 seeder that sends wrong blocks. Listens on --host (a loopback address, default 127.0.0.1) only; no DHT, LPD, UPnP or trackers.
 """
 import argparse, sys, time
 import libtorrent as lt
+
+from lt_enc import ENC, enc_settings
 
 ap = argparse.ArgumentParser()
 ap.add_argument('--torrent', required=True)
@@ -19,9 +22,11 @@ ap.add_argument('--host', default='127.0.0.1')
 ap.add_argument('--announce', action='store_true')
 ap.add_argument('--trust-data', action='store_true')
 ap.add_argument('--upload-limit', type=int, default=0)
+ap.add_argument('--enc', choices=sorted(ENC), default='enabled', help='protocol encryption (MSE): see lt_enc.py')
 a = ap.parse_args()
 
 s = lt.session({
+    **enc_settings(a.enc),
     'listen_interfaces': '%s:%d' % (a.host, a.port),
     'outgoing_interfaces': a.host,
     'enable_dht': False, 'enable_lsd': False, 'enable_upnp': False, 'enable_natpmp': False,
