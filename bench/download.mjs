@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Download benchmark (mirror mode): meshseed against a libtorrent downloader, in one run.
 //
-//   node bench/download.mjs [--size-mib 256] [--rounds 3] [--piece-log2 18]
+//   node bench/download.mjs [--size-mib 256] [--rounds 3] [--piece-log2 18] [--enc forced-rc4]
 //
 // A libtorrent seeder (python3-libtorrent, test/interop/lt-seeder.py) holds a SIZE MiB torrent
 // on loopback. Each round, alternately, meshseed's daemon (mirror mode, a fresh data folder;
@@ -15,6 +15,8 @@
 //     moment the torrent is added to completion (it reports it);
 //   - meshseed's daemon peak resident memory (VmHWM).
 // The daemon runs with the init script's node flags (64 MiB heap, 1 MiB semi-space).
+// With --enc (test/interop/lt_enc.py: enabled, forced, forced-rc4, disabled) every libtorrent
+// runs with that protocol encryption: forced-rc4 makes every byte of both downloads RC4.
 // Prints medians and ratios (meshseed / libtorrent). Needs a built dist/meshseed.js
 // (npm run build), mktorrent and /usr/bin/python3 with libtorrent. Loopback only.
 import { spawn } from 'node:child_process';
@@ -29,6 +31,7 @@ const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const SIZE_MIB = numberArg('size-mib', 256);
 const ROUNDS = numberArg('rounds', 3);
 const PIECE_LOG2 = numberArg('piece-log2', 18);
+const ENC = process.argv.includes('--enc') ? process.argv[process.argv.indexOf('--enc') + 1] : 'enabled';
 const PY = '/usr/bin/python3';
 // the daemon runs with the init script's node flags (files/etc/init.d/meshseed); MESHSEED_NODE_FLAGS overrides
 const NODE_FLAGS = process.env.MESHSEED_NODE_FLAGS !== undefined ? process.env.MESHSEED_NODE_FLAGS.split(' ').filter(Boolean) : initScriptNodeFlags(ROOT);
@@ -59,7 +62,7 @@ const torrent = join(work, 'bench.torrent');
 }
 const want = digest(join(srcDir, 'bench.bin'));
 const seederPort = port();
-const seeder = start(PY, [join(ROOT, 'test', 'interop', 'lt-seeder.py'), '--torrent', torrent, '--data', srcDir, '--port', String(seederPort)]);
+const seeder = start(PY, [join(ROOT, 'test', 'interop', 'lt-seeder.py'), '--torrent', torrent, '--data', srcDir, '--port', String(seederPort), '--enc', ENC]);
 await until('the libtorrent seeder', 120_000, () => seeder.out.includes('ready'), 100);
 
 async function meshseedRun(round) {
@@ -87,7 +90,7 @@ async function meshseedRun(round) {
   await until('the download to start', 30_000, () => /download started/.test(daemon.out));
   const cpu0 = cpuSeconds(daemon.pid);
   // a libtorrent seeder of the same data that dials the daemon (as a tracker or PEX would make it)
-  const pusher = start(PY, [join(ROOT, 'test', 'interop', 'lt-seeder.py'), '--torrent', torrent, '--data', srcDir, '--port', String(port()), '--peer', `127.0.0.1:${p}`]);
+  const pusher = start(PY, [join(ROOT, 'test', 'interop', 'lt-seeder.py'), '--torrent', torrent, '--data', srcDir, '--port', String(port()), '--peer', `127.0.0.1:${p}`, '--enc', ENC]);
   await until('the download to complete', 600_000, () => /download complete/.test(daemon.out), 20);
   const cpu1 = cpuSeconds(daemon.pid);
   const rss = peakRssMiB(daemon.pid);
@@ -104,7 +107,7 @@ async function meshseedRun(round) {
 async function libtorrentRun(round) {
   const base = join(work, `lt-${round}`);
   mkdirSync(base, { recursive: true });
-  const c = start(PY, [join(ROOT, 'test', 'interop', 'lt-download.py'), '--torrent', torrent, '--save', base, '--peer', `127.0.0.1:${seederPort}`, '--timeout', '600']);
+  const c = start(PY, [join(ROOT, 'test', 'interop', 'lt-download.py'), '--torrent', torrent, '--save', base, '--peer', `127.0.0.1:${seederPort}`, '--timeout', '600', '--enc', ENC]);
   const code = await c.done;
   if (code !== 0) throw new Error(`libtorrent download failed: ${c.out.slice(-2000)}`);
   const m = /from first byte ([\d.]+) s, cpu ([\d.]+) s/.exec(c.out);
@@ -131,7 +134,7 @@ const ltRate = median(lt.map((r) => SIZE_MIB / r.seconds));
 const msCpu = median(ms.map((r) => r.cpu / GiB));
 const ltCpu = median(lt.map((r) => r.cpu / GiB));
 const rss = median(ms.map((r) => r.rss));
-console.log(`\n${SIZE_MIB} MiB from one libtorrent seeder over loopback, ${2 ** (PIECE_LOG2 - 10)} KiB pieces, medians of ${ROUNDS}:`);
+console.log(`\n${SIZE_MIB} MiB from one libtorrent seeder over loopback, ${2 ** (PIECE_LOG2 - 10)} KiB pieces, libtorrent encryption ${ENC}, medians of ${ROUNDS}:`);
 console.log(`  throughput   meshseed ${msRate.toFixed(1)} MiB/s, libtorrent ${ltRate.toFixed(1)} MiB/s: ratio ${(msRate / ltRate).toFixed(2)}x (target >= 1.0x)`);
 console.log(`  CPU per GiB  meshseed ${msCpu.toFixed(2)} s, libtorrent ${ltCpu.toFixed(2)} s: ratio ${(msCpu / ltCpu).toFixed(2)}x (target <= 1.2x)`);
 console.log(`  daemon peak RSS ${rss.toFixed(1)} MiB (target <= 64 MiB)`);

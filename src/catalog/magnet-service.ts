@@ -19,6 +19,7 @@ import type { Logger } from '../util/log.js';
 import { describeError } from '../errors.js';
 import { MAX_MAGNET_LENGTH, parseInfoHash, parseMagnet, type Magnet } from '../codec/magnet.js';
 import { METADATA_FETCH_DEFAULTS, MetadataFetch, type MetadataFetchSettings } from '../seeder/metadata-fetch.js';
+import type { OutgoingEncryption } from '../seeder/outgoing-encryption.js';
 import { HttpAnnounceTransport, UdpAnnounceTransport, gatedLookup, type AnnounceTransport } from '../seeder/announce-transport.js';
 import { torrentFromMagnet } from '../torrent/from-magnet.js';
 import { torrentFileName } from './catalog-plan.js';
@@ -186,7 +187,7 @@ export class MagnetService implements Service {
   private begin(file: string, magnet: Magnet): void {
     const fetch = new MetadataFetch(
       { clock: this.deps.clock, peerId: this.deps.peerId, debug: (l) => this.log.debug(`${file}: ${l}`) },
-      this.deps.fetchSettings ?? METADATA_FETCH_DEFAULTS,
+      { ...(this.deps.fetchSettings ?? METADATA_FETCH_DEFAULTS), encryption: this.settings['seeder.outgoing_encryption'] as OutgoingEncryption },
       Buffer.from(magnet.infoHashHex, 'hex'),
     );
     const job: Job = { file, magnet, fetch, startedAt: this.deps.clock.now(), trackersAsked: 0 };

@@ -10,6 +10,8 @@
  * connection. Peers come in through `addPeers` at any time (trackers, LPD, `x.pe`). Nothing
  * a peer sends is trusted: every length is bounded before buffering (the framer), a wrong
  * piece, size or hash drops the peer, and a silent peer is dropped after `peerTimeoutMs`.
+ * Each dial opens plain or over MSE as `seeder.outgoing_encryption` says (outgoing-encryption.ts),
+ * and a peer that hangs up before its handshake is dialled once more the other way.
  */
 import { createHash } from 'node:crypto';
 import { connect as netConnect, type Socket } from 'node:net';
@@ -28,6 +30,9 @@ import {
 } from '../codec/peer-wire.js';
 import type { Clock } from '../util/clock.js';
 import { VERSION } from '../version.js';
+import { MseInitiator } from '../codec/mse.js';
+import { OUTGOING_PROVIDE, PeerEncryption } from './peer-encryption.js';
+import { OutgoingEncryptionPolicy, type DialWay, type OutgoingEncryption } from './outgoing-encryption.js';
 
 /** libtorrent refuses a few MiB; 8 MiB describes a torrent of tens of terabytes. */
 export const MAX_MAGNET_METADATA = 8 << 20;
@@ -58,6 +63,8 @@ export interface MetadataFetchSettings {
   maxMetadataBytes: number;
   peerTimeoutMs: number;
   peersAtOnce: number;
+  /** seeder.outgoing_encryption (default plaintext_first). */
+  encryption?: OutgoingEncryption;
 }
 
 export const METADATA_FETCH_DEFAULTS: MetadataFetchSettings = {
@@ -76,12 +83,15 @@ export class MetadataFetch {
   private done = false;
   /** Peers dropped and why (status, tests). */
   readonly failures: string[] = [];
+  private readonly encryption: OutgoingEncryptionPolicy;
 
   constructor(
     private readonly deps: MetadataFetchDeps,
     private readonly settings: MetadataFetchSettings,
     readonly infoHash: Uint8Array,
-  ) {}
+  ) {
+    this.encryption = new OutgoingEncryptionPolicy(settings.encryption ?? 'plaintext_first');
+  }
 
   /** Resolves with the info dict's bytes (their SHA-1 is the info hash); never rejects (close() ends it). */
   start(): Promise<Uint8Array> {
@@ -115,10 +125,13 @@ export class MetadataFetch {
     while (!this.done && this.resolve && this.active.size < this.settings.peersAtOnce && this.queue.length) this.dial(this.queue.shift()!);
   }
 
-  private dial(peer: MetadataPeer): void {
+  private dial(peer: MetadataPeer, way: DialWay = this.encryption.firstTry(key(peer)), retried = false): void {
     const socket = this.deps.connect ? this.deps.connect(peer.address, peer.port) : netConnect({ host: peer.address, port: peer.port });
     this.active.add(socket);
     const who = peer.address.includes(':') ? `[${peer.address}]:${peer.port}` : `${peer.address}:${peer.port}`;
+    const handshake = encodeHandshake({ infoHash: this.infoHash, peerId: this.deps.peerId, extension: true, fast: false });
+    const crypto = new PeerEncryption(undefined, way === 'mse' ? new MseInitiator(this.infoHash, OUTGOING_PROVIDE, Math.floor(Math.random() * 64), handshake) : undefined);
+    let handshook = false;
     let timer = this.deps.clock.setTimeout(() => drop('silent'), this.settings.peerTimeoutMs);
     const alive = () => {
       timer.cancel();
@@ -128,6 +141,11 @@ export class MetadataFetch {
       if (!this.active.delete(socket)) return;
       timer.cancel();
       socket.destroy();
+      const other = handshook || this.done ? undefined : this.encryption.failedBeforeHandshake(key(peer), way, retried);
+      if (other) {
+        this.deps.debug?.(`metadata from ${who}: ${why} before its handshake; dialling it again ${other === 'mse' ? 'over MSE' : 'in plain text'}`);
+        return this.dial(peer, other, true);
+      }
       if (!this.done) {
         this.failures.push(`${who}: ${why}`);
         this.deps.debug?.(`metadata from ${who}: ${why}`);
@@ -147,7 +165,7 @@ export class MetadataFetch {
       head.writeUInt32BE(2 + payload.length, 0);
       head[4] = MSG.extended;
       head[5] = extId;
-      socket.write(Buffer.concat([head, payload]));
+      socket.write(crypto.wrap(Buffer.concat([head, payload])));
     };
     const requestMore = () => {
       const count = metadataPieceCount(size);
@@ -192,14 +210,18 @@ export class MetadataFetch {
 
     socket.on('connect', () => {
       alive();
-      socket.write(encodeHandshake({ infoHash: this.infoHash, peerId: this.deps.peerId, extension: true, fast: false }));
+      socket.write(crypto.hello() ?? handshake);
     });
     socket.on('data', (data: Buffer) => {
       alive();
       try {
+        const plain = crypto.receive(data, (b) => socket.write(b));
+        if (!plain?.length) return;
         framer.push(
-          data,
+          plain,
           (h) => {
+            handshook = true;
+            this.encryption.handshake(key(peer), way);
             if (!Buffer.from(h.infoHash).equals(Buffer.from(this.infoHash))) throw new Error('handshake for another torrent');
             if (!h.extension) throw new Error('no extension protocol (BEP 10)');
             sendExtended(

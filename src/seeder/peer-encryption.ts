@@ -68,7 +68,8 @@ export class PeerEncryption {
 
   /**
    * Bytes from the socket → the plain stream (possibly empty) once the handshake is over,
-   * else undefined. `send` gets the handshake's replies. Throws MseError.
+   * else undefined; with RC4, `data` is decrypted in place. `send` gets the handshake's
+   * replies. Throws MseError.
    */
   receive(data: Uint8Array, send: (b: Uint8Array) => void): Uint8Array | undefined {
     if (this.deciding) {
@@ -88,7 +89,8 @@ export class PeerEncryption {
         this.encrypted = true;
       }
     }
-    if (this.cipher) return this.cipher.decrypt.crypt(Uint8Array.from(data));
+    // in place: a socket's chunk is ours alone (a fresh buffer per read)
+    if (this.cipher) return this.cipher.decrypt.crypt(data);
     if (!this.mse) return data;
     const out = this.mse.push(data);
     if (out.send) send(out.send);

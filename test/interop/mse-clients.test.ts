@@ -8,7 +8,8 @@
  *   - libtorrent with pe_forced and RC4 only, as the only seeder (the stream is RC4 after the
  *     handshake), then as a leecher that meshseed's seeder dials (seeder side, outgoing);
  *   - a seeder that is not listening when meshseed first dials it, started later, is reached
- *     by the back-off retry (`seeder.dial_retry` 1 s) with no new announce.
+ *     by the back-off retry (`seeder.dial_retry` 1 s) with no new announce;
+ *   - a magnet's metadata (BEP 9) fetched from a pe_forced libtorrent: the second dial is MSE.
  * The daemon's log says how each connection went ("connected over MSE, RC4"). Times are
  * printed, never asserted (a shared machine).
  */
@@ -19,6 +20,11 @@ import { copyFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROOT, deadline, randomPort, requirePrograms, run, tempDir, waitFor } from '../helpers';
 import { writeTransmissionConfig } from './transmission';
+import { createHash, randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { parseMetainfo } from '../../src/codec/metainfo';
+import { METADATA_FETCH_DEFAULTS, MetadataFetch } from '../../src/seeder/metadata-fetch';
+import { systemClock } from '../../src/util/clock';
 import { announceSeed, makeData, makeTorrent, startDaemon, startOpentracker, treeDigest } from './seed-helpers';
 import { SIZES, inTransmissionNamespace, mirrorFrom, spawnSeeder } from './mirror-helpers';
 
@@ -135,6 +141,35 @@ test(
       assert.is(announces.length, 1, before.slice(-3000));
       const tries = before.match(new RegExp(`peer 127\\.0\\.0\\.2:${port} unreachable`, 'g'))!.length;
       console.log(`  reached after ${tries} refused dial(s); ${/download complete: .*/.exec(daemon.log())![0]}`);
+    } finally {
+      for (const c of cleanups.reverse()) await c();
+      tmp.remove();
+    }
+  }),
+);
+
+test(
+  "a magnet's metadata from a pe_forced libtorrent: refused in plain text, fetched over MSE",
+  deadline(60_000, async () => {
+    if (!requirePrograms(PY, 'mktorrent')) return;
+    const tmp = tempDir('meshseed-mse-magnet-');
+    const cleanups: (() => unknown)[] = [];
+    try {
+      const base = tmp.path;
+      makeData(base, 'meta', [200_000, 7, 3]);
+      const t = await makeTorrent(base, 'meta', join(base, 'meta.torrent'));
+      const meta = parseMetainfo(readFileSync(t.file));
+      const port = randomPort();
+      const lt = spawnSeeder([], PY, [LT_SEEDER, '--torrent', t.file, '--data', base, '--port', String(port), '--host', '127.0.0.2', '--enc', 'forced']);
+      cleanups.push(() => lt.stop());
+      await waitFor('the libtorrent seeder', 30_000, () => lt.log().includes('ready'));
+      const lines: string[] = [];
+      const fetch = new MetadataFetch({ clock: systemClock, peerId: Buffer.concat([Buffer.from('-MS0000-'), randomBytes(12)]), debug: (l) => lines.push(l) }, METADATA_FETCH_DEFAULTS, meta.infoHash);
+      cleanups.push(() => fetch.close());
+      fetch.addPeers([{ address: '127.0.0.2', port }]);
+      const info = await fetch.start();
+      assert.is(createHash('sha1').update(info).digest('hex'), t.infoHash);
+      assert.match(lines.join('\n'), /before its handshake; dialling it again over MSE/);
     } finally {
       for (const c of cleanups.reverse()) await c();
       tmp.remove();
