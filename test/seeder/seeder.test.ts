@@ -21,7 +21,7 @@ import {
   type Handshake,
 } from '../../src/codec/peer-wire';
 import { defaultSettings, type Settings } from '../../src/config/settings';
-import { CRYPTO_PLAINTEXT, MseInitiator } from '../../src/codec/mse';
+import { CRYPTO_PLAINTEXT, MseInitiator, MseResponder, mseTorrentKey } from '../../src/codec/mse';
 import { Seeder } from '../../src/seeder/seeder';
 import { systemClock } from '../../src/util/clock';
 import { createLogger } from '../../src/util/log';
@@ -294,6 +294,71 @@ test(
       assert.equal(types.slice(0, 2), ['handshake', '14']); // have_all
       p.close();
     } finally {
+      await f.close();
+    }
+  }),
+);
+
+test(
+  'outgoing over MSE (mse_required): our handshake comes in IA, the peer selects plain text, the log says so',
+  deadline(15_000, async () => {
+    const f = await fixture({ 'seeder.outgoing_encryption': 'mse_required' });
+    const payloads: Buffer[] = [];
+    const server = createServer((s) => {
+      const b = new MseResponder((k) => (k === mseTorrentKey(t.meta.infoHash) ? t.meta.infoHash : undefined));
+      s.on('error', () => {});
+      s.on('data', (d) => {
+        const out = b.push(d);
+        if (out.send) s.write(out.send);
+        if (!out.payload) return;
+        payloads.push(Buffer.from(out.payload));
+        // plain text selected: our handshake back in the clear
+        s.write(encodeHandshake({ infoHash: t.meta.infoHash, peerId: Buffer.from('-XX0000-responderxxx'), extension: false, fast: true }));
+        s.removeAllListeners('data');
+      });
+    });
+    const t = f.addTorrent('mse-out', 2 * PIECE);
+    try {
+      await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+      const port = (server.address() as { port: number }).port;
+      await waitFor('seeding', 8000, () => stateOf(f.seeder, 'mse-out') === 'seeding');
+      f.seeder.addCandidates([{ infoHashHex: t.meta.infoHashHex, address: '127.0.0.1', port, source: 'tracker' }]);
+      await waitFor('the connection to be up', 8000, () => f.logs.some((l) => /mse-out: peer 127\.0\.0\.1:\d+ \(XX 0000\) connected over MSE, plaintext/.test(l)));
+      const hs = payloads[0]!;
+      assert.is(hs.subarray(0, 20).toString('latin1'), '\x13BitTorrent protocol');
+      assert.is(hs.subarray(28, 48).toString('hex'), t.meta.infoHashHex);
+    } finally {
+      server.close();
+      await f.close();
+    }
+  }),
+);
+
+test(
+  'outgoing, mse_first: a peer that hangs up on MSE is dialled once more in plain text',
+  deadline(15_000, async () => {
+    const f = await fixture({ 'seeder.outgoing_encryption': 'mse_first' });
+    const firsts: Buffer[] = [];
+    const server = createServer((s) => {
+      s.on('error', () => {});
+      s.once('data', (d) => {
+        firsts.push(Buffer.from(d));
+        // a client with encryption off: anything but a plain handshake is closed at once
+        if (!d.subarray(0, 20).equals(Buffer.from('\x13BitTorrent protocol', 'latin1'))) s.destroy();
+      });
+    });
+    const t = f.addTorrent('mse-first', 2 * PIECE);
+    try {
+      await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+      const port = (server.address() as { port: number }).port;
+      await waitFor('seeding', 8000, () => stateOf(f.seeder, 'mse-first') === 'seeding');
+      f.seeder.addCandidates([{ infoHashHex: t.meta.infoHashHex, address: '127.0.0.1', port, source: 'tracker' }]);
+      await waitFor('a second, plain dial', 8000, () => firsts.length === 2);
+      assert.is(firsts[0]!.subarray(0, 20).toString('latin1') === '\x13BitTorrent protocol', false, 'the first dial opened with MSE');
+      assert.is(firsts[1]!.subarray(28, 48).toString('hex'), t.meta.infoHashHex);
+      assert.ok(f.logs.some((l) => /mse-first: peer 127\.0\.0\.1:\d+ hung up before its handshake .*dialling it again in plain text/.test(l)));
+    } finally {
+      server.close();
       await f.close();
     }
   }),
