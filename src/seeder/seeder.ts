@@ -129,10 +129,7 @@ export class Seeder implements Service, SeederView {
       settings,
     );
     const self = this;
-    this.dials = new OutgoingDials(
-      { ...deps, listener: this.listener, wire: (s, a, p, t, mse) => this.wire(s, a, p, t, mse), closing: () => this.closed, connectMore: () => this.connectMore() },
-      settings,
-    );
+    this.dials = new OutgoingDials({ ...deps, listener: this.listener, wire: (...a) => this.wire(...a), closing: () => this.closed, connectMore: () => this.connectMore() }, settings);
     this.sessionDeps = {
       clock: deps.clock,
       log: deps.log,
