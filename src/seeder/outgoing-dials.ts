@@ -71,7 +71,7 @@ export class OutgoingDials {
     a.t.dialRetry.succeeded(keyOf(a.candidate));
   }
 
-  /** A session closed: an outgoing one that never got the peer's handshake is dialled again. */
+  /** A session closed: an outgoing one that never got the peer's handshake (`peerIdHex` unset) is dialled again. */
   closed(s: PeerSession): void {
     const a = this.attempts.get(s);
     if (!a || s.peerIdHex !== '' || a.t.removed || this.deps.closing()) return;

@@ -303,10 +303,11 @@ export class PeerSession {
   }
 
   private onHandshake(h: Handshake): void {
+    // (the peer id is kept first: a dial that got an answer, even our own, is not tried again)
+    this.peerIdHex = Buffer.from(h.peerId).toString('hex');
     if (Buffer.compare(Buffer.from(h.peerId), Buffer.from(this.deps.peerId)) === 0) throw new PeerWireError('connected to ourselves');
     this.peerFast = h.fast;
     this.peerExtension = h.extension;
-    this.peerIdHex = Buffer.from(h.peerId).toString('hex');
     this.client = clientFromPeerId(h.peerId);
     if (this.torrent) {
       if (Buffer.compare(Buffer.from(h.infoHash), Buffer.from(this.torrent.meta.infoHash)) !== 0)
