@@ -38,6 +38,8 @@ export interface MirrorResult {
   wallMs: number;
   /** From the download's start to its first block, s (from the daemon's "download complete" line). */
   firstBlockS: number;
+  /** When the first log line matching `re` came, ms after the "download started" line (as the test saw them arrive). */
+  at(re: RegExp): number | undefined;
 }
 
 /**
@@ -68,6 +70,14 @@ export async function mirrorFrom(
     copyFileSync(t.file, join(base, 'torrents', `${name}.torrent`));
     const daemon = await startDaemon(base, ['--seeder-upload-rate', '0', ...(opts.daemonArgs ?? [])], { waitSeeding: false, ...(opts.prefix ? { prefix: opts.prefix } : {}) });
     cleanups.push(() => daemon.stop());
+    const lines: { at: number; line: string }[] = [];
+    let partial = '';
+    for (const out of [daemon.child.stdout!, daemon.child.stderr!])
+      out.on('data', (d) => {
+        const parts = (partial + String(d)).split('\n');
+        partial = parts.pop()!;
+        for (const line of parts) lines.push({ at: Date.now(), line });
+      });
     const started = Date.now();
     await waitFor('the download to complete', 150_000, () => new RegExp(`${name}: download complete`).test(daemon.log()), 200).catch((e) => {
       throw new Error(`${(e as Error).message}\n--- seeder:\n${seeder.log()}\n--- meshseed:\n${daemon.log().slice(-6000)}`);
@@ -78,7 +88,9 @@ export async function mirrorFrom(
     assert.match(daemon.log(), new RegExp(`${name}: download started: 4\\.9 MiB missing`));
     const complete = /download complete: .* in ([\d.]+) s from the first block .*; ([\d.]+) s since it started\)/.exec(daemon.log())!;
     console.log(`  ${name}: ${(wall / 1000).toFixed(1)} s after the daemon listened; ${complete[0]}`);
-    return { log: daemon.log(), wallMs: wall, firstBlockS: Number(complete[2]) - Number(complete[1]) };
+    const firstAt = (re: RegExp) => lines.find((l) => re.test(l.line))?.at;
+    const downloadAt = firstAt(/download started/) ?? started;
+    return { log: daemon.log(), wallMs: wall, firstBlockS: Number(complete[2]) - Number(complete[1]), at: (re) => (firstAt(re) ?? NaN) - downloadAt };
   } finally {
     for (const c of cleanups.reverse()) await c();
     tmp.remove();

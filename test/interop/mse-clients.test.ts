@@ -54,7 +54,11 @@ test(
     // the plain dial was refused, the MSE one taken with RC4
     assert.match(r.log, new RegExp(`peer ${r.clientIp.replace(/\./g, '\\.')}:\\d+ hung up before its handshake .*; dialling it again over MSE`));
     assert.match(r.log, rc4Dial(r.clientIp));
-    console.log(`  Transmission (required): first block ${r.firstBlockS.toFixed(2)} s after the download started (announce, a refused plain dial, the MSE dial, then Transmission's unchoke, which comes with its 10 s rechoke)`);
+    const refusedAt = r.at(/hung up before its handshake/);
+    const mseAt = r.at(rc4Dial(r.clientIp));
+    console.log(
+      `  Transmission (required): after the download started, the plain dial refused at ${refusedAt} ms, the MSE one up at ${mseAt} ms, the first block at ${(r.firstBlockS * 1000).toFixed(0)} ms (Transmission unchokes at its 10 s rechoke)`,
+    );
   }),
 );
 
