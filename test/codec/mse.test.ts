@@ -23,6 +23,21 @@ test('RC4 matches the RFC 6229 test vector (key 0102030405, offset 0)', () => {
   assert.is(Buffer.from(out).toString('hex'), 'b2396305f03dc027ccc3524a0a1118a8');
 });
 
+test('RC4 four bytes at a time (aligned) equals RC4 a byte at a time, at any offset and length', () => {
+  const key = Buffer.from('meshseed-rc4-key-0123');
+  for (const [off, len] of [[0, 3], [0, 4], [1, 9], [4, 1000], [3, 4097], [0, 65536]] as const) {
+    const fill = (b: Uint8Array) => b.map((_, k) => (k * 7) & 255);
+    const words = fill(new Uint8Array(off + len + 8));
+    const bytes = Uint8Array.from(words);
+    const a = new Rc4(key);
+    a.crypt(words.subarray(off, off + len));
+    a.crypt(words.subarray(off + len));
+    const b = new Rc4(key);
+    for (let n = off; n < bytes.length; n++) b.crypt(bytes.subarray(n, n + 1));
+    assert.is(Buffer.compare(Buffer.from(words), Buffer.from(bytes)), 0, `offset ${off}, length ${len}`);
+  }
+});
+
 test('a full handshake, split at every byte: plaintext selected, IA and what follows come out in the clear', () => {
   const a = new MseInitiator(infoHash);
   const b = new MseResponder(find);
