@@ -128,8 +128,9 @@ export class TorrentSession implements SessionTorrent, SeededTorrent {
   pexPeers(): PexPeer[] {
     const out: PexPeer[] = [];
     for (const s of this.sessions)
-      // BEP 11 added.f: 0x10 reachable (we know its listen port), 0x02 seed
-      if (s.active && s.peerListenPort) out.push({ address: s.address, port: s.peerListenPort, flags: PEX_FLAG.reachable | (s.isSeed ? PEX_FLAG.seed : 0) });
+      // BEP 11 added.f: 0x10 reachable (we know its listen port), 0x02 seed, 0x01 encryption (it spoke MSE with us)
+      if (s.active && s.peerListenPort)
+        out.push({ address: s.address, port: s.peerListenPort, flags: PEX_FLAG.reachable | (s.isSeed ? PEX_FLAG.seed : 0) | (s.encrypted ? PEX_FLAG.encryption : 0) });
     return out;
   }
 
