@@ -89,12 +89,12 @@ export class OutgoingDials {
     this.deps.log.debug(`${t.meta.name}: peer ${c.address}:${c.port} ${why}; ${at === undefined ? 'given up until it is named again' : `dialling it again in ${Math.round((at - now) / 1000)} s`}`);
   }
 
-  /** Peers whose back-off is over become candidates again. */
+  /** Peers whose back-off is over become candidates again (not those connected or banned meanwhile). */
   tick(now: number, torrents: Iterable<TorrentSession>): void {
     for (const t of torrents) {
       if (!t.open) continue;
       for (const { key, candidate } of t.dialRetry.due(now)) {
-        if (t.connectedTo(candidate.address, candidate.port)) t.dialRetry.succeeded(key);
+        if (t.connectedTo(candidate.address, candidate.port) || t.download?.banned.has(candidate.address)) t.dialRetry.succeeded(key);
         else t.addCandidate(key, candidate);
       }
     }
