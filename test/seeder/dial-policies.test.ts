@@ -1,9 +1,21 @@
 // deadline: 20s
-/** The outgoing dial policies in tables: which way a dial opens (plain or MSE) and the back-off of unreachable peers, time passed in. */
+/**
+ * The outgoing dial policies in tables: which way a dial opens (plain or MSE) and the back-off
+ * of unreachable peers, time passed in; then OutgoingDials, which applies them, on a manual
+ * clock with a fake listener (no sockets).
+ */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { MAX_REMEMBERED_PEERS, OutgoingEncryptionPolicy, type DialWay, type OutgoingEncryption } from '../../src/seeder/outgoing-encryption';
 import { DIAL_RETRY_ATTEMPTS, DialRetry, MAX_DIAL_RETRY_MS, MAX_RETRIED_PEERS } from '../../src/seeder/dial-retry';
+import { OutgoingDials } from '../../src/seeder/outgoing-dials';
+import type { PeerSession } from '../../src/seeder/peer-session';
+import type { TorrentSession } from '../../src/seeder/torrent-session';
+import type { PeerCandidate } from '../../src/parts';
+import { defaultSettings } from '../../src/config/settings';
+import { ManualClock } from '../../src/util/clock';
+import { createLogger } from '../../src/util/log';
+import type { Socket } from 'node:net';
 
 test('first try, and the second way after a hang-up before the handshake, per setting', () => {
   const rows: [OutgoingEncryption, DialWay, DialWay | undefined][] = [
@@ -88,6 +100,90 @@ test('back-off is capped at 30 min; success forgets the failures; the count of p
   assert.is(r.size, MAX_RETRIED_PEERS);
   assert.is(r.nextAt('slow'), undefined, 'the oldest went first');
   assert.is(r.nextAt(`p${MAX_RETRIED_PEERS + 9}`), now + 1000);
+});
+
+/** OutgoingDials with a fake listener: each dial is recorded and settled by the test. */
+function dialsHarness(setting: string) {
+  const clock = new ManualClock();
+  const dials: { address: string; port: number; mse: boolean; connect(): PeerSession & { closeReason: string; peerIdHex: string }; fail(): void }[] = [];
+  const candidates = new Map<string, PeerCandidate>();
+  const t = {
+    removed: false,
+    open: true,
+    meta: { name: 't' },
+    dialRetry: new DialRetry<PeerCandidate>(),
+    download: undefined,
+    connectedTo: () => false,
+    addCandidate: (key: string, c: PeerCandidate) => void candidates.set(key, c),
+  } as unknown as TorrentSession;
+  /** The session `wire` made for the last connected dial. */
+  let session = {} as PeerSession & { closeReason: string; peerIdHex: string };
+  const d: OutgoingDials = new OutgoingDials(
+    {
+      clock,
+      log: createLogger('error'),
+      listener: {
+        dial: (address, port, _wanted, connected, failed) =>
+          dials.push({
+            address,
+            port,
+            mse: false,
+            connect() {
+              connected({} as Socket);
+              return session;
+            },
+            fail: failed,
+          }),
+      },
+      wire: (_s, address, port, _t, mse) => {
+        dials[dials.length - 1]!.mse = mse;
+        session = { address, port, closeReason: 'connection closed', peerIdHex: '' } as never;
+        return session;
+      },
+      closing: () => false,
+      connectMore: () => {},
+    },
+    { ...defaultSettings(), 'seeder.outgoing_encryption': setting, 'seeder.dial_retry': 30 },
+  );
+  return { clock, dials, candidates, t, d };
+}
+
+test('OutgoingDials: refused, backed off, dialled again when due; a hang-up before the handshake is retried over MSE at once', () => {
+  const h = dialsHarness('plaintext_first');
+  const c: PeerCandidate = { infoHashHex: 'ab'.repeat(20), address: '10.0.0.5', port: 51413, source: 'tracker' };
+  h.d.dial(h.t, c);
+  assert.is(h.dials.length, 1);
+  assert.is(h.dials[0]!.mse, false);
+  h.dials[0]!.fail(); // connection refused
+  h.d.tick(h.clock.now(), [h.t]);
+  assert.is(h.candidates.size, 0, 'not before its back-off');
+  h.clock.advance(30_000);
+  h.d.tick(h.clock.now(), [h.t]);
+  assert.equal([...h.candidates.keys()], ['10.0.0.5|51413']);
+  // dialled again: it answers TCP but hangs up on the plain handshake
+  h.candidates.clear();
+  h.d.dial(h.t, c);
+  const plain = h.dials[1]!.connect();
+  h.d.closed(plain);
+  assert.is(h.dials.length, 3, 'the MSE dial follows at once');
+  const mse = h.dials[2]!.connect();
+  assert.is(h.dials[2]!.mse, true);
+  mse.peerIdHex = 'aa'.repeat(20); // its BitTorrent handshake came
+  h.d.ready(mse);
+  assert.is(h.t.dialRetry.size, 0, 'its failures are forgotten');
+  // the next dial to it opens over MSE straight away
+  h.d.dial(h.t, c);
+  h.dials[3]!.connect();
+  assert.is(h.dials[3]!.mse, true);
+});
+
+test('OutgoingDials: plaintext never tries MSE; a peer that hangs up is backed off like an unreachable one', () => {
+  const h = dialsHarness('plaintext');
+  const c: PeerCandidate = { infoHashHex: 'ab'.repeat(20), address: '10.0.0.6', port: 6881, source: 'pex' };
+  h.d.dial(h.t, c);
+  h.d.closed(h.dials[0]!.connect());
+  assert.is(h.dials.length, 1);
+  assert.is(h.t.dialRetry.nextAt('10.0.0.6|6881'), h.clock.now() + 30_000);
 });
 
 test.run();
