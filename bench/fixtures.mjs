@@ -43,6 +43,13 @@ export function makeTorrent({ torrentDir, dataDir, name, bytes, pieceLength = 1 
 }
 
 /** `--name N` from the command line as a number, or `def`. */
+/**
+ * Bundles src/ modules for a bench as dist/meshseed.js is bundled (scripts/build.mjs's
+ * options): `build` is esbuild's; each entry becomes `<outdir>/<name>.cjs`.
+ */
+export const bundleForBench = (build, entryPoints, outdir, define = {}) =>
+  build({ entryPoints, outdir, bundle: true, platform: 'node', target: 'node18', format: 'cjs', minify: true, outExtension: { '.js': '.cjs' }, define, logLevel: 'warning' });
+
 export const numberArg = (name, def) => {
   const i = process.argv.indexOf(`--${name}`);
   return i >= 0 ? Number(process.argv[i + 1]) : def;

@@ -15,7 +15,7 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { median, numberArg } from './fixtures.mjs';
+import { bundleForBench, median, numberArg } from './fixtures.mjs';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const ROUNDS = numberArg('rounds', 10);
@@ -23,17 +23,7 @@ const MIB = numberArg('mib', 64);
 
 const work = mkdtempSync(join(tmpdir(), 'meshseed-bench-rc4-'));
 process.on('exit', () => rmSync(work, { recursive: true, force: true }));
-await build({
-  entryPoints: { mse: join(ROOT, 'src/codec/mse.ts') },
-  outdir: work,
-  bundle: true,
-  platform: 'node',
-  target: 'node18',
-  format: 'cjs',
-  minify: true,
-  outExtension: { '.js': '.cjs' },
-  logLevel: 'warning',
-});
+await bundleForBench(build, { mse: join(ROOT, 'src/codec/mse.ts') }, work);
 const { Rc4 } = createRequire(import.meta.url)(join(work, 'mse.cjs'));
 
 const backing = new Uint8Array((1 << 20) + 1);

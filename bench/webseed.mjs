@@ -24,7 +24,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
-import { median, numberArg } from './fixtures.mjs';
+import { bundleForBench, median, numberArg } from './fixtures.mjs';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const SIZE_MIB = numberArg('size-mib', 256);
@@ -40,22 +40,16 @@ process.on('SIGINT', () => process.exit(130));
 
 // ---- the bundled code: WebSeed as dist/meshseed.js bundles it, the nginx starter, the piece length ----
 const lib = join(work, 'lib');
-await build({
-  entryPoints: {
+await bundleForBench(
+  build,
+  {
     'web-seed': join(ROOT, 'src/seeder/web-seed.ts'),
     nginx: join(ROOT, 'test/helpers/nginx.ts'),
     'piece-length': join(ROOT, 'src/torrent/piece-length.ts'),
   },
-  outdir: lib,
-  bundle: true,
-  platform: 'node',
-  target: 'node18',
-  format: 'cjs',
-  minify: true,
-  outExtension: { '.js': '.cjs' },
-  define: { MESHSEED_VERSION: '"bench"', MESHSEED_BUNDLE: 'true' },
-  logLevel: 'warning',
-});
+  lib,
+  { MESHSEED_VERSION: '"bench"', MESHSEED_BUNDLE: 'true' },
+);
 const require = createRequire(import.meta.url);
 const { startNginx } = require(join(lib, 'nginx.cjs'));
 const { choosePieceLength } = require(join(lib, 'piece-length.cjs'));
