@@ -177,13 +177,16 @@ export class TorrentStorage {
    * Stats every file, STAT_CONCURRENCY at a time: a stat in flight holds a request and a
    * stats object, and 50,000 at once (one per file of a big torrent) took 200 MB of heap.
    */
-  private async statFiles(): Promise<(FileStamp | undefined)[]> {
+  private async statFiles(only?: number[]): Promise<(FileStamp | undefined)[]> {
     const files = this.meta.files;
-    const out: (FileStamp | undefined)[] = new Array(files.length);
+    // (some files: their stamps are updated in place)
+    const out: (FileStamp | undefined)[] = only ? this.stamps : new Array(files.length);
     const policy = { dataDir: this.dataDir, followSymlinks: this.deps.followSymlinks?.() ?? false };
+    const todo = only ?? files.map((_, i) => i);
     let next = 0;
     const worker = async () => {
-      for (let i = next++; i < files.length; i = next++) {
+      for (let k = next++; k < todo.length; k = next++) {
+        const i = todo[k]!;
         const f = files[i]!;
         if (f.padding || f.length === 0) {
           out[i] = { size: f.length, mtimeMs: 0 };
@@ -195,7 +198,7 @@ export class TorrentStorage {
         out[i] = 'stamp' in r ? r.stamp : undefined;
       }
     };
-    await Promise.all(Array.from({ length: Math.min(STAT_CONCURRENCY, files.length) }, worker));
+    await Promise.all(Array.from({ length: Math.min(STAT_CONCURRENCY, todo.length) }, worker));
     return out;
   }
 
@@ -485,7 +488,8 @@ export class TorrentStorage {
   async save(): Promise<boolean> {
     this.dirty = false;
     // our own writes changed the files: their stamps now, so a restart trusts what was synced
-    if (this.writer) this.stamps = await this.statFiles();
+    // (only those: a change by someone else is left for rescan() to see)
+    if (this.writer && this.ownWrites.size) this.stamps = await this.statFiles([...this.ownWrites]);
     const writer = this.writer;
     const bytes = encodeResume({
       infoHash: this.meta.infoHash,
