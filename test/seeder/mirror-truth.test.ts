@@ -121,20 +121,46 @@ async function assertTruth(n: Node, t: Torrent, what: string): Promise<Set<numbe
 
 const candidate = (t: Torrent, port: number) => ({ infoHashHex: t.meta.infoHashHex, address: '127.0.0.1', port, source: 'tracker' as const });
 
+/** A source seeding torrent `name` (upload limited to `rate` KiB/s) and a mirror `b` downloading it, not yet told of each other. */
+async function pair(name: string, rate: number) {
+  const tmp = tempDir('meshseed-truth-');
+  const t = makeTorrent(name);
+  const src = await node(join(tmp.path, 'src'), { 'seeder.download': false, 'seeder.upload_rate': rate });
+  const b = await node(join(tmp.path, 'b'), {});
+  writeFileSync(join(src.dir, 'data', t.name), t.data);
+  src.watch(t);
+  b.watch(t);
+  await waitFor('source seeding, b downloading', 10_000, () => src.status(t)?.state === 'seeding' && b.status(t)?.state === 'downloading');
+  return {
+    tmp,
+    t,
+    src,
+    b,
+    /** `n` learns of the source. */
+    meet: (n: Node) => n.seeder.addCandidates([candidate(t, src.seeder.listenPort()!)]),
+    /** The source goes full speed and `n` downloads the rest from it. */
+    finish: async (n: Node) => {
+      await src.seeder.reload({ ...src.settings, 'seeder.upload_rate': 0 });
+      await n.seeder.reload({ ...n.settings, 'seeder.download': true });
+      n.seeder.addCandidates([candidate(t, src.seeder.listenPort()!)]);
+      await waitFor('seeding', 30_000, () => n.status(t)?.state === 'seeding', 100);
+      assert.ok(readFileSync(join(n.dir, 'data', t.name)).equals(t.data), 'byte-identical');
+    },
+    close: async () => {
+      await b.seeder.close();
+      await src.seeder.close();
+      tmp.remove();
+    },
+  };
+}
+
 test(
   'mirror mode turned off mid-download (reload 1→0): only verified pieces are claimed, after the next look too; 0→1 downloads the rest',
   deadline(60_000, async () => {
-    const tmp = tempDir('meshseed-truth-');
-    const t = makeTorrent('half');
-    const src = await node(join(tmp.path, 'src'), { 'seeder.download': false, 'seeder.upload_rate': 64 });
-    const b = await node(join(tmp.path, 'b'), {});
+    const p = await pair('half', 64);
+    const { t, b } = p;
     try {
-      writeFileSync(join(src.dir, 'data', t.name), t.data);
-      src.watch(t);
-      await waitFor('source seeding', 10_000, () => src.status(t)?.state === 'seeding');
-      b.watch(t);
-      await waitFor('b downloading', 10_000, () => b.status(t)?.state === 'downloading');
-      b.seeder.addCandidates([candidate(t, src.seeder.listenPort()!)]);
+      p.meet(b);
       await waitFor('b midway', 20_000, () => (b.status(t)?.piecesAvailable ?? 0) >= 8);
       const mark = b.logs.length;
       await b.seeder.reload({ ...b.settings, 'seeder.download': false });
@@ -149,15 +175,9 @@ test(
       assert.match(b.status(t)!.message!, new RegExp(`^${good.size} of 64 pieces verified \\(\\d+%\\), seeding those, download off \\(seeder\\.download 0\\)`));
       assert.not.ok(b.logs.some((l) => /half: seeding/.test(l)), 'never logged as seeding');
       // mirror mode back on: the download restarts and completes
-      await src.seeder.reload({ ...src.settings, 'seeder.upload_rate': 0 });
-      await b.seeder.reload({ ...b.settings, 'seeder.download': true });
-      b.seeder.addCandidates([candidate(t, src.seeder.listenPort()!)]);
-      await waitFor('b seeding', 30_000, () => b.status(t)?.state === 'seeding', 100);
-      assert.ok(readFileSync(join(b.dir, 'data', t.name)).equals(t.data));
+      await p.finish(b);
     } finally {
-      await b.seeder.close();
-      await src.seeder.close();
-      tmp.remove();
+      await p.close();
     }
   }),
 );
@@ -165,21 +185,14 @@ test(
 test(
   'a crash mid-download, then a restart with mirror mode off: only verified pieces are claimed, holes are "not downloaded yet"',
   deadline(60_000, async () => {
-    const tmp = tempDir('meshseed-truth-');
-    const t = makeTorrent('crash');
-    const src = await node(join(tmp.path, 'src'), { 'seeder.download': false, 'seeder.upload_rate': 64 });
-    const b = await node(join(tmp.path, 'b'), {});
+    const p = await pair('crash', 64);
+    const { t, b } = p;
     let after: Node | undefined;
     try {
-      writeFileSync(join(src.dir, 'data', t.name), t.data);
-      src.watch(t);
-      await waitFor('source seeding', 10_000, () => src.status(t)?.state === 'seeding');
-      b.watch(t);
-      await waitFor('b downloading', 10_000, () => b.status(t)?.state === 'downloading');
-      b.seeder.addCandidates([candidate(t, src.seeder.listenPort()!)]);
+      p.meet(b);
       await waitFor('b midway', 20_000, () => (b.status(t)?.piecesAvailable ?? 0) >= 8);
       // what a kill -9 leaves: the data file and resume data as they are on disk now
-      const image = join(tmp.path, 'image');
+      const image = join(p.tmp.path, 'image');
       for (const d of ['torrents', 'data', 'state']) cpSync(join(b.dir, d), join(image, d), { recursive: true });
       await b.seeder.close();
       after = await node(image, { 'seeder.download': false });
@@ -187,16 +200,10 @@ test(
       await assertTruth(after, t, 'restart with download 0');
       assert.match(after.status(t)!.message!, /piece\(s\) not downloaded yet/);
       // mirror mode on: the rest is downloaded
-      await src.seeder.reload({ ...src.settings, 'seeder.upload_rate': 0 });
-      await after.seeder.reload({ ...after.settings, 'seeder.download': true });
-      after.seeder.addCandidates([candidate(t, src.seeder.listenPort()!)]);
-      await waitFor('seeding', 30_000, () => after!.status(t)?.state === 'seeding', 100);
-      assert.ok(readFileSync(join(image, 'data', t.name)).equals(t.data));
+      await p.finish(after);
     } finally {
       await after?.seeder.close();
-      await b.seeder.close();
-      await src.seeder.close();
-      tmp.remove();
+      await p.close();
     }
   }),
 );
@@ -204,16 +211,9 @@ test(
 test(
   'data copied in by hand while downloading is checked; only what is still missing is downloaded; no peers is said plainly',
   deadline(60_000, async () => {
-    const tmp = tempDir('meshseed-truth-');
-    const t = makeTorrent('copied');
-    const src = await node(join(tmp.path, 'src'), { 'seeder.download': false });
-    const b = await node(join(tmp.path, 'b'), {});
+    const p = await pair('copied', 0);
+    const { t, src, b } = p;
     try {
-      writeFileSync(join(src.dir, 'data', t.name), t.data);
-      src.watch(t);
-      await waitFor('source seeding', 10_000, () => src.status(t)?.state === 'seeding');
-      b.watch(t);
-      await waitFor('b downloading', 10_000, () => b.status(t)?.state === 'downloading');
       assert.is(b.status(t)!.message, 'downloading 0%, no peers yet');
       const started = b.logs.findIndex((l) => /copied: download started/.test(l));
       assert.ok(started >= 0);
@@ -223,21 +223,17 @@ test(
       );
       // the first 40 pieces copied in by hand (the rest of the file is garbage)
       const copy = Buffer.concat([t.data.subarray(0, 40 * PIECE), randomBytes(24 * PIECE)]);
-      writeFileSync(join(tmp.path, 'copy.part'), copy);
-      renameSync(join(tmp.path, 'copy.part'), join(b.dir, 'data', t.name));
+      writeFileSync(join(p.tmp.path, 'copy.part'), copy);
+      renameSync(join(p.tmp.path, 'copy.part'), join(b.dir, 'data', t.name));
       await waitFor('the copied pieces checked and the download restarted', 20_000, () => (b.status(t)?.piecesAvailable ?? 0) === 40 && b.status(t)?.state === 'downloading', 100);
       assert.is(b.seeder.torrent(t.meta.infoHashHex)?.left(), 24 * PIECE);
       assert.match(b.status(t)!.message!, /^downloading 62%, no peers (yet|now)$/);
-      b.seeder.addCandidates([candidate(t, src.seeder.listenPort()!)]);
-      await waitFor('b seeding', 30_000, () => b.status(t)?.state === 'seeding', 100);
-      assert.ok(readFileSync(join(b.dir, 'data', t.name)).equals(t.data));
+      await p.finish(b);
       const uploaded = src.status(t)!.uploaded;
       console.log(`  the source uploaded ${uploaded} bytes for 24 missing pieces (${24 * PIECE} bytes)`);
       assert.is(uploaded, 24 * PIECE, 'only the missing pieces were downloaded');
     } finally {
-      await b.seeder.close();
-      await src.seeder.close();
-      tmp.remove();
+      await p.close();
     }
   }),
 );
@@ -245,15 +241,9 @@ test(
 test(
   'two nodes that dial each other at once keep one connection, the same on both sides',
   deadline(40_000, async () => {
-    const tmp = tempDir('meshseed-truth-');
-    const t = makeTorrent('twice');
-    const a = await node(join(tmp.path, 'a'), { 'seeder.download': false, 'seeder.upload_rate': 32 });
-    const b = await node(join(tmp.path, 'b'), {});
+    const p = await pair('twice', 32);
+    const { t, src: a, b } = p;
     try {
-      writeFileSync(join(a.dir, 'data', t.name), t.data);
-      a.watch(t);
-      b.watch(t);
-      await waitFor('a seeding, b downloading', 10_000, () => a.status(t)?.state === 'seeding' && b.status(t)?.state === 'downloading');
       // each learns of the other at the same moment: both dial
       a.seeder.addCandidates([candidate(t, b.seeder.listenPort()!)]);
       b.seeder.addCandidates([candidate(t, a.seeder.listenPort()!)]);
@@ -269,9 +259,7 @@ test(
       await waitFor('b to get more pieces', 20_000, () => b.status(t)!.piecesAvailable > have, 100);
       assert.is(a.status(t)?.peers, 1);
     } finally {
-      await b.seeder.close();
-      await a.seeder.close();
-      tmp.remove();
+      await p.close();
     }
   }),
 );
