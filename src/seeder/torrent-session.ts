@@ -73,6 +73,8 @@ export class TorrentSession implements SessionTorrent, SeededTorrent {
   webSeedStatus: WebSeedStatus[] = [];
   /** The first check is done: a later re-check (files changed) keeps the torrent open and offered. */
   checkedOnce = false;
+  /** Pieces in doubt when their check began (the status counts against it). */
+  private checkingOf: number | undefined;
 
   constructor(
     readonly file: string,
@@ -205,6 +207,7 @@ export class TorrentSession implements SessionTorrent, SeededTorrent {
     if (this.storage.countOf(PIECE_DOUBT) === 0) return;
     this.state = 'checking';
     this.storage.checkedPieces = 0;
+    this.checkingOf = this.storage.countOf(PIECE_DOUBT);
     await this.storage.verifyDoubtful(() => this.storage.checkedPieces++).catch((err) => log.warn(`${this.meta.name}: check: ${(err as Error).message}`));
     this.state = 'missing data';
   }
@@ -231,7 +234,7 @@ export class TorrentSession implements SessionTorrent, SeededTorrent {
       file: this.file,
       state: this.state,
       ...(this.state === 'checking'
-        ? { message: `checked ${this.storage.checkedPieces} of ${this.meta.pieceCount} pieces` }
+        ? { message: `checked ${this.storage.checkedPieces} of ${this.checkingOf ?? this.meta.pieceCount} pieces${this.checkingOf === undefined ? '' : ' in doubt'}` }
         : message
           ? { message }
           : {}),
