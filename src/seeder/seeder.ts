@@ -332,8 +332,9 @@ export class Seeder implements Service, SeederView {
   private async settle(t: TorrentSession): Promise<void> {
     this.mirror.stop(t);
     await t.checkDoubtful(this.deps.log);
-    if (t.removed) return;
     t.checkedOnce = true;
+    // (a download that started meanwhile did so after the same check)
+    if (t.removed || t.download) return;
     this.updateState(t);
     this.mirror.consider(t);
     this.notifyChanged();
