@@ -74,7 +74,6 @@ export class Seeder implements Service, SeederView {
   readonly name = 'seeder';
   /** Our peer id, shared with the announcer so trackers and peers see one identity. */
   readonly peerId: Uint8Array;
-  private readonly peerIdHex: string;
   private readonly listener: PeerListener;
   private readonly torrentsByHash = new Map<string, TorrentSession>();
   private readonly hashByFile = new Map<string, string>();
@@ -112,7 +111,6 @@ export class Seeder implements Service, SeederView {
     // Azureus-style peer id: client MS (meshseed), version, then random bytes.
     const v = VERSION.split(/[.-]/).map((x) => Number(x) || 0);
     this.peerId = Buffer.concat([Buffer.from(`-MS${v[0] ?? 0}${v[1] ?? 0}${v[2] ?? 0}0-`.slice(0, 8), 'latin1'), randomBytes(12)]);
-    this.peerIdHex = Buffer.from(this.peerId).toString('hex');
     this.listener = new PeerListener({ ...deps, incoming: (s) => this.incoming(s) });
     this.global = new TokenBucket(deps.clock.now(), settings['seeder.upload_rate'] * 1024);
     this.mirror = new Mirror(
@@ -435,7 +433,7 @@ export class Seeder implements Service, SeederView {
     if (s.outgoing && (t.sessions.size >= this.settings['seeder.max_peers_per_torrent'] || this.activeCount() >= this.settings['seeder.max_peers']))
       return s.close('too many peers');
     if (t.download?.banned.has(s.address)) return s.close('banned: its data failed the hash check');
-    const duplicate = duplicateToClose(t.sessions, s, { port: this.listener.port ?? 0, peerIdHex: this.peerIdHex });
+    const duplicate = duplicateToClose(t.sessions, s, { port: this.listener.port ?? 0, peerIdHex: Buffer.from(this.peerId).toString('hex') });
     duplicate?.close('a second connection to the same peer');
     if (duplicate === s) return;
     s.bucket = new TokenBucket(this.deps.clock.now(), 0, t.bucket);
