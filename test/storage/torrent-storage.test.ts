@@ -234,6 +234,8 @@ test(
       assert.equal([0, 1].map((i) => s.stateOf(i)), [PIECE_VERIFIED, PIECE_VERIFIED]);
       // file c copied in by hand: its pieces are hashed before they count
       writeFileSync(file(2), all.subarray(SIZES[0]! + SIZES[1]!));
+      await s.writePiece(1, all.subarray(PIECE, 2 * PIECE)); // the download goes on meanwhile:
+      await s.sync(); // its fsync and resume write must not take the copy for its own
       assert.ok(await s.rescan());
       assert.equal([3, 4].map((i) => s.stateOf(i)), [PIECE_DOUBT, PIECE_DOUBT]);
       assert.is(s.stateOf(2), PIECE_MISSING, 'file b is still absent');
