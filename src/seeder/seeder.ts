@@ -181,7 +181,7 @@ export class Seeder implements Service, SeederView {
   addCandidates(peers: PeerCandidate[]): void {
     for (const p of peers) {
       const t = this.torrentsByHash.get(p.infoHashHex);
-      if (!t || t.state === 'checking' || t.download?.banned.has(normalizeAddress(p.address))) continue;
+      if (!t || !t.open || t.download?.banned.has(normalizeAddress(p.address))) continue;
       // BEP 27: a private torrent's peers come only from its own trackers.
       if (t.private && p.source !== 'tracker') continue;
       if (!(p.port > 0 && p.port < 65536) || !p.address) continue;
