@@ -15,7 +15,9 @@
 //    each step (1,000 torrents not used before); the sustained rate is the highest step
 //    answered with at most 0.5 % loss (a burst far above capacity would mostly measure how
 //    fast a receive buffer drains). A step the generator could not offer is not counted.
-// 3. Resident memory with 10,000 torrents and 100,000 peers (filled over UDP), both trackers
+// 3. The HTTP announce path alone (bench/tracker-http-path.ts): CPU and garbage per announce
+//    of the tracker's own code, which the socket figures above mix with Node's and the kernel's.
+// 4. Resident memory with 10,000 torrents and 100,000 peers (filled over UDP), both trackers
 //    fresh; and the swarm store's heap per peer measured alone (bench/tracker-heap.ts).
 //
 // Each tracker is pinned to CPU 1 (one core), load generators to CPU 0. Rounds alternate
@@ -242,6 +244,11 @@ await stop(ms2);
 const heapJs = join(dir, 'tracker-heap.cjs');
 await build({ entryPoints: [join(root, 'bench', 'tracker-heap.ts')], outfile: heapJs, bundle: true, platform: 'node', format: 'cjs', logLevel: 'warning' });
 const heap = JSON.parse((await runToEnd(process.execPath, ['--expose-gc', heapJs])).trim());
+// the HTTP announce path alone (no sockets), with the init script's node flags
+const pathJs = join(dir, 'tracker-http-path.cjs');
+await build({ entryPoints: [join(root, 'bench', 'tracker-http-path.ts')], outfile: pathJs, bundle: true, platform: 'node', format: 'cjs', logLevel: 'warning' });
+const paths = [];
+for (let r = 0; r < ROUNDS; r++) paths.push(JSON.parse((await runToEnd('taskset', ['-c', SERVER_CPU, process.execPath, ...initScriptNodeFlags(root), pathJs])).trim().split('\n').pop()));
 
 const m = (name, kind) => median(results[name][kind]);
 console.log('\nmedians');
@@ -255,3 +262,6 @@ console.log(`  meshseed    ${mib(memMs.before.rss)} -> ${mib(memMs.after.rss)} (
 console.log(`  ratio of added RSS ${((memMs.after.rss - memMs.before.rss) / (memOt.after.rss - memOt.before.rss)).toFixed(2)}; of total RSS ${(memMs.after.rss / memOt.after.rss).toFixed(2)}`);
 console.log('  (a fresh tracker touches its announce code for the first time while filling: file pages; bench/router.mjs measures the peers on a daemon already at work)');
 console.log(`swarm store alone: ${heap.bytes_per_peer} bytes of heap per peer (${heap.peers} peers in ${heap.torrents} torrents; target < 100)`);
+console.log(
+  `HTTP announce path alone (parse, announce, reply; no sockets): ${median(paths.map((p) => p.cpu_us_per_announce))} µs CPU per announce, ${median(paths.map((p) => p.announces_per_minor_gc))} announces per young-generation GC (medians of ${paths.length}; ${paths[0].peers} peers)`,
+);
