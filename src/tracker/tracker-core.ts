@@ -16,6 +16,7 @@ import {
   encodeScrapeResponse as encodeHttpScrape,
   parseRequestTarget,
   type DictPeer,
+  type QueryParams,
 } from '../codec/tracker-http.js';
 import {
   decodeUdpRequest,
@@ -142,7 +143,7 @@ export class TrackerCore {
     return { status: 404, contentType: TEXT, body: Buffer.from('not found: the tracker answers /announce, /scrape, / and /stats.json\n') };
   }
 
-  private httpAnnounce(nowMs: number, params: [string, Uint8Array][], from: Uint8Array, localAddress: Uint8Array | (() => Uint8Array | undefined) | undefined): HttpReply {
+  private httpAnnounce(nowMs: number, params: QueryParams, from: Uint8Array, localAddress: Uint8Array | (() => Uint8Array | undefined) | undefined): HttpReply {
     // the local address is looked up (a syscall) at most once, and only for a loopback peer
     let known: { v: Uint8Array | undefined } | undefined;
     const local = typeof localAddress === 'function' ? () => (known ??= { v: localAddress() }).v : localAddress;
@@ -187,7 +188,16 @@ export class TrackerCore {
       for (let i = 0; i < r.peers6.length; i += 18) add(r.peers6.subarray(i, i + 18), 16);
       return { status: 200, contentType: TEXT, body: encodeHttpAnnounce({ ...this.head(r), dictPeers: peers, noPeerId: a.noPeerId }) };
     }
-    return { status: 200, contentType: TEXT, body: encodeHttpAnnounce({ ...this.head(r), peers4: r.peers4, peers6: r.peers6 }) };
+    const body = encodeHttpAnnounce({
+      interval: this.settings.interval,
+      minInterval: this.minInterval,
+      complete: r.complete,
+      incomplete: r.incomplete,
+      downloaded: r.downloaded,
+      peers4: r.peers4,
+      peers6: r.peers6,
+    });
+    return { status: 200, contentType: TEXT, body };
   }
 
   private head(r: StoreAnswer) {
@@ -201,7 +211,7 @@ export class TrackerCore {
     return r;
   }
 
-  private httpScrape(params: [string, Uint8Array][], from: Uint8Array, nowMs: number): HttpReply {
+  private httpScrape(params: QueryParams, from: Uint8Array, nowMs: number): HttpReply {
     const d = decodeScrapeParams(params);
     if (!d.ok) return this.failure(d.failure, 'malformed request');
     if (d.value.length === 0) return this.failure('full scrape is not supported: name the info_hash', 'full scrape');

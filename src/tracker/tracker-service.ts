@@ -17,7 +17,7 @@ import type { Clock } from '../util/clock.js';
 import { describeError } from '../errors.js';
 import { AccessList, hexToKey, keyToHex } from './access-list.js';
 import { addressBytes, addressText } from './address.js';
-import { DEFAULT_MAX_CONNECTIONS, HEAD_TIMEOUT_MS, HttpFront } from './http-front.js';
+import { DEFAULT_MAX_CONNECTIONS, HEAD_TIMEOUT_MS, HttpFront, type FrontReply, type RequestHeaders } from './http-front.js';
 import { UdpFront } from './udp-front.js';
 import { TrackerCore, type CoreSettings, type HttpReply, type RefusalClass } from './tracker-core.js';
 import { readStateFile, writeStateFile } from './state-file.js';
@@ -40,6 +40,20 @@ const PAGE_CACHE_MS = 2000;
 const EXTERNAL_PEER_ID = new Uint8Array(20);
 /** Two LPD announce periods (5 min each) and a minute of slack. */
 const EXTERNAL_PEER_TTL_S = 660;
+
+const ANNOUNCE_PATH = Buffer.from('/announce');
+const SCRAPE_PATH = Buffer.from('/scrape');
+
+/** True when the raw target is `/announce` or `/scrape`, with or without a query: no page answers those. */
+function isTrackerPath(target: Uint8Array): boolean {
+  return isPath(target, ANNOUNCE_PATH) || isPath(target, SCRAPE_PATH);
+}
+
+function isPath(target: Uint8Array, path: Uint8Array): boolean {
+  if (target.length < path.length || (target.length > path.length && target[path.length] !== 0x3f)) return false;
+  for (let i = 0; i < path.length; i++) if (target[i] !== path[i]) return false;
+  return true;
+}
 
 /** The path of a request target (before `?`), as latin1 text; routing only, nothing decoded. */
 function pathOf(target: Uint8Array): string {
@@ -148,22 +162,26 @@ export class TrackerService implements Service, TrackerRegistry, TrackerSwarms {
     );
   }
 
+  /** One HTTP GET: announces and scrapes straight to the core, the pages through the front routes. */
+  private handleHttp(target: Uint8Array, from: Uint8Array, local: () => Uint8Array | undefined, headers: RequestHeaders): FrontReply | Promise<FrontReply> {
+    const now = this.deps.clock.now();
+    if (isTrackerPath(target)) return this.core.http(now, target, from, local);
+    const page = this.front.handle(
+      pathOf(target),
+      headers,
+      () => {
+        const l = local();
+        return l && addressText(l);
+      },
+      now,
+    );
+    return page ?? this.core.http(now, target, from, local);
+  }
+
   private async bind(): Promise<void> {
     const http = new HttpFront(
       {
-        handle: (t, from, local, headers) => {
-          const now = this.deps.clock.now();
-          const page = this.front.handle(
-            pathOf(t),
-            headers,
-            () => {
-              const l = local();
-              return l && addressText(l);
-            },
-            now,
-          );
-          return page ?? this.core.http(now, t, from, local);
-        },
+        handle: (t, from, local, headers) => this.handleHttp(t, from, local, headers),
         refuse: (c) => this.core.refuse(c),
       },
       { maxConnections: DEFAULT_MAX_CONNECTIONS, headTimeoutMs: HEAD_TIMEOUT_MS },
