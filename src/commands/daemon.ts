@@ -80,6 +80,8 @@ Example:
     if (seeder) {
       daemon.add(seeder);
       daemon.add(announcerService(seeder, settings, { log, clock: systemClock, peerId: seeder.peerId }));
+      // the tracker counts its own node's seed as a seeder from its first announce
+      if (tracker) tracker.core.localSeederPeerId = seeder.peerId;
     }
     // The DHT after the seeder (it listens on the seeder's port by default and announces its
     // torrents). Always added: it idles while dht.enabled is 0, so a reload can switch it on.

@@ -83,6 +83,8 @@ export interface StoreAnnounce {
   wantPeerIds?: boolean;
   /** Seconds until the peer expires, when not 1.5 intervals (peers heard by LPD). */
   ttlSeconds?: number;
+  /** The announce is this node's own seeder's (it offers verified pieces only): its `left=0` counts at once. */
+  proven?: boolean;
 }
 
 export type Refusal = 'torrent limit' | 'peer limit' | 'swarm limit' | 'port 0';
@@ -279,7 +281,7 @@ export class SwarmStore {
         flags = seeder ? flags | F_SEEDER : flags & ~F_SEEDER;
       }
       flags &= ~F_NEW;
-      if (a.event === 'completed' || finished || (a.downloaded ?? 0) > 0 || (a.uploaded ?? 0) > 0) flags |= F_PROVEN;
+      if (a.proven || a.event === 'completed' || finished || (a.downloaded ?? 0) > 0 || (a.uploaded ?? 0) > 0) flags |= F_PROVEN;
       // BEP 3 `downloaded`: completions, counted once per peer ("scrape downloaded faked" is a
       // known defect): a `completed` event, or a leecher seen becoming a seeder without one.
       if ((a.event === 'completed' || finished) && (flags & F_COMPLETED) === 0) {

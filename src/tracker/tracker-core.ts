@@ -78,6 +78,8 @@ export interface StatsSource {
 
 const TEXT = 'text/plain';
 
+const sameBytes = (a: Uint8Array, b: Uint8Array): boolean => a.length === b.length && Buffer.compare(a, b) === 0;
+
 export class TrackerCore {
   readonly store: SwarmStore;
   readonly ids: ConnectionIds;
@@ -95,6 +97,14 @@ export class TrackerCore {
   /** Called when an announce adds a peer not in the swarm before (the daemon's seeder dials new leechers). */
   onNewPeer: (infoHash: Uint8Array, address: Uint8Array, port: number, seeder: boolean) => void = () => {};
   pages: StatsSource | undefined;
+  /**
+   * The peer id of this node's own seeder. Its announces, recognised by that id AND by coming
+   * from this host (the connection's source is its own destination address: loopback or the
+   * address the tracker listens on), count as a seeder at once when `left=0`: the seeder claims
+   * only verified pieces. The id alone proves nothing: every peer that talked to the seeder
+   * learnt it in the handshake.
+   */
+  localSeederPeerId: Uint8Array | undefined = undefined;
 
   constructor(
     private readonly deps: { access: AccessList; secret?: Uint8Array },
@@ -167,6 +177,7 @@ export class TrackerCore {
       numwant: a.numwant,
       families: 'both',
       wantPeerIds: !a.compact,
+      proven: a.left === 0 && this.fromLocalSeeder(a.peerId, from, local),
     });
     if (a.compact) {
       r.peers4 = localizeLoopbackPeers(r.peers4, 6, from, local);
@@ -198,6 +209,13 @@ export class TrackerCore {
       peers6: r.peers6,
     });
     return { status: 200, contentType: TEXT, body };
+  }
+
+  private fromLocalSeeder(peerId: Uint8Array, from: Uint8Array, local: Uint8Array | (() => Uint8Array | undefined) | undefined): boolean {
+    const own = this.localSeederPeerId;
+    if (!own || !sameBytes(own, peerId)) return false;
+    const to = typeof local === 'function' ? local() : local;
+    return to !== undefined && sameBytes(to, from);
   }
 
   private head(r: StoreAnswer) {
