@@ -25,7 +25,7 @@ import { renderStatsHtml, renderStatsJson, type StatsExtra, type StatsRow } from
 import { dhtSummary } from '../dht/dht-summary.js';
 import { introductionsSummary, lpdSummary } from '../lpd/lpd-summary.js';
 import { FrontRoutes, type OfferedTorrent } from './front-routes.js';
-import { offeredTorrents, type AllowedEntry, type SeededEntry } from './offered.js';
+import { offeredTorrents, seededEntries, type AllowedEntry } from './offered.js';
 import type { SeededTorrent } from '../parts.js';
 import type { SeederStatus } from '../seeder/seeder.js';
 
@@ -411,15 +411,7 @@ export class TrackerService implements Service, TrackerRegistry, TrackerSwarms {
       const info = this.access.info(key)!;
       allowed.push({ infoHashHex: keyToHex(key), path: this.access.pathOf(key)!, ...info });
     }
-    const seeded: SeededEntry[] = [];
-    if (this.seeder) {
-      const states = new Map(this.seeder.status().torrents.map((t) => [t.infoHash, t]));
-      for (const t of this.seeder.torrents()) {
-        const st = states.get(t.infoHashHex);
-        if (!t.meta || !t.file || !st) continue;
-        seeded.push({ file: t.file, meta: t.meta, state: st.state, pieces: st.pieces, piecesAvailable: st.piecesAvailable, ...(st.message ? { message: st.message } : {}) });
-      }
-    }
+    const seeded = this.seeder ? seededEntries(this.seeder.torrents(), this.seeder.status().torrents) : [];
     return offeredTorrents(allowed, seeded, (hex) => this.core.store.countsByKey(hexToKey(hex)), this.settings['tracker.show_names']);
   }
 

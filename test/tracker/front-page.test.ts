@@ -5,7 +5,8 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { rawHttp, makeTorrent, memoryLogger, trackerSettings } from './fixtures';
 import { contentDisposition, renderCatalogJson, renderFrontPage, type CatalogItem, type NodeSummary } from '../../src/tracker/front-page';
 import { announceUrls, FrontRoutes, originHost } from '../../src/tracker/front-routes';
-import { stateText } from '../../src/tracker/offered';
+import { publicMessage, seededEntries, stateText } from '../../src/tracker/offered';
+import type { TorrentStatus } from '../../src/seeder/torrent-session';
 import { parseMagnet } from '../../src/codec/magnet';
 import { parseMetainfo } from '../../src/codec/metainfo';
 import { TrackerService } from '../../src/tracker/tracker-service';
@@ -124,6 +125,27 @@ test('state text', () => {
   assert.is(s('missing data', 0), 'missing data');
   assert.is(s('missing data', 12), 'missing data (12% here)');
   assert.is(stateText(undefined), 'listed (not seeded here)');
+  // a public page never shows the node's folders: at most a file's name
+  const err = stateText({ file: '', meta: undefined as never, state: 'error', message: "cannot read '/mnt/disk/data/a b.iso': EACCES", pieces: 1, piecesAvailable: 0 });
+  assert.is(err, "error: cannot read 'a b.iso': EACCES");
+  assert.is(publicMessage('the same torrent as /tmp/x/sample.bin.torrent'), 'the same torrent as sample.bin.torrent');
+  assert.is(publicMessage('data_dir=/mnt/d/, file (/a/b/c) and /'), 'data_dir=d, file (c) and /');
+  assert.is(publicMessage('no path here: 1/2 done'), 'no path here: 1/2 done');
+});
+
+test('a duplicate .torrent (same info hash, refused with an error) does not stand for the torrent seeded', () => {
+  const meta = { infoHashHex: 'cd'.repeat(20) } as never;
+  const status = (file: string, state: string, message?: string) =>
+    ({ file, infoHash: 'cd'.repeat(20), state, pieces: 4, piecesAvailable: state === 'seeding' ? 4 : 0, ...(message ? { message } : {}) }) as unknown as TorrentStatus;
+  const seeded = [{ file: '/t/sample.torrent', meta, infoHashHex: 'cd'.repeat(20) } as never];
+  for (const order of [0, 1]) {
+    const states = [status('/t/sample.torrent', 'seeding'), status('/t/copy.torrent', 'error', 'the same torrent as /t/sample.torrent')];
+    if (order) states.reverse();
+    const e = seededEntries(seeded, states);
+    assert.is(e.length, 1);
+    assert.is(e[0]!.file, '/t/sample.torrent');
+    assert.is(stateText(e[0]), 'seeding');
+  }
 });
 
 function split(raw: Buffer) {
