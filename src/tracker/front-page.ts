@@ -148,7 +148,7 @@ ${dd('Tracker', `${node.torrents} torrent(s), ${node.seeders} seeding, ${node.le
 ${dd('Announce URLs (for <code>meshseed create -a</code>)', node.announceUrls.map((u) => `<code>${escapeHtml(u)}</code>`).join('<br>'))}
 ${dd('Transfer', `upload ${rate(node.uploadRate)}, download ${rate(node.downloadRate)}${node.seederPeers !== undefined ? `, ${node.seederPeers} peer connection(s)` : ''}`)}
 ${dd('Local Peer Discovery', node.lpd !== undefined ? escapeHtml(node.lpd) : 'off')}
-${node.introductions !== undefined ? dd('Introductions', escapeHtml(node.introductions)) : ''}
+${node.introductions !== undefined ? dd('Introductions', escapeHtml(node.introductions.replace(/^introductions: /, ''))) : ''}
 ${dd('Mesh DHT', node.dht !== undefined ? escapeHtml(node.dht) : 'off')}
 </dl></div>
 <footer><a href="/stats">Tracker statistics</a> · <a href="/catalog.json">catalog.json</a> · <a href="/stats.json">stats.json</a></footer>

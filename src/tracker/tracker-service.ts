@@ -24,7 +24,7 @@ import { readStateFile, writeStateFile } from './state-file.js';
 import { renderStatsHtml, renderStatsJson, type StatsExtra, type StatsRow } from './stats-page.js';
 import { dhtSummary } from '../dht/dht-summary.js';
 import { introductionsSummary, lpdSummary } from '../lpd/lpd-summary.js';
-import { FrontRoutes, type OfferedTorrent } from './front-routes.js';
+import { announceUrls, FrontRoutes, originHost, type OfferedTorrent } from './front-routes.js';
 import { offeredTorrents, seededEntries, type AllowedEntry } from './offered.js';
 import type { SeededTorrent } from '../parts.js';
 import type { SeederStatus } from '../seeder/seeder.js';
@@ -144,7 +144,7 @@ export class TrackerService implements Service, TrackerRegistry, TrackerSwarms {
     this.summaryTimer = setInterval(() => this.summarizeRefusals(), REFUSAL_SUMMARY_MS);
     this.summaryTimer.unref();
     this.log.info(
-      `listening on ${this.listening.join(', ')} (HTTP /announce, /scrape, stats /; UDP BEP 15), mode ${this.settings['tracker.mode']}, interval ${this.settings['tracker.interval']} s`,
+      `listening on ${this.listening.join(', ')} (HTTP /announce, /scrape, front page /, stats /stats; UDP BEP 15), mode ${this.settings['tracker.mode']}, interval ${this.settings['tracker.interval']} s`,
     );
   }
 
@@ -153,15 +153,15 @@ export class TrackerService implements Service, TrackerRegistry, TrackerSwarms {
       {
         handle: (t, from, local, headers) => {
           const now = this.deps.clock.now();
-          const page = this.front.handle(
-            pathOf(t),
-            headers,
-            () => {
-              const l = local();
-              return l && addressText(l);
-            },
-            now,
-          );
+          const path = pathOf(t);
+          const localText = () => {
+            const l = local();
+            return l && addressText(l);
+          };
+          const page =
+            this.front.handle(path, headers, localText, now) ??
+            // the stats page gives full announce URLs, with the host the browser used
+            (path === '/stats' ? this.page(path, now, originHost(headers.host, localText, this.boundPort)) : undefined);
           return page ?? this.core.http(now, t, from, local);
         },
         refuse: (c) => this.core.refuse(c),
@@ -447,9 +447,10 @@ export class TrackerService implements Service, TrackerRegistry, TrackerSwarms {
     };
   }
 
-  private page(path: string, nowMs: number): HttpReply | undefined {
+  private page(path: string, nowMs: number, host?: string): HttpReply | undefined {
     if (path !== '/stats.json' && path !== '/stats') return undefined;
-    const cached = this.pageCache.get(path);
+    const key = host === undefined ? path : `${path} ${host}`;
+    const cached = this.pageCache.get(key);
     if (cached && nowMs - cached.at < PAGE_CACHE_MS) return cached.reply;
     const rows = this.statsRows();
     const extra = {
@@ -461,12 +462,14 @@ export class TrackerService implements Service, TrackerRegistry, TrackerSwarms {
       ...this.lpdExtra(),
       ...(path === '/stats.json' ? { json: this.statsJsonExtra() } : {}),
       ...(this.partsStatus ? { parts: this.partsStatus() } : {}),
+      ...(host !== undefined ? { announceUrls: announceUrls(host, this.boundPort) } : {}),
     };
     const reply: HttpReply =
       path === '/stats.json'
         ? { status: 200, contentType: 'application/json', body: Buffer.from(renderStatsJson(rows, extra)) }
         : { status: 200, contentType: 'text/html; charset=utf-8', body: Buffer.from(renderStatsHtml(rows, extra)) };
-    this.pageCache.set(path, { at: nowMs, reply });
+    if (this.pageCache.size > 64) this.pageCache.clear(); // many Host names: keep the cache bounded
+    this.pageCache.set(key, { at: nowMs, reply });
     return reply;
   }
 

@@ -62,6 +62,11 @@ test('front page: a card per torrent with its .torrent and magnet links; the nod
   assert.equal(m.webSeeds, ['http://10.0.0.5/files/']);
 });
 
+test('front page: the introductions line is not prefixed twice', () => {
+  const html = renderFrontPage([], { ...node, introductions: 'introductions: 0 sent, 0 peers given, 0 refused' });
+  assert.match(html, /<dt>Introductions<\/dt><dd>0 sent, 0 peers given/);
+});
+
 test('front page: untrusted names and states are escaped; no torrents says what to do', () => {
   const html = renderFrontPage([item({ name: '<script>alert(1)</script>"&\'', state: 'error: <b>' })], { ...node, lpd: '<i>' });
   assert.not.match(html, /<script>|<b>|<i>/);
@@ -219,6 +224,13 @@ test(
       assert.match((await get(t.port, `/torrents/../../etc/passwd`)).head, /^HTTP\/1\.1 404/);
 
       const stats = (await get(t.port, '/stats')).body.toString();
+      // full announce URLs, with the host the browser used
+      assert.match(stats, /Announce URLs: <code>http:\/\/10\.1\.2\.3:6969\/announce<\/code> or <code>udp:\/\/10\.1\.2\.3:6969\/announce<\/code>/);
+      // a browser's icon request is answered 404 and is not a tracker refusal
+      const before = JSON.stringify(t.status());
+      const icon = await get(t.port, '/favicon.ico');
+      assert.match(icon.head, /^HTTP\/1\.1 404/);
+      assert.is(JSON.stringify(t.status()), before, 'no refusal counted');
       assert.match(stats, /<th class="n">complete<\/th><th class="n">downloading<\/th><th class="n">downloaded<\/th><th class="n">transferred<\/th>/);
       const sj = JSON.parse((await get(t.port, '/stats.json')).body.toString());
       assert.equal(sj.offered.map((o: { info_hash: string }) => o.info_hash), [a.hex, b.hex]);
