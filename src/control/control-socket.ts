@@ -10,7 +10,7 @@
  */
 import net from 'node:net';
 import { existsSync, lstatSync, mkdirSync, chmodSync, unlinkSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import type { Service } from '../daemon.js';
 import type { Settings } from '../config/settings.js';
 import type { Logger } from '../util/log.js';
@@ -209,9 +209,18 @@ export class ControlServer implements Service {
 /** The router's init script, when meshseed runs from its package. */
 export const INIT_SCRIPT = '/etc/init.d/meshseed';
 
-/** How to start the daemon here: the init script on a router, `meshseed daemon` elsewhere (a development machine). */
-export function startHint(initScript = INIT_SCRIPT): string {
-  return existsSync(initScript) ? `${initScript} start` : 'start it with: meshseed daemon';
+/**
+ * How to start the daemon from where this program runs: the init script on a router, `npm start`
+ * in a clone (the bundle is `<clone>/dist/meshseed.js`, where `meshseed` is not on PATH),
+ * `meshseed daemon` elsewhere.
+ */
+export function startHint(initScript = INIT_SCRIPT, program: string | undefined = process.argv[1]): string {
+  if (existsSync(initScript)) return `start it with: ${initScript} start`;
+  if (program !== undefined && basename(dirname(program)) === 'dist') {
+    const clone = dirname(dirname(resolve(program)));
+    if (existsSync(join(clone, 'package.json'))) return `start it with: npm start (in ${clone})`;
+  }
+  return 'start it with: meshseed daemon';
 }
 
 /** Asks the daemon listening on `path`; throws MeshseedError('EDAEMON') with what to do when it cannot. */

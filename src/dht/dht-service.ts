@@ -249,6 +249,10 @@ export class DhtService implements Service {
     });
   }
 
+  idle(): { state: 'off'; reason: string } | undefined {
+    return this.settings['dht.enabled'] ? undefined : { state: 'off', reason: 'dht.enabled is 0' };
+  }
+
   status(): DhtStatus {
     const dht = this.dht;
     return {

@@ -4,7 +4,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { createServer, type AddressInfo } from 'node:net';
 import { get } from 'node:http';
 import { BUNDLE, deadline, meshseed, run, tempDir, waitFor } from '../helpers';
@@ -52,8 +52,14 @@ test(
       assert.is(json.code, 0, json.stderr);
       const v = JSON.parse(json.stdout);
       assert.equal(Object.keys(v), ['version', 'pid', 'uptimeS', 'torrents', 'totals', 'parts', 'services']);
-      // LPD, the DHT and the introductions idle while off, so a reload can switch them on
-      assert.equal(v.parts, { dht: { state: 'running' }, introductions: { state: 'running' }, lpd: { state: 'running' } });
+      // LPD, the DHT and the introductions idle while off, so a reload can switch them on; they
+      // are shown off (with the setting that says so), not running, and not logged as started
+      assert.equal(v.parts, {
+        dht: { state: 'off', reason: 'dht.enabled is 0' },
+        introductions: { state: 'off', reason: 'lpd.enabled is 0: introductions need LPD' },
+        lpd: { state: 'off', reason: 'lpd.enabled is 0' },
+      });
+      assert.match(d.log(), /info: started with nothing to do: every part is disabled; not working: dht \(off: dht\.enabled is 0\), introductions \(off: [^)]*\), lpd \(off: lpd\.enabled is 0\)/);
       assert.is(v.pid, d.child.pid);
       assert.equal(v.totals, { torrents: 0, peers: 0, uploadRate: 0, uploaded: 0 });
       d.child.kill('SIGTERM');
@@ -61,7 +67,11 @@ test(
       assert.not.ok(existsSync(sock), 'socket removed at stop');
       const none = await meshseed(['status', '--state-dir', state]);
       assert.is(none.code, 1);
-      assert.is(none.stderr.trim(), `meshseed: no daemon listening on ${sock}: is it running? start it with: meshseed daemon`);
+      // run from this clone (dist/meshseed.js beside package.json): the hint is npm start
+      assert.is(none.stderr.trim(), `meshseed: no daemon listening on ${sock}: is it running? start it with: npm start (in ${dirname(dirname(BUNDLE))})`);
+      const noneJson = await meshseed(['status', '--state-dir', state, '--json']);
+      assert.is(noneJson.code, 1);
+      assert.equal(JSON.parse(noneJson.stdout), { error: `no daemon listening on ${sock}: is it running? start it with: npm start (in ${dirname(dirname(BUNDLE))})`, code: 'EDAEMON' });
       const bad = await meshseed(['status', '--state-dir', state, '--watch', 'soon']);
       assert.is(bad.code, 2);
       const missing = await meshseed(['status', '--config', join(dir.path, 'nope')]);
