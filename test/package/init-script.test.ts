@@ -178,6 +178,32 @@ test(
 );
 
 test(
+  'restart checks the file first: with problems the running daemon is not stopped (the lines printed and logged); a good file is stopped then started',
+  deadline(40000, async () => {
+    const bad = router({ "option port '6969'": "option port '99999'" });
+    const refused = await call(bad, INIT, 'restart', { STUB_RUNNING: '1' });
+    assert.is.not(refused.code, 0);
+    assert.equal(refused.named('stop'), [], 'the running daemon is left alone');
+    assert.equal(refused.calls.filter((c) => c[0]!.startsWith('procd_')), []);
+    assert.equal(
+      refused.named('logger').map((c) => c.at(-1)),
+      [
+        (await exec(process.execPath, [BUNDLE, 'check-config', '--config', join(bad.dir, 'uci', 'meshseed')])).stdout.trim(),
+        '/etc/config/meshseed has problems; not (re)starting (check with: meshseed check-config)',
+      ],
+    );
+    assert.ok(refused.named('logger').every((c) => c[1] === '-s'), 'printed on the terminal too (logger -s)');
+    const good = await call(router(), INIT, 'restart', { STUB_RUNNING: '1' });
+    assert.is(good.code, 0, good.stderr);
+    const order = good.calls.map((c) => c[0]).filter((n) => n === 'stop' || n === 'start' || n === 'procd_open_instance');
+    assert.equal(order, ['stop', 'start', 'procd_open_instance']);
+    // disabled: no check needed, stop then start (which says it is disabled)
+    const off = await call(router({ "option enabled '1'": "option enabled '0'", "option port '6969'": "option port '99999'" }), INIT, 'restart', { STUB_RUNNING: '1' });
+    assert.equal(off.calls.map((c) => c[0]).filter((n) => n === 'stop' || n === 'start'), ['stop', 'start']);
+  }),
+);
+
+test(
   'start_service gives folders that exist (made by root) to the meshseed user, the folder only',
   deadline(30000, async () => {
     const r = router();
