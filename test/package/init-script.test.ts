@@ -375,6 +375,14 @@ test(
     });
     const once = await firewall(r, 'meshseed_firewall_add');
     assert.equal(once.state, [
+      // the DHT (on by default) listens on the seeder's port: UDP on the same range
+      'firewall.meshseed_dht.dest_port=6990-6998',
+      'firewall.meshseed_dht.enabled=1',
+      'firewall.meshseed_dht.name=Allow-meshseed-DHT',
+      'firewall.meshseed_dht.proto=udp',
+      'firewall.meshseed_dht.src=mesh',
+      'firewall.meshseed_dht.target=ACCEPT',
+      'firewall.meshseed_dht=rule',
       'firewall.meshseed_lpd.dest_port=6771',
       'firewall.meshseed_lpd.enabled=0',
       'firewall.meshseed_lpd.name=Allow-meshseed-LPD',
@@ -407,19 +415,26 @@ test(
 );
 
 test(
-  'firewall: the shipped config opens 6969, 6881-6889 and 6771 on lan; no firewall package, no rules',
+  'firewall: the shipped config opens 6969, 6881-6889 (TCP, and UDP for the DHT) and 6771 on lan; a DHT port of its own; no firewall package, no rules',
   deadline(30000, async () => {
     const r = router();
     const res = await firewall(r, 'meshseed_firewall_add');
     for (const l of [
       'firewall.meshseed_tracker.dest_port=6969',
       'firewall.meshseed_peer.dest_port=6881-6889',
+      'firewall.meshseed_dht.dest_port=6881-6889',
+      'firewall.meshseed_dht.proto=udp',
+      'firewall.meshseed_dht.enabled=1',
       'firewall.meshseed_lpd.dest_port=6771',
       'firewall.meshseed_lpd.enabled=1',
       'firewall.meshseed_tracker.src=lan',
     ]) {
       assert.ok(res.state.includes(l), l);
     }
+    const own = await firewall(router({ "config dht 'dht'\n\toption enabled '1'": "config dht 'dht'\n\toption enabled '1'\n\toption port '7881'" }), 'meshseed_firewall_add');
+    assert.ok(own.state.includes('firewall.meshseed_dht.dest_port=7881'));
+    const off = await firewall(router({ "config dht 'dht'\n\toption enabled '1'": "config dht 'dht'\n\toption enabled '0'" }), 'meshseed_firewall_add');
+    assert.ok(off.state.includes('firewall.meshseed_dht.enabled=0'));
     const none = router();
     const res2 = await firewall(none, 'meshseed_firewall_add', { STUB_FIREWALL: '0' });
     assert.equal(res2.state, []);
@@ -444,12 +459,12 @@ test(
 
     const added = await runScript(defaults);
     assert.is(added.code, 0, added.stderr);
-    assert.is(state().filter((l) => l.endsWith('=rule')).length, 3);
+    assert.is(state().filter((l) => l.endsWith('=rule')).length, 4);
     const skips: Record<string, string>[] = [{ PKG_UPGRADE: '1' }, { IPKG_INSTROOT: join(r.dir, 'image') }];
     for (const env of skips) {
       const kept = await runScript(prerm, env);
       assert.is(kept.named('uci').length, 0, JSON.stringify(env));
-      assert.is(state().filter((l) => l.endsWith('=rule')).length, 3);
+      assert.is(state().filter((l) => l.endsWith('=rule')).length, 4);
     }
     const removed = await runScript(prerm);
     assert.is(removed.code, 0);
@@ -474,8 +489,8 @@ test(
     assert.equal(reloaded.named('procd_send_signal'), [['procd_send_signal', 'meshseed', '*', 'HUP']]);
     assert.ok(state().includes('firewall.meshseed_tracker.dest_port=7070'));
     assert.not.ok(state().some((l) => l.includes('6969')));
-    assert.is(state().filter((l) => l.endsWith('=rule')).length, 3);
-    assert.is(state().filter((l) => l.endsWith('.src=mesh')).length, 3);
+    assert.is(state().filter((l) => l.endsWith('=rule')).length, 4);
+    assert.is(state().filter((l) => l.endsWith('.src=mesh')).length, 4);
     // nothing changed: no rule rewritten, no commit, so no firewall reload either
     for (const fn of ['reload_service', 'start_service']) {
       const again = await call(r, INIT, fn, { ...fw, STUB_RUNNING: '1' });
