@@ -52,7 +52,7 @@ async function call(r: Router, script: string, fn: string, env: Record<string, s
   const cli = join(r.dir, 'meshseed-cli');
   writeFileSync(
     cli,
-    `#!/bin/sh\n[ "$1" = check-config ] && [ "$3" = /etc/config/meshseed ] && set -- "$1" "$2" "$UCI_DIR/meshseed"\nexec "${process.execPath}" "${BUNDLE}" "$@"\n`,
+    `#!/bin/sh\n[ "$1" = check-config ] && [ "$4" = /etc/config/meshseed ] && set -- "$1" "$2" "$3" "$UCI_DIR/meshseed"\nexec "${process.execPath}" "${BUNDLE}" "$@"\n`,
     { mode: 0o755 },
   );
   // 'returned' is recorded when the function returns (not when it exits the shell)
@@ -253,14 +253,17 @@ test(
 );
 
 test(
-  'start_service: an unset or relative folder is refused (the built-in defaults are for development)',
-  deadline(30000, async () => {
-    for (const value of ["''", "'state'"]) {
+  'start_service: an unset or relative folder is refused by check-config --init (the built-in defaults are for development); plain check-config warns',
+  deadline(40000, async () => {
+    for (const [value, shown] of [["''", "'./state' is not an absolute folder (the built-in default, for a development machine)"], ["'state'", "'state' is not an absolute folder"]] as const) {
       const r = router({ "option state_dir '": `option state_dir ${value} #` });
       const { code, calls, named } = await call(r, INIT, 'start_service');
       assert.is.not(code, 0);
       assert.is(calls.filter((c) => c[0]!.startsWith('procd_')).length, 0);
-      assert.match(named('logger')[0]!.at(-1)!, /meshseed\.main\.state_dir must be an absolute folder/);
+      assert.ok(named('logger')[0]!.at(-1)!.startsWith(`meshseed.main.state_dir: ${shown}: the init script refuses it`), named('logger')[0]!.at(-1)!);
+      const plain = await exec(process.execPath, [BUNDLE, 'check-config', '--config', join(r.dir, 'uci', 'meshseed')]);
+      assert.is(plain.code, 0, 'the daemon itself takes relative folders');
+      assert.match(plain.stdout, new RegExp(`^warning: meshseed\\.main\\.state_dir: ${shown.replace(/[()]/g, '\\$&')}: the init script refuses it`, 'm'));
     }
   }),
 );
