@@ -153,7 +153,12 @@ Example:
         log: log.child('control'),
         status: () => daemon.status(),
         parts: () => daemon.parts(),
-        ...(magnets ? { add: (target: string) => addTarget(target, { torrentDir: daemon.current['seeder.torrent_dir'], kickMagnets: () => void magnets.kick() }) } : {}),
+        ...(magnets
+          ? {
+              add: (target: string) =>
+                addTarget(target, { torrentDir: daemon.current['seeder.torrent_dir'], kickMagnets: () => void magnets.kick(), knownFile: (h) => seeder?.torrent(h)?.file }),
+            }
+          : {}),
       },
       { path: controlSocketPath(settings['main.state_dir']) },
     );
