@@ -144,6 +144,7 @@ Example:
       tracker.introductionStatus = () => discovery.status();
       tracker.dhtStatus = () => dht.status();
       tracker.partsStatus = () => daemon.parts();
+      if (magnets) tracker.magnetStatus = () => magnets.status();
       // the front page lists the seeder's torrents with their state
       if (seeder) tracker.seeder = seeder;
     }

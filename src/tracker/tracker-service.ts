@@ -25,11 +25,21 @@ import { renderStatsHtml, renderStatsJson, type StatsExtra, type StatsRow } from
 import { dhtSummary } from '../dht/dht-summary.js';
 import { introductionsSummary, lpdSummary } from '../lpd/lpd-summary.js';
 import { announceUrls, FrontRoutes, originHost, type OfferedTorrent } from './front-routes.js';
+import type { NodeSummary } from './front-page.js';
 import { offeredTorrents, seededEntries, type AllowedEntry } from './offered.js';
 import type { SeededTorrent } from '../parts.js';
 import type { SeederStatus } from '../seeder/seeder.js';
 
 export const STATE_FILE_NAME = 'tracker.json';
+
+/** The magnets fetching their metadata, from the magnet service's status (anything else: none). */
+export function fetchingMagnets(status: unknown): NonNullable<NodeSummary['fetching']> {
+  const list = (status as { magnets?: unknown } | undefined)?.magnets;
+  if (!Array.isArray(list)) return [];
+  return list
+    .filter((m): m is { infoHash: string; name?: unknown; forS?: unknown } => typeof m?.infoHash === 'string')
+    .map((m) => ({ infoHashHex: m.infoHash, ...(typeof m.name === 'string' ? { name: m.name } : {}), forS: typeof m.forS === 'number' ? m.forS : 0 }));
+}
 /** The state file is written at most this often (flash wears), and at shutdown. */
 export const STATE_WRITE_MS = 5 * 60_000;
 const SWEEP_MS = 1000;
@@ -387,6 +397,9 @@ export class TrackerService implements Service, TrackerRegistry, TrackerSwarms {
   /** The introducer's status (mesh discovery), for the stats page; set by the daemon. */
   introductionStatus: (() => unknown) | undefined;
 
+  /** The magnet service's status (magnets fetching their metadata), for the front page; set by the daemon. */
+  magnetStatus: (() => unknown) | undefined;
+
   private lpdExtra(): Pick<StatsExtra, 'lpd' | 'introductions' | 'dht'> {
     const counters = this.lpdStatus?.();
     const summary = lpdSummary(counters);
@@ -435,6 +448,7 @@ export class TrackerService implements Service, TrackerRegistry, TrackerSwarms {
       ...(intro !== undefined ? { introductions: intro } : {}),
       ...(dht !== undefined ? { dht } : {}),
       ...(sd ? { uploadRate: sd.uploadRate, seederPeers: sd.peers, downloadRate: downloadRate ?? 0 } : {}),
+      fetching: fetchingMagnets(this.magnetStatus?.()),
     };
   }
 

@@ -9,7 +9,7 @@ import { publicMessage, seededEntries, stateText } from '../../src/tracker/offer
 import type { TorrentStatus } from '../../src/seeder/torrent-session';
 import { parseMagnet } from '../../src/codec/magnet';
 import { parseMetainfo } from '../../src/codec/metainfo';
-import { TrackerService } from '../../src/tracker/tracker-service';
+import { TrackerService, fetchingMagnets } from '../../src/tracker/tracker-service';
 import { ManualClock } from '../../src/util/clock';
 import { deadline, tempDir } from '../helpers';
 
@@ -65,6 +65,22 @@ test('front page: a card per torrent with its .torrent and magnet links; the nod
 test('front page: the introductions line is not prefixed twice', () => {
   const html = renderFrontPage([], { ...node, introductions: 'introductions: 0 sent, 0 peers given, 0 refused' });
   assert.match(html, /<dt>Introductions<\/dt><dd>0 sent, 0 peers given/);
+});
+
+test('front page: magnets fetching their metadata are listed (escaped), never in catalog.json', () => {
+  const fetching = fetchingMagnets({ magnets: [{ file: 'x.magnet', infoHash: 'cd'.repeat(20), name: '<b>OpenWrt</b>', state: 'fetching metadata', forS: 12 }, { infoHash: 'ef'.repeat(20) }, { bogus: 1 }] });
+  assert.equal(fetching, [
+    { infoHashHex: 'cd'.repeat(20), name: '<b>OpenWrt</b>', forS: 12 },
+    { infoHashHex: 'ef'.repeat(20), forS: 0 },
+  ]);
+  assert.equal(fetchingMagnets(undefined), []);
+  const html = renderFrontPage([], { ...node, fetching });
+  assert.match(html, new RegExp(`<li>&#60;b&#62;OpenWrt&#60;/b&#62; <code>${'cd'.repeat(20)}</code>: fetching metadata \\(12 s\\)</li>`));
+  assert.match(html, new RegExp(`<li><code>${'ef'.repeat(20)}</code>: fetching metadata \\(0 s\\)</li>`));
+  assert.not.match(html, /<b>/);
+  const json = JSON.parse(renderCatalogJson([], { ...node, fetching }, { origin: 'http://10.0.0.1:6969' }));
+  assert.equal(json.torrents, []);
+  assert.not.match(renderFrontPage([], node), /fetching metadata/);
 });
 
 test('front page: untrusted names and states are escaped; no torrents says what to do', () => {
