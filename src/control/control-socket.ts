@@ -42,6 +42,8 @@ export interface StatusDocument {
   services: Record<string, unknown>;
   /** Daemon.parts(): each part's state (part-state.ts), running or retrying and why. */
   parts?: Record<string, unknown>;
+  /** A refused reload and the settings waiting for a restart (config-state.ts). */
+  config?: unknown;
 }
 
 export interface ControlServerDeps {
@@ -50,6 +52,8 @@ export interface ControlServerDeps {
   status(): Record<string, unknown>;
   /** Daemon.parts(). */
   parts?(): Record<string, unknown>;
+  /** The configuration's state (config-state.ts). */
+  config?(): unknown;
   /** Milliseconds, for uptime. */
   now?: () => number;
   /** `{"command":"add","target":…}` (meshseed add): resolves with one line for the operator. */
@@ -197,6 +201,7 @@ export class ControlServer implements Service {
         uptimeS: Math.round((this.now() - this.startedAt) / 1000),
         services: this.deps.status(),
         ...(this.deps.parts ? { parts: this.deps.parts() } : {}),
+        ...(this.deps.config ? { config: this.deps.config() } : {}),
       };
       return { ok: true, status };
     } catch (err) {
