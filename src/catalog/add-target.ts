@@ -3,14 +3,14 @@
  * CLI sends it over the control socket): a magnet or a bare info hash becomes a `.magnet`
  * file in torrent_dir, completed by the magnet service (BEP 9); a URL is fetched (bounded,
  * like a catalog's torrents), validated by the metainfo parser and written as
- * `<name>.torrent`. A local `.torrent` file (`meshseed add ./x.torrent`) is copied by the CLI
- * itself (addTorrentFile). Every write is atomic, a torrent already there (same info hash,
+ * `<name>.torrent`. A local `.torrent` file (`meshseed add ./x.torrent`) is read by the CLI
+ * itself and placed here (addTorrentBytes). Every write is atomic, a torrent already there (same info hash,
  * whatever its file name) is not added twice; the answer is one line for the operator.
  */
-import { closeSync, constants, existsSync, fstatSync, mkdirSync, openSync, readdirSync, readSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildMagnet, parseInfoHash } from '../codec/magnet.js';
-import { MAX_TORRENT_BYTES, parseMetainfo, type Metainfo } from '../codec/metainfo.js';
+import { parseMetainfo, type Metainfo } from '../codec/metainfo.js';
 import { MeshseedError } from '../errors.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import { torrentFileName } from './catalog-plan.js';
@@ -52,45 +52,14 @@ export function torrentFileHolding(dir: string, infoHashHex: string): string | u
 }
 
 /**
- * `meshseed add ./x.torrent`: the file is read (a regular file of at most MAX_TORRENT_BYTES),
- * checked like any torrent, and copied into torrent_dir unless a torrent with its info hash is
- * there already. The daemon's watch folder picks it up (it need not be running).
+ * `meshseed add ./x.torrent`, once the CLI has read and checked the file: copied into
+ * torrent_dir unless a torrent with its info hash is there already, under any name. The
+ * daemon's watch folder picks it up (it need not be running).
  */
-export function addTorrentFile(path: string, torrentDir: string): string {
-  let bytes: Buffer;
-  let fd: number;
-  try {
-    fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
-  } catch (err) {
-    const e = err as NodeJS.ErrnoException;
-    throw new MeshseedError('EIO', `${path}: cannot read: ${e.code === 'ENOENT' ? 'no such file' : e.message}`);
-  }
-  try {
-    const st = fstatSync(fd);
-    if (!st.isFile()) throw new MeshseedError('EIO', `${path}: not a regular file`);
-    if (st.size > MAX_TORRENT_BYTES) throw new MeshseedError('EMETAINFO', `${path}: larger than a .torrent can be (${st.size} bytes, at most ${MAX_TORRENT_BYTES})`);
-    bytes = Buffer.alloc(st.size);
-    for (let at = 0; at < bytes.length; ) {
-      const n = readSync(fd, bytes, at, bytes.length - at, null);
-      if (n === 0) {
-        bytes = bytes.subarray(0, at);
-        break;
-      }
-      at += n;
-    }
-  } finally {
-    closeSync(fd);
-  }
-  let meta: Metainfo;
-  try {
-    meta = parseMetainfo(bytes);
-  } catch (err) {
-    throw new MeshseedError('EMETAINFO', `${path}: not a usable torrent: ${(err as Error).message}`);
-  }
+export function addTorrentBytes(bytes: Uint8Array, meta: Metainfo, torrentDir: string): string {
   mkdirSync(torrentDir, { recursive: true });
   return placeTorrent(bytes, meta, { torrentDir, knownFile: (h) => torrentFileHolding(torrentDir, h) }, 'copied into');
 }
-
 
 export async function addTarget(target: string, deps: AddDeps): Promise<string> {
   const t = target.trim();
@@ -116,5 +85,5 @@ export async function addTarget(target: string, deps: AddDeps): Promise<string> 
     }
     return placeTorrent(r.body, meta, deps, 'written in');
   }
-  throw new MeshseedError('EUSAGE', `'${t.slice(0, 80)}' is neither a magnet link, an info hash (40 hex digits), an http(s) URL of a .torrent nor a .torrent file`);
+  throw new MeshseedError('EUSAGE', `'${t.slice(0, 80)}' is neither a magnet link, an info hash (40 hex digits) nor an http(s) URL of a .torrent (nor a .torrent file here)`);
 }

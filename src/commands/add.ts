@@ -2,7 +2,8 @@ import { controlSocketPath, requestAdd } from '../control/control-socket.js';
 import { MeshseedError, usageError } from '../errors.js';
 import { formatProblem } from '../config/resolve.js';
 import { loadSettings } from './daemon.js';
-import { addTorrentFile } from '../catalog/add-target.js';
+import { addTorrentBytes } from '../catalog/add-target.js';
+import { readTorrentFile } from './torrent-common.js';
 import { existsSync } from 'node:fs';
 import { parseInfoHash } from '../codec/magnet.js';
 import type { Command } from './command.js';
@@ -16,7 +17,7 @@ Gives the running daemon something to download and seed, through its socket in s
   magnet:?xt=urn:btih:…   a magnet link (quote it: it holds '&')
   <40 hex digits>         a bare info hash (or 32 base32 characters)
   http://…/x.torrent      the URL of a .torrent (fetched by the daemon, at most 8 MiB)
-  ./x.torrent             a .torrent file here (copied into torrent_dir by this command;
+  ./x.torrent             a .torrent file here (checked and copied into torrent_dir by this command;
                           the daemon's watch folder picks it up, running or not)
 A magnet or info hash becomes <hash>.magnet in torrent_dir; the daemon fetches the torrent's
 metadata from peers (BEP 9: the magnet's trackers, the mesh trackers, its own tracker,
@@ -40,7 +41,8 @@ Examples:
     const unreadable = problems.find((p) => p.where === file && p.message.startsWith('cannot read'));
     if (isLocal) {
       if (unreadable) throw new MeshseedError('ECONFIG', `${formatProblem(unreadable)}: give the right --config (its seeder.torrent_dir is where the file goes)`);
-      io.out(addTorrentFile(target, settings['seeder.torrent_dir']));
+      const { bytes, metainfo } = readTorrentFile(target);
+      io.out(addTorrentBytes(bytes, metainfo, settings['seeder.torrent_dir']));
       return 0;
     }
     if (unreadable && args['state-dir'] === undefined) throw new MeshseedError('ECONFIG', `${formatProblem(unreadable)}: give the right --config or --state-dir`);

@@ -52,13 +52,13 @@ test(
       writeFileSync(garbage, 'not bencode at all');
       const bad = await meshseed(['add', '--config', cfg, garbage]);
       assert.is(bad.code, 1);
-      assert.match(bad.stderr, new RegExp(`${garbage}: not a usable torrent: `));
+      assert.match(bad.stderr, new RegExp(`${garbage}: `));
       const missing = await meshseed(['add', '--config', cfg, join(dir.path, 'nope.torrent')]);
       assert.is(missing.code, 1);
-      assert.match(missing.stderr, /nope\.torrent: cannot read: no such file/);
+      assert.match(missing.stderr, /cannot read .*nope\.torrent: ENOENT/);
       const folder = await meshseed(['add', '--config', cfg, join(dir.path, 'downloads')]);
       assert.is(folder.code, 1);
-      assert.match(folder.stderr, /downloads: not a regular file/);
+      assert.match(folder.stderr, /downloads: not a file/);
       assert.is(readdirSync(torrents).length, 3, 'nothing written for the refused ones');
     } finally {
       dir.remove();
