@@ -188,7 +188,7 @@ test(
     });
     assert.equal(v.totals, { torrents: 3, peers: 3, uploadRate: 123392, uploaded: 1288490189 });
     assert.is(v.torrents[0]!.infoHash, null);
-    assert.equal(Object.keys(v), ['version', 'pid', 'uptimeS', 'torrents', 'totals', 'parts', 'services']);
+    assert.equal(Object.keys(v), ['version', 'pid', 'uptimeS', 'torrents', 'totals', 'parts', 'config', 'services']);
     assert.equal(Object.keys(v.torrents[0]!), ['infoHash', 'name', 'state', 'peers', 'uploadRate', 'uploaded', 'progress', 'downloadRate', 'downloaded', 'etaS', 'webSeeds', 'error', 'announce']);
     assert.equal(
       renderStatus(v).split('\n'),
