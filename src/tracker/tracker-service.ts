@@ -24,12 +24,22 @@ import { readStateFile, writeStateFile } from './state-file.js';
 import { renderStatsHtml, renderStatsJson, type StatsExtra, type StatsRow } from './stats-page.js';
 import { dhtSummary } from '../dht/dht-summary.js';
 import { introductionsSummary, lpdSummary } from '../lpd/lpd-summary.js';
-import { FrontRoutes, type OfferedTorrent } from './front-routes.js';
-import { offeredTorrents, type AllowedEntry, type SeededEntry } from './offered.js';
+import { announceUrls, FrontRoutes, originHost, type OfferedTorrent } from './front-routes.js';
+import type { NodeSummary } from './front-page.js';
+import { offeredTorrents, seededEntries, type AllowedEntry } from './offered.js';
 import type { SeededTorrent } from '../parts.js';
 import type { SeederStatus } from '../seeder/seeder.js';
 
 export const STATE_FILE_NAME = 'tracker.json';
+
+/** The magnets fetching their metadata, from the magnet service's status (anything else: none). */
+export function fetchingMagnets(status: unknown): NonNullable<NodeSummary['fetching']> {
+  const list = (status as { magnets?: unknown } | undefined)?.magnets;
+  if (!Array.isArray(list)) return [];
+  return list
+    .filter((m): m is { infoHash: string; name?: unknown; forS?: unknown } => typeof m?.infoHash === 'string')
+    .map((m) => ({ infoHashHex: m.infoHash, ...(typeof m.name === 'string' ? { name: m.name } : {}), forS: typeof m.forS === 'number' ? m.forS : 0 }));
+}
 /** The state file is written at most this often (flash wears), and at shutdown. */
 export const STATE_WRITE_MS = 5 * 60_000;
 const SWEEP_MS = 1000;
@@ -158,7 +168,7 @@ export class TrackerService implements Service, TrackerRegistry, TrackerSwarms {
     this.summaryTimer = setInterval(() => this.summarizeRefusals(), REFUSAL_SUMMARY_MS);
     this.summaryTimer.unref();
     this.log.info(
-      `listening on ${this.listening.join(', ')} (HTTP /announce, /scrape, stats /; UDP BEP 15), mode ${this.settings['tracker.mode']}, interval ${this.settings['tracker.interval']} s`,
+      `listening on ${this.listening.join(', ')} (HTTP /announce, /scrape, front page /, stats /stats; UDP BEP 15), mode ${this.settings['tracker.mode']}, interval ${this.settings['tracker.interval']} s`,
     );
   }
 
@@ -166,15 +176,15 @@ export class TrackerService implements Service, TrackerRegistry, TrackerSwarms {
   private handleHttp(target: Uint8Array, from: Uint8Array, local: () => Uint8Array | undefined, headers: RequestHeaders): FrontReply | Promise<FrontReply> {
     const now = this.deps.clock.now();
     if (isTrackerPath(target)) return this.core.http(now, target, from, local);
-    const page = this.front.handle(
-      pathOf(target),
-      headers,
-      () => {
-        const l = local();
-        return l && addressText(l);
-      },
-      now,
-    );
+    const path = pathOf(target);
+    const localText = () => {
+      const l = local();
+      return l && addressText(l);
+    };
+    const page =
+      this.front.handle(path, headers, localText, now) ??
+      // the stats page gives full announce URLs, with the host the browser used
+      (path === '/stats' ? this.page(path, now, originHost(headers.host, localText, this.boundPort)) : undefined);
     return page ?? this.core.http(now, target, from, local);
   }
 
@@ -405,6 +415,9 @@ export class TrackerService implements Service, TrackerRegistry, TrackerSwarms {
   /** The introducer's status (mesh discovery), for the stats page; set by the daemon. */
   introductionStatus: (() => unknown) | undefined;
 
+  /** The magnet service's status (magnets fetching their metadata), for the front page; set by the daemon. */
+  magnetStatus: (() => unknown) | undefined;
+
   private lpdExtra(): Pick<StatsExtra, 'lpd' | 'introductions' | 'dht'> {
     const counters = this.lpdStatus?.();
     const summary = lpdSummary(counters);
@@ -429,15 +442,7 @@ export class TrackerService implements Service, TrackerRegistry, TrackerSwarms {
       const info = this.access.info(key)!;
       allowed.push({ infoHashHex: keyToHex(key), path: this.access.pathOf(key)!, ...info });
     }
-    const seeded: SeededEntry[] = [];
-    if (this.seeder) {
-      const states = new Map(this.seeder.status().torrents.map((t) => [t.infoHash, t]));
-      for (const t of this.seeder.torrents()) {
-        const st = states.get(t.infoHashHex);
-        if (!t.meta || !t.file || !st) continue;
-        seeded.push({ file: t.file, meta: t.meta, state: st.state, pieces: st.pieces, piecesAvailable: st.piecesAvailable, ...(st.message ? { message: st.message } : {}) });
-      }
-    }
+    const seeded = this.seeder ? seededEntries(this.seeder.torrents(), this.seeder.status().torrents) : [];
     return offeredTorrents(allowed, seeded, (hex) => this.core.store.countsByKey(hexToKey(hex)), this.settings['tracker.show_names']);
   }
 
@@ -461,6 +466,7 @@ export class TrackerService implements Service, TrackerRegistry, TrackerSwarms {
       ...(intro !== undefined ? { introductions: intro } : {}),
       ...(dht !== undefined ? { dht } : {}),
       ...(sd ? { uploadRate: sd.uploadRate, seederPeers: sd.peers, downloadRate: downloadRate ?? 0 } : {}),
+      fetching: fetchingMagnets(this.magnetStatus?.()),
     };
   }
 
@@ -473,9 +479,10 @@ export class TrackerService implements Service, TrackerRegistry, TrackerSwarms {
     };
   }
 
-  private page(path: string, nowMs: number): HttpReply | undefined {
+  private page(path: string, nowMs: number, host?: string): HttpReply | undefined {
     if (path !== '/stats.json' && path !== '/stats') return undefined;
-    const cached = this.pageCache.get(path);
+    const key = host === undefined ? path : `${path} ${host}`;
+    const cached = this.pageCache.get(key);
     if (cached && nowMs - cached.at < PAGE_CACHE_MS) return cached.reply;
     const rows = this.statsRows();
     const extra = {
@@ -487,12 +494,14 @@ export class TrackerService implements Service, TrackerRegistry, TrackerSwarms {
       ...this.lpdExtra(),
       ...(path === '/stats.json' ? { json: this.statsJsonExtra() } : {}),
       ...(this.partsStatus ? { parts: this.partsStatus() } : {}),
+      ...(host !== undefined ? { announceUrls: announceUrls(host, this.boundPort) } : {}),
     };
     const reply: HttpReply =
       path === '/stats.json'
         ? { status: 200, contentType: 'application/json', body: Buffer.from(renderStatsJson(rows, extra)) }
         : { status: 200, contentType: 'text/html; charset=utf-8', body: Buffer.from(renderStatsHtml(rows, extra)) };
-    this.pageCache.set(path, { at: nowMs, reply });
+    if (this.pageCache.size > 64) this.pageCache.clear(); // many Host names: keep the cache bounded
+    this.pageCache.set(key, { at: nowMs, reply });
     return reply;
   }
 
