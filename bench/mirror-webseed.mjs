@@ -17,7 +17,9 @@
 //   - the daemon's CPU seconds (user + system, /proc/<pid>/stat) between its "download started"
 //     and "download complete" lines, per GiB;
 //   - the daemon's peak RSS (VmHWM).
-// The downloaded data is compared with the served files (SHA-256) after each run.
+// The downloaded data is compared with the served files (SHA-256) after each run, and `sync`
+// flushes the written data before the next run. The daemon fsyncs what it writes (every 2 s and
+// at the end: a piece counts once it is on disk); curl does not.
 // Prints medians and the ratio meshseed / curl (target >= 0.9x). `--cpu-prof DIR` runs the
 // daemon under `node --cpu-prof` and leaves one .cpuprofile per round in DIR.
 // Needs `npm ci` (esbuild bundles the nginx helper), `npm run build`, nginx and curl. Loopback only.
@@ -29,7 +31,7 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { cpuSeconds as cpuOf, initScriptNodeFlags, makeTorrent, median, numberArg, processes, until } from './fixtures.mjs';
+import { initScriptNodeFlags, makeTorrent, median, numberArg, processes, until } from './fixtures.mjs';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const SIZE_MIB = numberArg('size-mib', 256);
@@ -43,7 +45,12 @@ const port = () => 20000 + Math.floor(Math.random() * 40000);
 
 const work = mkdtempSync(join(tmpdir(), 'meshseed-bench-mirror-webseed-'));
 const start = processes(work, { spawn, rmSync });
-const cpuSeconds = (pid) => cpuOf(pid, readFileSync);
+/** User and system CPU seconds of a process (/proc/<pid>/stat). */
+const cpuSeconds = (pid) => {
+  const f = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = f.slice(f.lastIndexOf(')') + 2).split(' ');
+  return { user: Number(fields[11]) / 100, system: Number(fields[12]) / 100 };
+};
 const peakRssMiB = (pid) => Number(/VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))[1]) / 1024;
 
 // ---- nginx (the test helper, bundled) ----
@@ -140,7 +147,9 @@ async function meshseedRun(round) {
   if (!m) throw new Error(`no "download complete" line:\n${daemon.out.slice(-3000)}`);
   const ok = digest(join(base, 'data')) === want;
   rmSync(base, { recursive: true, force: true });
-  return { seconds: Number(m[1]), cpu: cpu1 - cpu0, rss, ok, split: `peers ${m[2]}, web seeds ${m[3]}` };
+  const user = cpu1.user - cpu0.user;
+  const system = cpu1.system - cpu0.system;
+  return { seconds: Number(m[1]), cpu: user + system, user, system, rss, ok, split: `peers ${m[2]}, web seeds ${m[3]}` };
 }
 
 const GiB = SIZE_MIB / 1024;
@@ -148,17 +157,25 @@ const rate = (r) => SIZE_MIB / r.seconds;
 console.log(
   `mirror from a web seed: ${SIZE_MIB} MiB ${files ? `in ${files.length} files` : 'single file'}, ${2 ** (PIECE_LOG2 - 10)} KiB pieces, nginx on loopback, ${ROUNDS} rounds; daemon flags: ${NODE_FLAGS.join(' ')}`,
 );
+// each run's written data is flushed before the next one starts, so neither pays for the other's writeback
+const flush = async () => {
+  if ((await start('sync', []).done) !== 0) throw new Error('sync failed');
+};
 const ms = [];
 const cu = [];
 for (let round = 1; round <= ROUNDS; round++) {
   // alternate who goes first, so neither always gets the warmer page cache
-  const [c, m] = round % 2 ? [await curlRun(round), await meshseedRun(round)] : [undefined, await meshseedRun(round)];
+  let c;
+  if (round % 2) (c = await curlRun(round)), await flush();
+  const m = await meshseedRun(round);
+  await flush();
   const cr = c ?? (await curlRun(round));
+  if (!(round % 2)) await flush();
   cu.push(cr);
   ms.push(m);
   console.log(
     `round ${round}: curl ${rate(cr).toFixed(1)} MiB/s${cr.ok ? '' : ' (DATA DIFFERS)'}; meshseed ${rate(m).toFixed(1)} MiB/s, ` +
-      `${(m.cpu / GiB).toFixed(2)} CPU s/GiB, peak RSS ${m.rss.toFixed(1)} MiB (${m.split})${m.ok ? '' : ' (DATA DIFFERS)'}; ratio ${(rate(m) / rate(cr)).toFixed(2)}x`,
+      `${(m.cpu / GiB).toFixed(2)} CPU s/GiB (user ${(m.user / GiB).toFixed(2)}, system ${(m.system / GiB).toFixed(2)}), peak RSS ${m.rss.toFixed(1)} MiB (${m.split})${m.ok ? '' : ' (DATA DIFFERS)'}; ratio ${(rate(m) / rate(cr)).toFixed(2)}x`,
   );
 }
 const msRate = median(ms.map(rate));

@@ -1,0 +1,176 @@
+#!/usr/bin/env node
+// Mirror download from a web seed: meshseed's daemon against curl, the same bytes from the same nginx.
+//
+//   node bench/mirror-webseed.mjs [--size-mib 256] [--rounds 3] [--piece-log2 18] [--multi 0] [--cpu-prof DIR]
+//
+// Debian's nginx (test/helpers/nginx.ts) serves a SIZE MiB torrent's data on loopback; the
+// torrent's only source is that web seed (BEP 19 `url-list`; no tracker answers, no peer).
+// `--multi N` (N >= 2) makes it a multi-file torrent of N equal files (a URL ending in `/`),
+// else a single file. Each round, alternating:
+//   - curl (`--http1.1`, one invocation for all files, so one kept-alive connection) saves the
+//     files into a fresh folder, as a user mirroring them by hand would;
+//   - meshseed's daemon (dist/meshseed.js, the init script's node flags: 64 MiB heap) in mirror
+//     mode, fresh data folder, gets the .torrent dropped in its watch folder and downloads it.
+// Measured per run:
+//   - throughput: SIZE over curl's summed time_total, and over the daemon's own "download
+//     complete ... in S s from the first block" (the first block is the first web seed answer);
+//   - the daemon's CPU seconds (user + system, /proc/<pid>/stat) between its "download started"
+//     and "download complete" lines, per GiB;
+//   - the daemon's peak RSS (VmHWM).
+// The downloaded data is compared with the served files (SHA-256) after each run.
+// Prints medians and the ratio meshseed / curl (target >= 0.9x). `--cpu-prof DIR` runs the
+// daemon under `node --cpu-prof` and leaves one .cpuprofile per round in DIR.
+// Needs `npm ci` (esbuild bundles the nginx helper), `npm run build`, nginx and curl. Loopback only.
+import { build } from 'esbuild';
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { cpuSeconds as cpuOf, initScriptNodeFlags, makeTorrent, median, numberArg, processes, until } from '/work/wt-webseed2/bench/fixtures.mjs';
+
+const ROOT = '/work/wt-webseed2';
+const SIZE_MIB = numberArg('size-mib', 256);
+const ROUNDS = numberArg('rounds', 3);
+const PIECE_LOG2 = numberArg('piece-log2', 18);
+const MULTI = numberArg('multi', 0);
+const profIndex = process.argv.indexOf('--cpu-prof');
+const PROF_DIR = profIndex >= 0 ? resolve(process.argv[profIndex + 1]) : undefined;
+const NODE_FLAGS = process.env.MESHSEED_NODE_FLAGS !== undefined ? process.env.MESHSEED_NODE_FLAGS.split(' ').filter(Boolean) : initScriptNodeFlags(ROOT);
+const port = () => 20000 + Math.floor(Math.random() * 40000);
+
+const work = mkdtempSync(join(tmpdir(), 'meshseed-bench-mirror-webseed-'));
+const start = processes(work, { spawn, rmSync });
+const cpuSeconds = (pid) => cpuOf(pid, readFileSync);
+const peakRssMiB = (pid) => Number(/VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))[1]) / 1024;
+
+// ---- nginx (the test helper, bundled) ----
+const lib = join(work, 'lib');
+await build({
+  entryPoints: { nginx: join(ROOT, 'test/helpers/nginx.ts') },
+  outdir: lib,
+  bundle: true,
+  platform: 'node',
+  target: 'node18',
+  format: 'cjs',
+  outExtension: { '.js': '.cjs' },
+  logLevel: 'warning',
+});
+const { startNginx } = createRequire(import.meta.url)(join(lib, 'nginx.cjs'));
+const www = join(work, 'www');
+mkdirSync(www);
+let nginx = await startNginx({ root: www });
+process.on('exit', () => void nginx?.stop());
+
+// ---- data and torrent: served by nginx, the torrent's only source ----
+const size = SIZE_MIB * 2 ** 20;
+const name = MULTI >= 2 ? 'bench' : 'bench.bin';
+const files = MULTI >= 2 ? Array.from({ length: MULTI }, (_, i) => ({ path: `part-${i}.bin`, bytes: Math.floor(size / MULTI) + (i === 0 ? size % MULTI : 0) })) : undefined;
+const torrentDir = join(work, 'torrent');
+mkdirSync(torrentDir);
+makeTorrent({
+  torrentDir,
+  dataDir: www,
+  name,
+  bytes: size,
+  files,
+  pieceLength: 2 ** PIECE_LOG2,
+  announce: 'http://127.0.0.1:1/announce',
+  urlList: files ? nginx.url : `${nginx.url}${name}`,
+});
+const torrentBytes = readFileSync(join(torrentDir, `${name}.torrent`));
+const relPaths = files ? files.map((f) => `${name}/${f.path}`) : [name];
+const digest = (base) => {
+  const h = createHash('sha256');
+  for (const p of relPaths) h.update(readFileSync(join(base, p)));
+  return h.digest('hex');
+};
+const want = digest(www);
+
+async function curlRun(round) {
+  const base = join(work, `curl-${round}`);
+  mkdirSync(files ? join(base, name) : base, { recursive: true });
+  const args = ['--http1.1', '-sS', '-f', '-w', '%{time_total} %{size_download}\\n'];
+  for (const p of relPaths) args.push('-o', join(base, p), `${nginx.url}${p}`);
+  const c = start('curl', args);
+  if ((await c.done) !== 0) throw new Error(`curl failed: ${c.out}`);
+  let seconds = 0;
+  let bytes = 0;
+  for (const line of c.out.trim().split('\n')) {
+    const [s, b] = line.split(' ').map(Number);
+    seconds += s;
+    bytes += b;
+  }
+  if (bytes !== size) throw new Error(`curl got ${bytes} of ${size} bytes`);
+  const ok = digest(base) === want;
+  rmSync(base, { recursive: true, force: true });
+  return { seconds, ok };
+}
+
+async function meshseedRun(round) {
+  const base = join(work, `ms-${round}`);
+  for (const d of ['torrents', 'data', 'state']) mkdirSync(join(base, d), { recursive: true });
+  const prof = PROF_DIR ? ['--cpu-prof', '--cpu-prof-dir', PROF_DIR, '--cpu-prof-name', `mirror-webseed-${round}.cpuprofile`] : [];
+  const daemon = start('strace', ['-c', '-f', '-o', '/tmp/webseed2/strace.txt', process.execPath,
+    ...NODE_FLAGS,
+    ...prof,
+    join(ROOT, 'dist', 'meshseed.js'),
+    'daemon',
+    '--tracker-enabled', '0',
+    '--lpd-enabled', '0',
+    '--state-dir', join(base, 'state'),
+    '--seeder-torrent-dir', join(base, 'torrents'),
+    '--seeder-data-dir', join(base, 'data'),
+    '--seeder-listen-port', String(port()),
+  ]);
+  await until('the daemon to listen', 15_000, () => /listening for peers/.test(daemon.out));
+  // the torrent file dropped in the watch folder, as an operator would
+  writeFileSync(join(base, 'bench.torrent.part'), torrentBytes);
+  renameSync(join(base, 'bench.torrent.part'), join(base, 'torrents', 'bench.torrent'));
+  await until('the download to start', 30_000, () => /download started/.test(daemon.out));
+  const cpu0 = cpuSeconds(daemon.pid);
+  await until('the download to complete', 600_000, () => /download complete/.test(daemon.out) || daemon.exitCode !== null, 20);
+  const cpu1 = cpuSeconds(daemon.pid);
+  const rss = peakRssMiB(daemon.pid);
+  daemon.kill('SIGTERM');
+  await daemon.done;
+  const m = /download complete: .* in ([\d.]+) s from the first block.*from peers ([^,]+), from web seeds ([^;]+);/.exec(daemon.out);
+  if (!m) throw new Error(`no "download complete" line:\n${daemon.out.slice(-3000)}`);
+  const ok = digest(join(base, 'data')) === want;
+  rmSync(base, { recursive: true, force: true });
+  return { seconds: Number(m[1]), cpu: cpu1 - cpu0, rss, ok, split: `peers ${m[2]}, web seeds ${m[3]}` };
+}
+
+const GiB = SIZE_MIB / 1024;
+const rate = (r) => SIZE_MIB / r.seconds;
+console.log(
+  `mirror from a web seed: ${SIZE_MIB} MiB ${files ? `in ${files.length} files` : 'single file'}, ${2 ** (PIECE_LOG2 - 10)} KiB pieces, nginx on loopback, ${ROUNDS} rounds; daemon flags: ${NODE_FLAGS.join(' ')}`,
+);
+const ms = [];
+const cu = [];
+for (let round = 1; round <= ROUNDS; round++) {
+  // alternate who goes first, so neither always gets the warmer page cache
+  const [c, m] = round % 2 ? [await curlRun(round), await meshseedRun(round)] : [undefined, await meshseedRun(round)];
+  const cr = c ?? (await curlRun(round));
+  cu.push(cr);
+  ms.push(m);
+  console.log(
+    `round ${round}: curl ${rate(cr).toFixed(1)} MiB/s${cr.ok ? '' : ' (DATA DIFFERS)'}; meshseed ${rate(m).toFixed(1)} MiB/s, ` +
+      `${(m.cpu / GiB).toFixed(2)} CPU s/GiB, peak RSS ${m.rss.toFixed(1)} MiB (${m.split})${m.ok ? '' : ' (DATA DIFFERS)'}; ratio ${(rate(m) / rate(cr)).toFixed(2)}x`,
+  );
+}
+const msRate = median(ms.map(rate));
+const cuRate = median(cu.map(rate));
+console.log(`\nmedians of ${ROUNDS}:`);
+console.log(`  throughput   meshseed ${msRate.toFixed(1)} MiB/s, curl ${cuRate.toFixed(1)} MiB/s: ratio ${(msRate / cuRate).toFixed(2)}x (target >= 0.9x)`);
+console.log(`  median of the rounds' ratios ${median(ms.map((m, i) => rate(m) / rate(cu[i]))).toFixed(2)}x`);
+console.log(`  daemon CPU per GiB ${median(ms.map((m) => m.cpu / GiB)).toFixed(2)} s; daemon peak RSS ${median(ms.map((m) => m.rss)).toFixed(1)} MiB`);
+if (ms.some((r) => !r.ok) || cu.some((r) => !r.ok)) {
+  console.log('  DATA DIFFERS in some run');
+  process.exitCode = 1;
+}
+await nginx.stop();
+nginx = undefined;
+process.exit();
