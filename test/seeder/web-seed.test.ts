@@ -151,6 +151,67 @@ test(
 );
 
 test(
+  'a run of pieces across files: one request per file, each piece handed over once all its bytes are there',
+  deadline(10_000, async () => {
+    const server = await rawServer(goodMirror({ a: FILE_A, b: FILE_B }));
+    const { ws, clock } = seed(multi(server.url));
+    const all = Buffer.concat([FILE_A, FILE_B]);
+    // pieces of 1024 bytes: pieces 2..5 are bytes 2048..6143, across the a/b boundary (3000)
+    const into = [0, 1, 2, 3].map(() => Buffer.alloc(1024, 0xee));
+    const handed: number[] = [];
+    await ws.readPieces(2048, 4096, 1024, into, (i) => {
+      handed.push(i);
+      assert.equal(into[i], all.subarray(2048 + i * 1024, 2048 + (i + 1) * 1024), `piece ${i} whole when handed over`);
+    });
+    assert.equal([...handed].sort(), [0, 1, 2, 3]);
+    assert.equal(server.requests.map((r) => [r.path, r.range]), [
+      ['/dir/a', 'bytes=2048-2999'],
+      ['/dir/b', 'bytes=0-3143'],
+    ]);
+    // a short last piece; buffers too small are refused before any request
+    const last = [Buffer.alloc(1024), Buffer.alloc(1024)];
+    await ws.readPieces(6144, all.length - 6144, 1024, last, () => undefined);
+    assert.equal(Buffer.concat(last).subarray(0, all.length - 6144), all.subarray(6144));
+    const before = server.requests.length;
+    await rejects(ws.readPieces(0, 2048, 1024, [Buffer.alloc(1024), Buffer.alloc(1000)], () => undefined), 'bad-request', /no buffer of 1024 bytes for piece 1/);
+    assert.is(server.requests.length, before);
+    // reads in flight and their size: one piece until a read has measured the seed, then about readMs of its rate
+    const fresh = seed(single(server.url + 'f'), clock).ws;
+    assert.is(fresh.piecesPerRead(1024), 1);
+    assert.is(fresh.readSlots(clock.now()), WEB_SEED_LIMITS.readsInFlight);
+    assert.is(ws.piecesPerRead(1 << 30), 1);
+    assert.is(ws.piecesPerRead(1024), WEB_SEED_LIMITS.readBytes / 1024, 'reads that took no time on the test clock: the largest run');
+    fresh.close();
+    ws.close();
+    await server.close();
+  }),
+);
+
+test(
+  'a run cut short: the pieces that came whole are handed over, the rest are not, and the seed backs off',
+  deadline(10_000, async () => {
+    const data = content('f', 4096);
+    // the body stops after 2.5 pieces of 1024 bytes and the connection closes
+    const server = await rawServer((_req, socket) => {
+      socket.write(`HTTP/1.1 206 Partial Content\r\nContent-Range: bytes 0-4095/4096\r\nContent-Length: 4096\r\n\r\n`);
+      socket.end(data.subarray(0, 2560));
+    });
+    const { ws } = seed(single(server.url + 'f', 4096));
+    const into = [0, 1, 2, 3].map(() => Buffer.alloc(1024));
+    const handed: number[] = [];
+    await rejects(ws.readPieces(0, 4096, 1024, into, (i) => handed.push(i)), 'network', /after 2560 of 4096 bytes/);
+    assert.equal(handed, [0, 1]);
+    assert.equal(Buffer.concat(into.slice(0, 2)), data.subarray(0, 2048));
+    assert.is(ws.status().state, 'backoff');
+    assert.is(ws.status().downloaded, 2048);
+    assert.is(ws.readSlots(0), 0);
+    assert.is(ws.piecesPerRead(1024), 1, 'a failure forgets the measured rate');
+    ws.close();
+    await server.close();
+  }),
+);
+
+test(
   '200 instead of 206 on a huge body: the body is abandoned at once and the seed backs off',
   deadline(20_000, async () => {
     const GiB = 1 << 30;
