@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Mirror download from a web seed: meshseed's daemon against curl, the same bytes from the same nginx.
 //
-//   node bench/mirror-webseed.mjs [--size-mib 256] [--rounds 3] [--piece-log2 18] [--multi 0] [--cpu-prof DIR]
+//   node bench/mirror-webseed.mjs [--size-mib 256] [--rounds 3] [--piece-log2 18] [--multi 0] [--cpu-prof DIR] [--daemon-log FILE]
 //
 // Debian's nginx (test/helpers/nginx.ts) serves a SIZE MiB torrent's data on loopback; the
 // torrent's only source is that web seed (BEP 19 `url-list`; no tracker answers, no peer).
@@ -21,7 +21,8 @@
 // flushes the written data before the next run. The daemon fsyncs what it writes (every 2 s and
 // at the end: a piece counts once it is on disk); curl does not.
 // Prints medians and the ratio meshseed / curl (target >= 0.9x). `--cpu-prof DIR` runs the
-// daemon under `node --cpu-prof` and leaves one .cpuprofile per round in DIR.
+// daemon under `node --cpu-prof` and leaves one .cpuprofile per round in DIR; `--daemon-log FILE`
+// keeps the daemon's output of round N in FILE.N (MESHSEED_NODE_FLAGS replaces the node flags).
 // Needs `npm ci` (esbuild bundles the nginx helper), `npm run build`, nginx and curl. Loopback only.
 import { build } from 'esbuild';
 import { spawn } from 'node:child_process';
@@ -40,6 +41,8 @@ const PIECE_LOG2 = numberArg('piece-log2', 18);
 const MULTI = numberArg('multi', 0);
 const profIndex = process.argv.indexOf('--cpu-prof');
 const PROF_DIR = profIndex >= 0 ? resolve(process.argv[profIndex + 1]) : undefined;
+const logIndex = process.argv.indexOf('--daemon-log');
+const DAEMON_LOG = logIndex >= 0 ? resolve(process.argv[logIndex + 1]) : undefined;
 const NODE_FLAGS = process.env.MESHSEED_NODE_FLAGS !== undefined ? process.env.MESHSEED_NODE_FLAGS.split(' ').filter(Boolean) : initScriptNodeFlags(ROOT);
 const port = () => 20000 + Math.floor(Math.random() * 40000);
 
@@ -99,21 +102,29 @@ const want = digest(www);
 async function curlRun(round) {
   const base = join(work, `curl-${round}`);
   mkdirSync(files ? join(base, name) : base, { recursive: true });
-  const args = ['--http1.1', '-sS', '-f', '-w', '%{time_total} %{size_download}\\n'];
+  const args = ['--http1.1', '-sS', '-f', '-w', 'curl %{time_total} %{size_download}\\n'];
   for (const p of relPaths) args.push('-o', join(base, p), `${nginx.url}${p}`);
-  const c = start('curl', args);
+  // bash's `time` gives curl's user and system CPU seconds
+  const c = start('bash', ['-c', 'TIMEFORMAT="cpu %U %S"; time curl "$@"', 'bash', ...args]);
   if ((await c.done) !== 0) throw new Error(`curl failed: ${c.out}`);
   let seconds = 0;
   let bytes = 0;
+  let user = 0;
+  let system = 0;
   for (const line of c.out.trim().split('\n')) {
-    const [s, b] = line.split(' ').map(Number);
-    seconds += s;
-    bytes += b;
+    const [what, a, b] = line.split(' ');
+    if (what === 'curl') (seconds += Number(a)), (bytes += Number(b));
+    if (what === 'cpu') (user = Number(a)), (system = Number(b));
   }
   if (bytes !== size) throw new Error(`curl got ${bytes} of ${size} bytes`);
+  // then its files' data to disk (fdatasync), as the daemon does before it counts a piece
+  const t0 = performance.now();
+  const sync = start('sync', ['-d', ...relPaths.map((p) => join(base, p))]);
+  if ((await sync.done) !== 0) throw new Error(`sync -d failed: ${sync.out}`);
+  const syncSeconds = (performance.now() - t0) / 1000;
   const ok = digest(base) === want;
   rmSync(base, { recursive: true, force: true });
-  return { seconds, ok };
+  return { seconds, syncSeconds, ok, user, system };
 }
 
 async function meshseedRun(round) {
@@ -143,6 +154,7 @@ async function meshseedRun(round) {
   const rss = peakRssMiB(daemon.pid);
   daemon.kill('SIGTERM');
   await daemon.done;
+  if (DAEMON_LOG) writeFileSync(`${DAEMON_LOG}.${round}`, daemon.out);
   const m = /download complete: .* in ([\d.]+) s from the first block.*from peers ([^,]+), from web seeds ([^;]+);/.exec(daemon.out);
   if (!m) throw new Error(`no "download complete" line:\n${daemon.out.slice(-3000)}`);
   const ok = digest(join(base, 'data')) === want;
@@ -154,6 +166,7 @@ async function meshseedRun(round) {
 
 const GiB = SIZE_MIB / 1024;
 const rate = (r) => SIZE_MIB / r.seconds;
+const rateSynced = (r) => SIZE_MIB / (r.seconds + r.syncSeconds);
 console.log(
   `mirror from a web seed: ${SIZE_MIB} MiB ${files ? `in ${files.length} files` : 'single file'}, ${2 ** (PIECE_LOG2 - 10)} KiB pieces, nginx on loopback, ${ROUNDS} rounds; daemon flags: ${NODE_FLAGS.join(' ')}`,
 );
@@ -173,17 +186,23 @@ for (let round = 1; round <= ROUNDS; round++) {
   if (!(round % 2)) await flush();
   cu.push(cr);
   ms.push(m);
+  const cpu = (r) => `${((r.user + r.system) / GiB).toFixed(2)} CPU s/GiB (user ${(r.user / GiB).toFixed(2)}, system ${(r.system / GiB).toFixed(2)})`;
   console.log(
-    `round ${round}: curl ${rate(cr).toFixed(1)} MiB/s${cr.ok ? '' : ' (DATA DIFFERS)'}; meshseed ${rate(m).toFixed(1)} MiB/s, ` +
-      `${(m.cpu / GiB).toFixed(2)} CPU s/GiB (user ${(m.user / GiB).toFixed(2)}, system ${(m.system / GiB).toFixed(2)}), peak RSS ${m.rss.toFixed(1)} MiB (${m.split})${m.ok ? '' : ' (DATA DIFFERS)'}; ratio ${(rate(m) / rate(cr)).toFixed(2)}x`,
+    `round ${round}: curl ${rate(cr).toFixed(1)} MiB/s (${rateSynced(cr).toFixed(1)} with its fdatasync), ${cpu(cr)}${cr.ok ? '' : ' (DATA DIFFERS)'}\n` +
+      `         meshseed ${rate(m).toFixed(1)} MiB/s, ${cpu(m)}, peak RSS ${m.rss.toFixed(1)} MiB (${m.split})${m.ok ? '' : ' (DATA DIFFERS)'}\n` +
+      `         ratio ${(rate(m) / rate(cr)).toFixed(2)}x (${(rate(m) / rateSynced(cr)).toFixed(2)}x against curl + fdatasync)`,
   );
 }
 const msRate = median(ms.map(rate));
 const cuRate = median(cu.map(rate));
+const cuSynced = median(cu.map(rateSynced));
+const GiBcpu = (r) => (r.user + r.system) / GiB;
 console.log(`\nmedians of ${ROUNDS}:`);
 console.log(`  throughput   meshseed ${msRate.toFixed(1)} MiB/s, curl ${cuRate.toFixed(1)} MiB/s: ratio ${(msRate / cuRate).toFixed(2)}x (target >= 0.9x)`);
-console.log(`  median of the rounds' ratios ${median(ms.map((m, i) => rate(m) / rate(cu[i]))).toFixed(2)}x`);
-console.log(`  daemon CPU per GiB ${median(ms.map((m) => m.cpu / GiB)).toFixed(2)} s; daemon peak RSS ${median(ms.map((m) => m.rss)).toFixed(1)} MiB`);
+console.log(`               curl + fdatasync ${cuSynced.toFixed(1)} MiB/s: ratio ${(msRate / cuSynced).toFixed(2)}x (both until the data is on disk)`);
+console.log(`  median of the rounds' ratios ${median(ms.map((m, i) => rate(m) / rate(cu[i]))).toFixed(2)}x (${median(ms.map((m, i) => rate(m) / rateSynced(cu[i]))).toFixed(2)}x against curl + fdatasync)`);
+console.log(`  CPU per GiB  meshseed ${median(ms.map(GiBcpu)).toFixed(2)} s, curl ${median(cu.map(GiBcpu)).toFixed(2)} s (the daemon's includes its fdatasync; curl's file is written back later, by the kernel)`);
+console.log(`  daemon peak RSS ${median(ms.map((m) => m.rss)).toFixed(1)} MiB`);
 if (ms.some((r) => !r.ok) || cu.some((r) => !r.ok)) {
   console.log('  DATA DIFFERS in some run');
   process.exitCode = 1;
