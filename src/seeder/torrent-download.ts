@@ -25,6 +25,7 @@ import type { Logger } from '../util/log.js';
 import { RateMeter, type TokenBucket } from './bandwidth.js';
 import { PeerDownload, type DownloadEngine, type DownloadSession } from './download.js';
 import { PiecePicker, type Block } from './piece-picker.js';
+import { nextRunLength } from './web-seed.js';
 import { formatBytes } from '../control/status-view.js';
 
 /** Reason: 8 MiB of partial pieces holds 512 blocks in flight (a peer's reqq of 500) and keeps a router's memory bounded; 4 MiB measured at a quarter of the loopback throughput. */
@@ -84,6 +85,8 @@ interface WebSeedSlot {
   id: number;
   seed: WebSeedSource;
   abort: AbortController;
+  /** Reads in flight. */
+  reads: number;
 }
 
 export class TorrentDownload implements DownloadEngine {
@@ -151,7 +154,7 @@ export class TorrentDownload implements DownloadEngine {
 
   // ---- web seeds ----
   addWebSeed(seed: WebSeedSource): void {
-    this.webSeeds.push({ id: this.nextId++, seed, abort: new AbortController() });
+    this.webSeeds.push({ id: this.nextId++, seed, abort: new AbortController(), reads: 0 });
   }
 
   webSeedStatus(): ReturnType<WebSeedSource['status']>[] {
@@ -358,7 +361,8 @@ export class TorrentDownload implements DownloadEngine {
   private feedWebSeeds(now: number): void {
     for (const w of this.webSeeds) {
       for (let n = w.seed.readSlots(now); n > 0 && !this.picker.complete; n--) {
-        const run = this.picker.pickRun(w.id, w.seed.piecesPerRead(this.meta.pieceLength));
+        const room = this.picker.maxPartial - this.picker.partialCount;
+        const run = this.picker.pickRun(w.id, nextRunLength(w.seed.piecesPerRead(this.meta.pieceLength), room, w.reads > 0));
         if (run.length === 0) return;
         this.readRun(w, run);
       }
@@ -370,6 +374,7 @@ export class TorrentDownload implements DownloadEngine {
     const bufs = run.map(() => this.pool.get());
     const handed = run.map(() => false);
     const length = run.reduce((n, index) => n + this.picker.pieceSize(index), 0);
+    w.reads++;
     const onPiece = (i: number) => {
       if (this.stopped) return;
       handed[i] = true;
@@ -381,6 +386,7 @@ export class TorrentDownload implements DownloadEngine {
     };
     // pieces not handed over (a failure: its own backoff says when to try it again) go back to the peers
     const giveBack = () => {
+      w.reads--;
       run.forEach((index, i) => {
         if (handed[i]) return;
         this.pool.release(bufs[i]!);

@@ -73,11 +73,24 @@ export const WEB_SEED_LIMITS: WebSeedLimits = {
   maxSockets: 2,
   maxReadBytes: 64 << 20,
   readsInFlight: 2,
-  readBytes: 2 << 20,
+  readBytes: 1 << 20,
   readMs: 1_000,
   backoffBaseMs: 30_000,
   backoffMaxMs: 3_600_000,
 };
+
+/**
+ * Pieces the next read of a web seed asks for: `wanted` (its `piecesPerRead`), cut to the
+ * `room` left in the engine's bounded piece memory. While another read of the seed is in
+ * flight, a read cut below half of `wanted` waits for room instead: the memory frees as
+ * pieces are written, and a run of one piece per request pays a round trip per piece.
+ * 0: no read now.
+ */
+export function nextRunLength(wanted: number, room: number, othersInFlight: boolean): number {
+  const n = Math.min(wanted, room);
+  if (n <= 0 || (othersInFlight && n * 2 < wanted)) return 0;
+  return n;
+}
 
 /** BEP 19 leaves it open; browsers and curl stop at 20, libtorrent at 5. */
 export const MAX_REDIRECTS = 5;
@@ -178,7 +191,7 @@ export class WebSeed {
    * last one maybe fewer) goes into `into[i]`, and `onPiece(i)` is called as soon as all of
    * it is there, while the rest still streams in. One range request per file the run touches
    * (BEP 19); a run of several pieces costs one request's round trip and overhead instead of
-   * one per piece (2 MiB reads took half the CPU per GiB of 256 KiB ones, bench/webseed.mjs).
+   * one per piece (2 MiB reads took half the CPU per GiB of 256 KiB ones in bench/webseed.mjs).
    * Resolves once every piece is delivered; on a failure it rejects, and the pieces already
    * delivered stay delivered (their hash check judges them).
    */

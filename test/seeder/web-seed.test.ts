@@ -5,7 +5,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import net from 'node:net';
-import { MAX_WEB_SEEDS, WebSeed, WebSeedError, webSeedsFor, webSeedSummary, WEB_SEED_LIMITS, type WebSeedOptions } from '../../src/seeder/web-seed';
+import { MAX_WEB_SEEDS, nextRunLength, WebSeed, WebSeedError, webSeedsFor, webSeedSummary, WEB_SEED_LIMITS, type WebSeedOptions } from '../../src/seeder/web-seed';
 import type { WebSeedProblem } from '../../src/codec/web-seed-url';
 import { ManualClock } from '../../src/util/clock';
 import { createLogger } from '../../src/util/log';
@@ -186,6 +186,22 @@ test(
     await server.close();
   }),
 );
+
+test('the next run: cut to the room in piece memory; with another read in flight, one cut below half waits', () => {
+  const rows: [number, number, boolean, number][] = [
+    // wanted, room, another read in flight, pieces
+    [4, 10, false, 4],
+    [4, 10, true, 4],
+    [4, 3, true, 3],
+    [4, 2, true, 2],
+    [4, 1, true, 0],
+    [4, 1, false, 1],
+    [4, 0, false, 0],
+    [1, 1, true, 1],
+    [1, 0, true, 0],
+  ];
+  for (const [wanted, room, busy, want] of rows) assert.is(nextRunLength(wanted, room, busy), want, `${wanted} ${room} ${busy}`);
+});
 
 test(
   'a run cut short: the pieces that came whole are handed over, the rest are not, and the seed backs off',
