@@ -159,3 +159,26 @@ export function cpuSeconds(pid, readFileSync) {
   const fields = f.slice(f.lastIndexOf(')') + 2).split(' ');
   return (Number(fields[11]) + Number(fields[12])) / 100;
 }
+
+/**
+ * meshseed's daemon (dist/meshseed.js under `root`) in mirror mode on loopback, tracker and LPD
+ * off, with fresh `torrents`, `data` and `state` folders under `base`; resolves once it listens
+ * for peers. `start` is a `processes()` starter.
+ */
+export async function startMirrorDaemon(start, { root, base, nodeFlags, port, extra = [] }) {
+  for (const d of ['torrents', 'data', 'state']) mkdirSync(join(base, d), { recursive: true });
+  const daemon = start(process.execPath, [
+    ...nodeFlags,
+    join(root, 'dist', 'meshseed.js'),
+    'daemon',
+    '--tracker-enabled', '0',
+    '--lpd-enabled', '0',
+    '--state-dir', join(base, 'state'),
+    '--seeder-torrent-dir', join(base, 'torrents'),
+    '--seeder-data-dir', join(base, 'data'),
+    '--seeder-listen-port', String(port),
+    ...extra,
+  ]);
+  await until('the daemon to listen', 15_000, () => /listening for peers/.test(daemon.out));
+  return daemon;
+}

@@ -32,7 +32,7 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { initScriptNodeFlags, makeTorrent, median, numberArg, processes, until } from './fixtures.mjs';
+import { initScriptNodeFlags, makeTorrent, median, numberArg, processes, startMirrorDaemon, until } from './fixtures.mjs';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const SIZE_MIB = numberArg('size-mib', 256);
@@ -129,21 +129,8 @@ async function curlRun(round) {
 
 async function meshseedRun(round) {
   const base = join(work, `ms-${round}`);
-  for (const d of ['torrents', 'data', 'state']) mkdirSync(join(base, d), { recursive: true });
   const prof = PROF_DIR ? ['--cpu-prof', '--cpu-prof-dir', PROF_DIR, '--cpu-prof-name', `mirror-webseed-${round}.cpuprofile`] : [];
-  const daemon = start(process.execPath, [
-    ...NODE_FLAGS,
-    ...prof,
-    join(ROOT, 'dist', 'meshseed.js'),
-    'daemon',
-    '--tracker-enabled', '0',
-    '--lpd-enabled', '0',
-    '--state-dir', join(base, 'state'),
-    '--seeder-torrent-dir', join(base, 'torrents'),
-    '--seeder-data-dir', join(base, 'data'),
-    '--seeder-listen-port', String(port()),
-  ]);
-  await until('the daemon to listen', 15_000, () => /listening for peers/.test(daemon.out));
+  const daemon = await startMirrorDaemon(start, { root: ROOT, base, nodeFlags: [...NODE_FLAGS, ...prof], port: port() });
   // the torrent file dropped in the watch folder, as an operator would
   writeFileSync(join(base, 'bench.torrent.part'), torrentBytes);
   renameSync(join(base, 'bench.torrent.part'), join(base, 'torrents', 'bench.torrent'));
