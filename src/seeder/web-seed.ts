@@ -7,6 +7,10 @@
  *
  *   - one range request per file a read touches (BEP 19: a piece that spans files needs
  *     one request per file), on at most `maxSockets` kept-alive connections;
+ *   - a read is a run of whole pieces (`readPieces`), each handed over as soon as its bytes
+ *     are all in; the engine keeps `readsInFlight` reads going (`readSlots`), each about
+ *     `readMs` of the seed's measured rate (`piecesPerRead`), cut to its free piece memory
+ *     (`nextRunLength`);
  *   - every answer is bounded: header size, body length (exactly the range's length; a byte
  *     more aborts), time to connect, time without a byte;
  *   - a `200` means the server ignored the range: the body is abandoned at once (we never
