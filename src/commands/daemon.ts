@@ -24,6 +24,7 @@ import { CatalogService } from '../catalog/catalog-service.js';
 import { MagnetService } from '../catalog/magnet-service.js';
 import { addTarget } from '../catalog/add-target.js';
 import type mri from 'mri';
+import { reportCodeCache, writeCodeCache } from '../boot/code-cache-writer.js';
 
 /** One line per setting: flag, doc, then its default, bounds and unit from the settings table. */
 export function settingsFlagsHelp(): string {
@@ -43,7 +44,9 @@ export function loadSettings(args: mri.Argv): { settings: Settings; problems: Co
 export const daemonCommand: Command = {
   name: 'daemon',
   summary: 'run the tracker, LPD and seeder (what the init script starts)',
-  help: `Usage: meshseed daemon [--config FILE] [--<setting> VALUE ...]
+  // built when asked for (a getter): the settings list is work the daemon's start does not need
+  get help() {
+    return `Usage: meshseed daemon [--config FILE] [--<setting> VALUE ...]
 
 Runs meshseed in the foreground: tracker, Local Peer Discovery and seeder, as enabled.
 Settings come from the built-in defaults, then the UCI file (--config FILE, or
@@ -54,10 +57,11 @@ Settings flags (a list option takes the flag again, or commas: --seeder-mesh-tra
 ${settingsFlagsHelp()}
 
 Example:
-  meshseed daemon --state-dir /tmp/ms --tracker-port 7000 --seeder-upload-rate 100`,
+  meshseed daemon --state-dir /tmp/ms --tracker-port 7000 --seeder-upload-rate 100`;
+  },
   options: { string: ['config'] },
   extraFlags: SETTING_KEYS.map(flagOf),
-  async run(args) {
+  async run(args, io) {
     if (args._.length > 0) throw usageError(`daemon takes no arguments (got '${args._[0]}')`);
     // A file named on the command line must be there: running on defaults instead would open
     // ports and folders the operator never asked for.
@@ -71,6 +75,7 @@ Example:
       for (const p of problems) log.error(`config: ${formatProblem(p)}`);
       throw new MeshseedError('ECONFIG', `not starting: ${problems.length} problem(s) in ${file}; fix them and check with: meshseed check-config --config ${file}`);
     }
+    reportCodeCache(io.boot, log);
     const daemon = new Daemon({ log, clock: systemClock }, settings);
     // The tracker is also the TrackerRegistry the LPD bridge registers peers with.
     const tracker = settings['tracker.enabled'] ? new TrackerService({ log, clock: systemClock }, settings) : undefined;
@@ -196,6 +201,9 @@ Example:
         applyFlags(args, next.settings);
         void daemon.reload(next.settings).then(() => control.reload(next.settings));
       });
+      // Every part started (and a SIGTERM now stops them in order): the functions their
+      // start compiled go into the code cache for the next start.
+      writeCodeCache(io.boot, log);
     });
     return 0;
   },

@@ -22,7 +22,9 @@
  *   every 5 minutes.
  */
 import { createSocket, type Socket } from 'node:dgram';
-import DHT from 'bittorrent-dht';
+// the package (and its `debug`, which loads node:tty) is loaded by start() when the DHT is on:
+// a daemon with it off (the default) never pays for it
+import type DHT from 'bittorrent-dht';
 import type { Settings } from '../config/settings.js';
 import type { Service } from '../daemon.js';
 import type { PeerCandidate, SeederView } from '../parts.js';
@@ -125,6 +127,7 @@ export class DhtService implements Service {
       this.log.info('off (dht.enabled is 0)');
       return;
     }
+    const { default: DhtNode } = await import('bittorrent-dht');
     const s = this.settings;
     const stateDir = s['main.state_dir'];
     const loaded = loadDhtState(stateDir, s['dht.max_nodes']);
@@ -132,7 +135,7 @@ export class DhtService implements Service {
     else this.saved = loaded;
     const socket = new GuardedDhtSocket({ clock: this.deps.clock, createSocket: this.deps.createSocket ?? (() => createSocket('udp4')) }, s['dht.query_rate']);
     const bootstrap = s['dht.bootstrap'].map(parseHostPort).filter((x) => x !== undefined);
-    const dht = new DHT({
+    const dht = new DhtNode({
       ...(this.saved ? { nodeId: Buffer.from(this.saved.nodeId, 'hex') } : {}),
       // `false`: the package's default public routers are never contacted.
       bootstrap: bootstrap.length ? bootstrap : false,
