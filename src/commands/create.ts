@@ -11,7 +11,6 @@ import { formatBytes, Progress } from '../util/progress.js';
 import { MeshseedError, usageError } from '../errors.js';
 import { VERSION } from '../version.js';
 import { many, single, type Command } from './command.js';
-import { DEFAULT_CONFIG_FILE, loadUciFile } from '../config/resolve.js';
 import { progressSink } from './torrent-common.js';
 
 /** Most hashing threads (-t): mktorrent's limit is the same order; more than the cores only costs memory. */
@@ -21,8 +20,12 @@ declare const MESHSEED_BUNDLE: boolean | undefined;
 /** The bundle a hashing thread starts from: this file when it is dist/meshseed.js, else none (one thread). */
 const workerScript = (): string | undefined => (typeof MESHSEED_BUNDLE !== 'undefined' && MESHSEED_BUNDLE ? __filename : undefined);
 
-/** What to do about a torrent made without -a: the mesh tracker of this router's config when it names one. */
-function trackerHint(output: string): string {
+/**
+ * What to do about a torrent made without -a: the mesh tracker of this router's config when
+ * it names one. (The config modules are loaded only then: `create` starts sooner without them.)
+ */
+async function trackerHint(output: string): Promise<string> {
+  const { DEFAULT_CONFIG_FILE, loadUciFile } = await import('../config/resolve.js');
   let url = 'http://<mesh router>:6969/announce';
   if (existsSync(DEFAULT_CONFIG_FILE)) url = loadUciFile(DEFAULT_CONFIG_FILE).settings['seeder.mesh_tracker'][0] ?? url;
   return `clients find its peers only by LPD or PEX. Add the mesh tracker: -a ${url} (or now: meshseed reannounce ${url} ${output})`;
@@ -147,7 +150,7 @@ Examples:
     });
     const m = parseMetainfo(bytes); // what we write, we must read back
     writeFileAtomic(output, bytes, { overwrite: force });
-    if (!quiet && tiers.length === 0) io.err(`meshseed: warning: ${output} has no tracker: ${trackerHint(output)}`);
+    if (!quiet && tiers.length === 0) io.err(`meshseed: warning: ${output} has no tracker: ${await trackerHint(output)}`);
     if (!quiet) {
       io.out(`${output}: ${m.name}, ${formatBytes(m.length)} in ${m.files.length} file${m.files.length === 1 ? '' : 's'}, ${m.pieceCount} pieces of ${formatBytes(m.pieceLength)}`);
       io.out(`info hash ${m.infoHashHex}`);
