@@ -5,7 +5,7 @@
  * digests after each chunk it read, and its problems at the end.
  *
  * A worker is the bundle (dist/meshseed.js) started again in a thread with HASH_WORKER_ARG:
- * it costs a V8 isolate, about 10 MiB of RSS here, and some 30 ms to start, so one thread
+ * it costs a V8 isolate (about 12 MiB of RSS here) and loading the bundle again, so one thread
  * (the default) keeps `create` smallest, and a second one nearly halves its time on a
  * machine with two cores (bench/hash.sh). Pieces are reported in any order.
  */
