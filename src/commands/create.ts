@@ -55,7 +55,7 @@ Options:
   -f, --force                  overwrite the output file if it exists
   -q, --quiet                  no progress and no summary
   -t, --threads N              hashing threads (1..${MAX_THREADS}, default 1); each one more costs about
-                               12 MiB of memory and on a machine with N cores divides the time
+                               12 MiB of memory and hashes on another free core
 
 Progress goes to stderr: a bar on a terminal, a line per 10% otherwise.
 

@@ -6,8 +6,8 @@
  *
  * A worker is the bundle (dist/meshseed.js) started again in a thread with HASH_WORKER_ARG:
  * it costs a V8 isolate (about 12 MiB of RSS here) and loading the bundle again, so one thread
- * (the default) keeps `create` smallest, and a second one nearly halves its time on a
- * machine with two cores (bench/hash.sh). Pieces are reported in any order.
+ * (the default) keeps `create` smallest; a second one hashes at the same time on a second
+ * free core (bench/hash.sh compares both with mktorrent). Pieces are reported in any order.
  */
 import type { Worker as WorkerThread } from 'node:worker_threads';
 import { HASH_WORKER_ARG } from '../boot/entry-args.js';
