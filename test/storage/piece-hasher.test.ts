@@ -5,6 +5,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { hashFiles, type StreamFile } from '../../src/storage/piece-hasher';
+import { splitPieces } from '../../src/storage/hash-threads';
 import { deadline, tempDir } from '../helpers';
 
 /** Reference: SHA-1 of each piece of the concatenated bytes. */
@@ -215,5 +216,32 @@ test(
     }
   }),
 );
+
+test('hashing threads share the pieces in contiguous, nearly equal, non-empty ranges', () => {
+  assert.equal(splitPieces(10, 1), [{ first: 0, end: 10 }]);
+  assert.equal(splitPieces(10, 3), [
+    { first: 0, end: 3 },
+    { first: 3, end: 6 },
+    { first: 6, end: 10 },
+  ]);
+  // never more threads than pieces, never none
+  assert.equal(splitPieces(2, 8), [
+    { first: 0, end: 1 },
+    { first: 1, end: 2 },
+  ]);
+  assert.equal(splitPieces(0, 4), [{ first: 0, end: 0 }]);
+  for (const [n, t] of [
+    [1024, 2],
+    [1025, 7],
+    [5, 5],
+  ] as const) {
+    const r = splitPieces(n, t);
+    assert.is(r[0]!.first, 0);
+    assert.is(r.at(-1)!.end, n);
+    for (let k = 1; k < r.length; k++) assert.is(r[k]!.first, r[k - 1]!.end);
+    const sizes = r.map((x) => x.end - x.first);
+    assert.ok(Math.max(...sizes) - Math.min(...sizes) <= 1, sizes.join(' '));
+  }
+});
 
 test.run();
