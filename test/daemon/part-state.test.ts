@@ -45,6 +45,10 @@ test('retry delays double from 5 s to at most 5 minutes; reasons and lines in wo
   assert.is(startFailureReason(new Error('peer ports 6881, 6882 in use')), 'peer ports 6881, 6882 in use');
   assert.is(partLine('tracker', { state: 'retrying', reason: 'port 6969 in use', attempts: 1, retryInS: 5 }), 'tracker: not running (port 6969 in use), retrying');
   assert.is(partLine('lpd', { state: 'running' }), 'lpd: running');
+  assert.is(partLine('dht', { state: 'off', reason: 'dht.enabled is 0' }), 'dht: off (dht.enabled is 0)');
+  assert.is(partLine('lpd', { state: 'idle', reason: 'no LAN/mesh bridge interface (br-lan, br-mesh) has an address' }), 'lpd: idle (no LAN/mesh bridge interface (br-lan, br-mesh) has an address)');
+  // off and idle are the operator's choice or the machine's shape, not problems to flag
+  assert.equal(partProblems({ dht: { state: 'off', reason: 'dht.enabled is 0' }, lpd: { state: 'idle', reason: 'x' } }), []);
   assert.equal(partProblems({ tracker: { state: 'retrying', reason: 'port 6969 in use' }, lpd: { state: 'running' } }), ['tracker: not running (port 6969 in use), retrying']);
   assert.equal(partProblems(undefined), []);
   assert.equal(partProblems('junk'), []);
@@ -84,6 +88,34 @@ test(
     assert.ok(logs.includes('info: tracker: started after 2 failed attempt(s)'), logs.join('\n'));
     await daemon.close();
     assert.is(tracker.closed, 1);
+  }),
+);
+
+test(
+  'startAdded starts the parts added so far (the tracker), start the ones added after, each once, then logs which run',
+  deadline(5000, async () => {
+    const clock = new ManualClock();
+    const logs: string[] = [];
+    const daemon = new Daemon({ log: createLogger('info', (l) => logs.push(l)), clock }, defaultSettings());
+    const tracker = flaky('tracker', 0);
+    daemon.add(tracker);
+    await daemon.startAdded();
+    assert.is(tracker.starts, 1);
+    assert.equal(logs, []);
+    const seeder = flaky('seeder', 1);
+    const lpd = flaky('lpd', 0);
+    daemon.add(seeder);
+    daemon.add(lpd);
+    await daemon.start();
+    assert.equal([tracker.starts, seeder.starts, lpd.starts], [1, 1, 1]);
+    assert.equal(daemon.parts(), {
+      tracker: { state: 'running' },
+      seeder: { state: 'retrying', reason: 'port 6969 in use', attempts: 1, retryInS: 5 },
+      lpd: { state: 'running' },
+    });
+    assert.is(logs.at(-1), 'info: started (tracker, lpd)');
+    await daemon.close();
+    assert.equal([tracker.closed, seeder.closed, lpd.closed], [1, 0, 1]);
   }),
 );
 
