@@ -16,6 +16,7 @@ import type { Settings } from '../config/settings.js';
 import type { Logger } from '../util/log.js';
 import { MeshseedError } from '../errors.js';
 import { VERSION } from '../version.js';
+import { processMemory, type ProcessMemory } from '../util/process-memory.js';
 
 export const CONTROL_SOCKET_NAME = 'meshseed.sock';
 /** A request is one JSON line: a status ask, or an add carrying a magnet link (at most 16 KiB). */
@@ -42,6 +43,8 @@ export interface StatusDocument {
   services: Record<string, unknown>;
   /** Daemon.parts(): each part's state (part-state.ts), running or retrying and why. */
   parts?: Record<string, unknown>;
+  /** The process's memory (util/process-memory.ts). */
+  memory?: ProcessMemory;
 }
 
 export interface ControlServerDeps {
@@ -197,6 +200,7 @@ export class ControlServer implements Service {
         uptimeS: Math.round((this.now() - this.startedAt) / 1000),
         services: this.deps.status(),
         ...(this.deps.parts ? { parts: this.deps.parts() } : {}),
+        memory: processMemory(),
       };
       return { ok: true, status };
     } catch (err) {

@@ -19,6 +19,7 @@ import { dhtSummary } from '../dht/dht-summary.js';
 import { partProblems } from '../part-state.js';
 import type { StatusDocument } from './control-socket.js';
 import type { AnnouncerStatus, TorrentAnnounceStatus } from '../seeder/announcer.js';
+import type { ProcessMemory } from '../util/process-memory.js';
 
 export interface TorrentView {
   /** null for a .torrent file the seeder could not read (see error). */
@@ -56,6 +57,8 @@ export interface StatusView {
   totals: { torrents: number; peers: number; uploadRate: number; uploaded: number };
   /** Each part's state by name: `{ state: 'running' }` or `{ state: 'retrying', reason, attempts, retryInS }`. */
   parts: Record<string, unknown>;
+  /** The daemon's memory in bytes (util/process-memory.ts); null from a daemon too old to say. */
+  memory: ProcessMemory | null;
   services: Record<string, unknown>;
 }
 
@@ -142,6 +145,7 @@ export function statusView(doc: StatusDocument): StatusView {
     torrents,
     totals: { torrents: torrents.length, peers: sum((t) => t.peers), uploadRate: sum((t) => t.uploadRate), uploaded: sum((t) => t.uploaded) },
     parts: doc.parts ?? {},
+    memory: doc.memory ?? null,
     services,
   };
 }

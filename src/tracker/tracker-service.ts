@@ -28,6 +28,7 @@ import { FrontRoutes, type OfferedTorrent } from './front-routes.js';
 import { offeredTorrents, type AllowedEntry, type SeededEntry } from './offered.js';
 import type { SeededTorrent } from '../parts.js';
 import type { SeederStatus } from '../seeder/seeder.js';
+import { processMemory } from '../util/process-memory.js';
 
 export const STATE_FILE_NAME = 'tracker.json';
 /** The state file is written at most this often (flash wears), and at shutdown. */
@@ -465,7 +466,7 @@ export class TrackerService implements Service, TrackerRegistry, TrackerSwarms {
       interval: this.settings['tracker.interval'],
       uptimeSeconds: Math.floor((nowMs - this.startedAt) / 1000),
       counters: { ...this.core.counters },
-      memory: (({ rss, heapUsed, arrayBuffers }) => ({ rss, heapUsed, arrayBuffers }))(process.memoryUsage()),
+      memory: processMemory(),
       ...this.lpdExtra(),
       ...(path === '/stats.json' ? { json: this.statsJsonExtra() } : {}),
       ...(this.partsStatus ? { parts: this.partsStatus() } : {}),
