@@ -5,6 +5,8 @@
 // extensions), interested, then 16 KiB requests kept --pipeline deep while unchoked, from a
 // random first piece onward. Blocks are counted, not checked (this measures the seeder's
 // memory under load, not its data). Prints {"connected","unchoked","bytes","seconds"}.
+// With --seconds 0 it runs until its stdin ends, printing {"progress":true,"connected","bytes"}
+// every half second (bench/router.mjs waits on those), and the same report at the end.
 import { connect } from 'node:net';
 import { randomBytes } from 'node:crypto';
 
@@ -29,7 +31,9 @@ const sockets = [];
 
 function leecher(i) {
   const infoHash = hashes[i % hashes.length];
-  const s = connect({ host: '127.0.0.1', port });
+  // each leecher from its own loopback address (127.0.1.1, 127.0.1.2, ...): 50 peers, as on a
+  // mesh, and the seeder's bound on handshakes in progress per address does not refuse them
+  const s = connect({ host: '127.0.0.1', port, localAddress: `127.0.${1 + (i >> 8)}.${1 + (i & 255)}` });
   sockets.push(s);
   s.setNoDelay(true);
   let buf = Buffer.alloc(0);
@@ -100,7 +104,14 @@ function leecher(i) {
 }
 
 for (let i = 0; i < count; i++) leecher(i);
-setTimeout(() => {
+const started = Date.now();
+const end = () => {
   for (const s of sockets) s.destroy();
-  console.log(JSON.stringify({ connected, unchoked: everUnchoked, bytes, seconds }));
-}, seconds * 1000);
+  console.log(JSON.stringify({ connected, unchoked: everUnchoked, bytes, seconds: (Date.now() - started) / 1000 }));
+  process.exit(0);
+};
+if (seconds > 0) setTimeout(end, seconds * 1000);
+else {
+  setInterval(() => console.log(JSON.stringify({ progress: true, connected, bytes })), 500);
+  process.stdin.on('end', end).resume();
+}
