@@ -18,15 +18,18 @@
 // and a bare `node` with the same flags is measured first as the floor.
 // Loopback only. Never part of `npm test`.
 //
-//   npm run build && node bench/router.mjs [--rounds 1] [--mirror-mib 32] [--only meshseed] [--node-flags "..."]
+//   npm run build && node bench/router.mjs [--rounds 1] [--mirror-mib 32] [--only meshseed] [--node-flags "..."] [--variants "A; B"]
 //
-// --node-flags replaces the init script's flags (to measure a V8 flag before choosing it);
-// --env "K=V ..." adds environment variables to the daemon (MALLOC_ARENA_MAX, UV_THREADPOOL_SIZE).
+// --node-flags "..." replaces the init script's flags; --variants "A; B; ..." also runs meshseed
+// started other ways in each round, one after the other, for a side-by-side table: each is node
+// flags added to the init script's (or replacing them when it sets --max-old-space-size) and
+// NAME=value environment variables (MALLOC_ARENA_MAX=2, UV_THREADPOOL_SIZE=2), to measure a
+// lever before choosing it.
 import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, copyFileSync, linkSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { initScriptNodeFlags, makeTorrent, median, mib, rss, runToEnd, until, waitForTcp } from './fixtures.mjs';
+import { cpuSeconds, initScriptNodeFlags, makeTorrent, median, mib, rss, runToEnd, until, waitForTcp } from './fixtures.mjs';
 
 const root = new URL('..', import.meta.url).pathname;
 const arg = (name, dflt) => {
@@ -36,8 +39,15 @@ const arg = (name, dflt) => {
 const ROUNDS = Number(arg('rounds', '1'));
 /** --only meshseed: skip the reference (while trying flags). */
 const ONLY = arg('only', '');
-const FLAGS = arg('node-flags', undefined)?.split(/\s+/).filter(Boolean) ?? initScriptNodeFlags(root);
-const ENV = Object.fromEntries((arg('env', '') || '').split(/\s+/).filter(Boolean).map((kv) => kv.split('=')));
+/** A way to start the daemon: node flags and environment variables ("--flag=1 NAME=value ..."). */
+const variant = (text) => {
+  const words = text.split(/\s+/).filter(Boolean);
+  return { label: text.trim() || '(no flags)', flags: words.filter((w) => w.startsWith('-')), env: Object.fromEntries(words.filter((w) => !w.startsWith('-')).map((kv) => kv.split('='))) };
+};
+const INIT = initScriptNodeFlags(root).join(' ');
+/** The init script's flags, or --node-flags; --variants "A; B; ..." adds ways to compare in the same run. */
+const MAIN = variant(arg('node-flags', INIT));
+const VARIANTS = [MAIN, ...(arg('variants', '') || '').split(';').filter((v) => v.trim()).map((v) => variant(v.includes('--max-old-space-size') ? v : `${INIT} ${v}`))];
 const PY = '/usr/bin/python3';
 const BIG = 4;
 const BIG_BYTES = 32 << 20;
@@ -169,14 +179,14 @@ async function leechers(port) {
 }
 /** The bare floor: `node` with the same flags, doing nothing. */
 async function nodeFloor() {
-  const n = start(process.execPath, [...FLAGS, '-e', 'console.log("up"); setInterval(() => {}, 1e6)']);
+  const n = start(process.execPath, [...MAIN.flags, '-e', 'console.log("up"); setInterval(() => {}, 1e6)']);
   await waitFor('node up', () => n.out.includes('up'));
   const m = rss(n.pid);
   await stop(n);
   return m;
 }
 
-async function meshseedRound() {
+async function meshseedRound({ flags, env }) {
   const state = join(dir, 'ms-state');
   const torrents = join(dir, 'ms-torrents');
   const data = join(dir, 'ms-data');
@@ -188,12 +198,12 @@ async function meshseedRound() {
   const sport = tport + 1;
   const srcPort = tport + 2;
   const d = start(process.execPath, [
-    ...FLAGS, STATUS, 'daemon',
+    ...flags, STATUS, 'daemon',
     '--state-dir', state, '--seeder-torrent-dir', torrents, '--seeder-data-dir', data,
     '--seeder-listen-port', String(sport), '--tracker-port', String(tport), '--tracker-address', '127.0.0.1',
     '--lpd-enabled', '0', '--tracker-rate-limit', '0', '--tracker-max-torrents', '20000', '--tracker-max-peers', '200000',
     '--seeder-upload-rate', String(LIMIT_KIB),
-  ], { env: { ...process.env, ...ENV } });
+  ], { env: { ...process.env, ...env } });
   const status = async () => JSON.parse(await runToEnd(process.execPath, [STATUS, 'status', '--json', '--state-dir', state]).catch(() => '{}'));
   const seeding = (v, names) => (v.torrents ?? []).filter((t) => t.state === 'seeding' && names(t.name ?? '')).length;
   const r = { detail: {} };
@@ -234,6 +244,7 @@ async function meshseedRound() {
     await snap('mirror');
     r.report = await dl.end();
     r.hwm = rss(d.pid).hwm;
+    r.cpu = cpuSeconds(d.pid, readFileSync);
     const stats = JSON.parse(await runToEnd('curl', ['-s', `http://127.0.0.1:${tport}/stats.json`]));
     r.tracked = stats.peers;
   } catch (err) {
@@ -309,29 +320,40 @@ const where = (m) =>
   `RssAnon ${mib(m.anon)} + RssFile ${mib(m.file)}; heap ${mib(m.heapUsed)}/${mib(m.heapTotal)} (code ${mib(m.codeSpace)}), external ${mib(m.external)} (buffers ${mib(m.arrayBuffers)})`;
 
 const uptime = () => readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
-console.log(`router bench: meshseed with node flags [${FLAGS.join(' ')}]${Object.keys(ENV).length ? ` env ${JSON.stringify(ENV)}` : ''}, ${ROUNDS} round(s); load average ${uptime()}`);
+console.log(`router bench: meshseed started with [${MAIN.label}]${VARIANTS.length > 1 ? `, and to compare: ${VARIANTS.slice(1).map((v) => `[${v.label}]`).join(', ')}` : ''}; ${ROUNDS} round(s); load average ${uptime()}`);
 const floor = await nodeFloor();
 console.log(`bare node with these flags: RSS ${mib(floor.rss)} MiB (RssAnon ${mib(floor.anon)} + RssFile ${mib(floor.file)})`);
-const ms = [];
+const runs = VARIANTS.map(() => []);
 const ref = [];
 for (let i = 0; i < ROUNDS; i++) {
-  const a = await meshseedRound();
-  ms.push(a);
-  console.log(`round ${i + 1} meshseed                 ${line(a)}; tracked ${a.tracked} peers; leechers: ${a.report.connected} connected, ${a.report.unchoked} unchoked, ${mib(a.report.bytes)} MiB; ${MIRRORS} x ${MIRROR_BYTES >> 20} MiB mirrored in ${a.mirrorSeconds.toFixed(1)} s`);
-  for (const [k, label] of STAGES.slice(0, 5)) console.log(`    ${label.padEnd(28)} ${where(a.detail[k])}`);
+  for (const [v, x] of VARIANTS.entries()) {
+    const a = await meshseedRound(x);
+    runs[v].push(a);
+    console.log(`round ${i + 1} meshseed [${x.label}] ${line(a)}; tracked ${a.tracked} peers; leechers: ${a.report.connected} connected, ${a.report.unchoked} unchoked, ${mib(a.report.bytes)} MiB; ${MIRRORS} x ${MIRROR_BYTES >> 20} MiB mirrored in ${a.mirrorSeconds.toFixed(1)} s; ${a.cpu.toFixed(1)} CPU s`);
+    for (const [k, label] of STAGES.slice(0, 5)) console.log(`    ${label.replace('(peak)', '(its end)').padEnd(30)} ${where(a.detail[k])}`);
+  }
   if (ONLY === 'meshseed') continue;
   const b = await referenceRound();
   ref.push(b);
   console.log(`round ${i + 1} opentracker + libtorrent ${line(b)}; leechers: ${b.report.connected} connected, ${b.report.unchoked} unchoked, ${mib(b.report.bytes)} MiB; mirrored in ${b.mirrorSeconds.toFixed(1)} s`);
 }
+const ms = runs[0];
 const m = (xs, k) => median(xs.map((x) => x[k]));
 const md = (k, f) => median(ms.map((x) => x.detail[k][f]));
-console.log(`\nmedians of ${ROUNDS} (RSS, MiB; load average now ${uptime()}):`);
+console.log(`\nmedians of ${ROUNDS} (RSS, MiB; load average now ${uptime()}), meshseed with [${MAIN.label}]:`);
 console.log(`  stage                              meshseed  RssAnon  RssFile  heap used  opentracker+libtorrent  ratio`);
 for (const [k, label] of STAGES) {
   const detail = ms[0].detail[k] ? `${mib(md(k, 'anon')).padStart(8)} ${mib(md(k, 'file')).padStart(8)} ${mib(md(k, 'heapUsed')).padStart(10)}` : ' '.repeat(28);
   const refText = ref.length ? `${mib(m(ref, k)).padStart(12)}             ${(m(ms, k) / m(ref, k)).toFixed(2)}` : '';
   console.log(`  ${label.padEnd(34)} ${mib(m(ms, k)).padStart(8)} ${detail} ${refText}`);
+console.log(`  (RssAnon, RssFile and heap are read when a stage is reached, or at its end for the peaks)`);
 }
 console.log(`memory added by 100k tracked peers: meshseed +${mib(m(ms, 'peers') - m(ms, 'torrents'))} MiB (target <= 8)`);
 console.log(`peak RSS (high-water mark) ${mib(m(ms, 'hwm'))} MiB (target <= 64)`);
+if (VARIANTS.length > 1) {
+  console.log(`\nvariants (medians, MiB: RSS per stage, last the high-water mark; RssAnon at the mirror stage; mirror time; daemon CPU s):`);
+  for (const [v, x] of VARIANTS.entries()) {
+    const rs = runs[v];
+    console.log(`  ${STAGES.map(([k]) => mib(m(rs, k)).padStart(6)).join(' ')}  anon ${mib(median(rs.map((r) => r.detail.mirror.anon)))}  ${median(rs.map((r) => r.mirrorSeconds)).toFixed(1)} s  ${median(rs.map((r) => r.cpu)).toFixed(1)} CPU s  [${x.label}]`);
+  }
+}
