@@ -346,8 +346,8 @@ for (const [k, label] of STAGES) {
   const detail = ms[0].detail[k] ? `${mib(md(k, 'anon')).padStart(8)} ${mib(md(k, 'file')).padStart(8)} ${mib(md(k, 'heapUsed')).padStart(10)}` : ' '.repeat(28);
   const refText = ref.length ? `${mib(m(ref, k)).padStart(12)}             ${(m(ms, k) / m(ref, k)).toFixed(2)}` : '';
   console.log(`  ${label.padEnd(34)} ${mib(m(ms, k)).padStart(8)} ${detail} ${refText}`);
-console.log(`  (RssAnon, RssFile and heap are read when a stage is reached, or at its end for the peaks)`);
 }
+console.log(`  (RssAnon, RssFile and heap are read when a stage is reached, or at its end for the peaks)`);
 console.log(`memory added by 100k tracked peers: meshseed +${mib(m(ms, 'peers') - m(ms, 'torrents'))} MiB (target <= 8)`);
 console.log(`peak RSS (high-water mark) ${mib(m(ms, 'hwm'))} MiB (target <= 64)`);
 if (VARIANTS.length > 1) {
