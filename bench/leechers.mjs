@@ -4,7 +4,10 @@
 // --pieces pieces of --piece-length bytes, and download for --seconds: plain BEP 3 (no
 // extensions), interested, then 16 KiB requests kept --pipeline deep while unchoked, from a
 // random first piece onward. Blocks are counted, not checked (this measures the seeder's
-// memory under load, not its data). Prints {"connected","unchoked","bytes","seconds"}.
+// memory under load, not its data). Prints {"connected","failed","unchoked","bytes","seconds"}
+// (failed: no handshake, refused or closed before it, or none within 30 s).
+// With --seconds 0 it runs until its stdin ends, printing {"progress":true,"connected","failed","bytes"}
+// every half second (bench/router.mjs waits on those), and the same report at the end.
 import { connect } from 'node:net';
 import { randomBytes } from 'node:crypto';
 
@@ -23,13 +26,18 @@ const BLOCK = 16384;
 const MAX_MESSAGE = BLOCK + 13 + 1024;
 
 let connected = 0;
+/** Leechers whose connection ended (refused, closed, or no handshake within HANDSHAKE_MS) before the handshake. */
+let failed = 0;
+const HANDSHAKE_MS = 30000;
 let everUnchoked = 0;
 let bytes = 0;
 const sockets = [];
 
 function leecher(i) {
   const infoHash = hashes[i % hashes.length];
-  const s = connect({ host: '127.0.0.1', port });
+  // each leecher from its own loopback address (127.0.1.1, 127.0.1.2, ...): 50 peers, as on a
+  // mesh, and the seeder's bound on handshakes in progress per address does not refuse them
+  const s = connect({ host: '127.0.0.1', port, localAddress: `127.0.${1 + (i >> 8)}.${1 + (i & 255)}` });
   sockets.push(s);
   s.setNoDelay(true);
   let buf = Buffer.alloc(0);
@@ -71,6 +79,7 @@ function leecher(i) {
     if (!handshaken) {
       if (buf.length < 68) return;
       handshaken = true;
+      clearTimeout(handshakeTimer);
       connected++;
       buf = buf.subarray(68);
     }
@@ -97,10 +106,22 @@ function leecher(i) {
     request();
   });
   s.on('error', () => {});
+  const handshakeTimer = setTimeout(() => s.destroy(), HANDSHAKE_MS);
+  s.on('close', () => {
+    clearTimeout(handshakeTimer);
+    if (!handshaken) failed++;
+  });
 }
 
 for (let i = 0; i < count; i++) leecher(i);
-setTimeout(() => {
+const started = Date.now();
+const end = () => {
   for (const s of sockets) s.destroy();
-  console.log(JSON.stringify({ connected, unchoked: everUnchoked, bytes, seconds }));
-}, seconds * 1000);
+  console.log(JSON.stringify({ connected, failed, unchoked: everUnchoked, bytes, seconds: (Date.now() - started) / 1000 }));
+  process.exit(0);
+};
+if (seconds > 0) setTimeout(end, seconds * 1000);
+else {
+  setInterval(() => console.log(JSON.stringify({ progress: true, connected, failed, bytes })), 500);
+  process.stdin.on('end', end).resume();
+}

@@ -4,7 +4,9 @@
 Usage: lt-seed.py TORRENT[,TORRENT...] DATA_DIR PORT [UPLOAD_LIMIT_BYTES_PER_S]
 Prints "ready" once the data is checked and it seeds; runs until killed.
 With LT_WAIT_STDIN=1 (bench/router.mjs) it prints "idle" once the session runs and adds the
-torrents only after a line arrives on stdin.
+torrents only after a line arrives on stdin; once seeding, a line "mirror T[,T...] DIR" adds
+torrents to download into DIR (from the peers their tracker gives), and it prints "mirrored"
+when they are complete.
 """
 import os, sys, time
 import libtorrent as lt
@@ -36,5 +38,17 @@ for t in torrent.split(','):
 while not all(h.status().is_seeding for h in handles):
     time.sleep(0.1)
 print('ready', flush=True)
+if os.environ.get('LT_WAIT_STDIN') == '1':
+    words = sys.stdin.readline().split()
+    if len(words) == 3 and words[0] == 'mirror':
+        mirror = []
+        for t in words[1].split(','):
+            atp = lt.add_torrent_params()
+            atp.ti = lt.torrent_info(t)
+            atp.save_path = words[2]
+            mirror.append(s.add_torrent(atp))
+        while not all(h.status().is_seeding for h in mirror):
+            time.sleep(0.05)
+        print('mirrored', flush=True)
 while True:
     time.sleep(1)

@@ -16,6 +16,7 @@ import type { Settings } from '../config/settings.js';
 import type { Logger } from '../util/log.js';
 import { MeshseedError } from '../errors.js';
 import { VERSION } from '../version.js';
+import { processMemory, type ProcessMemory } from '../util/process-memory.js';
 
 export const CONTROL_SOCKET_NAME = 'meshseed.sock';
 /** A request is one JSON line: a status ask, or an add carrying a magnet link (at most 16 KiB). */
@@ -44,6 +45,8 @@ export interface StatusDocument {
   parts?: Record<string, unknown>;
   /** A refused reload and the settings waiting for a restart (config-state.ts). */
   config?: unknown;
+  /** The process's memory (util/process-memory.ts). */
+  memory?: ProcessMemory;
 }
 
 export interface ControlServerDeps {
@@ -202,6 +205,7 @@ export class ControlServer implements Service {
         services: this.deps.status(),
         ...(this.deps.parts ? { parts: this.deps.parts() } : {}),
         ...(this.deps.config ? { config: this.deps.config() } : {}),
+        memory: processMemory(),
       };
       return { ok: true, status };
     } catch (err) {

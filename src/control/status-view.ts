@@ -20,6 +20,7 @@ import { partProblems } from '../part-state.js';
 import { configLines, emptyConfigState, type ConfigState } from './config-state.js';
 import type { StatusDocument } from './control-socket.js';
 import type { AnnouncerStatus, TorrentAnnounceStatus } from '../seeder/announcer.js';
+import type { ProcessMemory } from '../util/process-memory.js';
 
 export interface TorrentView {
   /** null for a .torrent file the seeder could not read (see error). */
@@ -59,6 +60,8 @@ export interface StatusView {
   parts: Record<string, unknown>;
   /** `reloadRefused` (null, or when, the file, its problems) and `restartNeeded` (settings waiting for a restart). */
   config: ConfigState;
+  /** The daemon's memory in bytes (util/process-memory.ts); null from a daemon too old to say. */
+  memory: ProcessMemory | null;
   services: Record<string, unknown>;
 }
 
@@ -146,6 +149,7 @@ export function statusView(doc: StatusDocument): StatusView {
     totals: { torrents: torrents.length, peers: sum((t) => t.peers), uploadRate: sum((t) => t.uploadRate), uploaded: sum((t) => t.uploaded) },
     parts: doc.parts ?? {},
     config: (doc.config as ConfigState | undefined) ?? emptyConfigState(),
+    memory: doc.memory ?? null,
     services,
   };
 }

@@ -6,6 +6,7 @@
  * (viewport meta, the table scrolls sideways inside its box).
  */
 import { partProblems } from '../part-state.js';
+import type { ProcessMemory } from '../util/process-memory.js';
 
 export interface StatsRow {
   infoHashHex: string;
@@ -31,7 +32,7 @@ export interface StatsExtra {
   uptimeSeconds: number;
   counters: Record<string, unknown>;
   /** Process memory in bytes (stats.json only). */
-  memory?: Record<string, number>;
+  memory?: ProcessMemory;
   /** Local Peer Discovery: a summary line (page) and the raw counters (stats.json). */
   lpd?: { summary: string; counters: unknown };
   /** The mesh DHT: a summary line (page) and the raw counters (stats.json). */

@@ -29,6 +29,7 @@ import type { NodeSummary } from './front-page.js';
 import { offeredTorrents, seededEntries, type AllowedEntry } from './offered.js';
 import type { SeededTorrent } from '../parts.js';
 import type { SeederStatus } from '../seeder/seeder.js';
+import { processMemory } from '../util/process-memory.js';
 
 export const STATE_FILE_NAME = 'tracker.json';
 
@@ -490,7 +491,7 @@ export class TrackerService implements Service, TrackerRegistry, TrackerSwarms {
       interval: this.settings['tracker.interval'],
       uptimeSeconds: Math.floor((nowMs - this.startedAt) / 1000),
       counters: { ...this.core.counters },
-      memory: (({ rss, heapUsed, arrayBuffers }) => ({ rss, heapUsed, arrayBuffers }))(process.memoryUsage()),
+      memory: processMemory(),
       ...this.lpdExtra(),
       ...(path === '/stats.json' ? { json: this.statsJsonExtra() } : {}),
       ...(this.partsStatus ? { parts: this.partsStatus() } : {}),

@@ -51,8 +51,11 @@ test(
       const json = await meshseed(['status', '--config', cfg2, '--json']);
       assert.is(json.code, 0, json.stderr);
       const v = JSON.parse(json.stdout);
-      assert.equal(Object.keys(v), ['version', 'pid', 'uptimeS', 'torrents', 'totals', 'parts', 'config', 'services']);
+      assert.equal(Object.keys(v), ['version', 'pid', 'uptimeS', 'torrents', 'totals', 'parts', 'config', 'memory', 'services']);
       assert.equal(v.config, { reloadRefused: null, restartNeeded: [] });
+      // the daemon's memory, Linux's split of its resident set included
+      assert.equal(Object.keys(v.memory), ['rss', 'rssAnon', 'rssFile', 'rssPeak', 'heapTotal', 'heapUsed', 'codeSpace', 'external', 'arrayBuffers']);
+      assert.ok(v.memory.rssAnon > 0 && v.memory.rssFile > 0 && v.memory.heapUsed > 0 && v.memory.heapUsed <= v.memory.heapTotal, JSON.stringify(v.memory));
       // LPD, the DHT and the introductions idle while off, so a reload can switch them on; they
       // are shown off (with the setting that says so), not running, and not logged as started
       assert.equal(v.parts, {

@@ -39,7 +39,12 @@ test(
       assert.is(statSync(path).mode & 0o777, 0o600);
       t += 61_000;
       const doc = await requestStatus(path);
-      assert.equal(doc, { version: doc.version, pid: process.pid, uptimeS: 61, services: { seeder: { torrents: [] } } });
+      assert.equal(doc, { version: doc.version, pid: process.pid, uptimeS: 61, services: { seeder: { torrents: [] } }, memory: doc.memory });
+      // the daemon's own memory, Linux's split of it included
+      const m = doc.memory!;
+      assert.ok(m.rss > 0 && m.heapUsed > 0 && m.heapUsed <= m.heapTotal && m.codeSpace > 0 && m.arrayBuffers <= m.external);
+      assert.ok(m.rssAnon! > 0 && m.rssFile! > 0 && m.rssPeak! >= m.rssAnon!);
+      assert.equal(statusView(doc).memory, m);
       assert.match(doc.version, /^\d+\.\d+\.\d+/);
       assert.equal(JSON.parse(await raw(path, 'not json\n')), { ok: false, error: 'request is not JSON' });
       assert.equal(JSON.parse(await raw(path, '{"command":"shutdown"}\n')), { ok: false, error: 'unknown command "shutdown"' });
@@ -188,7 +193,7 @@ test(
     });
     assert.equal(v.totals, { torrents: 3, peers: 3, uploadRate: 123392, uploaded: 1288490189 });
     assert.is(v.torrents[0]!.infoHash, null);
-    assert.equal(Object.keys(v), ['version', 'pid', 'uptimeS', 'torrents', 'totals', 'parts', 'config', 'services']);
+    assert.equal(Object.keys(v), ['version', 'pid', 'uptimeS', 'torrents', 'totals', 'parts', 'config', 'memory', 'services']);
     assert.equal(Object.keys(v.torrents[0]!), ['infoHash', 'name', 'state', 'peers', 'uploadRate', 'uploaded', 'progress', 'downloadRate', 'downloaded', 'etaS', 'webSeeds', 'error', 'announce']);
     assert.equal(
       renderStatus(v).split('\n'),
