@@ -2,10 +2,12 @@
  * Mirror mode for one torrent: downloads every piece it lacks from its peers (and web seeds),
  * then hands it back to seeding. It owns:
  *   - the PiecePicker (piece-picker.ts) and one PeerDownload per connected peer (download.ts);
- *   - the partial pieces: one buffer per started piece from a bounded pool (MAX_PARTIAL_BYTES),
- *     never one buffer per request; web seeds and peers fill the same pieces;
- *   - the check of each complete piece (SHA-1 off the event loop), its write (storage), and
- *     the periodic fsync after which written pieces count in the resume data (SYNC_MS);
+ *   - the partial pieces (piece-buffers.ts): a buffer per piece whose blocks are arriving,
+ *     made at its first block, at most MAX_PARTIAL_BYTES of them before no more blocks are
+ *     asked for, never one buffer per request; web seeds and peers fill the same pieces;
+ *   - the check of each complete piece (its SHA-1 computed as its blocks arrive), its write
+ *     (storage, one write per piece), and the periodic fsync after which written pieces count
+ *     in the resume data (SYNC_MS);
  *   - blame: a piece that fails its hash is remembered block by block (who sent which bytes);
  *     when it later passes, whoever sent a block that differs gets a strike; a peer that sent
  *     a whole failed piece alone gets one too; two strikes ban the peer's address for this
@@ -14,23 +16,28 @@
  *     checks free space before starting and again while waiting.
  * `have` to every peer is the storage's onAvailable (torrent-session.ts sends it).
  */
-import { createHash, webcrypto } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import type { Metainfo } from '../codec/metainfo.js';
 import { BLOCK_SIZE } from '../codec/peer-wire.js';
 import { PIECE_VERIFIED, type TorrentStorage } from '../storage/torrent-storage.js';
 import { pieceHashMatches } from '../storage/piece-verify.js';
-import { BufferPool } from '../util/buffer-pool.js';
 import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/log.js';
 import { RateMeter, type TokenBucket } from './bandwidth.js';
-import { PeerDownload, type DownloadEngine, type DownloadSession } from './download.js';
+import { MAX_PIPELINE, PeerDownload, type DownloadEngine, type DownloadSession } from './download.js';
+import { PieceBuffers } from './piece-buffers.js';
 import { PiecePicker, type Block } from './piece-picker.js';
 import { formatBytes } from '../control/status-view.js';
 
-/** Reason: 8 MiB of partial pieces holds 512 blocks in flight (a peer's reqq of 500) and keeps a router's memory bounded; 4 MiB measured at a quarter of the loopback throughput. */
-export const MAX_PARTIAL_BYTES = 8 << 20;
-/** Pieces up to this size are hashed on the event loop (about 2 ms at most on a router); bigger ones off it. */
-export const SYNC_HASH_MAX = 1 << 20;
+/**
+ * Piece buffers in use beyond which no more blocks are asked for (at least 2 pieces); up to
+ * twice as many hold the blocks already asked for. Reason: blocks arrive in order, a piece at
+ * a time per peer, so buffers in use are the pieces arriving plus those being written; 4 MiB
+ * covers writes lagging 40 ms at 100 MiB/s, and a router's memory stays bounded.
+ */
+export const MAX_PARTIAL_BYTES = 4 << 20;
+/** Blocks of started pieces (bookkeeping only, no buffer) beyond the buffered ones: two full pipelines (MAX_PIPELINE). */
+const STARTED_BLOCKS = 2 * MAX_PIPELINE;
 /** Written pieces are fsync'ed (then recorded in the resume data) this often: a crash costs at most this much re-checking; one small resume write per interval. */
 export const SYNC_MS = 2_000;
 /** Strikes (failed pieces blamed on a peer) that ban it: one failure may be another peer's block, two is the peer. */
@@ -90,8 +97,7 @@ export class TorrentDownload implements DownloadEngine {
   private readonly meta: Metainfo;
   private readonly peers = new Map<number, PeerDownload>();
   private nextId = 1;
-  private readonly buffers = new Map<number, Buffer>();
-  private readonly pool: BufferPool;
+  private readonly buffers: PieceBuffers;
   /** Failed pieces: who sent each block and its SHA-1, until the piece passes. */
   private readonly suspects = new Map<number, Suspect[]>();
   private readonly strikes = new Map<string, number>();
@@ -117,9 +123,10 @@ export class TorrentDownload implements DownloadEngine {
   constructor(private readonly deps: TorrentDownloadDeps) {
     const meta = deps.storage.meta;
     this.meta = meta;
-    const maxPartial = Math.max(2, Math.floor(MAX_PARTIAL_BYTES / meta.pieceLength));
+    const soft = Math.max(2, Math.floor(MAX_PARTIAL_BYTES / meta.pieceLength));
+    const maxPartial = soft + Math.ceil(STARTED_BLOCKS / Math.ceil(meta.pieceLength / BLOCK_SIZE));
     this.picker = new PiecePicker({ pieceCount: meta.pieceCount, pieceLength: meta.pieceLength, length: meta.length, maxPartial });
-    this.pool = new BufferPool(meta.pieceLength, maxPartial);
+    this.buffers = new PieceBuffers(meta.pieceLength, (i) => this.picker.pieceSize(i), { soft, hard: 2 * soft });
     for (let i = 0; i < meta.pieceCount; i++) if (deps.storage.stateOf(i) === PIECE_VERIFIED) this.picker.pieceVerified(i);
     this.startedAt = this.lastSync = this.lastInterest = deps.clock.now();
     this.startHave = this.bytesHave();
@@ -169,7 +176,9 @@ export class TorrentDownload implements DownloadEngine {
       this.waitBandwidth(bucket.waitMs(now));
       return [];
     }
-    const blocks = this.picker.pick(peer.id, peerHas, max);
+    // memory first: with every buffer taken (writes lagging), only blocks of pieces that have one
+    const has = this.buffers.full ? (i: number) => this.buffers.has(i) && peerHas(i) : peerHas;
+    const blocks = this.picker.pick(peer.id, has, max);
     // each request is paid for (at most one block into debt): the bucket tree bounds the download rate
     let i = 0;
     for (; i < blocks.length; i++) {
@@ -232,39 +241,35 @@ export class TorrentDownload implements DownloadEngine {
   /** Bytes of a block into its piece's buffer (`data` undefined: they are there already); a complete piece is checked. */
   private store(from: number, index: number, begin: number, data: Uint8Array | undefined, length = data?.length ?? 0): void {
     this.firstBlockAt ??= this.deps.clock.now();
+    if (!this.buffers.has(index) && this.picker.wantsBlock(index, begin) && !this.buffers.open(index)) {
+      // no memory for another piece: asked for again later
+      this.picker.dropped(from, index, begin);
+      this.wasted += length;
+      return;
+    }
     const r = this.picker.received(from, index, begin);
     if (!r.fresh) {
       this.wasted += length;
       return;
     }
-    let buf = this.buffers.get(index);
-    if (!buf) {
-      buf = this.pool.get();
-      this.buffers.set(index, buf);
-    }
-    if (data) buf.set(data, begin);
+    if (data) this.buffers.data(index).set(data, begin);
+    this.buffers.filled(index, begin, data !== undefined);
     for (const id of r.cancel) this.peers.get(id)?.cancel(index, begin);
     if (r.pieceComplete) this.checkPiece(index).catch((err) => this.deps.log.error(`${this.meta.name}: piece ${index}: ${(err as Error).stack ?? err}`));
   }
 
   private releaseBuffer(index: number): void {
-    const buf = this.buffers.get(index);
-    if (!buf) return;
-    this.buffers.delete(index);
-    this.pool.release(buf);
+    this.buffers.release(index);
   }
 
   private async checkPiece(index: number): Promise<void> {
     const size = this.picker.pieceSize(index);
-    const data = this.buffers.get(index)!.subarray(0, size);
+    const data = this.buffers.data(index);
     const contributors = this.picker.contributors(index);
     let ok: boolean;
     try {
-      // A small piece is hashed at once (under a millisecond); a big one on libuv's thread
-      // pool through WebCrypto (which costs a copy), so it does not block the event loop.
-      const digest =
-        size <= SYNC_HASH_MAX ? createHash('sha1').update(data).digest() : new Uint8Array(await webcrypto.subtle.digest('SHA-1', data));
-      ok = pieceHashMatches(this.meta.pieces, index, digest);
+      // hashed as its blocks arrived; what was not (out of order, a web seed's) in slices now
+      ok = pieceHashMatches(this.meta.pieces, index, await this.buffers.digest(index));
     } catch {
       ok = false;
     }
@@ -356,21 +361,27 @@ export class TorrentDownload implements DownloadEngine {
   private feedWebSeeds(now: number): void {
     for (const w of this.webSeeds) {
       if (w.busy || !w.seed.ready(now) || this.picker.complete) continue;
+      if (this.buffers.full) return;
       const index = this.picker.pickPiece(w.id);
       if (index === undefined) return;
       w.busy = true;
       w.abort = new AbortController();
       const size = this.picker.pieceSize(index);
       // the web seed writes straight into the piece's buffer (a whole piece: no block of it is anyone else's)
-      const buf = this.pool.get();
+      const buf = this.buffers.open(index);
+      if (!buf) {
+        this.picker.droppedPiece(w.id, index);
+        w.busy = false;
+        return;
+      }
       w.seed
         .read(index * this.meta.pieceLength, size, w.abort.signal, buf)
         .then(
           (data) => {
             w.busy = false;
-            if (this.stopped) return this.pool.release(buf);
+            if (this.stopped) return this.releaseBuffer(index);
             if (data.length !== size) throw new Error(`web seed answered ${data.length} bytes for ${size}`);
-            this.buffers.set(index, buf);
+            if (data.buffer !== buf.buffer || data.byteOffset !== buf.byteOffset) buf.set(data);
             for (let begin = 0; begin < size; begin += BLOCK_SIZE) this.store(w.id, index, begin, undefined, Math.min(BLOCK_SIZE, size - begin));
             this.fromWebSeeds += size;
             this.feedWebSeeds(this.deps.clock.now());
@@ -378,11 +389,12 @@ export class TorrentDownload implements DownloadEngine {
           () => {
             // its own backoff says when to try it again; the piece goes back to peers
             w.busy = false;
-            this.pool.release(buf);
+            this.releaseBuffer(index);
             if (!this.stopped) this.picker.droppedPiece(w.id, index);
           },
         )
         .catch((err) => {
+          this.releaseBuffer(index);
           this.picker.droppedPiece(w.id, index);
           this.deps.log.debug(`${this.meta.name}: web seed: ${(err as Error).message}`);
         });
@@ -444,7 +456,7 @@ export class TorrentDownload implements DownloadEngine {
       w.abort?.abort();
       w.seed.close();
     }
-    for (const i of [...this.buffers.keys()]) this.releaseBuffer(i);
+    this.buffers.clear();
   }
 }
 
