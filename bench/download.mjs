@@ -8,8 +8,9 @@
 // the seeder dials it) and a libtorrent client (test/interop/lt-download.py, which dials the
 // seeder) download it from one libtorrent seeder alone. Measured per run:
 //   - throughput: SIZE over the time from the first block received to the last piece
-//     verified (meshseed: its "download complete" log line; libtorrent: the client's own
-//     status polled every 10 ms);
+//     verified and written (meshseed: its "download complete" log line, which shows the final
+//     fsync of the data apart, printed here too; libtorrent: the client's own status polled
+//     every 10 ms, no fsync);
 //   - CPU seconds (user + system) per GiB: meshseed's daemon from /proc/<pid>/stat between
 //     its "download started" and "download complete" lines; libtorrent's getrusage from the
 //     moment the torrent is added to completion (it reports it);
@@ -102,9 +103,10 @@ async function meshseedRun(round) {
   await daemon.done;
   const m = /download complete: .* in ([\d.]+) s from the first block/.exec(daemon.out);
   const seconds = Number(m[1]);
+  const fsync = Number(/then ([\d.]+) s to fsync/.exec(daemon.out)[1]);
   const ok = digest(join(base, 'data', 'bench.bin')) === want;
   rmSync(base, { recursive: true, force: true });
-  return { seconds, cpu: cpu1 - cpu0, rss, idle, anon, file, ok };
+  return { seconds, fsync, cpu: cpu1 - cpu0, rss, idle, anon, file, ok };
 }
 
 async function libtorrentRun(round) {
@@ -128,7 +130,7 @@ for (let round = 1; round <= ROUNDS; round++) {
   ms.push(a);
   lt.push(b);
   console.log(
-    `round ${round}: meshseed ${(SIZE_MIB / a.seconds).toFixed(1)} MiB/s, ${(a.cpu / GiB).toFixed(2)} CPU s/GiB, peak RSS ${a.rss.toFixed(1)} MiB ` +
+    `round ${round}: meshseed ${(SIZE_MIB / a.seconds).toFixed(1)} MiB/s (then ${a.fsync.toFixed(2)} s to fsync), ${(a.cpu / GiB).toFixed(2)} CPU s/GiB, peak RSS ${a.rss.toFixed(1)} MiB ` +
       `(${a.idle.toFixed(1)} before the download; at the end anon ${a.anon.toFixed(1)}, file ${a.file.toFixed(1)})${a.ok ? '' : ' (DATA DIFFERS)'}; ` +
       `libtorrent ${(SIZE_MIB / b.seconds).toFixed(1)} MiB/s, ${(b.cpu / GiB).toFixed(2)} CPU s/GiB, peak RSS ${b.rss.toFixed(1)} MiB${b.ok ? '' : ' (DATA DIFFERS)'}`,
   );
