@@ -30,12 +30,13 @@ import { PiecePicker, type Block } from './piece-picker.js';
 import { formatBytes } from '../control/status-view.js';
 
 /**
- * Piece buffers in use beyond which no more blocks are asked for (at least 2 pieces); up to
- * twice as many hold the blocks already asked for. Reason: blocks arrive in order, a piece at
- * a time per peer, so buffers in use are the pieces arriving plus those being written; 4 MiB
- * covers writes lagging 40 ms at 100 MiB/s, and a router's memory stays bounded.
+ * Bytes of piece buffers in use beyond which no more blocks are asked for (at least 2
+ * pieces); up to twice as many (at least one piece more) hold the blocks already asked for.
+ * Reason: blocks arrive in order, a piece at a time per peer, so the buffers in use are the
+ * pieces arriving plus those being written; 2 MiB covers writes lagging 20 ms at 100 MiB/s,
+ * and a slower disk holds the download back rather than filling a router's memory.
  */
-export const MAX_PARTIAL_BYTES = 4 << 20;
+export const MAX_PARTIAL_BYTES = 2 << 20;
 /** Blocks of started pieces (bookkeeping only, no buffer) beyond the buffered ones: two full pipelines (MAX_PIPELINE). */
 const STARTED_BLOCKS = 2 * MAX_PIPELINE;
 /** Written pieces are fsync'ed (then recorded in the resume data) this often: a crash costs at most this much re-checking; one small resume write per interval. */
@@ -126,7 +127,8 @@ export class TorrentDownload implements DownloadEngine {
     const soft = Math.max(2, Math.floor(MAX_PARTIAL_BYTES / meta.pieceLength));
     const maxPartial = soft + Math.ceil(STARTED_BLOCKS / Math.ceil(meta.pieceLength / BLOCK_SIZE));
     this.picker = new PiecePicker({ pieceCount: meta.pieceCount, pieceLength: meta.pieceLength, length: meta.length, maxPartial });
-    this.buffers = new PieceBuffers(meta.pieceLength, (i) => this.picker.pieceSize(i), { soft, hard: 2 * soft });
+    const hard = Math.max(soft + 1, Math.floor((2 * MAX_PARTIAL_BYTES) / meta.pieceLength));
+    this.buffers = new PieceBuffers(meta.pieceLength, (i) => this.picker.pieceSize(i), { soft, hard });
     for (let i = 0; i < meta.pieceCount; i++) if (deps.storage.stateOf(i) === PIECE_VERIFIED) this.picker.pieceVerified(i);
     this.startedAt = this.lastSync = this.lastInterest = deps.clock.now();
     this.startHave = this.bytesHave();
