@@ -21,8 +21,8 @@ import type { Block } from './piece-picker.js';
 export const REQUEST_QUEUE_S = 3;
 /** Requests outstanding before the peer's rate is known (libtorrent starts at 4 and ramps; 16 fills a LAN at once). */
 export const MIN_PIPELINE = 16;
-/** Requests sent together once the pipe has room for this many (at most half the pipe): a 256 KiB piece's blocks in one write, a syscall per 16 blocks rather than per 4. */
-export const REQUEST_BATCH = 16;
+/** Requests sent together once the pipe has room for this many (a quarter of MIN_PIPELINE). */
+export const REQUEST_BATCH = 4;
 /** Reason: libtorrent's max_out_request_queue is 500. */
 export const MAX_PIPELINE = 500;
 /** BEP 10: a peer that does not say its reqq; libtorrent assumes 250. */
