@@ -6,7 +6,10 @@
  *     drops them all;
  *   - pipelining: enough requests outstanding for REQUEST_QUEUE_S seconds of the peer's rate
  *     (libtorrent's `request_queue_time`), at least MIN_PIPELINE, never more than the peer's
- *     `reqq` (BEP 10) or MAX_PIPELINE; each request is paid for in the download bucket tree;
+ *     `reqq` (BEP 10) or MAX_PIPELINE; until its rate is known (a second or two), slow start:
+ *     one more request for each block received, as libtorrent does, so a fast peer's pipe is
+ *     full in a few round trips rather than at MIN_PIPELINE for the first seconds; each
+ *     request is paid for in the download bucket tree;
  *   - a peer that sends no block for SNUB_MS while we wait on it is snubbed: its requests go
  *     back to the picker (with `cancel`s) and it gets one request at a time until it sends;
  *   - endgame: the torrent's engine tells us to `cancel` a block another peer delivered.
@@ -187,6 +190,7 @@ export class PeerDownload {
     this.lastBlockAt = now;
     this.snubbed = false;
     this.downloaded += block.length;
+    this.blocksReceived++;
     const asked = this.outstanding.delete(key(index, begin));
     // a block we cancelled (endgame) or never asked for is taken while it is still wanted
     if (asked || this.engine.wantsBlock(index, begin)) this.engine.block(this, index, begin, block);
@@ -238,11 +242,17 @@ export class PeerDownload {
     this.session.sendMessages(blocks.map((b) => ({ type: 'request', index: b.index, begin: b.begin, length: b.length })));
   }
 
-  /** ~3 s of the peer's rate in blocks, within [MIN_PIPELINE, min(reqq, MAX_PIPELINE)]. */
+  /** Blocks received (slow start counts them until the rate is known). */
+  private blocksReceived = 0;
+  private slowStart = true;
+
+  /** ~3 s of the peer's rate in blocks (slow start before it is known), within [MIN_PIPELINE, min(reqq, MAX_PIPELINE)]. */
   pipelineTarget(): number {
     const cap = Math.min(this.session.peerReqq ?? DEFAULT_PEER_REQQ, MAX_PIPELINE);
-    const byRate = Math.ceil((this.meter.rate() * REQUEST_QUEUE_S) / BLOCK_SIZE);
-    return Math.max(1, Math.min(cap, Math.max(MIN_PIPELINE, byRate)));
+    const rate = this.meter.rate();
+    if (rate > 0) this.slowStart = false;
+    const want = this.slowStart ? MIN_PIPELINE + this.blocksReceived : Math.ceil((rate * REQUEST_QUEUE_S) / BLOCK_SIZE);
+    return Math.max(1, Math.min(cap, Math.max(MIN_PIPELINE, want)));
   }
 
   /** About once a second: rate, snubbing, interest. */

@@ -13,7 +13,7 @@ import type { TorrentStorage } from '../../src/storage/torrent-storage';
 import { ManualClock } from '../../src/util/clock';
 import { createLogger } from '../../src/util/log';
 import { TokenBucket } from '../../src/seeder/bandwidth';
-import { SNUB_MS, type DownloadSession, type PeerDownload } from '../../src/seeder/download';
+import { MIN_PIPELINE, SNUB_MS, type DownloadSession, type PeerDownload } from '../../src/seeder/download';
 import { BAN_STRIKES, MAX_PARTIAL_BYTES, TorrentDownload } from '../../src/seeder/torrent-download';
 
 const B = 16 * 1024;
@@ -220,6 +220,23 @@ test('writes that lag hold the download back: buffers stay bounded, no more bloc
   await s.run(60_000);
   assert.ok(s.done(), s.logs.join('\n'));
   for (let i = 0; i < pieces; i++) assert.ok(s.written.get(i)!.equals(s.data.subarray(i * PIECE, (i + 1) * PIECE)), `piece ${i}`);
+});
+
+test('slow start: until the rate is known each block received lets one more request out, within reqq', async () => {
+  const pieces = 400;
+  const s = swarm(pieces, [['10.0.0.1', 'honest', 250]]);
+  const seed = s.peers[0]!;
+  const outstanding: number[] = [];
+  // no tick: the rate stays unknown
+  for (let round = 0; round < 6; round++) {
+    seed.answer(s.clock.now(), pieces);
+    await new Promise((r) => setImmediate(r));
+    outstanding.push(seed.download!.requests);
+  }
+  assert.is(outstanding[0], MIN_PIPELINE, `${outstanding}`);
+  for (let i = 1; i < outstanding.length; i++) assert.ok(outstanding[i]! > outstanding[i - 1]! || outstanding[i] === 250, `${outstanding}`);
+  assert.ok(Math.max(...outstanding) <= 250, `${outstanding}`);
+  assert.is(outstanding[outstanding.length - 1], 250, `reaches the peer's reqq: ${outstanding}`);
 });
 
 test.run();
