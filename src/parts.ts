@@ -62,6 +62,8 @@ export interface SeederView {
   /** The peer-wire port actually listened on (6881..6889), or undefined before start. */
   listenPort(): number | undefined;
   torrents(): SeededTorrent[];
+  /** One offered torrent by its info hash (hex), without scanning the list. */
+  torrent(infoHashHex: string): SeededTorrent | undefined;
   /** New connection candidates (from trackers, LPD, PEX); the seeder dedups and caps. */
   addCandidates(peers: PeerCandidate[]): void;
   /** The peers connected for a public torrent (the mesh lookup's first source). */

@@ -36,6 +36,8 @@ export const MAX_CATALOG_TORRENT_BYTES = 8 << 20;
 /** Most .torrent files downloaded in one round of one catalog; the rest come next round. */
 export const MAX_DOWNLOADS_PER_ROUND = 200;
 /** The first fetch after start (or after a catalog is added) comes within this. */
+/** The state file is this node's own; a larger one is damaged, not read (it lists names and hashes of added torrents). */
+export const MAX_STATE_BYTES = 4 << 20;
 const FIRST_FETCH_MS = 2000;
 const MB = 1024 * 1024;
 
@@ -353,6 +355,8 @@ export class CatalogService implements Service {
 
   private loadState(): StateFile | undefined {
     try {
+      const size = statSync(this.statePath).size;
+      if (size > MAX_STATE_BYTES) throw new Error(`larger than ${MAX_STATE_BYTES >> 20} MiB (${size} bytes)`);
       const doc = JSON.parse(readFileSync(this.statePath, 'utf8')) as StateFile;
       if (doc?.version !== 1 || typeof doc.subscriptions !== 'object') throw new Error('not a version 1 state file');
       return doc;

@@ -159,14 +159,21 @@ export function readConfigText(file: string): string {
     const st = fstatSync(fd);
     if (!st.isFile()) throw new MeshseedError('ECONFIG', 'cannot read: not a regular file');
     if (st.size > MAX_UCI_BYTES) throw new MeshseedError('ECONFIG', `cannot read: file larger than ${MAX_UCI_BYTES >> 20} MiB (${st.size} bytes)`);
-    const buf = Buffer.alloc(MAX_UCI_BYTES + 1);
+    // sized from fstat (one byte more, to see growth), doubled while the file grows
+    let buf = Buffer.allocUnsafe(st.size + 1);
     let got = 0;
     for (;;) {
+      if (got === buf.length) {
+        if (got > MAX_UCI_BYTES) throw new MeshseedError('ECONFIG', `cannot read: file larger than ${MAX_UCI_BYTES >> 20} MiB`);
+        const bigger = Buffer.allocUnsafe(Math.min(buf.length * 2, MAX_UCI_BYTES + 1));
+        buf.copy(bigger, 0, 0, got);
+        buf = bigger;
+      }
       const n = readSync(fd, buf, got, buf.length - got, null);
       if (n === 0) break;
       got += n;
-      if (got > MAX_UCI_BYTES) throw new MeshseedError('ECONFIG', `cannot read: file larger than ${MAX_UCI_BYTES >> 20} MiB`);
     }
+    if (got > MAX_UCI_BYTES) throw new MeshseedError('ECONFIG', `cannot read: file larger than ${MAX_UCI_BYTES >> 20} MiB`);
     return buf.toString('utf8', 0, got);
   } catch (err) {
     if (err instanceof MeshseedError) throw err;

@@ -225,7 +225,7 @@ export class DhtService implements Service {
   async peersFor(infoHashHex: string, timeoutMs = LOOKUP_TIMEOUT_MS): Promise<PeerCandidate[]> {
     const dht = this.dht;
     if (!dht || !/^[0-9a-f]{40}$/.test(infoHashHex)) return [];
-    if (this.deps.seeder?.torrents().some((t) => t.infoHashHex === infoHashHex && t.private)) return [];
+    if (this.deps.seeder?.torrent(infoHashHex)?.private) return [];
     this.lookups++;
     return new Promise((resolve) => {
       const found = new Map<string, PeerCandidate>();
@@ -315,7 +315,7 @@ export class DhtService implements Service {
     const seeder = this.deps.seeder;
     if (!seeder) return;
     const hex = infoHash.toString('hex');
-    const t = seeder.torrents().find((x) => x.infoHashHex === hex);
+    const t = seeder.torrent(hex);
     if (!t || t.private) return;
     // ourselves among them (other nodes store our announce): the seeder drops it by peer id
     seeder.addCandidates([{ infoHashHex: hex, address: peer.host, port: peer.port, source: 'dht' }]);
@@ -349,7 +349,7 @@ export class DhtService implements Service {
         this.announcing--;
         this.announceRounds++;
         // mirror mode: a torrent still downloading is looked up again sooner (its peers become candidates)
-        const downloading = (seeder.torrents().find((t) => t.infoHashHex === hex)?.left() ?? 0) > 0;
+        const downloading = (seeder.torrent(hex)?.left() ?? 0) > 0;
         this.schedule.ended(hex, err ? 0 : (reached ?? 0), this.deps.clock.now(), downloading);
         this.log.debug(`announce ${hex}: ${err ? err.message : `${reached} node(s)`}`);
       };

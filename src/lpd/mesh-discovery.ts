@@ -73,7 +73,7 @@ export class MeshDiscovery implements Service {
       { trackers: lookupTrackers(settings) },
     );
     this.lookup = this.lookupService;
-    const seeded = (h: string) => seeder?.torrents().find((t) => t.infoHashHex === h);
+    const seeded = (h: string) => seeder?.torrent(h);
     this.introducer = new Introducer(
       {
         clock,

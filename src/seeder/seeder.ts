@@ -163,6 +163,11 @@ export class Seeder implements Service, SeederView {
     return [...this.torrentsByHash.values()].filter((t) => t.offered);
   }
 
+  torrent(infoHashHex: string): SeededTorrent | undefined {
+    const t = this.torrentsByHash.get(infoHashHex);
+    return t?.offered ? t : undefined;
+  }
+
   peersOf(infoHashHex: string): { address: string; port: number; seed: boolean }[] {
     const t = this.torrentsByHash.get(infoHashHex);
     return t && !t.private ? t.pexPeers().map((p) => ({ address: p.address, port: p.port, seed: ((p.flags ?? 0) & PEX_FLAG.seed) !== 0 })) : [];

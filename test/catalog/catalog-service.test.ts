@@ -12,7 +12,7 @@ import * as assert from 'uvu/assert';
 import { createServer, type Server } from 'node:http';
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { CatalogService } from '../../src/catalog/catalog-service';
+import { CATALOG_STATE_FILE, CatalogService, MAX_STATE_BYTES } from '../../src/catalog/catalog-service';
 import { defaultSettings, type Settings } from '../../src/config/settings';
 import { ManualClock } from '../../src/util/clock';
 import { deadline, tempDir } from '../helpers';
@@ -122,6 +122,33 @@ test(
       await again.refreshAll();
       await again.close();
       assert.equal(torrentsIn(join(tmp.path, 'torrents')), ['alpha.iso.torrent', 'by-hand.torrent']);
+    } finally {
+      await svc.close();
+      await s.close();
+      tmp.remove();
+    }
+  }),
+);
+
+test(
+  'a state file over its size cap is not read: one warning, the service runs with no record',
+  deadline(20_000, async () => {
+    const s = await site();
+    const tmp = tempDir('meshseed-catalog-');
+    const log = memoryLogger();
+    const t = makeTorrent('delta.iso');
+    s.files.set('/t/delta.torrent', { body: Buffer.from(t.bytes) });
+    s.files.set('/catalog.json', { body: catalogJson(s, ['delta']), type: 'application/json' });
+    mkdirSync(join(tmp.path, 'state'), { recursive: true });
+    // valid JSON, one byte over the cap: it must be refused on its size, not parsed
+    const big = JSON.stringify({ version: 1, subscriptions: {}, pad: '' });
+    writeFileSync(join(tmp.path, 'state', CATALOG_STATE_FILE), big.replace('""', `"${'x'.repeat(MAX_STATE_BYTES + 1 - big.length)}"`));
+    const svc = new CatalogService({ log, clock: new ManualClock() }, settings(tmp.path, [`${s.base}/catalog.json`]));
+    try {
+      await svc.start();
+      await svc.refreshAll();
+      assert.ok(log.lines.some((l) => /larger than 4 MiB .*starting with no record/.test(l)), log.lines.join('\n'));
+      assert.equal(torrentsIn(join(tmp.path, 'torrents')), ['delta.iso.torrent'], 'the catalog is still followed');
     } finally {
       await svc.close();
       await s.close();

@@ -31,6 +31,9 @@ export class FakeSeeder implements SeederView {
   torrents() {
     return this.list;
   }
+  torrent(infoHashHex: string) {
+    return this.list.find((t) => t.infoHashHex === infoHashHex);
+  }
   addCandidates(peers: PeerCandidate[]) {
     this.candidates.push(...peers);
   }

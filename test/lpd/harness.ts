@@ -32,6 +32,7 @@ export async function runHarness(cfg: HarnessConfig): Promise<void> {
   const seeder: SeederView = {
     listenPort: () => cfg.listenPort,
     torrents: () => list,
+    torrent: (h) => list.find((t) => t.infoHashHex === h),
     addCandidates: (peers) => out({ event: 'candidates', peers }),
     onTorrentsChanged: (l) => void listeners.push(l),
   };

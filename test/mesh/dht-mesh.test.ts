@@ -20,9 +20,9 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { BUNDLE, deadline, meshseed, requirePrograms, tempDir, waitFor } from '../helpers';
-import { NODE_A, NODE_B, PUBLIC_TRACKER, SIM, canMakeNamespaces, inNamespace, ltClient, nodeConfig, sameBytes, tearDownMesh } from './mesh-helpers';
+import { NODE_A, NODE_B, PUBLIC_TRACKER, SIM, canMakeNamespaces, meshPrefix, inNamespace, ltClient, nodeConfig, sameBytes, tearDownMesh } from './mesh-helpers';
 
-const PREFIX = process.env.MESH_DHT_PREFIX || 'msd';
+const PREFIX = meshPrefix(process.env.MESH_DHT_PREFIX, 'msd');
 
 /**
  * The three-segment mesh (undefined: no namespaces here, skipped), the nodes' folders, and the

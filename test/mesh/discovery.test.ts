@@ -22,9 +22,9 @@ import { chmodSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BUNDLE, deadline, meshseed, requirePrograms, waitFor } from '../helpers';
 import { writeTransmissionConfig } from '../interop/transmission';
-import { NODE_A, NODE_B, PUBLIC_TRACKER, canMakeNamespaces, inNamespace, ltClient, median, nodeConfig, sameBytes, setUpMesh, tearDownMesh, trackerOf, type MeshSetup } from './mesh-helpers';
+import { NODE_A, NODE_B, PUBLIC_TRACKER, canMakeNamespaces, meshPrefix, inNamespace, ltClient, median, nodeConfig, sameBytes, setUpMesh, tearDownMesh, trackerOf, type MeshSetup } from './mesh-helpers';
 
-const PREFIX = process.env.MESH_DISCOVERY_PREFIX || 'mdsc';
+const PREFIX = meshPrefix(process.env.MESH_DISCOVERY_PREFIX, 'mdsc');
 const RUNS = Math.max(1, Math.min(5, Number(process.env.MESH_RUNS) || 1));
 const CLIENT_B = '10.61.2.20';
 

@@ -18,6 +18,34 @@ export const NODE_A = '10.61.1.10';
 export const NODE_B = '10.61.2.10';
 export const trackerOf = (node: string) => `http://${node}:6969/announce`;
 
+/**
+ * The namespace prefix of one test process: `env` when set (scripts/mesh-sim.sh passes its
+ * own), else `base` plus this process's pid, so two test runs on one machine never share a
+ * mesh. Meshes of `base` whose pid is gone (a run killed before its teardown) are removed
+ * first. Interface names are `<prefix>-vr2` at most: a 4-letter base and a 7-digit pid fit
+ * the kernel's 15 characters.
+ */
+export function meshPrefix(env: string | undefined, base: string): string {
+  if (env) return env;
+  const stale = new Set<string>();
+  const re = new RegExp(`^(${base}(\\d+))-`);
+  for (const line of spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' }).stdout.split('\n')) {
+    const m = re.exec(line);
+    if (m && !pidAlive(Number(m[2]))) stale.add(m[1]!);
+  }
+  for (const p of stale) spawnSync(SIM, ['down', p], { stdio: 'ignore' });
+  return `${base}${process.pid}`;
+}
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
 export function canMakeNamespaces(prefix: string): boolean {
   const name = `${prefix}-probe${process.pid}`;
   const ok = spawnSync('ip', ['netns', 'add', name], { stdio: 'ignore' }).status === 0;

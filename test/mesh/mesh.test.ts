@@ -14,10 +14,10 @@ import * as assert from 'uvu/assert';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BUNDLE, deadline, meshseed, requirePrograms, waitFor } from '../helpers';
-import { NODE_A, NODE_B, PUBLIC_TRACKER, canMakeNamespaces, inNamespace as inMesh, ltClient, nodeConfig, sameBytes, setUpMesh, tearDownMesh, type MeshSetup } from './mesh-helpers';
+import { NODE_A, NODE_B, PUBLIC_TRACKER, canMakeNamespaces, meshPrefix, inNamespace as inMesh, ltClient, nodeConfig, sameBytes, setUpMesh, tearDownMesh, type MeshSetup } from './mesh-helpers';
 
 /** Namespaces are named PREFIX-r, PREFIX-a1, …; `scripts/mesh-sim.sh run` passes its own. */
-const PREFIX = process.env.MESH_PREFIX || 'mst';
+const PREFIX = meshPrefix(process.env.MESH_PREFIX, 'mst');
 const inNamespace = (host: string, cmd: string[]) => inMesh(PREFIX, host, cmd);
 const client = (host: string, address: string, torrent: string, save: string, extra: string[] = []) => ltClient(PREFIX, host, address, torrent, save, extra);
 

@@ -136,6 +136,7 @@ test(
       const seeder: SeederView = {
         listenPort: () => ourPort,
         torrents: () => [torrent],
+        torrent: () => undefined,
         addCandidates: (p) => candidates.push(...p),
         onTorrentsChanged: () => {},
       };
@@ -194,7 +195,7 @@ test(
         {
           clock: systemClock,
           log: createLogger('error', () => {}),
-          seeder: { listenPort: () => ourPort, torrents: () => [torrent], addCandidates: () => {}, onTorrentsChanged: () => {} },
+          seeder: { listenPort: () => ourPort, torrents: () => [torrent], torrent: () => undefined, addCandidates: () => {}, onTorrentsChanged: () => {} },
           transports: { 'http:': new HttpAnnounceTransport({ clock: systemClock, lookup }), 'udp:': new UdpAnnounceTransport({ clock: systemClock, lookup }) },
         },
         { meshTrackers: [`http://127.0.0.1:${otPort}/announce`], peerId: makePeerId('0.1.0'), numwant: 50, maxInFlight: 4 },

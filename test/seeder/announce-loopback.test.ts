@@ -131,6 +131,7 @@ test(
     const seeder: SeederView = {
       listenPort: () => 6881,
       torrents: () => [t],
+      torrent: () => undefined,
       addCandidates: (p) => candidates.push(...p),
       onTorrentsChanged: () => {},
     };

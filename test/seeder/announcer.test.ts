@@ -59,6 +59,7 @@ function setup(opts: { torrents: SeededTorrent[]; mesh?: string[]; self?: string
   const seeder: SeederView = {
     listenPort: () => ('port' in opts ? opts.port : 6881),
     torrents: () => torrents,
+    torrent: () => undefined,
     addCandidates: (p) => candidates.push(...p),
     onTorrentsChanged: (l) => (changed = l),
   };
@@ -195,7 +196,7 @@ test(
     const f = setup({ torrents: [] });
     for (const r of [0, 0.25, 0.999]) {
       const a = new Announcer(
-        { clock: f.clock, log: createLogger('error', () => {}), seeder: { listenPort: () => 1, torrents: () => [], addCandidates() {}, onTorrentsChanged() {} }, transports: {}, random: () => r },
+        { clock: f.clock, log: createLogger('error', () => {}), seeder: { listenPort: () => 1, torrents: () => [], torrent: () => undefined, addCandidates() {}, onTorrentsChanged() {} }, transports: {}, random: () => r },
         { meshTrackers: [], peerId: makePeerId('0.1.0'), numwant: 1, maxInFlight: 1 },
       );
       const d = a.backoffMs(3, 'torrent');

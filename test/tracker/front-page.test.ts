@@ -4,7 +4,7 @@ import * as assert from 'uvu/assert';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { rawHttp, makeTorrent, memoryLogger, trackerSettings } from './fixtures';
 import { contentDisposition, renderCatalogJson, renderFrontPage, type CatalogItem, type NodeSummary } from '../../src/tracker/front-page';
-import { announceUrls, originHost } from '../../src/tracker/front-routes';
+import { announceUrls, FrontRoutes, originHost } from '../../src/tracker/front-routes';
 import { stateText } from '../../src/tracker/offered';
 import { parseMagnet } from '../../src/codec/magnet';
 import { parseMetainfo } from '../../src/codec/metainfo';
@@ -131,6 +131,33 @@ function split(raw: Buffer) {
   return { head: raw.subarray(0, end).toString('latin1'), body: raw.subarray(end + 4) };
 }
 const get = (port: number, target: string, headers = 'Host: 10.1.2.3:6969\r\n') => rawHttp(port, `GET ${target} HTTP/1.1\r\n${headers}\r\n`).then(split);
+
+test(
+  '/torrents/: at most 4 .torrent files read at once, the rest get 503 with Retry-After, then all are served again',
+  deadline(10_000, async () => {
+    const dir = tempDir('meshseed-front-');
+    try {
+      const a = makeTorrent('busy.iso');
+      writeFileSync(`${dir.path}/busy.torrent`, a.bytes);
+      const routes = new FrontRoutes({
+        offered: () => [{ item: item({ infoHashHex: a.hex, name: 'busy.iso' }), path: `${dir.path}/busy.torrent` }],
+        node: () => node,
+        port: () => 6969,
+      });
+      const path = `/torrents/${a.hex}.torrent`;
+      // eight requests in one tick: four reads start, four are turned away before reading
+      const replies = await Promise.all(Array.from({ length: 8 }, () => routes.handle(path, {}, () => undefined, 0)));
+      const statuses = replies.map((r) => r!.status);
+      assert.equal(statuses, [200, 200, 200, 200, 503, 503, 503, 503]);
+      assert.is(replies[4]!.headers?.['Retry-After'], '1');
+      assert.equal(Buffer.from(replies[0]!.body), Buffer.from(a.bytes));
+      // the reads are over: the next request is served
+      assert.is((await routes.handle(path, {}, () => undefined, 0))!.status, 200);
+    } finally {
+      dir.remove();
+    }
+  }),
+);
 
 test(
   'over loopback: /, /catalog.json (ETag, 304), /torrents/<hash>.torrent, /stats keeps the bttrack table',
