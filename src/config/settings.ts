@@ -247,7 +247,7 @@ export const SETTINGS = {
     shipped: true,
     type: 'bool',
     default: true,
-    doc: 'Mirror mode: download what a torrent of torrent_dir lacks (from peers and web seeds), then seed it; 0 seeds only what is on disk.',
+    doc: 'Mirror mode: download what a torrent of torrent_dir lacks (from peers and web seeds), then seed it; 0 seeds only the pieces verified on disk.',
   },
   'seeder.min_free_mb': {
     type: 'int',
@@ -255,7 +255,7 @@ export const SETTINGS = {
     min: 0,
     max: 10000000,
     unit: 'MiB',
-    doc: 'Free space kept on the data_dir disk: a download waits (disk full) rather than go below it.',
+    doc: 'Free space kept on the data_dir disk: a download waits (`waiting: seeder.min_free_mb`) rather than go below it.',
   },
   'seeder.download_rate': {
     type: 'int',

@@ -36,6 +36,20 @@ export const MAX_WEB_SEEDS = 8;
 export const DISK_RECHECK_MS = 10_000;
 const MiB = 1024 * 1024;
 
+/**
+ * Why a download of `missing` bytes cannot start with `free` bytes free and
+ * `seeder.min_free_mb` = `minFreeMb` to keep, or undefined when it can. The disk is "full"
+ * when the data itself does not fit; otherwise it is the reserve that stops it, and the
+ * message names the setting.
+ */
+export function spaceMessage(missing: number, minFreeMb: number, free: number): string | undefined {
+  const needs = missing + minFreeMb * MiB;
+  if (free >= needs) return undefined;
+  const counts = `needs ${Math.ceil(needs / MiB)} MiB, ${Math.floor(free / MiB)} MiB free`;
+  if (free < missing) return `waiting: disk full (${counts}; seeder.min_free_mb=${minFreeMb} kept free)`;
+  return `waiting: seeder.min_free_mb (${counts}: ${formatBytes(missing)} of data fits, but min_free_mb=${minFreeMb} must stay free)`;
+}
+
 export interface MirrorDeps {
   clock: Clock;
   log: Logger;
@@ -109,21 +123,10 @@ export class Mirror {
       .finally(() => this.starting.delete(t));
   }
 
-  /**
-   * Hashes the torrent's pieces in doubt (state `checking`): a mirror never takes sparse or
-   * half-written files for data, so "seeding" means every piece was checked.
-   */
-  async checkDoubtful(t: TorrentSession): Promise<void> {
-    if (!this.enabled || t.storage.countOf(PIECE_DOUBT) === 0) return;
-    t.state = 'checking';
-    t.storage.checkedPieces = 0;
-    await t.storage.verifyDoubtful(() => t.storage.checkedPieces++).catch((err) => this.deps.log.warn(`${t.meta.name}: check: ${(err as Error).message}`));
-    t.state = 'missing data';
-  }
-
   private async prepare(t: TorrentSession): Promise<void> {
+    // (the seeder hashes pieces in doubt first; a mirror never takes sparse or half-written files for data)
     if (t.storage.countOf(PIECE_DOUBT) > 0) {
-      await this.checkDoubtful(t);
+      await t.checkDoubtful(this.deps.log);
       if (t.removed) return;
       if (t.storage.complete) return this.deps.changed(t);
     }
@@ -160,9 +163,8 @@ export class Mirror {
     const free = await (this.deps.freeBytes ?? statfsFree)(dir).catch(() => undefined);
     t.nextDiskCheck = this.deps.clock.now() + DISK_RECHECK_MS;
     if (free === undefined) return true;
-    const needs = t.storage.left() + this.settings['seeder.min_free_mb'] * MiB;
-    if (free >= needs) return true;
-    const message = `waiting: disk full (needs ${Math.ceil(needs / MiB)} MiB, ${Math.floor(free / MiB)} MiB free)`;
+    const message = spaceMessage(t.storage.left(), this.settings['seeder.min_free_mb'], free);
+    if (message === undefined) return true;
     if (t.state !== 'waiting' || t.message !== message) {
       this.deps.log.warn(`${t.meta.name}: ${message} in ${dir}; looking again every ${DISK_RECHECK_MS / 1000} s`);
       t.state = 'waiting';
@@ -232,7 +234,8 @@ export class Mirror {
     if (!t.download) return;
     this.stop(t);
     t.state = 'waiting';
-    t.message = `waiting: ${reason}`;
+    // (shown on the public front page: no paths of this machine)
+    t.message = `waiting: ${reason.replace(/ ?'\/[^']*'/g, '')}`;
     t.nextDiskCheck = this.deps.clock.now() + DISK_RECHECK_MS;
     this.deps.log.warn(`${t.meta.name}: download paused: ${reason}; trying again in ${DISK_RECHECK_MS / 1000} s`);
     this.deps.changed(t);

@@ -20,7 +20,8 @@ import type { Service } from '../daemon.js';
 import type { PeerCandidate, SeededTorrent, SeederView } from '../parts.js';
 import { FilePool } from '../storage/file-pool.js';
 import { ReadCache } from '../storage/read-cache.js';
-import { TorrentStorage } from '../storage/torrent-storage.js';
+import { PIECE_DOUBT, TorrentStorage } from '../storage/torrent-storage.js';
+import { duplicateToClose } from './duplicate-peer.js';
 import { PeerAdmission } from './peer-admission.js';
 import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/log.js';
@@ -29,7 +30,7 @@ import { RateMeter, TokenBucket } from './bandwidth.js';
 import { ROTATE_MS, type ChokeDecision } from './choker.js';
 import { PeerSession, type SessionDeps, type SessionTorrent } from './peer-session.js';
 import { MAX_HALF_OPEN, PeerListener, isOwnAddress, normalizeAddress } from './peer-listener.js';
-import { TorrentSession, type TorrentStatus } from './torrent-session.js';
+import { TorrentSession, errorStatus, type TorrentStatus } from './torrent-session.js';
 import { TorrentWatcher } from './torrent-watcher.js';
 import { Mirror, type MirrorDeps } from './mirror.js';
 import { mseTorrentKey } from '../codec/mse.js';
@@ -180,7 +181,7 @@ export class Seeder implements Service, SeederView {
   addCandidates(peers: PeerCandidate[]): void {
     for (const p of peers) {
       const t = this.torrentsByHash.get(p.infoHashHex);
-      if (!t || t.state === 'checking' || t.download?.banned.has(normalizeAddress(p.address))) continue;
+      if (!t || !t.open || t.download?.banned.has(normalizeAddress(p.address))) continue;
       // BEP 27: a private torrent's peers come only from its own trackers.
       if (t.private && p.source !== 'tracker') continue;
       if (!(p.port > 0 && p.port < 65536) || !p.address) continue;
@@ -319,9 +320,19 @@ export class Seeder implements Service, SeederView {
       this.deps.log.error(`${t.meta.name}: ${t.message}`);
       return;
     }
-    // mirror mode: pieces in doubt (a crash, sparse files) are hashed before the state is told
-    await this.mirror.checkDoubtful(t);
-    if (t.removed) return;
+    await this.settle(t);
+  }
+
+  /**
+   * Pieces in doubt (a crash, sparse files, data copied in) are hashed, whatever the mode,
+   * before the state is told and a download (re)starts with what the check found.
+   */
+  private async settle(t: TorrentSession): Promise<void> {
+    this.mirror.stop(t);
+    await t.checkDoubtful(this.deps.log);
+    t.checkedOnce = true;
+    // (a download that started meanwhile did so after the same check)
+    if (t.removed || t.download) return;
     this.updateState(t);
     this.mirror.consider(t);
     this.notifyChanged();
@@ -329,7 +340,7 @@ export class Seeder implements Service, SeederView {
   }
 
   private updateState(t: TorrentSession): void {
-    const change = t.updateState(this.settings['seeder.data_dir']);
+    const change = t.updateState(this.settings['seeder.data_dir'], this.settings['seeder.download']);
     if (change) this.deps.log[change.level](change.line);
   }
 
@@ -422,6 +433,9 @@ export class Seeder implements Service, SeederView {
     if (s.outgoing && (t.sessions.size >= this.settings['seeder.max_peers_per_torrent'] || this.activeCount() >= this.settings['seeder.max_peers']))
       return s.close('too many peers');
     if (t.download?.banned.has(s.address)) return s.close('banned: its data failed the hash check');
+    const duplicate = duplicateToClose(t.sessions, s, { port: this.listener.port ?? 0, peerIdHex: Buffer.from(this.peerId).toString('hex') });
+    duplicate?.close('a second connection to the same peer');
+    if (duplicate === s) return;
     s.bucket = new TokenBucket(this.deps.clock.now(), 0, t.bucket);
     this.admission.establish(s);
     t.sessions.add(s);
@@ -521,6 +535,10 @@ export class Seeder implements Service, SeederView {
           .rescan()
           .then((changed) => {
             if (!changed || t.removed) return;
+            // files changed by someone else: hashed (one check at a time), then offered or downloaded
+            if (t.storage.countOf(PIECE_DOUBT) > 0)
+              return void (this.checkQueue = this.checkQueue.then(() => (t.storage.countOf(PIECE_DOUBT) > 0 && !t.removed ? this.settle(t) : undefined)));
+            if (t.state !== 'seeding' && t.state !== 'missing data') return;
             const was = t.state;
             this.updateState(t);
             if (was !== t.state) this.notifyChanged();
@@ -541,26 +559,7 @@ export class Seeder implements Service, SeederView {
   status(): SeederStatus {
     const now = this.deps.clock.now();
     const torrents: TorrentStatus[] = [...this.torrentsByHash.values()].map((t) => t.status(now));
-    for (const [file, { message, infoHash }] of this.fileErrors)
-      torrents.push({
-        name: file.split('/').pop()!,
-        infoHash: infoHash ?? '',
-        file,
-        state: 'error',
-        message,
-        peers: 0,
-        unchoked: 0,
-        uploadRate: 0,
-        uploaded: 0,
-        size: 0,
-        pieces: 0,
-        piecesAvailable: 0,
-        progress: 0,
-        downloadRate: 0,
-        downloaded: 0,
-        etaS: null,
-        webSeeds: [],
-      });
+    for (const [file, { message, infoHash }] of this.fileErrors) torrents.push(errorStatus(file, message, infoHash));
     return {
       ...(this.listener.port !== undefined ? { listenPort: this.listener.port } : {}),
       uploadLimit: this.settings['seeder.upload_rate'] * 1024,

@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs';
 import type { Metainfo } from '../codec/metainfo.js';
 import { PEX_FLAG, type PexPeer } from '../codec/pex.js';
 import type { PeerCandidate, SeededTorrent } from '../parts.js';
-import type { TorrentStorage } from '../storage/torrent-storage.js';
+import { PIECE_DOUBT, PIECE_VERIFIED, type TorrentStorage } from '../storage/torrent-storage.js';
 import { RateMeter, type TokenBucket } from './bandwidth.js';
 import { Choker, ROTATE_MS } from './choker.js';
 import type { PeerSession, SessionTorrent } from './peer-session.js';
@@ -71,6 +71,10 @@ export class TorrentSession implements SessionTorrent, SeededTorrent {
   nextDiskCheck = 0;
   /** Web seeds of the last download (their status stays shown). */
   webSeedStatus: WebSeedStatus[] = [];
+  /** The first check is done: a later re-check (files changed) keeps the torrent open and offered. */
+  checkedOnce = false;
+  /** Pieces in doubt when their check began (the status counts against it). */
+  private checkingOf: number | undefined;
 
   constructor(
     readonly file: string,
@@ -93,13 +97,13 @@ export class TorrentSession implements SessionTorrent, SeededTorrent {
   get announceTiers(): string[][] {
     return this.meta.announceTiers;
   }
-  /** Ready for peers: checked, not in error. */
+  /** Ready for peers: checked once, not in error (a re-check offers the pieces verified so far). */
   get open(): boolean {
-    return this.state !== 'checking' && this.state !== 'error';
+    return this.state !== 'error' && (this.state !== 'checking' || this.checkedOnce);
   }
   /** Offered to trackers, LPD and PEX: seeding, or downloading or missing data (peers may have what we lack). */
   get offered(): boolean {
-    return this.state === 'seeding' || this.state === 'missing data' || this.state === 'downloading' || this.state === 'waiting';
+    return this.state === 'seeding' || this.state === 'missing data' || this.state === 'downloading' || this.state === 'waiting' || (this.state === 'checking' && this.checkedOnce);
   }
   uploaded(): number {
     return this.uploadedBytes;
@@ -151,9 +155,9 @@ export class TorrentSession implements SessionTorrent, SeededTorrent {
     return first.value[1];
   }
 
-  /** Seconds-scale rescans: every minute when complete, every 10 s when data is missing. */
+  /** Seconds-scale rescans: every minute when complete, every 10 s when data is missing (downloading too: data copied in by hand). */
   rescanDue(now: number): boolean {
-    if (this.state !== 'seeding' && this.state !== 'missing data') return false;
+    if (this.state === 'checking' || this.state === 'error') return false;
     const every = this.state === 'seeding' ? COMPLETE_RESCAN_MS : INCOMPLETE_RESCAN_MS;
     if (now - this.lastRescan < every) return false;
     this.lastRescan = now;
@@ -161,10 +165,11 @@ export class TorrentSession implements SessionTorrent, SeededTorrent {
   }
 
   /**
-   * Works the state out again from the storage (seeding or missing data). Returns the line to
-   * log when it changed, else undefined.
+   * Works the state out again from the storage (seeding or missing data: only verified pieces
+   * count). `mirror`: seeder.download is on, so what is missing is downloaded next (info, not
+   * a warning). Returns the line to log when it changed, else undefined.
    */
-  updateState(dataDir: string): { level: 'info' | 'warn'; line: string } | undefined {
+  updateState(dataDir: string, mirror = false): { level: 'info' | 'warn'; line: string } | undefined {
     this.seenChanges = this.storage.changes;
     const before = `${this.state}|${this.message}`;
     if (this.storage.complete) {
@@ -173,25 +178,49 @@ export class TorrentSession implements SessionTorrent, SeededTorrent {
     } else {
       this.state = 'missing data';
       const problems = this.storage.problems();
-      this.message = `${existsSync(dataDir) ? '' : `the folder ${dataDir} does not exist: `}${this.piecesAvailable()} of ${this.meta.pieceCount} pieces available${problems.length ? `: ${problems.slice(0, 5).join(', ')}${problems.length > 5 ? ', …' : ''}` : ''}`;
+      const have = this.piecesAvailable();
+      const pct = Math.floor((100 * (this.meta.length - this.storage.left())) / Math.max(1, this.meta.length));
+      this.message =
+        `${existsSync(dataDir) ? '' : `the folder ${dataDir} does not exist: `}${have} of ${this.meta.pieceCount} pieces verified (${pct}%)` +
+        `${have ? ', seeding those' : ''}${mirror ? '' : ', download off (seeder.download 0)'}` +
+        `${problems.length ? `: ${problems.slice(0, 5).join(', ')}${problems.length > 5 ? ', …' : ''}` : ''}`;
     }
     if (`${this.state}|${this.message}` === before) return undefined;
     if (this.state === 'seeding') return { level: 'info', line: `${this.meta.name}: seeding (${this.meta.pieceCount} pieces, ${this.meta.length} bytes)` };
+    if (mirror) return { level: 'info', line: `${this.meta.name}: missing data in ${dataDir}: ${this.message}; downloading the rest` };
     return {
       level: 'warn',
-      line: `${this.meta.name}: missing data in ${dataDir}: ${this.message}; seeding what is there and looking again every ${INCOMPLETE_RESCAN_MS / 1000} s`,
+      line: `${this.meta.name}: missing data in ${dataDir}: ${this.message}; looking again every ${INCOMPLETE_RESCAN_MS / 1000} s`,
     };
   }
 
+  /** Pieces verified (what we offer). */
   piecesAvailable(): number {
-    return this.storage.countOf(1) + this.storage.countOf(2);
+    return this.storage.countOf(PIECE_VERIFIED);
   }
 
-  /** `downloading 43% 1.2 MiB/s ETA 3m, web 1/1 ok`. */
+  /**
+   * Hashes the pieces in doubt (state `checking`), whatever the mode: at start after a crash
+   * or with data copied in, and when files changed on disk. Only then are they offered.
+   */
+  async checkDoubtful(log: { warn(line: string): void }): Promise<void> {
+    if (this.storage.countOf(PIECE_DOUBT) === 0) return;
+    this.state = 'checking';
+    this.storage.checkedPieces = 0;
+    this.checkingOf = this.storage.countOf(PIECE_DOUBT);
+    await this.storage.verifyDoubtful(() => this.storage.checkedPieces++).catch((err) => log.warn(`${this.meta.name}: check: ${(err as Error).message}`));
+    this.state = 'missing data';
+  }
+
+  /** `downloading 43% 1.2 MiB/s ETA 3m, web 1/1 ok`; `downloading 0%, no peers yet` when nothing can send. */
   downloadLine(now: number): string {
     const d = this.download!.stats(now);
-    const web = this.webSeedStatus.length ? `, web ${this.webSeedStatus.filter((w) => w.state === 'ok' || w.state === 'idle').length}/${this.webSeedStatus.length} ok` : '';
-    return `downloading ${Math.floor(d.progress * 100)}% ${formatBytes(d.downloadRate)}/s ETA ${d.etaS === null ? '?' : formatDuration(d.etaS)}${web}`;
+    const webOk = this.webSeedStatus.filter((w) => w.state === 'ok' || w.state === 'idle').length;
+    const web = this.webSeedStatus.length ? `, web ${webOk}/${this.webSeedStatus.length} ok` : '';
+    const pct = `downloading ${Math.floor(d.progress * 100)}%`;
+    if (this.sessions.size === 0 && webOk === 0 && d.downloadRate === 0)
+      return `${pct}, ${this.downloadedBefore + d.downloaded > 0 ? 'no peers now' : 'no peers yet'}${web}`;
+    return `${pct} ${formatBytes(d.downloadRate)}/s ETA ${d.etaS === null ? '?' : formatDuration(d.etaS)}${web}`;
   }
 
   status(now: number): TorrentStatus {
@@ -205,7 +234,7 @@ export class TorrentSession implements SessionTorrent, SeededTorrent {
       file: this.file,
       state: this.state,
       ...(this.state === 'checking'
-        ? { message: `checked ${this.storage.checkedPieces} of ${this.meta.pieceCount} pieces` }
+        ? { message: `checked ${this.storage.checkedPieces} of ${this.checkingOf ?? this.meta.pieceCount} pieces${this.checkingOf === undefined ? '' : ' in doubt'}` }
         : message
           ? { message }
           : {}),
@@ -223,4 +252,10 @@ export class TorrentSession implements SessionTorrent, SeededTorrent {
       webSeeds: this.webSeedStatus,
     };
   }
+}
+
+/** The status row of a .torrent file that is not seeded (unreadable, a duplicate…). */
+export function errorStatus(file: string, message: string, infoHash?: string): TorrentStatus {
+  const none = { peers: 0, unchoked: 0, uploadRate: 0, uploaded: 0, size: 0, pieces: 0, piecesAvailable: 0, progress: 0, downloadRate: 0, downloaded: 0 };
+  return { name: file.split('/').pop()!, infoHash: infoHash ?? '', file, state: 'error', message, ...none, etaS: null, webSeeds: [] };
 }

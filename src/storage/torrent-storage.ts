@@ -5,8 +5,16 @@
  *   missing   a file it touches is absent or shorter than the torrent says: never served;
  *   verified  its SHA-1 matched since its files last changed;
  *   doubt     its files are present but changed (size or mtime differ from the resume data,
- *             or they appeared after the check): it is hashed the first time it is served;
- *   failed    its SHA-1 did not match: never sent, until its files change again.
+ *             or they appeared after the check): it is hashed before it is offered (the
+ *             owner runs verifyDoubtful), or when a peer that was offered it earlier asks;
+ *             never counted as ours (not in `complete`, `left`, the bitfield or status);
+ *   failed    its SHA-1 did not match: never sent, until its files change again. A piece
+ *             in doubt that reads as zeros and fails is "missing" instead (a sparse hole that
+ *             was never written, after a crash mid-download), not "failed".
+ *
+ * Our own writes (mirror mode) change the files' mtime too: a file written by us since the
+ * last look keeps its pieces' states; a change by someone else (data copied in by hand)
+ * puts the file's present pieces in doubt.
  *
  * The first time a torrent is seen (no resume data) every present piece is hashed; the
  * result is written as resume data (see resume-data.ts) to `<state_dir>/resume/<hash>.resume`,
@@ -16,6 +24,7 @@
  * disk on a router, so flash wear is the same, and resume data is only rewritten when piece
  * states change (after a check, a changed file or a failed piece), never per block served.
  */
+import { createHash } from 'node:crypto';
 import { mkdir, rename, readFile, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pieceSize, type Metainfo } from '../codec/metainfo.js';
@@ -95,9 +104,9 @@ export class TorrentStorage {
     return this.paths[file]!;
   }
 
+  /** Ours to offer: verified only (a piece in doubt is hashed first). */
   available(index: number): boolean {
-    const s = this.states[index];
-    return s === PIECE_VERIFIED || s === PIECE_DOUBT;
+    return this.states[index] === PIECE_VERIFIED;
   }
 
   stateOf(index: number): number {
@@ -123,10 +132,10 @@ export class TorrentStorage {
   }
 
   get complete(): boolean {
-    return this.counts[PIECE_VERIFIED]! + this.counts[PIECE_DOUBT]! === this.meta.pieceCount;
+    return this.counts[PIECE_VERIFIED]! === this.meta.pieceCount;
   }
 
-  /** Bytes we cannot serve (for the tracker's `left`). */
+  /** Bytes not verified (for the tracker's `left`). */
   left(): number {
     let n = 0;
     for (let i = 0; i < this.states.length; i++) if (!this.available(i)) n += pieceSize(this.meta, i);
@@ -156,6 +165,9 @@ export class TorrentStorage {
       else if (st.size < f.length) out.push(`${name} (${st.size} of ${f.length} bytes)`);
     });
     if (more) out.push(`… and ${more} more files`);
+    let holes = 0;
+    for (let p = 0; p < this.meta.pieceCount; p++) if (this.states[p] === PIECE_MISSING && this.piecePresent(p)) holes++;
+    if (holes) out.push(`${holes} piece(s) not downloaded yet`);
     const failed = this.countOf(PIECE_FAILED);
     if (failed) out.push(`${failed} piece(s) failed verification`);
     return out;
@@ -165,13 +177,16 @@ export class TorrentStorage {
    * Stats every file, STAT_CONCURRENCY at a time: a stat in flight holds a request and a
    * stats object, and 50,000 at once (one per file of a big torrent) took 200 MB of heap.
    */
-  private async statFiles(): Promise<(FileStamp | undefined)[]> {
+  private async statFiles(only?: number[]): Promise<(FileStamp | undefined)[]> {
     const files = this.meta.files;
-    const out: (FileStamp | undefined)[] = new Array(files.length);
+    // (some files: their stamps are updated in place)
+    const out: (FileStamp | undefined)[] = only ? this.stamps : new Array(files.length);
     const policy = { dataDir: this.dataDir, followSymlinks: this.deps.followSymlinks?.() ?? false };
+    const todo = only ?? files.map((_, i) => i);
     let next = 0;
     const worker = async () => {
-      for (let i = next++; i < files.length; i = next++) {
+      for (let k = next++; k < todo.length; k = next++) {
+        const i = todo[k]!;
         const f = files[i]!;
         if (f.padding || f.length === 0) {
           out[i] = { size: f.length, mtimeMs: 0 };
@@ -183,7 +198,7 @@ export class TorrentStorage {
         out[i] = 'stamp' in r ? r.stamp : undefined;
       }
     };
-    await Promise.all(Array.from({ length: Math.min(STAT_CONCURRENCY, files.length) }, worker));
+    await Promise.all(Array.from({ length: Math.min(STAT_CONCURRENCY, todo.length) }, worker));
     return out;
   }
 
@@ -240,7 +255,9 @@ export class TorrentStorage {
             this.checkedPieces = p + 1;
             // a piece of a file that is short or missing is missing, whatever bytes were read
             if (!digest || !this.piecePresent(p)) this.setState(p, PIECE_MISSING);
-            else this.setState(p, pieceHashMatches(this.meta.pieces, p, digest) ? PIECE_VERIFIED : PIECE_FAILED);
+            else if (pieceHashMatches(this.meta.pieces, p, digest)) this.setState(p, PIECE_VERIFIED);
+            // the SHA-1 of zeros: a hole of a sparse file never written, not damaged data
+            else this.setState(p, digest.equals(zeroDigest(pieceSize(this.meta, p))) ? PIECE_MISSING : PIECE_FAILED);
           },
         },
       );
@@ -258,13 +275,21 @@ export class TorrentStorage {
    */
   async rescan(): Promise<boolean> {
     if (this.checking || this.closed) return false;
+    const ours = this.ownWrites;
+    this.ownWrites = new Set();
     const now = await this.statFiles();
     let changed = false;
+    let byUs = 0;
     for (let i = 0; i < now.length; i++) {
       const a = now[i];
       const b = this.stamps[i];
       if (sameStamp(a, b)) continue;
       this.stamps[i] = a;
+      // written by us since the last look, still whole and the same file: the states stand
+      if ((ours.has(i) || this.ownWrites.has(i)) && a && a.size === this.meta.files[i]!.length && (b?.id === undefined || b.id === a.id)) {
+        byUs++;
+        continue;
+      }
       this.deps.pool.forget(this.pathOf(i));
       this.deps.cache.drop(this.owner);
       changed = true;
@@ -276,9 +301,16 @@ export class TorrentStorage {
         if (!was && this.available(p)) this.onAvailable(p);
       }
     }
-    if (changed) await this.save();
+    if (changed) {
+      this.deps.log.debug(`${this.meta.name}: files changed on disk by someone else; ${this.countOf(PIECE_DOUBT)} piece(s) in doubt`);
+      await this.save();
+    } else if (byUs) this.deps.log.debug(`${this.meta.name}: ${byUs} file(s) changed by our own writes; nothing in doubt`);
+    else this.deps.log.debug(`${this.meta.name}: looked again, no file changed`);
     return changed;
   }
+
+  /** Files our writer touched since the last rescan (their mtime changes are ours). */
+  private ownWrites = new Set<number>();
 
   /** Reads `into.length` bytes at `position` of the torrent's data; false if any file is missing or short. */
   private async readAt(position: number, into: Buffer): Promise<boolean> {
@@ -314,13 +346,17 @@ export class TorrentStorage {
     let p = this.verifying.get(index);
     if (!p) {
       p = (async () => {
-        const digest = await hashRange((pos, buf) => this.readAt(pos, buf), index * this.meta.pieceLength, pieceSize(this.meta, index));
+        const size = pieceSize(this.meta, index);
+        const digest = await hashRange((pos, buf) => this.readAt(pos, buf), index * this.meta.pieceLength, size);
         if (this.states[index] !== PIECE_DOUBT) return this.states[index] === PIECE_VERIFIED;
         const ok = digest !== undefined && pieceHashMatches(this.meta.pieces, index, digest);
-        this.setState(index, ok ? PIECE_VERIFIED : digest ? PIECE_FAILED : PIECE_MISSING);
+        // all zeros and wrong: a hole of a sparse file never written (not damaged data)
+        const bad = digest !== undefined && !ok && !digest.equals(zeroDigest(size));
+        this.setState(index, ok ? PIECE_VERIFIED : bad ? PIECE_FAILED : PIECE_MISSING);
         this.dirty = true;
+        if (ok) this.onAvailable(index);
         if (!ok && !quiet) {
-          this.deps.log.warn(`${this.meta.name}: piece ${index} ${digest ? 'failed its hash check' : 'could not be read'}; it will not be sent`);
+          this.deps.log.warn(`${this.meta.name}: piece ${index} ${bad ? 'failed its hash check' : digest ? 'was never written (zeros)' : 'could not be read'}; it will not be sent`);
           await this.save();
         }
         return ok;
@@ -385,8 +421,8 @@ export class TorrentStorage {
   }
 
   /**
-   * Hashes every piece in doubt (mirror mode, before downloading: after a crash or with data
-   * copied in, what is there is checked, never trusted). `onPiece` sees each one done.
+   * Hashes every piece in doubt (at start, and after files changed: after a crash or with
+   * data copied in, what is there is checked, never trusted). `onPiece` sees each one done.
    */
   async verifyDoubtful(onPiece: () => void = () => {}): Promise<void> {
     for (let i = 0; i < this.meta.pieceCount && !this.closed; i++) {
@@ -416,6 +452,7 @@ export class TorrentStorage {
       throw err;
     }
     for (const f of touched) {
+      this.ownWrites.add(f);
       const st = this.stamps[f];
       // created sparse at its full length: its pieces are no longer missing
       if (!st || st.size < this.meta.files[f]!.length) {
@@ -451,7 +488,8 @@ export class TorrentStorage {
   async save(): Promise<boolean> {
     this.dirty = false;
     // our own writes changed the files: their stamps now, so a restart trusts what was synced
-    if (this.writer) this.stamps = await this.statFiles();
+    // (only those: a change by someone else is left for rescan() to see)
+    if (this.writer && this.ownWrites.size) this.stamps = await this.statFiles([...this.ownWrites]);
     const writer = this.writer;
     const bytes = encodeResume({
       infoHash: this.meta.infoHash,
@@ -490,4 +528,19 @@ export class TorrentStorage {
   async flush(): Promise<void> {
     if (this.dirty && !this.closed) await this.save();
   }
+}
+
+const ZEROS = Buffer.alloc(64 * 1024);
+const zeroDigests = new Map<number, Buffer>();
+/** SHA-1 of `length` zero bytes (a few piece sizes are ever asked). */
+function zeroDigest(length: number): Buffer {
+  let d = zeroDigests.get(length);
+  if (!d) {
+    const h = createHash('sha1');
+    for (let at = 0; at < length; at += ZEROS.length) h.update(ZEROS.subarray(0, Math.min(ZEROS.length, length - at)));
+    d = h.digest();
+    if (zeroDigests.size > 64) zeroDigests.clear();
+    zeroDigests.set(length, d);
+  }
+  return d;
 }

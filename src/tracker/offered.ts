@@ -40,7 +40,8 @@ export function stateText(s: SeededEntry | undefined): string {
   if (s.state === 'seeding') return 'seeding';
   if (s.state === 'downloading' || s.state === 'checking') return `${s.state} ${pct}%`;
   if (s.state === 'missing data') return pct > 0 ? `missing data (${pct}% here)` : 'missing data';
-  if (s.state.startsWith('waiting')) return s.state;
+  // the reason, `waiting: disk full (…)` (the page escapes it)
+  if (s.state.startsWith('waiting')) return s.message?.startsWith('waiting') ? s.message : s.state;
   return s.message ? `${s.state}: ${s.message}` : s.state;
 }
 

@@ -53,7 +53,7 @@ test(
       await waitFor('both torrents handled', 90_000, () => exit !== undefined || (/sixty\.torrent: not seeded/.test(out) && /fifty: missing data/.test(out)), 200);
       assert.is(exit, undefined, `the daemon died:\n${out.slice(-2000)}`);
       assert.match(out, /sixty\.torrent: not seeded: more than 50000 files \(the limit seeder\.max_files/);
-      assert.match(out, /fifty: missing data in data: 0 of \d+ pieces available: folder-0\/map-tile-0-z12\.png \(missing\)/);
+      assert.match(out, /fifty: missing data in data: 0 of \d+ pieces verified \(0%\)[^:]*: folder-0\/map-tile-0-z12\.png \(missing\)/);
       const longest = Math.max(...out.split('\n').map((l) => l.length));
       assert.ok(longest < 2000, `a log line of ${longest} characters`);
       const st = await meshseed(['status', '--json', '--state-dir', join(dir.path, 'state')]);

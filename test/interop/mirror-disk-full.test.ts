@@ -42,7 +42,7 @@ test(
     daemon.on('exit', () => (dead = true));
     const seeder = spawn(PY, [join(ROOT, 'test', 'interop', 'lt-seeder.py'), '--torrent', t.file, '--data', join(base, 'src'), '--port', String(randomPort()), '--peer', `127.0.0.1:${port}`]);
     try {
-      await waitFor('waiting: disk full', 20_000, () => dead || /full: waiting: disk full \(needs 8 MiB, 4 MiB free\)/.test(log));
+      await waitFor('waiting: disk full', 20_000, () => dead || /full: waiting: disk full \(needs 8 MiB, 4 MiB free; seeder\.min_free_mb=2 kept free\)/.test(log));
       assert.not.ok(dead, `the daemon died:\n${log}`);
       const status = await meshseed(['status', '--json', '--state-dir', join(base, 'state')]);
       const torrent = JSON.parse(status.stdout).services.seeder.torrents[0];

@@ -122,7 +122,7 @@ test(
       const t = f.addTorrent('later', 3 * PIECE, { withData: false });
       await waitFor('missing data state', 8000, () => stateOf(f.seeder, 'later') === 'missing data');
       const st = f.seeder.status().torrents.find((x) => x.name === 'later')!;
-      assert.match(st.message!, /0 of 3 pieces available: later \(missing\)/);
+      assert.match(st.message!, /0 of 3 pieces verified \(0%\), download off \(seeder\.download 0\): later \(missing\)/);
       assert.is(f.logs.filter((l) => /later: missing data/.test(l)).length, 1);
       assert.is(f.seeder.torrents()[0]!.left(), 3 * PIECE);
       writeFileSync(`${t.dataFile}.tmp`, t.data);
@@ -526,7 +526,7 @@ test(
       try {
         await waitFor('missing data', 8000, () => stateOf(lost, 'kept') === 'missing data');
         const st = lost.status().torrents.find((x) => x.name === 'kept')!;
-        assert.match(st.message!, new RegExp(`the folder ${gone} does not exist: 0 of 2 pieces available`));
+        assert.match(st.message!, new RegExp(`the folder ${gone} does not exist: 0 of 2 pieces verified`));
       } finally {
         await lost.close();
       }

@@ -99,13 +99,15 @@ test(
     await s2.start();
     assert.is(s2.stateOf(0), PIECE_VERIFIED, 'unchanged size and mtime: no rehash at boot');
     await s2.close();
-    // now change the mtime: the pieces of file a are in doubt and hashed when first served
+    // now change the mtime: the pieces of file a are in doubt, not offered until hashed (a peer offered them earlier gets them hashed first)
     utimesSync(file(0), when, when + 5);
     const s3 = make();
     await s3.start();
     assert.is(s3.stateOf(0), PIECE_DOUBT);
     assert.is(s3.stateOf(3), PIECE_VERIFIED, 'a piece only in file c stays verified');
-    assert.ok(s3.available(0), 'a piece in doubt is offered');
+    assert.not.ok(s3.available(0), 'a piece in doubt is not offered');
+    assert.not.ok(s3.complete, 'nor counted as ours');
+    assert.ok(s3.left() >= PIECE, 'nor missing from left');
     assert.is(await block(s3, 0, 0, 100), undefined, 'the corrupt piece is never sent');
     assert.is(s3.stateOf(0), PIECE_FAILED);
     assert.not.ok(s3.available(0));
@@ -136,7 +138,10 @@ test(
     s.onAvailable = (i) => announced.push(i);
     writeFileSync(file(2), saved);
     assert.ok(await s.rescan());
-    assert.ok(announced.includes(meta.pieceCount - 1), 'pieces of a file that appeared are announced');
+    assert.is(s.stateOf(meta.pieceCount - 1), PIECE_DOUBT, 'a file that appeared is in doubt');
+    assert.equal(announced, [], 'not offered before it is hashed');
+    await s.verifyDoubtful();
+    assert.ok(announced.includes(meta.pieceCount - 1), 'pieces of a file that appeared are announced once hashed');
     assert.is(s.stateOf(2), PIECE_MISSING, 'still short: file b');
     await s.close();
     tmp.remove();
@@ -201,8 +206,52 @@ test(
       assert.is(after.stateOf(2), PIECE_VERIFIED, 'synced, then recorded');
       assert.is(after.stateOf(0), PIECE_DOUBT, 'a sparse, never-written piece is in doubt, not verified');
       await after.verifyDoubtful();
-      assert.is(after.stateOf(0), PIECE_FAILED);
+      assert.is(after.stateOf(0), PIECE_MISSING, 'a hole (zeros) is missing, not failed');
+      assert.ok(after.problems().some((p) => /piece\(s\) not downloaded yet/.test(p)), after.problems().join('; '));
+      assert.not.ok(after.problems().some((p) => /failed verification/.test(p)));
       await after.close();
+    } finally {
+      tmp.remove();
+    }
+  }),
+);
+
+test(
+  'rescan: our own writes change nothing; a file copied in by hand is put in doubt, hashed, then offered',
+  deadline(20_000, async () => {
+    const { tmp, root, all, meta, make, file, logs } = setup();
+    try {
+      rmSync(root, { recursive: true });
+      const s = make();
+      await s.start();
+      const announced: number[] = [];
+      s.onAvailable = (i) => announced.push(i);
+      await s.writePiece(0, all.subarray(0, PIECE)); // file a only
+      await s.writePiece(1, all.subarray(PIECE, 2 * PIECE));
+      await s.rescan();
+      assert.is(s.countOf(PIECE_DOUBT), 0, 'our own writes put nothing in doubt');
+      assert.ok(logs.some((l) => /file\(s\) changed by our own writes/.test(l)), logs.join('\n'));
+      assert.equal([0, 1].map((i) => s.stateOf(i)), [PIECE_VERIFIED, PIECE_VERIFIED]);
+      // file c copied in by hand: its pieces are hashed before they count
+      writeFileSync(file(2), all.subarray(SIZES[0]! + SIZES[1]!));
+      await s.writePiece(1, all.subarray(PIECE, 2 * PIECE)); // the download goes on meanwhile:
+      await s.sync(); // its fsync and resume write must not take the copy for its own
+      assert.ok(await s.rescan());
+      assert.equal([3, 4].map((i) => s.stateOf(i)), [PIECE_DOUBT, PIECE_DOUBT]);
+      assert.is(s.stateOf(2), PIECE_MISSING, 'file b is still absent');
+      assert.ok(s.left() > meta.length - 2 * PIECE - 1, 'doubt is not counted as ours');
+      await s.verifyDoubtful();
+      assert.equal([3, 4].map((i) => s.stateOf(i)), [PIECE_VERIFIED, PIECE_VERIFIED]);
+      assert.equal(announced.filter((i) => i >= 3), [3, 4], 'offered once hashed');
+      // someone overwrites file a (which we wrote before the last look): its pieces are doubted again
+      const bad = Buffer.from(all.subarray(0, SIZES[0]!));
+      bad[7] ^= 0xff;
+      writeFileSync(file(0), bad);
+      assert.ok(await s.rescan());
+      assert.is(s.stateOf(0), PIECE_DOUBT);
+      await s.verifyDoubtful();
+      assert.equal([0, 1].map((i) => s.stateOf(i)), [PIECE_FAILED, PIECE_VERIFIED]);
+      await s.close();
     } finally {
       tmp.remove();
     }

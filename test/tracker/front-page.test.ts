@@ -124,6 +124,12 @@ test('state text', () => {
   assert.is(s('missing data', 0), 'missing data');
   assert.is(s('missing data', 12), 'missing data (12% here)');
   assert.is(stateText(undefined), 'listed (not seeded here)');
+  // the waiting reason is shown (the page escapes it)
+  const reason = 'waiting: seeder.min_free_mb (needs 1001 MiB, 100 MiB free: 1 MiB of data fits, but min_free_mb=1000 must stay free)';
+  assert.is(stateText({ file: '', meta: undefined as never, state: 'waiting', pieces: 100, piecesAvailable: 0, message: reason }), reason);
+  assert.is(stateText({ file: '', meta: undefined as never, state: 'waiting', pieces: 100, piecesAvailable: 0 }), 'waiting');
+  const html = renderFrontPage([item({ state: 'waiting: cannot write <x>' })], node);
+  assert.match(html, /waiting: cannot write &#60;x&#62;/);
 });
 
 function split(raw: Buffer) {
