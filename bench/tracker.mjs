@@ -4,13 +4,20 @@
 //   node bench/tracker.mjs [--seconds 5] [--rounds 3] [--udp-steps 10000,20000,...] [--step-seconds 3]
 //
 // 1. HTTP announces/s with wrk (bench/tracker.lua: varying info hashes and peer ids, a fresh
-//    connection per request since both trackers close after each reply).
+//    connection per request since both trackers close after each reply), and the CPU time the
+//    tracker process spent per announce (user + system, from /proc): on a busy machine, or when
+//    wrk itself is the limit, the CPU per announce still compares the two trackers' work.
+//    opentracker's reply has no `Connection: close`, so wrk sends its next request into the
+//    closed connection, counts a read error and reconnects: extra work for wrk (on the load
+//    core) that meshseed's replies do not cause.
 // 2. Sustained UDP announces/s, stepped: bench/tracker-udp-load.mjs (BEP 15 connect +
 //    announce, open loop) offers each rate of --udp-steps for --step-seconds, on fresh swarms
 //    each step (1,000 torrents not used before); the sustained rate is the highest step
 //    answered with at most 0.5 % loss (a burst far above capacity would mostly measure how
 //    fast a receive buffer drains). A step the generator could not offer is not counted.
-// 3. Resident memory with 10,000 torrents and 100,000 peers (filled over UDP), both trackers
+// 3. The HTTP announce path alone (bench/tracker-http-path.ts): CPU and garbage per announce
+//    of the tracker's own code, which the socket figures above mix with Node's and the kernel's.
+// 4. Resident memory with 10,000 torrents and 100,000 peers (filled over UDP), both trackers
 //    fresh; and the swarm store's heap per peer measured alone (bench/tracker-heap.ts).
 //
 // Each tracker is pinned to CPU 1 (one core), load generators to CPU 0. Rounds alternate
@@ -107,6 +114,8 @@ function startMeshseed() {
       'daemon',
       '--seeder-enabled', '0',
       '--lpd-enabled', '0',
+      // a tracker bench: no DHT node (it would bind UDP 6881 on every address)
+      '--dht-enabled', '0',
       '--log-level', 'warn',
       '--state-dir', join(dir, `state-${port}`),
       '--tracker-address', '127.0.0.1',
@@ -128,16 +137,25 @@ async function stop(t) {
   children.delete(t.child);
 }
 
-async function httpRate(t) {
+/** CPU time (user + system, ms) the process has used so far, from /proc (clock ticks of 10 ms). */
+function cpuMs(pid) {
+  const f = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = f.slice(f.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
+async function httpRate(t, seconds = SECONDS) {
+  const cpu0 = cpuMs(t.child.pid);
   const out = await runToEnd(
     'taskset',
-    ['-c', LOAD_CPU, 'wrk', '-t1', '-c32', `-d${SECONDS}s`, '-s', join(root, 'bench', 'tracker.lua'), `http://127.0.0.1:${t.port}/announce`],
+    ['-c', LOAD_CPU, 'wrk', '-t1', '-c32', `-d${seconds}s`, '-s', join(root, 'bench', 'tracker.lua'), `http://127.0.0.1:${t.port}/announce`],
     { TORRENTS: String(HTTP_TORRENTS) },
   );
   const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1]);
   const failures = Number(/FAILURES (\d+)/.exec(out)?.[1] ?? 0);
   const errors = /Socket errors: (.*)/.exec(out)?.[1];
-  return { rps, failures, errors };
+  const requests = Number(/(\d+) requests in/.exec(out)?.[1]);
+  return { rps, failures, errors, cpuUs: ((cpuMs(t.child.pid) - cpu0) * 1000) / requests };
 }
 
 let stepBase = 0;
@@ -187,15 +205,21 @@ const ms = startMeshseed();
 await waitForTcp(ot.port);
 await waitForTcp(ms.port);
 
-const results = { opentracker: { http: [], udp: [] }, meshseed: { http: [], udp: [] } };
+// Warm-up, not counted: a router's tracker runs for months, so the figure that matters is the
+// steady state, after V8 has compiled the announce path (opentracker, C, needs none; it gets the
+// same run so both trackers start the rounds with the same swarms).
+for (const t of [ot, ms]) await httpRate(t, 2);
+
+const results = { opentracker: { http: [], cpu: [], udp: [] }, meshseed: { http: [], cpu: [], udp: [] } };
 for (let r = 1; r <= ROUNDS; r++) {
   for (const t of r % 2 ? [ot, ms] : [ms, ot]) {
     const h = await httpRate(t);
     const u = await udpSustained(t);
     results[t.name].http.push(h.rps);
+    results[t.name].cpu.push(h.cpuUs);
     results[t.name].udp.push(u.best);
     console.log(
-      `round ${r} ${t.name.padEnd(11)} HTTP ${Math.round(h.rps)} announces/s (failures ${h.failures}${h.errors ? `, socket errors ${h.errors}` : ''}); UDP sustained ${u.best}/s (loss per step: ${u.steps})`,
+      `round ${r} ${t.name.padEnd(11)} HTTP ${Math.round(h.rps)} announces/s, ${h.cpuUs.toFixed(1)} µs CPU each (failures ${h.failures}${h.errors ? `, socket errors ${h.errors}` : ''}); UDP sustained ${u.best}/s (loss per step: ${u.steps})`,
     );
   }
 }
@@ -220,10 +244,16 @@ await stop(ms2);
 const heapJs = join(dir, 'tracker-heap.cjs');
 await build({ entryPoints: [join(root, 'bench', 'tracker-heap.ts')], outfile: heapJs, bundle: true, platform: 'node', format: 'cjs', logLevel: 'warning' });
 const heap = JSON.parse((await runToEnd(process.execPath, ['--expose-gc', heapJs])).trim());
+// the HTTP announce path alone (no sockets), with the init script's node flags
+const pathJs = join(dir, 'tracker-http-path.cjs');
+await build({ entryPoints: [join(root, 'bench', 'tracker-http-path.ts')], outfile: pathJs, bundle: true, platform: 'node', format: 'cjs', logLevel: 'warning' });
+const paths = [];
+for (let r = 0; r < ROUNDS; r++) paths.push(JSON.parse((await runToEnd('taskset', ['-c', SERVER_CPU, process.execPath, ...initScriptNodeFlags(root), pathJs])).trim().split('\n').pop()));
 
 const m = (name, kind) => median(results[name][kind]);
 console.log('\nmedians');
 console.log(`  HTTP announces/s   opentracker ${Math.round(m('opentracker', 'http'))}   meshseed ${Math.round(m('meshseed', 'http'))}   ratio ${(m('meshseed', 'http') / m('opentracker', 'http')).toFixed(2)} (target >= 0.8)`);
+console.log(`  HTTP CPU per announce (µs, tracker process)   opentracker ${m('opentracker', 'cpu').toFixed(1)}   meshseed ${m('meshseed', 'cpu').toFixed(1)}   ratio ${(m('opentracker', 'cpu') / m('meshseed', 'cpu')).toFixed(2)} (opentracker / meshseed: announces per CPU second, relative)`);
 console.log(`  UDP announces/s sustained at <= ${MAX_LOSS * 100} % loss   opentracker ${Math.round(m('opentracker', 'udp'))}   meshseed ${Math.round(m('meshseed', 'udp'))}   ratio ${(m('meshseed', 'udp') / m('opentracker', 'udp')).toFixed(2)} (target >= 0.8; steps of ${STEP_SECONDS} s: ${UDP_STEPS.join(', ')}/s)`);
 console.log(`memory with ${MEM_TORRENTS} torrents x ${MEM_PEERS} peers (RSS)`);
 const added = (m) => `+${mib(m.after.rss - m.before.rss)}: anonymous +${mib(m.after.anon - m.before.anon)}, file pages +${mib(m.after.file - m.before.file)}`;
@@ -232,3 +262,6 @@ console.log(`  meshseed    ${mib(memMs.before.rss)} -> ${mib(memMs.after.rss)} (
 console.log(`  ratio of added RSS ${((memMs.after.rss - memMs.before.rss) / (memOt.after.rss - memOt.before.rss)).toFixed(2)}; of total RSS ${(memMs.after.rss / memOt.after.rss).toFixed(2)}`);
 console.log('  (a fresh tracker touches its announce code for the first time while filling: file pages; bench/router.mjs measures the peers on a daemon already at work)');
 console.log(`swarm store alone: ${heap.bytes_per_peer} bytes of heap per peer (${heap.peers} peers in ${heap.torrents} torrents; target < 100)`);
+console.log(
+  `HTTP announce path alone (parse, announce, reply; no sockets): ${median(paths.map((p) => p.cpu_us_per_announce))} µs CPU per announce, ${median(paths.map((p) => p.announces_per_minor_gc))} announces per young-generation GC (medians of ${paths.length}; ${paths[0].peers} peers)`,
+);

@@ -20,6 +20,8 @@ export interface Service {
   close(): Promise<void>;
   /** Counters for `meshseed status` and the stats page. */
   status?(): unknown;
+  /** Optional: why a started part does nothing (switched off by its setting, or nothing to work on); undefined while it works. */
+  idle?(): { state: 'off' | 'idle'; reason: string } | undefined;
 }
 
 export interface DaemonDeps {
@@ -53,8 +55,12 @@ export class Daemon {
     // The daemon lives until it is told to stop, even with every part switched off.
     this.keepAlive = setInterval(() => {}, 1 << 30);
     for (const s of this.services) await this.tryStart(s, 0);
+    const idle = this.started.map((s) => ({ name: s.name, idle: s.idle?.() }));
+    const working = idle.filter((p) => !p.idle).map((p) => p.name);
+    const resting = idle.filter((p) => p.idle).map((p) => `${p.name} (${p.idle!.state}: ${p.idle!.reason})`);
     this.deps.log.info(
-      `started${this.started.length ? ` (${this.started.map((s) => s.name).join(', ')})` : ' with nothing to do: every part is disabled'}`,
+      (working.length ? `started (${working.join(', ')})` : 'started with nothing to do: every part is disabled') +
+        (resting.length ? `; not working: ${resting.join(', ')}` : ''),
     );
   }
 
@@ -85,9 +91,14 @@ export class Daemon {
     if (attempts > 0) this.deps.log.info(`${s.name}: started after ${attempts} failed attempt(s)`);
   }
 
-  /** Each part's state, by name: running, or retrying and why. */
+  /** Each part's state, by name: running, off or idle (and why), or retrying and why. */
   parts(): Record<string, PartState> {
-    return Object.fromEntries(this.states);
+    const out: Record<string, PartState> = Object.fromEntries(this.states);
+    for (const s of this.started) {
+      const idle = s.idle?.();
+      if (idle) out[s.name] = idle;
+    }
+    return out;
   }
 
   async reload(settings: Settings): Promise<void> {

@@ -8,6 +8,10 @@ import { describeError } from './errors.js';
 
 export type PartState =
   | { state: 'running' }
+  /** Started, but switched off by its setting (`dht.enabled` 0): it idles so a reload can switch it on. */
+  | { state: 'off'; reason: string }
+  /** On, with nothing to work on (LPD with no interface): why. */
+  | { state: 'idle'; reason: string }
   /** Failed to start `attempts` times; the next try is `retryInS` seconds after the last. */
   | { state: 'retrying'; reason: string; attempts: number; retryInS: number };
 
@@ -33,7 +37,10 @@ export function startFailureReason(err: unknown): string {
 
 /** `tracker: running` · `tracker: not running (port 6969 in use), retrying`. */
 export function partLine(name: string, s: PartState): string {
-  return s.state === 'running' ? `${name}: running` : `${name}: not running (${s.reason}), retrying`;
+  if (s.state === 'running') return `${name}: running`;
+  if (s.state === 'off') return `${name}: off (${s.reason})`;
+  if (s.state === 'idle') return `${name}: idle (${s.reason})`;
+  return `${name}: not running (${s.reason}), retrying`;
 }
 
 /** The lines for the parts that do not run (nothing when all do), from a status document's `parts`. */

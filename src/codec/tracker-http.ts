@@ -21,8 +21,8 @@ import {
 export interface RequestTarget {
   /** The path, percent-decoded, without the query. */
   path: string;
-  /** Parameters in order; names are text, values raw bytes. */
-  params: [string, Uint8Array][];
+  /** Parameters in order, as spans of the target (nothing copied until a value is read). */
+  params: QueryParams;
 }
 
 export interface HttpAnnounceRequest {
@@ -64,21 +64,33 @@ function hexValue(c: number): number {
 }
 
 /**
+ * Length of `bytes[start, end)` once percent-decoded, or -1 for a broken escape or more than
+ * `max` bytes. Each escape is 3 bytes for 1, so this is known before anything is copied.
+ */
+function decodedLength(bytes: Uint8Array, start: number, end: number, max: number): number {
+  let n = 0;
+  for (let i = start; i < end; i++) {
+    if (bytes[i] === CH_PERCENT) {
+      if (i + 2 >= end || hexValue(bytes[i + 1]!) < 0 || hexValue(bytes[i + 2]!) < 0) return -1;
+      i += 2;
+    }
+    if (++n > max) return -1;
+  }
+  return n;
+}
+
+/**
  * Percent-decodes `bytes[start, end)`, at most `max` output bytes. `+` stays a `+`: BitTorrent
  * clients escape every byte outside the unreserved set, so a literal `+` is the byte 0x2b.
  * Returns undefined for a broken escape or an over-long value.
  */
 export function percentDecode(bytes: Uint8Array, start: number, end: number, max: number): Uint8Array | undefined {
-  // The decoded length is known before copying: each escape is 3 bytes for 1.
-  let n = 0;
-  for (let i = start; i < end; i++) {
-    if (bytes[i] === CH_PERCENT) {
-      if (i + 2 >= end || hexValue(bytes[i + 1]!) < 0 || hexValue(bytes[i + 2]!) < 0) return undefined;
-      i += 2;
-    }
-    if (++n > max) return undefined;
-  }
-  const out = new Uint8Array(n);
+  const n = decodedLength(bytes, start, end, max);
+  return n < 0 ? undefined : decodeInto(bytes, start, end, new Uint8Array(n));
+}
+
+/** Decodes a span whose escapes were checked into `out` (exactly its decoded length). */
+function decodeInto(bytes: Uint8Array, start: number, end: number, out: Uint8Array): Uint8Array {
   let o = 0;
   for (let i = start; i < end; i++) {
     const c = bytes[i]!;
@@ -90,44 +102,183 @@ export function percentDecode(bytes: Uint8Array, start: number, end: number, max
   return out;
 }
 
+/** A checked span decoded as latin1 text, without a Buffer (names and short values). */
+function decodeText(bytes: Uint8Array, start: number, end: number): string {
+  let s = '';
+  for (let i = start; i < end; i++) {
+    let c = bytes[i]!;
+    if (c === CH_PERCENT) {
+      c = (hexValue(bytes[i + 1]!) << 4) | hexValue(bytes[i + 2]!);
+      i += 2;
+    }
+    s += String.fromCharCode(c);
+  }
+  return s;
+}
+
+/** True when the checked span decodes to exactly `text` (ASCII), compared without copying. */
+function decodesTo(bytes: Uint8Array, start: number, end: number, text: string): boolean {
+  let k = 0;
+  for (let i = start; i < end; i++, k++) {
+    let c = bytes[i]!;
+    if (c === CH_PERCENT) {
+      c = (hexValue(bytes[i + 1]!) << 4) | hexValue(bytes[i + 2]!);
+      i += 2;
+    }
+    if (k >= text.length || c !== text.charCodeAt(k)) return false;
+  }
+  return k === text.length;
+}
+
+/** Fields of one parameter in QueryParams' span list. */
+const SPAN_FIELDS = 5;
+
 /**
- * Splits a request target (`/announce?info_hash=...`) into its path and raw parameters.
+ * The query parameters of a request target, kept as offsets into it. A client sends a dozen
+ * parameters with every announce: copying each name and value into its own array cost more
+ * than the rest of the announce. parseRequestTarget has checked every escape and length, so
+ * reading a parameter cannot fail; values are copied only when asked for.
+ */
+export class QueryParams {
+  constructor(
+    private readonly target: Uint8Array,
+    /** Per parameter: name start, name end, value start, value end, decoded value length. */
+    private readonly spans: number[],
+  ) {}
+
+  get length(): number {
+    return this.spans.length / SPAN_FIELDS;
+  }
+
+  /** The decoded name of parameter `i`. */
+  name(i: number): string {
+    const o = i * SPAN_FIELDS;
+    return decodeText(this.target, this.spans[o]!, this.spans[o + 1]!);
+  }
+
+  /** Index of the first parameter whose decoded name is `name`, or -1. */
+  indexOf(name: string): number {
+    const s = this.spans;
+    for (let o = 0; o < s.length; o += SPAN_FIELDS) if (decodesTo(this.target, s[o]!, s[o + 1]!, name)) return o / SPAN_FIELDS;
+    return -1;
+  }
+
+  /** True when parameter `i` is called `name`. */
+  nameIs(i: number, name: string): boolean {
+    const o = i * SPAN_FIELDS;
+    return decodesTo(this.target, this.spans[o]!, this.spans[o + 1]!, name);
+  }
+
+  /** Decoded length of parameter `i`'s value. */
+  valueLength(i: number): number {
+    return this.spans[i * SPAN_FIELDS + 4]!;
+  }
+
+  /** The decoded value of parameter `i` (a copy of its bytes). */
+  value(i: number): Uint8Array {
+    const o = i * SPAN_FIELDS;
+    return decodeInto(this.target, this.spans[o + 2]!, this.spans[o + 3]!, new Uint8Array(this.spans[o + 4]!));
+  }
+
+  /** The decoded value of parameter `i` as latin1 text. */
+  text(i: number): string {
+    const o = i * SPAN_FIELDS;
+    return decodeText(this.target, this.spans[o + 2]!, this.spans[o + 3]!);
+  }
+
+  /** True when parameter `i`'s decoded value is `text`. */
+  valueIs(i: number, text: string): boolean {
+    const o = i * SPAN_FIELDS;
+    return decodesTo(this.target, this.spans[o + 2]!, this.spans[o + 3]!, text);
+  }
+
+  /** Parameter `i`'s value as a decimal integer 0..2^53-1 (optionally negative), or undefined. */
+  decimal(i: number, allowNegative = false): number | undefined {
+    const o = i * SPAN_FIELDS;
+    const len = this.spans[o + 4]!;
+    if (len === 0 || len > 17) return undefined;
+    const t = this.target;
+    const end = this.spans[o + 3]!;
+    let negative = false;
+    let digits = 0;
+    let n = 0;
+    for (let p = this.spans[o + 2]!; p < end; p++) {
+      let c = t[p]!;
+      if (c === CH_PERCENT) {
+        c = (hexValue(t[p + 1]!) << 4) | hexValue(t[p + 2]!);
+        p += 2;
+      }
+      if (c === 0x2d && allowNegative && !negative && digits === 0) {
+        negative = true;
+        continue;
+      }
+      const d = c - 0x30;
+      if (d < 0 || d > 9) return undefined;
+      n = n * 10 + d;
+      digits++;
+    }
+    if (digits === 0) return undefined;
+    return negative ? -n : n;
+  }
+
+  /** Every parameter as [name, value], copied (tests and tools; the tracker reads in place). */
+  entries(): [string, Uint8Array][] {
+    const out: [string, Uint8Array][] = [];
+    for (let i = 0; i < this.length; i++) out.push([this.name(i), this.value(i)]);
+    return out;
+  }
+}
+
+const PATH_ANNOUNCE = '/announce';
+const PATH_SCRAPE = '/scrape';
+
+/** The path as text; the tracker's own two paths without building a string. */
+function pathText(target: Uint8Array, end: number): string | undefined {
+  if (decodesTo(target, 0, end, PATH_ANNOUNCE)) return PATH_ANNOUNCE;
+  if (decodesTo(target, 0, end, PATH_SCRAPE)) return PATH_SCRAPE;
+  const bytes = percentDecode(target, 0, end, HTTP_MAX_TARGET_BYTES);
+  return bytes && shortLatin1(bytes);
+}
+
+/**
+ * Splits a request target (`/announce?info_hash=...`) into its path and its parameters.
  * Refuses targets longer than HTTP_MAX_TARGET_BYTES, more than HTTP_MAX_PARAMS parameters,
  * control bytes, broken escapes, and values longer than the longest any parameter needs.
  */
 export function parseRequestTarget(target: Uint8Array): Decoded<RequestTarget> {
   if (target.length === 0) return fail('empty request target');
   if (target.length > HTTP_MAX_TARGET_BYTES) return fail(`request target longer than ${HTTP_MAX_TARGET_BYTES} bytes`);
+  let q = -1;
   for (let i = 0; i < target.length; i++) {
     const c = target[i]!;
     if (c <= 0x20 || c >= 0x7f) return fail('request target has a byte that must be percent-encoded');
+    if (c === CH_QUESTION && q < 0) q = i;
   }
-  let q = target.indexOf(CH_QUESTION);
   if (q < 0) q = target.length;
-  const pathBytes = percentDecode(target, 0, q, HTTP_MAX_TARGET_BYTES);
-  if (!pathBytes) return fail('request path has a broken percent escape');
-  const path = shortLatin1(pathBytes);
-  const params: [string, Uint8Array][] = [];
+  if (decodedLength(target, 0, q, HTTP_MAX_TARGET_BYTES) < 0) return fail('request path has a broken percent escape');
+  const path = pathText(target, q)!;
+  const spans: number[] = [];
+  const maxValue = Math.max(HTTP_MAX_PARAM_VALUE_BYTES, INFO_HASH_SIZE);
   let i = q + 1;
   while (i <= target.length && q < target.length) {
     let end = i;
     while (end < target.length && target[end] !== CH_AMP && target[end] !== CH_SEMICOLON) end++;
     if (end > i) {
-      if (params.length >= HTTP_MAX_PARAMS) return fail(`more than ${HTTP_MAX_PARAMS} query parameters`);
+      if (spans.length >= HTTP_MAX_PARAMS * SPAN_FIELDS) return fail(`more than ${HTTP_MAX_PARAMS} query parameters`);
       let eq = i;
       while (eq < end && target[eq] !== CH_EQUALS) eq++;
-      const name = percentDecode(target, i, eq, 32);
-      if (!name) return fail('query parameter name is too long or badly escaped');
-      const value = percentDecode(target, Math.min(eq + 1, end), end, Math.max(HTTP_MAX_PARAM_VALUE_BYTES, INFO_HASH_SIZE));
-      if (!value) return fail(`query parameter '${printable(latin1(name))}' is too long or badly escaped`);
-      params.push([shortLatin1(name), value]);
+      if (decodedLength(target, i, eq, 32) < 0) return fail('query parameter name is too long or badly escaped');
+      const valueStart = Math.min(eq + 1, end);
+      const n = decodedLength(target, valueStart, end, maxValue);
+      if (n < 0) return fail(`query parameter '${printable(decodeText(target, i, eq))}' is too long or badly escaped`);
+      spans.push(i, eq, valueStart, end, n);
     }
     i = end + 1;
   }
-  return { ok: true, value: { path, params } };
+  return { ok: true, value: { path, params: new QueryParams(target, spans) } };
 }
 
-/** latin1 text of a few bytes, without a Buffer (this runs for every parameter of every announce). */
+/** latin1 text of a few bytes, without a Buffer. */
 function shortLatin1(b: Uint8Array): string {
   if (b.length > 64) return latin1(b);
   let s = '';
@@ -139,107 +290,89 @@ function printable(s: string): string {
   return s.replace(/[^\x20-\x7e]/g, '?').slice(0, 32);
 }
 
-function firstParam(params: [string, Uint8Array][], name: string): Uint8Array | undefined {
-  for (const [n, v] of params) if (n === name) return v;
-  return undefined;
-}
-
-/** A decimal integer 0..2^53-1 written as ASCII digits, or undefined. */
-function decimal(v: Uint8Array, allowNegative = false): number | undefined {
-  if (v.length === 0 || v.length > 17) return undefined;
-  let i = 0;
-  let negative = false;
-  if (allowNegative && v[0] === 0x2d) {
-    negative = true;
-    i = 1;
-    if (v.length === 1) return undefined;
-  }
-  let n = 0;
-  for (; i < v.length; i++) {
-    const c = v[i]! - 0x30;
-    if (c < 0 || c > 9) return undefined;
-    n = n * 10 + c;
-  }
-  return negative ? -n : n;
-}
-
-const EVENTS: Record<string, AnnounceEvent> = {
-  '': 'none',
-  empty: 'none',
-  started: 'started',
-  completed: 'completed',
-  stopped: 'stopped',
-  paused: 'paused',
-};
+const EVENTS = new Map<string, AnnounceEvent>([
+  ['', 'none'],
+  ['empty', 'none'],
+  ['started', 'started'],
+  ['completed', 'completed'],
+  ['stopped', 'stopped'],
+  ['paused', 'paused'],
+]);
 
 /** BEP 3 announce parameters; any problem becomes the `failure reason` the client will show. */
-export function decodeAnnounceParams(params: [string, Uint8Array][]): Decoded<HttpAnnounceRequest> {
-  const infoHash = firstParam(params, 'info_hash');
-  if (!infoHash) return fail('missing info_hash');
-  if (infoHash.length !== INFO_HASH_SIZE) return fail(`info_hash is ${infoHash.length} bytes, not ${INFO_HASH_SIZE}`);
-  const peerId = firstParam(params, 'peer_id');
-  if (!peerId) return fail('missing peer_id');
-  if (peerId.length !== PEER_ID_SIZE) return fail(`peer_id is ${peerId.length} bytes, not ${PEER_ID_SIZE}`);
-  const portRaw = firstParam(params, 'port');
-  if (!portRaw) return fail('missing port');
-  const port = decimal(portRaw);
+export function decodeAnnounceParams(params: QueryParams): Decoded<HttpAnnounceRequest> {
+  const h = params.indexOf('info_hash');
+  if (h < 0) return fail('missing info_hash');
+  if (params.valueLength(h) !== INFO_HASH_SIZE) return fail(`info_hash is ${params.valueLength(h)} bytes, not ${INFO_HASH_SIZE}`);
+  const p = params.indexOf('peer_id');
+  if (p < 0) return fail('missing peer_id');
+  if (params.valueLength(p) !== PEER_ID_SIZE) return fail(`peer_id is ${params.valueLength(p)} bytes, not ${PEER_ID_SIZE}`);
+  const portAt = params.indexOf('port');
+  if (portAt < 0) return fail('missing port');
+  const port = params.decimal(portAt);
   if (port === undefined || port > 65535) return fail('port is not a number 0..65535');
-  const counter = (name: string): number | undefined | null => {
-    const v = firstParam(params, name);
-    if (v === undefined) return undefined;
-    return decimal(v) ?? null;
-  };
-  const uploaded = counter('uploaded');
-  const downloaded = counter('downloaded');
-  let left = counter('left');
+  const uploaded = counter(params, 'uploaded');
+  const downloaded = counter(params, 'downloaded');
+  let left = counter(params, 'left');
   // Transmission announces a magnet whose size it does not know yet with left = 2^64-1
   // (~(uint64_t)0): a leecher of unknown size, not an error
-  if (left === null && /^\d{18,20}$/.test(shortLatin1(firstParam(params, 'left')!))) left = undefined;
+  if (left === null && /^\d{18,20}$/.test(params.text(params.indexOf('left')))) left = undefined;
   if (uploaded === null) return fail('uploaded is not a non-negative number');
   if (downloaded === null) return fail('downloaded is not a non-negative number');
   if (left === null) return fail('left is not a non-negative number');
-  const eventRaw = firstParam(params, 'event');
-  const event = eventRaw === undefined ? 'none' : EVENTS[shortLatin1(eventRaw)];
-  if (event === undefined) return fail(`unknown event '${printable(latin1(eventRaw!))}'`);
-  const numwantRaw = firstParam(params, 'numwant');
+  const e = params.indexOf('event');
+  const event = e < 0 ? 'none' : EVENTS.get(params.text(e));
+  if (event === undefined) return fail(`unknown event '${printable(params.text(e))}'`);
+  const w = params.indexOf('numwant');
   let numwant: number | undefined;
-  if (numwantRaw !== undefined) {
-    const n = decimal(numwantRaw, true);
+  if (w >= 0) {
+    const n = params.decimal(w, true);
     if (n === undefined) return fail('numwant is not a number');
     numwant = n < 0 ? undefined : n;
   }
-  const ipRaw = firstParam(params, 'ip');
-  const flag = (name: string) => {
-    const v = firstParam(params, name);
-    return v !== undefined && v.length === 1 && v[0] === 0x31;
-  };
+  const ip = params.indexOf('ip');
+  const key = params.indexOf('key');
   return {
     ok: true,
     value: {
-      infoHash,
-      peerId,
+      infoHash: params.value(h),
+      peerId: params.value(p),
       port,
       uploaded: uploaded ?? 0,
       downloaded: downloaded ?? 0,
       left,
       event,
-      compact: flag('compact'),
-      noPeerId: flag('no_peer_id'),
+      compact: flag(params, 'compact'),
+      noPeerId: flag(params, 'no_peer_id'),
       numwant,
-      ip: ipRaw === undefined ? undefined : shortLatin1(ipRaw),
-      key: firstParam(params, 'key'),
+      ip: ip < 0 ? undefined : params.text(ip),
+      key: key < 0 ? undefined : params.value(key),
     },
   };
 }
 
+/** A non-negative counter: undefined when absent, null when not a number. */
+function counter(params: QueryParams, name: string): number | undefined | null {
+  const i = params.indexOf(name);
+  if (i < 0) return undefined;
+  return params.decimal(i) ?? null;
+}
+
+/** A BEP 23 style flag: present and exactly `1`. */
+function flag(params: QueryParams, name: string): boolean {
+  const i = params.indexOf(name);
+  return i >= 0 && params.valueIs(i, '1');
+}
+
 /** BEP 48: every `info_hash` parameter, at most HTTP_SCRAPE_MAX_HASHES; none means "all" (refused by the tracker). */
-export function decodeScrapeParams(params: [string, Uint8Array][]): Decoded<Uint8Array[]> {
+export function decodeScrapeParams(params: QueryParams): Decoded<Uint8Array[]> {
   const hashes: Uint8Array[] = [];
-  for (const [name, v] of params) {
-    if (name !== 'info_hash') continue;
-    if (v.length !== INFO_HASH_SIZE) return fail(`info_hash is ${v.length} bytes, not ${INFO_HASH_SIZE}`);
+  for (let i = 0; i < params.length; i++) {
+    if (!params.nameIs(i, 'info_hash')) continue;
+    const n = params.valueLength(i);
+    if (n !== INFO_HASH_SIZE) return fail(`info_hash is ${n} bytes, not ${INFO_HASH_SIZE}`);
     if (hashes.length >= HTTP_SCRAPE_MAX_HASHES) return fail(`more than ${HTTP_SCRAPE_MAX_HASHES} info_hash parameters`);
-    hashes.push(v);
+    hashes.push(params.value(i));
   }
   return { ok: true, value: hashes };
 }

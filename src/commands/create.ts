@@ -17,7 +17,7 @@ import { progressSink } from './torrent-common.js';
 function trackerHint(output: string): string {
   let url = 'http://<mesh router>:6969/announce';
   if (existsSync(DEFAULT_CONFIG_FILE)) url = loadUciFile(DEFAULT_CONFIG_FILE).settings['seeder.mesh_tracker'][0] ?? url;
-  return `clients find its peers only by LPD or PEX. Add the mesh tracker: -a ${url} (or now: meshseed reannounce ${url} ${output})`;
+  return `clients find its peers only by LPD, PEX or the DHT. Add the mesh tracker: -a ${url} (or now: meshseed reannounce ${url} ${output})`;
 }
 
 export const createCommand: Command = {

@@ -23,6 +23,7 @@ import { DhtService } from '../dht/dht-service.js';
 import { CatalogService } from '../catalog/catalog-service.js';
 import { MagnetService } from '../catalog/magnet-service.js';
 import { addTarget } from '../catalog/add-target.js';
+import { emptyConfigState, refusedReload, restartNeeded } from '../control/config-state.js';
 import type mri from 'mri';
 
 /** One line per setting: flag, doc, then its default, bounds and unit from the settings table. */
@@ -80,6 +81,8 @@ Example:
     if (seeder) {
       daemon.add(seeder);
       daemon.add(announcerService(seeder, settings, { log, clock: systemClock, peerId: seeder.peerId }));
+      // the tracker counts its own node's seed as a seeder from its first announce
+      if (tracker) tracker.core.localSeederPeerId = seeder.peerId;
     }
     // The DHT after the seeder (it listens on the seeder's port by default and announces its
     // torrents). Always added: it idles while dht.enabled is 0, so a reload can switch it on.
@@ -144,16 +147,25 @@ Example:
       tracker.introductionStatus = () => discovery.status();
       tracker.dhtStatus = () => dht.status();
       tracker.partsStatus = () => daemon.parts();
+      if (magnets) tracker.magnetStatus = () => magnets.status();
       // the front page lists the seeder's torrents with their state
       if (seeder) tracker.seeder = seeder;
     }
+    // a refused reload and the settings waiting for a restart, for `meshseed status`
+    const configState = emptyConfigState();
     // the control socket (`meshseed status`) opens before the parts start and closes after they stop
     const control = new ControlServer(
       {
         log: log.child('control'),
         status: () => daemon.status(),
         parts: () => daemon.parts(),
-        ...(magnets ? { add: (target: string) => addTarget(target, { torrentDir: daemon.current['seeder.torrent_dir'], kickMagnets: () => void magnets.kick() }) } : {}),
+        config: () => configState,
+        ...(magnets
+          ? {
+              add: (target: string) =>
+                addTarget(target, { torrentDir: daemon.current['seeder.torrent_dir'], kickMagnets: () => void magnets.kick(), knownFile: (h) => seeder?.torrent(h)?.file }),
+            }
+          : {}),
       },
       { path: controlSocketPath(settings['main.state_dir']) },
     );
@@ -190,10 +202,13 @@ Example:
         if (next.problems.length) {
           for (const p of next.problems) log.error(`config: ${formatProblem(p)}`);
           log.error(`reload refused: ${next.problems.length} problem(s) in ${file}; settings unchanged`);
+          configState.reloadRefused = refusedReload(Date.now(), file, next.problems.map(formatProblem));
           return;
         }
         // flags still win over the file
         applyFlags(args, next.settings);
+        configState.reloadRefused = null;
+        configState.restartNeeded = restartNeeded(settings, next.settings);
         void daemon.reload(next.settings).then(() => control.reload(next.settings));
       });
     });

@@ -21,7 +21,8 @@ The state_dir comes from the config file (--config FILE, or /etc/config/meshseed
 exists) or --state-dir. --json prints the view as JSON (fields in the README); --watch
 refreshes every SECONDS (default ${DEFAULT_WATCH_S}) until Ctrl-C, one JSON line per refresh
 with --json.
-Exit status: 0, or 1 when no daemon answers.
+Exit status: 0, or 1 when no daemon answers (with --json, an object {"error", "code"}
+on stdout).
 
 Example:
   meshseed status
@@ -47,9 +48,20 @@ Example:
       const view = statusView(await requestStatus(path));
       return json ? JSON.stringify(view, null, watchS === undefined ? 2 : undefined) : renderStatus(view);
     };
+    // --json always prints JSON: an object with the error when no daemon answers
+    const failed = (err: unknown) => JSON.stringify({ error: describeError(err), ...(err instanceof MeshseedError ? { code: err.code } : {}) });
     if (watchS === undefined) {
-      io.out(await show());
-      return 0;
+      if (!json) {
+        io.out(await show());
+        return 0;
+      }
+      try {
+        io.out(await show());
+        return 0;
+      } catch (err) {
+        io.out(failed(err));
+        return 1;
+      }
     }
     let stop: () => void = () => {};
     const stopped = new Promise<void>((r) => (stop = r));
@@ -67,7 +79,7 @@ Example:
           text = await show();
         } catch (err) {
           // keep watching across a daemon restart
-          text = `meshseed: ${describeError(err)}`;
+          text = json ? failed(err) : `meshseed: ${describeError(err)}`;
         }
         if (!json && io.isTTY) io.out(`\x1b[H\x1b[2J${text}`);
         else io.out(json ? text : `${text}\n`);

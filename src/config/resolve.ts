@@ -90,12 +90,77 @@ export function convertValue(spec: SettingSpec, values: string[]): { value: unkn
 export interface Resolved {
   settings: Settings;
   problems: ConfigProblem[];
+  /** The line of each option the file set (for problems found later, such as folderWarnings). */
+  lines?: Partial<Record<SettingKey, number>>;
+}
+
+/** Edit distance (Levenshtein) of a and b, or `limit + 1` as soon as it is known to exceed `limit`. */
+export function editDistance(a: string, b: string, limit = 2): number {
+  if (Math.abs(a.length - b.length) > limit) return limit + 1;
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i];
+    let best = i;
+    for (let j = 1; j <= b.length; j++) {
+      row[j] = Math.min(prev[j]! + 1, row[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+      best = Math.min(best, row[j]!);
+    }
+    if (best > limit) return limit + 1;
+    prev = row;
+  }
+  return prev[b.length]!;
+}
+
+/**
+ * What an unknown option probably meant: the option of the same section nearest to it
+ * (case aside, edit distance at most 2), else the same option in another section.
+ */
+export function suggestOption(section: SectionName, option: string): string | undefined {
+  const lower = option.toLowerCase();
+  let best: { key: SettingKey; d: number } | undefined;
+  for (const key of SETTING_KEYS) {
+    const k = splitKey(key);
+    if (k.section !== section) continue;
+    const d = editDistance(lower, k.option);
+    if (d <= 2 && (!best || d < best.d)) best = { key, d };
+  }
+  if (best) return `did you mean ${splitKey(best.key).option}?`;
+  const elsewhere = SETTING_KEYS.find((key) => splitKey(key).option === lower);
+  if (elsewhere) {
+    const { section: other } = splitKey(elsewhere);
+    return `${option} is an option of config ${SECTIONS[other]} '${other}'`;
+  }
+  return undefined;
+}
+
+/**
+ * Folders the init script refuses: it starts the daemon from / and only takes absolute
+ * folders (the built-in defaults, ./state and the like, are for a development machine).
+ * The one place this rule lives: `check-config` warns, `check-config --init` (what the init
+ * script runs) makes them problems.
+ */
+export function folderWarnings(r: Resolved): ConfigProblem[] {
+  const s = r.settings;
+  const keys: SettingKey[] = ['main.state_dir', ...(s['seeder.enabled'] ? (['seeder.torrent_dir', 'seeder.data_dir'] as const) : [])];
+  const out: ConfigProblem[] = [];
+  for (const key of keys) {
+    const v = s[key] as string;
+    if (v.startsWith('/')) continue;
+    const line = r.lines?.[key];
+    out.push({
+      where: `meshseed.${key}`,
+      message: `'${v}' is not an absolute folder${line === undefined ? ' (the built-in default, for a development machine)' : ''}: the init script refuses it; give one such as ${String(specOf(key).openwrt)}`,
+      ...(line !== undefined ? { line } : {}),
+    });
+  }
+  return out;
 }
 
 /** Applies a parsed UCI document on top of the defaults. */
 export function applyUci(doc: UciDocument, file: string, base: Settings = defaultSettings()): Resolved {
   const settings = base;
   const problems: ConfigProblem[] = doc.problems.map((p) => ({ where: file, message: p.message, line: p.line }));
+  const lines: Partial<Record<SettingKey, number>> = {};
   const typeToSection = new Map<string, SectionName>(
     Object.entries(SECTIONS).map(([name, type]) => [type, name as SectionName]),
   );
@@ -113,7 +178,18 @@ export function applyUci(doc: UciDocument, file: string, base: Settings = defaul
         continue;
       }
     } else {
-      name = typeToSection.get(section.type);
+      // Only the named sections are read, as the init script reads them (config_get … seeder
+      // data_dir): an anonymous `config seeder` or `config seeder 'other'` would make the two
+      // disagree about folders.
+      const meant = typeToSection.get(section.type);
+      if (meant) {
+        problems.push({
+          where: `meshseed.${section.name ?? `@${section.type}`}`,
+          message: `${section.name === undefined ? 'an anonymous section' : `section '${section.name}'`} of type ${section.type} is ignored: only config ${section.type} '${meant}' is read`,
+          line: section.line,
+        });
+        continue;
+      }
     }
     if (!name) {
       problems.push({
@@ -129,16 +205,20 @@ export function applyUci(doc: UciDocument, file: string, base: Settings = defaul
       const key = `${name}.${opt.name}` as SettingKey;
       const where = `meshseed.${name}.${opt.name}`;
       if (!SETTING_KEYS.includes(key)) {
-        problems.push({ where, message: 'unknown option', line: opt.line });
+        const hint = suggestOption(name, opt.name);
+        problems.push({ where, message: `unknown option${hint ? ` (${hint})` : ''}`, line: opt.line });
         continue;
       }
       const r = convertValue(specOf(key), opt.values);
       if ('error' in r) problems.push({ where, message: r.error, line: opt.line });
-      else (settings as Record<string, unknown>)[key] = r.value;
+      else {
+        (settings as Record<string, unknown>)[key] = r.value;
+        lines[key] = opt.line;
+      }
     }
   }
   problems.sort((a, b) => (a.line ?? 0) - (b.line ?? 0));
-  return { settings, problems };
+  return { settings, problems, lines };
 }
 
 /**

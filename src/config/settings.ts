@@ -88,7 +88,7 @@ export const SETTINGS = {
     shipped: true,
     type: 'string',
     default: 'lan',
-    doc: 'Firewall zone whose hosts may reach the tracker, peer and LPD ports (the init script opens them at every start and reload).',
+    doc: 'Firewall zone whose hosts may reach the tracker, peer (TCP), DHT (UDP) and LPD ports of the parts switched on (the init script opens them at every start and reload).',
   },
 
   // ---- tracker ----
@@ -224,7 +224,13 @@ export const SETTINGS = {
     default: 6881,
     min: 1,
     max: 65535,
-    doc: 'Peer-wire port; if busy, the next of 6882-6889 is taken.',
+    doc: 'Peer-wire port (TCP); if busy, the next free of the 8 ports after it is taken (the range the firewall rule opens).',
+  },
+  'seeder.address': {
+    type: 'list',
+    default: [],
+    item: 'address',
+    doc: "Addresses the seeder listens on (TCP), and the DHT (UDP, the first IPv4 one); none means every IPv4 and IPv6 address.",
   },
   'seeder.upload_rate': {
     shipped: true,
@@ -374,7 +380,7 @@ export const SETTINGS = {
     default: 0,
     min: 0,
     max: 65535,
-    doc: "UDP port of the DHT node; 0 means the seeder's peer-wire port.",
+    doc: "UDP port of the DHT node; 0 means the seeder's peer-wire port. It listens on the first IPv4 address of seeder.address (every address when none).",
   },
   'dht.bootstrap': {
     shipped: true,

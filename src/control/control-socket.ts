@@ -10,7 +10,7 @@
  */
 import net from 'node:net';
 import { existsSync, lstatSync, mkdirSync, chmodSync, unlinkSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import type { Service } from '../daemon.js';
 import type { Settings } from '../config/settings.js';
 import type { Logger } from '../util/log.js';
@@ -42,6 +42,8 @@ export interface StatusDocument {
   services: Record<string, unknown>;
   /** Daemon.parts(): each part's state (part-state.ts), running or retrying and why. */
   parts?: Record<string, unknown>;
+  /** A refused reload and the settings waiting for a restart (config-state.ts). */
+  config?: unknown;
 }
 
 export interface ControlServerDeps {
@@ -50,6 +52,8 @@ export interface ControlServerDeps {
   status(): Record<string, unknown>;
   /** Daemon.parts(). */
   parts?(): Record<string, unknown>;
+  /** The configuration's state (config-state.ts). */
+  config?(): unknown;
   /** Milliseconds, for uptime. */
   now?: () => number;
   /** `{"command":"add","target":…}` (meshseed add): resolves with one line for the operator. */
@@ -197,6 +201,7 @@ export class ControlServer implements Service {
         uptimeS: Math.round((this.now() - this.startedAt) / 1000),
         services: this.deps.status(),
         ...(this.deps.parts ? { parts: this.deps.parts() } : {}),
+        ...(this.deps.config ? { config: this.deps.config() } : {}),
       };
       return { ok: true, status };
     } catch (err) {
@@ -209,9 +214,18 @@ export class ControlServer implements Service {
 /** The router's init script, when meshseed runs from its package. */
 export const INIT_SCRIPT = '/etc/init.d/meshseed';
 
-/** How to start the daemon here: the init script on a router, `meshseed daemon` elsewhere (a development machine). */
-export function startHint(initScript = INIT_SCRIPT): string {
-  return existsSync(initScript) ? `${initScript} start` : 'start it with: meshseed daemon';
+/**
+ * How to start the daemon from where this program runs: the init script on a router, `npm start`
+ * in a clone (the bundle is `<clone>/dist/meshseed.js`, where `meshseed` is not on PATH),
+ * `meshseed daemon` elsewhere.
+ */
+export function startHint(initScript = INIT_SCRIPT, program: string | undefined = process.argv[1]): string {
+  if (existsSync(initScript)) return `start it with: ${initScript} start`;
+  if (program !== undefined && basename(dirname(program)) === 'dist') {
+    const clone = dirname(dirname(resolve(program)));
+    if (existsSync(join(clone, 'package.json'))) return `start it with: npm start (in ${clone})`;
+  }
+  return 'start it with: meshseed daemon';
 }
 
 /** Asks the daemon listening on `path`; throws MeshseedError('EDAEMON') with what to do when it cannot. */

@@ -17,6 +17,7 @@ import { introductionsSummary, lpdSummary } from '../lpd/lpd-summary.js';
 import { catalogSummary } from '../catalog/catalog-summary.js';
 import { dhtSummary } from '../dht/dht-summary.js';
 import { partProblems } from '../part-state.js';
+import { configLines, emptyConfigState, type ConfigState } from './config-state.js';
 import type { StatusDocument } from './control-socket.js';
 import type { AnnouncerStatus, TorrentAnnounceStatus } from '../seeder/announcer.js';
 
@@ -56,6 +57,8 @@ export interface StatusView {
   totals: { torrents: number; peers: number; uploadRate: number; uploaded: number };
   /** Each part's state by name: `{ state: 'running' }` or `{ state: 'retrying', reason, attempts, retryInS }`. */
   parts: Record<string, unknown>;
+  /** `reloadRefused` (null, or when, the file, its problems) and `restartNeeded` (settings waiting for a restart). */
+  config: ConfigState;
   services: Record<string, unknown>;
 }
 
@@ -142,6 +145,7 @@ export function statusView(doc: StatusDocument): StatusView {
     torrents,
     totals: { torrents: torrents.length, peers: sum((t) => t.peers), uploadRate: sum((t) => t.uploadRate), uploaded: sum((t) => t.uploaded) },
     parts: doc.parts ?? {},
+    config: (doc.config as ConfigState | undefined) ?? emptyConfigState(),
     services,
   };
 }
@@ -194,10 +198,11 @@ function clip(s: string, width: number): string {
   return s.length <= width ? s : `${s.slice(0, width - 1)}…`;
 }
 
-/** The table `meshseed status` prints. */
-export function renderStatus(v: StatusView): string {
-  // a part that cannot start comes first: `tracker: not running (port 6969 in use), retrying`
-  const lines = [`meshseed ${v.version}, pid ${v.pid}, up ${formatDuration(v.uptimeS)}`, ...partProblems(v.parts)];
+/** The table `meshseed status` prints (`nowMs` dates a refused reload). */
+export function renderStatus(v: StatusView, nowMs = Date.now()): string {
+  // a part that cannot start comes first: `tracker: not running (port 6969 in use), retrying`;
+  // then a refused reload and the settings waiting for a restart
+  const lines = [`meshseed ${v.version}, pid ${v.pid}, up ${formatDuration(v.uptimeS)}`, ...partProblems(v.parts), ...configLines(v.config, nowMs)];
   const lpd = [lpdSummary(v.services.lpd), introductionsSummary(v.services.introductions)].filter((l) => l !== undefined).join('\n');
   const catalogs = catalogSummary(v.services.catalog, v.services.magnet);
   const dht = dhtSummary(v.services.dht);

@@ -22,6 +22,7 @@
  *   every 5 minutes.
  */
 import { createSocket, type Socket } from 'node:dgram';
+import { isIPv4 } from 'node:net';
 import DHT from 'bittorrent-dht';
 import type { Settings } from '../config/settings.js';
 import type { Service } from '../daemon.js';
@@ -126,6 +127,9 @@ export class DhtService implements Service {
       return;
     }
     const s = this.settings;
+    // the seeder's addresses, when set, keep the DHT there too (this node is IPv4 only)
+    const address = s['seeder.address'].find((a) => isIPv4(a));
+    if (s['seeder.address'].length && address === undefined) throw new Error('seeder.address lists no IPv4 address, and the DHT is IPv4 only');
     const stateDir = s['main.state_dir'];
     const loaded = loadDhtState(stateDir, s['dht.max_nodes']);
     if (loaded && 'error' in loaded) this.log.warn(`${stateDir}/dht.json: ${loaded.error}; starting with a new node id and an empty table`);
@@ -157,17 +161,18 @@ export class DhtService implements Service {
           dht.off('error', onError);
           resolve();
         });
-        dht.listen(port);
+        if (address === undefined) dht.listen(port);
+        else dht.listen(port, address);
       });
     } catch (err) {
       this.dht = undefined;
       this.socket = undefined;
       dht.destroy();
-      throw new Error(`cannot listen on UDP port ${port}: ${describeError(err)}`);
+      throw new Error(`cannot listen on UDP ${address !== undefined ? `${address}:` : 'port '}${port}: ${describeError(err)}`);
     }
     dht.on('error', (err: Error) => this.log.error(`socket: ${err.message}`));
     this.log.info(
-      `listening on UDP ${port} (node ${dht.nodeId.toString('hex').slice(0, 8)}…), ` +
+      `listening on UDP ${address !== undefined ? `${address}:` : ''}${port} (node ${dht.nodeId.toString('hex').slice(0, 8)}…), ` +
         (bootstrap.length ? `bootstrap ${s['dht.bootstrap'].join(' ')}` : 'mesh-only bootstrap') +
         (this.saved ? `, ${this.saved.nodes.length} saved contact(s)` : ''),
     );
@@ -187,6 +192,7 @@ export class DhtService implements Service {
     const restart =
       before['dht.enabled'] !== settings['dht.enabled'] ||
       before['dht.port'] !== settings['dht.port'] ||
+      before['seeder.address'].join(' ') !== settings['seeder.address'].join(' ') ||
       before['dht.bootstrap'].join(' ') !== settings['dht.bootstrap'].join(' ');
     if (restart) {
       await this.stop();
@@ -247,6 +253,10 @@ export class DhtService implements Service {
       const abort = dht.lookup(infoHashHex, () => finish());
       timer = this.deps.clock.setTimeout(finish, timeoutMs);
     });
+  }
+
+  idle(): { state: 'off'; reason: string } | undefined {
+    return this.settings['dht.enabled'] ? undefined : { state: 'off', reason: 'dht.enabled is 0' };
   }
 
   status(): DhtStatus {

@@ -51,6 +51,8 @@ export interface LpdServiceDeps {
 
 export interface LpdStatus {
   enabled: boolean;
+  /** On with no interface to work on: why (`no LAN/mesh bridge interface (br-lan, br-mesh) has an address`). */
+  idle?: string;
   interfaces: ({ name: string; ifname: string; family: 4 | 6 } & LpdInterfaceCounters)[];
   /** Totals over the endpoints, including closed ones. */
   sent: number;
@@ -95,6 +97,8 @@ export class LpdService implements Service {
   private checkTimer: { cancel(): void } | undefined;
   /** Last thing said about the interfaces, so it is logged once, not every check. */
   private lastNotice = '';
+  /** Why no interface is used, after the last look at them (undefined while some are). */
+  private noInterface: string | undefined;
   private readonly failedOnce = new Set<string>();
 
   constructor(
@@ -136,6 +140,7 @@ export class LpdService implements Service {
 
   async close(): Promise<void> {
     this.running = false;
+    this.noInterface = undefined;
     this.checkTimer?.cancel();
     this.checkTimer = undefined;
     for (const i of [...this.ifaces.values()]) this.retire(i);
@@ -166,10 +171,11 @@ export class LpdService implements Service {
       this.log.info(`${i.name}: interface gone or changed; closing`);
       this.retire(i);
     }
+    this.noInterface =
+      sel.endpoints.length === 0 ? `no ${this.settings['lpd.interface'].length ? 'configured' : 'LAN/mesh bridge'} interface (${sel.wanted.join(', ')}) has an address` : undefined;
     this.notice(
-      sel.endpoints.length === 0
-        ? `no ${this.settings['lpd.interface'].length ? 'configured' : 'LAN/mesh bridge'} interface (${sel.wanted.join(', ')}) has an address: LPD is idle` +
-            (this.settings['lpd.interface'].length ? '' : ' (set lpd.interface to choose interfaces)')
+      this.noInterface !== undefined
+        ? `${this.noInterface}: LPD is idle` + (this.settings['lpd.interface'].length ? '' : ' (set lpd.interface to choose interfaces)')
         : `on ${sel.endpoints.map((e) => `${e.ifname}/IPv${e.family}`).join(', ')}` + (sel.absent.length ? `; absent: ${sel.absent.join(', ')}` : ''),
     );
     await Promise.all(sel.endpoints.filter((e) => !this.ifaces.has(e.key)).map((e) => this.openEndpoint(e)));
@@ -321,6 +327,12 @@ export class LpdService implements Service {
     this.log.debug(`${iface.name}: ${from.address} port ${search.port}: ${search.infoHashes.join(' ')}`);
   }
 
+  idle(): { state: 'off' | 'idle'; reason: string } | undefined {
+    if (!this.running) return { state: 'off', reason: 'lpd.enabled is 0' };
+    if (this.ifaces.size === 0) return { state: 'idle', reason: this.noInterface ?? 'no interface open' };
+    return undefined;
+  }
+
   status(): LpdStatus {
     const interfaces = [...this.ifaces.values()].map((i) => ({
       name: i.name,
@@ -329,7 +341,8 @@ export class LpdService implements Service {
       ...i.counters,
       dropped: { ...i.counters.dropped },
     }));
-    return { enabled: this.running, interfaces, ...this.totals, dropped: { ...this.totals.dropped }, ...this.bridge };
+    const idle = this.running && this.ifaces.size === 0 ? (this.noInterface ?? 'no interface open') : undefined;
+    return { enabled: this.running, ...(idle !== undefined ? { idle } : {}), interfaces, ...this.totals, dropped: { ...this.totals.dropped }, ...this.bridge };
   }
 }
 

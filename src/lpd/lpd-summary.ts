@@ -7,6 +7,7 @@ export function lpdSummary(status: unknown): string | undefined {
   const s = status as Record<string, unknown>;
   const n = (k: string) => (typeof s[k] === 'number' ? (s[k] as number) : 0);
   if (s.enabled === false) return 'LPD: off';
+  if (typeof s.idle === 'string') return `LPD: idle (${s.idle})`;
   const ifaces = Array.isArray(s.interfaces) ? s.interfaces.length : 0;
   const dropped = typeof s.dropped === 'object' && s.dropped !== null ? Object.entries(s.dropped as Record<string, number>).filter(([, v]) => v > 0) : [];
   const droppedTotal = dropped.reduce((t, [, v]) => t + v, 0);

@@ -119,6 +119,12 @@ export class MeshDiscovery implements Service {
     this.udp.close();
   }
 
+  idle(): { state: 'off'; reason: string } | undefined {
+    if (!this.settings['lpd.enabled']) return { state: 'off', reason: 'lpd.enabled is 0: introductions need LPD' };
+    if (!this.settings['lpd.introduce']) return { state: 'off', reason: 'lpd.introduce is 0' };
+    return undefined;
+  }
+
   status(): IntroducerStatus & { lookup: LookupCounters } {
     return { ...this.introducer.status(), lookup: { ...this.lookupService.counters } };
   }

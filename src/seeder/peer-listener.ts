@@ -1,6 +1,7 @@
 /**
- * The seeder's TCP endpoints: the listening socket (listen_port, else the next free of
- * 6882…6889; one dual-stack socket for IPv6 and IPv4) and outgoing dials with a connect
+ * The seeder's TCP endpoints: the listening socket (listen_port, else the next free of the 8
+ * ports after it, the range the firewall rules open; one dual-stack socket for IPv6 and IPv4,
+ * or one per `seeder.address`) and outgoing dials with a connect
  * timeout, a cap on half-open connections and a retry delay per address. Sessions are not
  * its business: it hands connected sockets to its owner.
  */
@@ -9,8 +10,19 @@ import { networkInterfaces } from 'node:os';
 import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/log.js';
 
-/** BitTorrent's historical range: listen_port, then the next free of these. */
-export const FALLBACK_PORTS = [6882, 6883, 6884, 6885, 6886, 6887, 6888, 6889];
+/**
+ * When listen_port is busy, the next free of this many ports after it is taken (6881 → 6882…6889,
+ * BitTorrent's historical range). The init script's firewall rule opens exactly
+ * listen_port…listen_port+8 (files/usr/share/meshseed/firewall.sh): keep the two in step.
+ */
+export const FALLBACK_PORT_COUNT = 8;
+
+/** The ports tried, in order: listen_port, then the FALLBACK_PORT_COUNT after it (none past 65535). */
+export function peerPorts(first: number): number[] {
+  const out = [first];
+  for (let p = first + 1; p <= Math.min(65535, first + FALLBACK_PORT_COUNT); p++) out.push(p);
+  return out;
+}
 /** Outgoing connections being set up at once. */
 export const MAX_HALF_OPEN = 8;
 export const CONNECT_TIMEOUT_MS = 10_000;
@@ -38,11 +50,11 @@ export interface PeerListenerDeps {
   log: Logger;
   /** A new incoming connection. */
   incoming(socket: Socket): void;
-  /** Tests: ports to try instead of listen_port and 6882…6889 (0 = any free port). */
+  /** Tests: ports to try instead of listen_port and the 8 after it (0 = any free port). */
   ports?: number[];
-  /** Tests: listen address (default: every IPv6 and IPv4 address). */
+  /** Tests: listen address (default: seeder.address, or every IPv6 and IPv4 address). */
   host?: string;
-  /** Tests: the ports tried after listen_port (default 6882…6889). */
+  /** Tests: the ports tried after listen_port (default: the 8 after it). */
   fallbackPorts?: number[];
 }
 
@@ -56,19 +68,29 @@ export class PeerListener {
 
   constructor(private readonly deps: PeerListenerDeps) {}
 
-  async listen(first: number): Promise<void> {
-    const ports = this.deps.ports ?? [first, ...(this.deps.fallbackPorts ?? FALLBACK_PORTS).filter((p) => p !== first)];
+  /** Listens on `first` (else the next free port of its range) on `addresses`, or every address when none. */
+  async listen(first: number, addresses: readonly string[] = []): Promise<void> {
+    const ports = this.deps.ports ?? (this.deps.fallbackPorts ? [first, ...this.deps.fallbackPorts.filter((p) => p !== first)] : peerPorts(first));
+    const hosts = this.deps.host ? [this.deps.host] : addresses;
     let lastError: Error | undefined;
     for (const port of ports) {
+      const opened: Server[] = [];
       try {
-        const server = await this.listenOn(port);
-        this.servers.push(server);
-        const addr = server.address();
-        this.port = typeof addr === 'object' && addr ? addr.port : port;
+        // every address on one port number (port 0: the number the first one got)
+        let at = port;
+        for (const host of hosts.length ? hosts : [undefined]) {
+          const server = await this.listenOn(at, host);
+          opened.push(server);
+          const addr = server.address();
+          at = typeof addr === 'object' && addr ? addr.port : at;
+        }
+        this.servers.push(...opened);
+        this.port = at;
         if (port !== first && this.deps.ports === undefined) this.deps.log.warn(`port ${first} is busy; listening on ${this.port} instead`);
-        this.deps.log.info(`listening for peers on port ${this.port}`);
+        this.deps.log.info(`listening for peers on ${hosts.length ? hosts.map((h) => (h.includes(':') ? `[${h}]` : h)).join(', ') + ' ' : ''}port ${this.port}`);
         return;
       } catch (err) {
+        await Promise.all(opened.map((s) => new Promise((r) => s.close(r))));
         lastError = err as Error;
         if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE') break;
       }
@@ -77,7 +99,7 @@ export class PeerListener {
     throw new Error(busy ? `peer ports ${ports.join(', ')} in use` : `cannot listen for peers on ports ${ports.join(', ')}: ${lastError?.message}`, { cause: lastError });
   }
 
-  private listenOn(port: number): Promise<Server> {
+  private listenOn(port: number, host: string | undefined): Promise<Server> {
     const tryHost = (host: string, ipv6Only: boolean) =>
       new Promise<Server>((resolve, reject) => {
         const server = createServer({ noDelay: true }, (s) => this.deps.incoming(s));
@@ -88,7 +110,7 @@ export class PeerListener {
           resolve(server);
         });
       });
-    if (this.deps.host) return tryHost(this.deps.host, false);
+    if (host !== undefined) return tryHost(host, host.includes(':'));
     // One dual-stack socket takes IPv6 and IPv4 (as ::ffff:a.b.c.d); IPv4 only where the kernel has no IPv6.
     return tryHost('::', false).catch((err: NodeJS.ErrnoException) => {
       if (err.code === 'EAFNOSUPPORT' || err.code === 'EADDRNOTAVAIL') return tryHost('0.0.0.0', false);

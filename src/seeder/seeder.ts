@@ -36,7 +36,7 @@ import { Mirror, type MirrorDeps } from './mirror.js';
 import { mseTorrentKey } from '../codec/mse.js';
 import { PEX_FLAG } from '../codec/pex.js';
 
-export { FALLBACK_PORTS, MAX_HALF_OPEN, CONNECT_TIMEOUT_MS, RETRY_MS } from './peer-listener.js';
+export { FALLBACK_PORT_COUNT, MAX_HALF_OPEN, CONNECT_TIMEOUT_MS, RETRY_MS } from './peer-listener.js';
 export { MAX_CANDIDATES, type TorrentState, type TorrentStatus } from './torrent-session.js';
 
 /** Incoming connections still in their handshake, beyond max_peers. */
@@ -215,7 +215,7 @@ export class Seeder implements Service, SeederView {
   }
 
   private async listen(): Promise<void> {
-    await this.listener.listen(this.settings['seeder.listen_port']);
+    await this.listener.listen(this.settings['seeder.listen_port'], this.settings['seeder.address']);
   }
 
   async reload(settings: Settings): Promise<void> {
@@ -228,8 +228,8 @@ export class Seeder implements Service, SeederView {
       t.bucket.setRate(settings['seeder.torrent_upload_rate'] * 1024, now);
       this.apply(t.choker.setSlots(settings['seeder.upload_slots'], now));
     }
-    if (settings['seeder.listen_port'] !== old['seeder.listen_port'])
-      this.deps.log.warn('listen_port changed: it takes effect when the daemon restarts');
+    if (settings['seeder.listen_port'] !== old['seeder.listen_port'] || settings['seeder.address'].join() !== old['seeder.address'].join())
+      this.deps.log.warn('listen_port or address changed: it takes effect when the daemon restarts');
     if (settings['seeder.data_dir'] !== old['seeder.data_dir']) {
       for (const file of [...this.hashByFile.keys()]) this.removeTorrent(file);
       this.watcher?.close();

@@ -91,8 +91,15 @@ export function addressText(b: Uint8Array): string {
   return `${groups.slice(0, best).join(':')}::${groups.slice(best + bestLen).join(':')}`;
 }
 
-const isLoopback = (a: Uint8Array): boolean =>
-  a.length === 4 ? a[0] === 127 : a.length === 16 && a.subarray(0, 15).every((x) => x === 0) && a[15] === 1;
+const isLoopback = (a: Uint8Array): boolean => isLoopbackAt(a, 0, a.length);
+
+/** The address of `alen` bytes (4 or 16) at `b[at]` is loopback: read in place (this runs for every peer handed out). */
+function isLoopbackAt(b: Uint8Array, at: number, alen: number): boolean {
+  if (alen === 4) return b[at] === 127;
+  if (alen !== 16) return false;
+  for (let k = 0; k < 15; k++) if (b[at + k] !== 0) return false;
+  return b[at + 15] === 1;
+}
 
 /**
  * Peers that announced from loopback (the daemon's own seeder announcing to its own tracker
@@ -114,7 +121,7 @@ export function localizeLoopbackPeers(
   if (isLoopback(requester)) return compact;
   const alen = size - 2;
   let found = false;
-  for (let i = 0; i < compact.length && !found; i += size) found = isLoopback(compact.subarray(i, i + alen));
+  for (let i = 0; i < compact.length && !found; i += size) found = isLoopbackAt(compact, i, alen);
   if (!found) return compact;
   const local = typeof localAddress === 'function' ? localAddress() : localAddress;
   const replacement = local && local.length === alen && !isLoopback(local) ? local : undefined;

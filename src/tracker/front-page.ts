@@ -50,6 +50,20 @@ export interface NodeSummary {
   uploadRate?: number;
   downloadRate?: number;
   seederPeers?: number;
+  /** Magnets (meshseed add) whose metadata is being fetched; on the page only, not in catalog.json (nothing to serve yet). */
+  fetching?: { infoHashHex: string; name?: string; forS: number }[];
+}
+
+/** Magnets listed on the page at most (the rest are counted). */
+const MAX_FETCHING_SHOWN = 50;
+
+function fetchingList(list: NonNullable<NodeSummary['fetching']>): string {
+  if (list.length === 0) return '';
+  const shown = list.slice(0, MAX_FETCHING_SHOWN).map(
+    (f) => `<li>${f.name !== undefined ? `${escapeHtml(f.name)} ` : ''}<code>${escapeHtml(f.infoHashHex)}</code>: fetching metadata (${f.forS} s)</li>`,
+  );
+  const more = list.length > MAX_FETCHING_SHOWN ? `\n<li>and ${list.length - MAX_FETCHING_SHOWN} more</li>` : '';
+  return `<h2>Coming: magnets fetching their metadata</h2>\n<ul class="fetching">\n${shown.join('\n')}${more}\n</ul>\n`;
 }
 
 /** Where this node's files are reached: `http://<host>` as the browser (or subscriber) used it. */
@@ -142,13 +156,13 @@ ${STYLE}
 <h1>Files on this mesh node</h1>
 <p class="m">Open a magnet link with a BitTorrent client, or download the .torrent and open it. ${items.length} file(s).</p>
 ${list}
-<h2>This node</h2>
+${fetchingList(node.fetching ?? [])}<h2>This node</h2>
 <div class="node"><dl>
 ${dd('Tracker', `${node.torrents} torrent(s), ${node.seeders} seeding, ${node.leechers} downloading, ${node.downloaded} download(s) completed; mode ${escapeHtml(node.mode)}, announce every ${node.interval} s; up ${formatUptime(node.uptimeSeconds)}`)}
 ${dd('Announce URLs (for <code>meshseed create -a</code>)', node.announceUrls.map((u) => `<code>${escapeHtml(u)}</code>`).join('<br>'))}
 ${dd('Transfer', `upload ${rate(node.uploadRate)}, download ${rate(node.downloadRate)}${node.seederPeers !== undefined ? `, ${node.seederPeers} peer connection(s)` : ''}`)}
 ${dd('Local Peer Discovery', node.lpd !== undefined ? escapeHtml(node.lpd) : 'off')}
-${node.introductions !== undefined ? dd('Introductions', escapeHtml(node.introductions)) : ''}
+${node.introductions !== undefined ? dd('Introductions', escapeHtml(node.introductions.replace(/^introductions: /, ''))) : ''}
 ${dd('Mesh DHT', node.dht !== undefined ? escapeHtml(node.dht) : 'off')}
 </dl></div>
 <footer><a href="/stats">Tracker statistics</a> · <a href="/catalog.json">catalog.json</a> · <a href="/stats.json">stats.json</a></footer>

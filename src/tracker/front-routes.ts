@@ -82,6 +82,8 @@ export class FrontRoutes {
   handle(path: string, headers: RequestHeaders, localAddress: () => string | undefined, nowMs: number): FrontReply | Promise<FrontReply> | undefined {
     const t = TORRENT_RE.exec(path);
     if (t) return this.torrentFile(t[1]!, nowMs);
+    // browsers ask for it with every page: no icon, and not a refusal worth logging
+    if (path === '/favicon.ico') return { status: 404, contentType: 'text/plain', body: Buffer.from('no icon\n'), headers: { 'Cache-Control': 'max-age=86400' } };
     if (path !== '/' && path !== '/index.html' && path !== '/catalog.json') return undefined;
     const host = originHost(headers.host, localAddress, this.deps.port());
     const key = `${path} ${host}`;

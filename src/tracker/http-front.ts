@@ -72,7 +72,7 @@ export interface HttpFrontSettings {
 
 export function formatResponse(reply: FrontReply, headOnly = false): Buffer {
   let extra = '';
-  for (const [k, v] of Object.entries(reply.headers ?? {})) extra += `${k}: ${v}\r\n`;
+  if (reply.headers) for (const [k, v] of Object.entries(reply.headers)) extra += `${k}: ${v}\r\n`;
   const head =
     `HTTP/1.1 ${reply.status} ${STATUS_TEXT[reply.status] ?? 'OK'}\r\n` +
     `Content-Type: ${reply.contentType}\r\n` +
@@ -92,10 +92,29 @@ export type HeadParse =
   | { kind: 'request'; method: string; target: Uint8Array; headers: RequestHeaders }
   | { kind: 'error'; status: number; reason: string; refusal: RefusalClass };
 
+const HTTP_1_ = [0x48, 0x54, 0x54, 0x50, 0x2f, 0x31, 0x2e]; // "HTTP/1."
+const GET = 'GET';
+const HEAD = 'HEAD';
+
+/** The method of a request line, as one of our constant strings when it is GET or HEAD. */
+function methodOf(line: Uint8Array, end: number): string {
+  if (end === 3 && line[0] === 0x47 && line[1] === 0x45 && line[2] === 0x54) return GET;
+  if (end === 4 && line[0] === 0x48 && line[1] === 0x45 && line[2] === 0x41 && line[3] === 0x44) return HEAD;
+  return '';
+}
+
+/** True when `line[from, end)` is `HTTP/1.0` or `HTTP/1.1`. */
+function isHttp1(line: Uint8Array, from: number, end: number): boolean {
+  if (end - from !== 8) return false;
+  for (let k = 0; k < 7; k++) if (line[from + k] !== HTTP_1_[k]) return false;
+  return line[from + 7] === 0x30 || line[from + 7] === 0x31;
+}
+
 /**
  * Pure: looks for a complete request head in `buf` (CRLF or bare LF line ends, as RFC 9112
  * allows a recipient to accept). Bounded: refuses heads over MAX_HEAD_BYTES or with more
- * than MAX_HEADERS lines before they are complete.
+ * than MAX_HEADERS lines before they are complete. Makes no string on the way: the headers
+ * are read only when a page asks for one (an announce never does).
  */
 export function parseHead(buf: Buffer): HeadParse {
   const end = findHeadEnd(buf);
@@ -104,28 +123,43 @@ export function parseHead(buf: Buffer): HeadParse {
     return { kind: 'incomplete' };
   }
   if (end > MAX_HEAD_BYTES) return { kind: 'error', status: 431, reason: 'request head too large', refusal: 'request head too large' };
-  const head = buf.subarray(0, end);
   let lines = 0;
-  for (let i = 0; i < head.length; i++) if (head[i] === 0x0a) lines++;
+  for (let i = buf.indexOf(0x0a); i >= 0 && i < end; i = buf.indexOf(0x0a, i + 1)) lines++;
   if (lines > MAX_HEADERS + 1) return { kind: 'error', status: 431, reason: 'too many header lines', refusal: 'request head too large' };
-  let eol = head.indexOf(0x0a);
-  if (eol < 0) eol = head.length;
-  const line = head.subarray(0, eol > 0 && head[eol - 1] === 0x0d ? eol - 1 : eol);
-  const sp1 = line.indexOf(0x20);
-  const sp2 = sp1 < 0 ? -1 : line.indexOf(0x20, sp1 + 1);
-  if (sp1 <= 0 || sp2 < 0 || line.indexOf(0x20, sp2 + 1) >= 0)
+  let eol = buf.indexOf(0x0a);
+  if (eol < 0 || eol >= end) eol = end;
+  const lineEnd = eol > 0 && buf[eol - 1] === 0x0d ? eol - 1 : eol;
+  const sp1 = buf.indexOf(0x20);
+  const sp2 = sp1 <= 0 || sp1 >= lineEnd ? -1 : buf.indexOf(0x20, sp1 + 1);
+  const sp3 = sp2 < 0 || sp2 >= lineEnd ? -1 : buf.indexOf(0x20, sp2 + 1);
+  if (sp2 < 0 || sp2 >= lineEnd || (sp3 >= 0 && sp3 < lineEnd))
     return { kind: 'error', status: 400, reason: 'malformed request line', refusal: 'malformed request' };
-  const method = line.subarray(0, sp1).toString('latin1');
-  const version = line.subarray(sp2 + 1).toString('latin1');
-  if (!/^HTTP\/1\.[01]$/.test(version)) return { kind: 'error', status: 505, reason: 'only HTTP/1.0 and HTTP/1.1', refusal: 'malformed request' };
-  if (method !== 'GET' && method !== 'HEAD') return { kind: 'error', status: 405, reason: 'only GET', refusal: 'method not allowed' };
-  return { kind: 'request', method, target: line.subarray(sp1 + 1, sp2), headers: readHeaders(head.subarray(eol + 1)) };
+  if (!isHttp1(buf, sp2 + 1, lineEnd)) return { kind: 'error', status: 505, reason: 'only HTTP/1.0 and HTTP/1.1', refusal: 'malformed request' };
+  const method = methodOf(buf, sp1);
+  if (method === '') return { kind: 'error', status: 405, reason: 'only GET', refusal: 'method not allowed' };
+  return { kind: 'request', method, target: buf.subarray(sp1 + 1, sp2), headers: new HeadHeaders(buf, eol + 1, end) };
 }
 
-/** The few request headers the pages use (Host, If-None-Match), read as latin1 and trimmed. */
-function readHeaders(block: Buffer): RequestHeaders {
+/** The few request headers the pages use (Host, If-None-Match), read on first use. */
+class HeadHeaders implements RequestHeaders {
+  private read: RequestHeaders | undefined;
+  constructor(
+    private readonly buf: Buffer,
+    private readonly start: number,
+    private readonly end: number,
+  ) {}
+  get host(): string | undefined {
+    return (this.read ??= readHeaders(this.buf.toString('latin1', this.start, this.end))).host;
+  }
+  get ifNoneMatch(): string | undefined {
+    return (this.read ??= readHeaders(this.buf.toString('latin1', this.start, this.end))).ifNoneMatch;
+  }
+}
+
+/** Host and If-None-Match from the header lines, read as latin1 and trimmed. */
+function readHeaders(block: string): RequestHeaders {
   const out: RequestHeaders = {};
-  for (const raw of block.toString('latin1').split('\n')) {
+  for (const raw of block.split('\n')) {
     const colon = raw.indexOf(':');
     if (colon <= 0) continue;
     const name = raw.slice(0, colon).trim().toLowerCase();
@@ -135,6 +169,9 @@ function readHeaders(block: Buffer): RequestHeaders {
   }
   return out;
 }
+
+/** The reply when a handler throws (a bug: the client is told, the daemon goes on). */
+const internalError = (): FrontReply => ({ status: 200, contentType: 'text/plain', body: Buffer.from('d14:failure reason14:internal errore') });
 
 /** How often open connections are checked against their deadline. */
 const DEADLINE_CHECK_MS = 1000;
@@ -229,18 +266,17 @@ export class HttpFront {
       }
       const from = addressBytes(socket.remoteAddress ?? '');
       if (!from) return void socket.destroy();
-      const internal = { status: 200, contentType: 'text/plain', body: Buffer.from('d14:failure reason14:internal errore') };
       let r: FrontReply | Promise<FrontReply>;
       try {
         r = this.deps.handle(p.target, from, () => addressBytes(socket.localAddress ?? ''), p.headers);
       } catch {
-        r = internal;
+        r = internalError();
       }
       // a page that reads a file (a .torrent) answers later; an announce answers at once
       if (r instanceof Promise)
         r.then(
           (v) => !socket.destroyed && this.reply(socket, formatResponse(v, p.method === 'HEAD')),
-          () => !socket.destroyed && this.reply(socket, formatResponse(internal, p.method === 'HEAD')),
+          () => !socket.destroyed && this.reply(socket, formatResponse(internalError(), p.method === 'HEAD')),
         );
       else this.reply(socket, formatResponse(r, p.method === 'HEAD'));
     });

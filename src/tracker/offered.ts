@@ -4,6 +4,8 @@
  * with the tracker's counts and the seeder's own state. Pure: lists in, a sorted list out.
  */
 import type { Metainfo } from '../codec/metainfo.js';
+import type { SeededTorrent } from '../parts.js';
+import type { TorrentStatus } from '../seeder/torrent-session.js';
 import type { OfferedTorrent } from './front-routes.js';
 
 export interface AllowedEntry {
@@ -33,6 +35,33 @@ export interface SwarmCounts {
   downloaded: number;
 }
 
+/**
+ * The seeder's torrents with their own states. States are matched by `.torrent` file, not by
+ * info hash: a second copy of a file (a duplicate, refused with an error) has the same info
+ * hash as the torrent really seeded, and its error must not stand for it.
+ */
+export function seededEntries(torrents: readonly SeededTorrent[], states: readonly TorrentStatus[]): SeededEntry[] {
+  const byFile = new Map(states.map((t) => [t.file, t]));
+  const out: SeededEntry[] = [];
+  for (const t of torrents) {
+    const st = t.file === undefined ? undefined : byFile.get(t.file);
+    if (!t.meta || !t.file || !st) continue;
+    out.push({ file: t.file, meta: t.meta, state: st.state, pieces: st.pieces, piecesAvailable: st.piecesAvailable, ...(st.message ? { message: st.message } : {}) });
+  }
+  return out;
+}
+
+/**
+ * A message fit for a public page: every absolute path (`/mnt/disk/data/x.iso`) cut to its last
+ * part (`x.iso`), so the node's folders are never shown to the mesh.
+ */
+export function publicMessage(message: string): string {
+  return message.replace(/(^|[\s'"(=:,])(\/[^\s'"),]*)/g, (_m, before: string, path: string) => {
+    const trimmed = path.replace(/\/+$/, '');
+    return before + (trimmed.slice(trimmed.lastIndexOf('/') + 1) || '/');
+  });
+}
+
 /** The state shown for a torrent: `seeding`, `downloading 43%`, `missing data (12% here)`… */
 export function stateText(s: SeededEntry | undefined): string {
   if (!s) return 'listed (not seeded here)';
@@ -40,9 +69,9 @@ export function stateText(s: SeededEntry | undefined): string {
   if (s.state === 'seeding') return 'seeding';
   if (s.state === 'downloading' || s.state === 'checking') return `${s.state} ${pct}%`;
   if (s.state === 'missing data') return pct > 0 ? `missing data (${pct}% here)` : 'missing data';
-  // the reason, `waiting: disk full (…)` (the page escapes it)
-  if (s.state.startsWith('waiting')) return s.message?.startsWith('waiting') ? s.message : s.state;
-  return s.message ? `${s.state}: ${s.message}` : s.state;
+  // the reason, `waiting: disk full (…)` (the page escapes it; paths cut to file names)
+  if (s.state.startsWith('waiting')) return s.message?.startsWith('waiting') ? publicMessage(s.message) : s.state;
+  return s.message ? `${s.state}: ${publicMessage(s.message)}` : s.state;
 }
 
 export function offeredTorrents(

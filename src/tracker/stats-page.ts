@@ -42,6 +42,8 @@ export interface StatsExtra {
   introductions?: { summary: string; counters: unknown };
   /** The daemon's parts by name, running or retrying and why (part-state.ts). */
   parts?: Record<string, unknown>;
+  /** This tracker's announce URLs as the reader reaches it (HTTP, UDP). */
+  announceUrls?: string[];
 }
 
 export function escapeHtml(s: string): string {
@@ -102,7 +104,11 @@ p.down{color:#a00;font-weight:bold}
 </style></head><body>
 <h1>meshseed tracker</h1>
 <p>${t.torrents} torrent(s), ${t.seeders} seeder(s), ${t.leechers} downloading, ${t.downloaded} download(s) completed.
-Mode: ${escapeHtml(extra.mode)}; announce interval ${extra.interval} s. Announce URL: <code>/announce</code> (HTTP) or <code>udp://</code> on the same port.</p>
+Mode: ${escapeHtml(extra.mode)}; announce interval ${extra.interval} s. ${
+  extra.announceUrls?.length
+    ? `Announce URLs: ${extra.announceUrls.map((u) => `<code>${escapeHtml(u)}</code>`).join(' or ')}.`
+    : 'Announce URLs: <code>http://</code><i>this host and port</i><code>/announce</code> or <code>udp://</code><i>the same</i><code>/announce</code>.'
+}</p>
 ${extra.lpd ? `<p>${escapeHtml(extra.lpd.summary)}</p>\n` : ''}${extra.introductions ? `<p>${escapeHtml(extra.introductions.summary)}</p>\n` : ''}${extra.dht ? `<p>${escapeHtml(extra.dht.summary)}</p>\n` : ''}${partProblems(extra.parts).map((l) => `<p class="down">${escapeHtml(l)}</p>\n`).join('')}
 <div class="wrap"><table>
 <thead><tr><th>info hash</th><th>name</th><th class="n">size</th><th class="n">complete</th><th class="n">downloading</th><th class="n">downloaded</th><th class="n">transferred</th></tr></thead>

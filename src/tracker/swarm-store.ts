@@ -83,6 +83,8 @@ export interface StoreAnnounce {
   wantPeerIds?: boolean;
   /** Seconds until the peer expires, when not 1.5 intervals (peers heard by LPD). */
   ttlSeconds?: number;
+  /** The announce is this node's own seeder's (it offers verified pieces only): its `left=0` counts at once. */
+  proven?: boolean;
 }
 
 export type Refusal = 'torrent limit' | 'peer limit' | 'swarm limit' | 'port 0';
@@ -91,9 +93,12 @@ export interface StoreAnswer {
   complete: number;
   incomplete: number;
   downloaded: number;
-  /** Concatenated 6-byte IPv4 peers. */
+  /**
+   * Concatenated 6-byte IPv4 peers: a view of the store's scratch space, valid until the next
+   * announce (the tracker encodes it into the reply at once; copy it to keep it).
+   */
   peers4: Uint8Array;
-  /** Concatenated 18-byte IPv6 peers. */
+  /** Concatenated 18-byte IPv6 peers (a view, as `peers4`). */
   peers6: Uint8Array;
   /** When wantPeerIds: 20 bytes per peer, IPv4 peers first then IPv6, in the order above. */
   peerIds?: Uint8Array;
@@ -276,7 +281,7 @@ export class SwarmStore {
         flags = seeder ? flags | F_SEEDER : flags & ~F_SEEDER;
       }
       flags &= ~F_NEW;
-      if (a.event === 'completed' || finished || (a.downloaded ?? 0) > 0 || (a.uploaded ?? 0) > 0) flags |= F_PROVEN;
+      if (a.proven || a.event === 'completed' || finished || (a.downloaded ?? 0) > 0 || (a.uploaded ?? 0) > 0) flags |= F_PROVEN;
       // BEP 3 `downloaded`: completions, counted once per peer ("scrape downloaded faked" is a
       // known defect): a `completed` event, or a leecher seen becoming a seeder without one.
       if ((a.event === 'completed' || finished) && (flags & F_COMPLETED) === 0) {
@@ -293,15 +298,13 @@ export class SwarmStore {
 
     const wanted = Math.min(a.numwant ?? this.limits.numwantDefault, this.limits.numwantMax);
     const out = this.pick(swarm, now, wanted, self, a.peerId, v6, a.families, a.wantPeerIds === true);
-    const counts = this.countsByKey(key);
-    return {
-      complete: counts.complete,
-      incomplete: counts.incomplete,
-      downloaded: counts.downloaded,
-      ...out,
-      ...(refused ? { refused } : {}),
-      ...(added ? { added } : {}),
-    };
+    const answer: StoreAnswer = swarm
+      ? { complete: swarm.seeders, incomplete: swarm.count - swarm.seeders, downloaded: swarm.downloaded, peers4: out.peers4, peers6: out.peers6 }
+      : { ...this.countsByKey(key), peers4: out.peers4, peers6: out.peers6 };
+    if (out.peerIds) answer.peerIds = out.peerIds;
+    if (refused) answer.refused = refused;
+    if (added) answer.added = added;
+    return answer;
   }
 
   /**
@@ -445,8 +448,8 @@ export class SwarmStore {
       }
     }
     const out: { peers4: Uint8Array; peers6: Uint8Array; peerIds?: Uint8Array } = {
-      peers4: this.scratch4.slice(0, n4 * 6),
-      peers6: this.scratch6.slice(0, n6 * 18),
+      peers4: n4 > 0 ? this.scratch4.subarray(0, n4 * 6) : EMPTY,
+      peers6: n6 > 0 ? this.scratch6.subarray(0, n6 * 18) : EMPTY,
     };
     if (wantIds) {
       const ids = new Uint8Array((n4 + n6) * PEER_ID_SIZE);

@@ -16,6 +16,7 @@ import {
   encodeScrapeResponse as encodeHttpScrape,
   parseRequestTarget,
   type DictPeer,
+  type QueryParams,
 } from '../codec/tracker-http.js';
 import {
   decodeUdpRequest,
@@ -77,6 +78,8 @@ export interface StatsSource {
 
 const TEXT = 'text/plain';
 
+const sameBytes = (a: Uint8Array, b: Uint8Array): boolean => a.length === b.length && Buffer.compare(a, b) === 0;
+
 export class TrackerCore {
   readonly store: SwarmStore;
   readonly ids: ConnectionIds;
@@ -94,6 +97,14 @@ export class TrackerCore {
   /** Called when an announce adds a peer not in the swarm before (the daemon's seeder dials new leechers). */
   onNewPeer: (infoHash: Uint8Array, address: Uint8Array, port: number, seeder: boolean) => void = () => {};
   pages: StatsSource | undefined;
+  /**
+   * The peer id of this node's own seeder. Its announces, recognised by that id AND by coming
+   * from this host (the connection's source is its own destination address: loopback or the
+   * address the tracker listens on), count as a seeder at once when `left=0`: the seeder claims
+   * only verified pieces. The id alone proves nothing: every peer that talked to the seeder
+   * learnt it in the handshake.
+   */
+  localSeederPeerId: Uint8Array | undefined = undefined;
 
   constructor(
     private readonly deps: { access: AccessList; secret?: Uint8Array },
@@ -142,7 +153,7 @@ export class TrackerCore {
     return { status: 404, contentType: TEXT, body: Buffer.from('not found: the tracker answers /announce, /scrape, / and /stats.json\n') };
   }
 
-  private httpAnnounce(nowMs: number, params: [string, Uint8Array][], from: Uint8Array, localAddress: Uint8Array | (() => Uint8Array | undefined) | undefined): HttpReply {
+  private httpAnnounce(nowMs: number, params: QueryParams, from: Uint8Array, localAddress: Uint8Array | (() => Uint8Array | undefined) | undefined): HttpReply {
     // the local address is looked up (a syscall) at most once, and only for a loopback peer
     let known: { v: Uint8Array | undefined } | undefined;
     const local = typeof localAddress === 'function' ? () => (known ??= { v: localAddress() }).v : localAddress;
@@ -166,6 +177,7 @@ export class TrackerCore {
       numwant: a.numwant,
       families: 'both',
       wantPeerIds: !a.compact,
+      proven: a.left === 0 && this.fromLocalSeeder(a.peerId, from, local),
     });
     if (a.compact) {
       r.peers4 = localizeLoopbackPeers(r.peers4, 6, from, local);
@@ -187,7 +199,23 @@ export class TrackerCore {
       for (let i = 0; i < r.peers6.length; i += 18) add(r.peers6.subarray(i, i + 18), 16);
       return { status: 200, contentType: TEXT, body: encodeHttpAnnounce({ ...this.head(r), dictPeers: peers, noPeerId: a.noPeerId }) };
     }
-    return { status: 200, contentType: TEXT, body: encodeHttpAnnounce({ ...this.head(r), peers4: r.peers4, peers6: r.peers6 }) };
+    const body = encodeHttpAnnounce({
+      interval: this.settings.interval,
+      minInterval: this.minInterval,
+      complete: r.complete,
+      incomplete: r.incomplete,
+      downloaded: r.downloaded,
+      peers4: r.peers4,
+      peers6: r.peers6,
+    });
+    return { status: 200, contentType: TEXT, body };
+  }
+
+  private fromLocalSeeder(peerId: Uint8Array, from: Uint8Array, local: Uint8Array | (() => Uint8Array | undefined) | undefined): boolean {
+    const own = this.localSeederPeerId;
+    if (!own || !sameBytes(own, peerId)) return false;
+    const to = typeof local === 'function' ? local() : local;
+    return to !== undefined && sameBytes(to, from);
   }
 
   private head(r: StoreAnswer) {
@@ -201,7 +229,7 @@ export class TrackerCore {
     return r;
   }
 
-  private httpScrape(params: [string, Uint8Array][], from: Uint8Array, nowMs: number): HttpReply {
+  private httpScrape(params: QueryParams, from: Uint8Array, nowMs: number): HttpReply {
     const d = decodeScrapeParams(params);
     if (!d.ok) return this.failure(d.failure, 'malformed request');
     if (d.value.length === 0) return this.failure('full scrape is not supported: name the info_hash', 'full scrape');

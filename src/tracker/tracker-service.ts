@@ -17,19 +17,29 @@ import type { Clock } from '../util/clock.js';
 import { describeError } from '../errors.js';
 import { AccessList, hexToKey, keyToHex } from './access-list.js';
 import { addressBytes, addressText } from './address.js';
-import { DEFAULT_MAX_CONNECTIONS, HEAD_TIMEOUT_MS, HttpFront } from './http-front.js';
+import { DEFAULT_MAX_CONNECTIONS, HEAD_TIMEOUT_MS, HttpFront, type FrontReply, type RequestHeaders } from './http-front.js';
 import { UdpFront } from './udp-front.js';
 import { TrackerCore, type CoreSettings, type HttpReply, type RefusalClass } from './tracker-core.js';
 import { readStateFile, writeStateFile } from './state-file.js';
 import { renderStatsHtml, renderStatsJson, type StatsExtra, type StatsRow } from './stats-page.js';
 import { dhtSummary } from '../dht/dht-summary.js';
 import { introductionsSummary, lpdSummary } from '../lpd/lpd-summary.js';
-import { FrontRoutes, type OfferedTorrent } from './front-routes.js';
-import { offeredTorrents, type AllowedEntry, type SeededEntry } from './offered.js';
+import { announceUrls, FrontRoutes, originHost, type OfferedTorrent } from './front-routes.js';
+import type { NodeSummary } from './front-page.js';
+import { offeredTorrents, seededEntries, type AllowedEntry } from './offered.js';
 import type { SeededTorrent } from '../parts.js';
 import type { SeederStatus } from '../seeder/seeder.js';
 
 export const STATE_FILE_NAME = 'tracker.json';
+
+/** The magnets fetching their metadata, from the magnet service's status (anything else: none). */
+export function fetchingMagnets(status: unknown): NonNullable<NodeSummary['fetching']> {
+  const list = (status as { magnets?: unknown } | undefined)?.magnets;
+  if (!Array.isArray(list)) return [];
+  return list
+    .filter((m): m is { infoHash: string; name?: unknown; forS?: unknown } => typeof m?.infoHash === 'string')
+    .map((m) => ({ infoHashHex: m.infoHash, ...(typeof m.name === 'string' ? { name: m.name } : {}), forS: typeof m.forS === 'number' ? m.forS : 0 }));
+}
 /** The state file is written at most this often (flash wears), and at shutdown. */
 export const STATE_WRITE_MS = 5 * 60_000;
 const SWEEP_MS = 1000;
@@ -40,6 +50,20 @@ const PAGE_CACHE_MS = 2000;
 const EXTERNAL_PEER_ID = new Uint8Array(20);
 /** Two LPD announce periods (5 min each) and a minute of slack. */
 const EXTERNAL_PEER_TTL_S = 660;
+
+const ANNOUNCE_PATH = Buffer.from('/announce');
+const SCRAPE_PATH = Buffer.from('/scrape');
+
+/** True when the raw target is `/announce` or `/scrape`, with or without a query: no page answers those. */
+function isTrackerPath(target: Uint8Array): boolean {
+  return isPath(target, ANNOUNCE_PATH) || isPath(target, SCRAPE_PATH);
+}
+
+function isPath(target: Uint8Array, path: Uint8Array): boolean {
+  if (target.length < path.length || (target.length > path.length && target[path.length] !== 0x3f)) return false;
+  for (let i = 0; i < path.length; i++) if (target[i] !== path[i]) return false;
+  return true;
+}
 
 /** The path of a request target (before `?`), as latin1 text; routing only, nothing decoded. */
 function pathOf(target: Uint8Array): string {
@@ -144,26 +168,30 @@ export class TrackerService implements Service, TrackerRegistry, TrackerSwarms {
     this.summaryTimer = setInterval(() => this.summarizeRefusals(), REFUSAL_SUMMARY_MS);
     this.summaryTimer.unref();
     this.log.info(
-      `listening on ${this.listening.join(', ')} (HTTP /announce, /scrape, stats /; UDP BEP 15), mode ${this.settings['tracker.mode']}, interval ${this.settings['tracker.interval']} s`,
+      `listening on ${this.listening.join(', ')} (HTTP /announce, /scrape, front page /, stats /stats; UDP BEP 15), mode ${this.settings['tracker.mode']}, interval ${this.settings['tracker.interval']} s`,
     );
+  }
+
+  /** One HTTP GET: announces and scrapes straight to the core, the pages through the front routes. */
+  private handleHttp(target: Uint8Array, from: Uint8Array, local: () => Uint8Array | undefined, headers: RequestHeaders): FrontReply | Promise<FrontReply> {
+    const now = this.deps.clock.now();
+    if (isTrackerPath(target)) return this.core.http(now, target, from, local);
+    const path = pathOf(target);
+    const localText = () => {
+      const l = local();
+      return l && addressText(l);
+    };
+    const page =
+      this.front.handle(path, headers, localText, now) ??
+      // the stats page gives full announce URLs, with the host the browser used
+      (path === '/stats' ? this.page(path, now, originHost(headers.host, localText, this.boundPort)) : undefined);
+    return page ?? this.core.http(now, target, from, local);
   }
 
   private async bind(): Promise<void> {
     const http = new HttpFront(
       {
-        handle: (t, from, local, headers) => {
-          const now = this.deps.clock.now();
-          const page = this.front.handle(
-            pathOf(t),
-            headers,
-            () => {
-              const l = local();
-              return l && addressText(l);
-            },
-            now,
-          );
-          return page ?? this.core.http(now, t, from, local);
-        },
+        handle: (t, from, local, headers) => this.handleHttp(t, from, local, headers),
         refuse: (c) => this.core.refuse(c),
       },
       { maxConnections: DEFAULT_MAX_CONNECTIONS, headTimeoutMs: HEAD_TIMEOUT_MS },
@@ -387,6 +415,9 @@ export class TrackerService implements Service, TrackerRegistry, TrackerSwarms {
   /** The introducer's status (mesh discovery), for the stats page; set by the daemon. */
   introductionStatus: (() => unknown) | undefined;
 
+  /** The magnet service's status (magnets fetching their metadata), for the front page; set by the daemon. */
+  magnetStatus: (() => unknown) | undefined;
+
   private lpdExtra(): Pick<StatsExtra, 'lpd' | 'introductions' | 'dht'> {
     const counters = this.lpdStatus?.();
     const summary = lpdSummary(counters);
@@ -411,15 +442,7 @@ export class TrackerService implements Service, TrackerRegistry, TrackerSwarms {
       const info = this.access.info(key)!;
       allowed.push({ infoHashHex: keyToHex(key), path: this.access.pathOf(key)!, ...info });
     }
-    const seeded: SeededEntry[] = [];
-    if (this.seeder) {
-      const states = new Map(this.seeder.status().torrents.map((t) => [t.infoHash, t]));
-      for (const t of this.seeder.torrents()) {
-        const st = states.get(t.infoHashHex);
-        if (!t.meta || !t.file || !st) continue;
-        seeded.push({ file: t.file, meta: t.meta, state: st.state, pieces: st.pieces, piecesAvailable: st.piecesAvailable, ...(st.message ? { message: st.message } : {}) });
-      }
-    }
+    const seeded = this.seeder ? seededEntries(this.seeder.torrents(), this.seeder.status().torrents) : [];
     return offeredTorrents(allowed, seeded, (hex) => this.core.store.countsByKey(hexToKey(hex)), this.settings['tracker.show_names']);
   }
 
@@ -443,6 +466,7 @@ export class TrackerService implements Service, TrackerRegistry, TrackerSwarms {
       ...(intro !== undefined ? { introductions: intro } : {}),
       ...(dht !== undefined ? { dht } : {}),
       ...(sd ? { uploadRate: sd.uploadRate, seederPeers: sd.peers, downloadRate: downloadRate ?? 0 } : {}),
+      fetching: fetchingMagnets(this.magnetStatus?.()),
     };
   }
 
@@ -455,9 +479,10 @@ export class TrackerService implements Service, TrackerRegistry, TrackerSwarms {
     };
   }
 
-  private page(path: string, nowMs: number): HttpReply | undefined {
+  private page(path: string, nowMs: number, host?: string): HttpReply | undefined {
     if (path !== '/stats.json' && path !== '/stats') return undefined;
-    const cached = this.pageCache.get(path);
+    const key = host === undefined ? path : `${path} ${host}`;
+    const cached = this.pageCache.get(key);
     if (cached && nowMs - cached.at < PAGE_CACHE_MS) return cached.reply;
     const rows = this.statsRows();
     const extra = {
@@ -469,12 +494,14 @@ export class TrackerService implements Service, TrackerRegistry, TrackerSwarms {
       ...this.lpdExtra(),
       ...(path === '/stats.json' ? { json: this.statsJsonExtra() } : {}),
       ...(this.partsStatus ? { parts: this.partsStatus() } : {}),
+      ...(host !== undefined ? { announceUrls: announceUrls(host, this.boundPort) } : {}),
     };
     const reply: HttpReply =
       path === '/stats.json'
         ? { status: 200, contentType: 'application/json', body: Buffer.from(renderStatsJson(rows, extra)) }
         : { status: 200, contentType: 'text/html; charset=utf-8', body: Buffer.from(renderStatsHtml(rows, extra)) };
-    this.pageCache.set(path, { at: nowMs, reply });
+    if (this.pageCache.size > 64) this.pageCache.clear(); // many Host names: keep the cache bounded
+    this.pageCache.set(key, { at: nowMs, reply });
     return reply;
   }
 

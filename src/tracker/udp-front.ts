@@ -55,8 +55,13 @@ export class UdpFront {
   }
 
   /** What the kernel granted each socket (Linux reports twice what was asked, capped by rmem_max). */
+  /**
+   * The receive buffer of each socket as asked for: Linux doubles the value set with SO_RCVBUF
+   * (room for its bookkeeping) and reports the doubled one (socket(7)), so it is halved here.
+   */
   receiveBufferSizes(): number[] {
-    return this.sockets.map((s) => s.getRecvBufferSize());
+    const kernelDoubles = process.platform === 'linux';
+    return this.sockets.map((s) => (kernelDoubles ? s.getRecvBufferSize() / 2 : s.getRecvBufferSize()));
   }
 
   async close(): Promise<void> {

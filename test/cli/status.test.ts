@@ -1,10 +1,10 @@
-// deadline: 60s
+// deadline: 90s
 // `meshseed status` end to end against a running `meshseed daemon`.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { createServer, type AddressInfo } from 'node:net';
 import { get } from 'node:http';
 import { BUNDLE, deadline, meshseed, run, tempDir, waitFor } from '../helpers';
@@ -33,7 +33,7 @@ function startDaemon(dir: string) {
 
 test(
   'status asks the running daemon; --json is stable; no daemon gives a clear error and exit 1',
-  deadline(30000, async () => {
+  deadline(45000, async () => {
     const dir = tempDir();
     const state = join(dir.path, 'state');
     const sock = join(state, 'meshseed.sock');
@@ -51,17 +51,41 @@ test(
       const json = await meshseed(['status', '--config', cfg2, '--json']);
       assert.is(json.code, 0, json.stderr);
       const v = JSON.parse(json.stdout);
-      assert.equal(Object.keys(v), ['version', 'pid', 'uptimeS', 'torrents', 'totals', 'parts', 'services']);
-      // LPD, the DHT and the introductions idle while off, so a reload can switch them on
-      assert.equal(v.parts, { dht: { state: 'running' }, introductions: { state: 'running' }, lpd: { state: 'running' } });
+      assert.equal(Object.keys(v), ['version', 'pid', 'uptimeS', 'torrents', 'totals', 'parts', 'config', 'services']);
+      assert.equal(v.config, { reloadRefused: null, restartNeeded: [] });
+      // LPD, the DHT and the introductions idle while off, so a reload can switch them on; they
+      // are shown off (with the setting that says so), not running, and not logged as started
+      assert.equal(v.parts, {
+        dht: { state: 'off', reason: 'dht.enabled is 0' },
+        introductions: { state: 'off', reason: 'lpd.enabled is 0: introductions need LPD' },
+        lpd: { state: 'off', reason: 'lpd.enabled is 0' },
+      });
+      assert.match(d.log(), /info: started with nothing to do: every part is disabled; not working: dht \(off: dht\.enabled is 0\), introductions \(off: [^)]*\), lpd \(off: lpd\.enabled is 0\)/);
       assert.is(v.pid, d.child.pid);
       assert.equal(v.totals, { torrents: 0, peers: 0, uploadRate: 0, uploaded: 0 });
+      // a reload refused (a bad file) and a setting that waits for a restart are shown
+      const cfg = join(dir.path, 'meshseed');
+      writeFileSync(cfg, CONFIG + "config seeder 'seeder'\n  option upload_rate 'fast'\n");
+      d.child.kill('SIGHUP');
+      await waitFor('the reload refused', 10000, () => /reload refused/.test(d.log()));
+      const refused = await meshseed(['status', '--state-dir', state]);
+      assert.match(refused.stdout, new RegExp(`^reload refused \\d+ s ago: 1 problem\\(s\\) in ${cfg}; running on the settings before \\(check with: meshseed check-config\\)\n  meshseed\\.seeder\\.upload_rate: 'fast' is not a whole number \\(line \\d+\\)$`, 'm'));
+      writeFileSync(cfg, CONFIG + "config seeder 'seeder'\n  option listen_port '7001'\n");
+      d.child.kill('SIGHUP');
+      await waitFor('the reload', 10000, () => /info: reloaded/.test(d.log()));
+      const waiting = JSON.parse((await meshseed(['status', '--state-dir', state, '--json'])).stdout);
+      assert.equal(waiting.config, { reloadRefused: null, restartNeeded: [{ setting: 'seeder.listen_port', running: 6881, file: 7001 }] });
+      assert.match((await meshseed(['status', '--state-dir', state])).stdout, /^restart needed for: seeder\.listen_port \(running 6881, file 7001\)$/m);
       d.child.kill('SIGTERM');
       assert.is(await d.exited, 0);
       assert.not.ok(existsSync(sock), 'socket removed at stop');
       const none = await meshseed(['status', '--state-dir', state]);
       assert.is(none.code, 1);
-      assert.is(none.stderr.trim(), `meshseed: no daemon listening on ${sock}: is it running? start it with: meshseed daemon`);
+      // run from this clone (dist/meshseed.js beside package.json): the hint is npm start
+      assert.is(none.stderr.trim(), `meshseed: no daemon listening on ${sock}: is it running? start it with: npm start (in ${dirname(dirname(BUNDLE))})`);
+      const noneJson = await meshseed(['status', '--state-dir', state, '--json']);
+      assert.is(noneJson.code, 1);
+      assert.equal(JSON.parse(noneJson.stdout), { error: `no daemon listening on ${sock}: is it running? start it with: npm start (in ${dirname(dirname(BUNDLE))})`, code: 'EDAEMON' });
       const bad = await meshseed(['status', '--state-dir', state, '--watch', 'soon']);
       assert.is(bad.code, 2);
       const missing = await meshseed(['status', '--config', join(dir.path, 'nope')]);

@@ -21,7 +21,7 @@ test(
       const r = await meshseed(['create', '-o', out, f]);
       assert.is(r.code, 0, r.stderr);
       const warning = r.stderr.split('\n').find((l) => l.startsWith('meshseed: warning:'));
-      assert.is(warning, `meshseed: warning: ${out} has no tracker: clients find its peers only by LPD or PEX. Add the mesh tracker: -a http://<mesh router>:6969/announce (or now: meshseed reannounce http://<mesh router>:6969/announce ${out})`);
+      assert.is(warning, `meshseed: warning: ${out} has no tracker: clients find its peers only by LPD, PEX or the DHT. Add the mesh tracker: -a http://<mesh router>:6969/announce (or now: meshseed reannounce http://<mesh router>:6969/announce ${out})`);
       const q = await meshseed(['create', '-q', '-f', '-o', out, f]);
       assert.is(q.stdout + q.stderr, '');
       const a = await meshseed(['create', '-f', '-a', 'http://127.0.0.1:1/announce', '-o', out, f]);

@@ -73,6 +73,33 @@ test('announce: defaults and events', () => {
   assert.ok(magnetLeft.ok && magnetLeft.value.left === undefined);
 });
 
+test('parameters are read in place: escaped names and digits, values copied only when read', () => {
+  const escaped = announce(
+    `info%5Fhash=${percentEncode(HASH)}&peer_id=${percentEncode(PEER)}&%70ort=%36881&left=%30&numwant=%2D1&compact=%31&event=%73tarted`,
+  );
+  assert.ok(escaped.ok, JSON.stringify(escaped));
+  if (!escaped.ok) return;
+  assert.equal(Buffer.from(escaped.value.infoHash), HASH);
+  assert.is(escaped.value.port, 6881);
+  assert.is(escaped.value.left, 0);
+  assert.is(escaped.value.numwant, undefined);
+  assert.ok(escaped.value.compact);
+  assert.is(escaped.value.event, 'started');
+  const t = parseRequestTarget(b(`/announce?${base}&key=%00k`));
+  assert.ok(t.ok);
+  if (!t.ok) return;
+  const p = t.value.params;
+  assert.is(p.length, 7);
+  assert.is(p.indexOf('key'), 6);
+  assert.is(p.indexOf('nope'), -1);
+  assert.equal([...p.value(6)], [0, 0x6b]);
+  assert.is(p.decimal(p.indexOf('port')), 6881);
+  // the copy is the reader's own: changing it leaves the request alone
+  const h = p.value(0);
+  h[0] = 0xee;
+  assert.equal(Buffer.from(p.value(0)), HASH);
+});
+
 const malformed: [string, string, RegExp][] = [
   ['no info_hash', `peer_id=${percentEncode(PEER)}&port=1`, /missing info_hash/],
   ['short info_hash', base.replace(percentEncode(HASH), percentEncode(HASH.subarray(0, 19))), /info_hash is 19 bytes/],
@@ -86,6 +113,10 @@ const malformed: [string, string, RegExp][] = [
   ['huge uploaded', base.replace('uploaded=1', 'uploaded=123456789012345678901'), /uploaded is not/],
   ['unknown event', `${base}&event=exploded`, /unknown event 'exploded'/],
   ['numwant text', `${base}&numwant=lots`, /numwant is not/],
+  ['numwant sign alone', `${base}&numwant=-`, /numwant is not/],
+  ['numwant sign inside', `${base}&numwant=1-2`, /numwant is not/],
+  ['event named like an object property', `${base}&event=constructor`, /unknown event 'constructor'/],
+  ['empty port', base.replace('port=6881', 'port='), /port is not/],
 ];
 for (const [name, query, re] of malformed)
   test(`announce refused: ${name}`, () => {
@@ -106,7 +137,7 @@ test('request target limits: length, parameters, raw bytes, escapes', () => {
   assert.ok(t.ok);
   if (t.ok) {
     assert.is(t.value.path, '/announce');
-    assert.equal(t.value.params.map(([n, v]) => [n, latin1(v)]), [['a', ''], ['b', ''], ['', 'c']]);
+    assert.equal(t.value.params.entries().map(([n, v]) => [n, latin1(v)]), [['a', ''], ['b', ''], ['', 'c']]);
   }
 });
 
@@ -117,11 +148,16 @@ test('scrape: several hashes, bounded, wrong sizes refused', () => {
   if (!t.ok) return;
   const r = decodeScrapeParams(t.value.params);
   assert.ok(r.ok && r.value.length === 3);
-  const none = decodeScrapeParams([]);
+  const scrape = (query: string) => {
+    const p = parseRequestTarget(b(`/scrape?${query}`));
+    if (!p.ok) throw new Error(p.failure);
+    return decodeScrapeParams(p.value.params);
+  };
+  const none = scrape('');
   assert.ok(none.ok && none.value.length === 0);
-  const bad = decodeScrapeParams([['info_hash', new Uint8Array(5)]]);
+  const bad = scrape(`info_hash=${percentEncode(HASH)}&info_hash=abcde`);
   assert.not.ok(bad.ok);
-  const many = decodeScrapeParams(Array.from({ length: 75 }, () => ['info_hash', HASH] as [string, Uint8Array]));
+  const many = scrape(q(75));
   assert.not.ok(many.ok);
 });
 

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { ROOT } from '../helpers';
 import { SETTING_KEYS, SECTIONS, defaultSettings, specOf, splitKey } from '../../src/config/settings';
 import { README_BEGIN, README_END, isShipped, renderReadmeOptions, renderSettingsList, renderUciDefaults } from '../../src/config/docs';
-import { applyFlags, applyUci, formatProblem } from '../../src/config/resolve';
+import { applyFlags, applyUci, editDistance, folderWarnings, formatProblem } from '../../src/config/resolve';
 import { parseUci } from '../../src/config/uci';
 
 test('every default is within its own bounds', () => {
@@ -75,7 +75,7 @@ config tracker 'tracker'
   option interval '600'
   option bogus 1
   list address 'not-an-ip'
-config seeder
+config seeder 'seeder'
   option upload_rate '-5'
   list mesh_tracker 'http://10.0.0.1:6969/announce'
   option enabled maybe
@@ -120,6 +120,70 @@ test('CLI flags override the file', () => {
   assert.is(s['lpd.ipv6'], false);
   assert.equal(s['seeder.mesh_tracker'], ['udp://10.0.0.1:6969', 'http://10.0.0.2/announce']);
   assert.match(formatProblem(applyFlags({ 'tracker-port': 'x' }, s)[0]!), /--tracker-port: 'x' is not a whole number/);
+});
+
+test('only the named sections are read, as the init script reads them: others of those types are problems naming the line', () => {
+  const { settings, problems } = applyUci(
+    parseUci(`config seeder 'seeder'
+  option upload_rate '100'
+config seeder
+  option upload_rate '5'
+config seeder '__proto__'
+  option data_dir '/elsewhere'
+config tracker 'constructor'
+  option port '1'
+config lpd 'lan'
+  option enabled '0'
+`),
+    'f',
+  );
+  assert.equal(problems.map(formatProblem), [
+    "meshseed.@seeder: an anonymous section of type seeder is ignored: only config seeder 'seeder' is read (line 3)",
+    "meshseed.__proto__: section '__proto__' of type seeder is ignored: only config seeder 'seeder' is read (line 5)",
+    "meshseed.constructor: section 'constructor' of type tracker is ignored: only config tracker 'tracker' is read (line 7)",
+    "meshseed.lan: section 'lan' of type lpd is ignored: only config lpd 'lpd' is read (line 9)",
+  ]);
+  assert.is(settings['seeder.upload_rate'], 100);
+  assert.is(settings['seeder.data_dir'], './data');
+  assert.is(settings['tracker.port'], 6969);
+  assert.is(settings['lpd.enabled'], true);
+});
+
+test('unknown options get "did you mean" (case aside, edit distance at most 2), or the section they belong to', () => {
+  const { problems } = applyUci(
+    parseUci(`config seeder 'seeder'
+  option Download '1'
+  option enabeld '1'
+  option upload_rat '5'
+  option port '6969'
+  option wibble '1'
+config dht 'dht'
+  option listen_port '6881'
+`),
+    'f',
+  );
+  assert.equal(problems.map(formatProblem), [
+    'meshseed.seeder.Download: unknown option (did you mean download?) (line 2)',
+    'meshseed.seeder.enabeld: unknown option (did you mean enabled?) (line 3)',
+    'meshseed.seeder.upload_rat: unknown option (did you mean upload_rate?) (line 4)',
+    "meshseed.seeder.port: unknown option (port is an option of config tracker 'tracker') (line 5)",
+    'meshseed.seeder.wibble: unknown option (line 6)',
+    "meshseed.dht.listen_port: unknown option (listen_port is an option of config seeder 'seeder') (line 8)",
+  ]);
+  assert.is(editDistance('enabeld', 'enabled'), 2);
+  assert.is(editDistance('abc', 'abc'), 0);
+  assert.is(editDistance('a', 'abcdef'), 3, 'stops past the limit');
+});
+
+test('folderWarnings: relative state_dir (and torrent_dir, data_dir with the seeder on), with the line when the file set it', () => {
+  const r = applyUci(parseUci(`config meshseed 'main'\n  option state_dir 'state'\nconfig seeder 'seeder'\n  option data_dir '/mnt/d'\n`), 'f');
+  assert.equal(r.problems, []);
+  assert.equal(folderWarnings(r).map(formatProblem), [
+    "meshseed.main.state_dir: 'state' is not an absolute folder: the init script refuses it; give one such as /mnt/meshseed/state (line 2)",
+    "meshseed.seeder.torrent_dir: './torrents' is not an absolute folder (the built-in default, for a development machine): the init script refuses it; give one such as /mnt/meshseed/torrents",
+  ]);
+  const off = applyUci(parseUci(`config meshseed 'main'\n  option state_dir '/s'\nconfig seeder 'seeder'\n  option enabled '0'\n`), 'f');
+  assert.equal(folderWarnings(off), []);
 });
 
 test.run();

@@ -4,7 +4,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import net from 'node:net';
 import { spawn } from 'node:child_process';
-import { statSync, writeFileSync, existsSync } from 'node:fs';
+import { mkdirSync, statSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { ControlServer, INIT_SCRIPT, MAX_REQUEST_BYTES, controlSocketPath, requestStatus, startHint } from '../../src/control/control-socket';
 import { formatBytes, formatDuration, renderStatus, statusView, trackerSummary } from '../../src/control/status-view';
@@ -111,20 +111,28 @@ test(
       assert.is((e as MeshseedError).code, 'EDAEMON');
       // this machine has no init script: the hint is the command that runs the daemon
       assert.not.ok(existsSync(INIT_SCRIPT));
-      assert.is((e as Error).message, `no daemon listening on ${join(dir.path, 'meshseed.sock')}: is it running? start it with: meshseed daemon`);
+      assert.match((e as Error).message, `no daemon listening on ${join(dir.path, 'meshseed.sock')}: is it running? start it with: `);
     } finally {
       dir.remove();
     }
   }),
 );
 
-test('the start hint names the init script only where it exists', () => {
+test('the start hint: the init script where it exists, npm start in a clone, else meshseed daemon', () => {
   const dir = tempDir();
   try {
     const script = join(dir.path, 'meshseed');
-    assert.is(startHint(script), 'start it with: meshseed daemon');
+    const installed = '/usr/lib/meshseed/meshseed.js';
+    assert.is(startHint(script, installed), 'start it with: meshseed daemon');
+    assert.is(startHint(script, undefined), 'start it with: meshseed daemon');
+    // a clone: dist/meshseed.js beside package.json
+    mkdirSync(join(dir.path, 'clone', 'dist'), { recursive: true });
+    const bundle = join(dir.path, 'clone', 'dist', 'meshseed.js');
+    assert.is(startHint(script, bundle), 'start it with: meshseed daemon', 'no package.json: not a clone');
+    writeFileSync(join(dir.path, 'clone', 'package.json'), '{}');
+    assert.is(startHint(script, bundle), `start it with: npm start (in ${join(dir.path, 'clone')})`);
     writeFileSync(script, '#!/bin/sh /etc/rc.common\n');
-    assert.is(startHint(script), `${script} start`);
+    assert.is(startHint(script, bundle), `start it with: ${script} start`);
   } finally {
     dir.remove();
   }
@@ -180,7 +188,7 @@ test(
     });
     assert.equal(v.totals, { torrents: 3, peers: 3, uploadRate: 123392, uploaded: 1288490189 });
     assert.is(v.torrents[0]!.infoHash, null);
-    assert.equal(Object.keys(v), ['version', 'pid', 'uptimeS', 'torrents', 'totals', 'parts', 'services']);
+    assert.equal(Object.keys(v), ['version', 'pid', 'uptimeS', 'torrents', 'totals', 'parts', 'config', 'services']);
     assert.equal(Object.keys(v.torrents[0]!), ['infoHash', 'name', 'state', 'peers', 'uploadRate', 'uploaded', 'progress', 'downloadRate', 'downloaded', 'etaS', 'webSeeds', 'error', 'announce']);
     assert.equal(
       renderStatus(v).split('\n'),

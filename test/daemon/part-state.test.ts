@@ -45,6 +45,10 @@ test('retry delays double from 5 s to at most 5 minutes; reasons and lines in wo
   assert.is(startFailureReason(new Error('peer ports 6881, 6882 in use')), 'peer ports 6881, 6882 in use');
   assert.is(partLine('tracker', { state: 'retrying', reason: 'port 6969 in use', attempts: 1, retryInS: 5 }), 'tracker: not running (port 6969 in use), retrying');
   assert.is(partLine('lpd', { state: 'running' }), 'lpd: running');
+  assert.is(partLine('dht', { state: 'off', reason: 'dht.enabled is 0' }), 'dht: off (dht.enabled is 0)');
+  assert.is(partLine('lpd', { state: 'idle', reason: 'no LAN/mesh bridge interface (br-lan, br-mesh) has an address' }), 'lpd: idle (no LAN/mesh bridge interface (br-lan, br-mesh) has an address)');
+  // off and idle are the operator's choice or the machine's shape, not problems to flag
+  assert.equal(partProblems({ dht: { state: 'off', reason: 'dht.enabled is 0' }, lpd: { state: 'idle', reason: 'x' } }), []);
   assert.equal(partProblems({ tracker: { state: 'retrying', reason: 'port 6969 in use' }, lpd: { state: 'running' } }), ['tracker: not running (port 6969 in use), retrying']);
   assert.equal(partProblems(undefined), []);
   assert.equal(partProblems('junk'), []);

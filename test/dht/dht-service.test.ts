@@ -175,4 +175,29 @@ test(
   }),
 );
 
+test(
+  'seeder.address keeps the DHT there too (its first IPv4 address); only IPv6 there: a clear refusal',
+  deadline(15_000, async () => {
+    const dir = tempDir();
+    try {
+      const n = await startNode(dir.path, { 'seeder.address': ['::1', '127.0.0.1'] });
+      try {
+        const bound = (n.dht as unknown as { socket: GuardedDhtSocket }).socket.address();
+        assert.is(bound.address, '127.0.0.1');
+        assert.is(bound.port, n.port);
+      } finally {
+        await n.dht.close();
+      }
+      try {
+        await startNode(dir.path, { 'seeder.address': ['::1'] });
+        assert.unreachable('an IPv6-only seeder.address cannot carry the IPv4 DHT');
+      } catch (err) {
+        assert.match(String(err), /seeder\.address lists no IPv4 address, and the DHT is IPv4 only/);
+      }
+    } finally {
+      dir.remove();
+    }
+  }),
+);
+
 test.run();

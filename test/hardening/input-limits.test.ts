@@ -43,11 +43,12 @@ test('a FIFO, a folder and a 2 MiB file are refused before reading', () => {
   }
 });
 
-test("UCI sections named 'constructor', '__proto__', 'toString' are sections like any other", () => {
+test("UCI sections named 'constructor', '__proto__', 'toString' are sections like any other: not the named one, so ignored with a problem", () => {
   for (const name of ['constructor', '__proto__', 'toString', 'hasOwnProperty']) {
     const { problems, settings } = applyUci(parseUci(`config tracker '${name}'\n\toption port '7000'\n`), 'x');
-    assert.equal(problems, [], name);
-    assert.is(settings['tracker.port'], 7000, name);
+    assert.equal(problems, [{ where: `meshseed.${name}`, message: `section '${name}' of type tracker is ignored: only config tracker 'tracker' is read`, line: 1 }], name);
+    assert.is(settings['tracker.port'], 6969, name);
+    assert.is(({} as Record<string, unknown>).port, undefined, 'no prototype touched');
     const other = applyUci(parseUci(`config bogus '${name}'\n`), 'x').problems;
     assert.is(other.length, 1, name);
     assert.match(other[0]!.message, /^unknown section/, `${name}: ${other[0]!.message}`);

@@ -7,6 +7,7 @@ import { defaultSettings, type Settings } from '../../src/config/settings';
 import { LpdService } from '../../src/lpd/lpd-service';
 import { ACCEPT_BURST, ACCEPT_RATE_PER_SEC, ANNOUNCE_INTERVAL_MS } from '../../src/lpd/lpd-interface';
 import { selectEndpoints } from '../../src/lpd/endpoints';
+import { lpdSummary } from '../../src/lpd/lpd-summary';
 import { formatSearch, LPD_GROUP_V4, parseSearch } from '../../src/codec/lpd';
 import { FakeNet, FakeRegistry, FakeSeeder, captureLog, flush, hashOf, torrent, v4, v6, type Sent } from './fakes';
 import { deadline } from '../helpers';
@@ -374,6 +375,28 @@ test(
     assert.is(net.open.size, 1);
     await service.reload({ ...settings, 'lpd.enabled': false });
     assert.is(net.open.size, 0);
+  }),
+);
+
+test(
+  'no LAN bridge: LPD says idle and why (status, summary, part state), not "on 0 interfaces"; off when disabled',
+  deadline(5000, async () => {
+    const { service, nics } = setup({ nics: { eth0: [v4('192.0.2.10')] } });
+    await service.start();
+    const why = 'no LAN/mesh bridge interface (br-lan, br-mesh) has an address';
+    assert.equal(service.idle(), { state: 'idle', reason: why });
+    assert.is(service.status().idle, why);
+    assert.is(lpdSummary(service.status()), `LPD: idle (${why})`);
+    nics.nics = { 'br-lan': [v4('10.1.0.1')] };
+    await service.refresh();
+    assert.is(service.idle(), undefined);
+    assert.is(service.status().idle, undefined);
+    assert.match(lpdSummary(service.status())!, /^LPD on 1 interface\(s\)/);
+    await service.close();
+    const off = setup({ settings: { 'lpd.enabled': false } });
+    await off.service.start();
+    assert.equal(off.service.idle(), { state: 'off', reason: 'lpd.enabled is 0' });
+    assert.is(lpdSummary(off.service.status()), 'LPD: off');
   }),
 );
 

@@ -52,7 +52,7 @@ async function call(r: Router, script: string, fn: string, env: Record<string, s
   const cli = join(r.dir, 'meshseed-cli');
   writeFileSync(
     cli,
-    `#!/bin/sh\n[ "$1" = check-config ] && [ "$3" = /etc/config/meshseed ] && set -- "$1" "$2" "$UCI_DIR/meshseed"\nexec "${process.execPath}" "${BUNDLE}" "$@"\n`,
+    `#!/bin/sh\n[ "$1" = check-config ] && [ "$4" = /etc/config/meshseed ] && set -- "$1" "$2" "$3" "$UCI_DIR/meshseed"\nexec "${process.execPath}" "${BUNDLE}" "$@"\n`,
     { mode: 0o755 },
   );
   // 'returned' is recorded when the function returns (not when it exits the shell)
@@ -178,6 +178,32 @@ test(
 );
 
 test(
+  'restart checks the file first: with problems the running daemon is not stopped (the lines printed and logged); a good file is stopped then started',
+  deadline(40000, async () => {
+    const bad = router({ "option port '6969'": "option port '99999'" });
+    const refused = await call(bad, INIT, 'restart', { STUB_RUNNING: '1' });
+    assert.is.not(refused.code, 0);
+    assert.equal(refused.named('stop'), [], 'the running daemon is left alone');
+    assert.equal(refused.calls.filter((c) => c[0]!.startsWith('procd_')), []);
+    assert.equal(
+      refused.named('logger').map((c) => c.at(-1)),
+      [
+        (await exec(process.execPath, [BUNDLE, 'check-config', '--config', join(bad.dir, 'uci', 'meshseed')])).stdout.trim(),
+        '/etc/config/meshseed has problems; not (re)starting (check with: meshseed check-config)',
+      ],
+    );
+    assert.ok(refused.named('logger').every((c) => c[1] === '-s'), 'printed on the terminal too (logger -s)');
+    const good = await call(router(), INIT, 'restart', { STUB_RUNNING: '1' });
+    assert.is(good.code, 0, good.stderr);
+    const order = good.calls.map((c) => c[0]).filter((n) => n === 'stop' || n === 'start' || n === 'procd_open_instance');
+    assert.equal(order, ['stop', 'start', 'procd_open_instance']);
+    // disabled: no check needed, stop then start (which says it is disabled)
+    const off = await call(router({ "option enabled '1'": "option enabled '0'", "option port '6969'": "option port '99999'" }), INIT, 'restart', { STUB_RUNNING: '1' });
+    assert.equal(off.calls.map((c) => c[0]).filter((n) => n === 'stop' || n === 'start'), ['stop', 'start']);
+  }),
+);
+
+test(
   'start_service gives folders that exist (made by root) to the meshseed user, the folder only',
   deadline(30000, async () => {
     const r = router();
@@ -227,14 +253,17 @@ test(
 );
 
 test(
-  'start_service: an unset or relative folder is refused (the built-in defaults are for development)',
-  deadline(30000, async () => {
-    for (const value of ["''", "'state'"]) {
+  'start_service: an unset or relative folder is refused by check-config --init (the built-in defaults are for development); plain check-config warns',
+  deadline(40000, async () => {
+    for (const [value, shown] of [["''", "'./state' is not an absolute folder (the built-in default, for a development machine)"], ["'state'", "'state' is not an absolute folder"]] as const) {
       const r = router({ "option state_dir '": `option state_dir ${value} #` });
       const { code, calls, named } = await call(r, INIT, 'start_service');
       assert.is.not(code, 0);
       assert.is(calls.filter((c) => c[0]!.startsWith('procd_')).length, 0);
-      assert.match(named('logger')[0]!.at(-1)!, /meshseed\.main\.state_dir must be an absolute folder/);
+      assert.ok(named('logger')[0]!.at(-1)!.startsWith(`meshseed.main.state_dir: ${shown}: the init script refuses it`), named('logger')[0]!.at(-1)!);
+      const plain = await exec(process.execPath, [BUNDLE, 'check-config', '--config', join(r.dir, 'uci', 'meshseed')]);
+      assert.is(plain.code, 0, 'the daemon itself takes relative folders');
+      assert.match(plain.stdout, new RegExp(`^warning: meshseed\\.main\\.state_dir: ${shown.replace(/[()]/g, '\\$&')}: the init script refuses it`, 'm'));
     }
   }),
 );
@@ -349,6 +378,14 @@ test(
     });
     const once = await firewall(r, 'meshseed_firewall_add');
     assert.equal(once.state, [
+      // the DHT (on by default) listens on the seeder's port: UDP on the same range
+      'firewall.meshseed_dht.dest_port=6990-6998',
+      'firewall.meshseed_dht.enabled=1',
+      'firewall.meshseed_dht.name=Allow-meshseed-DHT',
+      'firewall.meshseed_dht.proto=udp',
+      'firewall.meshseed_dht.src=mesh',
+      'firewall.meshseed_dht.target=ACCEPT',
+      'firewall.meshseed_dht=rule',
       'firewall.meshseed_lpd.dest_port=6771',
       'firewall.meshseed_lpd.enabled=0',
       'firewall.meshseed_lpd.name=Allow-meshseed-LPD',
@@ -381,19 +418,26 @@ test(
 );
 
 test(
-  'firewall: the shipped config opens 6969, 6881-6889 and 6771 on lan; no firewall package, no rules',
+  'firewall: the shipped config opens 6969, 6881-6889 (TCP, and UDP for the DHT) and 6771 on lan; a DHT port of its own; no firewall package, no rules',
   deadline(30000, async () => {
     const r = router();
     const res = await firewall(r, 'meshseed_firewall_add');
     for (const l of [
       'firewall.meshseed_tracker.dest_port=6969',
       'firewall.meshseed_peer.dest_port=6881-6889',
+      'firewall.meshseed_dht.dest_port=6881-6889',
+      'firewall.meshseed_dht.proto=udp',
+      'firewall.meshseed_dht.enabled=1',
       'firewall.meshseed_lpd.dest_port=6771',
       'firewall.meshseed_lpd.enabled=1',
       'firewall.meshseed_tracker.src=lan',
     ]) {
       assert.ok(res.state.includes(l), l);
     }
+    const own = await firewall(router({ "config dht 'dht'\n\toption enabled '1'": "config dht 'dht'\n\toption enabled '1'\n\toption port '7881'" }), 'meshseed_firewall_add');
+    assert.ok(own.state.includes('firewall.meshseed_dht.dest_port=7881'));
+    const off = await firewall(router({ "config dht 'dht'\n\toption enabled '1'": "config dht 'dht'\n\toption enabled '0'" }), 'meshseed_firewall_add');
+    assert.ok(off.state.includes('firewall.meshseed_dht.enabled=0'));
     const none = router();
     const res2 = await firewall(none, 'meshseed_firewall_add', { STUB_FIREWALL: '0' });
     assert.equal(res2.state, []);
@@ -418,12 +462,12 @@ test(
 
     const added = await runScript(defaults);
     assert.is(added.code, 0, added.stderr);
-    assert.is(state().filter((l) => l.endsWith('=rule')).length, 3);
+    assert.is(state().filter((l) => l.endsWith('=rule')).length, 4);
     const skips: Record<string, string>[] = [{ PKG_UPGRADE: '1' }, { IPKG_INSTROOT: join(r.dir, 'image') }];
     for (const env of skips) {
       const kept = await runScript(prerm, env);
       assert.is(kept.named('uci').length, 0, JSON.stringify(env));
-      assert.is(state().filter((l) => l.endsWith('=rule')).length, 3);
+      assert.is(state().filter((l) => l.endsWith('=rule')).length, 4);
     }
     const removed = await runScript(prerm);
     assert.is(removed.code, 0);
@@ -448,8 +492,8 @@ test(
     assert.equal(reloaded.named('procd_send_signal'), [['procd_send_signal', 'meshseed', '*', 'HUP']]);
     assert.ok(state().includes('firewall.meshseed_tracker.dest_port=7070'));
     assert.not.ok(state().some((l) => l.includes('6969')));
-    assert.is(state().filter((l) => l.endsWith('=rule')).length, 3);
-    assert.is(state().filter((l) => l.endsWith('.src=mesh')).length, 3);
+    assert.is(state().filter((l) => l.endsWith('=rule')).length, 4);
+    assert.is(state().filter((l) => l.endsWith('.src=mesh')).length, 4);
     // nothing changed: no rule rewritten, no commit, so no firewall reload either
     for (const fn of ['reload_service', 'start_service']) {
       const again = await call(r, INIT, fn, { ...fw, STUB_RUNNING: '1' });

@@ -5,7 +5,8 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { createServer, type Socket } from 'node:net';
+import { connect, createServer, type Socket } from 'node:net';
+import { networkInterfaces } from 'node:os';
 import { createHash, randomBytes } from 'node:crypto';
 import { copyFileSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -23,6 +24,7 @@ import {
 import { defaultSettings, type Settings } from '../../src/config/settings';
 import { CRYPTO_PLAINTEXT, MseInitiator } from '../../src/codec/mse';
 import { Seeder } from '../../src/seeder/seeder';
+import { FALLBACK_PORT_COUNT, peerPorts } from '../../src/seeder/peer-listener';
 import { systemClock } from '../../src/util/clock';
 import { createLogger } from '../../src/util/log';
 import { deadline, tempDir, waitFor } from '../helpers';
@@ -402,6 +404,52 @@ test(
       assert.is(seeder.listenPort(), freePort);
       assert.ok(logs.some((l) => l.includes(`port ${busyPort} is busy; listening on ${freePort} instead`)), logs.join('\n'));
       assert.ok(logs.some((l) => /cannot read the watch folder/.test(l)), 'a missing watch folder is reported, not fatal');
+    } finally {
+      await seeder.close();
+      busy.close();
+      tmp.remove();
+    }
+  }),
+);
+
+test('the ports tried: listen_port, then the 8 after it (the range the firewall rule opens), none past 65535', () => {
+  assert.equal(peerPorts(6881), [6881, 6882, 6883, 6884, 6885, 6886, 6887, 6888, 6889]);
+  assert.equal(peerPorts(17881), [17881, 17882, 17883, 17884, 17885, 17886, 17887, 17888, 17889]);
+  assert.equal(peerPorts(65533), [65533, 65534, 65535]);
+  assert.is(peerPorts(1).length, 1 + FALLBACK_PORT_COUNT);
+});
+
+test(
+  'seeder.address: the seeder listens there only; a busy listen_port falls back within listen_port+1..+8, never to 6882',
+  deadline(15_000, async () => {
+    const busy = createServer();
+    await new Promise<void>((r) => busy.listen(0, '127.0.0.1', r));
+    const busyPort = (busy.address() as { port: number }).port;
+    const tmp = tempDir('meshseed-seeder-addr-');
+    const logs: string[] = [];
+    const settings = {
+      ...defaultSettings(),
+      'main.state_dir': join(tmp.path, 's'),
+      'seeder.torrent_dir': join(tmp.path, 't'),
+      'seeder.data_dir': join(tmp.path, 'd'),
+      'seeder.listen_port': busyPort,
+      'seeder.address': ['127.0.0.1'],
+    };
+    const seeder = new Seeder({ clock: systemClock, log: createLogger('info', (l) => logs.push(l)) }, settings);
+    try {
+      await seeder.start();
+      const port = seeder.listenPort()!;
+      assert.ok(port > busyPort && port <= busyPort + FALLBACK_PORT_COUNT, `took ${port}`);
+      assert.ok(logs.some((l) => l.includes(`listening for peers on 127.0.0.1 port ${port}`)), logs.join('\n'));
+      // bound to loopback only: this machine's other addresses do not answer
+      const other = Object.values(networkInterfaces()).flat().find((a) => a && a.family === 'IPv4' && !a.internal);
+      if (other) {
+        const refused = await new Promise<boolean>((r) => {
+          const c = connect({ host: other.address, port }, () => (c.destroy(), r(false)));
+          c.once('error', () => r(true));
+        });
+        assert.ok(refused, `${other.address}:${port} refused`);
+      } else console.log('no non-loopback IPv4 address here: the other-address check is skipped');
     } finally {
       await seeder.close();
       busy.close();

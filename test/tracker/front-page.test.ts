@@ -5,10 +5,11 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { rawHttp, makeTorrent, memoryLogger, trackerSettings } from './fixtures';
 import { contentDisposition, renderCatalogJson, renderFrontPage, type CatalogItem, type NodeSummary } from '../../src/tracker/front-page';
 import { announceUrls, FrontRoutes, originHost } from '../../src/tracker/front-routes';
-import { stateText } from '../../src/tracker/offered';
+import { publicMessage, seededEntries, stateText } from '../../src/tracker/offered';
+import type { TorrentStatus } from '../../src/seeder/torrent-session';
 import { parseMagnet } from '../../src/codec/magnet';
 import { parseMetainfo } from '../../src/codec/metainfo';
-import { TrackerService } from '../../src/tracker/tracker-service';
+import { TrackerService, fetchingMagnets } from '../../src/tracker/tracker-service';
 import { ManualClock } from '../../src/util/clock';
 import { deadline, tempDir } from '../helpers';
 
@@ -59,6 +60,27 @@ test('front page: a card per torrent with its .torrent and magnet links; the nod
   // this tracker first, then the torrent's own; web seeds as ws
   assert.equal(m.trackers, ['http://10.0.0.1:6969/announce', 'http://10.9.9.9:6969/announce']);
   assert.equal(m.webSeeds, ['http://10.0.0.5/files/']);
+});
+
+test('front page: the introductions line is not prefixed twice', () => {
+  const html = renderFrontPage([], { ...node, introductions: 'introductions: 0 sent, 0 peers given, 0 refused' });
+  assert.match(html, /<dt>Introductions<\/dt><dd>0 sent, 0 peers given/);
+});
+
+test('front page: magnets fetching their metadata are listed (escaped), never in catalog.json', () => {
+  const fetching = fetchingMagnets({ magnets: [{ file: 'x.magnet', infoHash: 'cd'.repeat(20), name: '<b>OpenWrt</b>', state: 'fetching metadata', forS: 12 }, { infoHash: 'ef'.repeat(20) }, { bogus: 1 }] });
+  assert.equal(fetching, [
+    { infoHashHex: 'cd'.repeat(20), name: '<b>OpenWrt</b>', forS: 12 },
+    { infoHashHex: 'ef'.repeat(20), forS: 0 },
+  ]);
+  assert.equal(fetchingMagnets(undefined), []);
+  const html = renderFrontPage([], { ...node, fetching });
+  assert.match(html, new RegExp(`<li>&#60;b&#62;OpenWrt&#60;/b&#62; <code>${'cd'.repeat(20)}</code>: fetching metadata \\(12 s\\)</li>`));
+  assert.match(html, new RegExp(`<li><code>${'ef'.repeat(20)}</code>: fetching metadata \\(0 s\\)</li>`));
+  assert.not.match(html, /<b>/);
+  const json = JSON.parse(renderCatalogJson([], { ...node, fetching }, { origin: 'http://10.0.0.1:6969' }));
+  assert.equal(json.torrents, []);
+  assert.not.match(renderFrontPage([], node), /fetching metadata/);
 });
 
 test('front page: untrusted names and states are escaped; no torrents says what to do', () => {
@@ -130,6 +152,27 @@ test('state text', () => {
   assert.is(stateText({ file: '', meta: undefined as never, state: 'waiting', pieces: 100, piecesAvailable: 0 }), 'waiting');
   const html = renderFrontPage([item({ state: 'waiting: cannot write <x>' })], node);
   assert.match(html, /waiting: cannot write &#60;x&#62;/);
+  // a public page never shows the node's folders: at most a file's name
+  const err = stateText({ file: '', meta: undefined as never, state: 'error', message: "cannot read '/mnt/disk/data/a b.iso': EACCES", pieces: 1, piecesAvailable: 0 });
+  assert.is(err, "error: cannot read 'a b.iso': EACCES");
+  assert.is(publicMessage('the same torrent as /tmp/x/sample.bin.torrent'), 'the same torrent as sample.bin.torrent');
+  assert.is(publicMessage('data_dir=/mnt/d/, file (/a/b/c) and /'), 'data_dir=d, file (c) and /');
+  assert.is(publicMessage('no path here: 1/2 done'), 'no path here: 1/2 done');
+});
+
+test('a duplicate .torrent (same info hash, refused with an error) does not stand for the torrent seeded', () => {
+  const meta = { infoHashHex: 'cd'.repeat(20) } as never;
+  const status = (file: string, state: string, message?: string) =>
+    ({ file, infoHash: 'cd'.repeat(20), state, pieces: 4, piecesAvailable: state === 'seeding' ? 4 : 0, ...(message ? { message } : {}) }) as unknown as TorrentStatus;
+  const seeded = [{ file: '/t/sample.torrent', meta, infoHashHex: 'cd'.repeat(20) } as never];
+  for (const order of [0, 1]) {
+    const states = [status('/t/sample.torrent', 'seeding'), status('/t/copy.torrent', 'error', 'the same torrent as /t/sample.torrent')];
+    if (order) states.reverse();
+    const e = seededEntries(seeded, states);
+    assert.is(e.length, 1);
+    assert.is(e[0]!.file, '/t/sample.torrent');
+    assert.is(stateText(e[0]), 'seeding');
+  }
 });
 
 function split(raw: Buffer) {
@@ -203,6 +246,13 @@ test(
       assert.match((await get(t.port, `/torrents/../../etc/passwd`)).head, /^HTTP\/1\.1 404/);
 
       const stats = (await get(t.port, '/stats')).body.toString();
+      // full announce URLs, with the host the browser used
+      assert.match(stats, /Announce URLs: <code>http:\/\/10\.1\.2\.3:6969\/announce<\/code> or <code>udp:\/\/10\.1\.2\.3:6969\/announce<\/code>/);
+      // a browser's icon request is answered 404 and is not a tracker refusal
+      const before = JSON.stringify(t.status());
+      const icon = await get(t.port, '/favicon.ico');
+      assert.match(icon.head, /^HTTP\/1\.1 404/);
+      assert.is(JSON.stringify(t.status()), before, 'no refusal counted');
       assert.match(stats, /<th class="n">complete<\/th><th class="n">downloading<\/th><th class="n">downloaded<\/th><th class="n">transferred<\/th>/);
       const sj = JSON.parse((await get(t.port, '/stats.json')).body.toString());
       assert.equal(sj.offered.map((o: { info_hash: string }) => o.info_hash), [a.hex, b.hex]);

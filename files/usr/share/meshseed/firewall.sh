@@ -3,7 +3,7 @@
 # reload, and '/etc/init.d/meshseed firewall').
 # Named sections (firewall.meshseed_*) make a rerun replace the rules, never add copies.
 
-MESHSEED_FW_RULES="meshseed_tracker meshseed_peer meshseed_lpd"
+MESHSEED_FW_RULES="meshseed_tracker meshseed_peer meshseed_dht meshseed_lpd"
 
 # BEP 14: LPD announces go to 239.192.152.143:6771 and [ff15::efc0:988f]:6771.
 MESHSEED_LPD_PORT=6771
@@ -44,10 +44,10 @@ meshseed_fw_apply() {
 }
 
 meshseed_firewall_add() {
-	local zone tracker tracker_port seeder peer_port peer_last lpd changed=0
+	local zone tracker tracker_port seeder peer_port peer_last peers lpd dht dht_port changed=0
 
 	meshseed_fw_present || {
-		logger -s -t meshseed -p daemon.notice "no /etc/config/firewall: open the tracker, peer and LPD ports yourself"
+		logger -s -t meshseed -p daemon.notice "no /etc/config/firewall: open the tracker, peer, DHT and LPD ports yourself"
 		return 0
 	}
 	config_load meshseed
@@ -57,12 +57,20 @@ meshseed_firewall_add() {
 	config_get_bool seeder seeder enabled 1
 	config_get peer_port seeder listen_port 6881
 	config_get_bool lpd lpd enabled 1
-	# The seeder takes the next of 8 ports when its own is busy.
+	config_get_bool dht dht enabled 1
+	config_get dht_port dht port 0
+	# The seeder takes the next free of the 8 ports after its own when that is busy
+	# (FALLBACK_PORT_COUNT in src/seeder/peer-listener.ts).
 	peer_last=$((peer_port + 8))
 	[ "$peer_last" -le 65535 ] || peer_last=65535
+	peers="$peer_port-$peer_last"
+	[ "$peer_last" = "$peer_port" ] && peers="$peer_port"
+	# The DHT (UDP) listens on dht.port, or on the port the seeder took (0).
+	[ "$dht_port" = 0 ] && dht_port="$peers"
 
 	meshseed_fw_rule meshseed_tracker "Allow-meshseed-tracker" "tcp udp" "$tracker_port" "$tracker"
-	meshseed_fw_rule meshseed_peer "Allow-meshseed-peer" tcp "$peer_port-$peer_last" "$seeder"
+	meshseed_fw_rule meshseed_peer "Allow-meshseed-peer" tcp "$peers" "$seeder"
+	meshseed_fw_rule meshseed_dht "Allow-meshseed-DHT" udp "$dht_port" "$dht"
 	meshseed_fw_rule meshseed_lpd "Allow-meshseed-LPD" udp "$MESHSEED_LPD_PORT" "$lpd"
 	[ "$changed" = 1 ] || return 0
 	meshseed_fw_apply

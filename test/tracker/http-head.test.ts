@@ -1,0 +1,49 @@
+// deadline: 10s
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { MAX_HEAD_BYTES, MAX_HEADERS, parseHead } from '../../src/tracker/http-front';
+
+const head = (s: string) => parseHead(Buffer.from(s, 'latin1'));
+
+test('request heads: method, target and headers read without a string per line', () => {
+  const r = head('GET /announce?a=1 HTTP/1.1\r\nHost: 10.0.0.1:6969\r\nIf-None-Match: "x"\r\nUser-Agent: t\r\n\r\n');
+  assert.is(r.kind, 'request');
+  if (r.kind !== 'request') return;
+  assert.is(r.method, 'GET');
+  assert.is(r.target.toString(), '/announce?a=1');
+  assert.is(r.headers.host, '10.0.0.1:6969');
+  assert.is(r.headers.ifNoneMatch, '"x"');
+  const lf = head('HEAD / HTTP/1.0\nhOsT:  x  \n\n');
+  assert.ok(lf.kind === 'request' && lf.method === 'HEAD' && lf.headers.host === 'x' && lf.headers.ifNoneMatch === undefined);
+  const first = head('GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n');
+  assert.ok(first.kind === 'request' && first.headers.host === 'a', 'the first Host counts');
+  const none = head('GET / HTTP/1.1\r\n\r\n');
+  assert.ok(none.kind === 'request' && none.headers.host === undefined);
+});
+
+const refused: [string, string, number][] = [
+  ['POST', 'POST /announce HTTP/1.1\r\n\r\n', 405],
+  ['lower-case method', 'get / HTTP/1.1\r\n\r\n', 405],
+  ['HTTP/2', 'GET / HTTP/2.0\r\n\r\n', 505],
+  ['HTTP/1.2', 'GET / HTTP/1.2\r\n\r\n', 505],
+  ['no version', 'GET /\r\n\r\n', 400],
+  ['no target', 'GET\r\n\r\n', 400],
+  ['leading space', ' GET / HTTP/1.1\r\n\r\n', 400],
+  ['space in the target', 'GET /a b HTTP/1.1\r\n\r\n', 400],
+  ['space after the version', 'GET / HTTP/1.1 \r\n\r\n', 400],
+  ['too many headers', `GET / HTTP/1.1\r\n${'X: y\r\n'.repeat(MAX_HEADERS + 1)}\r\n`, 431],
+  ['head too large', `GET /${'a'.repeat(MAX_HEAD_BYTES)} HTTP/1.1\r\n\r\n`, 431],
+];
+for (const [name, text, status] of refused)
+  test(`request heads refused: ${name}`, () => {
+    const r = head(text);
+    assert.is(r.kind, 'error');
+    if (r.kind === 'error') assert.is(r.status, status);
+  });
+
+test('request heads: incomplete until the blank line, bounded before it', () => {
+  assert.is(head('GET / HTTP/1.1\r\nHost: x\r\n').kind, 'incomplete');
+  assert.is(head(`GET /${'a'.repeat(MAX_HEAD_BYTES)}`).kind, 'error');
+});
+
+test.run();
