@@ -27,7 +27,7 @@ import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { randomBytes, createHash } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
-import { cpuSeconds as cpuOf, initScriptNodeFlags, median, numberArg, processes, until } from './fixtures.mjs';
+import { cpuSeconds as cpuOf, initScriptNodeFlags, median, numberArg, processes, startMirrorDaemon, until } from './fixtures.mjs';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const SIZE_MIB = numberArg('size-mib', 256);
@@ -68,21 +68,8 @@ await until('the libtorrent seeder', 120_000, () => seeder.out.includes('ready')
 
 async function meshseedRun(round) {
   const base = join(work, `ms-${round}`);
-  for (const d of ['torrents', 'data', 'state']) mkdirSync(join(base, d), { recursive: true });
   const p = port();
-  const daemon = start(process.execPath, [
-    ...NODE_FLAGS,
-    join(ROOT, 'dist', 'meshseed.js'),
-    'daemon',
-    '--tracker-enabled', '0',
-    '--lpd-enabled', '0',
-    '--state-dir', join(base, 'state'),
-    '--seeder-torrent-dir', join(base, 'torrents'),
-    '--seeder-data-dir', join(base, 'data'),
-    '--seeder-listen-port', String(p),
-    '--seeder-upload-rate', '0',
-  ]);
-  await until('the daemon to listen', 15_000, () => /listening for peers/.test(daemon.out));
+  const daemon = await startMirrorDaemon(start, { root: ROOT, base, nodeFlags: NODE_FLAGS, port: p, extra: ['--seeder-upload-rate', '0'] });
   // the torrent file dropped in the watch folder, as an operator would
   const bytes = readFileSync(torrent);
   const tmp = join(base, 'bench.torrent.part');

@@ -2,7 +2,7 @@
 // written without any tool (a few lines of bencode), median, number flags, child processes, RSS from /proc.
 import { createHash } from 'node:crypto';
 import { spawn } from 'node:child_process';
-import { closeSync, openSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { connect } from 'node:net';
 
@@ -18,27 +18,45 @@ export function bencode(v) {
 
 /**
  * Writes `dataDir/name` (`bytes` of seeded pseudo-random data) and `torrentDir/name.torrent`.
- * Returns the info hash (Buffer).
+ * `files` ([{ path, bytes }]) makes a multi-file torrent instead: `dataDir/name/<path>`.
+ * `urlList`: BEP 19 web seeds. Returns the info hash (Buffer).
  */
-export function makeTorrent({ torrentDir, dataDir, name, bytes, pieceLength = 1 << 18, announce, seed = 1 }) {
-  const fd = openSync(join(dataDir, name), 'w');
+export function makeTorrent({ torrentDir, dataDir, name, bytes, files, pieceLength = 1 << 18, announce, urlList, seed = 1 }) {
+  const parts = files ? files.map((f) => ({ file: join(dataDir, name, f.path), bytes: f.bytes })) : [{ file: join(dataDir, name), bytes }];
+  if (files) mkdirSync(join(dataDir, name), { recursive: true });
+  const total = parts.reduce((n, p) => n + p.bytes, 0);
+  const fds = parts.map((p) => openSync(p.file, 'w'));
+  let f = 0;
+  let leftInFile = parts[0].bytes;
   const pieces = [];
   let x = seed >>> 0 || 1;
-  for (let off = 0; off < bytes; off += pieceLength) {
-    const piece = Buffer.allocUnsafe(Math.min(pieceLength, bytes - off));
-    for (let i = 0; i < piece.length; i += 4) {
+  for (let off = 0; off < total; off += pieceLength) {
+    const n = Math.min(pieceLength, total - off);
+    const words = Buffer.allocUnsafe((n + 3) & ~3);
+    for (let i = 0; i < words.length; i += 4) {
       x ^= x << 13;
       x ^= x >>> 17;
       x ^= x << 5;
-      piece.writeUInt32LE(x >>> 0, i);
+      words.writeUInt32LE(x >>> 0, i);
     }
-    writeSync(fd, piece);
+    const piece = words.subarray(0, n);
+    // the piece's bytes go to the files they belong to, in order
+    for (let at = 0; at < piece.length; ) {
+      while (leftInFile === 0) leftInFile = parts[++f].bytes;
+      const n = Math.min(leftInFile, piece.length - at);
+      writeSync(fds[f], piece, at, n);
+      at += n;
+      leftInFile -= n;
+    }
     pieces.push(createHash('sha1').update(piece).digest());
   }
-  closeSync(fd);
-  const info = { length: bytes, name, 'piece length': pieceLength, pieces: Buffer.concat(pieces) };
+  for (const fd of fds) closeSync(fd);
+  const info = files
+    ? { files: files.map((x) => ({ length: x.bytes, path: x.path.split('/') })), name, 'piece length': pieceLength, pieces: Buffer.concat(pieces) }
+    : { length: bytes, name, 'piece length': pieceLength, pieces: Buffer.concat(pieces) };
   const infoBytes = bencode(info);
-  writeFileSync(join(torrentDir, `${name}.torrent`), Buffer.concat([Buffer.from('d8:announce'), bencode(announce), Buffer.from('4:info'), infoBytes, Buffer.from('e')]));
+  const extra = urlList ? Buffer.concat([bencode('url-list'), bencode(urlList)]) : Buffer.alloc(0);
+  writeFileSync(join(torrentDir, `${name}.torrent`), Buffer.concat([Buffer.from('d8:announce'), bencode(announce), Buffer.from('4:info'), infoBytes, extra, Buffer.from('e')]));
   return createHash('sha1').update(infoBytes).digest();
 }
 
@@ -140,4 +158,27 @@ export function cpuSeconds(pid, readFileSync) {
   const f = readFileSync(`/proc/${pid}/stat`, 'utf8');
   const fields = f.slice(f.lastIndexOf(')') + 2).split(' ');
   return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+/**
+ * meshseed's daemon (dist/meshseed.js under `root`) in mirror mode on loopback, tracker and LPD
+ * off, with fresh `torrents`, `data` and `state` folders under `base`; resolves once it listens
+ * for peers. `start` is a `processes()` starter.
+ */
+export async function startMirrorDaemon(start, { root, base, nodeFlags, port, extra = [] }) {
+  for (const d of ['torrents', 'data', 'state']) mkdirSync(join(base, d), { recursive: true });
+  const daemon = start(process.execPath, [
+    ...nodeFlags,
+    join(root, 'dist', 'meshseed.js'),
+    'daemon',
+    '--tracker-enabled', '0',
+    '--lpd-enabled', '0',
+    '--state-dir', join(base, 'state'),
+    '--seeder-torrent-dir', join(base, 'torrents'),
+    '--seeder-data-dir', join(base, 'data'),
+    '--seeder-listen-port', String(port),
+    ...extra,
+  ]);
+  await until('the daemon to listen', 15_000, () => /listening for peers/.test(daemon.out));
+  return daemon;
 }

@@ -6,6 +6,8 @@
 import { MeshseedError } from './errors.js';
 import { VERSION } from './version.js';
 import { parseArgs, type Command, type Io } from './commands/command.js';
+import type { BootInfo } from './boot/code-cache.js';
+import { HASH_WORKER_ARG } from './boot/entry-args.js';
 
 /**
  * Each command's module is loaded only when that command runs (or for the full help): `create`
@@ -73,18 +75,32 @@ export async function main(argv: string[], io: Io): Promise<number> {
 
 // Run when this file is the program (the bundle), not when a test imports it.
 declare const MESHSEED_BUNDLE: boolean | undefined;
+/** Passed by the loader of dist/meshseed.js (src/boot/loader.ts). */
+declare const meshseedBoot: BootInfo | undefined;
 if (typeof MESHSEED_BUNDLE !== 'undefined' && MESHSEED_BUNDLE) {
   // A reader that goes away (`meshseed status --watch | head`) ends the program quietly.
-  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
-    if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
-    throw err;
-  });
+  // Set up at the first line out: making process.stdout costs milliseconds the daemon (which
+  // logs to stderr) would pay before its ports open.
+  let stdoutReady = false;
+  const stdout = (): NodeJS.WriteStream => {
+    if (!stdoutReady) {
+      stdoutReady = true;
+      process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+        if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+        throw err;
+      });
+    }
+    return process.stdout;
+  };
   const io: Io = {
-    out: (t) => process.stdout.write(t + '\n'),
+    out: (t) => stdout().write(t + '\n'),
     err: (t) => process.stderr.write(t + '\n'),
     isTTY: Boolean(process.stderr.isTTY),
+    ...(typeof meshseedBoot !== 'undefined' && meshseedBoot ? { boot: meshseedBoot } : {}),
   };
-  main(process.argv.slice(2), io).then(
+  // a hashing thread of `meshseed create -t N` (hash-threads.ts), not the command line
+  const run = process.argv[2] === HASH_WORKER_ARG ? import('./storage/hash-threads.js').then((m) => m.runHashWorker().then(() => 0)) : main(process.argv.slice(2), io);
+  run.then(
     (code) => {
       process.exitCode = code;
     },

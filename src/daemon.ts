@@ -31,6 +31,8 @@ export interface DaemonDeps {
 
 export class Daemon {
   private readonly services: Service[] = [];
+  /** How many of `services` were tried (started, or scheduled for a retry). */
+  private tried = 0;
   private started: Service[] = [];
   private keepAlive: NodeJS.Timeout | undefined;
   private readonly states = new Map<string, PartState>();
@@ -50,11 +52,20 @@ export class Daemon {
     this.services.push(service);
   }
 
-  /** Starts every service; one that fails to start is logged and retried with backoff, never fatal for the others. */
-  async start(): Promise<void> {
+  /**
+   * Starts the services added since the last call, in order; one that fails to start is
+   * logged and retried with backoff, never fatal for the others. (The daemon command starts
+   * the tracker so, then adds the other parts.)
+   */
+  async startAdded(): Promise<void> {
     // The daemon lives until it is told to stop, even with every part switched off.
-    this.keepAlive = setInterval(() => {}, 1 << 30);
-    for (const s of this.services) await this.tryStart(s, 0);
+    this.keepAlive ??= setInterval(() => {}, 1 << 30);
+    while (this.tried < this.services.length) await this.tryStart(this.services[this.tried++]!, 0);
+  }
+
+  /** Starts every service not started yet (startAdded), then says which run. */
+  async start(): Promise<void> {
+    await this.startAdded();
     const idle = this.started.map((s) => ({ name: s.name, idle: s.idle?.() }));
     const working = idle.filter((p) => !p.idle).map((p) => p.name);
     const resting = idle.filter((p) => p.idle).map((p) => `${p.name} (${p.idle!.state}: ${p.idle!.reason})`);

@@ -1,12 +1,15 @@
 /** What every subcommand provides to the CLI dispatcher. */
 import mri from 'mri';
 import { usageError } from '../errors.js';
+import type { BootInfo } from '../boot/code-cache.js';
 
 export interface Io {
   out(text: string): void;
   err(text: string): void;
   /** stderr is a terminal: progress is drawn as a bar there (progress goes to stderr) */
   isTTY: boolean;
+  /** What the bundle's loader found of the V8 code cache (only when run from dist/meshseed.js). */
+  boot?: BootInfo;
 }
 
 export interface Command {

@@ -4,17 +4,28 @@ import { buildTorrent, parseTiers, parseWebSeeds } from '../torrent/build.js';
 import { choosePieceLength, MAX_PIECE_EXPONENT, MIN_PIECE_EXPONENT } from '../torrent/piece-length.js';
 import { listSource } from '../torrent/source-files.js';
 import { checkPathComponent, parseMetainfo } from '../codec/metainfo.js';
-import { hashFiles } from '../storage/piece-hasher.js';
+import { hashFiles, type HashOptions } from '../storage/piece-hasher.js';
+import { hashFilesThreaded } from '../storage/hash-threads.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import { formatBytes, Progress } from '../util/progress.js';
 import { MeshseedError, usageError } from '../errors.js';
 import { VERSION } from '../version.js';
 import { many, single, type Command } from './command.js';
-import { DEFAULT_CONFIG_FILE, loadUciFile } from '../config/resolve.js';
 import { progressSink } from './torrent-common.js';
 
-/** What to do about a torrent made without -a: the mesh tracker of this router's config when it names one. */
-function trackerHint(output: string): string {
+/** Most hashing threads (-t): mktorrent's limit is the same order; more than the cores only costs memory. */
+const MAX_THREADS = 64;
+
+declare const MESHSEED_BUNDLE: boolean | undefined;
+/** The bundle a hashing thread starts from: this file when it is dist/meshseed.js, else none (one thread). */
+const workerScript = (): string | undefined => (typeof MESHSEED_BUNDLE !== 'undefined' && MESHSEED_BUNDLE ? __filename : undefined);
+
+/**
+ * What to do about a torrent made without -a: the mesh tracker of this router's config when
+ * it names one. (The config modules are loaded only then: `create` starts sooner without them.)
+ */
+async function trackerHint(output: string): Promise<string> {
+  const { DEFAULT_CONFIG_FILE, loadUciFile } = await import('../config/resolve.js');
   let url = 'http://<mesh router>:6969/announce';
   if (existsSync(DEFAULT_CONFIG_FILE)) url = loadUciFile(DEFAULT_CONFIG_FILE).settings['seeder.mesh_tracker'][0] ?? url;
   return `clients find its peers only by LPD, PEX or the DHT. Add the mesh tracker: -a ${url} (or now: meshseed reannounce ${url} ${output})`;
@@ -43,6 +54,8 @@ Options:
   -o, --output FILE            where to write (default: <name>.torrent here)
   -f, --force                  overwrite the output file if it exists
   -q, --quiet                  no progress and no summary
+  -t, --threads N              hashing threads (1..${MAX_THREADS}, default 1); each one more costs about
+                               12 MiB of memory and hashes on another free core
 
 Progress goes to stderr: a bar on a terminal, a line per 10% otherwise.
 
@@ -51,9 +64,9 @@ Examples:
       -w http://10.0.0.1/openwrt/ openwrt-24.10/
   meshseed create -l 20 -d -o image.torrent openwrt-x86-64.img.gz`,
   options: {
-    string: ['announce', 'web-seed', 'piece-length', 'comment', 'name', 'source', 'output'],
+    string: ['announce', 'web-seed', 'piece-length', 'comment', 'name', 'source', 'output', 'threads'],
     boolean: ['private', 'no-date', 'date', 'force', 'quiet'],
-    alias: { a: 'announce', w: 'web-seed', l: 'piece-length', c: 'comment', n: 'name', s: 'source', o: 'output', p: 'private', d: 'no-date', f: 'force', q: 'quiet' },
+    alias: { a: 'announce', w: 'web-seed', l: 'piece-length', c: 'comment', n: 'name', s: 'source', o: 'output', p: 'private', d: 'no-date', f: 'force', q: 'quiet', t: 'threads' },
   },
   async run(args, io) {
     if (args._.length !== 1) throw usageError(args._.length === 0 ? 'create needs a file or folder' : `create takes one file or folder (got ${args._.length})`);
@@ -69,6 +82,9 @@ Examples:
       if (!/^\d+$/.test(exponentText) || exponent < MIN_PIECE_EXPONENT || exponent > MAX_PIECE_EXPONENT)
         throw usageError(`-l ${exponentText}: the piece length is 2^N with N from ${MIN_PIECE_EXPONENT} to ${MAX_PIECE_EXPONENT}`);
     }
+    const threadsText = single(args, 'threads') ?? '1';
+    const threads = Number(threadsText);
+    if (!/^\d+$/.test(threadsText) || threads < 1 || threads > MAX_THREADS) throw usageError(`-t ${threadsText}: the number of hashing threads is 1 to ${MAX_THREADS}`);
     const nameOption = single(args, 'name');
     if (nameOption !== undefined) {
       try {
@@ -101,13 +117,14 @@ Examples:
     const progress = new Progress(progressSink(io, quiet), 'hashing');
     let problems;
     try {
-      problems = await hashFiles(source.files, {
+      const options: HashOptions = {
         pieceLength,
         onPiece: (i, digest) => {
           if (digest) pieces.set(digest, i * 20);
         },
         onProgress: (done, total) => progress.update(done, total),
-      });
+      };
+      problems = threads > 1 ? await hashFilesThreaded(source.files, options, threads, workerScript()) : await hashFiles(source.files, options);
     } finally {
       progress.finish();
     }
@@ -133,7 +150,7 @@ Examples:
     });
     const m = parseMetainfo(bytes); // what we write, we must read back
     writeFileAtomic(output, bytes, { overwrite: force });
-    if (!quiet && tiers.length === 0) io.err(`meshseed: warning: ${output} has no tracker: ${trackerHint(output)}`);
+    if (!quiet && tiers.length === 0) io.err(`meshseed: warning: ${output} has no tracker: ${await trackerHint(output)}`);
     if (!quiet) {
       io.out(`${output}: ${m.name}, ${formatBytes(m.length)} in ${m.files.length} file${m.files.length === 1 ? '' : 's'}, ${m.pieceCount} pieces of ${formatBytes(m.pieceLength)}`);
       io.out(`info hash ${m.infoHashHex}`);

@@ -13,18 +13,12 @@ import { createLogger, type Logger, type LogLevel } from '../util/log.js';
 import { systemClock } from '../util/clock.js';
 import { TrackerService } from '../tracker/tracker-service.js';
 import { single, type Command } from './command.js';
-import { LpdService } from '../lpd/lpd-service.js';
-import { MeshDiscovery } from '../lpd/mesh-discovery.js';
 import { MeshseedError, describeError, usageError } from '../errors.js';
 import { ControlServer, controlSocketPath } from '../control/control-socket.js';
-import { Seeder } from '../seeder/seeder.js';
-import { announcerService } from '../seeder/announce-service.js';
-import { DhtService } from '../dht/dht-service.js';
-import { CatalogService } from '../catalog/catalog-service.js';
-import { MagnetService } from '../catalog/magnet-service.js';
-import { addTarget } from '../catalog/add-target.js';
 import { emptyConfigState, refusedReload, restartNeeded } from '../control/config-state.js';
 import type mri from 'mri';
+import type { OtherParts } from './daemon-parts.js';
+import { reportCodeCache, writeCodeCache } from '../boot/code-cache-writer.js';
 
 /** One line per setting: flag, doc, then its default, bounds and unit from the settings table. */
 export function settingsFlagsHelp(): string {
@@ -44,7 +38,9 @@ export function loadSettings(args: mri.Argv): { settings: Settings; problems: Co
 export const daemonCommand: Command = {
   name: 'daemon',
   summary: 'run the tracker, LPD and seeder (what the init script starts)',
-  help: `Usage: meshseed daemon [--config FILE] [--<setting> VALUE ...]
+  // built when asked for (a getter): the settings list is work the daemon's start does not need
+  get help() {
+    return `Usage: meshseed daemon [--config FILE] [--<setting> VALUE ...]
 
 Runs meshseed in the foreground: tracker, Local Peer Discovery and seeder, as enabled.
 Settings come from the built-in defaults, then the UCI file (--config FILE, or
@@ -55,10 +51,11 @@ Settings flags (a list option takes the flag again, or commas: --seeder-mesh-tra
 ${settingsFlagsHelp()}
 
 Example:
-  meshseed daemon --state-dir /tmp/ms --tracker-port 7000 --seeder-upload-rate 100`,
+  meshseed daemon --state-dir /tmp/ms --tracker-port 7000 --seeder-upload-rate 100`;
+  },
   options: { string: ['config'] },
   extraFlags: SETTING_KEYS.map(flagOf),
-  async run(args) {
+  async run(args, io) {
     if (args._.length > 0) throw usageError(`daemon takes no arguments (got '${args._[0]}')`);
     // A file named on the command line must be there: running on defaults instead would open
     // ports and folders the operator never asked for.
@@ -72,87 +69,18 @@ Example:
       for (const p of problems) log.error(`config: ${formatProblem(p)}`);
       throw new MeshseedError('ECONFIG', `not starting: ${problems.length} problem(s) in ${file}; fix them and check with: meshseed check-config --config ${file}`);
     }
+    reportCodeCache(io.boot, log);
     const daemon = new Daemon({ log, clock: systemClock }, settings);
     // The tracker is also the TrackerRegistry the LPD bridge registers peers with.
     const tracker = settings['tracker.enabled'] ? new TrackerService({ log, clock: systemClock }, settings) : undefined;
-    if (tracker) daemon.add(tracker);
-    // The seeder after the tracker (it announces to it), and its announcer after it.
-    const seeder = settings['seeder.enabled'] ? new Seeder({ clock: systemClock, log: log.child('seeder') }, settings) : undefined;
-    if (seeder) {
-      daemon.add(seeder);
-      daemon.add(announcerService(seeder, settings, { log, clock: systemClock, peerId: seeder.peerId }));
-      // the tracker counts its own node's seed as a seeder from its first announce
-      if (tracker) tracker.core.localSeederPeerId = seeder.peerId;
-    }
-    // The DHT after the seeder (it listens on the seeder's port by default and announces its
-    // torrents). Always added: it idles while dht.enabled is 0, so a reload can switch it on.
-    const dht = new DhtService({ log, clock: systemClock, ...(seeder ? { seeder } : {}) }, settings);
-    daemon.add(dht);
-    if (seeder) seeder.dht = dht;
-    // Catalog subscriptions fill the seeder's torrent_dir; added with the seeder (idle with no
-    // catalog) so a reload can subscribe.
-    if (seeder)
-      daemon.add(
-        new CatalogService(
-          {
-            log,
-            clock: systemClock,
-            usedBytes: () => seeder.torrents().reduce((n, t) => n + (t.meta?.length ?? 0), 0),
-            knownHashes: () => new Set(seeder.torrents().map((t) => t.infoHashHex)),
-          },
-          settings,
-        ),
-      );
-    // .magnet files in torrent_dir (meshseed add) are completed into .torrent files (BEP 9)
-    const magnets = seeder
-      ? new MagnetService(
-          {
-            log,
-            clock: systemClock,
-            peerId: seeder.peerId,
-            listenPort: () => seeder.listenPort(),
-            knownHashes: () => new Set(seeder.torrents().map((t) => t.infoHashHex)),
-            // LPD-heard peers and the mesh trackers (discovery is made below, before any start)
-            meshPeers: (infoHashHex) => discovery.lookup.peersFor(infoHashHex),
-            ownTracker: () => {
-              if (!tracker || !tracker.port) return undefined;
-              const host = daemon.current['tracker.address'][0] ?? '127.0.0.1';
-              return `http://${host.includes(':') ? `[${host}]` : host}:${tracker.port}/announce`;
-            },
-          },
-          settings,
-        )
-      : undefined;
-    if (magnets) daemon.add(magnets);
-    // LPD last, after the tracker and seeder it bridges to: pass them as `registry` (the
-    // tracker's TrackerRegistry) and `seeder` (the SeederView). Always added: it idles while
-    // lpd.enabled is 0, so a reload can switch it on.
-    // Mesh discovery (lookup, LPD introductions, the seeder dialling new leechers) hears what LPD hears.
-    const discovery = new MeshDiscovery({ log, clock: systemClock, dht, ...(tracker ? { tracker } : {}), ...(seeder ? { seeder } : {}) }, settings);
-    daemon.add(discovery);
-    const lpd = new LpdService(
-      {
-        log,
-        clock: systemClock,
-        ...(tracker ? { registry: tracker } : {}),
-        dht,
-        ...(seeder ? { seeder } : {}),
-        onHeard: (h, address, port, ifname) => discovery.heard(h, address, port, ifname),
-      },
-      settings,
-    );
-    daemon.add(lpd);
     if (tracker) {
-      tracker.lpdStatus = () => lpd.status();
-      tracker.introductionStatus = () => discovery.status();
-      tracker.dhtStatus = () => dht.status();
+      daemon.add(tracker);
       tracker.partsStatus = () => daemon.parts();
-      if (magnets) tracker.magnetStatus = () => magnets.status();
-      // the front page lists the seeder's torrents with their state
-      if (seeder) tracker.seeder = seeder;
     }
     // a refused reload and the settings waiting for a restart, for `meshseed status`
     const configState = emptyConfigState();
+    // `meshseed add` goes to the magnet service, made with the other parts below
+    let others: OtherParts | undefined;
     // the control socket (`meshseed status`) opens before the parts start and closes after they stop
     const control = new ControlServer(
       {
@@ -160,11 +88,8 @@ Example:
         status: () => daemon.status(),
         parts: () => daemon.parts(),
         config: () => configState,
-        ...(magnets
-          ? {
-              add: (target: string) =>
-                addTarget(target, { torrentDir: daemon.current['seeder.torrent_dir'], kickMagnets: () => void magnets.kick(), knownFile: (h) => seeder?.torrent(h)?.file }),
-            }
+        ...(settings['seeder.enabled']
+          ? { add: (target: string) => (others?.add ? others.add(target) : Promise.reject(new MeshseedError('EDAEMON', 'the daemon is starting: try again in a moment'))) }
           : {}),
       },
       { path: controlSocketPath(settings['main.state_dir']) },
@@ -176,6 +101,11 @@ Example:
       if (err instanceof MeshseedError && err.code === 'EDAEMON') throw new MeshseedError('EDAEMON', `${err.message}: not starting a second daemon on ${settings['main.state_dir']}`);
       log.error(`control: cannot start: ${describeError(err)}; meshseed status will not work`);
     }
+    // Ports first: the tracker starts (and answers announces) before the other parts' modules
+    // are even loaded, then they are built and started in order.
+    await daemon.startAdded();
+    const { addOtherParts } = await import('./daemon-parts.js');
+    others = addOtherParts(daemon, tracker, settings, log);
     await daemon.start();
 
     await new Promise<void>((resolve) => {
@@ -211,6 +141,9 @@ Example:
         configState.restartNeeded = restartNeeded(settings, next.settings);
         void daemon.reload(next.settings).then(() => control.reload(next.settings));
       });
+      // Every part started (and a SIGTERM now stops them in order): the functions their
+      // start compiled go into the code cache for the next start.
+      writeCodeCache(io.boot, log);
     });
     return 0;
   },

@@ -23,7 +23,9 @@
  */
 import { createSocket, type Socket } from 'node:dgram';
 import { isIPv4 } from 'node:net';
-import DHT from 'bittorrent-dht';
+// the package (and its `debug`, which loads node:tty) is loaded by start() when the DHT is on:
+// a daemon with it off never pays for it
+import type DHT from 'bittorrent-dht';
 import type { Settings } from '../config/settings.js';
 import type { Service } from '../daemon.js';
 import type { PeerCandidate, SeederView } from '../parts.js';
@@ -126,6 +128,7 @@ export class DhtService implements Service {
       this.log.info('off (dht.enabled is 0)');
       return;
     }
+    const { default: DhtNode } = await import('bittorrent-dht');
     const s = this.settings;
     // the seeder's addresses, when set, keep the DHT there too (this node is IPv4 only)
     const address = s['seeder.address'].find((a) => isIPv4(a));
@@ -136,7 +139,7 @@ export class DhtService implements Service {
     else this.saved = loaded;
     const socket = new GuardedDhtSocket({ clock: this.deps.clock, createSocket: this.deps.createSocket ?? (() => createSocket('udp4')) }, s['dht.query_rate']);
     const bootstrap = s['dht.bootstrap'].map(parseHostPort).filter((x) => x !== undefined);
-    const dht = new DHT({
+    const dht = new DhtNode({
       ...(this.saved ? { nodeId: Buffer.from(this.saved.nodeId, 'hex') } : {}),
       // `false`: the package's default public routers are never contacted.
       bootstrap: bootstrap.length ? bootstrap : false,

@@ -13,8 +13,8 @@
  *   - endgame: once every missing block is requested, a block already requested from
  *     another peer may be requested again (up to MAX_ENDGAME_REQUESTERS), and whoever else
  *     asked for it is told to `cancel` when it arrives;
- *   - a requester is any number: a peer connection or a web seed (which takes whole pieces,
- *     `pickPiece`). Who delivered each block is kept until the piece is checked, so a piece
+ *   - a requester is any number: a peer connection or a web seed (which takes runs of whole
+ *     pieces from the start of the longest gap, `pickRun`). Who delivered each block is kept until the piece is checked, so a piece
  *     that fails its hash can be blamed on its contributors (smart ban).
  */
 import { BLOCK_SIZE } from '../codec/peer-wire.js';
@@ -207,21 +207,44 @@ export class PiecePicker {
   }
 
   /**
-   * A whole unstarted piece for a web seed (`peerHas` limits the choice when given), rarest
-   * first, all its blocks marked requested by `requester`; undefined when none is left or
+   * Whole pieces for a web seed to fetch in one range request: up to `maxPieces` consecutive
+   * unstarted wanted pieces from the start of the longest gap (BEP 19: a web seed fills gaps
+   * front to back, so each request is as long as it can be and a mirror reads its disk in
+   * order), all their blocks marked requested by `requester`. Empty when nothing is left or
    * the pool of partial pieces is full.
    */
-  pickPiece(requester: number, peerHas: (index: number) => boolean = () => true): number | undefined {
-    if (this.partials.size >= this.maxPartial) return undefined;
-    const index = this.choosePiece(peerHas, true);
-    if (index === undefined) return undefined;
-    const p = this.start(index, true);
-    for (let b = 0; b < p.state.length; b++) {
-      p.state[b] = REQUESTED;
-      p.requesters[b]!.push(requester);
+  pickRun(requester: number, maxPieces: number): number[] {
+    let best = -1;
+    let bestLength = 0;
+    for (let i = 0; i < this.pieceCount; ) {
+      if (!this.free(i)) {
+        i++;
+        continue;
+      }
+      let end = i + 1;
+      while (end < this.pieceCount && this.free(end)) end++;
+      if (end - i > bestLength) {
+        best = i;
+        bestLength = end - i;
+      }
+      i = end;
     }
-    p.free = 0;
-    return index;
+    const run: number[] = [];
+    for (let i = best; run.length < Math.min(maxPieces, bestLength) && this.partials.size < this.maxPartial; i++) {
+      const p = this.start(i, true);
+      for (let b = 0; b < p.state.length; b++) {
+        p.state[b] = REQUESTED;
+        p.requesters[b]!.push(requester);
+      }
+      p.free = 0;
+      run.push(i);
+    }
+    return run;
+  }
+
+  /** Wanted and not started. */
+  private free(index: number): boolean {
+    return this.wants(index) && !this.partials.has(index);
   }
 
   private start(index: number, wholePiece: boolean): Partial {
@@ -250,13 +273,13 @@ export class PiecePicker {
   }
 
   /** An unstarted wanted piece `peerHas` has: random among the first few, then rarest. */
-  private choosePiece(peerHas: (index: number) => boolean, rarestOnly = false): number | undefined {
-    const randomPhase = !rarestOnly && this.haveCount + this.partials.size < RANDOM_FIRST_PIECES;
+  private choosePiece(peerHas: (index: number) => boolean): number | undefined {
+    const randomPhase = this.haveCount + this.partials.size < RANDOM_FIRST_PIECES;
     let best: number | undefined;
     let bestAvail = Infinity;
     let ties = 0;
     for (let i = 0; i < this.pieceCount; i++) {
-      if (!this.wants(i) || this.partials.has(i) || !peerHas(i)) continue;
+      if (!this.free(i) || !peerHas(i)) continue;
       const a = randomPhase ? 0 : this.availabilityOf(i);
       if (a < bestAvail) {
         bestAvail = a;

@@ -27,6 +27,7 @@ import { RateMeter, type TokenBucket } from './bandwidth.js';
 import { MAX_PIPELINE, PeerDownload, type DownloadEngine, type DownloadSession } from './download.js';
 import { PieceBuffers } from './piece-buffers.js';
 import { PiecePicker, type Block } from './piece-picker.js';
+import { nextRunLength } from './web-seed.js';
 import { formatBytes } from '../control/status-view.js';
 
 /**
@@ -48,9 +49,11 @@ const INTEREST_RECHECK_MS = 10_000;
 
 /** A web seed as the engine uses it (web-seed.ts). */
 export interface WebSeedSource {
-  /** `into`: a buffer to fill (from the engine's piece pool) instead of a new one. */
-  read(offset: number, length: number, signal?: AbortSignal, into?: Buffer): Promise<Buffer>;
-  ready(now: number): boolean;
+  /** A run of whole pieces into buffers of the engine's piece pool; `onPiece(i)` as each is complete. */
+  readPieces(offset: number, length: number, pieceLength: number, into: readonly Buffer[], onPiece: (i: number) => void, signal?: AbortSignal): Promise<void>;
+  /** Reads it takes now (0: backing off, dropped, or busy enough). */
+  readSlots(now: number): number;
+  piecesPerRead(pieceLength: number): number;
   drop(reason: string): void;
   status(): { url: string; state: 'ok' | 'idle' | 'backoff' | 'dropped'; failures: number; retryInS: number | null; error: string | null; downloaded: number };
   close(): void;
@@ -89,8 +92,9 @@ interface Suspect {
 interface WebSeedSlot {
   id: number;
   seed: WebSeedSource;
-  busy: boolean;
-  abort?: AbortController;
+  abort: AbortController;
+  /** Reads in flight. */
+  reads: number;
 }
 
 export class TorrentDownload implements DownloadEngine {
@@ -159,7 +163,7 @@ export class TorrentDownload implements DownloadEngine {
 
   // ---- web seeds ----
   addWebSeed(seed: WebSeedSource): void {
-    this.webSeeds.push({ id: this.nextId++, seed, busy: false });
+    this.webSeeds.push({ id: this.nextId++, seed, abort: new AbortController(), reads: 0 });
   }
 
   webSeedStatus(): ReturnType<WebSeedSource['status']>[] {
@@ -363,47 +367,63 @@ export class TorrentDownload implements DownloadEngine {
   }
 
   // ---- web seed reads ----
+  /** Each web seed gets runs of whole pieces (BEP 19), as many reads at once as it takes (web-seed.ts). */
   private feedWebSeeds(now: number): void {
     for (const w of this.webSeeds) {
-      if (w.busy || !w.seed.ready(now) || this.picker.complete) continue;
-      if (this.buffers.full) return;
-      const index = this.picker.pickPiece(w.id);
-      if (index === undefined) return;
-      w.busy = true;
-      w.abort = new AbortController();
-      const size = this.picker.pieceSize(index);
-      // the web seed writes straight into the piece's buffer (a whole piece: no block of it is anyone else's)
-      const buf = this.buffers.open(index);
-      if (!buf) {
-        this.picker.droppedPiece(w.id, index);
-        w.busy = false;
-        return;
+      for (let n = w.seed.readSlots(now); n > 0 && !this.picker.complete; n--) {
+        // room for whole pieces in the picker and in the piece buffers (web seed reads count against them too)
+        const room = Math.min(this.picker.maxPartial - this.picker.partialCount, this.buffers.limits.soft - this.buffers.inUse);
+        if (room <= 0) return;
+        const run = this.picker.pickRun(w.id, nextRunLength(w.seed.piecesPerRead(this.meta.pieceLength), room, w.reads > 0));
+        if (run.length === 0) return;
+        this.readRun(w, run);
       }
-      w.seed
-        .read(index * this.meta.pieceLength, size, w.abort.signal, buf)
-        .then(
-          (data) => {
-            w.busy = false;
-            if (this.stopped) return this.releaseBuffer(index);
-            if (data.length !== size) throw new Error(`web seed answered ${data.length} bytes for ${size}`);
-            if (data.buffer !== buf.buffer || data.byteOffset !== buf.byteOffset) buf.set(data);
-            for (let begin = 0; begin < size; begin += BLOCK_SIZE) this.store(w.id, index, begin, undefined, Math.min(BLOCK_SIZE, size - begin));
-            this.fromWebSeeds += size;
-            this.feedWebSeeds(this.deps.clock.now());
-          },
-          () => {
-            // its own backoff says when to try it again; the piece goes back to peers
-            w.busy = false;
-            this.releaseBuffer(index);
-            if (!this.stopped) this.picker.droppedPiece(w.id, index);
-          },
-        )
-        .catch((err) => {
-          this.releaseBuffer(index);
-          this.picker.droppedPiece(w.id, index);
-          this.deps.log.debug(`${this.meta.name}: web seed: ${(err as Error).message}`);
-        });
     }
+  }
+
+  /** The web seed writes straight into the pieces' buffers (whole pieces: no block of them is anyone else's). */
+  private readRun(w: WebSeedSlot, run: number[]): void {
+    const opened = run.map((index) => this.buffers.open(index));
+    if (opened.some((b) => b === undefined)) {
+      for (const index of run) {
+        this.releaseBuffer(index);
+        this.picker.droppedPiece(w.id, index);
+      }
+      return;
+    }
+    const bufs = opened as Buffer[];
+    const handed = run.map(() => false);
+    const length = run.reduce((n, index) => n + this.picker.pieceSize(index), 0);
+    w.reads++;
+    const onPiece = (i: number) => {
+      if (this.stopped) return;
+      handed[i] = true;
+      const index = run[i]!;
+      const size = this.picker.pieceSize(index);
+      for (let begin = 0; begin < size; begin += BLOCK_SIZE) this.store(w.id, index, begin, undefined, Math.min(BLOCK_SIZE, size - begin));
+      this.fromWebSeeds += size;
+    };
+    // pieces not handed over (a failure: its own backoff says when to try it again) go back to the peers
+    const giveBack = () => {
+      w.reads--;
+      run.forEach((index, i) => {
+        if (handed[i]) return;
+        this.releaseBuffer(index);
+        if (!this.stopped) this.picker.droppedPiece(w.id, index);
+      });
+    };
+    w.seed
+      .readPieces(run[0]! * this.meta.pieceLength, length, this.meta.pieceLength, bufs, onPiece, w.abort.signal)
+      .then(
+        () => {
+          giveBack();
+          this.feedWebSeeds(this.deps.clock.now());
+        },
+        (err) => {
+          giveBack();
+          this.deps.log.debug(`${this.meta.name}: web seed: ${(err as Error).message}`);
+        },
+      );
   }
 
   // ---- timers ----
@@ -458,7 +478,7 @@ export class TorrentDownload implements DownloadEngine {
       if (pd.amInterested) pd.session.sendMessage({ type: 'notInterested' });
     }
     for (const w of this.webSeeds) {
-      w.abort?.abort();
+      w.abort.abort();
       w.seed.close();
     }
     this.buffers.clear();

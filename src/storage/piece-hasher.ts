@@ -47,6 +47,12 @@ export interface HashOptions {
   onPiece(index: number, digest: Buffer | undefined): void;
   /** Called after each chunk with the stream bytes done so far (skipped bytes included). */
   onProgress?(done: number, total: number): void;
+  /**
+   * Only pieces [first, end) of the stream (default: all of them): the share of one of
+   * several hashing threads (hash-threads.ts). Files outside it are not opened; progress
+   * counts the range's bytes.
+   */
+  pieces?: { first: number; end: number };
 }
 
 export const DEFAULT_CHUNK_SIZE = 1 << 20;
@@ -56,20 +62,21 @@ const MAX_CHUNK = 64 << 20;
 
 /** Cuts a byte stream into pieces and hashes them; bytes of a tainted piece are counted, not hashed. */
 class PieceCutter {
-  private piece = 0;
   private filled = 0;
   private hash: Hash = createHash('sha1');
   private tainted = false;
   done = 0;
 
+  /** `end`: the stream offset where the last piece cut ends; `piece`: the index of the first. */
   constructor(
     private readonly pieceLength: number,
-    readonly total: number,
+    readonly end: number,
     private readonly onPiece: HashOptions['onPiece'],
+    private piece = 0,
   ) {}
 
   private currentSize(): number {
-    return Math.min(this.pieceLength, this.total - this.piece * this.pieceLength);
+    return Math.min(this.pieceLength, this.end - this.piece * this.pieceLength);
   }
 
   /** Bytes left in the current piece when it is already bad (they need not be read), else 0. */
@@ -106,21 +113,36 @@ export async function hashFiles(files: readonly StreamFile[], options: HashOptio
   const { pieceLength } = options;
   if (!Number.isSafeInteger(pieceLength) || pieceLength <= 0) throw new RangeError(`bad piece length ${pieceLength}`);
   const chunk = Math.min(MAX_CHUNK, Math.max(MIN_CHUNK, options.chunkSize ?? DEFAULT_CHUNK_SIZE));
-  const total = files.reduce((n, f) => n + f.length, 0);
-  const cutter = new PieceCutter(pieceLength, total, options.onPiece);
-  const progress = () => options.onProgress?.(cutter.done, total);
+  const length = files.reduce((n, f) => n + f.length, 0);
+  const pieceCount = Math.ceil(length / pieceLength);
+  const first = options.pieces?.first ?? 0;
+  const endPiece = options.pieces?.end ?? pieceCount;
+  if (!Number.isSafeInteger(first) || !Number.isSafeInteger(endPiece) || first < 0 || first > endPiece || endPiece > pieceCount)
+    throw new RangeError(`bad piece range ${first}..${endPiece} of ${pieceCount}`);
+  // the stream bytes [start, stop) of those pieces
+  const start = first * pieceLength;
+  const stop = Math.min(length, endPiece * pieceLength);
+  const cutter = new PieceCutter(pieceLength, stop, options.onPiece, first);
+  const progress = () => options.onProgress?.(cutter.done, stop - start);
   const problems: FileProblem[] = [];
   const buffers = [Buffer.allocUnsafe(chunk), Buffer.allocUnsafe(chunk)];
   let zeros: Buffer | undefined;
 
+  let fileStart = 0;
   for (let i = 0; i < files.length; i++) {
     const f = files[i]!;
+    // this file's bytes [from, to) fall in the range (an empty file inside it is still checked)
+    const from = Math.max(0, start - fileStart);
+    const to = Math.min(f.length, stop - fileStart);
+    fileStart += f.length;
+    if (to < from || (to === from && f.length > 0)) continue;
+    const n = to - from;
     if (f.padding) {
       zeros ??= Buffer.alloc(Math.min(chunk, 1 << 20));
-      for (let left = f.length; left > 0; ) {
-        const n = Math.min(left, zeros.length);
-        cutter.feed(n, zeros);
-        left -= n;
+      for (let left = n; left > 0; ) {
+        const k = Math.min(left, zeros.length);
+        cutter.feed(k, zeros);
+        left -= k;
       }
       progress();
       continue;
@@ -131,7 +153,7 @@ export async function hashFiles(files: readonly StreamFile[], options: HashOptio
     } catch (err) {
       const e = err as NodeJS.ErrnoException;
       problems.push(e.code === 'ENOENT' || e.code === 'ENOTDIR' ? { file: i, kind: 'missing' } : { file: i, kind: 'unreadable', message: e.message });
-      cutter.feed(f.length);
+      cutter.feed(n);
       progress();
       continue;
     }
@@ -139,16 +161,16 @@ export async function hashFiles(files: readonly StreamFile[], options: HashOptio
       const st = await fh.stat();
       if (!st.isFile()) {
         problems.push({ file: i, kind: 'not-a-file' });
-        cutter.feed(f.length);
+        cutter.feed(n);
         continue;
       }
       if (st.size < f.length) problems.push({ file: i, kind: 'short', size: st.size });
       else if (st.size > f.length) problems.push({ file: i, kind: 'long', size: st.size });
-      const available = Math.min(st.size, f.length);
-      const got = await readInto(fh, available, buffers, cutter, progress);
+      const readable = Math.max(from, Math.min(st.size, to));
+      const got = await readInto(fh, from, readable, buffers, cutter, progress);
       if (got.error) problems.push({ file: i, kind: 'unreadable', message: got.error.message });
-      else if (got.read < available && st.size >= f.length) problems.push({ file: i, kind: 'short', size: got.read });
-      cutter.feed(f.length - got.read);
+      else if (got.read < readable - from && st.size >= f.length) problems.push({ file: i, kind: 'short', size: from + got.read });
+      cutter.feed(n - got.read);
     } finally {
       await fh.close().catch(() => undefined);
       progress();
@@ -158,19 +180,21 @@ export async function hashFiles(files: readonly StreamFile[], options: HashOptio
 }
 
 /**
- * Reads bytes [0, available) of an open file into the cutter, two buffers in turn: the next
- * read is in flight while the current chunk is hashed. Returns how many stream bytes were
- * consumed (read or skipped) before the end, EOF or an error.
+ * Reads bytes [from, available) of an open file into the cutter, two buffers in turn: the
+ * next read is in flight while the current chunk is hashed. Returns how many stream bytes
+ * were consumed (read or skipped) before the end, EOF or an error.
  */
 async function readInto(
   fh: FileHandle,
+  from: number,
   available: number,
   buffers: Buffer[],
   cutter: PieceCutter,
   progress: () => void,
 ): Promise<{ read: number; error?: Error }> {
-  let pos = Math.min(available, cutter.skippable());
-  cutter.feed(pos); // already-bad piece: its bytes here are not worth reading
+  const skip = Math.min(available - from, cutter.skippable());
+  cutter.feed(skip); // already-bad piece: its bytes here are not worth reading
+  let pos = from + skip;
   let readPos = pos;
   let turn = 0;
   type Result = { buf: Buffer; want: number; got: number; error?: Error };
@@ -191,14 +215,14 @@ async function readInto(
     const r = await next;
     if (r.error || r.got < r.want) {
       if (r.got > 0) cutter.feed(r.got, r.buf.subarray(0, r.got));
-      return { read: pos + r.got, ...(r.error ? { error: r.error } : {}) };
+      return { read: pos - from + r.got, ...(r.error ? { error: r.error } : {}) };
     }
     next = issue();
     cutter.feed(r.got, r.buf.subarray(0, r.got));
     pos += r.got;
     progress();
   }
-  return { read: pos };
+  return { read: pos - from };
 }
 
 /** pread until `want` bytes or EOF (a regular file may return fewer bytes than asked). */

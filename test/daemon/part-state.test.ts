@@ -92,6 +92,34 @@ test(
 );
 
 test(
+  'startAdded starts the parts added so far (the tracker), start the ones added after, each once, then logs which run',
+  deadline(5000, async () => {
+    const clock = new ManualClock();
+    const logs: string[] = [];
+    const daemon = new Daemon({ log: createLogger('info', (l) => logs.push(l)), clock }, defaultSettings());
+    const tracker = flaky('tracker', 0);
+    daemon.add(tracker);
+    await daemon.startAdded();
+    assert.is(tracker.starts, 1);
+    assert.equal(logs, []);
+    const seeder = flaky('seeder', 1);
+    const lpd = flaky('lpd', 0);
+    daemon.add(seeder);
+    daemon.add(lpd);
+    await daemon.start();
+    assert.equal([tracker.starts, seeder.starts, lpd.starts], [1, 1, 1]);
+    assert.equal(daemon.parts(), {
+      tracker: { state: 'running' },
+      seeder: { state: 'retrying', reason: 'port 6969 in use', attempts: 1, retryInS: 5 },
+      lpd: { state: 'running' },
+    });
+    assert.is(logs.at(-1), 'info: started (tracker, lpd)');
+    await daemon.close();
+    assert.equal([tracker.closed, seeder.closed, lpd.closed], [1, 0, 1]);
+  }),
+);
+
+test(
   'close stops the retries: a part still retrying is never started after the daemon stopped',
   deadline(5000, async () => {
     const clock = new ManualClock();

@@ -23,6 +23,8 @@ export interface NginxOptions {
   tls?: { cert: string; key: string };
   /** Extra directives inside the `server { }` block (locations, `return 302 ...`, `autoindex on;`). */
   serverConfig?: string;
+  /** Log every request (read it with `accessLog()`). */
+  accessLog?: boolean;
 }
 
 export interface Nginx {
@@ -31,6 +33,8 @@ export interface Nginx {
   url: string;
   /** The error log so far (for a failing test's message). */
   errorLog(): string;
+  /** Requests answered so far (with `accessLog`): one per line, `<end time s> <duration s> <connection> <status> <Range header>`. */
+  accessLog(): string;
   stop(): Promise<void>;
 }
 
@@ -44,7 +48,7 @@ pid ${prefix}/nginx.pid;
 error_log ${prefix}/error.log warn;
 events { worker_connections 256; }
 http {
-  access_log off;
+  ${o.accessLog ? `log_format ranges '$msec $request_time $connection $status $http_range';\n  access_log ${prefix}/access.log ranges;` : 'access_log off;'}
   default_type application/octet-stream;
   sendfile on;
   tcp_nopush on;
@@ -94,13 +98,14 @@ function waitListening(child: ChildProcess, port: number, ms: number): Promise<v
 export async function startNginx(o: NginxOptions): Promise<Nginx> {
   const prefix = tempDir('meshseed-nginx-');
   const log = join(prefix.path, 'error.log');
-  const errorLog = () => {
+  const readLog = (path: string) => () => {
     try {
-      return readFileSync(log, 'utf8');
+      return readFileSync(path, 'utf8');
     } catch {
       return '';
     }
   };
+  const errorLog = readLog(log);
   for (let attempt = 0; ; attempt++) {
     const port = randomPort();
     const conf = join(prefix.path, 'nginx.conf');
@@ -121,6 +126,7 @@ export async function startNginx(o: NginxOptions): Promise<Nginx> {
       port,
       url: `${o.tls ? 'https' : 'http'}://127.0.0.1:${port}/`,
       errorLog,
+      accessLog: readLog(join(prefix.path, 'access.log')),
       async stop() {
         child.kill('SIGTERM'); // fast shutdown
         const t = setTimeout(() => child.kill('SIGKILL'), 5000);

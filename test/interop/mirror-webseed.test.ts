@@ -106,6 +106,57 @@ test(
 );
 
 test(
+  'two reads in flight at once, on two kept-alive connections, each a run of whole pieces',
+  deadline(60_000, async () => {
+    if (!requirePrograms(NGINX, 'mktorrent')) return;
+    const { tmp, base } = setup('inflight');
+    // 6 pieces of 64 KiB and a short seventh; nginx slowed to 32 KiB/s a connection (a second's
+    // worth at once), so a one-piece answer takes about a second and two reads in flight overlap
+    const size = 6 * 65536 + 1000;
+    const src = makeData(join(base, 'www'), 'web-two', [size]);
+    const nginx = await startNginx({ root: join(base, 'www'), serverConfig: 'limit_rate 32k;', accessLog: true });
+    try {
+      await mktorrent(join(base, 'www', 'web-two'), 'a.bin', join(base, 'torrents', 'web-two.torrent'), `${nginx.url}web-two/a.bin`);
+      const daemon = await startDaemon(base, [], { waitSeeding: false });
+      try {
+        await waitFor('the download to complete', 40_000, () => completeLine(daemon.log(), 'a.bin') !== '');
+        console.log(`  ${completeLine(daemon.log(), 'a.bin')}`);
+        assert.equal(treeDigest(join(base, 'data')).get('a.bin'), treeDigest(src).get('a.bin'));
+      } finally {
+        await daemon.stop();
+      }
+      // <end s> <duration s> <connection> <status> bytes=<first>-<last>
+      const requests = nginx
+        .accessLog()
+        .trim()
+        .split('\n')
+        .map((line) => {
+          const [end, duration, connection, status, range] = line.split(' ');
+          const [first, last] = /^bytes=(\d+)-(\d+)$/.exec(range ?? '')!.slice(1).map(Number);
+          return { start: Number(end) - Number(duration), end: Number(end), connection: Number(connection), status: Number(status), first: first!, last: last! };
+        });
+      for (const r of requests) console.log(`  ${r.connection}: ${r.first}-${r.last} from ${r.start.toFixed(3)} to ${r.end.toFixed(3)}`);
+      assert.ok(requests.every((r) => r.status === 206));
+      // whole pieces, each asked once: the ranges tile the file
+      const sorted = [...requests].sort((a, b) => a.first - b.first);
+      let next = 0;
+      for (const r of sorted) {
+        assert.is(r.first, next, 'ranges start where the last one ended');
+        assert.ok((r.last + 1) % 65536 === 0 || r.last + 1 === size, `range ${r.first}-${r.last} ends on a piece boundary`);
+        next = r.last + 1;
+      }
+      assert.is(next, size);
+      const overlapping = requests.some((a) => requests.some((b) => a.connection !== b.connection && a.start < b.end && b.start < a.end));
+      assert.ok(overlapping, 'two requests on two connections were answered at the same time');
+      assert.is(new Set(requests.map((r) => r.connection)).size, 2, 'two connections, kept alive');
+    } finally {
+      await nginx.stop();
+      tmp.remove();
+    }
+  }),
+);
+
+test(
   'a web seed serving wrong bytes is dropped; an honest peer completes the download',
   deadline(60_000, async () => {
     if (!requirePrograms(NGINX, 'mktorrent', PY)) return;

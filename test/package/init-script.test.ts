@@ -118,6 +118,8 @@ test(
         '/etc/config/meshseed',
       ],
       ['procd_set_param', 'user', 'meshseed'],
+      // the bundle's V8 code cache is kept in the state folder
+      ['procd_set_param', 'env', `MESHSEED_CODE_CACHE=${join(r.dir, 'storage', 'state')}`],
       ['procd_set_param', 'file', '/etc/config/meshseed'],
       ['procd_set_param', 'respawn'],
       ['procd_set_param', 'stdout', '1'],

@@ -163,7 +163,7 @@ test('allowed-fast: a choked peer gets only the pieces the caller lets through',
 
 test('web seeds take whole unstarted pieces; a failure gives the piece back', () => {
   const p = picker(6, { maxPartial: 3 });
-  const w = p.pickPiece(100)!;
+  const [w] = p.pickRun(100, 1);
   assert.ok(w !== undefined);
   // peers do not get blocks of the web seed's piece
   const peer = p.pick(1, all, 100);
@@ -173,8 +173,35 @@ test('web seeds take whole unstarted pieces; a failure gives the piece back', ()
   const again = p.pick(1, only(w), 100);
   assert.equal(again.map((b) => b.index), [w, w]);
   // whole piece arrives block by block
-  const w2 = p.pickPiece(100);
-  assert.is(w2, undefined, 'pool full (3 partial pieces)');
+  assert.equal(p.pickRun(100, 1), [], 'pool full (3 partial pieces)');
+});
+
+test('web seed runs: consecutive pieces from the start of the longest gap, bounded by maxPieces and the pool', () => {
+  // pieces had (h), started by a peer (s) or free (.), and the runs asked for in turn
+  const rows: [string, number, number, number[][]][] = [
+    // layout, maxPieces, maxPartial, runs
+    ['........', 3, 100, [[0, 1, 2], [3, 4, 5], [6, 7], []]],
+    ['h..hh....h', 8, 100, [[5, 6, 7, 8], [1, 2], []]],
+    ['.s...s..', 2, 100, [[2, 3], [6, 7], [0], [4], []]],
+    ['........', 8, 3, [[0, 1, 2], []]],
+    ['hhhh', 4, 100, [[]]],
+  ];
+  for (const [layout, maxPieces, maxPartial, runs] of rows) {
+    const p = picker(layout.length, { maxPartial });
+    [...layout].forEach((c, i) => c === 'h' && p.pieceVerified(i));
+    [...layout].forEach((c, i) => c === 's' && p.pick(1, only(i), 1));
+    for (const want of runs) assert.equal(p.pickRun(100, maxPieces), want, `${layout} max ${maxPieces}`);
+  }
+});
+
+test('web seed runs: every block of a run belongs to the web seed; a run given back is free again', () => {
+  const p = picker(4);
+  assert.equal(p.pickRun(100, 2), [0, 1]);
+  assert.equal(p.pick(1, all, 100).map((b) => b.index), [2, 2, 3, 3]);
+  assert.ok(p.received(100, 0, 0).fresh && p.received(100, 0, B).pieceComplete);
+  assert.equal(p.contributors(0), [100, 100]);
+  p.droppedPiece(100, 1);
+  assert.equal(p.pickRun(100, 4), [1]);
 });
 
 test('a whole torrent picked by two peers completes with each block received once', () => {

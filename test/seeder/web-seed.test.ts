@@ -5,7 +5,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import net from 'node:net';
-import { MAX_WEB_SEEDS, WebSeed, WebSeedError, webSeedsFor, webSeedSummary, WEB_SEED_LIMITS, type WebSeedOptions } from '../../src/seeder/web-seed';
+import { MAX_WEB_SEEDS, nextRunLength, WebSeed, WebSeedError, webSeedsFor, webSeedSummary, WEB_SEED_LIMITS, type WebSeedOptions } from '../../src/seeder/web-seed';
 import type { WebSeedProblem } from '../../src/codec/web-seed-url';
 import { ManualClock } from '../../src/util/clock';
 import { createLogger } from '../../src/util/log';
@@ -145,6 +145,83 @@ test(
     assert.ok(server.connections <= WEB_SEED_LIMITS.maxSockets, `${server.connections} connections for ${server.requests.length} requests`);
     assert.equal(ws.status(), { url: server.url.slice(0, -1), state: 'ok', failures: 0, retryInS: null, error: null, downloaded: 20 + all.length });
     assert.is(webSeedSummary([ws.status()]), 'web 1/1 ok');
+    ws.close();
+    await server.close();
+  }),
+);
+
+test(
+  'a run of pieces across files: one request per file, each piece handed over once all its bytes are there',
+  deadline(10_000, async () => {
+    const server = await rawServer(goodMirror({ a: FILE_A, b: FILE_B }));
+    const { ws, clock } = seed(multi(server.url));
+    const all = Buffer.concat([FILE_A, FILE_B]);
+    // pieces of 1024 bytes: pieces 2..5 are bytes 2048..6143, across the a/b boundary (3000)
+    const into = [0, 1, 2, 3].map(() => Buffer.alloc(1024, 0xee));
+    const handed: number[] = [];
+    await ws.readPieces(2048, 4096, 1024, into, (i) => {
+      handed.push(i);
+      assert.equal(into[i], all.subarray(2048 + i * 1024, 2048 + (i + 1) * 1024), `piece ${i} whole when handed over`);
+    });
+    assert.equal([...handed].sort(), [0, 1, 2, 3]);
+    assert.equal(server.requests.map((r) => [r.path, r.range]), [
+      ['/dir/a', 'bytes=2048-2999'],
+      ['/dir/b', 'bytes=0-3143'],
+    ]);
+    // a short last piece; buffers too small are refused before any request
+    const last = [Buffer.alloc(1024), Buffer.alloc(1024)];
+    await ws.readPieces(6144, all.length - 6144, 1024, last, () => undefined);
+    assert.equal(Buffer.concat(last).subarray(0, all.length - 6144), all.subarray(6144));
+    const before = server.requests.length;
+    await rejects(ws.readPieces(0, 2048, 1024, [Buffer.alloc(1024), Buffer.alloc(1000)], () => undefined), 'bad-request', /no buffer of 1024 bytes for piece 1/);
+    assert.is(server.requests.length, before);
+    // reads in flight and their size: one piece until a read has measured the seed, then about readMs of its rate
+    const fresh = seed(single(server.url + 'f'), clock).ws;
+    assert.is(fresh.piecesPerRead(1024), 1);
+    assert.is(fresh.readSlots(clock.now()), WEB_SEED_LIMITS.readsInFlight);
+    assert.is(ws.piecesPerRead(1 << 30), 1);
+    assert.is(ws.piecesPerRead(1024), WEB_SEED_LIMITS.readBytes / 1024, 'reads that took no time on the test clock: the largest run');
+    fresh.close();
+    ws.close();
+    await server.close();
+  }),
+);
+
+test('the next run: cut to the room in piece memory; with another read in flight, one cut below half waits', () => {
+  const rows: [number, number, boolean, number][] = [
+    // wanted, room, another read in flight, pieces
+    [4, 10, false, 4],
+    [4, 10, true, 4],
+    [4, 3, true, 3],
+    [4, 2, true, 2],
+    [4, 1, true, 0],
+    [4, 1, false, 1],
+    [4, 0, false, 0],
+    [1, 1, true, 1],
+    [1, 0, true, 0],
+  ];
+  for (const [wanted, room, busy, want] of rows) assert.is(nextRunLength(wanted, room, busy), want, `${wanted} ${room} ${busy}`);
+});
+
+test(
+  'a run cut short: the pieces that came whole are handed over, the rest are not, and the seed backs off',
+  deadline(10_000, async () => {
+    const data = content('f', 4096);
+    // the body stops after 2.5 pieces of 1024 bytes and the connection closes
+    const server = await rawServer((_req, socket) => {
+      socket.write(`HTTP/1.1 206 Partial Content\r\nContent-Range: bytes 0-4095/4096\r\nContent-Length: 4096\r\n\r\n`);
+      socket.end(data.subarray(0, 2560));
+    });
+    const { ws } = seed(single(server.url + 'f', 4096));
+    const into = [0, 1, 2, 3].map(() => Buffer.alloc(1024));
+    const handed: number[] = [];
+    await rejects(ws.readPieces(0, 4096, 1024, into, (i) => handed.push(i)), 'network', /after 2560 of 4096 bytes/);
+    assert.equal(handed, [0, 1]);
+    assert.equal(Buffer.concat(into.slice(0, 2)), data.subarray(0, 2048));
+    assert.is(ws.status().state, 'backoff');
+    assert.is(ws.status().downloaded, 2048);
+    assert.is(ws.readSlots(0), 0);
+    assert.is(ws.piecesPerRead(1024), 1, 'a failure forgets the measured rate');
     ws.close();
     await server.close();
   }),

@@ -1,0 +1,199 @@
+#!/usr/bin/env node
+// Mirror download from a web seed: meshseed's daemon against curl, the same bytes from the same nginx.
+//
+//   node bench/mirror-webseed.mjs [--size-mib 256] [--rounds 3] [--piece-log2 18] [--multi 0] [--cpu-prof DIR] [--daemon-log FILE]
+//
+// Debian's nginx (test/helpers/nginx.ts) serves a SIZE MiB torrent's data on loopback; the
+// torrent's only source is that web seed (BEP 19 `url-list`; no tracker answers, no peer).
+// `--multi N` (N >= 2) makes it a multi-file torrent of N equal files (a URL ending in `/`),
+// else a single file. Each round, alternating:
+//   - curl (`--http1.1`, one invocation for all files, so one kept-alive connection) saves the
+//     files into a fresh folder, as a user mirroring them by hand would;
+//   - meshseed's daemon (dist/meshseed.js, the init script's node flags: 64 MiB heap) in mirror
+//     mode, fresh data folder, gets the .torrent dropped in its watch folder and downloads it.
+// Measured per run:
+//   - throughput: SIZE over curl's summed time_total, and over the daemon's own "download
+//     complete ... in S s from the first block" (the first block is the first web seed answer);
+//   - the daemon's CPU seconds (user + system, /proc/<pid>/stat) between its "download started"
+//     and "download complete" lines, per GiB;
+//   - the daemon's peak RSS (VmHWM).
+// The downloaded data is compared with the served files (SHA-256) after each run, and `sync`
+// flushes the written data before the next run. The daemon fsyncs what it writes (every 2 s and
+// at the end: a piece counts once it is on disk); curl does not.
+// Prints medians and the ratio meshseed / curl (target >= 0.9x). `--cpu-prof DIR` runs the
+// daemon under `node --cpu-prof` and leaves one .cpuprofile per round in DIR; `--daemon-log FILE`
+// keeps the daemon's output of round N in FILE.N (MESHSEED_NODE_FLAGS replaces the node flags).
+// Needs `npm ci` (esbuild bundles the nginx helper), `npm run build`, nginx and curl. Loopback only.
+import { build } from 'esbuild';
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { initScriptNodeFlags, makeTorrent, median, numberArg, processes, startMirrorDaemon, until } from './fixtures.mjs';
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+const SIZE_MIB = numberArg('size-mib', 256);
+const ROUNDS = numberArg('rounds', 3);
+const PIECE_LOG2 = numberArg('piece-log2', 18);
+const MULTI = numberArg('multi', 0);
+const profIndex = process.argv.indexOf('--cpu-prof');
+const PROF_DIR = profIndex >= 0 ? resolve(process.argv[profIndex + 1]) : undefined;
+const logIndex = process.argv.indexOf('--daemon-log');
+const DAEMON_LOG = logIndex >= 0 ? resolve(process.argv[logIndex + 1]) : undefined;
+const NODE_FLAGS = process.env.MESHSEED_NODE_FLAGS !== undefined ? process.env.MESHSEED_NODE_FLAGS.split(' ').filter(Boolean) : initScriptNodeFlags(ROOT);
+const port = () => 20000 + Math.floor(Math.random() * 40000);
+
+const work = mkdtempSync(join(tmpdir(), 'meshseed-bench-mirror-webseed-'));
+const start = processes(work, { spawn, rmSync });
+/** User and system CPU seconds of a process (/proc/<pid>/stat). */
+const cpuSeconds = (pid) => {
+  const f = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = f.slice(f.lastIndexOf(')') + 2).split(' ');
+  return { user: Number(fields[11]) / 100, system: Number(fields[12]) / 100 };
+};
+const peakRssMiB = (pid) => Number(/VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))[1]) / 1024;
+
+// ---- nginx (the test helper, bundled) ----
+const lib = join(work, 'lib');
+await build({
+  entryPoints: { nginx: join(ROOT, 'test/helpers/nginx.ts') },
+  outdir: lib,
+  bundle: true,
+  platform: 'node',
+  target: 'node18',
+  format: 'cjs',
+  outExtension: { '.js': '.cjs' },
+  logLevel: 'warning',
+});
+const { startNginx } = createRequire(import.meta.url)(join(lib, 'nginx.cjs'));
+const www = join(work, 'www');
+mkdirSync(www);
+let nginx = await startNginx({ root: www });
+process.on('exit', () => void nginx?.stop());
+
+// ---- data and torrent: served by nginx, the torrent's only source ----
+const size = SIZE_MIB * 2 ** 20;
+const name = MULTI >= 2 ? 'bench' : 'bench.bin';
+const files = MULTI >= 2 ? Array.from({ length: MULTI }, (_, i) => ({ path: `part-${i}.bin`, bytes: Math.floor(size / MULTI) + (i === 0 ? size % MULTI : 0) })) : undefined;
+const torrentDir = join(work, 'torrent');
+mkdirSync(torrentDir);
+makeTorrent({
+  torrentDir,
+  dataDir: www,
+  name,
+  bytes: size,
+  files,
+  pieceLength: 2 ** PIECE_LOG2,
+  announce: 'http://127.0.0.1:1/announce',
+  urlList: files ? nginx.url : `${nginx.url}${name}`,
+});
+const torrentBytes = readFileSync(join(torrentDir, `${name}.torrent`));
+const relPaths = files ? files.map((f) => `${name}/${f.path}`) : [name];
+const digest = (base) => {
+  const h = createHash('sha256');
+  for (const p of relPaths) h.update(readFileSync(join(base, p)));
+  return h.digest('hex');
+};
+const want = digest(www);
+
+async function curlRun(round) {
+  const base = join(work, `curl-${round}`);
+  mkdirSync(files ? join(base, name) : base, { recursive: true });
+  const args = ['--http1.1', '-sS', '-f', '-w', 'curl %{time_total} %{size_download}\\n'];
+  for (const p of relPaths) args.push('-o', join(base, p), `${nginx.url}${p}`);
+  // bash's `time` gives curl's user and system CPU seconds
+  const c = start('bash', ['-c', 'TIMEFORMAT="cpu %U %S"; time curl "$@"', 'bash', ...args]);
+  if ((await c.done) !== 0) throw new Error(`curl failed: ${c.out}`);
+  let seconds = 0;
+  let bytes = 0;
+  let user = 0;
+  let system = 0;
+  for (const line of c.out.trim().split('\n')) {
+    const [what, a, b] = line.split(' ');
+    if (what === 'curl') (seconds += Number(a)), (bytes += Number(b));
+    if (what === 'cpu') (user = Number(a)), (system = Number(b));
+  }
+  if (bytes !== size) throw new Error(`curl got ${bytes} of ${size} bytes`);
+  // then its files' data to disk (fdatasync), as the daemon does before it counts a piece
+  const t0 = performance.now();
+  const sync = start('sync', ['-d', ...relPaths.map((p) => join(base, p))]);
+  if ((await sync.done) !== 0) throw new Error(`sync -d failed: ${sync.out}`);
+  const syncSeconds = (performance.now() - t0) / 1000;
+  const ok = digest(base) === want;
+  rmSync(base, { recursive: true, force: true });
+  return { seconds, syncSeconds, ok, user, system };
+}
+
+async function meshseedRun(round) {
+  const base = join(work, `ms-${round}`);
+  const prof = PROF_DIR ? ['--cpu-prof', '--cpu-prof-dir', PROF_DIR, '--cpu-prof-name', `mirror-webseed-${round}.cpuprofile`] : [];
+  const daemon = await startMirrorDaemon(start, { root: ROOT, base, nodeFlags: [...NODE_FLAGS, ...prof], port: port() });
+  // the torrent file dropped in the watch folder, as an operator would
+  writeFileSync(join(base, 'bench.torrent.part'), torrentBytes);
+  renameSync(join(base, 'bench.torrent.part'), join(base, 'torrents', 'bench.torrent'));
+  await until('the download to start', 30_000, () => /download started/.test(daemon.out));
+  const cpu0 = cpuSeconds(daemon.pid);
+  await until('the download to complete', 600_000, () => /download complete/.test(daemon.out) || daemon.exitCode !== null, 20);
+  const cpu1 = cpuSeconds(daemon.pid);
+  const rss = peakRssMiB(daemon.pid);
+  daemon.kill('SIGTERM');
+  await daemon.done;
+  if (DAEMON_LOG) writeFileSync(`${DAEMON_LOG}.${round}`, daemon.out);
+  const m = /download complete: .* in ([\d.]+) s from the first block.*from peers ([^,]+), from web seeds ([^;]+);/.exec(daemon.out);
+  if (!m) throw new Error(`no "download complete" line:\n${daemon.out.slice(-3000)}`);
+  const ok = digest(join(base, 'data')) === want;
+  rmSync(base, { recursive: true, force: true });
+  const user = cpu1.user - cpu0.user;
+  const system = cpu1.system - cpu0.system;
+  return { seconds: Number(m[1]), cpu: user + system, user, system, rss, ok, split: `peers ${m[2]}, web seeds ${m[3]}` };
+}
+
+const GiB = SIZE_MIB / 1024;
+const rate = (r) => SIZE_MIB / r.seconds;
+const rateSynced = (r) => SIZE_MIB / (r.seconds + r.syncSeconds);
+console.log(
+  `mirror from a web seed: ${SIZE_MIB} MiB ${files ? `in ${files.length} files` : 'single file'}, ${2 ** (PIECE_LOG2 - 10)} KiB pieces, nginx on loopback, ${ROUNDS} rounds; daemon flags: ${NODE_FLAGS.join(' ')}`,
+);
+// each run's written data is flushed before the next one starts, so neither pays for the other's writeback
+const flush = async () => {
+  if ((await start('sync', []).done) !== 0) throw new Error('sync failed');
+};
+const ms = [];
+const cu = [];
+for (let round = 1; round <= ROUNDS; round++) {
+  // alternate who goes first, so neither always gets the warmer page cache
+  let c;
+  if (round % 2) (c = await curlRun(round)), await flush();
+  const m = await meshseedRun(round);
+  await flush();
+  const cr = c ?? (await curlRun(round));
+  if (!(round % 2)) await flush();
+  cu.push(cr);
+  ms.push(m);
+  const cpu = (r) => `${((r.user + r.system) / GiB).toFixed(2)} CPU s/GiB (user ${(r.user / GiB).toFixed(2)}, system ${(r.system / GiB).toFixed(2)})`;
+  console.log(
+    `round ${round}: curl ${rate(cr).toFixed(1)} MiB/s (${rateSynced(cr).toFixed(1)} with its fdatasync), ${cpu(cr)}${cr.ok ? '' : ' (DATA DIFFERS)'}\n` +
+      `         meshseed ${rate(m).toFixed(1)} MiB/s, ${cpu(m)}, peak RSS ${m.rss.toFixed(1)} MiB (${m.split})${m.ok ? '' : ' (DATA DIFFERS)'}\n` +
+      `         ratio ${(rate(m) / rate(cr)).toFixed(2)}x (${(rate(m) / rateSynced(cr)).toFixed(2)}x against curl + fdatasync)`,
+  );
+}
+const msRate = median(ms.map(rate));
+const cuRate = median(cu.map(rate));
+const cuSynced = median(cu.map(rateSynced));
+const GiBcpu = (r) => (r.user + r.system) / GiB;
+console.log(`\nmedians of ${ROUNDS}:`);
+console.log(`  throughput   meshseed ${msRate.toFixed(1)} MiB/s, curl ${cuRate.toFixed(1)} MiB/s: ratio ${(msRate / cuRate).toFixed(2)}x (target >= 0.9x)`);
+console.log(`               curl + fdatasync ${cuSynced.toFixed(1)} MiB/s: ratio ${(msRate / cuSynced).toFixed(2)}x (both until the data is on disk)`);
+console.log(`  median of the rounds' ratios ${median(ms.map((m, i) => rate(m) / rate(cu[i]))).toFixed(2)}x (${median(ms.map((m, i) => rate(m) / rateSynced(cu[i]))).toFixed(2)}x against curl + fdatasync)`);
+console.log(`  CPU per GiB  meshseed ${median(ms.map(GiBcpu)).toFixed(2)} s, curl ${median(cu.map(GiBcpu)).toFixed(2)} s (the daemon's includes its fdatasync; curl's file is written back later, by the kernel)`);
+console.log(`  daemon peak RSS ${median(ms.map((m) => m.rss)).toFixed(1)} MiB`);
+if (ms.some((r) => !r.ok) || cu.some((r) => !r.ok)) {
+  console.log('  DATA DIFFERS in some run');
+  process.exitCode = 1;
+}
+await nginx.stop();
+nginx = undefined;
+process.exit();

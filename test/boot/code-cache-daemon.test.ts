@@ -1,0 +1,98 @@
+// deadline: 90s
+// The built bundle with MESHSEED_CODE_CACHE (what the init script sets): the first start
+// writes V8's code cache once every part started, the next start compiles from it, and a
+// damaged, stale or foreign file is ignored (the daemon starts from source) and replaced.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { spawn } from 'node:child_process';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { BUNDLE, deadline, randomPort, tempDir, waitFor } from '../helpers';
+
+const dir = tempDir('meshseed-code-cache-');
+const state = join(dir.path, 'state');
+
+/** Runs the daemon until its log matches `until`, stops it (SIGTERM), returns the log. */
+async function daemonUntil(until: RegExp, env: NodeJS.ProcessEnv = { MESHSEED_CODE_CACHE: state }): Promise<string> {
+  const child = spawn(
+    process.execPath,
+    [BUNDLE, 'daemon', '--state-dir', state, '--log-level', 'debug', '--tracker-port', String(randomPort()), '--tracker-address', '127.0.0.1', '--seeder-enabled', '0', '--lpd-enabled', '0', '--dht-enabled', '0'],
+    { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } },
+  );
+  let log = '';
+  let gone = false;
+  child.stdout.on('data', (d) => (log += d));
+  child.stderr.on('data', (d) => (log += d));
+  const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+  void exited.then(() => (gone = true));
+  try {
+    await waitFor(`${until} in the log`, 20000, () => until.test(log) || gone);
+  } finally {
+    child.kill('SIGTERM');
+  }
+  assert.is(await exited, 0, log);
+  assert.match(log, until);
+  return log;
+}
+
+const caches = () => readdirSync(state).filter((n) => n.endsWith('.v8cache'));
+
+test(
+  'first start writes the cache once started; the next compiles from it and writes nothing',
+  deadline(30000, async () => {
+    let log = await daemonUntil(/code cache: \S+ written \(/);
+    assert.match(log, /code cache: none yet/);
+    // written after every part started
+    assert.ok(log.indexOf('started (') < log.search(/code cache: \S+ written/), log);
+    const [file] = caches();
+    assert.match(file!, new RegExp(`^meshseed-[0-9a-f]{16}-${process.version.replace(/\./g, '\\.')}-${process.arch}\\.v8cache$`));
+    const bytes = readFileSync(join(state, file!));
+    log = await daemonUntil(/started \(/);
+    assert.match(log, new RegExp(`code cache: compiled from .*${file}`));
+    assert.not.match(log, /code cache: \S+ written/);
+    assert.equal(readFileSync(join(state, file!)), bytes);
+  }),
+);
+
+test(
+  'a damaged cache is not run: the daemon starts from source and writes a good one',
+  deadline(30000, async () => {
+    const [file] = caches();
+    const path = join(state, file!);
+    const bytes = readFileSync(path);
+    bytes[bytes.length >> 1]! ^= 0xff;
+    writeFileSync(path, bytes);
+    let log = await daemonUntil(/code cache: \S+ written \(/);
+    assert.match(log, /not used: checksum mismatch \(damaged\)/);
+    writeFileSync(path, bytes.subarray(0, 100));
+    log = await daemonUntil(/code cache: \S+ written \(/);
+    assert.match(log, /not used: truncated/);
+    log = await daemonUntil(/started \(/);
+    assert.match(log, /code cache: compiled from/);
+  }),
+);
+
+test(
+  'other node flags: V8 refuses the cache, the daemon starts and writes its own',
+  deadline(30000, async () => {
+    const log = await daemonUntil(/code cache: \S+ written \(/, { MESHSEED_CODE_CACHE: state, NODE_OPTIONS: '--max-semi-space-size=2' });
+    assert.match(log, /not used: refused by V8/);
+  }),
+);
+
+test(
+  'a cache of another bundle or Node is removed when this one is written; none without MESHSEED_CODE_CACHE',
+  deadline(30000, async () => {
+    const stale = 'meshseed-0000000000000000-v18.0.0-x64.v8cache';
+    writeFileSync(join(state, stale), 'old');
+    for (const f of caches()) if (f !== stale) writeFileSync(join(state, f), 'damaged');
+    await daemonUntil(/code cache: \S+ written \(/);
+    assert.not.ok(caches().includes(stale));
+    assert.is(caches().length, 1);
+    const log = await daemonUntil(/started \(/, { MESHSEED_CODE_CACHE: '' });
+    assert.not.match(log, /code cache/);
+  }),
+);
+
+test.after(() => dir.remove());
+test.run();
