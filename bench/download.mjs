@@ -8,12 +8,16 @@
 // the seeder dials it) and a libtorrent client (test/interop/lt-download.py, which dials the
 // seeder) download it from one libtorrent seeder alone. Measured per run:
 //   - throughput: SIZE over the time from the first block received to the last piece
-//     verified (meshseed: its "download complete" log line; libtorrent: the client's own
-//     status polled every 10 ms);
+//     verified and written (meshseed: its "download complete" log line, which shows the final
+//     fsync of the data apart, printed here too; libtorrent: the client's own status polled
+//     every 10 ms, no fsync);
 //   - CPU seconds (user + system) per GiB: meshseed's daemon from /proc/<pid>/stat between
 //     its "download started" and "download complete" lines; libtorrent's getrusage from the
 //     moment the torrent is added to completion (it reports it);
-//   - meshseed's daemon peak resident memory (VmHWM).
+//   - peak resident memory: meshseed's daemon (VmHWM), with its resident size just before the
+//     download (Node, our code, the torrent loaded) and, at the end, how much of it is the
+//     node binary's pages (RssFile) and how much anonymous memory (RssAnon: heap, buffers, malloc);
+//     the libtorrent client's (ru_maxrss of its python3 process, python and libtorrent together).
 // The daemon runs with the init script's node flags (64 MiB heap, 1 MiB semi-space).
 // With --enc (test/interop/lt_enc.py: enabled, forced, forced-rc4, disabled) every libtorrent
 // runs with that protocol encryption: forced-rc4 makes every byte of both downloads RC4.
@@ -40,7 +44,7 @@ const port = () => 20000 + Math.floor(Math.random() * 40000);
 const work = mkdtempSync(join(tmpdir(), 'meshseed-bench-download-'));
 const start = processes(work, { spawn, rmSync });
 const cpuSeconds = (pid) => cpuOf(pid, readFileSync);
-const peakRssMiB = (pid) => Number(/VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))[1]) / 1024;
+const statusMiB = (pid, field) => Number(new RegExp(`${field}:\\s+(\\d+)`).exec(readFileSync(`/proc/${pid}/status`, 'utf8'))[1]) / 1024;
 
 function digest(path) {
   return createHash('sha256').update(readFileSync(path)).digest('hex');
@@ -75,20 +79,24 @@ async function meshseedRun(round) {
   writeFileSync(tmp, bytes);
   renameSync(tmp, join(base, 'torrents', 'bench.torrent'));
   await until('the download to start', 30_000, () => /download started/.test(daemon.out));
+  const idle = statusMiB(daemon.pid, 'VmRSS');
   const cpu0 = cpuSeconds(daemon.pid);
   // a libtorrent seeder of the same data that dials the daemon (as a tracker or PEX would make it)
   const pusher = start(PY, [join(ROOT, 'test', 'interop', 'lt-seeder.py'), '--torrent', torrent, '--data', srcDir, '--port', String(port()), '--peer', `127.0.0.1:${p}`, '--enc', ENC]);
   await until('the download to complete', 600_000, () => /download complete/.test(daemon.out), 20);
   const cpu1 = cpuSeconds(daemon.pid);
-  const rss = peakRssMiB(daemon.pid);
+  const rss = statusMiB(daemon.pid, 'VmHWM');
+  const anon = statusMiB(daemon.pid, 'RssAnon');
+  const file = statusMiB(daemon.pid, 'RssFile');
   pusher.kill('SIGKILL');
   daemon.kill('SIGTERM');
   await daemon.done;
   const m = /download complete: .* in ([\d.]+) s from the first block/.exec(daemon.out);
   const seconds = Number(m[1]);
+  const fsync = Number(/then ([\d.]+) s to fsync/.exec(daemon.out)[1]);
   const ok = digest(join(base, 'data', 'bench.bin')) === want;
   rmSync(base, { recursive: true, force: true });
-  return { seconds, cpu: cpu1 - cpu0, rss, ok };
+  return { seconds, fsync, cpu: cpu1 - cpu0, rss, idle, anon, file, ok };
 }
 
 async function libtorrentRun(round) {
@@ -97,10 +105,10 @@ async function libtorrentRun(round) {
   const c = start(PY, [join(ROOT, 'test', 'interop', 'lt-download.py'), '--torrent', torrent, '--save', base, '--peer', `127.0.0.1:${seederPort}`, '--timeout', '600', '--enc', ENC]);
   const code = await c.done;
   if (code !== 0) throw new Error(`libtorrent download failed: ${c.out.slice(-2000)}`);
-  const m = /from first byte ([\d.]+) s, cpu ([\d.]+) s/.exec(c.out);
+  const m = /from first byte ([\d.]+) s, cpu ([\d.]+) s, peak rss (\d+) KiB/.exec(c.out);
   const ok = digest(join(base, 'bench.bin')) === want;
   rmSync(base, { recursive: true, force: true });
-  return { seconds: Number(m[1]), cpu: Number(m[2]), ok };
+  return { seconds: Number(m[1]), cpu: Number(m[2]), rss: Number(m[3]) / 1024, ok };
 }
 
 const GiB = SIZE_MIB / 1024;
@@ -112,8 +120,9 @@ for (let round = 1; round <= ROUNDS; round++) {
   ms.push(a);
   lt.push(b);
   console.log(
-    `round ${round}: meshseed ${(SIZE_MIB / a.seconds).toFixed(1)} MiB/s, ${(a.cpu / GiB).toFixed(2)} CPU s/GiB, peak RSS ${a.rss.toFixed(1)} MiB${a.ok ? '' : ' (DATA DIFFERS)'}; ` +
-      `libtorrent ${(SIZE_MIB / b.seconds).toFixed(1)} MiB/s, ${(b.cpu / GiB).toFixed(2)} CPU s/GiB${b.ok ? '' : ' (DATA DIFFERS)'}`,
+    `round ${round}: meshseed ${(SIZE_MIB / a.seconds).toFixed(1)} MiB/s (then ${a.fsync.toFixed(2)} s to fsync), ${(a.cpu / GiB).toFixed(2)} CPU s/GiB, peak RSS ${a.rss.toFixed(1)} MiB ` +
+      `(${a.idle.toFixed(1)} before the download; at the end anon ${a.anon.toFixed(1)}, file ${a.file.toFixed(1)})${a.ok ? '' : ' (DATA DIFFERS)'}; ` +
+      `libtorrent ${(SIZE_MIB / b.seconds).toFixed(1)} MiB/s, ${(b.cpu / GiB).toFixed(2)} CPU s/GiB, peak RSS ${b.rss.toFixed(1)} MiB${b.ok ? '' : ' (DATA DIFFERS)'}`,
   );
 }
 const msRate = median(ms.map((r) => SIZE_MIB / r.seconds));
@@ -121,10 +130,12 @@ const ltRate = median(lt.map((r) => SIZE_MIB / r.seconds));
 const msCpu = median(ms.map((r) => r.cpu / GiB));
 const ltCpu = median(lt.map((r) => r.cpu / GiB));
 const rss = median(ms.map((r) => r.rss));
+const idle = median(ms.map((r) => r.idle));
+const ltRss = median(lt.map((r) => r.rss));
 console.log(`\n${SIZE_MIB} MiB from one libtorrent seeder over loopback, ${2 ** (PIECE_LOG2 - 10)} KiB pieces, libtorrent encryption ${ENC}, medians of ${ROUNDS}:`);
 console.log(`  throughput   meshseed ${msRate.toFixed(1)} MiB/s, libtorrent ${ltRate.toFixed(1)} MiB/s: ratio ${(msRate / ltRate).toFixed(2)}x (target >= 1.0x)`);
 console.log(`  CPU per GiB  meshseed ${msCpu.toFixed(2)} s, libtorrent ${ltCpu.toFixed(2)} s: ratio ${(msCpu / ltCpu).toFixed(2)}x (target <= 1.2x)`);
-console.log(`  daemon peak RSS ${rss.toFixed(1)} MiB (target <= 64 MiB)`);
+console.log(`  peak RSS     meshseed daemon ${rss.toFixed(1)} MiB (target <= 64 MiB; ${idle.toFixed(1)} MiB before the download), libtorrent client ${ltRss.toFixed(1)} MiB`);
 if (ms.some((r) => !r.ok) || lt.some((r) => !r.ok)) {
   console.log('  DATA DIFFERS in some run');
   process.exitCode = 1;

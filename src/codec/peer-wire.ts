@@ -287,16 +287,30 @@ export const bitIsSet = (bits: Uint8Array, i: number): boolean => (bits[i >> 3]!
  * Streaming framer: feed it bytes as they arrive, get whole messages. The first 68 bytes are
  * the handshake; after that, each length prefix is checked against `maxLength` before any of
  * the message is buffered, so a peer announcing 4 GiB is refused after 4 bytes.
+ *
+ * A message that lies whole in the bytes pushed is handed on as a view of them (no copy);
+ * only a message cut by the end of a push is copied, once, into a buffer of its exact length
+ * (the bytes of one frame, never a list of reads joined). With `transientPieces`, that buffer
+ * is reused for the next cut `piece` message, so a `piece` body is valid only during the
+ * `onMessage` call (its caller copies the block where it belongs); other messages are always
+ * the caller's to keep.
  */
 export class PeerWireFramer {
-  private chunks: Buffer[] = [];
-  private buffered = 0;
+  /** The frame cut by the end of the last push, its first `filled` bytes here (length prefix included); undefined while they are in `head` (a handshake or a length prefix not yet whole). */
+  private partial: Buffer | undefined;
+  private filled = 0;
+  /** Bytes the cut frame needs in all, length prefix included (while `partial` is set). */
+  private want = 0;
+  private readonly head = Buffer.alloc(HANDSHAKE_LENGTH);
+  /** Reused buffer for cut `piece` messages (transientPieces). */
+  private spare: Buffer | undefined;
   private handshakeDone = false;
 
   constructor(
     /** Bound on a message's length prefix; set it once the torrent is known (`setMaxLength`). */
     private maxLength: number,
     expectHandshake = true,
+    private readonly options: { transientPieces?: boolean } = {},
   ) {
     if (!expectHandshake) this.handshakeDone = true;
   }
@@ -306,7 +320,7 @@ export class PeerWireFramer {
   }
 
   get bufferedBytes(): number {
-    return this.buffered;
+    return this.filled;
   }
 
   /**
@@ -315,47 +329,94 @@ export class PeerWireFramer {
    * handshake; after a throw the framer must not be used again.
    */
   push(data: Uint8Array, onHandshake: (h: Handshake) => void, onMessage: (body: Uint8Array) => void): void {
-    this.chunks.push(Buffer.from(data.buffer, data.byteOffset, data.byteLength));
-    this.buffered += data.length;
-    for (;;) {
+    const b = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+    let at = 0;
+    while (at < b.length) {
+      if (this.filled > 0) {
+        at = this.fillPartial(b, at, onHandshake, onMessage);
+        continue;
+      }
+      const left = b.length - at;
       if (!this.handshakeDone) {
         // Check the protocol string as soon as its first byte is here.
-        if (this.buffered >= 1 && this.peek(1)[0] !== 19) bad('not a BitTorrent handshake');
-        if (this.buffered < HANDSHAKE_LENGTH) return;
-        const h = decodeHandshake(this.take(HANDSHAKE_LENGTH));
+        if (b[at] !== 19) bad('not a BitTorrent handshake');
+        if (left < HANDSHAKE_LENGTH) return this.keep(b, at);
+        const h = decodeHandshake(b.subarray(at, at + HANDSHAKE_LENGTH));
+        at += HANDSHAKE_LENGTH;
         this.handshakeDone = true;
         onHandshake(h);
         continue;
       }
-      if (this.buffered < 4) return;
-      const len = this.peek(4).readUInt32BE(0);
+      if (left < 4) return this.keep(b, at);
+      const len = b.readUInt32BE(at);
       if (len > this.maxLength) bad(`message length ${len} is more than the largest legal ${this.maxLength}`);
-      if (this.buffered < 4 + len) return;
-      this.take(4);
-      onMessage(len === 0 ? new Uint8Array(0) : this.take(len));
+      if (left < 4 + len) return this.keep(b, at);
+      onMessage(b.subarray(at + 4, at + 4 + len));
+      at += 4 + len;
     }
   }
 
-  private peek(n: number): Buffer {
-    if (this.chunks[0]!.length < n) this.chunks = [Buffer.concat(this.chunks)];
-    return this.chunks[0]!;
+  /** The rest of a push, a cut frame, kept (bounded: its length was checked, or it is under 68 bytes). */
+  private keep(b: Buffer, at: number): void {
+    const n = b.length - at;
+    if (n === 0) return;
+    if (!this.handshakeDone || n < 4) {
+      b.copy(this.head, 0, at);
+      this.filled = n;
+      return;
+    }
+    this.startFrame(b.readUInt32BE(at), n > 4 ? b[at + 4] : undefined);
+    b.copy(this.partial!, 0, at);
+    this.filled = n;
   }
 
-  private take(n: number): Buffer {
-    let head = this.chunks[0]!;
-    if (head.length < n) {
-      // Join only what this frame needs.
-      let joined = 0;
-      let k = 0;
-      while (joined < n) joined += this.chunks[k++]!.length;
-      head = Buffer.concat(this.chunks.splice(0, k));
-      this.chunks.unshift(head);
+  /** Room for a cut frame of `len` bytes after its prefix (`id`: its message id, when known). */
+  private startFrame(len: number, id: number | undefined): void {
+    this.want = 4 + len;
+    const reuse = this.options.transientPieces && id === MSG.piece && len <= 9 + BLOCK_SIZE;
+    if (reuse) {
+      this.spare ??= Buffer.allocUnsafe(4 + 9 + BLOCK_SIZE);
+      this.partial = this.spare.subarray(0, this.want);
+    } else this.partial = Buffer.allocUnsafe(this.want);
+  }
+
+  /** Feeds the cut frame from `b` at `at`; delivers it when whole. Returns the new position. */
+  private fillPartial(b: Buffer, at: number, onHandshake: (h: Handshake) => void, onMessage: (body: Uint8Array) => void): number {
+    if (this.partial === undefined) {
+      // the handshake, or a length prefix, in the small head buffer
+      const need = this.handshakeDone ? 4 : HANDSHAKE_LENGTH;
+      const n = Math.min(need - this.filled, b.length - at);
+      b.copy(this.head, this.filled, at, at + n);
+      this.filled += n;
+      at += n;
+      if (this.filled < need) return at;
+      this.filled = 0;
+      if (!this.handshakeDone) {
+        this.handshakeDone = true;
+        onHandshake(decodeHandshake(this.head));
+        return at;
+      }
+      const len = this.head.readUInt32BE(0);
+      if (len > this.maxLength) bad(`message length ${len} is more than the largest legal ${this.maxLength}`);
+      if (len === 0) {
+        onMessage(new Uint8Array(0));
+        return at;
+      }
+      this.startFrame(len, at < b.length ? b[at] : undefined);
+      this.head.copy(this.partial!, 0, 0, 4);
+      this.filled = 4;
     }
-    const out = head.subarray(0, n);
-    if (head.length === n) this.chunks.shift();
-    else this.chunks[0] = head.subarray(n);
-    this.buffered -= n;
-    return out;
+    const n = Math.min(this.want - this.filled, b.length - at);
+    b.copy(this.partial!, this.filled, at, at + n);
+    this.filled += n;
+    at += n;
+    if (this.filled < this.want) return at;
+    const frame = this.partial!;
+    this.partial = undefined;
+    this.filled = 0;
+    this.want = 0;
+    onMessage(frame.subarray(4));
+    return at;
   }
 }
 

@@ -6,7 +6,10 @@
  *     drops them all;
  *   - pipelining: enough requests outstanding for REQUEST_QUEUE_S seconds of the peer's rate
  *     (libtorrent's `request_queue_time`), at least MIN_PIPELINE, never more than the peer's
- *     `reqq` (BEP 10) or MAX_PIPELINE; each request is paid for in the download bucket tree;
+ *     `reqq` (BEP 10) or MAX_PIPELINE; until its rate is known (a second or two), slow start:
+ *     one more request for each block received, as libtorrent does, so a fast peer's pipe is
+ *     full in a few round trips rather than at MIN_PIPELINE for the first seconds; each
+ *     request is paid for in the download bucket tree;
  *   - a peer that sends no block for SNUB_MS while we wait on it is snubbed: its requests go
  *     back to the picker (with `cancel`s) and it gets one request at a time until it sends;
  *   - endgame: the torrent's engine tells us to `cancel` a block another peer delivered.
@@ -65,18 +68,18 @@ export interface DownloadEngine {
   peerLostAll(): void;
 }
 
-interface Outstanding extends Block {
-  at: number;
-}
-
-const key = (index: number, begin: number): string => `${index}:${begin}`;
+/** A request's key: numbers, not strings or objects (hundreds are outstanding, thousands a second). */
+const key = (index: number, begin: number): number => index * 65536 + begin / BLOCK_SIZE; // (at most 4096 blocks a piece: 64 MiB)
+const indexOf = (k: number): number => Math.floor(k / 65536);
+const beginOf = (k: number): number => (k % 65536) * BLOCK_SIZE;
 
 export class PeerDownload {
   amInterested = false;
   peerChoking = true;
   snubbed = false;
   private readonly allowedFast = new Set<number>();
-  private readonly outstanding = new Map<string, Outstanding>();
+  /** Our requests the peer has not answered: key → block length. */
+  private readonly outstanding = new Map<number, number>();
   /** Bytes of blocks received from this peer. */
   downloaded = 0;
   readonly meter = new RateMeter();
@@ -115,7 +118,7 @@ export class PeerDownload {
   detach(pieceCount: number): void {
     if (this.detached) return;
     this.detached = true;
-    for (const r of this.outstanding.values()) this.engine.dropped(this, r.index, r.begin);
+    for (const k of this.outstanding.keys()) this.engine.dropped(this, indexOf(k), beginOf(k));
     this.outstanding.clear();
     if (this.counted === 'all') this.engine.peerLostAll();
     else if (this.counted === 'pieces') for (let i = 0; i < pieceCount; i++) if (this.session.peerHas(i)) this.engine.peerLost(i);
@@ -169,10 +172,8 @@ export class PeerDownload {
         this.allowedFast.add(m.index);
         return this.fill(now);
       case 'reject': {
-        const r = this.outstanding.get(key(m.index, m.begin));
-        if (!r) return;
-        this.outstanding.delete(key(m.index, m.begin));
-        this.engine.dropped(this, r.index, r.begin);
+        if (!this.outstanding.delete(key(m.index, m.begin))) return;
+        this.engine.dropped(this, m.index, m.begin);
         // not asked again at once: the next tick or block refills (no reject loop)
         return;
       }
@@ -184,16 +185,15 @@ export class PeerDownload {
   }
 
   private onPiece(index: number, begin: number, block: Uint8Array, now: number): void {
-    const k = key(index, begin);
-    const r = this.outstanding.get(k);
     const expected = this.engine.blockLength(index, begin);
     if (expected === undefined || block.length !== expected) throw new PeerWireError(`piece ${index} block at ${begin} of ${block.length} bytes, expected ${expected ?? 'none'}`);
     this.lastBlockAt = now;
     this.snubbed = false;
     this.downloaded += block.length;
-    if (r) this.outstanding.delete(k);
+    this.blocksReceived++;
+    const asked = this.outstanding.delete(key(index, begin));
     // a block we cancelled (endgame) or never asked for is taken while it is still wanted
-    if (r || this.engine.wantsBlock(index, begin)) this.engine.block(this, index, begin, block);
+    if (asked || this.engine.wantsBlock(index, begin)) this.engine.block(this, index, begin, block);
     // refilled once per chunk the socket read (`flush`), so requests go out in batches
     this.refill = true;
   }
@@ -209,17 +209,17 @@ export class PeerDownload {
 
   /** Another peer delivered this block first (endgame): `cancel` ours. */
   cancel(index: number, begin: number): void {
-    const r = this.outstanding.get(key(index, begin));
-    if (!r) return;
+    const length = this.outstanding.get(key(index, begin));
+    if (length === undefined) return;
     this.outstanding.delete(key(index, begin));
-    this.session.sendMessage({ type: 'cancel', index, begin, length: r.length });
+    this.session.sendMessage({ type: 'cancel', index, begin, length });
   }
 
   /** Every request back to the picker; `cancel` tells the peer too. */
   private dropAll(cancel: boolean): void {
-    for (const r of this.outstanding.values()) {
-      this.engine.dropped(this, r.index, r.begin);
-      if (cancel) this.session.sendMessage({ type: 'cancel', index: r.index, begin: r.begin, length: r.length });
+    for (const [k, length] of this.outstanding) {
+      this.engine.dropped(this, indexOf(k), beginOf(k));
+      if (cancel) this.session.sendMessage({ type: 'cancel', index: indexOf(k), begin: beginOf(k), length });
     }
     this.outstanding.clear();
   }
@@ -238,15 +238,21 @@ export class PeerDownload {
     const blocks = this.engine.pick(this, has, n);
     if (blocks.length === 0) return;
     if (this.outstanding.size === 0) this.lastBlockAt = now;
-    for (const b of blocks) this.outstanding.set(key(b.index, b.begin), { ...b, at: now });
+    for (const b of blocks) this.outstanding.set(key(b.index, b.begin), b.length);
     this.session.sendMessages(blocks.map((b) => ({ type: 'request', index: b.index, begin: b.begin, length: b.length })));
   }
 
-  /** ~3 s of the peer's rate in blocks, within [MIN_PIPELINE, min(reqq, MAX_PIPELINE)]. */
+  /** Blocks received (slow start counts them until the rate is known). */
+  private blocksReceived = 0;
+  private slowStart = true;
+
+  /** ~3 s of the peer's rate in blocks (slow start before it is known), within [MIN_PIPELINE, min(reqq, MAX_PIPELINE)]. */
   pipelineTarget(): number {
     const cap = Math.min(this.session.peerReqq ?? DEFAULT_PEER_REQQ, MAX_PIPELINE);
-    const byRate = Math.ceil((this.meter.rate() * REQUEST_QUEUE_S) / BLOCK_SIZE);
-    return Math.max(1, Math.min(cap, Math.max(MIN_PIPELINE, byRate)));
+    const rate = this.meter.rate();
+    if (rate > 0) this.slowStart = false;
+    const want = this.slowStart ? MIN_PIPELINE + this.blocksReceived : Math.ceil((rate * REQUEST_QUEUE_S) / BLOCK_SIZE);
+    return Math.max(1, Math.min(cap, Math.max(MIN_PIPELINE, want)));
   }
 
   /** About once a second: rate, snubbing, interest. */

@@ -169,7 +169,8 @@ export class PeerSession {
     const now = deps.clock.now();
     this.connectedAt = this.lastReceived = this.lastSent = this.lastInterest = now;
     // Before the torrent is known no message can come (the handshake comes first).
-    this.framer = new PeerWireFramer(0);
+    // a piece's block is copied into its piece buffer at once (download.ts), so a cut one may reuse the framer's buffer
+    this.framer = new PeerWireFramer(0, true, { transientPieces: true });
     this.outgoing = outgoing !== undefined;
     const self = this;
     const host: UploadHost = {
@@ -280,7 +281,7 @@ export class PeerSession {
     this.io.close();
   }
 
-  /** Bytes from the socket. Never throws: a protocol violation closes the connection. */
+  /** Bytes from the socket, the session's own (RC4 decrypts them in place). Never throws: a protocol violation closes the connection. */
   onData(data: Uint8Array): void {
     if (this.phase === 'closed') return;
     this.lastReceived = this.deps.clock.now();

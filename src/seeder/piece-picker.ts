@@ -30,6 +30,7 @@ export interface Block {
   length: number;
 }
 
+const NO_ONE: readonly number[] = Object.freeze([]);
 const FREE = 0;
 const REQUESTED = 1;
 const RECEIVED = 2;
@@ -64,7 +65,7 @@ export interface Received {
   /** False when the block had already arrived (an endgame duplicate): drop its bytes. */
   fresh: boolean;
   /** Others that asked for this block: send them `cancel`. */
-  cancel: number[];
+  cancel: readonly number[];
   /** Every block of the piece is here: check its hash. */
   pieceComplete: boolean;
 }
@@ -297,10 +298,12 @@ export class PiecePicker {
   received(requester: number, index: number, begin: number): Received {
     const p = this.partials.get(index);
     const b = begin / BLOCK_SIZE;
-    if (!p || !Number.isInteger(b) || b >= p.state.length || p.state[b] === RECEIVED) return { fresh: false, cancel: [], pieceComplete: false };
+    if (!p || !Number.isInteger(b) || b >= p.state.length || p.state[b] === RECEIVED) return { fresh: false, cancel: NO_ONE, pieceComplete: false };
     if (p.state[b] === FREE) p.free--;
-    const cancel = p.requesters[b]!.filter((r) => r !== requester);
-    p.requesters[b] = [];
+    const who = p.requesters[b]!;
+    // (the usual case, the one requester delivering, allocates nothing)
+    const cancel = who.length === 0 || (who.length === 1 && who[0] === requester) ? NO_ONE : who.filter((r) => r !== requester);
+    who.length = 0;
     p.state[b] = RECEIVED;
     p.from[b] = requester;
     p.received++;

@@ -2,10 +2,12 @@
  * Mirror mode for one torrent: downloads every piece it lacks from its peers (and web seeds),
  * then hands it back to seeding. It owns:
  *   - the PiecePicker (piece-picker.ts) and one PeerDownload per connected peer (download.ts);
- *   - the partial pieces: one buffer per started piece from a bounded pool (MAX_PARTIAL_BYTES),
- *     never one buffer per request; web seeds and peers fill the same pieces;
- *   - the check of each complete piece (SHA-1 off the event loop), its write (storage), and
- *     the periodic fsync after which written pieces count in the resume data (SYNC_MS);
+ *   - the partial pieces (piece-buffers.ts): a buffer per piece whose blocks are arriving,
+ *     made at its first block, at most MAX_PARTIAL_BYTES of them before no more blocks are
+ *     asked for, never one buffer per request; web seeds and peers fill the same pieces;
+ *   - the check of each complete piece (its SHA-1 computed as its blocks arrive), its write
+ *     (storage, one write per piece), and the periodic fsync after which written pieces count
+ *     in the resume data (SYNC_MS);
  *   - blame: a piece that fails its hash is remembered block by block (who sent which bytes);
  *     when it later passes, whoever sent a block that differs gets a strike; a peer that sent
  *     a whole failed piece alone gets one too; two strikes ban the peer's address for this
@@ -14,24 +16,30 @@
  *     checks free space before starting and again while waiting.
  * `have` to every peer is the storage's onAvailable (torrent-session.ts sends it).
  */
-import { createHash, webcrypto } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import type { Metainfo } from '../codec/metainfo.js';
 import { BLOCK_SIZE } from '../codec/peer-wire.js';
 import { PIECE_VERIFIED, type TorrentStorage } from '../storage/torrent-storage.js';
 import { pieceHashMatches } from '../storage/piece-verify.js';
-import { BufferPool } from '../util/buffer-pool.js';
 import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/log.js';
 import { RateMeter, type TokenBucket } from './bandwidth.js';
-import { PeerDownload, type DownloadEngine, type DownloadSession } from './download.js';
+import { MAX_PIPELINE, PeerDownload, type DownloadEngine, type DownloadSession } from './download.js';
+import { PieceBuffers } from './piece-buffers.js';
 import { PiecePicker, type Block } from './piece-picker.js';
 import { nextRunLength } from './web-seed.js';
 import { formatBytes } from '../control/status-view.js';
 
-/** Reason: 8 MiB of partial pieces holds 512 blocks in flight (a peer's reqq of 500) and keeps a router's memory bounded; 4 MiB measured at a quarter of the loopback throughput. */
-export const MAX_PARTIAL_BYTES = 8 << 20;
-/** Pieces up to this size are hashed on the event loop (about 2 ms at most on a router); bigger ones off it. */
-export const SYNC_HASH_MAX = 1 << 20;
+/**
+ * Bytes of piece buffers in use beyond which no more blocks are asked for (at least 2
+ * pieces); up to twice as many (at least one piece more) hold the blocks already asked for.
+ * Reason: blocks arrive in order, a piece at a time per peer, so the buffers in use are the
+ * pieces arriving plus those being written; 2 MiB covers writes lagging 20 ms at 100 MiB/s,
+ * and a slower disk holds the download back rather than filling a router's memory.
+ */
+export const MAX_PARTIAL_BYTES = 2 << 20;
+/** Blocks of started pieces (bookkeeping only, no buffer) beyond the buffered ones: two full pipelines (MAX_PIPELINE). */
+const STARTED_BLOCKS = 2 * MAX_PIPELINE;
 /** Written pieces are fsync'ed (then recorded in the resume data) this often: a crash costs at most this much re-checking; one small resume write per interval. */
 export const SYNC_MS = 2_000;
 /** Strikes (failed pieces blamed on a peer) that ban it: one failure may be another peer's block, two is the peer. */
@@ -94,8 +102,7 @@ export class TorrentDownload implements DownloadEngine {
   private readonly meta: Metainfo;
   private readonly peers = new Map<number, PeerDownload>();
   private nextId = 1;
-  private readonly buffers = new Map<number, Buffer>();
-  private readonly pool: BufferPool;
+  private readonly buffers: PieceBuffers;
   /** Failed pieces: who sent each block and its SHA-1, until the piece passes. */
   private readonly suspects = new Map<number, Suspect[]>();
   private readonly strikes = new Map<string, number>();
@@ -121,9 +128,11 @@ export class TorrentDownload implements DownloadEngine {
   constructor(private readonly deps: TorrentDownloadDeps) {
     const meta = deps.storage.meta;
     this.meta = meta;
-    const maxPartial = Math.max(2, Math.floor(MAX_PARTIAL_BYTES / meta.pieceLength));
+    const soft = Math.max(2, Math.floor(MAX_PARTIAL_BYTES / meta.pieceLength));
+    const maxPartial = soft + Math.ceil(STARTED_BLOCKS / Math.ceil(meta.pieceLength / BLOCK_SIZE));
     this.picker = new PiecePicker({ pieceCount: meta.pieceCount, pieceLength: meta.pieceLength, length: meta.length, maxPartial });
-    this.pool = new BufferPool(meta.pieceLength, maxPartial);
+    const hard = Math.max(soft + 1, Math.floor((2 * MAX_PARTIAL_BYTES) / meta.pieceLength));
+    this.buffers = new PieceBuffers(meta.pieceLength, (i) => this.picker.pieceSize(i), { soft, hard });
     for (let i = 0; i < meta.pieceCount; i++) if (deps.storage.stateOf(i) === PIECE_VERIFIED) this.picker.pieceVerified(i);
     this.startedAt = this.lastSync = this.lastInterest = deps.clock.now();
     this.startHave = this.bytesHave();
@@ -173,7 +182,9 @@ export class TorrentDownload implements DownloadEngine {
       this.waitBandwidth(bucket.waitMs(now));
       return [];
     }
-    const blocks = this.picker.pick(peer.id, peerHas, max);
+    // memory first: with every buffer taken (writes lagging), only blocks of pieces that have one
+    const has = this.buffers.full ? (i: number) => this.buffers.has(i) && peerHas(i) : peerHas;
+    const blocks = this.picker.pick(peer.id, has, max);
     // each request is paid for (at most one block into debt): the bucket tree bounds the download rate
     let i = 0;
     for (; i < blocks.length; i++) {
@@ -236,39 +247,35 @@ export class TorrentDownload implements DownloadEngine {
   /** Bytes of a block into its piece's buffer (`data` undefined: they are there already); a complete piece is checked. */
   private store(from: number, index: number, begin: number, data: Uint8Array | undefined, length = data?.length ?? 0): void {
     this.firstBlockAt ??= this.deps.clock.now();
+    if (!this.buffers.has(index) && this.picker.wantsBlock(index, begin) && !this.buffers.open(index)) {
+      // no memory for another piece: asked for again later
+      this.picker.dropped(from, index, begin);
+      this.wasted += length;
+      return;
+    }
     const r = this.picker.received(from, index, begin);
     if (!r.fresh) {
       this.wasted += length;
       return;
     }
-    let buf = this.buffers.get(index);
-    if (!buf) {
-      buf = this.pool.get();
-      this.buffers.set(index, buf);
-    }
-    if (data) buf.set(data, begin);
+    if (data) this.buffers.data(index).set(data, begin);
+    this.buffers.filled(index, begin, data !== undefined);
     for (const id of r.cancel) this.peers.get(id)?.cancel(index, begin);
     if (r.pieceComplete) this.checkPiece(index).catch((err) => this.deps.log.error(`${this.meta.name}: piece ${index}: ${(err as Error).stack ?? err}`));
   }
 
   private releaseBuffer(index: number): void {
-    const buf = this.buffers.get(index);
-    if (!buf) return;
-    this.buffers.delete(index);
-    this.pool.release(buf);
+    this.buffers.release(index);
   }
 
   private async checkPiece(index: number): Promise<void> {
     const size = this.picker.pieceSize(index);
-    const data = this.buffers.get(index)!.subarray(0, size);
+    const data = this.buffers.data(index);
     const contributors = this.picker.contributors(index);
     let ok: boolean;
     try {
-      // A small piece is hashed at once (under a millisecond); a big one on libuv's thread
-      // pool through WebCrypto (which costs a copy), so it does not block the event loop.
-      const digest =
-        size <= SYNC_HASH_MAX ? createHash('sha1').update(data).digest() : new Uint8Array(await webcrypto.subtle.digest('SHA-1', data));
-      ok = pieceHashMatches(this.meta.pieces, index, digest);
+      // hashed as its blocks arrived; what was not (out of order, a web seed's) in slices now
+      ok = pieceHashMatches(this.meta.pieces, index, await this.buffers.digest(index));
     } catch {
       ok = false;
     }
@@ -346,12 +353,15 @@ export class TorrentDownload implements DownloadEngine {
   private async finish(): Promise<void> {
     if (this.done) return;
     this.done = true;
+    // the rate counts to the last piece verified and written, as other clients count it; the
+    // fsync that makes it all durable (the resume data claims nothing before it) is shown apart
+    const written = this.deps.clock.now();
     await this.deps.storage.sync().catch((err) => this.deps.log.warn(`${this.meta.name}: sync: ${(err as Error).message}`));
     const now = this.deps.clock.now();
-    const seconds = Math.max(0.001, (now - (this.firstBlockAt ?? this.startedAt)) / 1000);
+    const seconds = Math.max(0.001, (written - (this.firstBlockAt ?? this.startedAt)) / 1000);
     const bytes = this.bytesHave() - this.startHave;
     this.deps.log.info(
-      `${this.meta.name}: download complete: ${formatBytes(bytes)} in ${seconds.toFixed(2)} s from the first block (average ${formatBytes(bytes / seconds)}/s; from peers ${formatBytes(this.fromPeers)}, from web seeds ${formatBytes(this.fromWebSeeds)}; ${((now - this.startedAt) / 1000).toFixed(1)} s since it started)`,
+      `${this.meta.name}: download complete: ${formatBytes(bytes)} in ${seconds.toFixed(2)} s from the first block to the last piece written (average ${formatBytes(bytes / seconds)}/s; from peers ${formatBytes(this.fromPeers)}, from web seeds ${formatBytes(this.fromWebSeeds)}; then ${((now - written) / 1000).toFixed(2)} s to fsync; ${((now - this.startedAt) / 1000).toFixed(1)} s since it started)`,
     );
     this.deps.completed();
   }
@@ -361,7 +371,9 @@ export class TorrentDownload implements DownloadEngine {
   private feedWebSeeds(now: number): void {
     for (const w of this.webSeeds) {
       for (let n = w.seed.readSlots(now); n > 0 && !this.picker.complete; n--) {
-        const room = this.picker.maxPartial - this.picker.partialCount;
+        // room for whole pieces in the picker and in the piece buffers (web seed reads count against them too)
+        const room = Math.min(this.picker.maxPartial - this.picker.partialCount, this.buffers.limits.soft - this.buffers.inUse);
+        if (room <= 0) return;
         const run = this.picker.pickRun(w.id, nextRunLength(w.seed.piecesPerRead(this.meta.pieceLength), room, w.reads > 0));
         if (run.length === 0) return;
         this.readRun(w, run);
@@ -371,7 +383,15 @@ export class TorrentDownload implements DownloadEngine {
 
   /** The web seed writes straight into the pieces' buffers (whole pieces: no block of them is anyone else's). */
   private readRun(w: WebSeedSlot, run: number[]): void {
-    const bufs = run.map(() => this.pool.get());
+    const opened = run.map((index) => this.buffers.open(index));
+    if (opened.some((b) => b === undefined)) {
+      for (const index of run) {
+        this.releaseBuffer(index);
+        this.picker.droppedPiece(w.id, index);
+      }
+      return;
+    }
+    const bufs = opened as Buffer[];
     const handed = run.map(() => false);
     const length = run.reduce((n, index) => n + this.picker.pieceSize(index), 0);
     w.reads++;
@@ -380,7 +400,6 @@ export class TorrentDownload implements DownloadEngine {
       handed[i] = true;
       const index = run[i]!;
       const size = this.picker.pieceSize(index);
-      this.buffers.set(index, bufs[i]!);
       for (let begin = 0; begin < size; begin += BLOCK_SIZE) this.store(w.id, index, begin, undefined, Math.min(BLOCK_SIZE, size - begin));
       this.fromWebSeeds += size;
     };
@@ -389,7 +408,7 @@ export class TorrentDownload implements DownloadEngine {
       w.reads--;
       run.forEach((index, i) => {
         if (handed[i]) return;
-        this.pool.release(bufs[i]!);
+        this.releaseBuffer(index);
         if (!this.stopped) this.picker.droppedPiece(w.id, index);
       });
     };
@@ -462,7 +481,7 @@ export class TorrentDownload implements DownloadEngine {
       w.abort.abort();
       w.seed.close();
     }
-    for (const i of [...this.buffers.keys()]) this.releaseBuffer(i);
+    this.buffers.clear();
   }
 }
 

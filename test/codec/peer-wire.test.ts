@@ -1,4 +1,5 @@
 // deadline: 20s
+import { createHash } from 'node:crypto';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
@@ -132,6 +133,49 @@ test('framer: handshake then messages, split at every byte', () => {
     f.push(stream.subarray(i, i + 1), (h) => got.push(`hs ${h.extension}`), (b) => got.push(decodeMessage(b, limits).type));
   assert.equal(got, ['hs true', 'interested', 'keepAlive', 'request']);
   assert.is(f.bufferedBytes, 0);
+});
+
+test('framer: any cut of the stream gives the same messages, a whole message a view of the input, cut pieces reassembled (transientPieces)', () => {
+  const hs = encodeHandshake({ infoHash: ih, peerId: pid, extension: true, fast: true });
+  const block = (n: number) => Buffer.from(Array.from({ length: BLOCK_SIZE }, (_, i) => (i * 7 + n) & 255));
+  const messages: Message[] = [
+    { type: 'bitfield', bits: Uint8Array.from([0xff, 0x80]) },
+    { type: 'keepAlive' },
+    { type: 'piece', index: 1, begin: 0, block: block(1) },
+    { type: 'have', index: 3 },
+    { type: 'piece', index: 1, begin: BLOCK_SIZE, block: block(2) },
+    { type: 'keepAlive' },
+    { type: 'piece', index: 2, begin: 0, block: block(3) },
+  ];
+  const stream = Buffer.concat([hs, ...messages.map(encodeMessage)]);
+  const show = (m: Message) => (m.type === 'piece' ? `piece ${m.index} ${m.begin} ${createHash('sha1').update(m.block).digest('hex')}` : JSON.stringify(m));
+  const want = messages.map((m) => show(decodeMessage(encodeMessage(m).subarray(4), limits)));
+  let seed = 7;
+  const rand = (n: number) => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) % n) + 1;
+  for (const transientPieces of [false, true])
+    for (let round = 0; round < 200; round++) {
+      const f = new PeerWireFramer(maxMessageLength(limits), true, { transientPieces });
+      const got: string[] = [];
+      const kept: Uint8Array[] = [];
+      let handshakes = 0;
+      for (let at = 0; at < stream.length; ) {
+        // a few rounds cut at every byte around the frame boundaries, the rest at random sizes
+        const n = round < 3 ? 1 + round : rand(round % 2 ? 40 : 3 * BLOCK_SIZE);
+        // each read in a fresh buffer, scribbled over after the push (as a reused read buffer would be)
+        const chunk = Buffer.from(stream.subarray(at, at + n));
+        f.push(chunk, () => handshakes++, (b) => {
+          got.push(show(decodeMessage(b, limits)));
+          if (b[0] !== 7) kept.push(b);
+        });
+        chunk.fill(0xee);
+        at += n;
+      }
+      assert.is(handshakes, 1);
+      assert.equal(got, want);
+      assert.is(f.bufferedBytes, 0);
+      // messages other than pieces stay the caller's once delivered (a cut one is not overwritten by a later cut)
+      if (round < 3) assert.ok(kept.every((b) => b[0] !== 0xee || b.length === 0));
+    }
 });
 
 test('framer: an oversized length is refused after 4 bytes, before buffering', () => {

@@ -75,8 +75,9 @@ while time.time() - start < a.timeout:
         first_byte = time.time()
     if st.is_seeding or (st.state == lt.torrent_status.seeding):
         now = time.time()
-        # for bench/download.mjs: the time from the first byte, and CPU seconds since the torrent was added
-        print('complete %.2f s %d bytes (from first byte %.3f s, cpu %.3f s)' % (now - start, st.total_wanted, now - (first_byte or start), cpu() - cpu_start), flush=True)
+        # for bench/download.mjs: the time from the first byte, CPU seconds since the torrent was added, peak memory
+        # ru_maxrss: the peak resident size of this process (KiB on Linux), python and libtorrent together
+        print('complete %.2f s %d bytes (from first byte %.3f s, cpu %.3f s, peak rss %d KiB)' % (now - start, st.total_wanted, now - (first_byte or start), cpu() - cpu_start, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss), flush=True)
         sys.exit(0)
     if a.peer and time.time() - last_connect > 2 and st.num_peers == 0:
         h.connect_peer((host, int(port)))

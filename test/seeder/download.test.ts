@@ -13,8 +13,8 @@ import type { TorrentStorage } from '../../src/storage/torrent-storage';
 import { ManualClock } from '../../src/util/clock';
 import { createLogger } from '../../src/util/log';
 import { TokenBucket } from '../../src/seeder/bandwidth';
-import { SNUB_MS, type DownloadSession, type PeerDownload } from '../../src/seeder/download';
-import { BAN_STRIKES, TorrentDownload } from '../../src/seeder/torrent-download';
+import { MIN_PIPELINE, SNUB_MS, type DownloadSession, type PeerDownload } from '../../src/seeder/download';
+import { BAN_STRIKES, MAX_PARTIAL_BYTES, TorrentDownload } from '../../src/seeder/torrent-download';
 
 const B = 16 * 1024;
 const PIECE = 4 * B;
@@ -122,7 +122,7 @@ function swarm(pieces: number, seeds: [string, Behaviour, number?, number[]?][])
       engine.tick(clock.now());
     }
   };
-  return { clock, meta, data, engine, peers, written, logs, banned, run, done: () => completed };
+  return { clock, meta, data, engine, peers, storage, written, logs, banned, run, done: () => completed };
 }
 
 test('two honest seeds: the download completes, requests are 16 KiB blocks within reqq, interested first', async () => {
@@ -188,6 +188,55 @@ test(`a hostile seed is banned after ${BAN_STRIKES} strikes; the honest one comp
   assert.is(Buffer.concat([...s.written.entries()].sort((a, b) => a[0] - b[0]).map((e) => e[1])).compare(s.data), 0);
   // a banned address is not taken again
   assert.is(s.engine.addPeer(new FakeSeed('10.0.0.66', 'hostile', undefined, s.data)), undefined);
+});
+
+test('writes that lag hold the download back: buffers stay bounded, no more blocks are asked for, it completes once they go through', async () => {
+  const pieces = 3 * (MAX_PARTIAL_BYTES / PIECE);
+  const s = swarm(pieces, [['10.0.0.1', 'honest', 250]]);
+  // every write waits for the gate
+  let open = false;
+  const held: (() => void)[] = [];
+  const write = s.storage.writePiece.bind(s.storage);
+  let pending = 0;
+  let maxPending = 0;
+  s.storage.writePiece = async (i: number, d: Uint8Array) => {
+    pending++;
+    maxPending = Math.max(maxPending, pending);
+    if (!open) await new Promise<void>((r) => held.push(r));
+    await write(i, d);
+    pending--;
+  };
+  await s.run(3_000);
+  const served = s.peers[0]!.served;
+  await s.run(3_000);
+  assert.not.ok(s.done());
+  assert.is(s.written.size, 0);
+  // the buffers of the pieces waiting for their write: at least the soft bound, never past twice it
+  const soft = MAX_PARTIAL_BYTES / PIECE;
+  assert.ok(maxPending >= soft && maxPending <= 2 * soft, `${maxPending} pieces held for their write (soft ${soft})`);
+  assert.is(s.peers[0]!.served, served, 'no block asked for while every buffer waits for its write');
+  open = true;
+  for (const r of held.splice(0)) r();
+  await s.run(60_000);
+  assert.ok(s.done(), s.logs.join('\n'));
+  for (let i = 0; i < pieces; i++) assert.ok(s.written.get(i)!.equals(s.data.subarray(i * PIECE, (i + 1) * PIECE)), `piece ${i}`);
+});
+
+test('slow start: until the rate is known each block received lets one more request out, within reqq', async () => {
+  const pieces = 400;
+  const s = swarm(pieces, [['10.0.0.1', 'honest', 250]]);
+  const seed = s.peers[0]!;
+  const outstanding: number[] = [];
+  // no tick: the rate stays unknown
+  for (let round = 0; round < 6; round++) {
+    seed.answer(s.clock.now(), pieces);
+    await new Promise((r) => setImmediate(r));
+    outstanding.push(seed.download!.requests);
+  }
+  assert.is(outstanding[0], MIN_PIPELINE, `${outstanding}`);
+  for (let i = 1; i < outstanding.length; i++) assert.ok(outstanding[i]! > outstanding[i - 1]! || outstanding[i] === 250, `${outstanding}`);
+  assert.ok(Math.max(...outstanding) <= 250, `${outstanding}`);
+  assert.is(outstanding[outstanding.length - 1], 250, `reaches the peer's reqq: ${outstanding}`);
 });
 
 test.run();

@@ -1,0 +1,114 @@
+/**
+ * The memory of a download (mirror mode): one buffer per piece whose blocks are arriving, made
+ * at its first block (not when its blocks are requested: requested blocks wait in the peer's
+ * send queue and the kernel, not here), reused from a small free list, and its SHA-1 (BEP 3:
+ * "the SHA1 hash of the piece") computed as the blocks arrive in order, so a complete piece
+ * is checked at once, with no copy and no pass over its bytes at the end.
+ *
+ *   - `soft` buffers in use: the engine asks for no more blocks until one is released (a
+ *     write that lags holds the download back instead of growing memory);
+ *   - `hard` buffers: the most there may be; a block of a piece without a buffer beyond it is
+ *     refused (the engine asks for it again later). Requests already sent when `soft` was
+ *     reached land between the two.
+ * Bytes not hashed on arrival (a block out of order, a web seed's whole piece) are hashed at
+ * the end in HASH_STEP slices with a turn of the event loop between them, so a big piece never
+ * blocks the loop (no worker thread, no copy to another thread).
+ */
+import { createHash, type Hash } from 'node:crypto';
+import { setImmediate as nextTurn } from 'node:timers/promises';
+import { BLOCK_SIZE } from '../codec/peer-wire.js';
+
+/** Reason: 1 MiB of SHA-1 is about 2 ms on a router's core; the loop turns between slices. */
+export const HASH_STEP = 1 << 20;
+
+interface PieceBuffer {
+  buf: Buffer;
+  size: number;
+  hash: Hash;
+  /** Bytes hashed from the start of the piece. */
+  hashed: number;
+  /** Per block: its bytes are in `buf`. */
+  got: Uint8Array;
+}
+
+export class PieceBuffers {
+  private readonly pieces = new Map<number, PieceBuffer>();
+  private readonly free: Buffer[] = [];
+
+  constructor(
+    private readonly pieceLength: number,
+    private readonly pieceSize: (index: number) => number,
+    readonly limits: { soft: number; hard: number },
+  ) {}
+
+  get inUse(): number {
+    return this.pieces.size;
+  }
+
+  /** `soft` buffers in use: ask for no new blocks until one is released. */
+  get full(): boolean {
+    return this.pieces.size >= this.limits.soft;
+  }
+
+  has(index: number): boolean {
+    return this.pieces.has(index);
+  }
+
+  /** The piece's buffer, made if needed; undefined when `hard` buffers are in use. */
+  open(index: number): Buffer | undefined {
+    const p = this.pieces.get(index);
+    if (p) return p.buf;
+    if (this.pieces.size >= this.limits.hard) return undefined;
+    const size = this.pieceSize(index);
+    const buf = this.free.pop() ?? Buffer.allocUnsafeSlow(this.pieceLength);
+    this.pieces.set(index, { buf, size, hash: createHash('sha1'), hashed: 0, got: new Uint8Array(Math.ceil(size / BLOCK_SIZE)) });
+    return buf;
+  }
+
+  /** The first `size` bytes of the piece's buffer (its data once complete). */
+  data(index: number): Buffer {
+    const p = this.pieces.get(index)!;
+    return p.buf.subarray(0, p.size);
+  }
+
+  /** Block at `begin` is in the buffer; hash what now follows the hashed part (`hashNow` false: leave it to `digest`). */
+  filled(index: number, begin: number, hashNow = true): void {
+    const p = this.pieces.get(index);
+    if (!p) return;
+    p.got[begin / BLOCK_SIZE] = 1;
+    if (!hashNow) return;
+    let b = p.hashed / BLOCK_SIZE;
+    if (b !== begin / BLOCK_SIZE) return;
+    const start = p.hashed;
+    while (b < p.got.length && p.got[b] === 1) b++;
+    // (a block that closes a long gap: at most HASH_STEP now, the rest in `digest`)
+    const end = Math.min(b * BLOCK_SIZE, p.size, start + HASH_STEP);
+    p.hash.update(p.buf.subarray(start, end));
+    p.hashed = end;
+  }
+
+  /** SHA-1 of the complete piece: the bytes not hashed yet in HASH_STEP slices, a turn of the loop between them. */
+  async digest(index: number): Promise<Buffer> {
+    const p = this.pieces.get(index)!;
+    for (let slice = 0; p.hashed < p.size; slice++) {
+      if (slice > 0) await nextTurn();
+      const end = Math.min(p.size, p.hashed + HASH_STEP);
+      p.hash.update(p.buf.subarray(p.hashed, end));
+      p.hashed = end;
+    }
+    return p.hash.digest();
+  }
+
+  /** The piece is checked (and written) or given up: its buffer goes back to the free list. */
+  release(index: number): void {
+    const p = this.pieces.get(index);
+    if (!p) return;
+    this.pieces.delete(index);
+    if (this.free.length < this.limits.hard) this.free.push(p.buf);
+  }
+
+  clear(): void {
+    this.pieces.clear();
+    this.free.length = 0;
+  }
+}

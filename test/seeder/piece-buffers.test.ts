@@ -1,0 +1,86 @@
+// deadline: 20s
+/** Piece buffers of a download: made at the first block, SHA-1 as blocks arrive, soft and hard caps. */
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { createHash, randomBytes } from 'node:crypto';
+import { BLOCK_SIZE } from '../../src/codec/peer-wire';
+import { HASH_STEP, PieceBuffers } from '../../src/seeder/piece-buffers';
+
+const sha1 = (b: Uint8Array) => createHash('sha1').update(b).digest('hex');
+
+/** Fills piece 0 of `data` block by block in `order`; `hashNow` as the engine passes it. */
+async function digestAfter(data: Buffer, order: number[], hashNow = true): Promise<string> {
+  const buffers = new PieceBuffers(data.length, () => data.length, { soft: 2, hard: 4 });
+  const buf = buffers.open(0)!;
+  for (const b of order) {
+    data.copy(buf, b * BLOCK_SIZE, b * BLOCK_SIZE, Math.min(data.length, (b + 1) * BLOCK_SIZE));
+    buffers.filled(0, b * BLOCK_SIZE, hashNow);
+  }
+  return (await buffers.digest(0)).toString('hex');
+}
+
+test('the digest is the SHA-1 of the piece whatever order its blocks came in', async () => {
+  const data = randomBytes(5 * BLOCK_SIZE - 123); // a short last block
+  const want = sha1(data);
+  const orders = [
+    [0, 1, 2, 3, 4],
+    [4, 3, 2, 1, 0],
+    [1, 0, 3, 2, 4],
+    [0, 2, 4, 1, 3],
+  ];
+  for (const order of orders) assert.is(await digestAfter(Buffer.from(data), order), want, `order ${order}`);
+  // a web seed's whole piece: nothing hashed on arrival, all of it in `digest`
+  assert.is(await digestAfter(Buffer.from(data), [0, 1, 2, 3, 4], false), want);
+});
+
+test('a piece bigger than HASH_STEP is hashed in slices, with a turn of the event loop between them', async () => {
+  const data = randomBytes(2 * HASH_STEP + 3 * BLOCK_SIZE);
+  const blocks = Math.ceil(data.length / BLOCK_SIZE);
+  // last block first: nothing is contiguous from the start until the end
+  const order = [blocks - 1, ...Array.from({ length: blocks - 1 }, (_, i) => i)];
+  const buffers = new PieceBuffers(data.length, () => data.length, { soft: 1, hard: 1 });
+  const buf = buffers.open(0)!;
+  for (const b of order.slice(0, -1)) {
+    data.copy(buf, b * BLOCK_SIZE, b * BLOCK_SIZE, (b + 1) * BLOCK_SIZE);
+    buffers.filled(0, b * BLOCK_SIZE, false);
+  }
+  const b = order[order.length - 1]!;
+  data.copy(buf, b * BLOCK_SIZE, b * BLOCK_SIZE, (b + 1) * BLOCK_SIZE);
+  buffers.filled(0, b * BLOCK_SIZE, false);
+  // an immediate queued now runs before the digest is ready only if the loop turned in between
+  let turned = false;
+  setImmediate(() => (turned = true));
+  const digest = await buffers.digest(0);
+  assert.is(digest.toString('hex'), sha1(data));
+  assert.ok(turned, 'the loop turned while hashing');
+  // a piece within one slice is hashed without waiting for the loop
+  let turnedSmall = false;
+  const small = new PieceBuffers(BLOCK_SIZE, () => BLOCK_SIZE, { soft: 1, hard: 1 });
+  small.open(0);
+  small.filled(0, 0, false);
+  setImmediate(() => (turnedSmall = true));
+  await small.digest(0);
+  assert.not.ok(turnedSmall);
+  // arrival in order with hashNow: hashed as it came, in slices of at most HASH_STEP per block
+  assert.is(await digestAfter(Buffer.from(data), Array.from({ length: blocks }, (_, i) => i)), sha1(data));
+});
+
+test('soft cap: full; hard cap: no more buffers; a released buffer is reused', () => {
+  const L = 4 * BLOCK_SIZE;
+  const buffers = new PieceBuffers(L, () => L, { soft: 2, hard: 3 });
+  const a = buffers.open(0)!;
+  assert.is(buffers.open(0), a, 'the same piece, the same buffer');
+  assert.not.ok(buffers.full);
+  buffers.open(1);
+  assert.ok(buffers.full);
+  assert.ok(buffers.open(2));
+  assert.is(buffers.open(3), undefined, 'hard cap');
+  assert.is(buffers.inUse, 3);
+  buffers.release(0);
+  assert.not.ok(buffers.has(0));
+  assert.is(buffers.open(3), a, 'reused');
+  buffers.release(9); // not there: nothing happens
+  assert.is(buffers.inUse, 3);
+});
+
+test.run();
