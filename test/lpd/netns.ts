@@ -43,7 +43,8 @@ function removeNs(name: string): void {
   ip(['netns', 'del', name]);
 }
 
-function alive(pid: number): boolean {
+/** Whether process `pid` exists (EPERM: it does, owned by someone else). */
+export function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

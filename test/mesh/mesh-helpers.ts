@@ -9,6 +9,7 @@ import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { ROOT, meshseed, tempDir, waitFor } from '../helpers';
+import { alive } from '../lpd/netns';
 
 export const SIM = join(ROOT, 'scripts', 'mesh-sim.sh');
 export const LT_CLIENT = join(ROOT, 'test', 'mesh', 'lt-client.py');
@@ -31,19 +32,10 @@ export function meshPrefix(env: string | undefined, base: string): string {
   const re = new RegExp(`^(${base}(\\d+))-`);
   for (const line of spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' }).stdout.split('\n')) {
     const m = re.exec(line);
-    if (m && !pidAlive(Number(m[2]))) stale.add(m[1]!);
+    if (m && !alive(Number(m[2]))) stale.add(m[1]!);
   }
   for (const p of stale) spawnSync(SIM, ['down', p], { stdio: 'ignore' });
   return `${base}${process.pid}`;
-}
-
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 export function canMakeNamespaces(prefix: string): boolean {
