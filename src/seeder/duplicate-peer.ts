@@ -11,8 +11,15 @@
  * outgoing connection. Both sides see the same ports and ids, so they agree.
  *
  * A duplicate is the same address and the same peer id: two clients behind one address
- * (a NAT) have different ids and both stay. Pure, table-tested.
+ * (a NAT) have different ids and both stay. One each way is resolved only with another
+ * meshseed (its peer id starts `-MS`): another client follows its own rule (libtorrent's
+ * coin flip on equal ports, two libtorrent-style routers both on 6881 being the common case
+ * on a mesh), and if it closed the connection we keep, no connection would be left. With
+ * those, both stay and the other client decides. Pure, table-tested.
  */
+
+/** `-MS` in hex: the start of a meshseed peer id (Azureus-style client code). */
+const MESHSEED_ID_HEX = '2d4d53';
 
 export interface PeerLink {
   address: string;
@@ -34,6 +41,7 @@ export function duplicateToClose<L extends PeerLink>(existing: Iterable<L>, fres
   for (const old of existing) {
     if (old === fresh || old.address !== fresh.address || old.peerIdHex !== fresh.peerIdHex || !fresh.peerIdHex) continue;
     if (old.outgoing === fresh.outgoing) return fresh;
+    if (!fresh.peerIdHex.startsWith(MESHSEED_ID_HEX)) return undefined;
     const outgoing = fresh.outgoing ? fresh : old;
     const weKeepOutgoing = ours.port < outgoing.port || (ours.port === outgoing.port && ours.peerIdHex < fresh.peerIdHex);
     return weKeepOutgoing === fresh.outgoing ? old : fresh;

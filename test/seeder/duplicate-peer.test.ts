@@ -4,8 +4,10 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { duplicateToClose, type PeerLink } from '../../src/seeder/duplicate-peer';
 
-const link = (outgoing: boolean, port: number, peerIdHex = 'bb', address = '10.0.0.2'): PeerLink => ({ address, peerIdHex, outgoing, port });
-const ours = { port: 6881, peerIdHex: 'aa' };
+// meshseed peer ids start with `-MS` (2d4d53)
+const MS = '2d4d53';
+const link = (outgoing: boolean, port: number, peerIdHex = `${MS}bb`, address = '10.0.0.2'): PeerLink => ({ address, peerIdHex, outgoing, port });
+const ours = { port: 6881, peerIdHex: `${MS}aa` };
 
 test('table: same direction, one each way by port, equal ports by peer id, not a duplicate', () => {
   const rows: [string, PeerLink, PeerLink, typeof ours, 'old' | 'new' | 'none'][] = [
@@ -16,9 +18,12 @@ test('table: same direction, one each way by port, equal ports by peer id, not a
     ['their port lower: they keep theirs (our incoming)', link(true, 6880), link(false, 50000), ours, 'old'],
     ['their port lower, our outgoing is the new one: it goes', link(false, 50000), link(true, 6880), ours, 'new'],
     ['equal ports, our id lower: we keep our outgoing', link(true, 6881), link(false, 50000), ours, 'new'],
-    ['equal ports, their id lower: our outgoing goes', link(true, 6881), link(false, 50000), { port: 6881, peerIdHex: 'cc' }, 'old'],
-    ['another peer id (two clients behind one address): both stay', link(true, 6882, 'cc'), link(false, 50000), ours, 'none'],
-    ['another address: both stay', link(true, 6882, 'bb', '10.0.0.3'), link(false, 50000), ours, 'none'],
+    ['equal ports, their id lower: our outgoing goes', link(true, 6881), link(false, 50000), { port: 6881, peerIdHex: `${MS}cc` }, 'old'],
+    ['another peer id (two clients behind one address): both stay', link(true, 6882, `${MS}cc`), link(false, 50000), ours, 'none'],
+    ['another address: both stay', link(true, 6882, `${MS}bb`, '10.0.0.3'), link(false, 50000), ours, 'none'],
+    ['one each way with another client (libtorrent, equal ports): both stay, it decides', link(true, 6881, '2d4c54'), link(false, 50000, '2d4c54'), ours, 'none'],
+    ['one each way with another client, ports differ: both stay', link(false, 50000, '2d4c54'), link(true, 6882, '2d4c54'), ours, 'none'],
+    ['another client dialling twice: the newer goes', link(false, 50000, '2d4c54'), link(false, 50001, '2d4c54'), ours, 'new'],
   ];
   for (const [what, old, fresh, me, want] of rows) {
     const got = duplicateToClose([old], fresh, me);
@@ -30,7 +35,7 @@ test('both sides close the same TCP connection, whatever the ports and ids', () 
   for (let i = 0; i < 500; i++) {
     const portA = 6881 + Math.floor(Math.random() * 3);
     const portB = 6881 + Math.floor(Math.random() * 3);
-    const [idA, idB] = Math.random() < 0.5 ? ['11', '22'] : ['22', '11'];
+    const [idA, idB] = Math.random() < 0.5 ? [`${MS}11`, `${MS}22`] : [`${MS}22`, `${MS}11`];
     // connection X: A dialled B; connection Y: B dialled A. Each side sees them in either order.
     const aSeesX = { address: 'B', peerIdHex: idB, outgoing: true, port: portB, conn: 'X' };
     const aSeesY = { address: 'B', peerIdHex: idB, outgoing: false, port: 40000, conn: 'Y' };
