@@ -52,6 +52,8 @@ export function tempDir(prefix = 'meshseed-test-'): { path: string; remove(): vo
 export interface RunResult {
   code: number | null;
   stdout: string;
+  /** stdout as the program wrote it (decoding to a string mangles binary output). */
+  stdoutBytes: Buffer;
   stderr: string;
 }
 
@@ -59,9 +61,9 @@ export interface RunResult {
 export function run(cmd: string, args: string[], opts: { cwd?: string; timeoutMs?: number; input?: string; env?: NodeJS.ProcessEnv } = {}): Promise<RunResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, args, { cwd: opts.cwd, env: opts.env ?? process.env, stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
+    const out: Buffer[] = [];
     let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
+    child.stdout.on('data', (d: Buffer) => out.push(d));
     child.stderr.on('data', (d) => (stderr += d));
     const t = setTimeout(() => {
       child.kill('SIGKILL');
@@ -73,7 +75,8 @@ export function run(cmd: string, args: string[], opts: { cwd?: string; timeoutMs
     });
     child.on('close', (code) => {
       clearTimeout(t);
-      resolve({ code, stdout, stderr });
+      const stdoutBytes = Buffer.concat(out);
+      resolve({ code, stdout: stdoutBytes.toString('utf8'), stdoutBytes, stderr });
     });
     // a program that exits without reading its stdin makes this write fail with EPIPE
     child.stdin.on('error', () => undefined);

@@ -47,7 +47,7 @@ async function seedersGetSeeders(n: Node): Promise<boolean> {
   await waitFor('the seeder to announce itself', 20_000, () => /announce: .*: \d+ peers, next in/.test(n.log()));
   const r = await run(n.exec[0]!, [...n.exec.slice(1), 'curl', '-sf', '-o', '-', q('started')], { timeoutMs: 10_000 });
   await run(n.exec[0]!, [...n.exec.slice(1), 'curl', '-sf', '-o', '/dev/null', q('stopped')], { timeoutMs: 10_000 });
-  const peers = (decode(Buffer.from(r.stdout, 'latin1')).value as Map<string, unknown>).get('peers') as Uint8Array | undefined;
+  const peers = (decode(r.stdoutBytes).value as Map<string, unknown>).get('peers') as Uint8Array | undefined;
   return (peers?.length ?? 0) > 0;
 }
 
