@@ -14,6 +14,10 @@
 //    to back, the order alternating (ot ms, ms ot, ...), --http-rounds pairs of --seconds
 //    each: the ratio is taken within each pair (both saw the same machine load) and the
 //    median of the pairs' ratios is the figure; the spread of the pairs is printed beside it.
+//    Each pair has a third round beside it: bench/tracker-node-floor.mjs, a bare node:net
+//    server with the same flags that answers a fixed reply and closes (Node's own work per
+//    connection and nothing else): meshseed's rate against it is how much of the gap to
+//    opentracker is the tracker's own code.
 // 2. Sustained UDP announces/s, stepped: bench/tracker-udp-load.mjs (BEP 15 connect +
 //    announce, open loop) offers each rate of --udp-steps for --step-seconds, on fresh swarms
 //    each step (1,000 torrents not used before); the sustained rate is the highest step
@@ -137,6 +141,15 @@ function startMeshseed() {
   return { name: 'meshseed', port, child: c };
 }
 
+function startNodeFloor() {
+  const port = randomPort();
+  const c = spawn('taskset', ['-c', SERVER_CPU, process.execPath, ...initScriptNodeFlags(root), join(root, 'bench', 'tracker-node-floor.mjs'), '--port', String(port)], {
+    stdio: 'ignore',
+  });
+  children.add(c);
+  return { name: 'node floor', port, child: c };
+}
+
 async function stop(t) {
   t.child.kill('SIGKILL');
   await new Promise((r) => (t.child.exitCode !== null ? r() : t.child.on('exit', r)));
@@ -213,19 +226,22 @@ const ot = startOpentracker();
 const ms = startMeshseed();
 await waitForTcp(ot.port);
 await waitForTcp(ms.port);
+const floor = startNodeFloor();
+await waitForTcp(floor.port);
 
 // Warm-up, not counted: a router's tracker runs for months, so the figure that matters is the
 // steady state, after V8 has compiled the announce path (opentracker, C, needs none; it gets the
 // same run so both trackers start the rounds with the same swarms).
-for (const t of [ot, ms]) await httpRate(t, 2);
+for (const t of [ot, ms, floor]) await httpRate(t, 2);
 
-const results = { opentracker: { http: [], cpu: [], udp: [] }, meshseed: { http: [], cpu: [], udp: [] } };
+const results = { opentracker: { http: [], cpu: [], udp: [] }, meshseed: { http: [], cpu: [], udp: [] }, 'node floor': { http: [], cpu: [] } };
 // HTTP: pairs back to back, the ratio within each pair
 const pairRatios = [];
 const pairCpuRatios = [];
+const floorRatios = [];
 for (let r = 1; r <= HTTP_ROUNDS; r++) {
   const pair = {};
-  for (const t of r % 2 ? [ot, ms] : [ms, ot]) {
+  for (const t of r % 2 ? [ot, ms, floor] : [floor, ms, ot]) {
     const h = await httpRate(t);
     pair[t.name] = h;
     results[t.name].http.push(h.rps);
@@ -236,7 +252,8 @@ for (let r = 1; r <= HTTP_ROUNDS; r++) {
   }
   pairRatios.push(pair.meshseed.rps / pair.opentracker.rps);
   pairCpuRatios.push(pair.opentracker.cpuUs / pair.meshseed.cpuUs);
-  console.log(`HTTP pair ${r} ratio ${pairRatios.at(-1).toFixed(2)} (load average ${load()})`);
+  floorRatios.push(pair.meshseed.rps / pair['node floor'].rps);
+  console.log(`HTTP pair ${r} ratio ${pairRatios.at(-1).toFixed(2)}, meshseed / node floor ${floorRatios.at(-1).toFixed(2)} (load average ${load()})`);
 }
 for (let r = 1; r <= ROUNDS; r++) {
   for (const t of r % 2 ? [ot, ms] : [ms, ot]) {
@@ -248,6 +265,7 @@ for (let r = 1; r <= ROUNDS; r++) {
 console.log(`load average after the rounds ${load()}`);
 await stop(ot);
 await stop(ms);
+await stop(floor);
 
 // memory: fresh trackers
 const ot2 = startOpentracker();
@@ -278,6 +296,9 @@ console.log('\nmedians');
 const spread = (xs) => `${Math.min(...xs).toFixed(2)}..${Math.max(...xs).toFixed(2)}`;
 console.log(
   `  HTTP announces/s   opentracker ${Math.round(m('opentracker', 'http'))}   meshseed ${Math.round(m('meshseed', 'http'))}   ratio ${median(pairRatios).toFixed(2)} (median of ${pairRatios.length} pairs, spread ${spread(pairRatios)}; target >= 0.8)`,
+);
+console.log(
+  `  HTTP against a bare node:net server (bench/tracker-node-floor.mjs, same flags)   node floor ${Math.round(m('node floor', 'http'))}/s, ${m('node floor', 'cpu').toFixed(1)} µs CPU each   meshseed / node floor ${median(floorRatios).toFixed(2)} (median of the pairs, spread ${spread(floorRatios)})`,
 );
 console.log(
   `  HTTP CPU per announce (µs, tracker process)   opentracker ${m('opentracker', 'cpu').toFixed(1)}   meshseed ${m('meshseed', 'cpu').toFixed(1)}   ratio ${median(pairCpuRatios).toFixed(2)} (opentracker / meshseed: announces per CPU second, relative; median of the pairs, spread ${spread(pairCpuRatios)})`,
