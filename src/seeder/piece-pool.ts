@@ -8,8 +8,10 @@
  *   - `soft` bytes in use: downloads that hold a buffer ask for no new pieces' blocks;
  *   - `hard` bytes: the most there may be, except that a download holding none always gets
  *     one (one busy torrent cannot stall the others: at most one piece over per download);
- *   - free buffers are kept by size for reuse, at most `soft` bytes of them, and all let go
- *     once no buffer is in use (`trim`: no download running keeps its memory).
+ *   - free buffers are kept by size for reuse while those in use and those free are within
+ *     `hard` (a buffer let go is garbage until V8's next full collection, and V8 lets tens of
+ *     MiB of such external memory wait for it: reused, the pool's memory stays flat), and
+ *     all let go once none is in use (`trim`: no download running keeps its memory).
  * Pure bookkeeping and buffers, no I/O.
  */
 export class PiecePool {
@@ -48,13 +50,18 @@ export class PiecePool {
       this.freeBytes -= size;
       return reused;
     }
+    // free ones of other sizes (another torrent's pieces) make room
+    for (const [other, kept] of this.free) {
+      while (kept.length > 0 && this.used + this.freeBytes > this.limits.hard) this.freeBytes -= kept.pop()!.length;
+      if (kept.length === 0) this.free.delete(other);
+    }
     return Buffer.allocUnsafeSlow(size);
   }
 
   /** A buffer comes back, free for reuse (the caller must not touch it again). */
   give(buf: Buffer): void {
     this.used -= buf.length;
-    if (this.freeBytes + buf.length > this.limits.soft) return;
+    if (this.used + this.freeBytes + buf.length > this.limits.hard) return;
     let list = this.free.get(buf.length);
     if (!list) this.free.set(buf.length, (list = []));
     list.push(buf);

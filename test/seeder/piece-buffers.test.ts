@@ -84,7 +84,7 @@ test('soft cap: full; hard cap: no more buffers; a released buffer is reused', (
   assert.is(buffers.inUse, 3);
 });
 
-test('the pool: soft and hard budgets in bytes, one buffer always for a download holding none, reuse by size, trim when idle', () => {
+test('the pool: soft and hard budgets in bytes, one buffer always for a download holding none, reuse by size within the hard budget, trim when idle', () => {
   const K = 1024;
   const pool = new PiecePool({ soft: 64 * K, hard: 96 * K });
   const a = pool.take(32 * K, 0)!;
@@ -96,13 +96,18 @@ test('the pool: soft and hard budgets in bytes, one buffer always for a download
   assert.is(pool.take(32 * K, 3), undefined, 'hard budget');
   const d = pool.take(16 * K, 0);
   assert.ok(d, 'a download holding none gets one past the hard budget');
-  pool.give(a);
   pool.give(d!);
+  assert.is(pool.kept, 0, 'not kept: in use and free would pass the hard budget');
+  pool.give(a);
   assert.is(pool.take(32 * K, 1), a, 'reused, same size');
-  // free ones kept up to the soft budget only
+  // free ones kept while all (in use and free) are within the hard budget
   for (const x of [a, b, c]) pool.give(x);
   assert.is(pool.inUse, 0);
-  assert.is(pool.kept, 48 * K, "16 + 32 KiB kept; another 32 would pass the soft budget");
+  assert.is(pool.kept, 96 * K);
+  // a new size: free ones of another size make room
+  const big = pool.take(64 * K, 0)!;
+  assert.is(pool.inUse + pool.kept, 96 * K);
+  pool.give(big);
   const e = pool.take(16 * K, 0)!;
   pool.forget(e.length); // still written somewhere: never reused
   assert.is(pool.inUse, 0);
