@@ -238,10 +238,13 @@ test('caps: torrents, peers per torrent, peers in total; refused peers still get
   assert.is(s.announce(0, ann(2)).refused, undefined);
 });
 
-test('slot arrays grow and shrink; peer ids returned for the dictionary model', () => {
+test('the peer slabs grow and shrink; peer ids returned for the dictionary model', () => {
   const clock = new ManualClock();
-  const s = new SwarmStore({ ...LIMITS, maxPeersPerTorrent: 1000 });
-  for (let i = 1; i <= 500; i++) s.announce(0, ann(i));
+  const s = new SwarmStore({ ...LIMITS, maxPeersPerTorrent: 10_000, maxPeers: 100_000 });
+  const empty = s.slabBytes;
+  for (let i = 1; i <= 5000; i++) s.announce(0, ann(i, { numwant: 0 }));
+  const full = s.slabBytes;
+  assert.ok(full >= 5000 * 32 && full <= 5000 * 32 * 2, `5000 IPv4 peers in ${full} bytes`);
   const r = s.announce(0, ann(1, { numwant: 2, wantPeerIds: true }));
   assert.is(r.peerIds!.length, 40);
   const p = r.peers4;
@@ -252,8 +255,8 @@ test('slot arrays grow and shrink; peer ids returned for the dictionary model', 
   clock.advance(100_000);
   for (let k = 0; k < 20; k++) s.sweep(clock.now());
   assert.is(s.peers, 10);
-  const swarm = [...s.swarmList()][0]!;
-  assert.ok(swarm.slots.length <= 16 * 44, `shrunk to ${swarm.slots.length} bytes`);
+  assert.ok(s.slabBytes <= empty * 2, `shrunk from ${full} to ${s.slabBytes} bytes`);
+  assert.is([...s.swarmList()][0]!.index, undefined, 'a swarm of 10 has no index');
   assert.is(s.announce(clock.now(), ann(11)).peers4.length, 60);
 });
 
