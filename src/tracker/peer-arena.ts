@@ -1,23 +1,24 @@
 /**
- * Peer records of one address family, for every swarm, in one buffer (a slab of fixed-size
- * records): no object and no ArrayBuffer per peer or per swarm.
+ * Peer records of one address family, for every swarm, in a few large buffers (a slab of
+ * fixed-size records): no object and no ArrayBuffer per peer, nor per swarm but the biggest.
  *
- * Each swarm's records of this family are a segment: a run of records at `at`, holding
- * `count` peers packed at the front, of one of the capacities in CAPACITIES (every count up
- * to 8, even ones to 16, then steps of about 1.25×: a swarm wastes at most a fifth of its
- * segment). A full
- * segment grows in place when it is the last in the buffer (a swarm filling up, or a big swarm
- * after a rebuild); otherwise it moves to a segment of the next capacity, and the one it leaves
- * goes on its capacity's free list for the next swarm that grows through it. Segments come
- * from the free list, else from the end of the buffer.
+ * Each swarm's records of this family are a segment: a run of records at `at` in `bytes`,
+ * holding `count` peers packed at the front, of one of the capacities in CAPACITIES (every
+ * count up to 8, even ones to 16, then steps of about 1.25×: a swarm wastes at most a fifth of
+ * its segment). Segments live in chunks of CHUNK records, allocated one at a time and never
+ * reallocated, so filling the store leaves no garbage for the GC to find later (V8 frees an
+ * old-generation buffer only at a full GC, which a small heap rarely runs). A full segment
+ * grows in place when it is the last of the newest chunk (a swarm filling up moves no
+ * records); otherwise it moves to a segment of the next capacity, and the one it leaves goes
+ * on its capacity's free list for the next swarm that grows through it. A segment too big for
+ * a quarter chunk (a swarm of hundreds) gets a buffer of its own, and a smaller one when its
+ * swarm shrinks to a quarter (`fit`).
  *
- * Waste (free segments, spare records inside segments, the buffer's unused end) is bounded by
- * a rebuild: every segment copied, in swarm order, into a new buffer, each sized to its count.
- * It runs when the buffer is full (the new one has room for a quarter as much again, the
- * growing swarm placed last so it grows in place) and when the sweep finds the buffer more
- * than twice the records in use (`compactIfWasteful`), so memory follows the peers down after
- * they expire. A rebuild copies each live record once and comes after at least a quarter as
- * many records were handed out, so its cost per announce is a small constant.
+ * Waste (free segments, spare records in segments and chunks) is bounded by a rebuild: every
+ * segment copied, in swarm order, into new chunks, each sized to its count. The sweep runs it
+ * when the buffers hold more than twice the records in use and a few chunks
+ * (`compactIfWasteful`), so memory follows the peers down after they expire; it copies each
+ * live record once, after at least as many were freed.
  */
 
 /** Segment capacities in records: every count up to 8, even ones to 16, then steps of about 1.25×, to 2^31. */
@@ -39,25 +40,32 @@ export function capacityClass(n: number): number {
   return lo;
 }
 
-/** One swarm's records of one family: `count` records at record `at`, in a segment of class `cls` (-1: none). */
+const NO_BYTES = new Uint8Array(0);
+
+/** One swarm's records of one family: `count` records at record `at` of `bytes`, in a segment of class `cls` (-1: none). */
 export class PeerList {
+  bytes: Uint8Array = NO_BYTES;
   at = 0;
   cls = -1;
   count = 0;
 }
 
-/** Records a rebuild leaves free at the end at least (so a small store does not rebuild on every new swarm). */
-const MIN_SPARE = 256;
+/** Records per chunk: 64 KiB of IPv4 records; a few chunks are a small store's whole memory. */
+export const CHUNK = 2048;
+/** Segments bigger than this get their own buffer. */
+const BIG = CHUNK / 4;
 
 export class PeerArena {
-  /** The records; replaced by a rebuild (read it again after `append`). */
-  bytes: Uint8Array;
-  /** Records handed out from the buffer's start (segments in use or free). */
-  private top = 0;
+  /** The chunk segments are cut from now, and the records handed out from it. */
+  private chunk: Uint8Array = NO_BYTES;
+  private top = CHUNK;
+  /** Records in chunks and own buffers (in use, free or spare). */
+  private held = 0;
   /** Records holding a peer. */
   private used = 0;
-  /** Free segments' record offsets, by class. */
-  private free: number[][] = [];
+  /** Free segments (their buffer and record offset), by class. */
+  private freeBytes: Uint8Array[][] = [];
+  private freeAt: number[][] = [];
 
   /**
    * `record`: bytes per record. `lists`: every list that may hold records (the rebuild
@@ -66,26 +74,24 @@ export class PeerArena {
   constructor(
     readonly record: number,
     private readonly lists: () => Iterable<PeerList>,
-  ) {
-    this.bytes = new Uint8Array(MIN_SPARE * record);
-  }
+  ) {}
 
   /** Peers stored. */
   get records(): number {
     return this.used;
   }
-  /** Bytes of the buffer (in use, free, and spare). */
+  /** Bytes of the buffers (records in use, free and spare). */
   get byteLength(): number {
-    return this.bytes.length;
+    return this.held * this.record;
   }
 
-  /** Adds a zeroed record at the end of `l`; returns its slot (index in the list). May rebuild: read `l.at` and `bytes` after. */
+  /** Adds a zeroed record at the end of `l`; returns its slot (index in the list). */
   append(l: PeerList): number {
     if (l.cls < 0 || l.count === CAPACITIES[l.cls]) this.move(l, l.cls < 0 ? 0 : l.cls + 1);
     const slot = l.count++;
     this.used++;
     const o = (l.at + slot) * this.record;
-    this.bytes.fill(0, o, o + this.record);
+    l.bytes.fill(0, o, o + this.record);
     return slot;
   }
 
@@ -94,7 +100,7 @@ export class PeerArena {
     const last = --l.count;
     this.used--;
     const r = this.record;
-    if (i !== last) this.bytes.copyWithin((l.at + i) * r, (l.at + last) * r, (l.at + last + 1) * r);
+    if (i !== last) l.bytes.copyWithin((l.at + i) * r, (l.at + last) * r, (l.at + last + 1) * r);
     if (l.count === 0) this.release(l);
   }
 
@@ -106,68 +112,84 @@ export class PeerArena {
     this.release(l);
   }
 
-  /** Rebuilds when the buffer holds more than twice the records in use (and 2 × MIN_SPARE): call it from the sweep. */
+  /** Moves a list with its own buffer, three quarters empty, into a segment its size (call it after removals). */
+  fit(l: PeerList): void {
+    if (l.count > 0 && CAPACITIES[l.cls]! > BIG && l.count * 4 < CAPACITIES[l.cls]!) this.move(l, capacityClass(l.count));
+  }
+
+  /** Rebuilds when the buffers hold more than twice the records in use and 4 chunks: call it from the sweep. */
   compactIfWasteful(): boolean {
-    if (this.bytes.length / this.record <= 2 * (this.used + MIN_SPARE)) return false;
-    this.rebuild(0);
+    if (this.held <= 2 * this.used + 4 * CHUNK) return false;
+    this.rebuild();
     return true;
   }
 
   private release(l: PeerList): void {
-    if (l.cls >= 0) (this.free[l.cls] ??= []).push(l.at);
+    if (l.cls >= 0) {
+      if (CAPACITIES[l.cls]! > BIG) this.held -= CAPACITIES[l.cls]!; // its own buffer: garbage now
+      else if (l.bytes === this.chunk && l.at + CAPACITIES[l.cls]! === this.top) this.top = l.at; // the newest segment: cut again
+      else {
+        (this.freeBytes[l.cls] ??= []).push(l.bytes);
+        (this.freeAt[l.cls] ??= []).push(l.at);
+      }
+    }
+    l.bytes = NO_BYTES;
     l.cls = -1;
     l.at = 0;
   }
 
-  /** Moves `l` into a segment of class `cls` (bigger than its count). */
+  /** Moves `l` into a segment of class `cls` (at least its count). */
   private move(l: PeerList, cls: number): void {
-    if (this.extend(l, cls)) return;
     const size = CAPACITIES[cls]!;
-    let at = this.free[cls]?.pop();
-    if (at === undefined) {
-      if (this.top + size > this.bytes.length / this.record) {
-        this.rebuild(size, l);
-        if (this.extend(l, cls)) return;
-      }
-      at = this.top;
-      this.top += size;
+    // the last segment of the newest chunk grows in place
+    if (l.bytes === this.chunk && l.at + CAPACITIES[l.cls]! === this.top && l.at + size <= CHUNK && size <= BIG) {
+      this.top = l.at + size;
+      l.cls = cls;
+      return;
     }
+    const [bytes, at] = this.segment(cls);
     const r = this.record;
-    if (l.count > 0) this.bytes.copyWithin(at * r, l.at * r, (l.at + l.count) * r);
+    if (l.count > 0) bytes.set(l.bytes.subarray(l.at * r, (l.at + l.count) * r), at * r);
     this.release(l);
+    l.bytes = bytes;
     l.at = at;
     l.cls = cls;
   }
 
-  /** Grows the segment of `l` in place when it is the last one and the buffer has room (a swarm filling up moves no records). */
-  private extend(l: PeerList, cls: number): boolean {
-    if (l.cls < 0 || l.at + CAPACITIES[l.cls]! !== this.top || l.at + CAPACITIES[cls]! > this.bytes.length / this.record) return false;
-    this.top = l.at + CAPACITIES[cls]!;
-    l.cls = cls;
-    return true;
+  /** A segment of class `cls`: a free one, else cut from the newest chunk (a new one when it lacks room), else a buffer of its own. */
+  private segment(cls: number): [Uint8Array, number] {
+    const size = CAPACITIES[cls]!;
+    if (size > BIG) {
+      this.held += size;
+      return [new Uint8Array(size * this.record), 0];
+    }
+    const at = this.freeAt[cls]?.pop();
+    if (at !== undefined) return [this.freeBytes[cls]!.pop()!, at];
+    if (this.top + size > CHUNK) {
+      this.chunk = new Uint8Array(CHUNK * this.record);
+      this.top = 0;
+      this.held += CHUNK;
+    }
+    this.top += size;
+    return [this.chunk, this.top - size];
   }
 
-  /**
-   * Copies every list into a new buffer, each in the smallest segment for its count, `last`
-   * at the end (so it can grow in place), with room for `extra` more records or a quarter as
-   * many again, whichever is more.
-   */
-  private rebuild(extra: number, last?: PeerList): void {
-    let total = 0;
-    for (const l of this.lists()) if (l.count > 0) total += CAPACITIES[capacityClass(l.count)]!;
-    const r = this.record;
-    const next = new Uint8Array((total + Math.max(extra, total >> 2, MIN_SPARE)) * r);
-    let top = 0;
-    const place = (l: PeerList) => {
-      next.set(this.bytes.subarray(l.at * r, (l.at + l.count) * r), top * r);
-      l.at = top;
-      l.cls = capacityClass(l.count);
-      top += CAPACITIES[l.cls]!;
-    };
-    for (const l of this.lists()) if (l.count > 0 && l !== last) place(l);
-    if (last && last.count > 0) place(last);
-    this.bytes = next;
-    this.top = top;
-    this.free = [];
+  /** Copies every list into new chunks (and own buffers), each in the smallest segment for its count. */
+  private rebuild(): void {
+    this.chunk = NO_BYTES;
+    this.top = CHUNK;
+    this.held = 0;
+    this.freeBytes = [];
+    this.freeAt = [];
+    for (const l of this.lists()) {
+      if (l.count === 0) continue;
+      const cls = capacityClass(l.count);
+      const [bytes, at] = this.segment(cls);
+      const r = this.record;
+      bytes.set(l.bytes.subarray(l.at * r, (l.at + l.count) * r), at * r);
+      l.bytes = bytes;
+      l.at = at;
+      l.cls = cls;
+    }
   }
 }

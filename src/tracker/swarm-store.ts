@@ -269,7 +269,7 @@ export class SwarmStore {
       if (swarm && self >= 0) {
         // a leecher that stops with nothing left finished without saying `completed` (aria2 with --seed-time=0)
         const l = v6 ? swarm.p6 : swarm.p4;
-        const flags = (v6 ? this.a6 : this.a4).bytes[(l.at + self) * (A + 28) + A + OFF_FLAGS]!;
+        const flags = l.bytes[(l.at + self) * (A + 28) + A + OFF_FLAGS]!;
         if (a.left === 0 && (flags & (F_SEEDER | F_COMPLETED)) === 0) swarm.downloaded++;
         this.remove(swarm, v6, self);
       }
@@ -296,8 +296,9 @@ export class SwarmStore {
         self = this.add(swarm, a.address, v6, a.port);
         added = true;
       }
-      const b = (v6 ? this.a6 : this.a4).bytes;
-      const o = ((v6 ? swarm.p6 : swarm.p4).at + self) * (A + 28) + A;
+      const l = v6 ? swarm.p6 : swarm.p4;
+      const b = l.bytes;
+      const o = (l.at + self) * (A + 28) + A;
       const before = b[o + OFF_FLAGS]!;
       let flags = before;
       let finished = false;
@@ -345,10 +346,11 @@ export class SwarmStore {
     const now = SwarmStore.seconds(nowMs);
     const seeders: { address: Uint8Array; port: number; seeder: boolean }[] = [];
     const leechers: typeof seeders = [];
-    for (const [l, b, A] of [
-      [s.p4, this.a4.bytes, 4],
-      [s.p6, this.a6.bytes, 16],
+    for (const [l, A] of [
+      [s.p4, 4],
+      [s.p6, 16],
     ] as const) {
+      const b = l.bytes;
       for (let i = 0, o = l.at * (A + 28); i < l.count && seeders.length < max; i++, o += A + 28) {
         if (readU32LE(b, o + A + OFF_EXPIRY) < now) continue;
         const port = (b[o + A]! << 8) | b[o + A + 1]!;
@@ -370,7 +372,7 @@ export class SwarmStore {
   private find(s: Swarm, addr: Uint8Array, v6: boolean, port: number): number {
     const l = v6 ? s.p6 : s.p4;
     if (l.count === 0) return -1;
-    const b = (v6 ? this.a6 : this.a4).bytes;
+    const b = l.bytes;
     const A = addr.length;
     const R = A + 28;
     if (s.index) {
@@ -395,7 +397,7 @@ export class SwarmStore {
     const l = v6 ? s.p6 : s.p4;
     const arena = v6 ? this.a6 : this.a4;
     const i = arena.append(l);
-    const b = arena.bytes;
+    const b = l.bytes;
     const A = addr.length;
     const o = (l.at + i) * (A + 28);
     b.set(addr, o);
@@ -413,7 +415,7 @@ export class SwarmStore {
     const l = v6 ? s.p6 : s.p4;
     const arena = v6 ? this.a6 : this.a4;
     const A = v6 ? 16 : 4;
-    if ((arena.bytes[(l.at + i) * (A + 28) + A + OFF_FLAGS]! & F_COMPLETE) === F_COMPLETE) {
+    if ((l.bytes[(l.at + i) * (A + 28) + A + OFF_FLAGS]! & F_COMPLETE) === F_COMPLETE) {
       s.seeders--;
       this.totalSeeders--;
     }
@@ -455,8 +457,8 @@ export class SwarmStore {
     const n6 = families === 'both' || v6 ? s.p6.count : 0;
     const n = n4 + n6;
     if (n === 0) return none();
-    const b4 = this.a4.bytes;
-    const b6 = this.a6.bytes;
+    const b4 = s.p4.bytes;
+    const b6 = s.p6.bytes;
     const base4 = s.p4.at * RECORD4;
     const base6 = s.p6.at * RECORD6;
     const self4 = v6 ? -1 : self;
@@ -546,14 +548,17 @@ export class SwarmStore {
       const l = v6 ? s.p6 : s.p4;
       const A = v6 ? 16 : 4;
       for (let i = l.count - 1; i >= 0; i--) {
-        if (readU32LE((v6 ? this.a6 : this.a4).bytes, (l.at + i) * (A + 28) + A + OFF_EXPIRY) < now) {
+        if (readU32LE(l.bytes, (l.at + i) * (A + 28) + A + OFF_EXPIRY) < now) {
           this.remove(s, v6, i);
           removed++;
           if (s.count === 0) return removed; // pruned
         }
       }
     }
-    if (removed > 0 && s.index && s.count * 8 < s.index.length) this.reindex(s);
+    if (removed === 0) return 0;
+    this.a4.fit(s.p4);
+    this.a6.fit(s.p6);
+    if (s.index && s.count * 8 < s.index.length) this.reindex(s);
     return removed;
   }
 
@@ -562,11 +567,11 @@ export class SwarmStore {
   private entryHash(s: Swarm, e: number): number {
     if (e > 0) {
       const o = (s.p4.at + e - 1) * RECORD4;
-      const b = this.a4.bytes;
+      const b = s.p4.bytes;
       return peerHash(b, o, 4, (b[o + 4]! << 8) | b[o + 5]!);
     }
     const o = (s.p6.at - e - 1) * RECORD6;
-    const b = this.a6.bytes;
+    const b = s.p6.bytes;
     return peerHash(b, o, 16, (b[o + 16]! << 8) | b[o + 17]!);
   }
 

@@ -1,7 +1,7 @@
 // deadline: 20s
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { CAPACITIES, capacityClass, PeerArena, PeerList } from '../../src/tracker/peer-arena';
+import { CAPACITIES, capacityClass, CHUNK, PeerArena, PeerList } from '../../src/tracker/peer-arena';
 
 const RECORD = 8;
 
@@ -9,20 +9,20 @@ const RECORD = 8;
 function setup(n: number) {
   const lists = Array.from({ length: n }, () => new PeerList());
   const arena = new PeerArena(RECORD, () => lists);
-  const view = () => new DataView(arena.bytes.buffer, arena.bytes.byteOffset, arena.bytes.length);
+  const view = (l: number) => new DataView(lists[l]!.bytes.buffer, lists[l]!.bytes.byteOffset, lists[l]!.bytes.length);
   const add = (l: number, serial: number) => {
     const slot = arena.append(lists[l]!);
     const o = (lists[l]!.at + slot) * RECORD;
-    view().setUint32(o, l);
-    view().setUint32(o + 4, serial);
+    view(l).setUint32(o, l);
+    view(l).setUint32(o + 4, serial);
   };
   /** The serials of list `l`, in slot order (checking every record is tagged with `l`). */
   const serials = (l: number) => {
     const out: number[] = [];
     for (let i = 0; i < lists[l]!.count; i++) {
       const o = (lists[l]!.at + i) * RECORD;
-      assert.is(view().getUint32(o), l, `list ${l} slot ${i} belongs to it`);
-      out.push(view().getUint32(o + 4));
+      assert.is(view(l).getUint32(o), l, `list ${l} slot ${i} belongs to it`);
+      out.push(view(l).getUint32(o + 4));
     }
     return out;
   };
@@ -74,30 +74,38 @@ test('lists keep their records through growth, removal (last moves into the hole
   for (let l = 0; l < lists.length; l++) assert.equal(serials(l), model[l], `list ${l}`);
   assert.is(arena.records, model.reduce((n, m) => n + m.length, 0));
   // no two lists share a record
-  const owner = new Map<number, number>();
+  const owner = new Map<Uint8Array, Map<number, number>>();
   lists.forEach((list, l) => {
+    const o = owner.get(list.bytes) ?? new Map<number, number>();
+    owner.set(list.bytes, o);
     for (let i = 0; i < CAPACITIES[list.cls]!; i++) {
-      assert.is(owner.get(list.at + i), undefined, `record ${list.at + i} of list ${l} is not another list's`);
-      owner.set(list.at + i, l);
+      assert.is(o.get(list.at + i), undefined, `record ${list.at + i} of list ${l} is not another list's`);
+      o.set(list.at + i, l);
     }
   });
 });
 
-test('a list filling up at the end of the buffer grows in place; the buffer follows the records down', () => {
-  const { lists, arena, add, serials } = setup(2);
-  for (let i = 0; i < 10_000; i++) add(0, i);
-  assert.ok(arena.byteLength <= 10_000 * RECORD * 1.6, `10,000 records in ${arena.byteLength / RECORD} (growth by a quarter, one list)`);
-  add(1, 1);
-  for (let i = 0; i < 9_990; i++) arena.remove(lists[0]!, 0);
+test('lists filling up one after another grow in place in shared chunks; a big list has its own buffer; the buffers follow the records down', () => {
+  const { lists, arena, add, serials } = setup(1001);
+  for (let l = 0; l < 1000; l++) for (let i = 0; i < 10; i++) add(l, i);
+  const chunks = Math.ceil((1000 * 10) / CHUNK);
+  assert.is(arena.byteLength, chunks * CHUNK * RECORD, `10,000 records in ${chunks} chunks, nothing moved`);
+  assert.is(new Set(lists.slice(0, 1000).map((l) => l.bytes)).size, chunks);
+  for (let i = 0; i < 5000; i++) add(1000, i);
+  assert.ok(lists[1000]!.bytes.length <= 5000 * RECORD * 1.25, 'a big list: its own buffer, at most a quarter spare');
+  assert.not.ok(arena.compactIfWasteful(), 'nothing to gain');
+  for (let l = 0; l < 999; l++) arena.clear(lists[l]!);
+  for (let i = 0; i < 4990; i++) arena.remove(lists[1000]!, 0);
+  assert.is(arena.records, 20);
   assert.ok(arena.compactIfWasteful(), 'mostly empty: rebuilt');
-  assert.ok(arena.byteLength <= 1024 * RECORD, `${arena.byteLength / RECORD} records left for 11`);
-  assert.is(serials(0).length, 10);
-  assert.equal(serials(1), [1]);
-  assert.not.ok(arena.compactIfWasteful(), 'nothing more to gain');
-  arena.clear(lists[0]!);
-  arena.clear(lists[0]!);
-  assert.is(arena.records, 1);
-  assert.is(lists[0]!.cls, -1, 'an emptied list holds no segment');
+  assert.is(arena.byteLength, CHUNK * RECORD, 'one chunk left for 20 records');
+  assert.equal(serials(999), [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+  assert.is(serials(1000).length, 10);
+  assert.is(lists[1000]!.bytes, lists[999]!.bytes, 'the big list, small again, back in a chunk');
+  arena.clear(lists[999]!);
+  arena.clear(lists[999]!);
+  assert.is(arena.records, 10);
+  assert.is(lists[999]!.cls, -1, 'an emptied list holds no segment');
 });
 
 test.run();
