@@ -13,10 +13,9 @@
  *
  * The peer id is kept whole: the dictionary model (BEP 3, `compact=0`) hands it out.
  *
- * A swarm past INDEX_MIN_PEERS peers also gets an index: an open-addressing hash table
- * (linear probing, Int32Array, at most half full) from address and port to slot (slot + 1 for
- * IPv4, -(slot + 1) for IPv6), so an announce into a 5,000-peer swarm finds its peer in a probe
- * or two instead of a scan. Small swarms (most of a mesh's) scan their few records and carry
+ * A swarm past INDEX_MIN_PEERS peers also gets an index (src/tracker/peer-index.ts): a hash
+ * table from address and port to slot, so an announce into a 5,000-peer swarm finds its peer
+ * in a probe or two instead of a scan. Small swarms (most of a mesh's) scan their few records and carry
  * no index.
  *
  * Seeders (BEP 3 `complete`): a peer saying `left=0` is handed out like any other peer and is
@@ -40,13 +39,12 @@
 import { INFO_HASH_SIZE, PEER_ID_SIZE, type AnnounceEvent } from '../codec/tracker-protocol.js';
 
 import { PeerArena, PeerList } from './peer-arena.js';
+import { INDEX_MIN_PEERS, indexDelete, indexFind, indexInsert, peerHash, RECORD4, RECORD6, reindex } from './peer-index.js';
 
-/** Record layout, after the address of A bytes (see the header): port at A, then these. */
+/** Record layout, after the address of A bytes (see the header): port at A, then these; RECORD4 and RECORD6 bytes in all. */
 const OFF_FLAGS = 2;
 const OFF_EXPIRY = 4;
 const OFF_PEER_ID = 8;
-const RECORD4 = 4 + 28;
-const RECORD6 = 16 + 28;
 const F_SEEDER = 1;
 /** This peer's `completed` was counted in `downloaded` (counted once per peer). */
 const F_COMPLETED = 4;
@@ -55,8 +53,6 @@ const F_PROVEN = 8;
 const F_COMPLETE = F_SEEDER | F_PROVEN;
 /** Only between `add` and the end of that announce: the peer has no state yet (no seeder transition). */
 const F_NEW = 0x80;
-/** Swarms up to this many peers are scanned (a few cache lines); bigger ones get an index. */
-const INDEX_MIN_PEERS = 24;
 
 export interface StoreLimits {
   maxTorrents: number;
@@ -406,8 +402,8 @@ export class SwarmStore {
     b[o + A + OFF_FLAGS] = F_NEW;
     this.totalPeers++;
     const count = s.count;
-    if (s.index && count * 2 <= s.index.length) this.indexInsert(s, s.index, v6 ? -i - 1 : i + 1);
-    else if (s.index || count > INDEX_MIN_PEERS) this.reindex(s);
+    if (s.index && count * 2 <= s.index.length) indexInsert(s, s.index, v6 ? -i - 1 : i + 1);
+    else if (s.index || count > INDEX_MIN_PEERS) reindex(s);
     return i;
   }
 
@@ -423,8 +419,8 @@ export class SwarmStore {
     const last = l.count - 1;
     if (s.index) {
       // while both records are still in place
-      this.indexDelete(s, s.index, v6 ? -i - 1 : i + 1);
-      if (i !== last) s.index[this.indexFind(s, s.index, v6 ? -last - 1 : last + 1)] = v6 ? -i - 1 : i + 1;
+      indexDelete(s, s.index, v6 ? -i - 1 : i + 1);
+      if (i !== last) s.index[indexFind(s, s.index, v6 ? -last - 1 : last + 1)] = v6 ? -i - 1 : i + 1;
     }
     arena.remove(l, i);
     if (s.count === 0) this.prune(s);
@@ -558,66 +554,8 @@ export class SwarmStore {
     if (removed === 0) return 0;
     this.a4.fit(s.p4);
     this.a6.fit(s.p6);
-    if (s.index && s.count * 8 < s.index.length) this.reindex(s);
+    if (s.index && s.count * 8 < s.index.length) reindex(s);
     return removed;
-  }
-
-  // ---- the index (see the header): entries are slot + 1 (IPv4) or -(slot + 1) (IPv6) ----
-
-  private entryHash(s: Swarm, e: number): number {
-    if (e > 0) {
-      const o = (s.p4.at + e - 1) * RECORD4;
-      const b = s.p4.bytes;
-      return peerHash(b, o, 4, (b[o + 4]! << 8) | b[o + 5]!);
-    }
-    const o = (s.p6.at - e - 1) * RECORD6;
-    const b = s.p6.bytes;
-    return peerHash(b, o, 16, (b[o + 16]! << 8) | b[o + 17]!);
-  }
-
-  private indexInsert(s: Swarm, t: Int32Array, e: number): void {
-    const mask = t.length - 1;
-    let p = this.entryHash(s, e) & mask;
-    while (t[p] !== 0) p = (p + 1) & mask;
-    t[p] = e;
-  }
-
-  /** Position of entry `e` in the table (it must be there). */
-  private indexFind(s: Swarm, t: Int32Array, e: number): number {
-    const mask = t.length - 1;
-    let p = this.entryHash(s, e) & mask;
-    while (t[p] !== e) p = (p + 1) & mask;
-    return p;
-  }
-
-  /** Removes entry `e` (its record still in place), shifting later entries of its run back. */
-  private indexDelete(s: Swarm, t: Int32Array, e: number): void {
-    const mask = t.length - 1;
-    let hole = this.indexFind(s, t, e);
-    for (let j = (hole + 1) & mask; t[j] !== 0; j = (j + 1) & mask) {
-      const home = this.entryHash(s, t[j]!) & mask;
-      // move the entry at j into the hole unless its home lies cyclically in (hole, j]
-      const between = hole <= j ? home > hole && home <= j : home > hole || home <= j;
-      if (!between) {
-        t[hole] = t[j]!;
-        hole = j;
-      }
-    }
-    t[hole] = 0;
-  }
-
-  /** Rebuilds (or drops) a swarm's index for its current size: at most half full, at least a quarter. */
-  private reindex(s: Swarm): void {
-    if (s.count <= INDEX_MIN_PEERS / 2) {
-      s.index = undefined;
-      return;
-    }
-    let size = 64;
-    while (size < s.count * 2 + 2) size *= 2;
-    const t = new Int32Array(size);
-    for (let i = 0; i < s.p4.count; i++) this.indexInsert(s, t, i + 1);
-    for (let i = 0; i < s.p6.count; i++) this.indexInsert(s, t, -i - 1);
-    s.index = t;
   }
 }
 
@@ -633,11 +571,4 @@ function sameEndpoint(b: Uint8Array, o: number, addr: Uint8Array, port: number):
   if (b[o + A] !== port >>> 8 || b[o + A + 1] !== (port & 0xff)) return false;
   for (let k = 0; k < A; k++) if (b[o + k] !== addr[k]) return false;
   return true;
-}
-
-/** FNV-1a over the address bytes, seeded with the port. */
-function peerHash(b: Uint8Array, at: number, alen: number, port: number): number {
-  let h = Math.imul(0x811c9dc5 ^ port, 0x01000193);
-  for (let k = 0; k < alen; k++) h = Math.imul(h ^ b[at + k]!, 0x01000193);
-  return (h ^ (h >>> 15)) >>> 0;
 }
