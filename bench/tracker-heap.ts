@@ -1,6 +1,7 @@
 /**
  * Memory per tracked peer of the swarm store alone: TORRENTS torrents × PEERS peers announced
- * straight into a SwarmStore (default 10,000 × 10, the router bench's shape), with a full GC
+ * straight into a SwarmStore (default 10,000 × 10, the router bench's shape; one swarm after
+ * another, or with ORDER=interleaved one peer per swarm in turn), with a full GC
  * before and after (run under node --expose-gc; bundled by bench/tracker.mjs and
  * bench/swarm-memory.mjs). Counts V8 heap plus ArrayBuffer backing stores (the peer slots),
  * and prints the RSS change beside it (noisier: allocator slack, pages touched).
@@ -25,9 +26,13 @@ const peerId = Buffer.alloc(20, 0x2d);
 const address = new Uint8Array(4);
 const before = mem();
 const started = process.hrtime.bigint();
-for (let t = 0; t < TORRENTS; t++) {
+// ORDER=interleaved: peers arrive in every swarm in turn (each swarm grows a little at a time)
+const interleaved = process.env.ORDER === 'interleaved';
+for (let k = 0; k < total; k++) {
+  const t = interleaved ? k % TORRENTS : Math.floor(k / PEERS);
+  const p = interleaved ? Math.floor(k / TORRENTS) : k % PEERS;
   infoHash.writeUInt32BE(t, 16);
-  for (let p = 0; p < PEERS; p++) {
+  {
     const n = t * PEERS + p; // every peer its own address
     address[0] = 10;
     address[1] = (n >> 16) & 255;

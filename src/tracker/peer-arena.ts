@@ -14,11 +14,13 @@
  * a quarter chunk (a swarm of hundreds) gets a buffer of its own, and a smaller one when its
  * swarm shrinks to a quarter (`fit`).
  *
- * Waste (free segments, spare records in segments and chunks) is bounded by a rebuild: every
- * segment copied, in swarm order, into new chunks, each sized to its count. The sweep runs it
- * when the buffers hold more than twice the records in use and a few chunks
- * (`compactIfWasteful`), so memory follows the peers down after they expire; it copies each
- * live record once, after at least as many were freed.
+ * Waste (free segments, spare records in segments and chunks) is bounded by compaction, in
+ * place: the segments slid down, in chunk order, each refitted to its count, and the chunks
+ * left empty dropped. It runs when the chunks hold more than twice the records in use plus 4
+ * chunks: before a new chunk would be cut (peers arriving in many swarms at once leave each
+ * swarm's old segments behind), and from the sweep (`compactIfWasteful`), so memory follows
+ * the peers down after they expire. It copies each live record at most once, after at least
+ * as many records were wasted.
  */
 
 /** Segment capacities in records: every count up to 8, even ones to 16, then steps of about 1.25×, to 2^31. */
@@ -56,7 +58,8 @@ export const CHUNK = 2048;
 const BIG = CHUNK / 4;
 
 export class PeerArena {
-  /** The chunk segments are cut from now, and the records handed out from it. */
+  /** The chunks, oldest first; segments are cut from the last, `top` records of it so far. */
+  private chunks: Uint8Array[] = [];
   private chunk: Uint8Array = NO_BYTES;
   private top = CHUNK;
   /** Records in chunks and own buffers (in use, free or spare). */
@@ -68,8 +71,8 @@ export class PeerArena {
   private freeAt: number[][] = [];
 
   /**
-   * `record`: bytes per record. `lists`: every list that may hold records (the rebuild
-   * walks them; lists with no records are passed over).
+   * `record`: bytes per record. `lists`: every list that may hold records (compaction walks
+   * them; lists with no records are passed over).
    */
   constructor(
     readonly record: number,
@@ -117,10 +120,10 @@ export class PeerArena {
     if (l.count > 0 && CAPACITIES[l.cls]! > BIG && l.count * 4 < CAPACITIES[l.cls]!) this.move(l, capacityClass(l.count));
   }
 
-  /** Rebuilds when the buffers hold more than twice the records in use and 4 chunks: call it from the sweep. */
+  /** Compacts when the buffers hold more than twice the records in use and 4 chunks: call it from the sweep. */
   compactIfWasteful(): boolean {
     if (this.held <= 2 * this.used + 4 * CHUNK) return false;
-    this.rebuild();
+    this.compact();
     return true;
   }
 
@@ -166,30 +169,55 @@ export class PeerArena {
     const at = this.freeAt[cls]?.pop();
     if (at !== undefined) return [this.freeBytes[cls]!.pop()!, at];
     if (this.top + size > CHUNK) {
-      this.chunk = new Uint8Array(CHUNK * this.record);
-      this.top = 0;
-      this.held += CHUNK;
+      // compaction first, when it can spare the new chunk
+      if (this.held + CHUNK > 2 * this.used + 4 * CHUNK) this.compact();
+      if (this.top + size > CHUNK) {
+        this.chunk = new Uint8Array(CHUNK * this.record);
+        this.chunks.push(this.chunk);
+        this.top = 0;
+        this.held += CHUNK;
+      }
     }
     this.top += size;
     return [this.chunk, this.top - size];
   }
 
-  /** Copies every list into new chunks (and own buffers), each in the smallest segment for its count. */
-  private rebuild(): void {
-    this.chunk = NO_BYTES;
-    this.top = CHUNK;
-    this.held = 0;
+  /**
+   * Slides every segment in the chunks down to the front, in chunk order, refitted to its
+   * count; drops the chunks left empty. Safe in place: a segment's new place never lies past
+   * its old one (it is no bigger, and everything before it only shrank), so nothing not yet
+   * moved is overwritten.
+   */
+  private compact(): void {
+    const order = new Map<Uint8Array, number>();
+    this.chunks.forEach((c, i) => order.set(c, i));
+    const lists: PeerList[] = [];
+    for (const l of this.lists()) if (l.count > 0 && order.has(l.bytes)) lists.push(l);
+    lists.sort((a, b) => order.get(a.bytes)! - order.get(b.bytes)! || a.at - b.at);
+    const r = this.record;
+    let ci = 0;
+    let top = 0;
+    for (const l of lists) {
+      const cls = capacityClass(l.count);
+      const size = CAPACITIES[cls]!;
+      if (top + size > CHUNK) {
+        ci++;
+        top = 0;
+      }
+      const to = this.chunks[ci]!;
+      if (to === l.bytes) to.copyWithin(top * r, l.at * r, (l.at + l.count) * r);
+      else to.set(l.bytes.subarray(l.at * r, (l.at + l.count) * r), top * r);
+      l.bytes = to;
+      l.at = top;
+      l.cls = cls;
+      top += size;
+    }
+    const keep = lists.length > 0 ? ci + 1 : 0;
+    this.held -= (this.chunks.length - keep) * CHUNK;
+    this.chunks.length = keep;
+    this.chunk = this.chunks[keep - 1] ?? NO_BYTES;
+    this.top = keep > 0 ? top : CHUNK;
     this.freeBytes = [];
     this.freeAt = [];
-    for (const l of this.lists()) {
-      if (l.count === 0) continue;
-      const cls = capacityClass(l.count);
-      const [bytes, at] = this.segment(cls);
-      const r = this.record;
-      bytes.set(l.bytes.subarray(l.at * r, (l.at + l.count) * r), at * r);
-      l.bytes = bytes;
-      l.at = at;
-      l.cls = cls;
-    }
   }
 }

@@ -97,6 +97,9 @@ test('lists filling up one after another grow in place in shared chunks; a big l
   for (let l = 0; l < 999; l++) arena.clear(lists[l]!);
   for (let i = 0; i < 4990; i++) arena.remove(lists[1000]!, 0);
   assert.is(arena.records, 20);
+  const own = lists[1000]!.bytes;
+  arena.fit(lists[1000]!);
+  assert.is.not(lists[1000]!.bytes, own, 'a big list three quarters empty leaves its own buffer');
   assert.ok(arena.compactIfWasteful(), 'mostly empty: rebuilt');
   assert.is(arena.byteLength, CHUNK * RECORD, 'one chunk left for 20 records');
   assert.equal(serials(999), [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
@@ -106,6 +109,14 @@ test('lists filling up one after another grow in place in shared chunks; a big l
   arena.clear(lists[999]!);
   assert.is(arena.records, 10);
   assert.is(lists[999]!.cls, -1, 'an emptied list holds no segment');
+});
+
+test('lists growing all at once (peers arriving in many swarms) leave old segments behind: compaction bounds the waste', () => {
+  const { arena, add, serials } = setup(2000);
+  for (let n = 0; n < 60; n++) for (let l = 0; l < 2000; l++) add(l, n);
+  assert.is(arena.records, 120_000);
+  assert.ok(arena.byteLength <= (2 * 120_000 + 5 * CHUNK) * RECORD, `${arena.byteLength / RECORD} records held for 120,000`);
+  for (const l of [0, 999, 1999]) assert.equal(serials(l), Array.from({ length: 60 }, (_, i) => i));
 });
 
 test.run();

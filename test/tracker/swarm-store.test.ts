@@ -140,6 +140,39 @@ test('a big swarm\'s index finds every peer through adds, removals and expiry (c
   assert.ok(swarm.index, 'a swarm this size has an index');
 });
 
+test('many swarms filled in turn, IPv4 and IPv6, then mostly expired: every swarm lists exactly its live peers, and the slabs shrink', () => {
+  const clock = new ManualClock();
+  const s = new SwarmStore({ ...LIMITS, maxTorrents: 1000, maxPeersPerTorrent: 1000, maxPeers: 100_000 });
+  const endpoint = (t: number, n: number) => (n % 4 === 0 ? { address: v6(n), port: 7000 + t } : { address: v4(n), port: 6000 + t });
+  const model = new Map<number, Set<string>>(); // torrent -> "family:port:last address byte"
+  const key = (address: Uint8Array, port: number) => `${address.length}:${port}:${address[address.length - 1]}`;
+  // round robin: every swarm grows a little at a time, so segments move and free segments are reused
+  for (let n = 1; n <= 120; n++)
+    for (let t = 0; t < 240; t++) {
+      if (n > 5 + (t % 116)) continue;
+      const e = endpoint(t, n);
+      // swarms t % 6 === 0 keep announcing; the others go silent after their peers' first announce
+      s.announce(clock.now(), ann(n, { infoHash: hash(t), ...e, numwant: 0 }));
+      if (!model.has(t)) model.set(t, new Set());
+      model.get(t)!.add(key(e.address, e.port));
+    }
+  const full = s.slabBytes;
+  assert.is(s.peers, [...model.values()].reduce((k, m) => k + m.size, 0));
+  for (let sec = 1; sec <= 400; sec++) {
+    clock.advance(1000);
+    if (sec % 100 === 0)
+      for (let t = 0; t < 240; t += 6) for (let n = 1; n <= 5 + (t % 116); n++) s.announce(clock.now(), ann(n, { infoHash: hash(t), ...endpoint(t, n), numwant: 0 }));
+    s.sweep(clock.now());
+  }
+  for (let t = 0; t < 240; t++) {
+    const listed = s.peersOf(String.fromCharCode(...hash(t)), clock.now(), 1000).map((p) => key(p.address, p.port));
+    if (t % 6 === 0) assert.equal(listed.sort(), [...model.get(t)!].sort(), `swarm ${t}`);
+    else assert.equal(listed, [], `swarm ${t} expired`);
+  }
+  assert.is(s.torrents, 40);
+  assert.ok(s.slabBytes < full / 2, `slabs shrank from ${full} to ${s.slabBytes} bytes`);
+});
+
 test('a leecher becoming a seeder, or stopping with nothing left, counts as one download', () => {
   const s = new SwarmStore(LIMITS);
   s.announce(0, ann(1, { left: 0 })); // a seeder from the start: not a download
