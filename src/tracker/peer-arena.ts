@@ -145,7 +145,7 @@ export class PeerArena {
   private move(l: PeerList, cls: number): void {
     const size = CAPACITIES[cls]!;
     // the last segment of the newest chunk grows in place
-    if (l.bytes === this.chunk && l.at + CAPACITIES[l.cls]! === this.top && l.at + size <= CHUNK && size <= BIG) {
+    if (l.cls >= 0 && l.bytes === this.chunk && l.at + CAPACITIES[l.cls]! === this.top && l.at + size <= CHUNK && size <= BIG) {
       this.top = l.at + size;
       l.cls = cls;
       return;

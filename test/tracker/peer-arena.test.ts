@@ -47,7 +47,7 @@ test('capacity classes: every count up to 8, even counts to 16, then steps of at
   }
 });
 
-test('lists keep their records through growth, removal (last moves into the hole), free-list reuse and rebuilds', () => {
+test('lists keep their records through growth, removal (last moves into the hole), free-list reuse and compaction', () => {
   const { lists, arena, add, serials } = setup(50);
   const model: number[][] = lists.map(() => []);
   let seed = 7;
@@ -100,7 +100,7 @@ test('lists filling up one after another grow in place in shared chunks; a big l
   const own = lists[1000]!.bytes;
   arena.fit(lists[1000]!);
   assert.is.not(lists[1000]!.bytes, own, 'a big list three quarters empty leaves its own buffer');
-  assert.ok(arena.compactIfWasteful(), 'mostly empty: rebuilt');
+  assert.ok(arena.compactIfWasteful(), 'mostly empty: compacted');
   assert.is(arena.byteLength, CHUNK * RECORD, 'one chunk left for 20 records');
   assert.equal(serials(999), [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
   assert.is(serials(1000).length, 10);
