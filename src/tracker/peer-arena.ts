@@ -11,8 +11,8 @@
  * grows in place when it is the last of the newest chunk (a swarm filling up moves no
  * records); otherwise it moves to a segment of the next capacity, and the one it leaves goes
  * on its capacity's free list for the next swarm that grows through it. A segment too big for
- * a quarter chunk (a swarm of hundreds) gets a buffer of its own, and a smaller one when its
- * swarm shrinks to a quarter (`fit`).
+ * a quarter chunk (a swarm of hundreds) gets a buffer of its own, and a smaller segment when
+ * its swarm shrinks to a quarter.
  *
  * Waste (free segments, spare records in segments and chunks) is bounded by compaction, in
  * place: the segments slid down, in chunk order, each refitted to its count, and the chunks
@@ -98,13 +98,18 @@ export class PeerArena {
     return slot;
   }
 
-  /** Removes slot `i` of `l`: the last record moves into its place. An emptied list gives its segment back. */
+  /**
+   * Removes slot `i` of `l`: the last record moves into its place. An emptied list gives its
+   * segment back; a list with its own buffer, three quarters empty, moves into a segment its
+   * size (records keep their order: read `l.bytes` and `l.at` again).
+   */
   remove(l: PeerList, i: number): void {
     const last = --l.count;
     this.used--;
     const r = this.record;
     if (i !== last) l.bytes.copyWithin((l.at + i) * r, (l.at + last) * r, (l.at + last + 1) * r);
     if (l.count === 0) this.release(l);
+    else if (CAPACITIES[l.cls]! > BIG && l.count * 4 < CAPACITIES[l.cls]!) this.move(l, capacityClass(l.count));
   }
 
   /** Gives back the segment of `l` and all its records (a swarm dropped whole). */
@@ -113,11 +118,6 @@ export class PeerArena {
     this.used -= l.count;
     l.count = 0;
     this.release(l);
-  }
-
-  /** Moves a list with its own buffer, three quarters empty, into a segment its size (call it after removals). */
-  fit(l: PeerList): void {
-    if (l.count > 0 && CAPACITIES[l.cls]! > BIG && l.count * 4 < CAPACITIES[l.cls]!) this.move(l, capacityClass(l.count));
   }
 
   /** Compacts when the buffers hold more than twice the records in use and 4 chunks: call it from the sweep. */

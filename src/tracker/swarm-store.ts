@@ -552,8 +552,6 @@ export class SwarmStore {
       }
     }
     if (removed === 0) return 0;
-    this.a4.fit(s.p4);
-    this.a6.fit(s.p6);
     if (s.index && s.count * 8 < s.index.length) reindex(s);
     return removed;
   }
