@@ -43,11 +43,11 @@ function alive(pid) {
     return e.code === 'EPERM';
   }
 }
-// bundles of earlier runs that are gone (killed before their cleanup)
+// bundles of earlier runs that are gone (killed before their cleanup), and of the old layout
 if (existsSync(buildRoot)) {
   for (const name of readdirSync(buildRoot)) {
     const m = /^run-(\d+)$/.exec(name);
-    if (!m || !alive(Number(m[1]))) rmSync(join(buildRoot, name), { recursive: true, force: true });
+    if ((m && !alive(Number(m[1]))) || name === 'test') rmSync(join(buildRoot, name), { recursive: true, force: true });
   }
 }
 process.on('exit', () => rmSync(outdir, { recursive: true, force: true }));
