@@ -12,8 +12,9 @@
 //     fsync of the data apart, printed here too; libtorrent: the client's own status polled
 //     every 10 ms, no fsync);
 //   - CPU seconds (user + system) per GiB: meshseed's daemon from /proc/<pid>/stat between
-//     its "download started" and "download complete" lines; libtorrent's getrusage from the
-//     moment the torrent is added to completion (it reports it);
+//     its "download started" and "download complete" lines (and its main thread alone, from
+//     /proc/<pid>/task/<pid>/stat); libtorrent's getrusage from the moment the torrent is
+//     added to completion (it reports it); the libtorrent seeder's, per GiB it sent to each;
 //   - peak resident memory: meshseed's daemon (VmHWM), with its resident size just before the
 //     download (Node, our code, the torrent loaded) and, at the end, how much of it is the
 //     node binary's pages (RssFile) and how much anonymous memory (RssAnon: heap, buffers, malloc);
