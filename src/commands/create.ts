@@ -15,6 +15,11 @@ import { progressSink } from './torrent-common.js';
 
 /** Most hashing threads (-t): mktorrent's limit is the same order; more than the cores only costs memory. */
 const MAX_THREADS = 64;
+/**
+ * Most memory for pieces being read and hashed (two per thread): with 16 MiB pieces (data over
+ * 12.5 GiB) on a 4-core router, -t 4 would hold 128 MiB; fewer pieces are hashed at once then.
+ */
+const MAX_PIECE_MEMORY = 64 << 20;
 /** libuv's thread pool when UV_THREADPOOL_SIZE is not set: it runs the hashes and the reads. */
 const UV_DEFAULT_POOL = 4;
 
@@ -126,7 +131,7 @@ Examples:
     try {
       problems = await hashFilesParallel(source.files, {
         pieceLength,
-        lanes: threads,
+        lanes: Math.max(1, Math.min(threads, Math.floor(MAX_PIECE_MEMORY / (2 * pieceLength)))),
         onPiece: (i, digest) => {
           if (digest) pieces.set(digest, i * 20);
         },
