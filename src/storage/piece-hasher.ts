@@ -47,6 +47,8 @@ export interface HashOptions {
   onPiece(index: number, digest: Buffer | undefined): void;
   /** Called after each chunk with the stream bytes done so far (skipped bytes included). */
   onProgress?(done: number, total: number): void;
+  /** The two read buffers (instead of two new ones of chunkSize): a caller that checks torrent after torrent reuses its own. */
+  buffers?: [Buffer, Buffer];
 }
 
 export const DEFAULT_CHUNK_SIZE = 1 << 20;
@@ -112,7 +114,7 @@ export async function hashFiles(files: readonly StreamFile[], options: HashOptio
   const cutter = new PieceCutter(pieceLength, length, options.onPiece);
   const progress = () => options.onProgress?.(cutter.done, length);
   const problems: FileProblem[] = [];
-  const buffers = [Buffer.allocUnsafe(chunk), Buffer.allocUnsafe(chunk)];
+  const buffers = options.buffers ?? [Buffer.allocUnsafe(chunk), Buffer.allocUnsafe(chunk)];
   let zeros: Buffer | undefined;
 
   for (let i = 0; i < files.length; i++) {
