@@ -189,6 +189,8 @@ export async function hashFilesParallel(files: readonly StreamFile[], options: P
           done += size;
           options.onProgress?.(done, total);
         });
+        // awaited at the lane's next piece; a failure while it reads is not an unhandled rejection
+        hashing.catch(() => undefined);
       } else {
         hashing = undefined;
         options.onPiece(p, undefined);
