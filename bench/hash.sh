@@ -1,10 +1,11 @@
 #!/bin/sh
 # Hashing benchmark: `meshseed create` against mktorrent and `sha1sum`, on one file (512 MiB
-# by default), in the same run, data in the page cache, like with like: one hashing thread
-# each (`-t 1`; mktorrent reads in its main thread while one thread hashes, meshseed reads in
-# libuv's pool while its main thread hashes), then two (`-t 2`, mktorrent's default on a
-# 2-core machine). Prints each program's median wall time over RUNS runs, its peak RSS, the
-# ratios, and the peak RSS of `node -e 0`, the floor under any Node program.
+# by default), in the same run, data in the page cache, like with like: each program's
+# default (both hash with one thread per core), then one hashing thread each (`-t 1`), then
+# two (`-t 2`). mktorrent reads in its main thread while its threads hash; meshseed reads
+# whole pieces and hashes them in libuv's thread pool (Web Crypto), N pieces at a time.
+# Prints each program's median wall time over RUNS runs, its peak RSS, the ratios, and the
+# peak RSS of `node -e 0`, the floor under any Node program, and what create adds to it.
 # Targets (issue 16): meshseed within 1.15x of mktorrent's wall time, peak RSS under 32 MiB.
 #   bench/hash.sh [size-MiB] [runs]      (needs: npm run build, mktorrent, GNU time)
 set -eu
@@ -34,10 +35,13 @@ measure() {
 i=1
 while [ "$i" -le "$RUNS" ]; do
   # interleaved, so drift on a shared machine hits all of them alike
-  for t in 1 2; do
+  for t in default 1 2; do
     rm -f "$DIR/ours.torrent" "$DIR/theirs.torrent"
-    echo "meshseed-t$t $(measure node dist/meshseed.js create -q -d -t $t -l "$EXP" -o "$DIR/ours.torrent" "$DATA")" >> "$DIR/results"
-    echo "mktorrent-t$t $(measure mktorrent -t $t -d -l "$EXP" -o "$DIR/theirs.torrent" "$DATA")" >> "$DIR/results"
+    if [ "$t" = default ]; then opt=""; name=default; else opt="-t $t"; name="t$t"; fi
+    # shellcheck disable=SC2086 # $opt is empty or two words
+    echo "meshseed-$name $(measure node dist/meshseed.js create -q -d $opt -l "$EXP" -o "$DIR/ours.torrent" "$DATA")" >> "$DIR/results"
+    # shellcheck disable=SC2086
+    echo "mktorrent-$name $(measure mktorrent $opt -d -l "$EXP" -o "$DIR/theirs.torrent" "$DATA")" >> "$DIR/results"
   done
   echo "sha1sum $(measure sha1sum "$DATA")" >> "$DIR/results"
   echo "node-e-0 $(measure node -e 0)" >> "$DIR/results"
@@ -51,16 +55,18 @@ theirs=$(node dist/meshseed.js show --json "$DIR/theirs.torrent" | sed -n 's/.*"
 median() { grep "^$1 " "$DIR/results" | awk '{print $2}' | sort -n | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
 peak() { grep "^$1 " "$DIR/results" | awk 'm<$3 {m=$3} END {printf "%.1f", m/1024}'; }
 
+MD=$(median meshseed-default); KD=$(median mktorrent-default)
 M1=$(median meshseed-t1); K1=$(median mktorrent-t1); M2=$(median meshseed-t2); K2=$(median mktorrent-t2); S=$(median sha1sum)
 echo
-echo "$SIZE_MIB MiB, pieces of 2^$EXP, median of $RUNS runs (same info hash: $ours), load $(cut -d' ' -f1-3 /proc/loadavg)"
-for p in meshseed-t1 mktorrent-t1 meshseed-t2 mktorrent-t2 sha1sum node-e-0; do
-  printf '%-13s %8s s  peak RSS %6s MiB\n' "$p" "$(median $p)" "$(peak $p)"
+echo "$SIZE_MIB MiB, pieces of 2^$EXP, median of $RUNS runs (same info hash: $ours), $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
+for p in meshseed-default mktorrent-default meshseed-t1 mktorrent-t1 meshseed-t2 mktorrent-t2 sha1sum node-e-0; do
+  printf '%-17s %8s s  peak RSS %6s MiB\n' "$p" "$(median $p)" "$(peak $p)"
 done
-awk -v m1="$M1" -v k1="$K1" -v m2="$M2" -v k2="$K2" -v s="$S" 'BEGIN {
-  printf "meshseed -t 1 / mktorrent -t 1: %.2fx (target <= 1.15)\n", m1 / k1
-  printf "meshseed -t 2 / mktorrent -t 2: %.2fx\n", m2 / k2
-  printf "meshseed -t 2 / mktorrent -t 1: %.2fx\n", m2 / k1
-  printf "meshseed -t 1 / sha1sum:        %.2fx\n", m1 / s
+awk -v md="$MD" -v kd="$KD" -v m1="$M1" -v k1="$K1" -v m2="$M2" -v k2="$K2" -v s="$S" -v rm="$(peak meshseed-default)" -v rn="$(peak node-e-0)" 'BEGIN {
+  printf "meshseed / mktorrent, defaults:  %.2fx (target <= 1.15)\n", md / kd
+  printf "meshseed / mktorrent, -t 1:      %.2fx\n", m1 / k1
+  printf "meshseed / mktorrent, -t 2:      %.2fx\n", m2 / k2
+  printf "meshseed -t 1 / sha1sum:         %.2fx\n", m1 / s
   printf "throughput: meshseed %.0f / %.0f MiB/s (-t 1 / -t 2), mktorrent %.0f / %.0f MiB/s, sha1sum %.0f MiB/s\n", '"$SIZE_MIB"' / m1, '"$SIZE_MIB"' / m2, '"$SIZE_MIB"' / k1, '"$SIZE_MIB"' / k2, '"$SIZE_MIB"' / s
+  printf "peak RSS: create %.1f MiB (target <= 32), node -e 0 %.1f MiB: create adds %.1f MiB\n", rm, rn, rm - rn
 }'

@@ -7,7 +7,6 @@ import { MeshseedError } from './errors.js';
 import { VERSION } from './version.js';
 import { parseArgs, type Command, type Io } from './commands/command.js';
 import type { BootInfo } from './boot/code-cache.js';
-import { HASH_WORKER_ARG } from './boot/entry-args.js';
 
 /**
  * Each command's module is loaded only when that command runs (or for the full help): `create`
@@ -98,9 +97,7 @@ if (typeof MESHSEED_BUNDLE !== 'undefined' && MESHSEED_BUNDLE) {
     isTTY: Boolean(process.stderr.isTTY),
     ...(typeof meshseedBoot !== 'undefined' && meshseedBoot ? { boot: meshseedBoot } : {}),
   };
-  // a hashing thread of `meshseed create -t N` (hash-threads.ts), not the command line
-  const run = process.argv[2] === HASH_WORKER_ARG ? import('./storage/hash-threads.js').then((m) => m.runHashWorker().then(() => 0)) : main(process.argv.slice(2), io);
-  run.then(
+  main(process.argv.slice(2), io).then(
     (code) => {
       process.exitCode = code;
     },

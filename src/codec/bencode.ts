@@ -21,7 +21,7 @@
  * Encoding uses the `bencode` package, handing it dict keys already sorted by raw bytes.
  */
 import bencodePkg from 'bencode';
-import { randomBytes } from 'node:crypto';
+import { nodeCrypto } from '../util/lazy-modules.js';
 import { MeshseedError } from '../errors.js';
 
 export type BValue = number | Uint8Array | BValue[] | BDict;
@@ -251,7 +251,7 @@ function prepare(v: EncodableValue, raws: Uint8Array[], tag: string): unknown {
 
 export function encode(value: EncodableValue): Uint8Array {
   const raws: Uint8Array[] = [];
-  const tag = randomBytes(12).toString('hex');
+  const tag = nodeCrypto().randomBytes(12).toString('hex');
   const encoded = bencodePkg.encode(prepare(value, raws, tag));
   return raws.length === 0 ? encoded : spliceRaw(encoded, raws, tag);
 }

@@ -8,7 +8,7 @@
  * path component is checked before it can reach the file system, and sizes are checked
  * against the piece count before anything is allocated for them.
  */
-import { createHash } from 'node:crypto';
+import { nodeCrypto } from '../util/lazy-modules.js';
 import { MeshseedError } from '../errors.js';
 import { decode, isBytes, isDict, isInt, isList, utf8, type BDict, type BValue } from './bencode.js';
 
@@ -224,7 +224,7 @@ export function parseMetainfo(bytes: Uint8Array, options: ParseOptions = {}): Me
   if (!isDict(info)) bad('missing info dict');
   const span = topLevelSpans.get('info')!;
   const infoBytes = bytes.subarray(span[0], span[1]);
-  const infoHash = new Uint8Array(createHash('sha1').update(infoBytes).digest());
+  const infoHash = new Uint8Array(nodeCrypto().createHash('sha1').update(infoBytes).digest());
 
   const name = checkPathComponent(nameField(info as BDict), 'info.name');
   const pieceLength = (info as BDict).get('piece length');

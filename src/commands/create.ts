@@ -1,11 +1,11 @@
 import { accessSync, constants, existsSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { buildTorrent, parseTiers, parseWebSeeds } from '../torrent/build.js';
 import { choosePieceLength, MAX_PIECE_EXPONENT, MIN_PIECE_EXPONENT } from '../torrent/piece-length.js';
 import { listSource } from '../torrent/source-files.js';
 import { checkPathComponent, parseMetainfo } from '../codec/metainfo.js';
-import { hashFiles, type HashOptions } from '../storage/piece-hasher.js';
-import { hashFilesThreaded } from '../storage/hash-threads.js';
+import { hashFilesParallel } from '../storage/parallel-hasher.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import { formatBytes, Progress } from '../util/progress.js';
 import { MeshseedError, usageError } from '../errors.js';
@@ -15,10 +15,16 @@ import { progressSink } from './torrent-common.js';
 
 /** Most hashing threads (-t): mktorrent's limit is the same order; more than the cores only costs memory. */
 const MAX_THREADS = 64;
+/**
+ * Most memory for pieces being read and hashed (two per thread): with 16 MiB pieces (data over
+ * 12.5 GiB) on a 4-core router, -t 4 would hold 128 MiB; fewer pieces are hashed at once then.
+ */
+const MAX_PIECE_MEMORY = 64 << 20;
+/** libuv's thread pool when UV_THREADPOOL_SIZE is not set: it runs the hashes and the reads. */
+const UV_DEFAULT_POOL = 4;
 
-declare const MESHSEED_BUNDLE: boolean | undefined;
-/** The bundle a hashing thread starts from: this file when it is dist/meshseed.js, else none (one thread). */
-const workerScript = (): string | undefined => (typeof MESHSEED_BUNDLE !== 'undefined' && MESHSEED_BUNDLE ? __filename : undefined);
+/** The default -t: one hashing thread per core, as mktorrent's. */
+const defaultThreads = (): number => Math.min(MAX_THREADS, Math.max(1, availableParallelism()));
 
 /**
  * What to do about a torrent made without -a: the mesh tracker of this router's config when
@@ -54,8 +60,9 @@ Options:
   -o, --output FILE            where to write (default: <name>.torrent here)
   -f, --force                  overwrite the output file if it exists
   -q, --quiet                  no progress and no summary
-  -t, --threads N              hashing threads (1..${MAX_THREADS}, default 1); each one more costs about
-                               12 MiB of memory and hashes on another free core
+  -t, --threads N              pieces hashed at the same time, each on a thread of libuv's
+                               pool (1..${MAX_THREADS}, default: one per core, as mktorrent); each
+                               one more holds two more pieces in memory
 
 Progress goes to stderr: a bar on a terminal, a line per 10% otherwise.
 
@@ -82,9 +89,14 @@ Examples:
       if (!/^\d+$/.test(exponentText) || exponent < MIN_PIECE_EXPONENT || exponent > MAX_PIECE_EXPONENT)
         throw usageError(`-l ${exponentText}: the piece length is 2^N with N from ${MIN_PIECE_EXPONENT} to ${MAX_PIECE_EXPONENT}`);
     }
-    const threadsText = single(args, 'threads') ?? '1';
-    const threads = Number(threadsText);
-    if (!/^\d+$/.test(threadsText) || threads < 1 || threads > MAX_THREADS) throw usageError(`-t ${threadsText}: the number of hashing threads is 1 to ${MAX_THREADS}`);
+    const threadsText = single(args, 'threads');
+    const threads = threadsText === undefined ? defaultThreads() : Number(threadsText);
+    if (threadsText !== undefined && (!/^\d+$/.test(threadsText) || threads < 1 || threads > MAX_THREADS))
+      throw usageError(`-t ${threadsText}: the number of hashing threads is 1 to ${MAX_THREADS}`);
+    // The pool hashes up to `threads` pieces and reads the next ones: with more threads than
+    // its default 4 it is grown, before its first use (the file listing below), unless the
+    // operator sized it.
+    if (threads + 1 > UV_DEFAULT_POOL && process.env.UV_THREADPOOL_SIZE === undefined) process.env.UV_THREADPOOL_SIZE = String(threads + 1);
     const nameOption = single(args, 'name');
     if (nameOption !== undefined) {
       try {
@@ -117,14 +129,14 @@ Examples:
     const progress = new Progress(progressSink(io, quiet), 'hashing');
     let problems;
     try {
-      const options: HashOptions = {
+      problems = await hashFilesParallel(source.files, {
         pieceLength,
+        lanes: Math.max(1, Math.min(threads, Math.floor(MAX_PIECE_MEMORY / (2 * pieceLength)))),
         onPiece: (i, digest) => {
           if (digest) pieces.set(digest, i * 20);
         },
         onProgress: (done, total) => progress.update(done, total),
-      };
-      problems = threads > 1 ? await hashFilesThreaded(source.files, options, threads, workerScript()) : await hashFiles(source.files, options);
+      });
     } finally {
       progress.finish();
     }

@@ -47,12 +47,6 @@ export interface HashOptions {
   onPiece(index: number, digest: Buffer | undefined): void;
   /** Called after each chunk with the stream bytes done so far (skipped bytes included). */
   onProgress?(done: number, total: number): void;
-  /**
-   * Only pieces [first, end) of the stream (default: all of them): the share of one of
-   * several hashing threads (hash-threads.ts). Files outside it are not opened; progress
-   * counts the range's bytes.
-   */
-  pieces?: { first: number; end: number };
   /** The two read buffers (instead of two new ones of chunkSize): a caller that checks torrent after torrent reuses its own. */
   buffers?: [Buffer, Buffer];
 }
@@ -69,12 +63,13 @@ class PieceCutter {
   private tainted = false;
   done = 0;
 
-  /** `end`: the stream offset where the last piece cut ends; `piece`: the index of the first. */
+  private piece = 0;
+
+  /** `end`: the stream's length. */
   constructor(
     private readonly pieceLength: number,
     readonly end: number,
     private readonly onPiece: HashOptions['onPiece'],
-    private piece = 0,
   ) {}
 
   private currentSize(): number {
@@ -116,28 +111,17 @@ export async function hashFiles(files: readonly StreamFile[], options: HashOptio
   if (!Number.isSafeInteger(pieceLength) || pieceLength <= 0) throw new RangeError(`bad piece length ${pieceLength}`);
   const chunk = Math.min(MAX_CHUNK, Math.max(MIN_CHUNK, options.chunkSize ?? DEFAULT_CHUNK_SIZE));
   const length = files.reduce((n, f) => n + f.length, 0);
-  const pieceCount = Math.ceil(length / pieceLength);
-  const first = options.pieces?.first ?? 0;
-  const endPiece = options.pieces?.end ?? pieceCount;
-  if (!Number.isSafeInteger(first) || !Number.isSafeInteger(endPiece) || first < 0 || first > endPiece || endPiece > pieceCount)
-    throw new RangeError(`bad piece range ${first}..${endPiece} of ${pieceCount}`);
-  // the stream bytes [start, stop) of those pieces
-  const start = first * pieceLength;
-  const stop = Math.min(length, endPiece * pieceLength);
-  const cutter = new PieceCutter(pieceLength, stop, options.onPiece, first);
-  const progress = () => options.onProgress?.(cutter.done, stop - start);
+  const cutter = new PieceCutter(pieceLength, length, options.onPiece);
+  const progress = () => options.onProgress?.(cutter.done, length);
   const problems: FileProblem[] = [];
   const buffers = options.buffers ?? [Buffer.allocUnsafe(chunk), Buffer.allocUnsafe(chunk)];
   let zeros: Buffer | undefined;
 
-  let fileStart = 0;
   for (let i = 0; i < files.length; i++) {
     const f = files[i]!;
-    // this file's bytes [from, to) fall in the range (an empty file inside it is still checked)
-    const from = Math.max(0, start - fileStart);
-    const to = Math.min(f.length, stop - fileStart);
-    fileStart += f.length;
-    if (to < from || (to === from && f.length > 0)) continue;
+    // every byte of the file (an empty file is still checked)
+    const from = 0;
+    const to = f.length;
     const n = to - from;
     if (f.padding) {
       zeros ??= Buffer.alloc(Math.min(chunk, 1 << 20));

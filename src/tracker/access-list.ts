@@ -10,7 +10,7 @@
  * out.
  */
 import { watch, type FSWatcher } from 'node:fs';
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { nodeFsPromises } from '../util/lazy-modules.js';
 import { join } from 'node:path';
 import { parseMetainfo, MAX_TORRENT_BYTES } from '../codec/metainfo.js';
 import { describeError } from '../errors.js';
@@ -180,7 +180,7 @@ export class AccessList {
     const summary = this.options.mode === 'allowlist' ? log.info : log.debug;
     let names: string[];
     try {
-      names = (await readdir(this.options.dir)).filter((n) => n.endsWith('.torrent')).sort();
+      names = (await nodeFsPromises().readdir(this.options.dir)).filter((n) => n.endsWith('.torrent')).sort();
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') log.warn(`allowed_dir ${this.options.dir}: ${describeError(err)}`);
       names = [];
@@ -193,7 +193,7 @@ export class AccessList {
     for (const name of names) {
       const file = join(this.options.dir, name);
       try {
-        const st = await stat(file);
+        const st = await nodeFsPromises().stat(file);
         if (!st.isFile()) continue;
         const old = this.files.get(name);
         if (old && old.mtimeMs === st.mtimeMs && old.size === st.size) {
@@ -201,7 +201,7 @@ export class AccessList {
           continue;
         }
         if (st.size > MAX_TORRENT_BYTES) throw new Error(`larger than ${MAX_TORRENT_BYTES} bytes`);
-        const m = parseMetainfo(await readFile(file), this.options.maxFiles !== undefined ? { maxFiles: this.options.maxFiles, limitName: 'seeder.max_files' } : {});
+        const m = parseMetainfo(await nodeFsPromises().readFile(file), this.options.maxFiles !== undefined ? { maxFiles: this.options.maxFiles, limitName: 'seeder.max_files' } : {});
         next.set(name, {
           mtimeMs: st.mtimeMs,
           size: st.size,
@@ -223,7 +223,7 @@ export class AccessList {
         report(`allowed_dir: ${name} left out: ${describeError(err)}`);
         next.set(name, { mtimeMs: old?.mtimeMs ?? -1, size: old?.size ?? -1, key: undefined, torrent: undefined });
         try {
-          const st = await stat(file);
+          const st = await nodeFsPromises().stat(file);
           next.get(name)!.mtimeMs = st.mtimeMs;
           next.get(name)!.size = st.size;
         } catch {}

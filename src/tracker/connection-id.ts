@@ -1,7 +1,8 @@
 /**
  * BEP 15 connection ids with no per-client state: a keyed pseudo-random function (SipHash-2-4,
  * src/util/siphash.ts) of the sender's address and port and a time slot, under a 128-bit
- * secret drawn at start.
+ * secret drawn when the first id is made or checked (node:crypto is loaded then, after the
+ * tracker's ports opened).
  *
  * BEP 15: "A client can use a connection ID until one minute after it has received it.
  * Trackers should accept the connection ID until two minutes after it has been send."
@@ -14,21 +15,23 @@
  * object made at start, one scratch message and one scratch tag reused (an HMAC from
  * node:crypto needs a new object per call, several microseconds each).
  */
-import { randomBytes } from 'node:crypto';
+import { nodeCrypto } from '../util/lazy-modules.js';
 import { SipHash24 } from '../util/siphash.js';
 
 export const SLOT_MS = 3 * 60_000;
 
 export class ConnectionIds {
-  private readonly prf: SipHash24;
+  private prf: SipHash24 | undefined;
   /** length | address (16) | port (2) | slot (8) */
   private readonly scratch = new Uint8Array(1 + 16 + 2 + 8);
   private readonly tag = new Uint8Array(8);
 
-  /** `secret`: at least 16 bytes (the first 16 are the key). */
-  constructor(secret: Uint8Array = randomBytes(16)) {
-    if (secret.length < 16) throw new RangeError('connection id secret must be at least 16 bytes');
-    this.prf = new SipHash24(secret.subarray(0, 16));
+  private readonly secret: Uint8Array | undefined;
+
+  /** `secret`: at least 16 bytes (the first 16 are the key); default: 16 random bytes, drawn at first use. */
+  constructor(secret?: Uint8Array) {
+    if (secret && secret.length < 16) throw new RangeError('connection id secret must be at least 16 bytes');
+    this.secret = secret?.slice(0, 16);
   }
 
   /** The id for this sender and slot, in `this.tag`. */
@@ -50,6 +53,7 @@ export class ConnectionIds {
     s[25] = (lo >>> 8) & 0xff;
     s[26] = lo & 0xff;
     const id = this.tag;
+    this.prf ??= new SipHash24(this.secret ?? nodeCrypto().randomBytes(16));
     this.prf.hash(s, s.length, id);
     id[0] = (id[0]! & 0xfe) | (slot & 1);
     return id;

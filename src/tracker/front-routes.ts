@@ -8,8 +8,7 @@
  * The Host header is untrusted: it is used (for the links a browser copies) only when it is a
  * plain host or address with an optional port, and is escaped like any text.
  */
-import { createHash } from 'node:crypto';
-import { readFile, stat } from 'node:fs/promises';
+import { nodeCrypto, nodeFsPromises } from '../util/lazy-modules.js';
 import { MAX_TORRENT_BYTES, parseMetainfo } from '../codec/metainfo.js';
 import type { FrontReply, RequestHeaders } from './http-front.js';
 import {
@@ -104,7 +103,7 @@ export class FrontRoutes {
     const node: NodeSummary = { ...this.deps.node(), announceUrls: announceUrls(host, this.deps.port()) };
     if (path === '/catalog.json') {
       const body = Buffer.from(renderCatalogJson(items, node, { origin: `http://${host}` }));
-      const etag = `"${createHash('sha1').update(body).digest('hex').slice(0, 20)}"`;
+      const etag = `"${nodeCrypto().createHash('sha1').update(body).digest('hex').slice(0, 20)}"`;
       return { status: 200, contentType: 'application/json', body, headers: { ETag: etag, ...SECURITY_HEADERS } };
     }
     return {
@@ -138,9 +137,9 @@ export class FrontRoutes {
 
   private async readTorrentFile(path: string, hex: string, name: string | undefined, missing: FrontReply): Promise<FrontReply> {
     try {
-      const st = await stat(path);
+      const st = await nodeFsPromises().stat(path);
       if (!st.isFile() || st.size > MAX_TORRENT_BYTES) return missing;
-      const bytes = await readFile(path);
+      const bytes = await nodeFsPromises().readFile(path);
       // the file may have been replaced since it was scanned
       if (parseMetainfo(bytes).infoHashHex !== hex) return missing;
       return {

@@ -7,7 +7,6 @@
  * malformed or unauthenticated datagram gets no reply at all. Every refusal is counted by
  * class; the owner logs classes, never single packets.
  */
-import { randomBytes } from 'node:crypto';
 import {
   decodeAnnounceParams,
   decodeScrapeParams,
@@ -111,7 +110,7 @@ export class TrackerCore {
     private settings: CoreSettings,
   ) {
     this.store = new SwarmStore(settings);
-    this.ids = new ConnectionIds(deps.secret ?? randomBytes(16));
+    this.ids = new ConnectionIds(deps.secret);
     this.limiter = new AddressRateLimit(settings.rateLimit);
   }
 

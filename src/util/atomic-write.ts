@@ -8,7 +8,7 @@
  */
 import { closeSync, fsyncSync, linkSync, openSync, renameSync, statSync, unlinkSync, writeSync, existsSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { randomBytes } from 'node:crypto';
+import { nodeCrypto } from './lazy-modules.js';
 import { MeshseedError } from '../errors.js';
 
 export interface AtomicWriteOptions {
@@ -27,7 +27,7 @@ export function writeFileAtomic(path: string, bytes: Uint8Array, options: Atomic
   } catch {
     // a new file
   }
-  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${nodeCrypto().randomBytes(4).toString('hex')}.tmp`);
   let fd: number | undefined;
   try {
     fd = openSync(tmp, 'wx', mode);

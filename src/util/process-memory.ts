@@ -6,7 +6,7 @@
  * (V8 heap, buffers, malloc, thread stacks) and the figure to watch on a router.
  */
 import { readFileSync } from 'node:fs';
-import { getHeapSpaceStatistics } from 'node:v8';
+import { nodeV8 } from './lazy-modules.js';
 
 export interface ProcessMemory {
   /** Resident set, bytes (VmRSS). */
@@ -44,7 +44,7 @@ const systemDeps: ProcessMemoryDeps = {
   memoryUsage: () => process.memoryUsage(),
   // about 1.5 KB from procfs, read only when someone asks for the status
   readProcStatus: () => readFileSync('/proc/self/status', 'utf8'),
-  heapSpaces: getHeapSpaceStatistics,
+  heapSpaces: () => nodeV8().getHeapSpaceStatistics(),
 };
 
 export function processMemory(deps: ProcessMemoryDeps = systemDeps): ProcessMemory {

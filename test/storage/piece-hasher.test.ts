@@ -5,7 +5,6 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { hashFiles, type StreamFile } from '../../src/storage/piece-hasher';
-import { splitPieces } from '../../src/storage/hash-threads';
 import { deadline, tempDir } from '../helpers';
 
 /** Reference: SHA-1 of each piece of the concatenated bytes. */
@@ -148,100 +147,5 @@ test(
     }
   }),
 );
-
-/** Pieces [first, end) hashed alone: indices from `first`, in order, and the range's byte count as progress. */
-async function runRange(files: StreamFile[], pieceLength: number, first: number, end: number, chunkSize?: number) {
-  const pieces: (string | undefined)[] = [];
-  let lastDone = 0;
-  const problems = await hashFiles(files, {
-    pieceLength,
-    pieces: { first, end },
-    ...(chunkSize ? { chunkSize } : {}),
-    onPiece: (i, d) => {
-      assert.is(i, first + pieces.length, 'pieces come in order from the first of the range');
-      pieces.push(d?.toString('hex'));
-    },
-    onProgress: (done) => (lastDone = done),
-  });
-  return { pieces, problems, lastDone };
-}
-
-test(
-  "a piece range (one hashing thread's share) gives the pieces of the whole, across file boundaries and padding",
-  deadline(20000, async () => {
-    const dir = tempDir();
-    try {
-      const sizes = [0, 1, 16383, 16385, 70000, 3, 0, 40000, 5000];
-      const parts = sizes.map((n) => randomBytes(n));
-      const files: StreamFile[] = parts.map((p, i) => {
-        const path = join(dir.path, `f${i}`);
-        if (i !== 6) writeFileSync(path, p);
-        // file 6 is empty and padding: never read
-        return { path, length: p.length, ...(i === 6 ? { padding: true } : {}) };
-      });
-      files.splice(4, 0, { path: join(dir.path, 'pad'), length: 1000, padding: true });
-      parts.splice(4, 0, Buffer.alloc(1000));
-      const all = Buffer.concat(parts);
-      for (const pl of [16384, 32768]) {
-        const want = expected(all, pl);
-        const n = want.length;
-        for (const cuts of [[0, n], [0, 1, n], [0, 2, 3, n], [0, n - 1, n], [0, 0, n], [1, 1]]) {
-          for (let k = 0; k + 1 < cuts.length; k++) {
-            const r = await runRange(files, pl, cuts[k]!, cuts[k + 1]!, 16384);
-            assert.equal(r.problems, []);
-            assert.equal(r.pieces, want.slice(cuts[k], cuts[k + 1]), `piece length ${pl}, pieces ${cuts[k]}..${cuts[k + 1]}`);
-            assert.is(r.lastDone, Math.min(all.length, cuts[k + 1]! * pl) - Math.min(all.length, cuts[k]! * pl));
-          }
-        }
-      }
-      // a missing file is a problem only for the range that holds its bytes
-      const gone = [...files];
-      gone[5] = { path: join(dir.path, 'gone'), length: files[5]!.length };
-      const pl = 16384;
-      const n = expected(all, pl).length;
-      const inRange = await runRange(gone, pl, 1, n, 16384);
-      assert.equal(inRange.problems, [{ file: 5, kind: 'missing' }]);
-      const before = await runRange(gone, pl, 0, 1, 16384);
-      assert.equal(before.problems, []);
-      for (const [a, b] of [
-        [2, 1],
-        [0, n + 1],
-        [-1, 1],
-      ] as const) {
-        const err = await runRange(files, pl, a, b).then(() => undefined, (e: Error) => e);
-        assert.instance(err, RangeError, `pieces ${a}..${b}`);
-      }
-    } finally {
-      dir.remove();
-    }
-  }),
-);
-
-test('hashing threads share the pieces in contiguous, nearly equal, non-empty ranges', () => {
-  assert.equal(splitPieces(10, 1), [{ first: 0, end: 10 }]);
-  assert.equal(splitPieces(10, 3), [
-    { first: 0, end: 3 },
-    { first: 3, end: 6 },
-    { first: 6, end: 10 },
-  ]);
-  // never more threads than pieces, never none
-  assert.equal(splitPieces(2, 8), [
-    { first: 0, end: 1 },
-    { first: 1, end: 2 },
-  ]);
-  assert.equal(splitPieces(0, 4), [{ first: 0, end: 0 }]);
-  for (const [n, t] of [
-    [1024, 2],
-    [1025, 7],
-    [5, 5],
-  ] as const) {
-    const r = splitPieces(n, t);
-    assert.is(r[0]!.first, 0);
-    assert.is(r.at(-1)!.end, n);
-    for (let k = 1; k < r.length; k++) assert.is(r[k]!.first, r[k - 1]!.end);
-    const sizes = r.map((x) => x.end - x.first);
-    assert.ok(Math.max(...sizes) - Math.min(...sizes) <= 1, sizes.join(' '));
-  }
-});
 
 test.run();
