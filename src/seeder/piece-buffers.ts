@@ -10,9 +10,10 @@
  *   - `hard` buffers: the most there may be; a block of a piece without a buffer beyond it is
  *     refused (the engine asks for it again later). Requests already sent when `soft` was
  *     reached land between the two.
- * Bytes not hashed on arrival (a block out of order, a web seed's whole piece) are hashed at
- * the end in HASH_STEP slices with a turn of the event loop between them, so a big piece never
- * blocks the loop (no worker thread, no copy to another thread).
+ * A web seed's bytes are hashed as each socket read lands in the piece (`hashTo`), while
+ * they are in the CPU's cache. Bytes not hashed on arrival (a block out of order) are hashed
+ * at the end in HASH_STEP slices with a turn of the event loop between them, so a big piece
+ * never blocks the loop (no worker thread, no copy to another thread).
  */
 import { createHash, type Hash } from 'node:crypto';
 import { setImmediate as nextTurn } from 'node:timers/promises';
@@ -84,6 +85,14 @@ export class PieceBuffers {
     // (a block that closes a long gap: at most HASH_STEP now, the rest in `digest`)
     const end = Math.min(b * BLOCK_SIZE, p.size, start + HASH_STEP);
     p.hash.update(p.buf.subarray(start, end));
+    p.hashed = end;
+  }
+
+  /** Bytes [0, end) of the piece are in its buffer (a web seed's, as they arrive): hash what follows the hashed part. */
+  hashTo(index: number, end: number): void {
+    const p = this.pieces.get(index);
+    if (!p || end <= p.hashed) return;
+    p.hash.update(p.buf.subarray(p.hashed, end));
     p.hashed = end;
   }
 
