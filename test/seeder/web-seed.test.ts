@@ -613,6 +613,69 @@ test(
   }),
 );
 
+test(
+  'a run takes each piece buffer as its bytes arrive; with none free the socket stops reading (no timeout) and goes on once one is',
+  deadline(20_000, async () => {
+    const PIECE = 256 * 1024;
+    const big = Buffer.alloc(64 * PIECE);
+    for (let i = 0; i < big.length; i++) big[i] = (i * 7 + (i >>> 13)) & 0xff;
+    let serverSocket: net.Socket | undefined;
+    const server = await rawServer((req, socket) => {
+      serverSocket = socket;
+      goodMirror({ f: big })(req, socket, server);
+    });
+    const { ws, clock } = seed(single(server.url + 'f', big.length));
+    // two buffers for the whole run: a piece gives its buffer back a turn after it is handed over
+    const pool = [Buffer.alloc(PIECE), Buffer.alloc(PIECE)];
+    const owner = new Map<number, Buffer>();
+    let waiters: (() => void)[] = [];
+    let waits = 0;
+    let serverHeldBack = false;
+    const handed: number[] = [];
+    const read = ws.readPieces(
+      0,
+      big.length,
+      PIECE,
+      {
+        get: (i) => {
+          const b = pool.pop();
+          if (b) owner.set(i, b);
+          return b;
+        },
+        whenFree: (retry) => {
+          waits++;
+          // the bytes not read wait at the server (TCP holds them back), not in our memory
+          if (serverSocket && serverSocket.writableLength > 0) serverHeldBack = true;
+          // waiting on our own memory is no silence of the server: no timeout
+          clock.advance(WEB_SEED_LIMITS.idleTimeoutMs + 1000);
+          waiters.push(retry);
+        },
+      },
+      (i) => {
+        handed.push(i);
+        const b = owner.get(i)!;
+        assert.ok(b.equals(big.subarray(i * PIECE, (i + 1) * PIECE)), `piece ${i} whole and right when handed over`);
+        owner.delete(i);
+        setImmediate(() => {
+          pool.push(b);
+          const w = waiters;
+          waiters = [];
+          for (const retry of w) retry();
+        });
+      },
+    );
+    await read;
+    assert.equal(handed, Array.from({ length: 64 }, (_, i) => i), 'every piece once, in order');
+    assert.ok(waits > 0, 'the read waited for a buffer');
+    assert.ok(serverHeldBack, 'the server held bytes back while the reader waited');
+    assert.is(ws.status().state, 'ok');
+    assert.is(ws.status().failures, 0);
+    assert.equal(server.requests.map((r) => r.range), [`bytes=0-${big.length - 1}`]);
+    ws.close();
+    await server.close();
+  }),
+);
+
 test('padding files read as zeros, also into a used buffer', async () => {
   const server = await rawServer(goodMirror({ a: FILE_A, b: FILE_B }));
   const opts = multi(server.url);
