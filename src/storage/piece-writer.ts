@@ -6,10 +6,6 @@
  *     sync, and only pieces written before that fsync may be recorded in the resume data
  *     (the caller asks `durable(index)`), so after a power cut the resume data never claims
  *     a piece whose bytes were not on disk;
- *   - one write at a time per file: what arrives meanwhile is queued, and consecutive parts go
- *     in the next write together (one `pwritev`). A file's writes are serialised by the
- *     kernel anyway (the inode lock), so parallel writes to it only cost thread-pool threads
- *     waiting on each other; batched, a fast download makes a few large writes, not one per piece;
  *   - write handles are few (MAX_WRITE_HANDLES) and closed when the torrent stops;
  *   - never through a symbolic link out of data_dir (unless the operator allows links): the
  *     file is opened with O_NOFOLLOW and its folder's real path must lie inside data_dir.
@@ -23,14 +19,6 @@ import { isInside } from './file-identity.js';
 
 /** Reason: a download writes pieces in order of arrival, a few files at a time; a router's descriptors are few. */
 export const MAX_WRITE_HANDLES = 4;
-/** Parts joined in one write at most (Linux's IOV_MAX is 1024). */
-const MAX_PARTS_PER_WRITE = 64;
-
-interface QueuedWrite {
-  offset: number;
-  data: Uint8Array;
-  done(err?: unknown): void;
-}
 
 export class PieceWriter {
   private readonly handles = new Map<number, Promise<FileHandle>>();
@@ -39,10 +27,6 @@ export class PieceWriter {
   /** Pieces written since the last sync (not yet durable). */
   private readonly unsynced = new Set<number>();
   private syncing: Promise<void> | undefined;
-  /** Per file, the parts waiting for the write in progress to end. */
-  private readonly queued = new Map<number, QueuedWrite[]>();
-  /** Files with a write in progress. */
-  private readonly writing = new Set<number>();
 
   constructor(
     private readonly files: readonly FileEntry[],
@@ -91,7 +75,7 @@ export class PieceWriter {
     this.handles.set(file, h);
     for (const [f, old] of this.handles) {
       if (this.handles.size <= MAX_WRITE_HANDLES) break;
-      if (this.dirty.has(f) || this.writing.has(f)) continue; // kept until synced
+      if (this.dirty.has(f)) continue; // kept until synced
       this.handles.delete(f);
       void old.then((x) => x.close()).catch(() => {});
     }
@@ -106,55 +90,17 @@ export class PieceWriter {
       const part = data.subarray(at, at + s.length);
       at += s.length;
       if (this.files[s.file]!.padding) continue;
-      await this.writeAt(s.file, s.offset, part);
+      const h = await this.handle(s.file);
+      let done = 0;
+      while (done < part.length) {
+        const { bytesWritten } = await h.write(part, done, part.length - done, s.offset + done);
+        done += bytesWritten;
+      }
       this.dirty.add(s.file);
       touched.push(s.file);
     }
     this.unsynced.add(index);
     return touched;
-  }
-
-  /** `data` at `offset` of a file, queued behind the file's write in progress. */
-  private writeAt(file: number, offset: number, data: Uint8Array): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
-      let q = this.queued.get(file);
-      if (!q) this.queued.set(file, (q = []));
-      q.push({ offset, data, done: (err) => (err === undefined ? resolve() : reject(err)) });
-      if (!this.writing.has(file)) void this.drain(file);
-    });
-  }
-
-  /** Writes a file's queue until it stays empty: consecutive parts together, one write at a time. */
-  private async drain(file: number): Promise<void> {
-    this.writing.add(file);
-    try {
-      for (let q = this.queued.get(file); q; q = this.queued.get(file)) {
-        this.queued.delete(file);
-        q.sort((a, b) => a.offset - b.offset);
-        let h: FileHandle;
-        try {
-          h = await this.handle(file);
-        } catch (err) {
-          for (const w of q) w.done(err);
-          continue;
-        }
-        for (let i = 0; i < q.length; ) {
-          let j = i + 1;
-          let end = q[i]!.offset + q[i]!.data.length;
-          while (j < q.length && q[j]!.offset === end && j - i < MAX_PARTS_PER_WRITE) end += q[j++]!.data.length;
-          const group = q.slice(i, j);
-          i = j;
-          try {
-            await writeAll(h, group.map((w) => w.data), group[0]!.offset);
-            for (const w of group) w.done();
-          } catch (err) {
-            for (const w of group) w.done(err);
-          }
-        }
-      }
-    } finally {
-      this.writing.delete(file);
-    }
   }
 
   /** fsyncs every file written since the last sync; the pieces written before it are durable after. */
@@ -190,24 +136,5 @@ export class PieceWriter {
       this.handles.clear();
       await Promise.all(all.map((h) => h.then((x) => x.close()).catch(() => {})));
     }
-  }
-}
-
-/** All of `parts`, one after the other from `position`: one writev, then plain writes for whatever a short write left. */
-async function writeAll(h: FileHandle, parts: Uint8Array[], position: number): Promise<void> {
-  let { bytesWritten: done } = parts.length === 1 ? await h.write(parts[0]!, 0, parts[0]!.length, position) : await h.writev(parts, position);
-  let at = position;
-  for (const part of parts) {
-    if (done >= part.length) {
-      done -= part.length;
-      at += part.length;
-      continue;
-    }
-    while (done < part.length) {
-      const { bytesWritten } = await h.write(part, done, part.length - done, at + done);
-      done += bytesWritten;
-    }
-    at += part.length;
-    done = 0;
   }
 }
