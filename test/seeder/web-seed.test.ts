@@ -188,7 +188,7 @@ test(
   }),
 );
 
-test('the next run: cut to the room in piece memory; with another read in flight, one cut below half waits', () => {
+test('the next run: cut to the room for started pieces; with another read in flight, one cut below half waits', () => {
   const rows: [number, number, boolean, number][] = [
     // wanted, room, another read in flight, pieces
     [4, 10, false, 4],
