@@ -626,7 +626,7 @@ test(
     });
     const { ws, clock } = seed(single(server.url + 'f', big.length));
     // two buffers for the whole run: a piece gives its buffer back a turn after it is handed over
-    const pool = [Buffer.alloc(PIECE), Buffer.alloc(PIECE)];
+    const pool: Buffer[] = [Buffer.alloc(PIECE), Buffer.alloc(PIECE)];
     const owner = new Map<number, Buffer>();
     let waiters: (() => void)[] = [];
     let waits = 0;
