@@ -282,7 +282,8 @@ export class MseInitiator {
   /** Bytes from the peer; throws MseError on anything the spec does not allow. */
   push(data: Uint8Array): MseOutput {
     if (this.state === 'done') throw new MseError('handshake already complete');
-    this.buf = this.buf.length ? Buffer.concat([this.buf, data]) : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+    // a copy either way: the caller's bytes may be valid only during the call (a shared read buffer)
+    this.buf = Buffer.concat([this.buf, data]);
     const out: MseOutput = {};
     for (;;) {
       if (this.state === 'yb') {

@@ -310,7 +310,12 @@ export class PeerWireFramer {
     /** Bound on a message's length prefix; set it once the torrent is known (`setMaxLength`). */
     private maxLength: number,
     expectHandshake = true,
-    private readonly options: { transientPieces?: boolean } = {},
+    private readonly options: {
+      /** A cut `piece` message is assembled in one reused buffer: its body is valid only during onMessage. */
+      transientPieces?: boolean;
+      /** The bytes pushed are valid only during push (a shared read buffer): bodies other than a piece's are copied before onMessage. */
+      transientInput?: boolean;
+    } = {},
   ) {
     if (!expectHandshake) this.handshakeDone = true;
   }
@@ -351,7 +356,9 @@ export class PeerWireFramer {
       const len = b.readUInt32BE(at);
       if (len > this.maxLength) bad(`message length ${len} is more than the largest legal ${this.maxLength}`);
       if (left < 4 + len) return this.keep(b, at);
-      onMessage(b.subarray(at + 4, at + 4 + len));
+      const body = b.subarray(at + 4, at + 4 + len);
+      // bytes valid only during push (a shared read buffer): every body but a piece's is copied, whoever keeps it
+      onMessage(this.options.transientInput && len > 0 && body[0] !== MSG.piece ? Uint8Array.prototype.slice.call(body) : body);
       at += 4 + len;
     }
   }

@@ -1,6 +1,7 @@
 /**
  * A small HTTP/1.1 client for GETs with kept-alive connections: what a web seed needs, and
- * cheaper than node:http for bulk bodies. Every socket reads into ONE shared buffer (`onread`):
+ * cheaper than node:http for bulk bodies. Every socket reads into ONE shared buffer (`onread`,
+ * the peer connections' too: util/shared-reads.ts):
  * no allocation per read, and the body bytes are handed to the caller to copy where they
  * belong (a piece buffer). With node:http (and a new buffer per read), bench/webseed.mjs read
  * a loopback nginx at 0.12x curl's rate and 6.5 CPU s per GiB; with this client, at 0.5x to 1x in 256 KiB reads one
@@ -23,14 +24,11 @@
  */
 import { connect as netConnect, isIP, type Socket } from 'node:net';
 import { nodeTls } from '../util/lazy-modules.js';
+import { sharedReadBuffer } from '../util/shared-reads.js';
 import { bodyFraming, ChunkedDecoder, parseResponseHead, type BodyFraming, type ResponseHeadParsed } from '../codec/http-response.js';
 import { asNodeLookup, type LookupFn } from './announce-transport.js';
 import type { Clock } from '../util/clock.js';
 
-/** Shared read buffer size: large reads cost fewer system calls (256 KiB reads ran ~1.5x faster than 64 KiB ones here). */
-const READ_BUFFER_BYTES = 256 * 1024;
-let readBuffer: Buffer | undefined;
-const sharedReadBuffer = () => (readBuffer ??= Buffer.allocUnsafe(READ_BUFFER_BYTES));
 
 /** Interim (1xx) heads skipped before the final one. */
 const MAX_INTERIM_HEADS = 4;

@@ -22,7 +22,8 @@ import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/log.js';
 import { TokenBucket } from './bandwidth.js';
 import type { PeerSession } from './peer-session.js';
-import { TorrentDownload, type WebSeedSource } from './torrent-download.js';
+import { ALL_PARTIAL_BYTES, TorrentDownload, type WebSeedSource } from './torrent-download.js';
+import { PiecePool } from './piece-pool.js';
 import type { TorrentSession } from './torrent-session.js';
 import { PIECE_DOUBT } from '../storage/torrent-storage.js';
 import { formatBytes } from '../control/status-view.js';
@@ -72,6 +73,8 @@ async function statfsFree(dir: string): Promise<number | undefined> {
 
 export class Mirror {
   readonly global: TokenBucket;
+  /** The piece buffers of every download, within one budget. */
+  readonly pieces = new PiecePool(ALL_PARTIAL_BYTES);
   /** Torrents between `consider` and their download start (one chain each). */
   private readonly starting = new Set<TorrentSession>();
   private lookup: LookupFn | undefined;
@@ -180,6 +183,7 @@ export class Mirror {
       log: this.deps.log,
       storage: t.storage,
       bucket: this.bucketOf(t),
+      pool: this.pieces,
       completed: () => this.completed(t),
       paused: (reason) => this.paused(t, reason),
       ban: (address) => {

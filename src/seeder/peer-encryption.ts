@@ -76,7 +76,8 @@ export class PeerEncryption {
       const head = this.opening ? Buffer.concat([this.opening, data]) : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
       const n = Math.min(head.length, PLAIN_PREFIX.length);
       if (n < PLAIN_PREFIX.length && head.subarray(0, n).equals(PLAIN_PREFIX.subarray(0, n))) {
-        this.opening = head; // not yet decided
+        // not yet decided; a copy (under 20 bytes): the bytes are valid only during the call (a shared read buffer)
+        this.opening = Buffer.from(head);
         return undefined;
       }
       this.deciding = false;
@@ -89,7 +90,7 @@ export class PeerEncryption {
         this.encrypted = true;
       }
     }
-    // in place: a socket's chunk is ours alone (a fresh buffer per read)
+    // in place: a socket's chunk is ours alone during the call (util/shared-reads.ts)
     if (this.cipher) return this.cipher.decrypt.crypt(data);
     if (!this.mse) return data;
     const out = this.mse.push(data);

@@ -8,6 +8,7 @@
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import type { Clock } from '../util/clock.js';
+import { adoptAccepted, ReadRoute, type OnBytes } from '../util/shared-reads.js';
 import type { Logger } from '../util/log.js';
 
 /**
@@ -65,6 +66,8 @@ export class PeerListener {
   port: number | undefined;
   halfOpen = 0;
   private readonly retryAt = new Map<string, number>();
+  /** Dialled sockets: their reads, in the shared buffer, wait to be routed (`read`). */
+  private readonly routes = new WeakMap<Socket, ReadRoute>();
 
   constructor(private readonly deps: PeerListenerDeps) {}
 
@@ -132,7 +135,9 @@ export class PeerListener {
     this.retryAt.set(key, this.deps.clock.now() + RETRY_MS);
     this.halfOpen++;
     let done = false;
-    const socket = connect({ host: address, port, noDelay: true });
+    const route = new ReadRoute();
+    const socket = connect({ host: address, port, noDelay: true, onread: route.onread });
+    this.routes.set(socket, route);
     this.sockets.add(socket);
     const timer = this.deps.clock.setTimeout(() => socket.destroy(), CONNECT_TIMEOUT_MS);
     const finish = () => {
@@ -155,6 +160,16 @@ export class PeerListener {
         failed();
       }
     });
+  }
+
+  /**
+   * Where a socket's bytes go (valid only during the call: util/shared-reads.ts). Call it at
+   * once for a socket handed over (`incoming`, `connected`), before its first read.
+   */
+  read(socket: Socket, onBytes: OnBytes): void {
+    const route = this.routes.get(socket);
+    if (route) return route.to(onBytes);
+    if (!adoptAccepted(socket, onBytes)) socket.on('data', onBytes);
   }
 
   /** Forgets retry delays that are over. */

@@ -170,7 +170,7 @@ export class PeerSession {
     this.connectedAt = this.lastReceived = this.lastSent = this.lastInterest = now;
     // Before the torrent is known no message can come (the handshake comes first).
     // a piece's block is copied into its piece buffer at once (download.ts), so a cut one may reuse the framer's buffer
-    this.framer = new PeerWireFramer(0, true, { transientPieces: true });
+    this.framer = new PeerWireFramer(0, true, { transientPieces: true, transientInput: true });
     this.outgoing = outgoing !== undefined;
     const self = this;
     const host: UploadHost = {

@@ -10,6 +10,8 @@
  *   - `hard` buffers: the most there may be; a block of a piece without a buffer beyond it is
  *     refused (the engine asks for it again later). Requests already sent when `soft` was
  *     reached land between the two.
+ * The buffers come from the pool every download shares (piece-pool.ts), whose byte budget
+ * bounds all downloads together the same way; released ones go back to it.
  * A web seed's bytes are hashed as each socket read lands in the piece (`hashTo`), while
  * they are in the CPU's cache. Bytes not hashed on arrival (a block out of order) are hashed
  * at the end in HASH_STEP slices with a turn of the event loop between them, so a big piece
@@ -18,6 +20,7 @@
 import { createHash, type Hash } from 'node:crypto';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { BLOCK_SIZE } from '../codec/peer-wire.js';
+import { PiecePool } from './piece-pool.js';
 
 /** Reason: 1 MiB of SHA-1 is about 2 ms on a router's core; the loop turns between slices. */
 export const HASH_STEP = 1 << 20;
@@ -34,21 +37,29 @@ interface PieceBuffer {
 
 export class PieceBuffers {
   private readonly pieces = new Map<number, PieceBuffer>();
-  private readonly free: Buffer[] = [];
 
   constructor(
     private readonly pieceLength: number,
     private readonly pieceSize: (index: number) => number,
     readonly limits: { soft: number; hard: number },
+    /** Shared by every download (default: one of its own, no budget beyond `limits`). */
+    private readonly pool = new PiecePool({ soft: Infinity, hard: Infinity }),
   ) {}
 
   get inUse(): number {
     return this.pieces.size;
   }
 
-  /** `soft` buffers in use: ask for no new blocks until one is released. */
+  /** `soft` buffers in use (or the pool's soft budget, while this download holds one): ask for no new blocks until one is released. */
   get full(): boolean {
-    return this.pieces.size >= this.limits.soft;
+    return this.pieces.size >= this.limits.soft || (this.pool.full && this.pieces.size > 0);
+  }
+
+  /** Buffers that may be opened before `full`. */
+  get room(): number {
+    const pooled = this.pool.room(this.pieceLength);
+    // (a download holding none always gets one: see the pool)
+    return Math.max(0, Math.min(this.limits.soft - this.pieces.size, this.pieces.size === 0 ? Math.max(1, pooled) : pooled));
   }
 
   has(index: number): boolean {
@@ -60,8 +71,9 @@ export class PieceBuffers {
     const p = this.pieces.get(index);
     if (p) return p.buf;
     if (this.pieces.size >= this.limits.hard) return undefined;
+    const buf = this.pool.take(this.pieceLength, this.pieces.size);
+    if (!buf) return undefined;
     const size = this.pieceSize(index);
-    const buf = this.free.pop() ?? Buffer.allocUnsafeSlow(this.pieceLength);
     this.pieces.set(index, { buf, size, hash: createHash('sha1'), hashed: 0, got: new Uint8Array(Math.ceil(size / BLOCK_SIZE)) });
     return buf;
   }
@@ -108,16 +120,18 @@ export class PieceBuffers {
     return p.hash.digest();
   }
 
-  /** The piece is checked (and written) or given up: its buffer goes back to the free list. */
+  /** The piece is checked (and written) or given up: its buffer goes back to the pool. */
   release(index: number): void {
     const p = this.pieces.get(index);
     if (!p) return;
     this.pieces.delete(index);
-    if (this.free.length < this.limits.hard) this.free.push(p.buf);
+    this.pool.give(p.buf);
   }
 
+  /** The download stops: its buffers leave the pool's count, not reused (a write may still hold one); with no other download, the pool lets its free ones go. */
   clear(): void {
+    for (const p of this.pieces.values()) this.pool.forget(p.buf.length);
     this.pieces.clear();
-    this.free.length = 0;
+    this.pool.trim();
   }
 }

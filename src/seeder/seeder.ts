@@ -402,7 +402,7 @@ export class Seeder implements Service, SeederView {
         session.close(`internal error: ${(err as Error).message}`);
       }
     };
-    socket.on('data', (d) =>
+    this.listener.read(socket, (d) =>
       guard(() => {
         this.admission.activity(session);
         session.onData(d);

@@ -26,6 +26,7 @@ import type { Logger } from '../util/log.js';
 import { RateMeter, type TokenBucket } from './bandwidth.js';
 import { MAX_PIPELINE, PeerDownload, type DownloadEngine, type DownloadSession } from './download.js';
 import { PieceBuffers } from './piece-buffers.js';
+import type { PiecePool } from './piece-pool.js';
 import { PiecePicker, type Block } from './piece-picker.js';
 import { nextRunLength, type RunBuffers } from './web-seed.js';
 import { formatBytes } from '../control/status-view.js';
@@ -38,6 +39,13 @@ import { formatBytes } from '../control/status-view.js';
  * and a slower disk holds the download back rather than filling a router's memory.
  */
 export const MAX_PARTIAL_BYTES = 2 << 20;
+/**
+ * The same for every download together (the pool they share, piece-pool.ts): two downloads at
+ * full speed, or four sharing it, hold at most 4 MiB of partial pieces (6 MiB with the blocks
+ * already asked for). Reason: four mirror downloads at loopback speed held 16 MiB of a
+ * router's memory with per-download caps alone (bench/router.mjs).
+ */
+export const ALL_PARTIAL_BYTES = { soft: 2 * MAX_PARTIAL_BYTES, hard: 3 * MAX_PARTIAL_BYTES };
 /** Blocks of started pieces (bookkeeping only, no buffer) beyond the buffered ones: two full pipelines (MAX_PIPELINE). */
 const STARTED_BLOCKS = 2 * MAX_PIPELINE;
 /** Written pieces are fsync'ed (then recorded in the resume data) this often: a crash costs at most this much re-checking; one small resume write per interval. */
@@ -65,6 +73,8 @@ export interface TorrentDownloadDeps {
   storage: TorrentStorage;
   /** The torrent's download bucket (its parent: the global one). */
   bucket: TokenBucket;
+  /** Piece buffers shared by every download (ALL_PARTIAL_BYTES); none: this download's own. */
+  pool?: PiecePool;
   /** Every piece is ours and on disk. */
   completed(): void;
   /** A write failed for want of space (or another I/O error): pause and say why. */
@@ -134,7 +144,7 @@ export class TorrentDownload implements DownloadEngine {
     const maxPartial = soft + Math.ceil(STARTED_BLOCKS / Math.ceil(meta.pieceLength / BLOCK_SIZE));
     this.picker = new PiecePicker({ pieceCount: meta.pieceCount, pieceLength: meta.pieceLength, length: meta.length, maxPartial });
     const hard = Math.max(soft + 1, Math.floor((2 * MAX_PARTIAL_BYTES) / meta.pieceLength));
-    this.buffers = new PieceBuffers(meta.pieceLength, (i) => this.picker.pieceSize(i), { soft, hard });
+    this.buffers = new PieceBuffers(meta.pieceLength, (i) => this.picker.pieceSize(i), { soft, hard }, deps.pool);
     for (let i = 0; i < meta.pieceCount; i++) if (deps.storage.stateOf(i) === PIECE_VERIFIED) this.picker.pieceVerified(i);
     this.startedAt = this.lastSync = this.lastInterest = deps.clock.now();
     this.startHave = this.bytesHave();
@@ -390,12 +400,13 @@ export class TorrentDownload implements DownloadEngine {
 
   /**
    * The web seed reads straight into the pieces' buffers (whole pieces: no block of them is
-   * anyone else's), each taken when its first bytes arrive, within the soft bound of piece
-   * memory: the blocks peers were already promised keep the room up to the hard one.
+   * anyone else's), each taken when its first bytes arrive, within the soft bounds of piece
+   * memory (this download's and the shared pool's): the blocks peers were already promised
+   * keep the room up to the hard ones.
    */
   private readRun(w: WebSeedSlot, run: number[]): void {
     const bufs: RunBuffers = {
-      get: (i) => (this.buffers.has(run[i]!) || this.buffers.inUse < this.buffers.limits.soft ? this.buffers.open(run[i]!) : undefined),
+      get: (i) => (this.buffers.has(run[i]!) || !this.buffers.full ? this.buffers.open(run[i]!) : undefined),
       whenFree: (retry) => void this.bufferWaiters.push(retry),
       arrived: (i, end) => this.buffers.hashTo(run[i]!, end),
     };

@@ -53,6 +53,8 @@ export interface HashOptions {
    * counts the range's bytes.
    */
   pieces?: { first: number; end: number };
+  /** The two read buffers (instead of two new ones of chunkSize): a caller that checks torrent after torrent reuses its own. */
+  buffers?: [Buffer, Buffer];
 }
 
 export const DEFAULT_CHUNK_SIZE = 1 << 20;
@@ -125,7 +127,7 @@ export async function hashFiles(files: readonly StreamFile[], options: HashOptio
   const cutter = new PieceCutter(pieceLength, stop, options.onPiece, first);
   const progress = () => options.onProgress?.(cutter.done, stop - start);
   const problems: FileProblem[] = [];
-  const buffers = [Buffer.allocUnsafe(chunk), Buffer.allocUnsafe(chunk)];
+  const buffers = options.buffers ?? [Buffer.allocUnsafe(chunk), Buffer.allocUnsafe(chunk)];
   let zeros: Buffer | undefined;
 
   let fileStart = 0;

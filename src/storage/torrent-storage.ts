@@ -243,13 +243,17 @@ export class TorrentStorage {
   private async fullCheck(): Promise<void> {
     this.checking = true;
     const stopped = new Error('torrent removed during its check');
+    // the read cache's chunk buffers, back to it once no read is in flight (not after `stopped`: one may be)
+    const pool = this.deps.cache.buffers;
+    const buffers: [Buffer, Buffer] = [pool.get(), pool.get()];
     try {
       await hashFiles(
         this.meta.files.map((f, i) => ({ path: this.pathOf(i), length: f.length, padding: f.padding })),
         {
           pieceLength: this.meta.pieceLength,
           // Reason: 256 KiB reads keep two buffers small on a router and still amortise each read.
-          chunkSize: 256 * 1024,
+          chunkSize: CHUNK_SIZE,
+          buffers,
           onPiece: (p, digest) => {
             if (this.closed) throw stopped;
             this.checkedPieces = p + 1;
@@ -261,6 +265,7 @@ export class TorrentStorage {
           },
         },
       );
+      for (const buf of buffers) pool.release(buf);
     } catch (err) {
       if (err !== stopped) throw err;
     } finally {

@@ -121,7 +121,17 @@ export function offeredTorrents(
       },
     });
   }
-  // by name as people read it (été next to ete), nameless ones last, then by info hash
-  const label = (o: OfferedTorrent) => o.item.name ?? `\uffff${o.item.infoHashHex}`;
-  return [...out.values()].sort((a, b) => label(a).localeCompare(label(b), 'en', { sensitivity: 'base' }) || (a.item.infoHashHex < b.item.infoHashHex ? -1 : 1));
+  // by name as people read it (été next to ete, case aside), nameless ones last, then by info hash
+  const keyed = [...out.values()].map((o) => ({ o, key: o.item.name !== undefined ? nameSortKey(o.item.name) : `\uffff${o.item.infoHashHex}` }));
+  keyed.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : a.o.item.infoHashHex < b.o.item.infoHashHex ? -1 : 1));
+  return keyed.map((k) => k.o);
+}
+
+/**
+ * A name as it sorts for people: accents and case aside ("Été" with "ete"). Not
+ * localeCompare: its collator makes node map about 2.6 MiB more of its ICU data (resident
+ * for good, on a router) the first time the front page or stats.json is asked for.
+ */
+export function nameSortKey(name: string): string {
+  return name.normalize('NFD').replace(/[\u0300-\u036f]/g, '').toLowerCase();
 }

@@ -178,6 +178,35 @@ test('framer: any cut of the stream gives the same messages, a whole message a v
     }
 });
 
+test('framer (transientInput): every body but a piece is the caller\'s to keep, whole or cut, when the read buffer is reused', () => {
+  const messages: Message[] = [
+    { type: 'bitfield', bits: Uint8Array.from([0xff, 0x80]) },
+    { type: 'have', index: 3 },
+    { type: 'piece', index: 1, begin: 0, block: Buffer.alloc(BLOCK_SIZE, 5) },
+    { type: 'extended', extId: 2, payload: Buffer.from('d5:added0:e') },
+    { type: 'request', index: 2, begin: 0, length: BLOCK_SIZE },
+  ];
+  const stream = Buffer.concat(messages.map(encodeMessage));
+  for (const size of [1, 7, 100, stream.length]) {
+    const f = new PeerWireFramer(maxMessageLength(limits), false, { transientPieces: true, transientInput: true });
+    const read = Buffer.alloc(size);
+    const kept: Uint8Array[] = [];
+    for (let at = 0; at < stream.length; at += size) {
+      // one read buffer for every read, scribbled over after each push
+      const n = stream.copy(read, 0, at, at + size);
+      f.push(read.subarray(0, n), () => {}, (b) => {
+        if (b[0] !== 7) kept.push(b);
+      });
+      read.fill(0xee);
+    }
+    assert.equal(
+      kept.map((b) => JSON.stringify(decodeMessage(b, limits))),
+      messages.filter((m) => m.type !== 'piece').map((m) => JSON.stringify(decodeMessage(encodeMessage(m).subarray(4), limits))),
+      `reads of ${size} bytes`,
+    );
+  }
+});
+
 test('framer: an oversized length is refused after 4 bytes, before buffering', () => {
   const f = new PeerWireFramer(maxMessageLength(limits), false);
   throws(() => f.push(Buffer.from('7fffffff', 'hex'), () => {}, () => {}), /message length 2147483647 is more than the largest legal/);

@@ -5,6 +5,7 @@ import * as assert from 'uvu/assert';
 import { createHash, randomBytes } from 'node:crypto';
 import { BLOCK_SIZE } from '../../src/codec/peer-wire';
 import { HASH_STEP, PieceBuffers } from '../../src/seeder/piece-buffers';
+import { PiecePool } from '../../src/seeder/piece-pool';
 
 const sha1 = (b: Uint8Array) => createHash('sha1').update(b).digest('hex');
 
@@ -81,6 +82,65 @@ test('soft cap: full; hard cap: no more buffers; a released buffer is reused', (
   assert.is(buffers.open(3), a, 'reused');
   buffers.release(9); // not there: nothing happens
   assert.is(buffers.inUse, 3);
+});
+
+test('the pool: soft and hard budgets in bytes, one buffer always for a download holding none, reuse by size within the hard budget, trim when idle', () => {
+  const K = 1024;
+  const pool = new PiecePool({ soft: 64 * K, hard: 96 * K });
+  const a = pool.take(32 * K, 0)!;
+  const b = pool.take(32 * K, 1)!;
+  assert.ok(pool.full);
+  assert.is(pool.room(32 * K), 0);
+  const c = pool.take(32 * K, 2)!;
+  assert.is(pool.inUse, 96 * K);
+  assert.is(pool.take(32 * K, 3), undefined, 'hard budget');
+  const d = pool.take(16 * K, 0);
+  assert.ok(d, 'a download holding none gets one past the hard budget');
+  pool.give(d!);
+  assert.is(pool.kept, 0, 'not kept: in use and free would pass the hard budget');
+  pool.give(a);
+  assert.is(pool.take(32 * K, 1), a, 'reused, same size');
+  // free ones kept while all (in use and free) are within the hard budget
+  for (const x of [a, b, c]) pool.give(x);
+  assert.is(pool.inUse, 0);
+  assert.is(pool.kept, 96 * K);
+  // a new size: free ones of another size make room
+  const big = pool.take(64 * K, 0)!;
+  assert.is(pool.inUse + pool.kept, 96 * K);
+  pool.give(big);
+  const e = pool.take(16 * K, 0)!;
+  pool.forget(e.length); // still written somewhere: never reused
+  assert.is(pool.inUse, 0);
+  pool.trim();
+  assert.is(pool.kept, 0);
+  assert.not.ok(pool.take(32 * K, 0) === a, 'trimmed: a new buffer');
+});
+
+test('downloads sharing a pool: full once the pool is (for one holding a buffer), room counts the pool, clear gives the count back', () => {
+  const L = 4 * BLOCK_SIZE;
+  const pool = new PiecePool({ soft: 3 * L, hard: 4 * L });
+  const one = new PieceBuffers(L, () => L, { soft: 8, hard: 16 }, pool);
+  const two = new PieceBuffers(L, () => L, { soft: 8, hard: 16 }, pool);
+  assert.is(one.room, 3);
+  one.open(0);
+  one.open(1);
+  one.open(2);
+  assert.ok(one.full, 'the pool is full');
+  assert.is(one.room, 0);
+  assert.not.ok(two.full, 'one holding none may still start a piece');
+  assert.is(two.room, 1);
+  assert.ok(one.open(3), 'up to the hard budget');
+  assert.is(one.open(4), undefined);
+  assert.ok(two.open(0), 'the other download gets one');
+  assert.is(two.open(1), undefined);
+  assert.is(pool.inUse, 5 * L);
+  one.release(0);
+  one.clear();
+  assert.is(pool.inUse, L);
+  two.release(0);
+  two.clear();
+  assert.is(pool.inUse, 0);
+  assert.is(pool.kept, 0, 'no download running: the free buffers let go');
 });
 
 test.run();

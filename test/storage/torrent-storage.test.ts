@@ -82,6 +82,24 @@ test(
 );
 
 test(
+  'the first check reads through the read cache\'s chunk buffers and gives them back (no new buffers per torrent checked)',
+  deadline(10_000, async () => {
+    const { tmp, meta } = setup();
+    const cache = new ReadCache(64 * 1024);
+    const get = cache.buffers.get.bind(cache.buffers);
+    let taken = 0;
+    cache.buffers.get = () => (taken++, get());
+    const s = new TorrentStorage({ pool: new FilePool(2), cache, log: createLogger('debug', () => {}), resumeDir: join(tmp.path, 'state', 'resume2') }, meta, join(tmp.path, 'data'));
+    await s.start();
+    assert.ok(s.complete, 'every piece verified');
+    assert.is(taken, 2, 'two buffers taken from the cache for the check');
+    assert.is(cache.buffers.freeCount, 2, 'both back');
+    await s.close();
+    tmp.remove();
+  }),
+);
+
+test(
   'restart with resume data trusts unchanged files (no rehash), doubts changed ones and never sends a bad piece',
   deadline(10_000, async () => {
     const { tmp, make, file, logs } = setup();

@@ -5,7 +5,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { rawHttp, makeTorrent, memoryLogger, trackerSettings } from './fixtures';
 import { contentDisposition, renderCatalogJson, renderFrontPage, type CatalogItem, type NodeSummary } from '../../src/tracker/front-page';
 import { announceUrls, FrontRoutes, originHost } from '../../src/tracker/front-routes';
-import { publicMessage, seededEntries, stateText } from '../../src/tracker/offered';
+import { nameSortKey, publicMessage, seededEntries, stateText } from '../../src/tracker/offered';
 import type { TorrentStatus } from '../../src/seeder/torrent-session';
 import { parseMagnet } from '../../src/codec/magnet';
 import { parseMetainfo } from '../../src/codec/metainfo';
@@ -136,6 +136,12 @@ test('the Host header is used only when it is a plain host[:port]', () => {
   assert.is(originHost(undefined, at('::ffff:10.0.0.2'), 6969), '10.0.0.2:6969');
   assert.is(originHost(undefined, at('fd00::2'), 7000), '[fd00::2]:7000');
   assert.equal(announceUrls('router.lan', 6969), ['http://router.lan/announce', 'udp://router.lan:6969/announce']);
+});
+
+test('names sort as people read them, accents and case aside, without the ICU collator', () => {
+  const names = ['zebra', 'Été 2026', 'apple', 'ete 2025', 'École', 'Zoo', 'eclair'];
+  assert.equal([...names].sort((a, b) => (nameSortKey(a) < nameSortKey(b) ? -1 : 1)), ['apple', 'eclair', 'École', 'ete 2025', 'Été 2026', 'zebra', 'Zoo']);
+  assert.is(nameSortKey('Ünïcödé'), 'unicode');
 });
 
 test('state text', () => {
