@@ -1,20 +1,22 @@
 /**
  * The swarm store: every torrent's peers, built for a router's memory.
  *
- * No object per peer. Each swarm owns one Uint8Array of fixed-size slots (SLOT bytes each,
- * layout below), packed at the front (a removal moves the last slot into the hole), grown by
- * half when full and shrunk when three quarters empty. A peer is identified by its address,
- * family and port (as opentracker does): a client that restarts with a new peer id replaces
- * its old entry instead of being listed twice.
+ * No object per peer and no buffer per swarm. Peers are fixed-size records in two slabs, one
+ * per address family (src/tracker/peer-arena.ts): a swarm holds, per family, a segment of
+ * records packed at the front (a removal moves the last record into the hole). A peer is
+ * identified by its address, family and port (as opentracker does): a client that restarts
+ * with a new peer id replaces its old entry instead of being listed twice.
  *
- *   slot:  0..15 address (IPv4 in 0..3, rest zero) | 16..17 port, big-endian |
- *          18 flags (SEEDER, V6, COMPLETED, PROVEN) | 19 unused | 20..23 expiry in store
- *          seconds, little-endian | 24..43 peer id
+ *   record (A = 4 for IPv4, 16 for IPv6; 32 or 44 bytes):
+ *          0..A-1 address | A..A+1 port, big-endian | A+2 flags (SEEDER, COMPLETED, PROVEN) |
+ *          A+3 unused | A+4..A+7 expiry in store seconds, little-endian | A+8..A+27 peer id
  *
- * A swarm past INDEX_MIN_PEERS peers also gets an index: an open-addressing hash table
- * (linear probing, Int32Array of slot numbers + 1, at most half full) from address and port
- * to slot, so an announce into a 5,000-peer swarm finds its peer in a probe or two instead of
- * a scan. Small swarms (most of a mesh's) scan their few slots and carry no index.
+ * The peer id is kept whole: the dictionary model (BEP 3, `compact=0`) hands it out.
+ *
+ * A swarm past INDEX_MIN_PEERS peers also gets an index (src/tracker/peer-index.ts): a hash
+ * table from address and port to slot, so an announce into a 5,000-peer swarm finds its peer
+ * in a probe or two instead of a scan. Small swarms (most of a mesh's) scan their few records and carry
+ * no index.
  *
  * Seeders (BEP 3 `complete`): a peer saying `left=0` is handed out like any other peer and is
  * handed seeders too (aria2 announces `left=0` while it still fetches a magnet's metadata; a
@@ -28,20 +30,22 @@
  * swarms sized so that every swarm is visited about twice per interval, so no call walks every
  * peer. Expired peers not yet swept are skipped when handing out peers. A swarm with no peers
  * is dropped; its `downloaded` total, if any, is kept in a small map (bounded by max_torrents)
- * so scrape answers and the state file keep it.
+ * so scrape answers and the state file keep it. The sweep also compacts the slabs once they
+ * are mostly empty, so memory follows the peers down.
  *
  * Counters (peers, seeders per swarm and in total, downloaded) change with each announce and
  * removal, so the stats page and scrape never count peers.
  */
 import { INFO_HASH_SIZE, PEER_ID_SIZE, type AnnounceEvent } from '../codec/tracker-protocol.js';
 
-const SLOT = 44;
-const OFF_PORT = 16;
-const OFF_FLAGS = 18;
-const OFF_EXPIRY = 20;
-const OFF_PEER_ID = 24;
+import { PeerArena, PeerList } from './peer-arena.js';
+import { INDEX_MIN_PEERS, indexDelete, indexFind, indexInsert, peerHash, RECORD4, RECORD6, reindex } from './peer-index.js';
+
+/** Record layout, after the address of A bytes (see the header): port at A, then these; RECORD4 and RECORD6 bytes in all. */
+const OFF_FLAGS = 2;
+const OFF_EXPIRY = 4;
+const OFF_PEER_ID = 8;
 const F_SEEDER = 1;
-const F_V6 = 2;
 /** This peer's `completed` was counted in `downloaded` (counted once per peer). */
 const F_COMPLETED = 4;
 /** This peer has shown it has data (see the header); with SEEDER it counts as complete. */
@@ -49,9 +53,6 @@ const F_PROVEN = 8;
 const F_COMPLETE = F_SEEDER | F_PROVEN;
 /** Only between `add` and the end of that announce: the peer has no state yet (no seeder transition). */
 const F_NEW = 0x80;
-const INITIAL_SLOTS = 4;
-/** Swarms up to this many peers are scanned (a few cache lines); bigger ones get an index. */
-const INDEX_MIN_PEERS = 24;
 
 export interface StoreLimits {
   maxTorrents: number;
@@ -114,15 +115,22 @@ export interface SwarmCounts {
   downloaded: number;
 }
 
+/** A family with no peers in a swarm (shared: replaced before the first peer is added). */
+const NO_PEERS: PeerList = Object.freeze(new PeerList());
+
 /** One torrent's peers and counters. */
 export class Swarm {
-  slots: Uint8Array = new Uint8Array(0);
-  /** Address-and-port index into `slots` (see the header), only for swarms past INDEX_MIN_PEERS. */
+  /** Its IPv4 and IPv6 peers: segments of the store's slabs. */
+  p4: PeerList = NO_PEERS;
+  p6: PeerList = NO_PEERS;
+  /** Address-and-port index (see the header), only for swarms past INDEX_MIN_PEERS. */
   index: Int32Array | undefined = undefined;
-  count = 0;
   seeders = 0;
   downloaded = 0;
   constructor(readonly key: string) {}
+  get count(): number {
+    return this.p4.count + this.p6.count;
+  }
   get leechers(): number {
     return this.count - this.seeders;
   }
@@ -158,6 +166,9 @@ export class SwarmStore {
   /** Scratch space for handing out peers: numwantMax × 18 bytes, reused. */
   private scratch4 = EMPTY;
   private scratch6 = EMPTY;
+  /** The peer records, one slab per family (see the header). */
+  private readonly a4 = new PeerArena(RECORD4, () => this.lists('p4'));
+  private readonly a6 = new PeerArena(RECORD6, () => this.lists('p6'));
 
   constructor(private limits: StoreLimits) {
     this.setLimits(limits);
@@ -182,6 +193,10 @@ export class SwarmStore {
   get leechers(): number {
     return this.totalPeers - this.totalSeeders;
   }
+  /** Bytes of the peer slabs (records in use, free and spare), for the stats page and tests. */
+  get slabBytes(): number {
+    return this.a4.byteLength + this.a6.byteLength;
+  }
 
   /** Every live swarm (for the stats page and state file: one entry per torrent, never per peer). */
   swarmList(): IterableIterator<Swarm> {
@@ -190,6 +205,10 @@ export class SwarmStore {
   /** downloaded totals of torrents with no peers now. */
   retiredList(): IterableIterator<[string, number]> {
     return this.retired.entries();
+  }
+
+  private *lists(family: 'p4' | 'p6'): Generator<PeerList> {
+    for (const s of this.swarms.values()) yield s[family];
   }
 
   counts(infoHash: Uint8Array): SwarmCounts {
@@ -214,6 +233,8 @@ export class SwarmStore {
     if (s) {
       this.totalPeers -= s.count;
       this.totalSeeders -= s.seeders;
+      this.a4.clear(s.p4);
+      this.a6.clear(s.p6);
       this.swarms.delete(key);
     }
     this.retired.delete(key);
@@ -236,15 +257,17 @@ export class SwarmStore {
     const now = SwarmStore.seconds(nowMs);
     let swarm = this.swarms.get(key);
     const v6 = a.address.length === 16;
+    const A = a.address.length;
     let refused: Refusal | undefined;
 
     let self = swarm ? this.find(swarm, a.address, v6, a.port) : -1;
     if (a.event === 'stopped') {
       if (swarm && self >= 0) {
         // a leecher that stops with nothing left finished without saying `completed` (aria2 with --seed-time=0)
-        const flags = swarm.slots[self * SLOT + OFF_FLAGS]!;
+        const l = v6 ? swarm.p6 : swarm.p4;
+        const flags = l.bytes[(l.at + self) * (A + 28) + A + OFF_FLAGS]!;
         if (a.left === 0 && (flags & (F_SEEDER | F_COMPLETED)) === 0) swarm.downloaded++;
-        this.remove(swarm, self);
+        this.remove(swarm, v6, self);
       }
       return this.answerOnly(key, swarm);
     }
@@ -269,8 +292,9 @@ export class SwarmStore {
         self = this.add(swarm, a.address, v6, a.port);
         added = true;
       }
-      const b = swarm.slots;
-      const o = self * SLOT;
+      const l = v6 ? swarm.p6 : swarm.p4;
+      const b = l.bytes;
+      const o = (l.at + self) * (A + 28) + A;
       const before = b[o + OFF_FLAGS]!;
       let flags = before;
       let finished = false;
@@ -310,7 +334,7 @@ export class SwarmStore {
   /**
    * Up to `max` live peers of a swarm, seeders first, for introductions (src/lpd/introducer.ts):
    * addresses as 4 or 16 bytes. `seeder` is what the peer said (`left=0`), proven or not: an
-   * order of preference and a PEX hint, not a count. Walks at most the swarm's slots once.
+   * order of preference and a PEX hint, not a count. Walks at most the swarm's records once.
    */
   peersOf(key: string, nowMs: number, max: number): { address: Uint8Array; port: number; seeder: boolean }[] {
     const s = this.swarms.get(key);
@@ -318,15 +342,19 @@ export class SwarmStore {
     const now = SwarmStore.seconds(nowMs);
     const seeders: { address: Uint8Array; port: number; seeder: boolean }[] = [];
     const leechers: typeof seeders = [];
-    const b = s.slots;
-    for (let i = 0, o = 0; i < s.count && seeders.length < max; i++, o += SLOT) {
-      if (readU32LE(b, o + OFF_EXPIRY) < now) continue;
-      const port = (b[o + OFF_PORT]! << 8) | b[o + OFF_PORT + 1]!;
-      if (port === 0) continue;
-      const flags = b[o + OFF_FLAGS]!;
-      const peer = { address: b.slice(o, o + (flags & F_V6 ? 16 : 4)), port, seeder: (flags & F_SEEDER) !== 0 };
-      if (peer.seeder) seeders.push(peer);
-      else if (leechers.length < max) leechers.push(peer);
+    for (const [l, A] of [
+      [s.p4, 4],
+      [s.p6, 16],
+    ] as const) {
+      const b = l.bytes;
+      for (let i = 0, o = l.at * (A + 28); i < l.count && seeders.length < max; i++, o += A + 28) {
+        if (readU32LE(b, o + A + OFF_EXPIRY) < now) continue;
+        const port = (b[o + A]! << 8) | b[o + A + 1]!;
+        if (port === 0) continue;
+        const peer = { address: b.slice(o, o + A), port, seeder: (b[o + A + OFF_FLAGS]! & F_SEEDER) !== 0 };
+        if (peer.seeder) seeders.push(peer);
+        else if (leechers.length < max) leechers.push(peer);
+      }
     }
     return [...seeders, ...leechers].slice(0, max);
   }
@@ -336,57 +364,65 @@ export class SwarmStore {
     return { ...c, peers4: EMPTY, peers6: EMPTY };
   }
 
+  /** The slot of the peer at this address and port in its family's list, or -1. */
   private find(s: Swarm, addr: Uint8Array, v6: boolean, port: number): number {
-    const b = s.slots;
+    const l = v6 ? s.p6 : s.p4;
+    if (l.count === 0) return -1;
+    const b = l.bytes;
+    const A = addr.length;
+    const R = A + 28;
     if (s.index) {
       const t = s.index;
       const mask = t.length - 1;
-      for (let p = peerHash(addr, 0, addr.length, port) & mask; ; p = (p + 1) & mask) {
+      for (let p = peerHash(addr, 0, A, port) & mask; ; p = (p + 1) & mask) {
         const e = t[p]!;
         if (e === 0) return -1;
-        if (sameEndpoint(b, (e - 1) * SLOT, addr, v6, port)) return e - 1;
+        if (v6 ? e < 0 && sameEndpoint(b, (l.at - e - 1) * R, addr, port) : e > 0 && sameEndpoint(b, (l.at + e - 1) * R, addr, port)) return v6 ? -e - 1 : e - 1;
       }
     }
-    for (let i = 0, o = 0; i < s.count; i++, o += SLOT) if (sameEndpoint(b, o, addr, v6, port)) return i;
+    for (let i = 0, o = l.at * R; i < l.count; i++, o += R) if (sameEndpoint(b, o, addr, port)) return i;
     return -1;
   }
 
-  /** Appends a peer (flags NEW, plus V6); the caller sets the rest of its state. */
+  /** Appends a peer (flags NEW); the caller sets the rest of its state. Returns its slot. */
   private add(s: Swarm, addr: Uint8Array, v6: boolean, port: number): number {
-    if (s.count * SLOT >= s.slots.length) {
-      const cap = s.slots.length / SLOT;
-      const next = new Uint8Array(Math.max(INITIAL_SLOTS, cap + (cap >> 1) + 1) * SLOT);
-      next.set(s.slots.subarray(0, s.count * SLOT));
-      s.slots = next;
+    if (v6 ? s.p6 === NO_PEERS : s.p4 === NO_PEERS) {
+      if (v6) s.p6 = new PeerList();
+      else s.p4 = new PeerList();
     }
-    const i = s.count++;
-    const o = i * SLOT;
-    const b = s.slots;
-    b.fill(0, o, o + SLOT);
+    const l = v6 ? s.p6 : s.p4;
+    const arena = v6 ? this.a6 : this.a4;
+    const i = arena.append(l);
+    const b = l.bytes;
+    const A = addr.length;
+    const o = (l.at + i) * (A + 28);
     b.set(addr, o);
-    b[o + OFF_PORT] = port >>> 8;
-    b[o + OFF_PORT + 1] = port & 0xff;
-    b[o + OFF_FLAGS] = (v6 ? F_V6 : 0) | F_NEW;
+    b[o + A] = port >>> 8;
+    b[o + A + 1] = port & 0xff;
+    b[o + A + OFF_FLAGS] = F_NEW;
     this.totalPeers++;
-    if (s.index && s.count * 2 <= s.index.length) indexInsert(s.index, b, i);
-    else if (s.index || s.count > INDEX_MIN_PEERS) reindex(s);
+    const count = s.count;
+    if (s.index && count * 2 <= s.index.length) indexInsert(s, s.index, v6 ? -i - 1 : i + 1);
+    else if (s.index || count > INDEX_MIN_PEERS) reindex(s);
     return i;
   }
 
-  private remove(s: Swarm, i: number): void {
-    const b = s.slots;
-    const o = i * SLOT;
-    if ((b[o + OFF_FLAGS]! & F_COMPLETE) === F_COMPLETE) {
+  private remove(s: Swarm, v6: boolean, i: number): void {
+    const l = v6 ? s.p6 : s.p4;
+    const arena = v6 ? this.a6 : this.a4;
+    const A = v6 ? 16 : 4;
+    if ((l.bytes[(l.at + i) * (A + 28) + A + OFF_FLAGS]! & F_COMPLETE) === F_COMPLETE) {
       s.seeders--;
       this.totalSeeders--;
     }
     this.totalPeers--;
-    const last = --s.count;
+    const last = l.count - 1;
     if (s.index) {
-      indexDelete(s.index, b, i);
-      if (i !== last) indexRenumber(s.index, b, last, i);
+      // while both records are still in place
+      indexDelete(s, s.index, v6 ? -i - 1 : i + 1);
+      if (i !== last) s.index[indexFind(s, s.index, v6 ? -last - 1 : last + 1)] = v6 ? -i - 1 : i + 1;
     }
-    if (i !== last) b.copyWithin(o, last * SLOT, last * SLOT + SLOT);
+    arena.remove(l, i);
     if (s.count === 0) this.prune(s);
   }
 
@@ -399,6 +435,7 @@ export class SwarmStore {
    * Hands out up to `wanted` peers, starting at a random slot so every peer gets its turn:
    * never the requester (same address and port, or same peer id), never port 0, never an
    * expired peer. Seeders get seeders too (see the header: a `left=0` may have no metadata).
+   * With both families, IPv4 slots come first in the walk, then IPv6.
    */
   private pick(
     s: Swarm | undefined,
@@ -410,50 +447,62 @@ export class SwarmStore {
     families: 'same' | 'both',
     wantIds: boolean,
   ): { peers4: Uint8Array; peers6: Uint8Array; peerIds?: Uint8Array } {
-    if (!s || wanted <= 0 || s.count === 0) return wantIds ? { peers4: EMPTY, peers6: EMPTY, peerIds: EMPTY } : { peers4: EMPTY, peers6: EMPTY };
-    const b = s.slots;
-    const n = s.count;
+    const none = () => (wantIds ? { peers4: EMPTY, peers6: EMPTY, peerIds: EMPTY } : { peers4: EMPTY, peers6: EMPTY });
+    if (!s || wanted <= 0) return none();
+    const n4 = families === 'both' || !v6 ? s.p4.count : 0;
+    const n6 = families === 'both' || v6 ? s.p6.count : 0;
+    const n = n4 + n6;
+    if (n === 0) return none();
+    const b4 = s.p4.bytes;
+    const b6 = s.p6.bytes;
+    const base4 = s.p4.at * RECORD4;
+    const base6 = s.p6.at * RECORD6;
+    const self4 = v6 ? -1 : self;
+    const self6 = v6 ? self : -1;
     const start = Math.floor(Math.random() * n);
-    let n4 = 0;
-    let n6 = 0;
+    let c4 = 0;
+    let c6 = 0;
     const ids4: number[] | undefined = wantIds ? [] : undefined;
     const ids6: number[] | undefined = wantIds ? [] : undefined;
-    for (let k = 0; k < n && n4 + n6 < wanted; k++) {
-      const i = (start + k) % n;
-      if (i === self) continue;
-      const o = i * SLOT;
-      const flags = b[o + OFF_FLAGS]!;
-      const isV6 = (flags & F_V6) !== 0;
-      if (families === 'same' && isV6 !== v6) continue;
-      if (readU32LE(b, o + OFF_EXPIRY) < now) continue;
-      if (b[o + OFF_PORT] === 0 && b[o + OFF_PORT + 1] === 0) continue;
-      if (samePeerId(b, o + OFF_PEER_ID, peerId)) continue;
-      if (isV6) {
-        const w = n6 * 18;
-        this.scratch6.set(b.subarray(o, o + 16), w);
-        this.scratch6[w + 16] = b[o + OFF_PORT]!;
-        this.scratch6[w + 17] = b[o + OFF_PORT + 1]!;
-        ids6?.push(o);
-        n6++;
+    for (let k = 0; k < n && c4 + c6 < wanted; k++) {
+      let i = start + k;
+      if (i >= n) i -= n;
+      if (i < n4) {
+        if (i === self4) continue;
+        const o = base4 + i * RECORD4;
+        if (readU32LE(b4, o + 4 + OFF_EXPIRY) < now) continue;
+        if (b4[o + 4] === 0 && b4[o + 5] === 0) continue;
+        if (samePeerId(b4, o + 4 + OFF_PEER_ID, peerId)) continue;
+        const w = c4 * 6;
+        const out = this.scratch4;
+        out[w] = b4[o]!;
+        out[w + 1] = b4[o + 1]!;
+        out[w + 2] = b4[o + 2]!;
+        out[w + 3] = b4[o + 3]!;
+        out[w + 4] = b4[o + 4]!;
+        out[w + 5] = b4[o + 5]!;
+        ids4?.push(o + 4 + OFF_PEER_ID);
+        c4++;
       } else {
-        const w = n4 * 6;
-        this.scratch4[w] = b[o]!;
-        this.scratch4[w + 1] = b[o + 1]!;
-        this.scratch4[w + 2] = b[o + 2]!;
-        this.scratch4[w + 3] = b[o + 3]!;
-        this.scratch4[w + 4] = b[o + OFF_PORT]!;
-        this.scratch4[w + 5] = b[o + OFF_PORT + 1]!;
-        ids4?.push(o);
-        n4++;
+        i -= n4;
+        if (i === self6) continue;
+        const o = base6 + i * RECORD6;
+        if (readU32LE(b6, o + 16 + OFF_EXPIRY) < now) continue;
+        if (b6[o + 16] === 0 && b6[o + 17] === 0) continue;
+        if (samePeerId(b6, o + 16 + OFF_PEER_ID, peerId)) continue;
+        this.scratch6.set(b6.subarray(o, o + 18), c6 * 18);
+        ids6?.push(o + 16 + OFF_PEER_ID);
+        c6++;
       }
     }
     const out: { peers4: Uint8Array; peers6: Uint8Array; peerIds?: Uint8Array } = {
-      peers4: n4 > 0 ? this.scratch4.subarray(0, n4 * 6) : EMPTY,
-      peers6: n6 > 0 ? this.scratch6.subarray(0, n6 * 18) : EMPTY,
+      peers4: c4 > 0 ? this.scratch4.subarray(0, c4 * 6) : EMPTY,
+      peers6: c6 > 0 ? this.scratch6.subarray(0, c6 * 18) : EMPTY,
     };
     if (wantIds) {
-      const ids = new Uint8Array((n4 + n6) * PEER_ID_SIZE);
-      [...ids4!, ...ids6!].forEach((o, j) => ids.set(b.subarray(o + OFF_PEER_ID, o + OFF_PEER_ID + PEER_ID_SIZE), j * PEER_ID_SIZE));
+      const ids = new Uint8Array((c4 + c6) * PEER_ID_SIZE);
+      ids4!.forEach((o, j) => ids.set(b4.subarray(o, o + PEER_ID_SIZE), j * PEER_ID_SIZE));
+      ids6!.forEach((o, j) => ids.set(b6.subarray(o, o + PEER_ID_SIZE), (c4 + j) * PEER_ID_SIZE));
       out.peerIds = ids;
     }
     return out;
@@ -462,7 +511,7 @@ export class SwarmStore {
   /**
    * One step of the incremental expiry sweep; call it about once a second. Visits enough
    * swarms that all are visited twice per interval (at least 16 per call), removes their
-   * expired peers, shrinks slot arrays that are mostly empty, and drops empty swarms.
+   * expired peers, drops empty swarms, and compacts the slabs when mostly empty.
    * Returns the number of peers expired.
    */
   sweep(nowMs: number): number {
@@ -482,23 +531,28 @@ export class SwarmStore {
       }
       expired += this.expire(next.value, now);
     }
+    if (expired > 0) {
+      this.a4.compactIfWasteful();
+      this.a6.compactIfWasteful();
+    }
     return expired;
   }
 
   private expire(s: Swarm, now: number): number {
     let removed = 0;
-    for (let i = s.count - 1; i >= 0; i--) {
-      if (readU32LE(s.slots, i * SLOT + OFF_EXPIRY) < now) {
-        this.remove(s, i);
-        removed++;
-        if (s.count === 0) return removed; // pruned
+    for (const v6 of [false, true]) {
+      const l = v6 ? s.p6 : s.p4;
+      const A = v6 ? 16 : 4;
+      for (let i = l.count - 1; i >= 0; i--) {
+        if (readU32LE(l.bytes, (l.at + i) * (A + 28) + A + OFF_EXPIRY) < now) {
+          this.remove(s, v6, i);
+          removed++;
+          if (s.count === 0) return removed; // pruned
+        }
       }
     }
-    const cap = s.slots.length / SLOT;
-    if (cap > 16 && s.count < cap / 4) {
-      s.slots = s.slots.slice(0, Math.max(INITIAL_SLOTS, Math.ceil(s.count * 1.5)) * SLOT);
-      reindex(s);
-    }
+    if (removed === 0) return 0;
+    if (s.index && s.count * 8 < s.index.length) reindex(s);
     return removed;
   }
 }
@@ -509,71 +563,10 @@ function samePeerId(b: Uint8Array, at: number, id: Uint8Array): boolean {
   return true;
 }
 
-
-function sameEndpoint(b: Uint8Array, o: number, addr: Uint8Array, v6: boolean, port: number): boolean {
-  if (b[o + OFF_PORT] !== port >>> 8 || b[o + OFF_PORT + 1] !== (port & 0xff)) return false;
-  if (((b[o + OFF_FLAGS]! & F_V6) !== 0) !== v6) return false;
-  for (let k = 0; k < addr.length; k++) if (b[o + k] !== addr[k]) return false;
+/** The record at `o` has this address (of the record's family) and port. */
+function sameEndpoint(b: Uint8Array, o: number, addr: Uint8Array, port: number): boolean {
+  const A = addr.length;
+  if (b[o + A] !== port >>> 8 || b[o + A + 1] !== (port & 0xff)) return false;
+  for (let k = 0; k < A; k++) if (b[o + k] !== addr[k]) return false;
   return true;
-}
-
-/** FNV-1a over the address bytes, seeded with the port. */
-function peerHash(b: Uint8Array, at: number, alen: number, port: number): number {
-  let h = Math.imul(0x811c9dc5 ^ port, 0x01000193);
-  for (let k = 0; k < alen; k++) h = Math.imul(h ^ b[at + k]!, 0x01000193);
-  return (h ^ (h >>> 15)) >>> 0;
-}
-
-function slotHash(b: Uint8Array, slot: number): number {
-  const o = slot * SLOT;
-  return peerHash(b, o, b[o + OFF_FLAGS]! & F_V6 ? 16 : 4, (b[o + OFF_PORT]! << 8) | b[o + OFF_PORT + 1]!);
-}
-
-function indexInsert(t: Int32Array, b: Uint8Array, slot: number): void {
-  const mask = t.length - 1;
-  let p = slotHash(b, slot) & mask;
-  while (t[p] !== 0) p = (p + 1) & mask;
-  t[p] = slot + 1;
-}
-
-/** Position of `slot` in the table (it must be there). */
-function indexFind(t: Int32Array, b: Uint8Array, slot: number): number {
-  const mask = t.length - 1;
-  let p = slotHash(b, slot) & mask;
-  while (t[p] !== slot + 1) p = (p + 1) & mask;
-  return p;
-}
-
-/** Removes `slot` (its bytes still in place), shifting later entries of its run back. */
-function indexDelete(t: Int32Array, b: Uint8Array, slot: number): void {
-  const mask = t.length - 1;
-  let hole = indexFind(t, b, slot);
-  for (let j = (hole + 1) & mask; t[j] !== 0; j = (j + 1) & mask) {
-    const home = slotHash(b, t[j]! - 1) & mask;
-    // move the entry at j into the hole unless its home lies cyclically in (hole, j]
-    const between = hole <= j ? home > hole && home <= j : home > hole || home <= j;
-    if (!between) {
-      t[hole] = t[j]!;
-      hole = j;
-    }
-  }
-  t[hole] = 0;
-}
-
-/** The peer in slot `from` is moving to slot `to`. */
-function indexRenumber(t: Int32Array, b: Uint8Array, from: number, to: number): void {
-  t[indexFind(t, b, from)] = to + 1;
-}
-
-/** Rebuilds (or drops) a swarm's index for its current size: at most half full. */
-function reindex(s: Swarm): void {
-  if (s.count <= INDEX_MIN_PEERS / 2) {
-    s.index = undefined;
-    return;
-  }
-  let size = 64;
-  while (size < s.count * 4) size *= 2;
-  const t = new Int32Array(size);
-  for (let i = 0; i < s.count; i++) indexInsert(t, s.slots, i);
-  s.index = t;
 }

@@ -3,6 +3,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { SwarmStore, type StoreAnnounce, type StoreLimits } from '../../src/tracker/swarm-store';
 import { ManualClock } from '../../src/util/clock';
+import { CHUNK } from '../../src/tracker/peer-arena';
 
 const LIMITS: StoreLimits = { maxTorrents: 100, maxPeersPerTorrent: 50, maxPeers: 1000, interval: 120, numwantDefault: 50, numwantMax: 200 };
 const hash = (n: number) => new Uint8Array(20).fill(n);
@@ -139,6 +140,39 @@ test('a big swarm\'s index finds every peer through adds, removals and expiry (c
   assert.ok(swarm.index, 'a swarm this size has an index');
 });
 
+test('many swarms filled in turn, IPv4 and IPv6, then mostly expired: every swarm lists exactly its live peers, and the slabs shrink', () => {
+  const clock = new ManualClock();
+  const s = new SwarmStore({ ...LIMITS, maxTorrents: 1000, maxPeersPerTorrent: 1000, maxPeers: 100_000 });
+  const endpoint = (t: number, n: number) => (n % 4 === 0 ? { address: v6(n), port: 7000 + t } : { address: v4(n), port: 6000 + t });
+  const model = new Map<number, Set<string>>(); // torrent -> "family:port:last address byte"
+  const key = (address: Uint8Array, port: number) => `${address.length}:${port}:${address[address.length - 1]}`;
+  // round robin: every swarm grows a little at a time, so segments move and free segments are reused
+  for (let n = 1; n <= 120; n++)
+    for (let t = 0; t < 240; t++) {
+      if (n > 5 + (t % 116)) continue;
+      const e = endpoint(t, n);
+      // swarms t % 6 === 0 keep announcing; the others go silent after their peers' first announce
+      s.announce(clock.now(), ann(n, { infoHash: hash(t), ...e, numwant: 0 }));
+      if (!model.has(t)) model.set(t, new Set());
+      model.get(t)!.add(key(e.address, e.port));
+    }
+  const full = s.slabBytes;
+  assert.is(s.peers, [...model.values()].reduce((k, m) => k + m.size, 0));
+  for (let sec = 1; sec <= 400; sec++) {
+    clock.advance(1000);
+    if (sec % 100 === 0)
+      for (let t = 0; t < 240; t += 6) for (let n = 1; n <= 5 + (t % 116); n++) s.announce(clock.now(), ann(n, { infoHash: hash(t), ...endpoint(t, n), numwant: 0 }));
+    s.sweep(clock.now());
+  }
+  for (let t = 0; t < 240; t++) {
+    const listed = s.peersOf(String.fromCharCode(...hash(t)), clock.now(), 1000).map((p) => key(p.address, p.port));
+    if (t % 6 === 0) assert.equal(listed.sort(), [...model.get(t)!].sort(), `swarm ${t}`);
+    else assert.equal(listed, [], `swarm ${t} expired`);
+  }
+  assert.is(s.torrents, 40);
+  assert.ok(s.slabBytes < full / 2, `slabs shrank from ${full} to ${s.slabBytes} bytes`);
+});
+
 test('a leecher becoming a seeder, or stopping with nothing left, counts as one download', () => {
   const s = new SwarmStore(LIMITS);
   s.announce(0, ann(1, { left: 0 })); // a seeder from the start: not a download
@@ -238,10 +272,12 @@ test('caps: torrents, peers per torrent, peers in total; refused peers still get
   assert.is(s.announce(0, ann(2)).refused, undefined);
 });
 
-test('slot arrays grow and shrink; peer ids returned for the dictionary model', () => {
+test('the peer slabs grow and shrink; peer ids returned for the dictionary model', () => {
   const clock = new ManualClock();
-  const s = new SwarmStore({ ...LIMITS, maxPeersPerTorrent: 1000 });
-  for (let i = 1; i <= 500; i++) s.announce(0, ann(i));
+  const s = new SwarmStore({ ...LIMITS, maxPeersPerTorrent: 10_000, maxPeers: 100_000 });
+  for (let i = 1; i <= 5000; i++) s.announce(0, ann(i, { numwant: 0 }));
+  const full = s.slabBytes;
+  assert.ok(full >= 5000 * 32 && full <= 5000 * 32 * 1.25 + CHUNK * 32, `5000 IPv4 peers in ${full} bytes`);
   const r = s.announce(0, ann(1, { numwant: 2, wantPeerIds: true }));
   assert.is(r.peerIds!.length, 40);
   const p = r.peers4;
@@ -252,8 +288,8 @@ test('slot arrays grow and shrink; peer ids returned for the dictionary model', 
   clock.advance(100_000);
   for (let k = 0; k < 20; k++) s.sweep(clock.now());
   assert.is(s.peers, 10);
-  const swarm = [...s.swarmList()][0]!;
-  assert.ok(swarm.slots.length <= 16 * 44, `shrunk to ${swarm.slots.length} bytes`);
+  assert.ok(s.slabBytes <= CHUNK * 32, `shrunk from ${full} to ${s.slabBytes} bytes`);
+  assert.is([...s.swarmList()][0]!.index, undefined, 'a swarm of 10 has no index');
   assert.is(s.announce(clock.now(), ann(11)).peers4.length, 60);
 });
 
