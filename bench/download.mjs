@@ -12,8 +12,9 @@
 //     fsync of the data apart, printed here too; libtorrent: the client's own status polled
 //     every 10 ms, no fsync);
 //   - CPU seconds (user + system) per GiB: meshseed's daemon from /proc/<pid>/stat between
-//     its "download started" and "download complete" lines; libtorrent's getrusage from the
-//     moment the torrent is added to completion (it reports it);
+//     its "download started" and "download complete" lines (and its main thread alone, from
+//     /proc/<pid>/task/<pid>/stat); libtorrent's getrusage from the moment the torrent is
+//     added to completion (it reports it); the libtorrent seeder's, per GiB it sent to each;
 //   - peak resident memory: meshseed's daemon (VmHWM), with its resident size just before the
 //     download (Node, our code, the torrent loaded) and, at the end, how much of it is the
 //     node binary's pages (RssFile) and how much anonymous memory (RssAnon: heap, buffers, malloc);
@@ -44,6 +45,8 @@ const port = () => 20000 + Math.floor(Math.random() * 40000);
 const work = mkdtempSync(join(tmpdir(), 'meshseed-bench-download-'));
 const start = processes(work, { spawn, rmSync });
 const cpuSeconds = (pid) => cpuOf(pid, readFileSync);
+// the daemon's main thread alone (its event loop: JavaScript, socket reads); the rest is libuv's threadpool (writes, SHA-1) and V8's helpers
+const mainThreadCpu = (pid) => cpuOf(`${pid}/task/${pid}`, readFileSync);
 const statusMiB = (pid, field) => Number(new RegExp(`${field}:\\s+(\\d+)`).exec(readFileSync(`/proc/${pid}/status`, 'utf8'))[1]) / 1024;
 
 function digest(path) {
@@ -81,10 +84,16 @@ async function meshseedRun(round) {
   await until('the download to start', 30_000, () => /download started/.test(daemon.out));
   const idle = statusMiB(daemon.pid, 'VmRSS');
   const cpu0 = cpuSeconds(daemon.pid);
+  const main0 = mainThreadCpu(daemon.pid);
   // a libtorrent seeder of the same data that dials the daemon (as a tracker or PEX would make it)
   const pusher = start(PY, [join(ROOT, 'test', 'interop', 'lt-seeder.py'), '--torrent', torrent, '--data', srcDir, '--port', String(port()), '--peer', `127.0.0.1:${p}`, '--enc', ENC]);
+  // the seeder's CPU counts from when it has checked its data and dials
+  await until('the seeder to be ready', 120_000, () => pusher.out.includes('ready'), 20);
+  const seeder0 = cpuSeconds(pusher.pid);
   await until('the download to complete', 600_000, () => /download complete/.test(daemon.out), 20);
   const cpu1 = cpuSeconds(daemon.pid);
+  const main1 = mainThreadCpu(daemon.pid);
+  const seederCpu = cpuSeconds(pusher.pid) - seeder0;
   const rss = statusMiB(daemon.pid, 'VmHWM');
   const anon = statusMiB(daemon.pid, 'RssAnon');
   const file = statusMiB(daemon.pid, 'RssFile');
@@ -96,19 +105,21 @@ async function meshseedRun(round) {
   const fsync = Number(/then ([\d.]+) s to fsync/.exec(daemon.out)[1]);
   const ok = digest(join(base, 'data', 'bench.bin')) === want;
   rmSync(base, { recursive: true, force: true });
-  return { seconds, fsync, cpu: cpu1 - cpu0, rss, idle, anon, file, ok };
+  return { seconds, fsync, cpu: cpu1 - cpu0, main: main1 - main0, seederCpu, rss, idle, anon, file, ok };
 }
 
 async function libtorrentRun(round) {
   const base = join(work, `lt-${round}`);
   mkdirSync(base, { recursive: true });
+  const seeder0 = cpuSeconds(seeder.pid);
   const c = start(PY, [join(ROOT, 'test', 'interop', 'lt-download.py'), '--torrent', torrent, '--save', base, '--peer', `127.0.0.1:${seederPort}`, '--timeout', '600', '--enc', ENC]);
   const code = await c.done;
+  const seederCpu = cpuSeconds(seeder.pid) - seeder0;
   if (code !== 0) throw new Error(`libtorrent download failed: ${c.out.slice(-2000)}`);
   const m = /from first byte ([\d.]+) s, cpu ([\d.]+) s, peak rss (\d+) KiB/.exec(c.out);
   const ok = digest(join(base, 'bench.bin')) === want;
   rmSync(base, { recursive: true, force: true });
-  return { seconds: Number(m[1]), cpu: Number(m[2]), rss: Number(m[3]) / 1024, ok };
+  return { seconds: Number(m[1]), cpu: Number(m[2]), seederCpu, rss: Number(m[3]) / 1024, ok };
 }
 
 const GiB = SIZE_MIB / 1024;
@@ -120,21 +131,25 @@ for (let round = 1; round <= ROUNDS; round++) {
   ms.push(a);
   lt.push(b);
   console.log(
-    `round ${round}: meshseed ${(SIZE_MIB / a.seconds).toFixed(1)} MiB/s (then ${a.fsync.toFixed(2)} s to fsync), ${(a.cpu / GiB).toFixed(2)} CPU s/GiB, peak RSS ${a.rss.toFixed(1)} MiB ` +
+    `round ${round}: meshseed ${(SIZE_MIB / a.seconds).toFixed(1)} MiB/s (then ${a.fsync.toFixed(2)} s to fsync), ${(a.cpu / GiB).toFixed(2)} CPU s/GiB (main thread ${(a.main / GiB).toFixed(2)}; seeder ${(a.seederCpu / GiB).toFixed(2)}), peak RSS ${a.rss.toFixed(1)} MiB ` +
       `(${a.idle.toFixed(1)} before the download; at the end anon ${a.anon.toFixed(1)}, file ${a.file.toFixed(1)})${a.ok ? '' : ' (DATA DIFFERS)'}; ` +
-      `libtorrent ${(SIZE_MIB / b.seconds).toFixed(1)} MiB/s, ${(b.cpu / GiB).toFixed(2)} CPU s/GiB, peak RSS ${b.rss.toFixed(1)} MiB${b.ok ? '' : ' (DATA DIFFERS)'}`,
+      `libtorrent ${(SIZE_MIB / b.seconds).toFixed(1)} MiB/s, ${(b.cpu / GiB).toFixed(2)} CPU s/GiB (seeder ${(b.seederCpu / GiB).toFixed(2)}), peak RSS ${b.rss.toFixed(1)} MiB${b.ok ? '' : ' (DATA DIFFERS)'}`,
   );
 }
 const msRate = median(ms.map((r) => SIZE_MIB / r.seconds));
 const ltRate = median(lt.map((r) => SIZE_MIB / r.seconds));
 const msCpu = median(ms.map((r) => r.cpu / GiB));
 const ltCpu = median(lt.map((r) => r.cpu / GiB));
+const msMain = median(ms.map((r) => r.main / GiB));
+const msSeeder = median(ms.map((r) => r.seederCpu / GiB));
+const ltSeeder = median(lt.map((r) => r.seederCpu / GiB));
 const rss = median(ms.map((r) => r.rss));
 const idle = median(ms.map((r) => r.idle));
 const ltRss = median(lt.map((r) => r.rss));
 console.log(`\n${SIZE_MIB} MiB from one libtorrent seeder over loopback, ${2 ** (PIECE_LOG2 - 10)} KiB pieces, libtorrent encryption ${ENC}, medians of ${ROUNDS}:`);
 console.log(`  throughput   meshseed ${msRate.toFixed(1)} MiB/s, libtorrent ${ltRate.toFixed(1)} MiB/s: ratio ${(msRate / ltRate).toFixed(2)}x (target >= 1.0x)`);
-console.log(`  CPU per GiB  meshseed ${msCpu.toFixed(2)} s, libtorrent ${ltCpu.toFixed(2)} s: ratio ${(msCpu / ltCpu).toFixed(2)}x (target <= 1.2x)`);
+console.log(`  CPU per GiB  meshseed ${msCpu.toFixed(2)} s, libtorrent ${ltCpu.toFixed(2)} s: ratio ${(msCpu / ltCpu).toFixed(2)}x (target <= 1.2x); meshseed's main thread ${msMain.toFixed(2)} s`);
+console.log(`  seeder CPU   per GiB sent to meshseed ${msSeeder.toFixed(2)} s, to libtorrent ${ltSeeder.toFixed(2)} s`);
 console.log(`  peak RSS     meshseed daemon ${rss.toFixed(1)} MiB (target <= 64 MiB; ${idle.toFixed(1)} MiB before the download), libtorrent client ${ltRss.toFixed(1)} MiB`);
 if (ms.some((r) => !r.ok) || lt.some((r) => !r.ok)) {
   console.log('  DATA DIFFERS in some run');

@@ -1,6 +1,6 @@
 /** Shared test helpers: deadlines, temp folders, running the bundle, real programs. */
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 
@@ -108,5 +108,47 @@ export function requirePrograms(...programs: string[]): boolean {
   throw new Error(`${missing.join(', ')} not installed: run scripts/test.sh, which installs the test dependencies`);
 }
 
-/** A port for a server that cannot bind port 0 (a real program): random in 20000-59999; retry on EADDRINUSE. */
-export const randomPort = (): number => 20000 + Math.floor(Math.random() * 40000);
+/** Linux's ephemeral range (outgoing connections take their local port from it). */
+function ephemeralRange(): [number, number] {
+  try {
+    const [lo, hi] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/).map(Number);
+    if (lo! > 0 && hi! >= lo!) return [lo!, hi!];
+  } catch {}
+  return [32768, 60999];
+}
+
+/** Local ports bound now in this network namespace (TCP and UDP, both families). */
+function portsInUse(): Set<number> {
+  const used = new Set<number>();
+  for (const f of ['tcp', 'tcp6', 'udp', 'udp6']) {
+    let text = '';
+    try {
+      text = readFileSync(`/proc/net/${f}`, 'utf8');
+    } catch {
+      continue;
+    }
+    for (const line of text.split('\n').slice(1)) {
+      const local = line.trim().split(/\s+/)[1];
+      if (local) used.add(parseInt(local.slice(local.indexOf(':') + 1), 16));
+    }
+  }
+  return used;
+}
+
+/**
+ * A port for a server that cannot bind port 0 (a real program). Drawn from 20000 up to the
+ * ephemeral range, not inside it: a port there may be the local end of any of the suite's
+ * outgoing connections (70% of 20000-59999 was). A port bound now (by a test running in
+ * parallel, or another run on the machine) is skipped; one taken between this check and the
+ * bind is still possible: callers that can, retry on EADDRINUSE.
+ */
+export function randomPort(): number {
+  const [lo, hi] = ephemeralRange();
+  // (a machine whose ephemeral range leaves no room: anywhere, as before)
+  const [from, to] = lo - 20000 >= 5000 ? [20000, lo - 1] : 65000 - hi >= 5000 ? [hi + 1, 65000] : [20000, 59999];
+  const used = portsInUse();
+  for (let i = 0; ; i++) {
+    const port = from + Math.floor(Math.random() * (to - from + 1));
+    if (!used.has(port) || i >= 100) return port;
+  }
+}

@@ -257,24 +257,34 @@ export function parseRequestTarget(target: Uint8Array): Decoded<RequestTarget> {
   if (q < 0) q = target.length;
   if (decodedLength(target, 0, q, HTTP_MAX_TARGET_BYTES) < 0) return fail('request path has a broken percent escape');
   const path = pathText(target, q)!;
-  const spans: number[] = [];
+  // the span list made at its final size at once (growing it by pushes made most of a parse's garbage)
+  let separators = 0;
+  for (let k = q + 1; k < target.length; k++) if (target[k] === CH_AMP || target[k] === CH_SEMICOLON) separators++;
+  const spans = new Array<number>(Math.min(separators + 1, HTTP_MAX_PARAMS + 1) * SPAN_FIELDS);
+  let used = 0;
   const maxValue = Math.max(HTTP_MAX_PARAM_VALUE_BYTES, INFO_HASH_SIZE);
   let i = q + 1;
   while (i <= target.length && q < target.length) {
     let end = i;
     while (end < target.length && target[end] !== CH_AMP && target[end] !== CH_SEMICOLON) end++;
     if (end > i) {
-      if (spans.length >= HTTP_MAX_PARAMS * SPAN_FIELDS) return fail(`more than ${HTTP_MAX_PARAMS} query parameters`);
+      if (used >= HTTP_MAX_PARAMS * SPAN_FIELDS) return fail(`more than ${HTTP_MAX_PARAMS} query parameters`);
       let eq = i;
       while (eq < end && target[eq] !== CH_EQUALS) eq++;
       if (decodedLength(target, i, eq, 32) < 0) return fail('query parameter name is too long or badly escaped');
       const valueStart = Math.min(eq + 1, end);
       const n = decodedLength(target, valueStart, end, maxValue);
       if (n < 0) return fail(`query parameter '${printable(decodeText(target, i, eq))}' is too long or badly escaped`);
-      spans.push(i, eq, valueStart, end, n);
+      spans[used++] = i;
+      spans[used++] = eq;
+      spans[used++] = valueStart;
+      spans[used++] = end;
+      spans[used++] = n;
     }
     i = end + 1;
   }
+  // empty parameters (`a=1&&b=2`) leave room unused
+  spans.length = used;
   return { ok: true, value: { path, params: new QueryParams(target, spans) } };
 }
 
@@ -432,27 +442,64 @@ export function encodeAnnounceResponse(r: HttpAnnounceResponse): Uint8Array {
  * Same bytes as `encode()` would give (a table test checks it): keys in raw-byte order
  * complete, downloaded, incomplete, interval, min interval, peers, peers6.
  */
+// The keys of a compact reply in the order bencode sorts them, each with what comes before its value.
+const K_COMPLETE = Buffer.from('d8:completei', 'latin1');
+const K_DOWNLOADED = Buffer.from('e10:downloadedi', 'latin1');
+const K_INCOMPLETE = Buffer.from('e10:incompletei', 'latin1');
+const K_INTERVAL = Buffer.from('e8:intervali', 'latin1');
+const K_MIN_INTERVAL = Buffer.from('e12:min intervali', 'latin1');
+const K_PEERS = Buffer.from('e5:peers', 'latin1');
+const K_PEERS6 = Buffer.from('6:peers6', 'latin1');
+const KEYS = [K_COMPLETE, K_DOWNLOADED, K_INCOMPLETE, K_INTERVAL, K_MIN_INTERVAL, K_PEERS] as const;
+const CH_COLON = 0x3a;
+const CH_E = 0x65;
+
+/** Decimal digits of a safe integer (a minus sign counted). */
+function decimalLength(n: number): number {
+  if (!Number.isSafeInteger(n)) throw new RangeError(`cannot encode ${n}`);
+  let d = n < 0 ? 2 : 1;
+  for (let v = Math.abs(n); v >= 10; v = Math.floor(v / 10)) d++;
+  return d;
+}
+
+/** Writes `n` in decimal at `at` (its length from decimalLength); returns the offset after it. */
+function writeDecimal(out: Uint8Array, at: number, n: number, length: number): number {
+  const end = at + length;
+  if (n < 0) out[at] = 0x2d;
+  let v = Math.abs(n);
+  for (let i = end - 1; i >= at + (n < 0 ? 1 : 0); i--, v = Math.floor(v / 10)) out[i] = 0x30 + (v % 10);
+  return end;
+}
+
+/** The compact reply written byte by byte into one buffer: no string per number. */
 function encodeCompactAnnounce(r: HttpAnnounceResponse): Uint8Array {
   const peers4 = r.peers4 ?? EMPTY;
   const peers6 = r.peers6 && r.peers6.length > 0 ? r.peers6 : undefined;
-  const int = (n: number) => {
-    if (!Number.isSafeInteger(n)) throw new RangeError(`cannot encode ${n}`);
-    return String(n);
-  };
-  const head =
-    `d8:completei${int(r.complete)}e10:downloadedi${int(r.downloaded)}e10:incompletei${int(r.incomplete)}e` +
-    `8:intervali${int(r.interval)}e12:min intervali${int(r.minInterval)}e5:peers${peers4.length}:`;
-  const mid = peers6 ? `6:peers6${peers6.length}:` : '';
-  const out = Buffer.allocUnsafe(head.length + peers4.length + mid.length + (peers6?.length ?? 0) + 1);
-  let at = out.write(head, 0, 'latin1');
+  const nums = [r.complete, r.downloaded, r.incomplete, r.interval, r.minInterval, peers4.length] as const;
+  const keys = KEYS;
+  let size = 1;
+  for (let k = 0; k < keys.length; k++) size += keys[k]!.length + decimalLength(nums[k]!);
+  size += 1 + peers4.length;
+  const peers6Length = peers6 ? decimalLength(peers6.length) : 0;
+  if (peers6) size += K_PEERS6.length + peers6Length + 1 + peers6.length;
+  const out = Buffer.allocUnsafe(size);
+  let at = 0;
+  for (let k = 0; k < keys.length; k++) {
+    out.set(keys[k]!, at);
+    at += keys[k]!.length;
+    at = writeDecimal(out, at, nums[k]!, decimalLength(nums[k]!));
+  }
+  out[at++] = CH_COLON;
   out.set(peers4, at);
   at += peers4.length;
   if (peers6) {
-    at += out.write(mid, at, 'latin1');
+    out.set(K_PEERS6, at);
+    at = writeDecimal(out, at + K_PEERS6.length, peers6.length, peers6Length);
+    out[at++] = CH_COLON;
     out.set(peers6, at);
     at += peers6.length;
   }
-  out[at] = 0x65; // 'e'
+  out[at] = CH_E;
   return out;
 }
 

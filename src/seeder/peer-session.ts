@@ -264,8 +264,22 @@ export class PeerSession {
   }
 
   sendMessages(ms: Message[]): void {
+    if (this.heldHaves.length) ms = [...this.takeHeldHaves(), ...ms];
     if (ms.length === 1) return this.sendMessage(ms[0]!);
     this.send(Buffer.concat(ms.map(encodeMessage)));
+  }
+
+  /**
+   * `have`s for a seed we download from, held until our next batch of requests (or the next
+   * tick): it wants none of our pieces, so they ride along rather than cost a write (and wake
+   * the peer) per piece.
+   */
+  private heldHaves: number[] = [];
+
+  private takeHeldHaves(): Message[] {
+    const haves = this.heldHaves.map((index): Message => ({ type: 'have', index }));
+    this.heldHaves = [];
+    return haves;
   }
 
   sendMessage(m: Message): void {
@@ -483,7 +497,9 @@ export class PeerSession {
 
   /** A piece became available after the handshake. */
   announceHave(index: number): void {
-    if (this.phase === 'active') this.sendMessage({ type: 'have', index });
+    if (this.phase !== 'active') return;
+    if (this.isSeed && this.download?.amInterested) this.heldHaves.push(index);
+    else this.sendMessage({ type: 'have', index });
   }
 
   onDrain(): void {
@@ -505,6 +521,7 @@ export class PeerSession {
     }
     if (now - this.lastReceived > SILENT_MS) return this.close('silent');
     if (!this.peerInterested && !this.download?.amInterested && now - this.lastInterest > IDLE_MS) return this.close('not interested');
+    if (this.heldHaves.length) this.sendMessages([]);
     if (now - this.lastSent >= KEEPALIVE_MS) this.send(KEEP_ALIVE);
     if (now - this.lastPex >= PEX_INTERVAL_MS) this.sendPex(now);
   }

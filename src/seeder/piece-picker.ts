@@ -9,7 +9,7 @@
  *   - at most `maxPartial` pieces started at once (the bounded pool of piece buffers);
  *   - the first RANDOM_FIRST_PIECES pieces are picked at random among those the peer has, so
  *     a fresh swarm does not all ask for piece 0; after that rarest first (lowest
- *     availability), ties broken at random;
+ *     availability), ties broken at random (the first from a random place);
  *   - endgame: once every missing block is requested, a block already requested from
  *     another peer may be requested again (up to MAX_ENDGAME_REQUESTERS), and whoever else
  *     asked for it is told to `cancel` when it arrives;
@@ -272,23 +272,28 @@ export class PiecePicker {
     }
   }
 
-  /** An unstarted wanted piece `peerHas` has: random among the first few, then rarest. */
+  /**
+   * An unstarted wanted piece `peerHas` has: random among the first few, then rarest. The
+   * scan starts at a random piece and takes the first of the lowest availability (ties broken
+   * at random that way); it stops at a piece only seeds have, as none can be rarer, so with
+   * seeds alone (a mirror's usual swarm) a pick costs a few steps, not a pass over every piece
+   * (which made starting every piece of a big torrent quadratic).
+   */
   private choosePiece(peerHas: (index: number) => boolean): number | undefined {
     const randomPhase = this.haveCount + this.partials.size < RANDOM_FIRST_PIECES;
+    const n = this.pieceCount;
+    const floor = this.seeds;
+    const start = Math.floor(this.random() * n);
     let best: number | undefined;
     let bestAvail = Infinity;
-    let ties = 0;
-    for (let i = 0; i < this.pieceCount; i++) {
+    for (let k = 0; k < n; k++) {
+      const i = start + k < n ? start + k : start + k - n;
       if (!this.free(i) || !peerHas(i)) continue;
-      const a = randomPhase ? 0 : this.availabilityOf(i);
+      const a = randomPhase ? floor : this.availabilityOf(i);
       if (a < bestAvail) {
         bestAvail = a;
         best = i;
-        ties = 1;
-      } else if (a === bestAvail) {
-        // reservoir sampling: each tied piece is chosen with equal chance
-        ties++;
-        if (this.random() * ties < 1) best = i;
+        if (a <= floor) break;
       }
     }
     return best;

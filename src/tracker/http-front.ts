@@ -70,7 +70,56 @@ export interface HttpFrontSettings {
   maxHalfOpenPerAddress?: number;
 }
 
+/** `HTTP/1.1 <status> <text>\r\nContent-Type: <type>\r\n` as bytes, per status and content type (a handful of each). */
+const statusLines = new Map<number, Map<string, Buffer>>();
+const CONTENT_LENGTH = Buffer.from('Content-Length: ', 'latin1');
+const HEAD_TAIL = Buffer.from('\r\nCache-Control: no-store\r\nConnection: close\r\n\r\n', 'latin1');
+
+function statusLine(status: number, contentType: string): Buffer {
+  let byType = statusLines.get(status);
+  if (!byType) statusLines.set(status, (byType = new Map()));
+  let line = byType.get(contentType);
+  if (!line) {
+    line = Buffer.from(`HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? 'OK'}\r\nContent-Type: ${contentType}\r\n`, 'latin1');
+    // the content types are the pages' own constants; a bound all the same
+    if (byType.size < 32) byType.set(contentType, line);
+  }
+  return line;
+}
+
+/** Number of decimal digits of a length (a non-negative integer). */
+function digitCount(n: number): number {
+  let d = 1;
+  while (n >= 10) {
+    n = Math.floor(n / 10);
+    d++;
+  }
+  return d;
+}
+
+/**
+ * The reply's bytes, head and body in one buffer (one write, then the close). A reply without
+ * headers of its own (every announce and scrape) is put together from cached bytes, without
+ * a string.
+ */
 export function formatResponse(reply: FrontReply, headOnly = false): Buffer {
+  if (reply.headers) return formatWithHeaders(reply, headOnly);
+  const line = statusLine(reply.status, reply.contentType);
+  const length = reply.body.length;
+  const digits = digitCount(length);
+  const headLength = line.length + CONTENT_LENGTH.length + digits + HEAD_TAIL.length;
+  const out = Buffer.allocUnsafe(headLength + (headOnly ? 0 : length));
+  out.set(line, 0);
+  let at = line.length;
+  out.set(CONTENT_LENGTH, at);
+  at += CONTENT_LENGTH.length + digits;
+  for (let n = length, i = at - 1; i >= at - digits; i--, n = Math.floor(n / 10)) out[i] = 0x30 + (n % 10);
+  out.set(HEAD_TAIL, at);
+  if (!headOnly) out.set(reply.body, headLength);
+  return out;
+}
+
+function formatWithHeaders(reply: FrontReply, headOnly: boolean): Buffer {
   let extra = '';
   if (reply.headers) for (const [k, v] of Object.entries(reply.headers)) extra += `${k}: ${v}\r\n`;
   const head =
@@ -176,12 +225,33 @@ const internalError = (): FrontReply => ({ status: 200, contentType: 'text/plain
 /** How often open connections are checked against their deadline. */
 const DEADLINE_CHECK_MS = 1000;
 
+/** What the front keeps per open connection. */
+interface Connection {
+  /** Time (ms, Date.now) by which the connection must be gone. */
+  deadline: number;
+  /** The client's address as Node gives it (read once: the first read is a getpeername()). */
+  address: string;
+  /** The head received so far, when it came in more than one packet. */
+  buf: Buffer | undefined;
+  /** A reply was sent (or is being made): later bytes are ignored. */
+  answered: boolean;
+}
+
+/** Errors end the connection (Node destroys the socket and emits 'close'); nothing else to do. */
+const ignoreError = (): void => {};
+
 export class HttpFront {
   private readonly servers: Server[] = [];
-  /** Open connections and the time (ms, Date.now) by which each must be gone. */
-  private readonly sockets = new Map<Socket, number>();
+  /** Open connections. */
+  private readonly sockets = new Map<Socket, Connection>();
   private checker: NodeJS.Timeout | undefined;
   private readonly admission: Admission<Socket>;
+  /**
+   * The listeners every connection shares (`this` is the socket): an announce opens a
+   * connection of its own, so closures made per connection would be garbage per announce.
+   */
+  private readonly onData: (this: Socket, chunk: Buffer) => void;
+  private readonly onClose: (this: Socket) => void;
 
   constructor(
     private readonly deps: HttpFrontDeps,
@@ -192,6 +262,13 @@ export class HttpFront {
       maxHalfOpenPerAddress: settings.maxHalfOpenPerAddress ?? MAX_HALF_OPEN_PER_ADDRESS,
       headDeadlineMs: Math.min(settings.headDeadlineMs ?? HEAD_DEADLINE_MS, settings.headTimeoutMs),
     });
+    const front = this;
+    this.onData = function (chunk) {
+      front.received(this, chunk);
+    };
+    this.onClose = function () {
+      front.forget(this);
+    };
   }
 
   /** Listens on one address; resolves with the port actually bound (port 0 picks one). */
@@ -223,8 +300,8 @@ export class HttpFront {
       this.sockets.delete(s);
       s.destroy();
     }
-    for (const [s, by] of this.sockets)
-      if (now >= by) {
+    for (const [s, c] of this.sockets)
+      if (now >= c.deadline) {
         this.deps.refuse('slow client');
         this.sockets.delete(s);
         s.destroy();
@@ -233,7 +310,8 @@ export class HttpFront {
 
   private accept(socket: Socket): void {
     const now = Date.now();
-    const admitted = this.admission.admit(socket, socket.remoteAddress ?? '', now);
+    const address = socket.remoteAddress ?? '';
+    const admitted = this.admission.admit(socket, address, now);
     if (!admitted.ok) {
       this.deps.refuse('too many connections');
       socket.destroy();
@@ -244,42 +322,46 @@ export class HttpFront {
       this.sockets.delete(admitted.evicted);
       admitted.evicted.destroy();
     }
-    this.sockets.set(socket, now + this.settings.headTimeoutMs);
-    let buf: Buffer | undefined;
-    let answered = false;
-    socket.on('close', () => {
-      this.sockets.delete(socket);
-      this.admission.remove(socket);
-    });
-    socket.on('error', () => socket.destroy());
-    socket.on('data', (chunk: Buffer) => {
-      if (answered) return;
-      buf = buf === undefined ? chunk : Buffer.concat([buf, chunk]);
-      const p = parseHead(buf);
-      if (p.kind === 'incomplete') return this.admission.activity(socket);
-      answered = true;
-      this.admission.establish(socket);
-      if (p.kind === 'error') {
-        this.deps.refuse(p.refusal);
-        this.reply(socket, formatResponse({ status: p.status, contentType: 'text/plain', body: Buffer.from(`${p.reason}\n`) }));
-        return;
-      }
-      const from = addressBytes(socket.remoteAddress ?? '');
-      if (!from) return void socket.destroy();
-      let r: FrontReply | Promise<FrontReply>;
-      try {
-        r = this.deps.handle(p.target, from, () => addressBytes(socket.localAddress ?? ''), p.headers);
-      } catch {
-        r = internalError();
-      }
-      // a page that reads a file (a .torrent) answers later; an announce answers at once
-      if (r instanceof Promise)
-        r.then(
-          (v) => !socket.destroyed && this.reply(socket, formatResponse(v, p.method === 'HEAD')),
-          () => !socket.destroyed && this.reply(socket, formatResponse(internalError(), p.method === 'HEAD')),
-        );
-      else this.reply(socket, formatResponse(r, p.method === 'HEAD'));
-    });
+    this.sockets.set(socket, { deadline: now + this.settings.headTimeoutMs, address, buf: undefined, answered: false });
+    socket.on('close', this.onClose);
+    socket.on('error', ignoreError);
+    socket.on('data', this.onData);
+  }
+
+  private forget(socket: Socket): void {
+    this.sockets.delete(socket);
+    this.admission.remove(socket);
+  }
+
+  private received(socket: Socket, chunk: Buffer): void {
+    const c = this.sockets.get(socket);
+    if (!c || c.answered) return;
+    const buf = (c.buf = c.buf === undefined ? chunk : Buffer.concat([c.buf, chunk]));
+    const p = parseHead(buf);
+    if (p.kind === 'incomplete') return this.admission.activity(socket);
+    c.answered = true;
+    c.buf = undefined;
+    this.admission.establish(socket);
+    if (p.kind === 'error') {
+      this.deps.refuse(p.refusal);
+      this.reply(socket, formatResponse({ status: p.status, contentType: 'text/plain', body: Buffer.from(`${p.reason}\n`) }));
+      return;
+    }
+    const from = addressBytes(c.address);
+    if (!from) return void socket.destroy();
+    let r: FrontReply | Promise<FrontReply>;
+    try {
+      r = this.deps.handle(p.target, from, () => addressBytes(socket.localAddress ?? ''), p.headers);
+    } catch {
+      r = internalError();
+    }
+    // a page that reads a file (a .torrent) answers later; an announce answers at once
+    if (r instanceof Promise)
+      r.then(
+        (v) => !socket.destroyed && this.reply(socket, formatResponse(v, p.method === 'HEAD')),
+        () => !socket.destroyed && this.reply(socket, formatResponse(internalError(), p.method === 'HEAD')),
+      );
+    else this.reply(socket, formatResponse(r, p.method === 'HEAD'));
   }
 
   /**
@@ -290,8 +372,10 @@ export class HttpFront {
    */
   private reply(socket: Socket, bytes: Buffer): void {
     socket.write(bytes);
-    if (socket.writableLength === 0) socket.destroy();
-    else socket.end();
+    if (socket.writableLength === 0) {
+      this.forget(socket);
+      socket.destroy();
+    } else socket.end();
   }
 
   async close(): Promise<void> {

@@ -7,23 +7,15 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { existsSync, mkdirSync, readdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CatalogService } from '../../src/catalog/catalog-service';
 import { defaultSettings, type Settings } from '../../src/config/settings';
 import { ManualClock } from '../../src/util/clock';
-import { parseMetainfo } from '../../src/codec/metainfo';
 import { deadline, requirePrograms, tempDir } from '../helpers';
 import { startNginx, NGINX } from '../helpers/nginx';
 import { makeTorrent, memoryLogger } from '../tracker/fixtures';
-
-const hashesIn = (dir: string) =>
-  existsSync(dir)
-    ? readdirSync(dir)
-        .filter((n) => n.endsWith('.torrent'))
-        .map((n) => parseMetainfo(readFileSync(join(dir, n))).infoHashHex)
-        .sort()
-    : [];
+import { hashesIn } from './ns-nodes';
 
 test(
   'nginx autoindex listing and an RSS feed: torrents arrive, a deleted one is removed',

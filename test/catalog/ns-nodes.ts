@@ -45,14 +45,27 @@ config lpd 'lpd'
   return file;
 }
 
-export const hashesIn = (dir: string) =>
-  existsSync(dir)
-    ? readdirSync(dir)
-        .filter((n) => n.endsWith('.torrent'))
-        .map((n) => parseMetainfo(readFileSync(join(dir, n))).infoHashHex)
-        .sort()
-    : [];
-
+/**
+ * The info hashes of the .torrent files in a watch folder the daemon is changing: a file it
+ * removes (or renames) between our readdir and our read is gone, not an error. A file that
+ * does not parse is one: the daemon writes them atomically (temp file, then rename).
+ */
+export function hashesIn(dir: string): string[] {
+  if (!existsSync(dir)) return [];
+  const hashes: string[] = [];
+  for (const n of readdirSync(dir)) {
+    if (!n.endsWith('.torrent')) continue;
+    let bytes: Buffer;
+    try {
+      bytes = readFileSync(join(dir, n));
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') continue;
+      throw e;
+    }
+    hashes.push(parseMetainfo(bytes).infoHashHex);
+  }
+  return hashes.sort();
+}
 
 /** Node A's and node B's folders (torrents, data, state) under `base`. */
 export function nodeDirs(base: string): { a: string; b: string } {

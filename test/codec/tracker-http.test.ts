@@ -64,6 +64,13 @@ test('announce: defaults and events', () => {
   assert.ok(zero.ok && zero.value.numwant === 0);
   const semi = parseRequestTarget(b(`/announce?${base.replace(/&/g, ';')}`));
   assert.ok(semi.ok && decodeAnnounceParams(semi.value.params).ok, 'semicolon separators');
+  const gaps = parseRequestTarget(b(`/announce?&&${base.replace(/&/g, '&&;')}&`));
+  assert.ok(gaps.ok, 'empty parameters are skipped');
+  if (gaps.ok) assert.equal(gaps.value.params.entries(), (parseRequestTarget(b(`/announce?${base}`)) as { ok: true; value: { params: { entries(): unknown } } }).value.params.entries());
+  const one = parseRequestTarget(b('/announce?x'));
+  assert.ok(one.ok && one.value.params.length === 1 && one.value.params.valueLength(0) === 0);
+  const none = parseRequestTarget(b('/announce?'));
+  assert.ok(none.ok && none.value.params.length === 0);
   const first = announce(`${base}&port=7000`);
   assert.ok(first.ok && first.value.port === 6881, 'first of duplicate parameters wins');
   const noLeft = announce(base.replace('&left=3', ''));
@@ -178,8 +185,10 @@ test('announce response: compact, peers6, sorted keys, byte-exact', () => {
 
 test('the compact fast path writes exactly what the bencode adapter writes', () => {
   const rnd = (n: number) => new Uint8Array(n).map(() => Math.floor(Math.random() * 256));
-  for (const [n4, n6] of [[0, 0], [1, 0], [0, 1], [50, 3], [200, 200]]) {
-    const r = { interval: 1800, minInterval: 900, complete: 123456789, incomplete: 0, downloaded: 2 ** 40, peers4: rnd(6 * n4!), peers6: rnd(18 * n6!) };
+  const counts = [0, 9, 10, 99, 123456789, 2 ** 40, -1, -10];
+  for (const [k, [n4, n6]] of [[0, 0], [1, 0], [0, 1], [50, 3], [200, 200], [1, 1], [2, 0], [0, 6]].entries()) {
+    const c = (j: number) => counts[(k + j) % counts.length]!;
+    const r = { interval: c(0), minInterval: c(1), complete: c(2), incomplete: c(3), downloaded: c(4), peers4: rnd(6 * n4!), peers6: rnd(18 * n6!) };
     const generic = encode({
       complete: r.complete,
       downloaded: r.downloaded,

@@ -34,11 +34,16 @@ export async function startOpentracker(dir: string, hashes: string[], host = '12
     // a peer that stops at once: accepted only when the whitelist is loaded, and leaves no trace
     const url = `http://${host}:${port}/announce?info_hash=${first}&peer_id=-MS0000-probeprobepr&port=1&uploaded=0&downloaded=0&left=0&event=stopped&numwant=0&compact=1`;
     const probe = `fetch(${JSON.stringify(url)}).then(r=>r.text()).then(t=>process.stdout.write(t.includes('failure')?'refused':'ok'),()=>process.stdout.write('down'))`;
-    const up = await waitFor('opentracker with its whitelist loaded', 5000, () => {
+    // each probe starts node (a second or more on a loaded machine): a generous window; a
+    // busy port makes opentracker exit, and another port is tried
+    const up = await waitFor('opentracker with its whitelist loaded', 20_000, () => {
       if (dead) return 'dead';
-      const r = spawnSync(prefix[0] ?? process.execPath, [...prefix.slice(1), ...(prefix.length ? [process.execPath] : []), '-e', probe], { encoding: 'utf8', timeout: 3000 });
+      const r = spawnSync(prefix[0] ?? process.execPath, [...prefix.slice(1), ...(prefix.length ? [process.execPath] : []), '-e', probe], { encoding: 'utf8', timeout: 5000 });
       return r.stdout === 'ok' ? 'up' : undefined;
-    }, 100);
+    }, 100).catch((e: Error) => {
+      child.kill('SIGKILL');
+      throw e;
+    });
     if (up === 'up') return { port, announceUrl: `http://${host}:${port}/announce`, stop: () => void child.kill('SIGKILL') };
     child.kill('SIGKILL');
   }

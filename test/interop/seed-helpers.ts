@@ -108,6 +108,13 @@ export async function startDaemon(
         if (!dead) child.kill('SIGKILL');
       },
     };
+    if (opts.trackerPort) {
+      // the tracker's port is the caller's (it may be in a torrent already): a port someone
+      // else holds is retried by the daemon (5 s, then longer); past that, say so
+      await waitFor(`the tracker to listen on port ${opts.trackerPort}`, 20_000, () => /tracker: listening on /.test(log) || dead).catch((e) => {
+        throw new Error(`${(e as Error).message}\n${log}`);
+      });
+    }
     if (opts.waitSeeding !== false) await waitFor('the daemon to seed', 30_000, () => /: seeding \(/.test(log) || dead);
     return d;
   }

@@ -1,4 +1,4 @@
-// deadline: 90s
+// deadline: 150s
 /**
  * Transmission 3.00 (transmission-cli) and aria2 against our tracker, over HTTP and over UDP,
  * inside a network namespace this test creates (Transmission never connects to 127.0.0.0/8
@@ -47,7 +47,7 @@ test.after(async () => {
 if (HAVE)
   test(
     'Transmission downloads over HTTP and over UDP with our tracker as the only source of peers',
-    deadline(80000, async () => {
+    deadline(140000, async () => {
       const dir = tempDir('meshseed-tr-');
       try {
         await sh('ip', ['netns', 'add', NS]);

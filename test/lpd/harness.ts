@@ -3,7 +3,9 @@
  * (`ip netns exec … node <bundled test> ` with MESHSEED_LPD_HARNESS set). The seeder is
  * stood in for by a listening TCP socket that reports who connects for which torrent; the
  * tracker by a TrackerRegistry that reports what the bridge registers. One JSON object per
- * line on stdout; commands on stdin: `add` (the torrent appears), `status`, `quit`.
+ * line on stdout; commands on stdin: `add` (the torrent appears), `reannounce` (the torrent
+ * leaves and comes back: announced again within FIRST_ANNOUNCE_DELAY_MS, as a new torrent is,
+ * for a client that started listening after our first announce), `status`, `reload`, `quit`.
  */
 import { createServer } from 'node:net';
 import { createInterface } from 'node:readline';
@@ -74,6 +76,13 @@ export async function runHarness(cfg: HarnessConfig): Promise<void> {
       list = [torrent(cfg.infoHashHex)];
       for (const l of listeners) l();
       out({ event: 'added' });
+    } else if (line === 'reannounce') {
+      const was = list;
+      list = [];
+      for (const l of listeners) l();
+      list = was;
+      for (const l of listeners) l();
+      out({ event: 'reannounced' });
     } else if (line === 'status') out({ event: 'status', status: service.status() });
     else if (line === 'reload') {
       // as SIGHUP from procd's interface trigger does

@@ -168,10 +168,19 @@ if (process.env[HARNESS_ENV]) {
         ]);
         procs.push(lt);
         try {
-          // (a) libtorrent learns our address and port by LPD, and connects for our torrent
+          // (a) libtorrent learns our address and port by LPD, and connects for our torrent. Our
+          // first announce went out 1 s after `ready`, maybe before libtorrent (a Python start,
+          // slow on a loaded machine) listened, and the next is 5 minutes later: once it listens
+          // on both families, the torrent is announced again, as a new one is.
+          for (const addr of [ns.addrB, `[${ns.addr6B}]`]) {
+            await lt.waitEvent(`libtorrent listening on ${addr}`, 20_000, (e) => e.event === 'listen_succeeded' && String(e.message).includes(`${addr}:${LT_PORT}`));
+          }
+          const asked = Date.now();
+          ours.send('reannounce');
           for (const addr of [ns.addrA, ns.addr6A]) {
             await lt.waitEvent(`libtorrent's lsd_peer for ${addr}`, 20_000, (e) => e.event === 'lsd_peer' && e.ip === addr && e.port === OUR_PORT);
           }
+          console.log(`libtorrent heard our announces (IPv4 and IPv6) ${Date.now() - asked} ms after it listened`);
         const conn = await ours.waitEvent('libtorrent connecting to our announced port', 20_000, (e) => e.event === 'connection');
           assert.is(conn.infoHashHex, t.infoHashHex);
           assert.match(String(conn.address), new RegExp(`${ns.addrB.replace(/\./g, '\\.')}|${ns.addr6B}`));

@@ -13,7 +13,7 @@ import type { TorrentStorage } from '../../src/storage/torrent-storage';
 import { ManualClock } from '../../src/util/clock';
 import { createLogger } from '../../src/util/log';
 import { TokenBucket } from '../../src/seeder/bandwidth';
-import { MIN_PIPELINE, SNUB_MS, type DownloadSession, type PeerDownload } from '../../src/seeder/download';
+import { MIN_PIPELINE, REFILL_FRACTION, SNUB_MS, type DownloadSession, type PeerDownload } from '../../src/seeder/download';
 import { BAN_STRIKES, MAX_PARTIAL_BYTES, TorrentDownload } from '../../src/seeder/torrent-download';
 
 const B = 16 * 1024;
@@ -52,6 +52,8 @@ class FakeSeed implements DownloadSession {
   readonly peerFast = true;
   readonly peerHasAll = true;
   served = 0;
+  /** Requests per write (sendMessages call) we made to this seed. */
+  readonly requestWrites: number[] = [];
   private queue: Message[] = [];
   constructor(
     readonly address: string,
@@ -68,6 +70,7 @@ class FakeSeed implements DownloadSession {
     this.queue.push(m);
   }
   sendMessages(ms: Message[]): void {
+    this.requestWrites.push(ms.filter((m) => m.type === 'request').length);
     for (const m of ms) this.sendMessage(m);
   }
   close(reason: string): void {
@@ -88,6 +91,17 @@ class FakeSeed implements DownloadSession {
       const block = this.behaviour === 'hostile' ? randomBytes(m.length) : this.data.subarray(at, at + m.length);
       d.onMessage({ type: 'piece', index: m.index, begin: m.begin, block }, now, pieceCount);
     }
+    d.flush(now);
+  }
+  /** The seed answers the oldest request only (one block per socket read). */
+  answerOne(now: number, pieceCount: number): void {
+    const d = this.download!;
+    const at = this.queue.findIndex((m) => m.type === 'request');
+    if (at < 0) return;
+    const m = this.queue.splice(at, 1)[0] as Extract<Message, { type: 'request' | 'cancel' | 'reject' }>;
+    this.served++;
+    const from = m.index * PIECE + m.begin;
+    d.onMessage({ type: 'piece', index: m.index, begin: m.begin, block: this.data.subarray(from, from + m.length) }, now, pieceCount);
     d.flush(now);
   }
 }
@@ -237,6 +251,32 @@ test('slow start: until the rate is known each block received lets one more requ
   for (let i = 1; i < outstanding.length; i++) assert.ok(outstanding[i]! > outstanding[i - 1]! || outstanding[i] === 250, `${outstanding}`);
   assert.ok(Math.max(...outstanding) <= 250, `${outstanding}`);
   assert.is(outstanding[outstanding.length - 1], 250, `reaches the peer's reqq: ${outstanding}`);
+});
+
+test('a full pipe is refilled in batches of a quarter of it, one write each, never draining below three quarters', async () => {
+  const pieces = 400;
+  const reqq = 64;
+  const s = swarm(pieces, [['10.0.0.1', 'honest', reqq]]);
+  const seed = s.peers[0]!;
+  // slow start fills the pipe to the peer's reqq
+  for (let round = 0; round < 6 && seed.download!.requests < reqq; round++) {
+    seed.answer(s.clock.now(), pieces);
+    await new Promise((r) => setImmediate(r));
+  }
+  assert.is(seed.download!.requests, reqq);
+  const before = seed.requestWrites.length;
+  let lowest = reqq;
+  // 200 blocks arrive one per socket read
+  for (let i = 0; i < 200; i++) {
+    seed.answerOne(s.clock.now(), pieces);
+    lowest = Math.min(lowest, seed.download!.requests);
+    if (i % 16 === 15) await new Promise((r) => setImmediate(r)); // piece checks and writes settle
+  }
+  const writes = seed.requestWrites.slice(before);
+  const batch = reqq * REFILL_FRACTION;
+  assert.ok(writes.length > 0 && writes.length <= Math.ceil(200 / batch), `${writes.length} writes for 200 blocks: ${writes}`);
+  for (const n of writes) assert.ok(n >= batch, `a write of ${n} requests (batch ${batch}): ${writes}`);
+  assert.ok(lowest >= reqq - batch, `the pipe drained to ${lowest}`);
 });
 
 test.run();

@@ -23,6 +23,7 @@ import {
 import { decodePex, encodePex } from '../../src/codec/pex';
 import { TokenBucket } from '../../src/seeder/bandwidth';
 import { HANDSHAKE_TIMEOUT_MS, IDLE_MS, KEEPALIVE_MS, PeerSession, REQQ, SILENT_MS, type SessionDeps, type SessionTorrent } from '../../src/seeder/peer-session';
+import type { PeerDownload } from '../../src/seeder/download';
 import { ManualClock } from '../../src/util/clock';
 import { createLogger } from '../../src/util/log';
 
@@ -335,6 +336,28 @@ test('keep-alive when idle, silent peers and uninterested peers dropped', () => 
   s.session.tick(s.clock.now());
   assert.ok(s.closed());
   assert.match(s.session.closeReason, /silent/);
+});
+
+test('have: to a seed we download from it rides with our next requests (or the next tick); to others at once', () => {
+  const h = harness({ complete: false });
+  h.send({ type: 'haveAll' });
+  h.session.download = { amInterested: true, onMessage: () => {}, flush: () => {} } as unknown as PeerDownload;
+  h.take();
+  h.session.announceHave(1);
+  h.session.announceHave(2);
+  assert.equal(h.take(), [], 'held');
+  h.session.sendMessages([{ type: 'request', index: 3, begin: 0, length: 16384 }]);
+  assert.equal(types(h.take()), ['have', 'have', 'request']);
+  h.session.announceHave(4);
+  h.clock.advance(1000);
+  h.session.tick(h.clock.now());
+  assert.equal(h.take(), [{ type: 'have', index: 4 }], 'the tick sends what is held');
+  // a peer that is no seed wants our pieces: at once
+  const l = harness({ complete: false });
+  l.send({ type: 'haveNone' });
+  l.take();
+  l.session.announceHave(1);
+  assert.equal(l.take(), [{ type: 'have', index: 1 }]);
 });
 
 test('a connection that never completes its handshake is dropped', () => {

@@ -81,6 +81,22 @@ test('rarest first: table of availabilities → the piece chosen', () => {
   }
 });
 
+test('choosing a piece does not pass over every piece: a seed\'s whole torrent is picked in about n log n looks, not n²', () => {
+  const n = 4096;
+  const p = picker(n, { maxPartial: n });
+  p.peerHasAll();
+  let looks = 0;
+  const has = () => (looks++, true);
+  const seen = new Set<number>();
+  for (let i = 0; i < n; i++) {
+    const [b] = p.pick(1, has, 1);
+    seen.add(b!.index);
+    p.pick(1, has, 1); // the piece's second block
+  }
+  assert.is(seen.size, n, 'every piece, once');
+  assert.ok(looks < 20 * n, `${looks} looks for ${n} pieces`);
+});
+
 test('started pieces are finished first, by any peer that has them', () => {
   const p = picker(10, { pieceLength: 4 * B });
   const a = p.pick(1, all, 2);

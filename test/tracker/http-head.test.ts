@@ -1,7 +1,7 @@
 // deadline: 10s
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { MAX_HEAD_BYTES, MAX_HEADERS, parseHead } from '../../src/tracker/http-front';
+import { formatResponse, MAX_HEAD_BYTES, MAX_HEADERS, parseHead } from '../../src/tracker/http-front';
 
 const head = (s: string) => parseHead(Buffer.from(s, 'latin1'));
 
@@ -44,6 +44,19 @@ for (const [name, text, status] of refused)
 test('request heads: incomplete until the blank line, bounded before it', () => {
   assert.is(head('GET / HTTP/1.1\r\nHost: x\r\n').kind, 'incomplete');
   assert.is(head(`GET /${'a'.repeat(MAX_HEAD_BYTES)}`).kind, 'error');
+});
+
+test('replies: head from cached bytes, the length written as digits, body after it; HEAD without the body', () => {
+  for (const n of [0, 1, 9, 10, 99, 100, 12345]) {
+    const body = Buffer.alloc(n, 0x61);
+    const want = `HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: ${n}\r\nCache-Control: no-store\r\nConnection: close\r\n\r\n`;
+    assert.is(formatResponse({ status: 200, contentType: 'text/plain', body }).toString('latin1'), want + body.toString('latin1'), `${n} bytes`);
+    assert.is(formatResponse({ status: 200, contentType: 'text/plain', body }, true).toString('latin1'), want, `HEAD, ${n} bytes`);
+  }
+  const missing = formatResponse({ status: 404, contentType: 'text/html; charset=utf-8', body: Buffer.from('no') }).toString('latin1');
+  assert.is(missing, 'HTTP/1.1 404 Not Found\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: 2\r\nCache-Control: no-store\r\nConnection: close\r\n\r\nno');
+  const own = formatResponse({ status: 200, contentType: 'application/x-bittorrent', body: Buffer.from('d'), headers: { ETag: '"e"' } }).toString('latin1');
+  assert.is(own, 'HTTP/1.1 200 OK\r\nContent-Type: application/x-bittorrent\r\nETag: "e"\r\nContent-Length: 1\r\nCache-Control: no-store\r\nConnection: close\r\n\r\nd');
 });
 
 test.run();
