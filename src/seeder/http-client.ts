@@ -11,6 +11,11 @@
  * bytes are consumed before it returns; nothing keeps a view of the buffer past the call
  * (a head that arrives in pieces is copied).
  *
+ * A caller may also take a body's bytes where they belong with no copy at all
+ * (`Exchange.bodyTarget`): the socket then reads straight into the caller's buffer (a piece),
+ * and when the caller has no room yet the socket stops reading until it has (TCP holds the
+ * rest back at the server): bytes wait in the kernel, not in our memory.
+ *
  * One request at a time per connection (no pipelining); at most `maxSockets` connections per
  * origin, further requests wait for one; an idle connection is closed after `idleSocketMs`.
  * A request that fails on a reused connection before any byte of answer (the server closed
@@ -48,6 +53,16 @@ export interface Exchange {
   onHead(head: ResponseHeadParsed): boolean;
   /** Body bytes: `buf[start, end)`, valid only during the call (a shared buffer: copy them). */
   onData(buf: Buffer, start: number, end: number): void;
+  /**
+   * Optional: where the socket should read the next body bytes itself, at most `max` of them
+   * (0: the body's length is not known, only the shared buffer may be used): a view the bytes
+   * are read into (then `onDirect(n)`), or undefined to read into the shared buffer (then
+   * `onData`), or null for no room now: the socket stops reading and the caller calls `wake`
+   * once (when it has room) to go on.
+   */
+  bodyTarget?(max: number, wake: () => void): Uint8Array | null | undefined;
+  /** `n` body bytes were read into the view `bodyTarget` gave last. */
+  onDirect?(n: number): void;
 }
 
 /**
@@ -116,6 +131,10 @@ class Connection {
   reused = false;
   closed = false;
   idleTimer: { cancel(): void } | undefined;
+  /** The buffer node reads into now: the shared one, or a caller's view (`bodyTarget`). */
+  private readInto: Uint8Array | undefined;
+  /** What the next read goes into, decided after each read (undefined: keep `readInto`). */
+  private nextInto: Uint8Array | undefined;
 
   constructor(
     readonly origin: string,
@@ -129,10 +148,17 @@ class Connection {
     const host = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
     const port = Number(url.port) || (tls ? 443 : 80);
     const onread = {
-      buffer: sharedReadBuffer(), // the buffer itself: given a function, node would call it and re-register the buffer on every read
+      // node calls this after each read (and once at the start); a buffer returned is registered for the next read, undefined keeps the last one
+      buffer: () => {
+        const next = this.readInto === undefined ? sharedReadBuffer() : this.nextInto;
+        this.nextInto = undefined;
+        if (next) this.readInto = next;
+        return next as Uint8Array;
+      },
       callback: (n: number, buf: Uint8Array) => {
-        this.onRead(buf as Buffer, n);
-        return true;
+        if (buf === sharedReadBuffer()) this.onRead(buf as Buffer, n);
+        else this.onDirect(n);
+        return this.planNextRead();
       },
     };
     const common = { host, port, onread, ...(lookup ? { lookup: asNodeLookup(lookup) } : {}) };
@@ -187,6 +213,46 @@ class Connection {
       this.onFree(this);
     } else this.destroy();
     a.resolve();
+  }
+
+  /**
+   * Where the next read goes: into the caller's view while a body of known length is read and
+   * the caller gives one, else into the shared buffer. False: stop reading (the caller has no
+   * room; its `wake` resumes).
+   */
+  private planNextRead(): boolean {
+    const a = this.active;
+    let target: Uint8Array | null | undefined;
+    if (a && a.phase === 'body' && a.exchange.bodyTarget) {
+      const known = a.framing?.kind === 'length';
+      target = a.exchange.bodyTarget(known ? a.left : 0, () => {
+        if (this.active === a && !this.closed) this.socket.resume();
+      });
+      if (!known && target) target = undefined;
+    }
+    if (target === null) {
+      // the read after the pause goes into the shared buffer (node sets no buffer on resume)
+      if (this.readInto !== sharedReadBuffer()) this.nextInto = sharedReadBuffer();
+      return false;
+    }
+    // never the body's last byte: it is read into the shared buffer, with whatever the server sent after it (then the connection is not reused)
+    if (target && a!.left > 1) this.nextInto = target.length >= a!.left ? target.subarray(0, a!.left - 1) : target;
+    else if (this.readInto !== sharedReadBuffer()) this.nextInto = sharedReadBuffer();
+    return true;
+  }
+
+  /** `n` body bytes were read into the caller's view. */
+  private onDirect(n: number): void {
+    const a = this.active;
+    if (!a || a.phase !== 'body' || n > a.left) return this.destroy(); // cannot happen: the view was at most `left` bytes, given for this answer
+    a.gotBytes = true;
+    try {
+      a.left -= n;
+      a.exchange.onDirect!(n);
+      if (a.left === 0) this.complete(true);
+    } catch (err) {
+      this.fail(err);
+    }
   }
 
   /** `buf[0, end)` was read. Indices, not views: a Buffer view costs more than the copy of a small read. */

@@ -12,9 +12,10 @@
  *     reached land between the two.
  * The buffers come from the pool every download shares (piece-pool.ts), whose byte budget
  * bounds all downloads together the same way; released ones go back to it.
- * Bytes not hashed on arrival (a block out of order, a web seed's whole piece) are hashed at
- * the end in HASH_STEP slices with a turn of the event loop between them, so a big piece never
- * blocks the loop (no worker thread, no copy to another thread).
+ * A web seed's bytes are hashed as each socket read lands in the piece (`hashTo`), while
+ * they are in the CPU's cache. Bytes not hashed on arrival (a block out of order) are hashed
+ * at the end in HASH_STEP slices with a turn of the event loop between them, so a big piece
+ * never blocks the loop (no worker thread, no copy to another thread).
  */
 import { createHash, type Hash } from 'node:crypto';
 import { setImmediate as nextTurn } from 'node:timers/promises';
@@ -96,6 +97,14 @@ export class PieceBuffers {
     // (a block that closes a long gap: at most HASH_STEP now, the rest in `digest`)
     const end = Math.min(b * BLOCK_SIZE, p.size, start + HASH_STEP);
     p.hash.update(p.buf.subarray(start, end));
+    p.hashed = end;
+  }
+
+  /** Bytes [0, end) of the piece are in its buffer (a web seed's, as they arrive): hash what follows the hashed part. */
+  hashTo(index: number, end: number): void {
+    const p = this.pieces.get(index);
+    if (!p || end <= p.hashed) return;
+    p.hash.update(p.buf.subarray(p.hashed, end));
     p.hashed = end;
   }
 

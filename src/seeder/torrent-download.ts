@@ -28,7 +28,7 @@ import { MAX_PIPELINE, PeerDownload, type DownloadEngine, type DownloadSession }
 import { PieceBuffers } from './piece-buffers.js';
 import type { PiecePool } from './piece-pool.js';
 import { PiecePicker, type Block } from './piece-picker.js';
-import { nextRunLength } from './web-seed.js';
+import { nextRunLength, type RunBuffers } from './web-seed.js';
 import { formatBytes } from '../control/status-view.js';
 
 /**
@@ -57,8 +57,8 @@ const INTEREST_RECHECK_MS = 10_000;
 
 /** A web seed as the engine uses it (web-seed.ts). */
 export interface WebSeedSource {
-  /** A run of whole pieces into buffers of the engine's piece pool; `onPiece(i)` as each is complete. */
-  readPieces(offset: number, length: number, pieceLength: number, into: readonly Buffer[], onPiece: (i: number) => void, signal?: AbortSignal): Promise<void>;
+  /** A run of whole pieces into buffers of the engine's piece pool, each taken as its bytes arrive; `onPiece(i)` as each is complete. */
+  readPieces(offset: number, length: number, pieceLength: number, into: RunBuffers, onPiece: (i: number) => void, signal?: AbortSignal): Promise<void>;
   /** Reads it takes now (0: backing off, dropped, or busy enough). */
   readSlots(now: number): number;
   piecesPerRead(pieceLength: number): number;
@@ -118,6 +118,8 @@ export class TorrentDownload implements DownloadEngine {
   private readonly strikes = new Map<string, number>();
   readonly banned = new Set<string>();
   private readonly webSeeds: WebSeedSlot[] = [];
+  /** Web seed reads waiting for a piece buffer (their sockets stopped reading): told when one is released. */
+  private bufferWaiters: (() => void)[] = [];
   private readonly addressOf = new Map<number, string>();
   fromPeers = 0;
   fromWebSeeds = 0;
@@ -275,7 +277,12 @@ export class TorrentDownload implements DownloadEngine {
   }
 
   private releaseBuffer(index: number): void {
+    if (!this.buffers.has(index)) return;
     this.buffers.release(index);
+    const waiting = this.bufferWaiters;
+    if (waiting.length === 0 || this.stopped) return;
+    this.bufferWaiters = [];
+    for (const retry of waiting) retry();
   }
 
   private async checkPiece(index: number): Promise<void> {
@@ -381,8 +388,8 @@ export class TorrentDownload implements DownloadEngine {
   private feedWebSeeds(now: number): void {
     for (const w of this.webSeeds) {
       for (let n = w.seed.readSlots(now); n > 0 && !this.picker.complete; n--) {
-        // room for whole pieces in the picker and in the piece buffers (web seed reads count against them too)
-        const room = Math.min(this.picker.maxPartial - this.picker.partialCount, this.buffers.room);
+        // room for whole pieces in the picker (piece memory is taken only as their bytes arrive)
+        const room = this.picker.maxPartial - this.picker.partialCount;
         if (room <= 0) return;
         const run = this.picker.pickRun(w.id, nextRunLength(w.seed.piecesPerRead(this.meta.pieceLength), room, w.reads > 0));
         if (run.length === 0) return;
@@ -391,17 +398,18 @@ export class TorrentDownload implements DownloadEngine {
     }
   }
 
-  /** The web seed writes straight into the pieces' buffers (whole pieces: no block of them is anyone else's). */
+  /**
+   * The web seed reads straight into the pieces' buffers (whole pieces: no block of them is
+   * anyone else's), each taken when its first bytes arrive, within the soft bounds of piece
+   * memory (this download's and the shared pool's): the blocks peers were already promised
+   * keep the room up to the hard ones.
+   */
   private readRun(w: WebSeedSlot, run: number[]): void {
-    const opened = run.map((index) => this.buffers.open(index));
-    if (opened.some((b) => b === undefined)) {
-      for (const index of run) {
-        this.releaseBuffer(index);
-        this.picker.droppedPiece(w.id, index);
-      }
-      return;
-    }
-    const bufs = opened as Buffer[];
+    const bufs: RunBuffers = {
+      get: (i) => (this.buffers.has(run[i]!) || !this.buffers.full ? this.buffers.open(run[i]!) : undefined),
+      whenFree: (retry) => void this.bufferWaiters.push(retry),
+      arrived: (i, end) => this.buffers.hashTo(run[i]!, end),
+    };
     const handed = run.map(() => false);
     const length = run.reduce((n, index) => n + this.picker.pieceSize(index), 0);
     w.reads++;
@@ -491,6 +499,7 @@ export class TorrentDownload implements DownloadEngine {
       w.abort.abort();
       w.seed.close();
     }
+    this.bufferWaiters = [];
     this.buffers.clear();
   }
 }

@@ -9,8 +9,11 @@
  *     one request per file), on at most `maxSockets` kept-alive connections;
  *   - a read is a run of whole pieces (`readPieces`), each handed over as soon as its bytes
  *     are all in; the engine keeps `readsInFlight` reads going (`readSlots`), each about
- *     `readMs` of the seed's measured rate (`piecesPerRead`), cut to its free piece memory
- *     (`nextRunLength`);
+ *     `readMs` of the seed's measured rate (`piecesPerRead`);
+ *   - a piece takes its buffer from the engine's bounded piece memory only when its first
+ *     bytes arrive, and the socket reads straight into it (no copy); with no buffer free, the
+ *     socket stops reading until one is (`RunBuffers`): a read asked long before its bytes
+ *     are wanted costs no memory here, the bytes wait in TCP's buffers;
  *   - every answer is bounded: header size, body length (exactly the range's length; a byte
  *     more aborts), time to connect, time without a byte;
  *   - a `200` means the server ignored the range: the body is abandoned at once (we never
@@ -77,7 +80,7 @@ export const WEB_SEED_LIMITS: WebSeedLimits = {
   maxSockets: 2,
   maxReadBytes: 64 << 20,
   readsInFlight: 2,
-  readBytes: 1 << 20,
+  readBytes: 4 << 20,
   readMs: 1_000,
   backoffBaseMs: 30_000,
   backoffMaxMs: 3_600_000,
@@ -85,10 +88,9 @@ export const WEB_SEED_LIMITS: WebSeedLimits = {
 
 /**
  * Pieces the next read of a web seed asks for: `wanted` (its `piecesPerRead`), cut to the
- * `room` left in the engine's bounded piece memory. While another read of the seed is in
- * flight, a read cut below half of `wanted` waits for room instead: the memory frees as
- * pieces are written, and a run of one piece per request pays a round trip per piece.
- * 0: no read now.
+ * `room` left for started pieces (the picker's bound). While another read of the seed is in
+ * flight, a read cut below half of `wanted` waits for room instead: a run of one piece per
+ * request pays a round trip per piece. 0: no read now.
  */
 export function nextRunLength(wanted: number, room: number, othersInFlight: boolean): number {
   const n = Math.min(wanted, room);
@@ -104,6 +106,19 @@ const FREE_SOCKET_TIMEOUT_MS = 4_000;
 const BACKOFF_JITTER = 0.2;
 
 export type WebSeedState = 'ok' | 'idle' | 'backoff' | 'dropped';
+
+/**
+ * Where the pieces of a run go: piece i's buffer, taken when its first bytes arrive. A read
+ * waits (its socket stops reading) while `get` has none, until `whenFree`'s call.
+ */
+export interface RunBuffers {
+  /** Piece i's buffer (at least the piece's size), or undefined when none is free now. */
+  get(i: number): Buffer | undefined;
+  /** Calls `retry` once, when a buffer may have been freed. */
+  whenFree(retry: () => void): void;
+  /** Piece i's bytes [0, end) are all in (called as they arrive, so they can be hashed while in the CPU's cache). */
+  arrived?(i: number, end: number): void;
+}
 
 export interface WebSeedStatus {
   url: string;
@@ -190,16 +205,18 @@ export class WebSeed {
     return out;
   }
 
+
   /**
    * A run of whole pieces, bytes [offset, offset+length): piece i (`pieceLength` bytes, the
-   * last one maybe fewer) goes into `into[i]`, and `onPiece(i)` is called as soon as all of
-   * it is there, while the rest still streams in. One range request per file the run touches
+   * last one maybe fewer) goes into `into[i]` (or the buffer `into.get(i)` gives when its
+   * first bytes arrive), and `onPiece(i)` is called as soon as all of it is there, while the
+   * rest still streams in. One range request per file the run touches
    * (BEP 19); a run of several pieces costs one request's round trip and overhead instead of
    * one per piece (2 MiB reads took half the CPU per GiB of 256 KiB ones in bench/webseed.mjs).
    * Resolves once every piece is delivered; on a failure it rejects, and the pieces already
    * delivered stay delivered (their hash check judges them).
    */
-  async readPieces(offset: number, length: number, pieceLength: number, into: readonly Buffer[], onPiece: (i: number) => void, signal?: AbortSignal): Promise<void> {
+  async readPieces(offset: number, length: number, pieceLength: number, into: readonly Buffer[] | RunBuffers, onPiece: (i: number) => void, signal?: AbortSignal): Promise<void> {
     if (this.dropped) throw new WebSeedError('dropped', `web seed ${this.opts.url} is dropped: ${this.error}`);
     if (this.closed) throw new WebSeedError('unavailable', `web seed ${this.opts.url} is closed`);
     const now = this.deps.clock.now();
@@ -209,8 +226,7 @@ export class WebSeed {
     if (length > this.limits.maxReadBytes) throw new WebSeedError('bad-request', `a read of ${length} bytes is over the ${this.limits.maxReadBytes}-byte bound`);
     signal?.throwIfAborted();
     const plan = planRanges(this.opts.files, offset, length);
-    const sink = new PieceSink(into, pieceLength, length, onPiece);
-    zeroGaps(sink, length, plan); // padding files' bytes are zeros
+    const sink = new PieceSink(into, pieceLength, length, onPiece, gapsOf(length, plan));
     const epoch = this.epoch;
     const started = now;
     const inner = new Cancel();
@@ -219,7 +235,7 @@ export class WebSeed {
     signal?.addEventListener('abort', onAbort, { once: true });
     this.flights.add(flight);
     try {
-      await Promise.all(plan.map((r) => this.fetchRange(r, sink, inner)));
+      await Promise.all([...plan.map((r) => this.fetchRange(r, sink, inner)), sink.fillGaps(inner)]);
     } catch (err) {
       inner.abort(err);
       this.downloaded += sink.delivered;
@@ -228,6 +244,7 @@ export class WebSeed {
       this.fail(err, epoch);
       throw err;
     } finally {
+      sink.close();
       this.flights.delete(flight);
       signal?.removeEventListener('abort', onAbort);
     }
@@ -342,8 +359,8 @@ export class WebSeed {
     }
   }
 
-  /** One request: resolves when the range is in `out`, or with the redirect's target. */
-  private async request(url: URL, r: RangeRequest, fileLength: number, out: PieceSink, signal: Cancel): Promise<URL | undefined> {
+  /** One request: resolves when the range is in `sink`, or with the redirect's target. */
+  private async request(url: URL, r: RangeRequest, fileLength: number, sink: PieceSink, signal: Cancel): Promise<URL | undefined> {
     const { clock } = this.deps;
     const { connectTimeoutMs, idleTimeoutMs } = this.limits;
     const expected = r.last - r.first + 1;
@@ -352,6 +369,7 @@ export class WebSeed {
     let inBody = false;
     let got = 0;
     let redirect: URL | undefined;
+    const out = sink.writer(r.at);
     let lastProgress = clock.now();
     const progress = () => (lastProgress = clock.now());
     const refused = (problem: WebSeedError['problem'], reason: string) => new WebSeedError(problem, `${where(url)}: ${reason}`);
@@ -362,6 +380,8 @@ export class WebSeed {
     let watchdog: { cancel(): void } | undefined;
     const watch = () => {
       const limit = connecting ? connectTimeoutMs : idleTimeoutMs;
+      // waiting for our own piece memory (the socket stopped reading) is no silence of the server
+      if (out.waiting) progress();
       const left = lastProgress + limit - clock.now();
       if (left > 0) return void (watchdog = clock.setTimeout(watch, left));
       const what = connecting ? `no connection within ${limit / 1000} s` : gotHead ? `no data for ${limit / 1000} s` : `no answer within ${limit / 1000} s`;
@@ -398,8 +418,14 @@ export class WebSeed {
         },
         onData: (buf, start, end) => {
           if (got + end - start > expected) throw refused('bad-length', `more than the ${expected} bytes asked`);
-          out.put(buf, start, end, r.at + got);
+          out.put(buf, start, end);
           got += end - start;
+          progress();
+        },
+        bodyTarget: (max, wake) => out.target(max, () => (progress(), wake())),
+        onDirect: (n) => {
+          out.direct(n);
+          got += n;
           progress();
         },
       }, ctrl);
@@ -416,68 +442,201 @@ export class WebSeed {
   }
 }
 
-/** Zeroes the parts of a read no request fills (padding files). */
-function zeroGaps(out: PieceSink, length: number, plan: readonly RangeRequest[]): void {
+/** The parts [from, to) of a read no request fills (padding files: zeros). */
+function gapsOf(length: number, plan: readonly RangeRequest[]): [number, number][] {
+  const gaps: [number, number][] = [];
   let at = 0;
   for (const r of plan) {
-    if (r.at > at) out.zero(at, r.at);
+    if (r.at > at) gaps.push([at, r.at]);
     at = r.at + (r.last - r.first + 1);
   }
-  if (at < length) out.zero(at, length);
+  if (at < length) gaps.push([at, length]);
+  return gaps;
 }
 
-/** Where the bytes of a run of pieces go: byte `at` of the run is in piece `at / pieceLength`; a piece whose bytes are all there is handed over at once. */
+/**
+ * Where the bytes of a run of pieces go: byte `at` of the run is in piece `at / pieceLength`,
+ * whose buffer is taken when its first bytes arrive (its padding zeroed then); a piece whose
+ * bytes are all there is handed over at once. Each range request writes through its own
+ * `RangeWriter`.
+ */
 class PieceSink {
   private readonly sizes: number[] = [];
   /** Per piece, bytes not there yet. */
   private readonly left: number[] = [];
+  private readonly bufs: (Buffer | undefined)[] = [];
+  /** Per piece, bytes there from its start on. */
+  private readonly prefix: number[] = [];
+  private readonly source: RunBuffers;
+  private closed = false;
   /** Bytes of the pieces handed over. */
   delivered = 0;
 
   constructor(
-    private readonly into: readonly Buffer[],
-    private readonly pieceLength: number,
+    into: readonly Buffer[] | RunBuffers,
+    readonly pieceLength: number,
     length: number,
     private readonly onPiece: (i: number) => void,
+    private readonly gaps: readonly [number, number][],
   ) {
     for (let i = 0; i * pieceLength < length; i++) {
       const size = Math.min(pieceLength, length - i * pieceLength);
-      if (!into[i] || into[i]!.length < size) throw new WebSeedError('bad-request', `no buffer of ${size} bytes for piece ${i} of a read of ${length}`);
+      if (Array.isArray(into) && (!into[i] || into[i]!.length < size)) throw new WebSeedError('bad-request', `no buffer of ${size} bytes for piece ${i} of a read of ${length}`);
       this.sizes.push(size);
       this.left.push(size);
+      this.prefix.push(0);
+    }
+    const given = into as readonly Buffer[];
+    this.source = Array.isArray(into) ? { get: (i) => given[i], whenFree: () => undefined } : (into as RunBuffers);
+  }
+
+  writer(at: number): RangeWriter {
+    return new RangeWriter(this, at);
+  }
+
+  /** The read is over (done or failed): no buffer is taken any more. */
+  close(): void {
+    this.closed = true;
+  }
+
+  whenFree(retry: () => void): void {
+    if (!this.closed) this.source.whenFree(() => !this.closed && retry());
+  }
+
+  sizeOf(i: number): number {
+    return this.sizes[i]!;
+  }
+
+  get pieceCount(): number {
+    return this.sizes.length;
+  }
+
+  /** Piece i's buffer, taken now if it has none yet (its padding zeroed); undefined: none free now. */
+  buffer(i: number): Buffer | undefined {
+    const had = this.bufs[i];
+    if (had || this.closed || i >= this.sizes.length) return had;
+    const b = this.source.get(i);
+    if (!b) return undefined;
+    if (b.length < this.sizes[i]!) throw new WebSeedError('bad-request', `no buffer of ${this.sizes[i]} bytes for piece ${i}`);
+    this.bufs[i] = b;
+    const first = i * this.pieceLength;
+    const end = first + this.sizes[i]!;
+    for (const [from, to] of this.gaps) {
+      const a = Math.max(from, first);
+      const z = Math.min(to, end);
+      if (a >= z) continue;
+      b.fill(0, a - first, z - first);
+      this.filled(i, a - first, z - a);
+    }
+    return b;
+  }
+
+  /** Pieces no request touches (all padding) get their zeros once a buffer is free. */
+  async fillGaps(signal: Cancel): Promise<void> {
+    for (let i = 0; i < this.sizes.length; i++) {
+      const first = i * this.pieceLength;
+      if (!this.gaps.some(([from, to]) => from <= first && to >= first + this.sizes[i]!)) continue;
+      while (!this.buffer(i)) {
+        signal.throwIfAborted();
+        await new Promise<void>((resolve) => {
+          this.whenFree(resolve);
+          signal.onAbort(resolve);
+        });
+      }
     }
   }
 
-  /** `src[start, end)` is byte `at` onwards of the run. */
-  put(src: Buffer, start: number, end: number, at: number): void {
-    while (start < end) {
-      const i = Math.floor(at / this.pieceLength);
-      const off = at - i * this.pieceLength;
-      const n = Math.min(end - start, this.sizes[i]! - off);
-      src.copy(this.into[i]!, off, start, start + n);
-      start += n;
-      at += n;
-      this.filled(i, n);
+  /** Bytes [off, off+n) of piece i are in. */
+  filled(i: number, off: number, n: number): void {
+    if (off === this.prefix[i]) {
+      this.prefix[i] = off + n;
+      this.source.arrived?.(i, off + n);
     }
-  }
-
-  /** Bytes [at, end) of the run are zeros. */
-  zero(at: number, end: number): void {
-    while (at < end) {
-      const i = Math.floor(at / this.pieceLength);
-      const off = at - i * this.pieceLength;
-      const n = Math.min(end - at, this.sizes[i]! - off);
-      this.into[i]!.fill(0, off, off + n);
-      at += n;
-      this.filled(i, n);
-    }
-  }
-
-  private filled(i: number, n: number): void {
     this.left[i]! -= n;
     if (this.left[i] !== 0) return;
     this.delivered += this.sizes[i]!;
     this.onPiece(i);
+  }
+}
+
+/**
+ * One range request's bytes, in order from byte `at` of the run: copied from the shared read
+ * buffer (`put`), or read by the socket straight into the piece (`target`, then `direct`).
+ * Bytes read while no buffer was free wait in `pending` (one socket read at most: the socket
+ * stops reading until a buffer is free).
+ */
+class RangeWriter {
+  private pending: Buffer | undefined;
+  /** The socket stopped reading until a piece buffer is free. */
+  waiting = false;
+
+  constructor(
+    private readonly sink: PieceSink,
+    private at: number,
+  ) {}
+
+  /** `src[start, end)` are the next bytes. */
+  put(src: Buffer, start: number, end: number): void {
+    if (this.pending && !this.flush()) {
+      this.pending = Buffer.concat([this.pending, src.subarray(start, end)]);
+      return;
+    }
+    const rest = this.place(src, start, end);
+    if (rest < end) this.pending = Buffer.from(src.subarray(rest, end)); // a copy: `src` is the shared read buffer
+  }
+
+  /** Where the socket should read the next bytes (at most `max`, within one piece; 0: the shared buffer); null: no buffer free, `wake` is called once one is. */
+  target(max: number, wake: () => void): Uint8Array | null | undefined {
+    const i = Math.floor(this.at / this.sink.pieceLength);
+    if (i >= this.sink.pieceCount) return undefined; // its bytes are all in (a body of unknown length)
+    const b = this.pending && !this.flush() ? undefined : this.sink.buffer(i);
+    if (!b) {
+      this.waiting = true;
+      const retry = () => {
+        // going on only once the waiting bytes are placed and the next piece has a buffer: at most one read waits
+        const next = Math.floor(this.at / this.sink.pieceLength);
+        if ((this.pending && !this.flush()) || (next < this.sink.pieceCount && !this.sink.buffer(next))) return this.sink.whenFree(retry);
+        this.waiting = false;
+        wake();
+      };
+      this.sink.whenFree(retry);
+      return null;
+    }
+    if (max === 0) return undefined;
+    const off = this.at - i * this.sink.pieceLength;
+    return b.subarray(off, Math.min(this.sink.sizeOf(i), off + max));
+  }
+
+  /** `n` bytes were read into the last `target`. */
+  direct(n: number): void {
+    const i = Math.floor(this.at / this.sink.pieceLength);
+    const off = this.at - i * this.sink.pieceLength;
+    this.at += n;
+    this.sink.filled(i, off, n);
+  }
+
+  /** Places the waiting bytes; false if a buffer is still missing. */
+  private flush(): boolean {
+    const p = this.pending!;
+    const rest = this.place(p, 0, p.length);
+    this.pending = rest < p.length ? p.subarray(rest) : undefined;
+    return this.pending === undefined;
+  }
+
+  /** Copies what it can of `src[start, end)` into the pieces; returns where it stopped (no buffer free). */
+  private place(src: Buffer, start: number, end: number): number {
+    while (start < end) {
+      const i = Math.floor(this.at / this.sink.pieceLength);
+      const b = this.sink.buffer(i);
+      if (!b) return start;
+      const off = this.at - i * this.sink.pieceLength;
+      const n = Math.min(end - start, this.sink.sizeOf(i) - off);
+      src.copy(b, off, start, start + n);
+      start += n;
+      this.at += n;
+      this.sink.filled(i, off, n);
+    }
+    return end;
   }
 }
 

@@ -154,7 +154,8 @@ test(
   'a run of pieces across files: one request per file, each piece handed over once all its bytes are there',
   deadline(10_000, async () => {
     const server = await rawServer(goodMirror({ a: FILE_A, b: FILE_B }));
-    const { ws, clock } = seed(multi(server.url));
+    // reads of 1 MiB at most: below what the reads' measured rate (on the test clock) asks
+    const { ws, clock } = seed({ ...multi(server.url), limits: { readBytes: 1 << 20 } });
     const all = Buffer.concat([FILE_A, FILE_B]);
     // pieces of 1024 bytes: pieces 2..5 are bytes 2048..6143, across the a/b boundary (3000)
     const into = [0, 1, 2, 3].map(() => Buffer.alloc(1024, 0xee));
@@ -180,14 +181,14 @@ test(
     assert.is(fresh.piecesPerRead(1024), 1);
     assert.is(fresh.readSlots(clock.now()), WEB_SEED_LIMITS.readsInFlight);
     assert.is(ws.piecesPerRead(1 << 30), 1);
-    assert.is(ws.piecesPerRead(1024), WEB_SEED_LIMITS.readBytes / 1024, 'reads that took no time on the test clock: the largest run');
+    assert.is(ws.piecesPerRead(1024), (1 << 20) / 1024, 'reads that took no time on the test clock: the largest run');
     fresh.close();
     ws.close();
     await server.close();
   }),
 );
 
-test('the next run: cut to the room in piece memory; with another read in flight, one cut below half waits', () => {
+test('the next run: cut to the room for started pieces; with another read in flight, one cut below half waits', () => {
   const rows: [number, number, boolean, number][] = [
     // wanted, room, another read in flight, pieces
     [4, 10, false, 4],
@@ -607,6 +608,69 @@ test(
     assert.is(r.buffer, into.buffer, 'filled the given buffer');
     assert.equal(await ws.read(0, 100), all.subarray(0, 100));
     assert.is(ws.status().state, 'ok');
+    ws.close();
+    await server.close();
+  }),
+);
+
+test(
+  'a run takes each piece buffer as its bytes arrive; with none free the socket stops reading (no timeout) and goes on once one is',
+  deadline(20_000, async () => {
+    const PIECE = 256 * 1024;
+    const big = Buffer.alloc(64 * PIECE);
+    for (let i = 0; i < big.length; i++) big[i] = (i * 7 + (i >>> 13)) & 0xff;
+    let serverSocket: net.Socket | undefined;
+    const server = await rawServer((req, socket) => {
+      serverSocket = socket;
+      goodMirror({ f: big })(req, socket, server);
+    });
+    const { ws, clock } = seed(single(server.url + 'f', big.length));
+    // two buffers for the whole run: a piece gives its buffer back a turn after it is handed over
+    const pool: Buffer[] = [Buffer.alloc(PIECE), Buffer.alloc(PIECE)];
+    const owner = new Map<number, Buffer>();
+    let waiters: (() => void)[] = [];
+    let waits = 0;
+    let serverHeldBack = false;
+    const handed: number[] = [];
+    const read = ws.readPieces(
+      0,
+      big.length,
+      PIECE,
+      {
+        get: (i) => {
+          const b = pool.pop();
+          if (b) owner.set(i, b);
+          return b;
+        },
+        whenFree: (retry) => {
+          waits++;
+          // the bytes not read wait at the server (TCP holds them back), not in our memory
+          if (serverSocket && serverSocket.writableLength > 0) serverHeldBack = true;
+          // waiting on our own memory is no silence of the server: no timeout
+          clock.advance(WEB_SEED_LIMITS.idleTimeoutMs + 1000);
+          waiters.push(retry);
+        },
+      },
+      (i) => {
+        handed.push(i);
+        const b = owner.get(i)!;
+        assert.ok(b.equals(big.subarray(i * PIECE, (i + 1) * PIECE)), `piece ${i} whole and right when handed over`);
+        owner.delete(i);
+        setImmediate(() => {
+          pool.push(b);
+          const w = waiters;
+          waiters = [];
+          for (const retry of w) retry();
+        });
+      },
+    );
+    await read;
+    assert.equal(handed, Array.from({ length: 64 }, (_, i) => i), 'every piece once, in order');
+    assert.ok(waits > 0, 'the read waited for a buffer');
+    assert.ok(serverHeldBack, 'the server held bytes back while the reader waited');
+    assert.is(ws.status().state, 'ok');
+    assert.is(ws.status().failures, 0);
+    assert.equal(server.requests.map((r) => r.range), [`bytes=0-${big.length - 1}`]);
     ws.close();
     await server.close();
   }),
