@@ -60,9 +60,9 @@ Options:
   -o, --output FILE            where to write (default: <name>.torrent here)
   -f, --force                  overwrite the output file if it exists
   -q, --quiet                  no progress and no summary
-  -t, --threads N              pieces hashed at the same time, each on a thread of libuv's
-                               pool (1..${MAX_THREADS}, default: one per core, as mktorrent); each
-                               one more holds two more pieces in memory
+  -t, --threads N              hashing threads (1..${MAX_THREADS}, default: one per core, as
+                               mktorrent): the main thread, then each one more a thread of
+                               libuv's pool holding two more pieces in memory
 
 Progress goes to stderr: a bar on a terminal, a line per 10% otherwise.
 
