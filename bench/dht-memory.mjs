@@ -22,8 +22,7 @@ import { join, dirname } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import bencode from 'bencode';
-import { numberArg, median } from './common.mjs';
-import { initScriptNodeFlags, rss, mib } from './fixtures.mjs';
+import { initScriptNodeFlags, rss, mib, numberArg, median } from './fixtures.mjs';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const BUNDLE = join(ROOT, 'dist', 'meshseed.js');
