@@ -279,6 +279,11 @@ export class TorrentDownload implements DownloadEngine {
   private releaseBuffer(index: number): void {
     if (!this.buffers.has(index)) return;
     this.buffers.release(index);
+    this.wakeBufferWaiters();
+  }
+
+  /** Web seed reads waiting for a piece buffer look again (each waits anew if there is still none). */
+  private wakeBufferWaiters(): void {
     const waiting = this.bufferWaiters;
     if (waiting.length === 0 || this.stopped) return;
     this.bufferWaiters = [];
@@ -459,6 +464,8 @@ export class TorrentDownload implements DownloadEngine {
     const recheck = now - this.lastInterest >= INTEREST_RECHECK_MS;
     if (recheck) this.lastInterest = now;
     for (const pd of this.peers.values()) pd.tick(now, this.meta.pieceCount, recheck);
+    // a buffer another download gave back to the shared pool wakes no one here: waiting reads look again
+    if (!this.buffers.full) this.wakeBufferWaiters();
     this.feedWebSeeds(now);
     if (!this.syncing && this.deps.storage.unsyncedPieces > 0 && now - this.lastSync >= SYNC_MS) {
       this.syncing = true;

@@ -189,11 +189,13 @@ export async function hashFilesParallel(files: readonly StreamFile[], options: P
 
   let next = 0;
   let done = 0;
+  /** A lane failed: the others stop after their current piece (none reads a file closed under it). */
+  let failed = false;
   const lane = async (_: unknown, index: number) => {
     const digest = digests[index]!;
     const buf = new Uint8Array(pieceLength);
     let hashing: Promise<void> | undefined;
-    while (next < pieceCount) {
+    while (!failed && next < pieceCount) {
       const p = next++;
       const size = Math.min(pieceLength, total - p * pieceLength);
       let good = true;
@@ -222,7 +224,17 @@ export async function hashFilesParallel(files: readonly StreamFile[], options: P
     await hashing;
   };
   try {
-    await Promise.all(Array.from({ length: lanes }, lane));
+    // every lane settled before the files are closed and the first failure is thrown
+    const ends = await Promise.allSettled(
+      Array.from({ length: lanes }, (_, i) =>
+        lane(_, i).catch((err: unknown) => {
+          failed = true;
+          throw err;
+        }),
+      ),
+    );
+    const bad = ends.find((e): e is PromiseRejectedResult => e.status === 'rejected');
+    if (bad) throw bad.reason;
   } finally {
     for (const o of opened.values()) void o.then((x) => 'fd' in x && close(x.fd, () => undefined));
   }

@@ -15,6 +15,9 @@ import { createLogger } from '../../src/util/log';
 import { TokenBucket } from '../../src/seeder/bandwidth';
 import { MIN_PIPELINE, REFILL_FRACTION, SNUB_MS, type DownloadSession, type PeerDownload } from '../../src/seeder/download';
 import { BAN_STRIKES, MAX_PARTIAL_BYTES, TorrentDownload } from '../../src/seeder/torrent-download';
+import { PiecePool } from '../../src/seeder/piece-pool';
+import { PieceBuffers } from '../../src/seeder/piece-buffers';
+import type { RunBuffers } from '../../src/seeder/web-seed';
 
 const B = 16 * 1024;
 const PIECE = 4 * B;
@@ -279,4 +282,57 @@ test('a full pipe is refilled in batches of a quarter of it, one write each, nev
   assert.ok(lowest >= reqq - batch, `the pipe drained to ${lowest}`);
 });
 
+
+test('a web seed read waiting for piece memory goes on once another download frees the shared pool (not only its own release)', async () => {
+  const clock = new ManualClock();
+  const { meta } = torrent(8);
+  const { storage } = memoryStorage(meta);
+  const pool = new PiecePool({ soft: 4 * PIECE, hard: 6 * PIECE });
+  // another torrent's download fills the pool to its soft budget
+  const other = new PieceBuffers(PIECE, () => PIECE, { soft: 8, hard: 8 }, pool);
+  for (let i = 0; i < 4; i++) assert.ok(other.open(i));
+  assert.ok(pool.full);
+  const engine = new TorrentDownload({
+    clock,
+    log: createLogger('error', () => undefined),
+    storage,
+    bucket: new TokenBucket(0, 0),
+    pool,
+    completed: () => undefined,
+    paused: () => undefined,
+    ban: () => undefined,
+  });
+  let runs: RunBuffers[] = [];
+  let slots = 1;
+  engine.addWebSeed({
+    readPieces: (_o, _l, _p, into) => {
+      runs.push(into);
+      return new Promise<void>(() => undefined); // the socket stays open
+    },
+    readSlots: () => slots,
+    piecesPerRead: () => 2,
+    drop: () => undefined,
+    status: () => ({ url: 'http://127.0.0.1/', state: 'ok', failures: 0, retryInS: null, error: null, downloaded: 0 }),
+    close: () => undefined,
+  });
+  engine.tick(clock.now());
+  slots = 0;
+  assert.is(runs.length, 1);
+  const run = runs[0]!;
+  // the run's second file starts inside its second piece: that piece's buffer is taken first (a download holding none always gets one)
+  assert.ok(run.get(1));
+  // its first piece finds the pool full while this download holds one: the socket waits
+  assert.is(run.get(0), undefined);
+  let retried = 0;
+  run.whenFree(() => retried++);
+  // the other download lets its buffers go: room again in the pool
+  for (let i = 0; i < 4; i++) other.release(i);
+  assert.not.ok(pool.full);
+  clock.advance(1000);
+  engine.tick(clock.now());
+  assert.is(retried, 1, 'the waiting read is told to look again');
+  assert.ok(run.get(0), 'and gets its buffer');
+  runs = [];
+  engine.stop();
+});
 test.run();

@@ -166,4 +166,44 @@ test(
   }),
 );
 
+test(
+  'a failed digest: the hasher settles only once every lane has stopped (no lane still reading its files, nor hashing)',
+  deadline(20000, async () => {
+    const dir = tempDir();
+    try {
+      const data = randomBytes(40 * 16384);
+      const path = join(dir.path, 'data');
+      writeFileSync(path, data);
+      let calls = 0;
+      let released = false;
+      let release!: () => void;
+      const gate = new Promise<void>((resolve) => (release = resolve));
+      let lateCalls = 0;
+      let settled = false;
+      // the first piece handed over waits at the gate; the second fails and opens the gate at the next turn of the loop (after every microtask)
+      const digest: DigestPiece = (bytes) => {
+        if (settled) lateCalls++;
+        const n = ++calls;
+        const copy = Buffer.from(bytes);
+        if (n === 2) {
+          setImmediate(() => ((released = true), release()));
+          throw new Error('digest failed');
+        }
+        return gate.then(() => {
+          const d = createHash('sha1').update(copy).digest();
+          return d.buffer.slice(d.byteOffset, d.byteOffset + 20);
+        });
+      };
+      const err = await hashFilesParallel([{ path, length: data.length }], { pieceLength: 16384, lanes: 2, digest, onPiece: () => undefined }).catch((e: Error) => e);
+      settled = true;
+      assert.instance(err, Error);
+      assert.is((err as Error).message, 'digest failed');
+      assert.ok(released, 'the lane waiting on its digest had finished before the hasher settled');
+      assert.is(lateCalls, 0);
+    } finally {
+      dir.remove();
+    }
+  }),
+);
+
 test.run();
