@@ -44,6 +44,13 @@ const VC_LENGTH = 8;
 /** Int32Array words hold their first byte lowest (x86, arm, aarch64: every platform Node runs on for OpenWrt). */
 const LITTLE_ENDIAN = new Uint8Array(Uint32Array.of(1).buffer)[0] === 1;
 
+/** The peer's Diffie-Hellman public key, the first DH_LENGTH bytes; throws on one outside (1, P-1). */
+function publicKeyOf(buf: Buffer): bigint {
+  const y = BigInt(`0x${buf.subarray(0, DH_LENGTH).toString('hex')}`);
+  if (y <= 1n || y >= P - 1n) throw new MseError('bad Diffie-Hellman key');
+  return y;
+}
+
 export class MseError extends Error {
   override readonly name = 'MseError';
 }
@@ -166,8 +173,7 @@ export class MseResponder {
     for (;;) {
       if (this.state === 'ya') {
         if (this.buf.length < DH_LENGTH) return out;
-        const ya = BigInt(`0x${this.buf.subarray(0, DH_LENGTH).toString('hex')}`);
-        if (ya <= 1n || ya >= P - 1n) throw new MseError('bad Diffie-Hellman key');
+        const ya = publicKeyOf(this.buf);
         this.secret = toBytes(modPow(ya, this.x, P));
         this.req1 = sha1('req1', this.secret);
         this.buf = this.buf.subarray(DH_LENGTH);
@@ -288,8 +294,7 @@ export class MseInitiator {
     for (;;) {
       if (this.state === 'yb') {
         if (this.buf.length < DH_LENGTH) return out;
-        const yb = BigInt(`0x${this.buf.subarray(0, DH_LENGTH).toString('hex')}`);
-        if (yb <= 1n || yb >= P - 1n) throw new MseError('bad Diffie-Hellman key');
+        publicKeyOf(this.buf);
         out.send = this.step3(this.buf.subarray(0, DH_LENGTH), this.ia, Math.floor(Math.random() * 64));
         this.buf = this.buf.subarray(DH_LENGTH);
         this.state = 'sync';
