@@ -40,7 +40,13 @@ export function start(cmd: string, args: string[], opts: { cwd?: string } = {}):
   let out = '';
   child.stdout!.on('data', (d) => (out += d));
   child.stderr!.on('data', (d) => (out += d));
-  const exited = new Promise<number | null>((r) => child.on('close', (code) => r(code)));
+  const exited = new Promise<number | null>((r) =>
+    child.on('close', (code, signal) => {
+      // a null exit code alone says nothing: say which signal ended it (a crash, or our kill)
+      if (signal) out += `\n[${cmd} ended by ${signal}]\n`;
+      r(code);
+    }),
+  );
   return {
     child,
     output: () => out,
