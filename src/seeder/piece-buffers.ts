@@ -55,11 +55,9 @@ export class PieceBuffers {
     return this.pieces.size >= this.limits.soft || (this.pool.full && this.pieces.size > 0);
   }
 
-  /** Buffers that may be opened before `full`. */
-  get room(): number {
-    const pooled = this.pool.room(this.pieceLength);
-    // (a download holding none always gets one: see the pool)
-    return Math.max(0, Math.min(this.limits.soft - this.pieces.size, this.pieces.size === 0 ? Math.max(1, pooled) : pooled));
+  /** Buffers `open` would make now, within `hard` and the pool's budget (peers' pieces reserve theirs before their blocks are asked for). */
+  get spare(): number {
+    return Math.max(0, Math.min(this.limits.hard - this.pieces.size, this.pool.spare(this.pieceLength, this.pieces.size)));
   }
 
   has(index: number): boolean {

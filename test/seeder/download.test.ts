@@ -251,9 +251,24 @@ test('slow start: until the rate is known each block received lets one more requ
     outstanding.push(seed.download!.requests);
   }
   assert.is(outstanding[0], MIN_PIPELINE, `${outstanding}`);
-  for (let i = 1; i < outstanding.length; i++) assert.ok(outstanding[i]! > outstanding[i - 1]! || outstanding[i] === 250, `${outstanding}`);
-  assert.ok(Math.max(...outstanding) <= 250, `${outstanding}`);
-  assert.is(outstanding[outstanding.length - 1], 250, `reaches the peer's reqq: ${outstanding}`);
+  // doubling each round trip until the piece memory (blocks of pieces with a buffer reserved) or reqq stops it
+  for (let i = 1; i < 4; i++) assert.is(outstanding[i], 2 * outstanding[i - 1]!, `${outstanding}`);
+  const memory = ((2 * MAX_PARTIAL_BYTES) / PIECE) * (PIECE / B);
+  assert.ok(Math.max(...outstanding) <= Math.min(250, memory), `${outstanding}`);
+});
+
+test('slow start reaches the peer\'s reqq when the piece memory holds more', async () => {
+  const pieces = 400;
+  const s = swarm(pieces, [['10.0.0.1', 'honest', 100]]);
+  const seed = s.peers[0]!;
+  const outstanding: number[] = [];
+  for (let round = 0; round < 6; round++) {
+    seed.answer(s.clock.now(), pieces);
+    await new Promise((r) => setImmediate(r));
+    outstanding.push(seed.download!.requests);
+  }
+  assert.ok(Math.max(...outstanding) <= 100, `${outstanding}`);
+  assert.is(outstanding[outstanding.length - 1], 100, `reaches the peer's reqq: ${outstanding}`);
 });
 
 test('a full pipe is refilled in batches of a quarter of it, one write each, never draining below three quarters', async () => {
