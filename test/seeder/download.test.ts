@@ -239,6 +239,31 @@ test('writes that lag hold the download back: buffers stay bounded, no more bloc
   for (let i = 0; i < pieces; i++) assert.ok(s.written.get(i)!.equals(s.data.subarray(i * PIECE, (i + 1) * PIECE)), `piece ${i}`);
 });
 
+test('a block is asked for only once its piece has a buffer: a deep pipe against lagging writes wastes nothing', async () => {
+  const pieces = 200;
+  const s = swarm(pieces, [['10.0.0.1', 'honest', 500]]);
+  // writes lag for the first seconds: every buffer waits for its write while the pipe deepens
+  let open = false;
+  const held: (() => void)[] = [];
+  const write = s.storage.writePiece.bind(s.storage);
+  s.storage.writePiece = async (i: number, d: Uint8Array) => {
+    if (!open) await new Promise<void>((r) => held.push(r));
+    await write(i, d);
+  };
+  await s.run(2_000);
+  const seed = s.peers[0]!;
+  const memoryBlocks = ((2 * MAX_PARTIAL_BYTES) / PIECE) * (PIECE / B);
+  assert.ok(seed.served <= memoryBlocks, `${seed.served} blocks asked for while no buffer came back (memory for ${memoryBlocks})`);
+  assert.ok(held.length > 0);
+  open = true;
+  for (const r of held.splice(0)) r();
+  await s.run(60_000);
+  assert.ok(s.done(), s.logs.join('\n'));
+  assert.is(s.engine.wasted, 0, 'no block refused and asked for again');
+  assert.is(seed.served, pieces * (PIECE / B), 'each block asked for once');
+  assert.match(s.logs.join('\n'), /0 B of it not used/);
+});
+
 test('slow start: until the rate is known each block received lets one more request out, within reqq', async () => {
   const pieces = 400;
   const s = swarm(pieces, [['10.0.0.1', 'honest', 250]]);
