@@ -264,36 +264,31 @@ test('a block is asked for only once its piece has a buffer: a deep pipe against
   assert.match(s.logs.join('\n'), /0 B of it not used/);
 });
 
-test('slow start: until the rate is known each block received lets one more request out, within reqq', async () => {
+/** Requests outstanding after each of six round trips with a seed of this reqq, the rate still unknown (no tick). */
+async function slowStart(reqq: number): Promise<number[]> {
   const pieces = 400;
-  const s = swarm(pieces, [['10.0.0.1', 'honest', 250]]);
+  const s = swarm(pieces, [['10.0.0.1', 'honest', reqq]]);
   const seed = s.peers[0]!;
   const outstanding: number[] = [];
-  // no tick: the rate stays unknown
   for (let round = 0; round < 6; round++) {
     seed.answer(s.clock.now(), pieces);
     await new Promise((r) => setImmediate(r));
     outstanding.push(seed.download!.requests);
   }
+  return outstanding;
+}
+
+test('slow start: until the rate is known each block received lets one more request out, within reqq and the piece memory', async () => {
+  const outstanding = await slowStart(250);
   assert.is(outstanding[0], MIN_PIPELINE, `${outstanding}`);
   // doubling each round trip until the piece memory (blocks of pieces with a buffer reserved) or reqq stops it
   for (let i = 1; i < 4; i++) assert.is(outstanding[i], 2 * outstanding[i - 1]!, `${outstanding}`);
   const memory = ((2 * MAX_PARTIAL_BYTES) / PIECE) * (PIECE / B);
   assert.ok(Math.max(...outstanding) <= Math.min(250, memory), `${outstanding}`);
-});
-
-test('slow start reaches the peer\'s reqq when the piece memory holds more', async () => {
-  const pieces = 400;
-  const s = swarm(pieces, [['10.0.0.1', 'honest', 100]]);
-  const seed = s.peers[0]!;
-  const outstanding: number[] = [];
-  for (let round = 0; round < 6; round++) {
-    seed.answer(s.clock.now(), pieces);
-    await new Promise((r) => setImmediate(r));
-    outstanding.push(seed.download!.requests);
-  }
-  assert.ok(Math.max(...outstanding) <= 100, `${outstanding}`);
-  assert.is(outstanding[outstanding.length - 1], 100, `reaches the peer's reqq: ${outstanding}`);
+  // a reqq below what the memory holds is reached
+  const small = await slowStart(100);
+  assert.ok(Math.max(...small) <= 100, `${small}`);
+  assert.is(small[small.length - 1], 100, `reaches the peer's reqq: ${small}`);
 });
 
 test('a full pipe is refilled in batches of a quarter of it, one write each, never draining below three quarters', async () => {
