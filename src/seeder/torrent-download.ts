@@ -2,9 +2,10 @@
  * Mirror mode for one torrent: downloads every piece it lacks from its peers (and web seeds),
  * then hands it back to seeding. It owns:
  *   - the PiecePicker (piece-picker.ts) and one PeerDownload per connected peer (download.ts);
- *   - the partial pieces (piece-buffers.ts): a buffer per piece whose blocks are arriving,
- *     made at its first block, at most MAX_PARTIAL_BYTES of them before no more blocks are
- *     asked for, never one buffer per request; web seeds and peers fill the same pieces;
+ *   - the partial pieces (piece-buffers.ts): a buffer per piece, reserved when a peer is
+ *     asked for its first blocks (so no block arrives without memory for it), at most twice
+ *     MAX_PARTIAL_BYTES of them, never one buffer per request; web seeds and peers fill the
+ *     same pieces;
  *   - the check of each complete piece (its SHA-1 computed as its blocks arrive), its write
  *     (storage, one write per piece), and the periodic fsync after which written pieces count
  *     in the resume data (SYNC_MS);
@@ -32,21 +33,22 @@ import { nextRunLength, type RunBuffers } from './web-seed.js';
 import { formatBytes } from '../control/status-view.js';
 
 /**
- * Bytes of piece buffers in use beyond which no more blocks are asked for (at least 2
- * pieces); up to twice as many (at least one piece more) hold the blocks already asked for.
- * Reason: blocks arrive in order, a piece at a time per peer, so the buffers in use are the
- * pieces arriving plus those being written; 2 MiB covers writes lagging 20 ms at 100 MiB/s,
- * and a slower disk holds the download back rather than filling a router's memory.
+ * Bytes of piece buffers in use beyond which a web seed's read takes no new one (at least 2
+ * pieces); peers' pieces reserve up to twice as many (at least one piece more), which bounds
+ * the blocks asked of peers at once. Reason: the buffers in use are the pieces asked for and
+ * arriving plus those being written; 4 MiB is 20 ms at 200 MiB/s in flight (with 2 MiB
+ * bench/download.mjs ran about a third slower, one run under load), and a slower disk holds
+ * the download back rather than filling a router's memory.
  */
 export const MAX_PARTIAL_BYTES = 2 << 20;
 /**
  * The same for every download together (the pool they share, piece-pool.ts): two downloads at
- * full speed, or four sharing it, hold at most 4 MiB of partial pieces (6 MiB with the blocks
- * already asked for). Reason: four mirror downloads at loopback speed held 16 MiB of a
+ * full speed, or four sharing it, hold at most 6 MiB of partial pieces (web seeds' reads take
+ * new ones below 4 MiB). Reason: four mirror downloads at loopback speed held 16 MiB of a
  * router's memory with per-download caps alone (bench/router.mjs).
  */
 export const ALL_PARTIAL_BYTES = { soft: 2 * MAX_PARTIAL_BYTES, hard: 3 * MAX_PARTIAL_BYTES };
-/** Blocks of started pieces (bookkeeping only, no buffer) beyond the buffered ones: two full pipelines (MAX_PIPELINE). */
+/** Blocks of started pieces beyond the buffered ones (web seed runs, whose buffers are taken as their bytes arrive): two full pipelines (MAX_PIPELINE). */
 const STARTED_BLOCKS = 2 * MAX_PIPELINE;
 /** Written pieces are fsync'ed (then recorded in the resume data) this often: a crash costs at most this much re-checking; one small resume write per interval. */
 export const SYNC_MS = 2_000;
@@ -229,7 +231,6 @@ export class TorrentDownload implements DownloadEngine {
     }
     return out;
   }
-
 
   private waitBandwidth(ms: number): void {
     if (this.bandwidthTimer) return;
