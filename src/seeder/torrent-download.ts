@@ -224,10 +224,9 @@ export class TorrentDownload implements DownloadEngine {
         out.push(b);
         continue;
       }
-      if (this.buffers.has(b.index)) continue;
       // not sent (the bandwidth budget), or no buffer after all (not reached: `spare` said there was one)
       if (k < sent) this.picker.dropped(peer.id, b.index, b.begin);
-      this.picker.unstart(b.index);
+      this.releaseIfIdle(b.index);
     }
     return out;
   }
@@ -260,6 +259,19 @@ export class TorrentDownload implements DownloadEngine {
 
   dropped(peer: PeerDownload, index: number, begin: number): void {
     this.picker.dropped(peer.id, index, begin);
+    this.releaseIfIdle(index);
+  }
+
+  /**
+   * A started piece of which nothing is asked for or received any more (its requests rejected,
+   * dropped at a choke, snubbed, its peer gone, or never sent) goes back to unstarted and its
+   * reserved buffer back to the pool: no buffer waits for blocks no one was asked for, and a
+   * web seed may take the piece.
+   */
+  private releaseIfIdle(index: number): void {
+    if (!this.picker.started(index)) return;
+    this.picker.unstart(index);
+    if (!this.picker.started(index)) this.releaseBuffer(index);
   }
 
   peerHas(index: number): void {

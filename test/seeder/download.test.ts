@@ -18,6 +18,7 @@ import { BAN_STRIKES, MAX_PARTIAL_BYTES, TorrentDownload } from '../../src/seede
 import { PiecePool } from '../../src/seeder/piece-pool';
 import { PieceBuffers } from '../../src/seeder/piece-buffers';
 import type { RunBuffers } from '../../src/seeder/web-seed';
+import type { WebSeedSource } from '../../src/seeder/torrent-download';
 
 const B = 16 * 1024;
 const PIECE = 4 * B;
@@ -109,7 +110,7 @@ class FakeSeed implements DownloadSession {
   }
 }
 
-function swarm(pieces: number, seeds: [string, Behaviour, number?, number[]?][]) {
+function swarm(pieces: number, seeds: [string, Behaviour, number?, number[]?][], pool?: PiecePool) {
   const clock = new ManualClock();
   const { meta, data } = torrent(pieces);
   const { storage, written } = memoryStorage(meta);
@@ -121,6 +122,7 @@ function swarm(pieces: number, seeds: [string, Behaviour, number?, number[]?][])
     log: createLogger('debug', (l) => logs.push(l)),
     storage,
     bucket: new TokenBucket(0, 0),
+    pool,
     completed: () => (completed = true),
     paused: (r) => logs.push(`paused ${r}`),
     ban: (a) => banned.push(a),
@@ -370,4 +372,52 @@ test('a web seed read waiting for piece memory goes on once another download fre
   runs = [];
   engine.stop();
 });
+/** A web seed that reads each run at once from `data` (or fails the read when no piece buffer is free). */
+function instantWebSeed(data: Buffer): WebSeedSource {
+  return {
+    readPieces: async (offset, length, pieceLength, into, onPiece) => {
+      for (let i = 0; i * pieceLength < length; i++) {
+        const size = Math.min(pieceLength, length - i * pieceLength);
+        const buf = into.get(i);
+        if (!buf) throw new Error('no piece memory');
+        data.copy(buf, 0, offset + i * pieceLength, offset + i * pieceLength + size);
+        into.arrived?.(i, size);
+        onPiece(i);
+      }
+    },
+    readSlots: () => 1,
+    piecesPerRead: () => 2,
+    drop: () => undefined,
+    status: () => ({ url: 'http://127.0.0.1/', state: 'ok', failures: 0, retryInS: null, error: null, downloaded: 0 }),
+    close: () => undefined,
+  };
+}
+
+for (const [how, lose] of [
+  ['the peer leaves', (s: ReturnType<typeof swarm>, seed: FakeSeed) => s.engine.removePeer(seed.download!)],
+  ['the peer chokes and rejects every request (BEP 6)', (s: ReturnType<typeof swarm>, seed: FakeSeed) => {
+    seed.download!.onMessage({ type: 'choke' }, s.clock.now(), s.meta.pieceCount);
+    for (const m of seed.sent) if (m.type === 'request') seed.download!.onMessage({ type: 'reject', index: m.index, begin: m.begin, length: m.length }, s.clock.now(), s.meta.pieceCount);
+  }],
+  ['the peer chokes (no fast extension: the requests are dropped)', (s: ReturnType<typeof swarm>, seed: FakeSeed) => {
+    (seed as { peerFast: boolean }).peerFast = false;
+    seed.download!.onMessage({ type: 'choke' }, s.clock.now(), s.meta.pieceCount);
+  }],
+] as const) {
+  test(`piece buffers reserved for a peer's requests go back to the shared pool when ${how}; a web seed then completes the download`, async () => {
+    const pool = new PiecePool({ soft: 4 * PIECE, hard: 6 * PIECE });
+    const s = swarm(12, [['10.0.0.1', 'silent']], pool);
+    const seed = s.peers[0]!;
+    await s.run(1_000);
+    assert.ok(seed.sent.some((m) => m.type === 'request'));
+    assert.ok(pool.inUse > 0, 'buffers reserved for the requests');
+    lose(s, seed);
+    assert.is(pool.inUse, 0, 'no buffer held for blocks no one was asked for');
+    s.engine.addWebSeed(instantWebSeed(s.data));
+    await s.run(10_000);
+    assert.ok(s.done(), `the web seed took the pieces the peer was asked for: ${s.written.size} of 12 written`);
+    assert.is(Buffer.concat([...s.written.entries()].sort((a, b) => a[0] - b[0]).map((e) => e[1])).compare(s.data), 0);
+  });
+}
+
 test.run();
