@@ -330,11 +330,11 @@ export class PiecePicker {
     return { fresh: true, cancel, pieceComplete };
   }
 
-  /** True when the block is in a started piece and has not arrived (so its bytes are wanted). */
+  /** True when the block is in a started piece and has not arrived (so its bytes are wanted; a web seed's whole piece's come from it alone). */
   wantsBlock(index: number, begin: number): boolean {
     const p = this.partials.get(index);
     const b = begin / BLOCK_SIZE;
-    return p !== undefined && Number.isInteger(b) && b < p.state.length && p.state[b] !== RECEIVED;
+    return p !== undefined && !p.wholePiece && Number.isInteger(b) && b < p.state.length && p.state[b] !== RECEIVED;
   }
 
   /** A request of `requester` is gone (rejected, timed out, choked, peer closed): the block is free again unless someone else has it. */

@@ -451,4 +451,40 @@ test('churn (chokes that drop requests, blocks arriving after them, a peer leavi
   assert.is(pool.inUse, 0);
 });
 
+test("a peer's unasked block for a piece a web seed is reading is not taken into its buffer; the read fails: the piece goes to the peers, the download completes", async () => {
+  const pieces = 6;
+  const pool = new PiecePool({ soft: 4 * PIECE, hard: 6 * PIECE });
+  const s = swarm(pieces, [['10.0.0.1', 'honest']], pool);
+  let slots = 1;
+  let fail: ((err: Error) => void) | undefined;
+  let run: RunBuffers | undefined;
+  s.engine.addWebSeed({
+    readPieces: (offset, _l, _p, into) => {
+      assert.is(offset, 0);
+      run = into;
+      return new Promise<void>((_ok, no) => (fail = no));
+    },
+    readSlots: () => slots,
+    piecesPerRead: () => 2,
+    drop: () => undefined,
+    status: () => ({ url: 'http://127.0.0.1/', state: 'ok', failures: 0, retryInS: null, error: null, downloaded: 0 }),
+    close: () => undefined,
+  });
+  s.engine.tick(s.clock.now());
+  slots = 0;
+  assert.ok(fail && run, 'the web seed reads pieces 0 and 1');
+  // its first bytes arrive into piece 0
+  s.data.copy(run.get(0)!, 0, 0, 1000);
+  // the peer (still choking us) sends a block of piece 0 we never asked it for (it is wanted)
+  const seed = s.peers[0]!;
+  seed.download!.onMessage({ type: 'piece', index: 0, begin: B, block: s.data.subarray(B, 2 * B) }, s.clock.now(), pieces);
+  // the read fails: pieces 0 and 1 go back
+  fail(new Error('connection reset'));
+  await new Promise((r) => setImmediate(r));
+  await s.run(30_000);
+  assert.ok(s.done(), `${s.written.size} of ${pieces} written; started without a buffer: ${[...Array(pieces).keys()].filter((i) => s.engine.picker.started(i))}`);
+  assert.is(Buffer.concat([...s.written.entries()].sort((a, b) => a[0] - b[0]).map((e) => e[1])).compare(s.data), 0);
+  assert.is(pool.inUse, 0);
+});
+
 test.run();

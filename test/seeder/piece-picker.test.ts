@@ -209,6 +209,9 @@ test('web seeds take whole unstarted pieces; a failure gives the piece back', ()
   // peers do not get blocks of the web seed's piece
   const peer = p.pick(1, all, 100);
   assert.ok(peer.every((b) => b.index !== w));
+  // nor is a block of it wanted from a peer that sends one unasked (its bytes are the web seed's to write)
+  assert.not.ok(p.wantsBlock(w, 0));
+  assert.ok(p.wantsBlock(peer[0]!.index, peer[0]!.begin));
   p.droppedPiece(100, w);
   assert.ok(p.wants(w));
   const again = p.pick(1, only(w), 100);
