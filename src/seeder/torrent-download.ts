@@ -198,7 +198,9 @@ export class TorrentDownload implements DownloadEngine {
     }
     // memory first: blocks of pieces that hold a buffer, and new pieces only as many as buffers can be reserved for
     const has = (i: number) => peerHas(i) && (this.buffers.has(i) || !this.picker.started(i));
-    const blocks = this.picker.pick(peer.id, has, max, this.buffers.spare);
+    // a snubbed peer starts no piece a web seed could take (web seeds take unstarted pieces only; its one request may never be answered)
+    const usable = (w: WebSeedSlot) => ['ok', 'idle'].includes(w.seed.status().state);
+    const blocks = this.picker.pick(peer.id, has, max, peer.snubbed && this.webSeeds.some(usable) ? 0 : this.buffers.spare);
     // each request is paid for (at most one block into debt): the bucket tree bounds the download rate
     let i = 0;
     for (; i < blocks.length; i++) {

@@ -487,4 +487,13 @@ test("a peer's unasked block for a piece a web seed is reading is not taken into
   assert.is(pool.inUse, 0);
 });
 
+test('a silent seed and a web seed: once the seed is snubbed it starts no piece, so the web seed takes every one and the download completes', async () => {
+  const s = swarm(12, [['10.0.0.1', 'silent']]);
+  s.engine.addWebSeed(instantWebSeed(s.data));
+  await s.run(SNUB_MS + 30_000);
+  assert.ok(s.peers[0]!.download!.snubbed);
+  assert.ok(s.done(), `${s.written.size} of 12 written; started: ${[...Array(12).keys()].filter((i) => s.engine.picker.started(i))}`);
+  assert.is(Buffer.concat([...s.written.entries()].sort((a, b) => a[0] - b[0]).map((e) => e[1])).compare(s.data), 0);
+});
+
 test.run();
