@@ -255,6 +255,16 @@ export class PiecePicker {
     this.partials.delete(index);
   }
 
+  /** Started pieces of which no block is asked for and no connected peer has (its peers left mid-piece): only a web seed could complete them, and it takes unstarted pieces. */
+  orphans(): number[] {
+    const out: number[] = [];
+    for (const p of this.partials.values()) {
+      if (p.wholePiece || this.pending[p.index] === 1 || this.availabilityOf(p.index) > 0) continue;
+      if (p.free + p.received === p.state.length) out.push(p.index);
+    }
+    return out;
+  }
+
   /** Wanted and not started. */
   private free(index: number): boolean {
     return this.wants(index) && !this.partials.has(index);

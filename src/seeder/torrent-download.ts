@@ -429,6 +429,12 @@ export class TorrentDownload implements DownloadEngine {
   // ---- web seed reads ----
   /** Each web seed gets runs of whole pieces (BEP 19), as many reads at once as it takes (web-seed.ts). */
   private feedWebSeeds(now: number): void {
+    // pieces peers left half done, no peer left to finish: started again, for the web seeds
+    if (this.webSeeds.length > 0)
+      for (const index of this.picker.orphans()) {
+        this.picker.pieceFailed(index);
+        this.releaseBuffer(index);
+      }
     for (const w of this.webSeeds) {
       for (let n = w.seed.readSlots(now); n > 0 && !this.picker.complete; n--) {
         // room for whole pieces in the picker (piece memory is taken only as their bytes arrive)

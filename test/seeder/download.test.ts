@@ -496,4 +496,20 @@ test('a silent seed and a web seed: once the seed is snubbed it starts no piece,
   assert.is(Buffer.concat([...s.written.entries()].sort((a, b) => a[0] - b[0]).map((e) => e[1])).compare(s.data), 0);
 });
 
+test('a peer sends part of a piece and leaves; only a web seed is left: the piece is started again for it and the download completes', async () => {
+  const pool = new PiecePool({ soft: 4 * PIECE, hard: 6 * PIECE });
+  const s = swarm(12, [['10.0.0.1', 'silent']], pool);
+  const seed = s.peers[0]!;
+  await s.run(1_000);
+  const first = seed.sent.find((m) => m.type === 'request') as Extract<Message, { type: 'request' | 'cancel' | 'reject' }>;
+  const at = first.index * PIECE + first.begin;
+  seed.download!.onMessage({ type: 'piece', index: first.index, begin: first.begin, block: s.data.subarray(at, at + first.length) }, s.clock.now(), 12);
+  s.engine.removePeer(seed.download!);
+  s.engine.addWebSeed(instantWebSeed(s.data));
+  await s.run(10_000);
+  assert.ok(s.done(), `${s.written.size} of 12 written; started: ${[...Array(12).keys()].filter((i) => s.engine.picker.started(i))}`);
+  assert.is(Buffer.concat([...s.written.entries()].sort((a, b) => a[0] - b[0]).map((e) => e[1])).compare(s.data), 0);
+  assert.is(pool.inUse, 0);
+});
+
 test.run();

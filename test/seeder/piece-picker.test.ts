@@ -264,4 +264,23 @@ test('a whole torrent picked by two peers completes with each block received onc
   assert.is(received, 40 * 3);
 });
 
+test('orphans: started pieces no one is asked for and no connected peer has (web seeds may restart them)', () => {
+  const p = picker(4);
+  p.peerHas(0);
+  p.peerHas(1);
+  const got = p.pick(1, only(0, 1), 4);
+  assert.equal(got.map((b) => b.index), [0, 0, 1, 1]);
+  p.received(1, 0, 0);
+  p.dropped(1, 0, B);
+  assert.equal(p.orphans(), [], 'the peer that has them is still connected');
+  p.peerLost(0);
+  p.peerLost(1);
+  assert.equal(p.orphans(), [0], 'piece 1 is still asked for');
+  p.dropped(1, 1, 0);
+  p.dropped(1, 1, B);
+  assert.equal(p.orphans(), [0, 1]);
+  assert.equal(p.pickRun(100, 2), [2, 3]);
+  assert.equal(p.orphans(), [0, 1], "a web seed's run is no orphan");
+});
+
 test.run();
