@@ -163,6 +163,30 @@ export class QueryParams {
     return -1;
   }
 
+  /**
+   * Index of the first parameter called each of `names` (-1 when absent), in one walk over the
+   * parameters: an announce looks up a dozen names, and a walk per name compared every
+   * parameter's name a dozen times. Writes into `out` (at least `names.length` long).
+   */
+  indexesOf(names: readonly string[], out: Int16Array): Int16Array {
+    out.fill(-1, 0, names.length);
+    const s = this.spans;
+    for (let o = 0; o < s.length; o += SPAN_FIELDS) {
+      const start = s[o]!;
+      const end = s[o + 1]!;
+      // a name is compared only with the names it could decode to (an escape is 3 bytes for 1)
+      const raw = end - start;
+      for (let k = 0; k < names.length; k++) {
+        const n = names[k]!.length;
+        if (out[k]! < 0 && n <= raw && raw <= 3 * n && decodesTo(this.target, start, end, names[k]!)) {
+          out[k] = o / SPAN_FIELDS;
+          break;
+        }
+      }
+    }
+    return out;
+  }
+
   /** True when parameter `i` is called `name`. */
   nameIs(i: number, name: string): boolean {
     const o = i * SPAN_FIELDS;
@@ -249,17 +273,19 @@ export function parseRequestTarget(target: Uint8Array): Decoded<RequestTarget> {
   if (target.length === 0) return fail('empty request target');
   if (target.length > HTTP_MAX_TARGET_BYTES) return fail(`request target longer than ${HTTP_MAX_TARGET_BYTES} bytes`);
   let q = -1;
+  // the separators of the query counted on the same walk: the span list is made at its final
+  // size at once (growing it by pushes made most of a parse's garbage)
+  let separators = 0;
   for (let i = 0; i < target.length; i++) {
     const c = target[i]!;
     if (c <= 0x20 || c >= 0x7f) return fail('request target has a byte that must be percent-encoded');
-    if (c === CH_QUESTION && q < 0) q = i;
+    if (c === CH_QUESTION) {
+      if (q < 0) q = i;
+    } else if ((c === CH_AMP || c === CH_SEMICOLON) && q >= 0) separators++;
   }
   if (q < 0) q = target.length;
   if (decodedLength(target, 0, q, HTTP_MAX_TARGET_BYTES) < 0) return fail('request path has a broken percent escape');
   const path = pathText(target, q)!;
-  // the span list made at its final size at once (growing it by pushes made most of a parse's garbage)
-  let separators = 0;
-  for (let k = q + 1; k < target.length; k++) if (target[k] === CH_AMP || target[k] === CH_SEMICOLON) separators++;
   const spans = new Array<number>(Math.min(separators + 1, HTTP_MAX_PARAMS + 1) * SPAN_FIELDS);
   let used = 0;
   const maxValue = Math.max(HTTP_MAX_PARAM_VALUE_BYTES, INFO_HASH_SIZE);
@@ -309,39 +335,49 @@ const EVENTS = new Map<string, AnnounceEvent>([
   ['paused', 'paused'],
 ]);
 
+/** The parameters an announce reads, looked up together (QueryParams.indexesOf). */
+const ANNOUNCE_NAMES = ['info_hash', 'peer_id', 'port', 'uploaded', 'downloaded', 'left', 'event', 'numwant', 'ip', 'key', 'compact', 'no_peer_id'] as const;
+const [N_INFO_HASH, N_PEER_ID, N_PORT, N_UPLOADED, N_DOWNLOADED, N_LEFT, N_EVENT, N_NUMWANT, N_IP, N_KEY, N_COMPACT, N_NO_PEER_ID] = ANNOUNCE_NAMES.map((_, k) => k);
+/** Where indexesOf writes; read at once, before anything else can use it (the decoder is synchronous). */
+const announceAt = new Int16Array(ANNOUNCE_NAMES.length);
+
 /** BEP 3 announce parameters; any problem becomes the `failure reason` the client will show. */
 export function decodeAnnounceParams(params: QueryParams): Decoded<HttpAnnounceRequest> {
-  const h = params.indexOf('info_hash');
+  const at = params.indexesOf(ANNOUNCE_NAMES, announceAt);
+  const h = at[N_INFO_HASH]!;
   if (h < 0) return fail('missing info_hash');
   if (params.valueLength(h) !== INFO_HASH_SIZE) return fail(`info_hash is ${params.valueLength(h)} bytes, not ${INFO_HASH_SIZE}`);
-  const p = params.indexOf('peer_id');
+  const p = at[N_PEER_ID]!;
   if (p < 0) return fail('missing peer_id');
   if (params.valueLength(p) !== PEER_ID_SIZE) return fail(`peer_id is ${params.valueLength(p)} bytes, not ${PEER_ID_SIZE}`);
-  const portAt = params.indexOf('port');
+  const portAt = at[N_PORT]!;
   if (portAt < 0) return fail('missing port');
   const port = params.decimal(portAt);
   if (port === undefined || port > 65535) return fail('port is not a number 0..65535');
-  const uploaded = counter(params, 'uploaded');
-  const downloaded = counter(params, 'downloaded');
-  let left = counter(params, 'left');
+  const uploaded = counter(params, at[N_UPLOADED]!);
+  const downloaded = counter(params, at[N_DOWNLOADED]!);
+  const leftAt = at[N_LEFT]!;
+  let left = counter(params, leftAt);
   // Transmission announces a magnet whose size it does not know yet with left = 2^64-1
   // (~(uint64_t)0): a leecher of unknown size, not an error
-  if (left === null && /^\d{18,20}$/.test(params.text(params.indexOf('left')))) left = undefined;
+  if (left === null && /^\d{18,20}$/.test(params.text(leftAt))) left = undefined;
   if (uploaded === null) return fail('uploaded is not a non-negative number');
   if (downloaded === null) return fail('downloaded is not a non-negative number');
   if (left === null) return fail('left is not a non-negative number');
-  const e = params.indexOf('event');
+  const e = at[N_EVENT]!;
   const event = e < 0 ? 'none' : EVENTS.get(params.text(e));
   if (event === undefined) return fail(`unknown event '${printable(params.text(e))}'`);
-  const w = params.indexOf('numwant');
+  const w = at[N_NUMWANT]!;
   let numwant: number | undefined;
   if (w >= 0) {
     const n = params.decimal(w, true);
     if (n === undefined) return fail('numwant is not a number');
     numwant = n < 0 ? undefined : n;
   }
-  const ip = params.indexOf('ip');
-  const key = params.indexOf('key');
+  const ip = at[N_IP]!;
+  const key = at[N_KEY]!;
+  const compact = at[N_COMPACT]!;
+  const noPeerId = at[N_NO_PEER_ID]!;
   return {
     ok: true,
     value: {
@@ -352,8 +388,8 @@ export function decodeAnnounceParams(params: QueryParams): Decoded<HttpAnnounceR
       downloaded: downloaded ?? 0,
       left,
       event,
-      compact: flag(params, 'compact'),
-      noPeerId: flag(params, 'no_peer_id'),
+      compact: compact >= 0 && params.valueIs(compact, '1'),
+      noPeerId: noPeerId >= 0 && params.valueIs(noPeerId, '1'),
       numwant,
       ip: ip < 0 ? undefined : params.text(ip),
       key: key < 0 ? undefined : params.value(key),
@@ -361,17 +397,10 @@ export function decodeAnnounceParams(params: QueryParams): Decoded<HttpAnnounceR
   };
 }
 
-/** A non-negative counter: undefined when absent, null when not a number. */
-function counter(params: QueryParams, name: string): number | undefined | null {
-  const i = params.indexOf(name);
+/** A non-negative counter at index `i` (-1: absent): undefined when absent, null when not a number. */
+function counter(params: QueryParams, i: number): number | undefined | null {
   if (i < 0) return undefined;
   return params.decimal(i) ?? null;
-}
-
-/** A BEP 23 style flag: present and exactly `1`. */
-function flag(params: QueryParams, name: string): boolean {
-  const i = params.indexOf(name);
-  return i >= 0 && params.valueIs(i, '1');
 }
 
 /** BEP 48: every `info_hash` parameter, at most HTTP_SCRAPE_MAX_HASHES; none means "all" (refused by the tracker). */

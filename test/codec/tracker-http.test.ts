@@ -105,6 +105,11 @@ test('parameters are read in place: escaped names and digits, values copied only
   const h = p.value(0);
   h[0] = 0xee;
   assert.equal(Buffer.from(p.value(0)), HASH);
+  // several names in one walk: the first of duplicates, escaped names, near misses
+  const many = parseRequestTarget(b('/announce?portx=1&%70ort=2&port=3&i%70=4&key&ke=5'));
+  assert.ok(many.ok);
+  if (!many.ok) return;
+  assert.equal([...many.value.params.indexesOf(['port', 'ip', 'key', 'nope', 'ke'], new Int16Array(5))], [1, 3, 4, -1, 5]);
 });
 
 const malformed: [string, string, RegExp][] = [
