@@ -110,8 +110,10 @@ test(
         'command',
         '/usr/bin/node',
         '--max-old-space-size=96',
-        // V8's young generation capped, TurboFan on the main thread (measured by bench/router.mjs)
+        // V8's young generation capped (measured by bench/router.mjs)
         '--max-semi-space-size=1',
+        // one V8 helper thread (measured by bench/download.mjs)
+        '--v8-pool-size=1',
         '--no-concurrent-recompilation',
         '/usr/lib/meshseed/meshseed.js',
         'daemon',
