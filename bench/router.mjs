@@ -14,7 +14,8 @@
 // the load generator has finished, the leechers are all connected and receiving, the mirrored
 // torrents are complete), never after a fixed pause; stages 4 and 5 print the peak RSS (sampled
 // every 100 ms while they run). Then the high-water mark (VmHWM). For meshseed each stage also
-// prints where its memory is (status --json: V8 heap, code, buffers; /proc: RssAnon, RssFile),
+// prints where its memory is (status --json: V8 heap, code, buffers; /proc: RssAnon, RssFile, and
+// of RssAnon the C library's arenas: the main thread's and the other threads'),
 // and a bare `node` with the same flags is measured first as the floor.
 // Loopback only. Never part of `npm test`.
 //
@@ -138,6 +139,29 @@ async function scrapePeers(port, hash) {
   const out = await runToEnd('curl', ['-s', `http://127.0.0.1:${port}/scrape?info_hash=${q}`]).catch(() => '');
   return Number(/8:completei(\d+)e/.exec(out)?.[1] ?? 0) + Number(/10:incompletei(\d+)e/.exec(out)?.[1] ?? 0);
 }
+/**
+ * The C library's share of RssAnon (glibc, from /proc/PID/smaps): `brk`, the main thread's
+ * arena (Buffers, V8's and Node's own mallocs), and `arenas`, the arenas of other threads
+ * (V8's helpers, libuv's pool): anonymous mappings that start on a 64 MiB boundary, as glibc
+ * places them. What V8 compiles on a helper thread stays in that thread's arena.
+ */
+function mallocSplit(pid) {
+  let brk = 0;
+  let arenas = 0;
+  let cur = null;
+  for (const line of readFileSync(`/proc/${pid}/smaps`, 'utf8').split('\n')) {
+    const head = /^([0-9a-f]+)-[0-9a-f]+ \S+ \S+ \S+ \S+\s*(.*)$/.exec(line);
+    if (head) {
+      const start = BigInt(`0x${head[1]}`);
+      cur = head[2] === '[heap]' ? 'brk' : head[2] === '' && start % (64n << 20n) === 0n ? 'arenas' : null;
+      continue;
+    }
+    const anon = /^Anonymous:\s+(\d+) kB/.exec(line);
+    if (anon && cur === 'brk') brk += Number(anon[1]) * 1024;
+    if (anon && cur === 'arenas') arenas += Number(anon[1]) * 1024;
+  }
+  return { brk, arenas };
+}
 /** Summed RSS of `pids()` every 100 ms; `take()` returns the peak since the last take (with RssAnon/RssFile then). */
 function sampler(pids) {
   let peak = { rss: 0, anon: 0, file: 0 };
@@ -209,7 +233,7 @@ async function meshseedRound({ flags, env }) {
   const r = { detail: {} };
   const snap = async (stage) => {
     const v = await status();
-    r.detail[stage] = { ...v.memory, ...rss(d.pid) };
+    r.detail[stage] = { ...v.memory, ...rss(d.pid), ...mallocSplit(d.pid) };
   };
   const samples = sampler(() => [d.pid]);
   let source;
@@ -317,7 +341,7 @@ const STAGES = [
 const line = (x) => `${STAGES.map(([k]) => mib(x[k])).join(' -> ')} MiB (last: HWM)`;
 /** Where meshseed's memory is at one stage. */
 const where = (m) =>
-  `RssAnon ${mib(m.anon)} + RssFile ${mib(m.file)}; heap ${mib(m.heapUsed)}/${mib(m.heapTotal)} (code ${mib(m.codeSpace)}), external ${mib(m.external)} (buffers ${mib(m.arrayBuffers)})`;
+  `RssAnon ${mib(m.anon)} (malloc: main ${mib(m.brk)}, threads ${mib(m.arenas)}) + RssFile ${mib(m.file)}; heap ${mib(m.heapUsed)}/${mib(m.heapTotal)} (code ${mib(m.codeSpace)}), external ${mib(m.external)} (buffers ${mib(m.arrayBuffers)})`;
 
 const uptime = () => readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
 console.log(`router bench: meshseed started with [${MAIN.label}]${VARIANTS.length > 1 ? `, and to compare: ${VARIANTS.slice(1).map((v) => `[${v.label}]`).join(', ')}` : ''}; ${ROUNDS} round(s); load average ${uptime()}`);

@@ -21,6 +21,8 @@ const common = {
   keepNames: true,
   legalComments: 'none',
   logLevel: 'warning',
+  // bittorrent-dht's tracing package, always off in the daemon: see src/dht/debug-off.ts
+  alias: { debug: new URL('../src/dht/debug-off.ts', import.meta.url).pathname },
 };
 
 const body = await build({

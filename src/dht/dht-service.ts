@@ -23,7 +23,7 @@
  */
 import { createSocket, type Socket } from 'node:dgram';
 import { isIPv4 } from 'node:net';
-// the package (and its `debug`, which loads node:tty) is loaded by start() when the DHT is on:
+// the package is loaded by start() when the DHT is on (its `debug` is debug-off.ts in the bundle):
 // a daemon with it off never pays for it
 import type DHT from 'bittorrent-dht';
 import type { Settings } from '../config/settings.js';
