@@ -140,14 +140,64 @@ const SPAN_FIELDS = 5;
  * reading a parameter cannot fail; values are copied only when asked for.
  */
 export class QueryParams {
-  constructor(
-    private readonly target: Uint8Array,
-    /** Per parameter: name start, name end, value start, value end, decoded value length. */
-    private readonly spans: number[],
-  ) {}
+  /** The request path, percent-decoded, without the query. */
+  path = '';
+  /** Number of parameters. */
+  length = 0;
+  private target: Uint8Array = EMPTY;
+  /**
+   * Per parameter: name start, name end, value start, value end, decoded value length. Kept
+   * from one request to the next when the owner parses every target into the same QueryParams
+   * (QueryParams.parse): only the first `length * SPAN_FIELDS` entries are this target's.
+   */
+  private readonly spans: number[] = [];
 
-  get length(): number {
-    return this.spans.length / SPAN_FIELDS;
+  /**
+   * Reads a request target as parseRequestTarget does, into this QueryParams: the tracker's hot
+   * path parses every target into the same one, whose span list is kept from one request to
+   * the next (a request makes no garbage here). Returns undefined, or the reason the target is
+   * refused (this is then partly written and must not be read).
+   */
+  parse(target: Uint8Array): string | undefined {
+    if (target.length === 0) return 'empty request target';
+    if (target.length > HTTP_MAX_TARGET_BYTES) return `request target longer than ${HTTP_MAX_TARGET_BYTES} bytes`;
+    let q = -1;
+    for (let i = 0; i < target.length; i++) {
+      const c = target[i]!;
+      if (c <= 0x20 || c >= 0x7f) return 'request target has a byte that must be percent-encoded';
+      if (c === CH_QUESTION && q < 0) q = i;
+    }
+    if (q < 0) q = target.length;
+    if (decodedLength(target, 0, q, HTTP_MAX_TARGET_BYTES) < 0) return 'request path has a broken percent escape';
+    const path = pathText(target, q)!;
+    const spans = this.spans;
+    let used = 0;
+    const maxValue = Math.max(HTTP_MAX_PARAM_VALUE_BYTES, INFO_HASH_SIZE);
+    let i = q + 1;
+    while (i <= target.length && q < target.length) {
+      let end = i;
+      while (end < target.length && target[end] !== CH_AMP && target[end] !== CH_SEMICOLON) end++;
+      if (end > i) {
+        if (used >= HTTP_MAX_PARAMS * SPAN_FIELDS) return `more than ${HTTP_MAX_PARAMS} query parameters`;
+        let eq = i;
+        while (eq < end && target[eq] !== CH_EQUALS) eq++;
+        if (decodedLength(target, i, eq, 32) < 0) return 'query parameter name is too long or badly escaped';
+        const valueStart = Math.min(eq + 1, end);
+        const n = decodedLength(target, valueStart, end, maxValue);
+        if (n < 0) return `query parameter '${printable(decodeText(target, i, eq))}' is too long or badly escaped`;
+        spans[used++] = i;
+        spans[used++] = eq;
+        spans[used++] = valueStart;
+        spans[used++] = end;
+        spans[used++] = n;
+      }
+      i = end + 1;
+    }
+    // (empty parameters, `a=1&&b=2`, take no span)
+    this.path = path;
+    this.target = target;
+    this.length = used / SPAN_FIELDS;
+    return undefined;
   }
 
   /** The decoded name of parameter `i`. */
@@ -159,8 +209,34 @@ export class QueryParams {
   /** Index of the first parameter whose decoded name is `name`, or -1. */
   indexOf(name: string): number {
     const s = this.spans;
-    for (let o = 0; o < s.length; o += SPAN_FIELDS) if (decodesTo(this.target, s[o]!, s[o + 1]!, name)) return o / SPAN_FIELDS;
+    const used = this.length * SPAN_FIELDS;
+    for (let o = 0; o < used; o += SPAN_FIELDS) if (decodesTo(this.target, s[o]!, s[o + 1]!, name)) return o / SPAN_FIELDS;
     return -1;
+  }
+
+  /**
+   * Index of the first parameter called each of `names` (-1 when absent), in one walk over the
+   * parameters: an announce looks up a dozen names, and a walk per name compared every
+   * parameter's name a dozen times. Writes into `out` (at least `names.length` long).
+   */
+  indexesOf(names: readonly string[], out: Int16Array): Int16Array {
+    out.fill(-1, 0, names.length);
+    const s = this.spans;
+    const used = this.length * SPAN_FIELDS;
+    for (let o = 0; o < used; o += SPAN_FIELDS) {
+      const start = s[o]!;
+      const end = s[o + 1]!;
+      // a name is compared only with the names it could decode to (an escape is 3 bytes for 1)
+      const raw = end - start;
+      for (let k = 0; k < names.length; k++) {
+        const n = names[k]!.length;
+        if (out[k]! < 0 && n <= raw && raw <= 3 * n && decodesTo(this.target, start, end, names[k]!)) {
+          out[k] = o / SPAN_FIELDS;
+          break;
+        }
+      }
+    }
+    return out;
   }
 
   /** True when parameter `i` is called `name`. */
@@ -178,6 +254,12 @@ export class QueryParams {
   value(i: number): Uint8Array {
     const o = i * SPAN_FIELDS;
     return decodeInto(this.target, this.spans[o + 2]!, this.spans[o + 3]!, new Uint8Array(this.spans[o + 4]!));
+  }
+
+  /** Decodes parameter `i`'s value into `out` (exactly valueLength(i) long); returns `out`. */
+  valueInto(i: number, out: Uint8Array): Uint8Array {
+    const o = i * SPAN_FIELDS;
+    return decodeInto(this.target, this.spans[o + 2]!, this.spans[o + 3]!, out);
   }
 
   /** The decoded value of parameter `i` as latin1 text. */
@@ -246,46 +328,9 @@ function pathText(target: Uint8Array, end: number): string | undefined {
  * control bytes, broken escapes, and values longer than the longest any parameter needs.
  */
 export function parseRequestTarget(target: Uint8Array): Decoded<RequestTarget> {
-  if (target.length === 0) return fail('empty request target');
-  if (target.length > HTTP_MAX_TARGET_BYTES) return fail(`request target longer than ${HTTP_MAX_TARGET_BYTES} bytes`);
-  let q = -1;
-  for (let i = 0; i < target.length; i++) {
-    const c = target[i]!;
-    if (c <= 0x20 || c >= 0x7f) return fail('request target has a byte that must be percent-encoded');
-    if (c === CH_QUESTION && q < 0) q = i;
-  }
-  if (q < 0) q = target.length;
-  if (decodedLength(target, 0, q, HTTP_MAX_TARGET_BYTES) < 0) return fail('request path has a broken percent escape');
-  const path = pathText(target, q)!;
-  // the span list made at its final size at once (growing it by pushes made most of a parse's garbage)
-  let separators = 0;
-  for (let k = q + 1; k < target.length; k++) if (target[k] === CH_AMP || target[k] === CH_SEMICOLON) separators++;
-  const spans = new Array<number>(Math.min(separators + 1, HTTP_MAX_PARAMS + 1) * SPAN_FIELDS);
-  let used = 0;
-  const maxValue = Math.max(HTTP_MAX_PARAM_VALUE_BYTES, INFO_HASH_SIZE);
-  let i = q + 1;
-  while (i <= target.length && q < target.length) {
-    let end = i;
-    while (end < target.length && target[end] !== CH_AMP && target[end] !== CH_SEMICOLON) end++;
-    if (end > i) {
-      if (used >= HTTP_MAX_PARAMS * SPAN_FIELDS) return fail(`more than ${HTTP_MAX_PARAMS} query parameters`);
-      let eq = i;
-      while (eq < end && target[eq] !== CH_EQUALS) eq++;
-      if (decodedLength(target, i, eq, 32) < 0) return fail('query parameter name is too long or badly escaped');
-      const valueStart = Math.min(eq + 1, end);
-      const n = decodedLength(target, valueStart, end, maxValue);
-      if (n < 0) return fail(`query parameter '${printable(decodeText(target, i, eq))}' is too long or badly escaped`);
-      spans[used++] = i;
-      spans[used++] = eq;
-      spans[used++] = valueStart;
-      spans[used++] = end;
-      spans[used++] = n;
-    }
-    i = end + 1;
-  }
-  // empty parameters (`a=1&&b=2`) leave room unused
-  spans.length = used;
-  return { ok: true, value: { path, params: new QueryParams(target, spans) } };
+  const params = new QueryParams();
+  const failure = params.parse(target);
+  return failure === undefined ? { ok: true, value: { path: params.path, params } } : fail(failure);
 }
 
 /** latin1 text of a few bytes, without a Buffer. */
@@ -309,69 +354,97 @@ const EVENTS = new Map<string, AnnounceEvent>([
   ['paused', 'paused'],
 ]);
 
-/** BEP 3 announce parameters; any problem becomes the `failure reason` the client will show. */
-export function decodeAnnounceParams(params: QueryParams): Decoded<HttpAnnounceRequest> {
-  const h = params.indexOf('info_hash');
-  if (h < 0) return fail('missing info_hash');
-  if (params.valueLength(h) !== INFO_HASH_SIZE) return fail(`info_hash is ${params.valueLength(h)} bytes, not ${INFO_HASH_SIZE}`);
-  const p = params.indexOf('peer_id');
-  if (p < 0) return fail('missing peer_id');
-  if (params.valueLength(p) !== PEER_ID_SIZE) return fail(`peer_id is ${params.valueLength(p)} bytes, not ${PEER_ID_SIZE}`);
-  const portAt = params.indexOf('port');
-  if (portAt < 0) return fail('missing port');
-  const port = params.decimal(portAt);
-  if (port === undefined || port > 65535) return fail('port is not a number 0..65535');
-  const uploaded = counter(params, 'uploaded');
-  const downloaded = counter(params, 'downloaded');
-  let left = counter(params, 'left');
-  // Transmission announces a magnet whose size it does not know yet with left = 2^64-1
-  // (~(uint64_t)0): a leecher of unknown size, not an error
-  if (left === null && /^\d{18,20}$/.test(params.text(params.indexOf('left')))) left = undefined;
-  if (uploaded === null) return fail('uploaded is not a non-negative number');
-  if (downloaded === null) return fail('downloaded is not a non-negative number');
-  if (left === null) return fail('left is not a non-negative number');
-  const e = params.indexOf('event');
-  const event = e < 0 ? 'none' : EVENTS.get(params.text(e));
-  if (event === undefined) return fail(`unknown event '${printable(params.text(e))}'`);
-  const w = params.indexOf('numwant');
-  let numwant: number | undefined;
-  if (w >= 0) {
-    const n = params.decimal(w, true);
-    if (n === undefined) return fail('numwant is not a number');
-    numwant = n < 0 ? undefined : n;
-  }
-  const ip = params.indexOf('ip');
-  const key = params.indexOf('key');
+/** The parameters an announce reads, looked up together (QueryParams.indexesOf). */
+const ANNOUNCE_NAMES = ['info_hash', 'peer_id', 'port', 'uploaded', 'downloaded', 'left', 'event', 'numwant', 'ip', 'key', 'compact', 'no_peer_id'] as const;
+const [N_INFO_HASH, N_PEER_ID, N_PORT, N_UPLOADED, N_DOWNLOADED, N_LEFT, N_EVENT, N_NUMWANT, N_IP, N_KEY, N_COMPACT, N_NO_PEER_ID] = ANNOUNCE_NAMES.map((_, k) => k);
+/** Where indexesOf writes; read at once, before anything else can use it (the decoder is synchronous). */
+const announceAt = new Int16Array(ANNOUNCE_NAMES.length);
+
+/** An announce request to decode into (decodeAnnounceInto), its hash and peer id arrays included. */
+export function emptyAnnounceRequest(): HttpAnnounceRequest {
   return {
-    ok: true,
-    value: {
-      infoHash: params.value(h),
-      peerId: params.value(p),
-      port,
-      uploaded: uploaded ?? 0,
-      downloaded: downloaded ?? 0,
-      left,
-      event,
-      compact: flag(params, 'compact'),
-      noPeerId: flag(params, 'no_peer_id'),
-      numwant,
-      ip: ip < 0 ? undefined : params.text(ip),
-      key: key < 0 ? undefined : params.value(key),
-    },
+    infoHash: new Uint8Array(INFO_HASH_SIZE),
+    peerId: new Uint8Array(PEER_ID_SIZE),
+    port: 0,
+    uploaded: 0,
+    downloaded: 0,
+    left: undefined,
+    event: 'none',
+    compact: false,
+    noPeerId: false,
+    numwant: undefined,
+    ip: undefined,
+    key: undefined,
   };
 }
 
-/** A non-negative counter: undefined when absent, null when not a number. */
-function counter(params: QueryParams, name: string): number | undefined | null {
-  const i = params.indexOf(name);
-  if (i < 0) return undefined;
-  return params.decimal(i) ?? null;
+/** BEP 3 announce parameters; any problem becomes the `failure reason` the client will show. */
+export function decodeAnnounceParams(params: QueryParams): Decoded<HttpAnnounceRequest> {
+  const into = emptyAnnounceRequest();
+  const failure = decodeAnnounceInto(params, into);
+  return failure === undefined ? { ok: true, value: into } : fail(failure);
 }
 
-/** A BEP 23 style flag: present and exactly `1`. */
-function flag(params: QueryParams, name: string): boolean {
-  const i = params.indexOf(name);
-  return i >= 0 && params.valueIs(i, '1');
+/**
+ * decodeAnnounceParams for the tracker's hot path: writes every field of `into` (its info hash
+ * and peer id arrays are written in place, nothing else is allocated for a usual announce) and
+ * returns undefined, or returns the `failure reason` (`into` is then partly written).
+ */
+export function decodeAnnounceInto(params: QueryParams, into: HttpAnnounceRequest): string | undefined {
+  const at = params.indexesOf(ANNOUNCE_NAMES, announceAt);
+  const h = at[N_INFO_HASH]!;
+  if (h < 0) return 'missing info_hash';
+  if (params.valueLength(h) !== INFO_HASH_SIZE) return `info_hash is ${params.valueLength(h)} bytes, not ${INFO_HASH_SIZE}`;
+  const p = at[N_PEER_ID]!;
+  if (p < 0) return 'missing peer_id';
+  if (params.valueLength(p) !== PEER_ID_SIZE) return `peer_id is ${params.valueLength(p)} bytes, not ${PEER_ID_SIZE}`;
+  const portAt = at[N_PORT]!;
+  if (portAt < 0) return 'missing port';
+  const port = params.decimal(portAt);
+  if (port === undefined || port > 65535) return 'port is not a number 0..65535';
+  const uploaded = counter(params, at[N_UPLOADED]!);
+  const downloaded = counter(params, at[N_DOWNLOADED]!);
+  const leftAt = at[N_LEFT]!;
+  let left = counter(params, leftAt);
+  // Transmission announces a magnet whose size it does not know yet with left = 2^64-1
+  // (~(uint64_t)0): a leecher of unknown size, not an error
+  if (left === null && /^\d{18,20}$/.test(params.text(leftAt))) left = undefined;
+  if (uploaded === null) return 'uploaded is not a non-negative number';
+  if (downloaded === null) return 'downloaded is not a non-negative number';
+  if (left === null) return 'left is not a non-negative number';
+  const e = at[N_EVENT]!;
+  const event = e < 0 ? 'none' : EVENTS.get(params.text(e));
+  if (event === undefined) return `unknown event '${printable(params.text(e))}'`;
+  const w = at[N_NUMWANT]!;
+  let numwant: number | undefined;
+  if (w >= 0) {
+    const n = params.decimal(w, true);
+    if (n === undefined) return 'numwant is not a number';
+    numwant = n < 0 ? undefined : n;
+  }
+  const ip = at[N_IP]!;
+  const key = at[N_KEY]!;
+  const compact = at[N_COMPACT]!;
+  const noPeerId = at[N_NO_PEER_ID]!;
+  params.valueInto(h, into.infoHash);
+  params.valueInto(p, into.peerId);
+  into.port = port;
+  into.uploaded = uploaded ?? 0;
+  into.downloaded = downloaded ?? 0;
+  into.left = left;
+  into.event = event;
+  into.compact = compact >= 0 && params.valueIs(compact, '1');
+  into.noPeerId = noPeerId >= 0 && params.valueIs(noPeerId, '1');
+  into.numwant = numwant;
+  into.ip = ip < 0 ? undefined : params.text(ip);
+  into.key = key < 0 ? undefined : params.value(key);
+  return undefined;
+}
+
+/** A non-negative counter at index `i` (-1: absent): undefined when absent, null when not a number. */
+function counter(params: QueryParams, i: number): number | undefined | null {
+  if (i < 0) return undefined;
+  return params.decimal(i) ?? null;
 }
 
 /** BEP 48: every `info_hash` parameter, at most HTTP_SCRAPE_MAX_HASHES; none means "all" (refused by the tracker). */
@@ -450,7 +523,6 @@ const K_INTERVAL = Buffer.from('e8:intervali', 'latin1');
 const K_MIN_INTERVAL = Buffer.from('e12:min intervali', 'latin1');
 const K_PEERS = Buffer.from('e5:peers', 'latin1');
 const K_PEERS6 = Buffer.from('6:peers6', 'latin1');
-const KEYS = [K_COMPLETE, K_DOWNLOADED, K_INCOMPLETE, K_INTERVAL, K_MIN_INTERVAL, K_PEERS] as const;
 const CH_COLON = 0x3a;
 const CH_E = 0x65;
 
@@ -471,24 +543,26 @@ function writeDecimal(out: Uint8Array, at: number, n: number, length: number): n
   return end;
 }
 
-/** The compact reply written byte by byte into one buffer: no string per number. */
+/** The compact reply written byte by byte into one buffer: no string per number, no array. */
 function encodeCompactAnnounce(r: HttpAnnounceResponse): Uint8Array {
   const peers4 = r.peers4 ?? EMPTY;
   const peers6 = r.peers6 && r.peers6.length > 0 ? r.peers6 : undefined;
-  const nums = [r.complete, r.downloaded, r.incomplete, r.interval, r.minInterval, peers4.length] as const;
-  const keys = KEYS;
-  let size = 1;
-  for (let k = 0; k < keys.length; k++) size += keys[k]!.length + decimalLength(nums[k]!);
-  size += 1 + peers4.length;
+  let size = 2 + peers4.length;
+  size += K_COMPLETE.length + decimalLength(r.complete);
+  size += K_DOWNLOADED.length + decimalLength(r.downloaded);
+  size += K_INCOMPLETE.length + decimalLength(r.incomplete);
+  size += K_INTERVAL.length + decimalLength(r.interval);
+  size += K_MIN_INTERVAL.length + decimalLength(r.minInterval);
+  size += K_PEERS.length + decimalLength(peers4.length);
   const peers6Length = peers6 ? decimalLength(peers6.length) : 0;
   if (peers6) size += K_PEERS6.length + peers6Length + 1 + peers6.length;
   const out = Buffer.allocUnsafe(size);
-  let at = 0;
-  for (let k = 0; k < keys.length; k++) {
-    out.set(keys[k]!, at);
-    at += keys[k]!.length;
-    at = writeDecimal(out, at, nums[k]!, decimalLength(nums[k]!));
-  }
+  let at = keyAndNumber(out, 0, K_COMPLETE, r.complete);
+  at = keyAndNumber(out, at, K_DOWNLOADED, r.downloaded);
+  at = keyAndNumber(out, at, K_INCOMPLETE, r.incomplete);
+  at = keyAndNumber(out, at, K_INTERVAL, r.interval);
+  at = keyAndNumber(out, at, K_MIN_INTERVAL, r.minInterval);
+  at = keyAndNumber(out, at, K_PEERS, peers4.length);
   out[at++] = CH_COLON;
   out.set(peers4, at);
   at += peers4.length;
@@ -501,6 +575,12 @@ function encodeCompactAnnounce(r: HttpAnnounceResponse): Uint8Array {
   }
   out[at] = CH_E;
   return out;
+}
+
+/** Writes a key's bytes (what comes before its value) and the number after them; returns the offset after. */
+function keyAndNumber(out: Uint8Array, at: number, key: Uint8Array, n: number): number {
+  out.set(key, at);
+  return writeDecimal(out, at + key.length, n, decimalLength(n));
 }
 
 const EMPTY = new Uint8Array(0);

@@ -317,7 +317,7 @@ export class SwarmStore {
       this.totalSeeders += d;
       b[o + OFF_FLAGS] = flags;
       writeU32LE(b, o + OFF_EXPIRY, now + (a.ttlSeconds ?? Math.ceil(this.limits.interval * 1.5)));
-      b.set(a.peerId.subarray(0, PEER_ID_SIZE), o + OFF_PEER_ID);
+      b.set(a.peerId.length === PEER_ID_SIZE ? a.peerId : a.peerId.subarray(0, PEER_ID_SIZE), o + OFF_PEER_ID);
     }
 
     const wanted = Math.min(a.numwant ?? this.limits.numwantDefault, this.limits.numwantMax);

@@ -8,14 +8,14 @@
  * class; the owner logs classes, never single packets.
  */
 import {
-  decodeAnnounceParams,
   decodeScrapeParams,
+  decodeAnnounceInto,
+  emptyAnnounceRequest,
   encodeAnnounceResponse as encodeHttpAnnounce,
   encodeFailure,
   encodeScrapeResponse as encodeHttpScrape,
-  parseRequestTarget,
+  QueryParams,
   type DictPeer,
-  type QueryParams,
 } from '../codec/tracker-http.js';
 import {
   decodeUdpRequest,
@@ -104,6 +104,23 @@ export class TrackerCore {
    * learnt it in the handshake.
    */
   localSeederPeerId: Uint8Array | undefined = undefined;
+  private readonly query = new QueryParams();
+  /** What httpAnnounce decodes each request into and hands the store (see there). */
+  private readonly announceRequest = emptyAnnounceRequest();
+  private readonly storeRequest: StoreAnnounce = {
+    infoHash: this.announceRequest.infoHash,
+    peerId: this.announceRequest.peerId,
+    address: new Uint8Array(4),
+    port: 0,
+    left: undefined,
+    downloaded: 0,
+    uploaded: 0,
+    event: 'none',
+    numwant: undefined,
+    families: 'both',
+    wantPeerIds: false,
+    proven: false,
+  };
 
   constructor(
     private readonly deps: { access: AccessList; secret?: Uint8Array },
@@ -141,9 +158,11 @@ export class TrackerCore {
    * address it reached us on (for peers that announced from loopback: see localizeLoopbackPeers).
    */
   http(nowMs: number, target: Uint8Array, from: Uint8Array, local?: Uint8Array | (() => Uint8Array | undefined)): HttpReply {
-    const t = parseRequestTarget(target);
-    if (!t.ok) return this.failure(t.failure, 'malformed request');
-    const { path, params } = t.value;
+    // parsed into the QueryParams the core keeps (a request is handled start to end in one call)
+    const params = this.query;
+    const failure = params.parse(target);
+    if (failure !== undefined) return this.failure(failure, 'malformed request');
+    const path = params.path;
     if (path === '/announce') return this.httpAnnounce(nowMs, params, from, local);
     if (path === '/scrape') return this.httpScrape(params, from, nowMs);
     const page = this.pages?.page(path, nowMs);
@@ -152,62 +171,61 @@ export class TrackerCore {
     return { status: 404, contentType: TEXT, body: Buffer.from('not found: the tracker answers /announce, /scrape, / and /stats.json\n') };
   }
 
-  private httpAnnounce(nowMs: number, params: QueryParams, from: Uint8Array, localAddress: Uint8Array | (() => Uint8Array | undefined) | undefined): HttpReply {
-    // the local address is looked up (a syscall) at most once, and only for a loopback peer
-    let known: { v: Uint8Array | undefined } | undefined;
-    const local = typeof localAddress === 'function' ? () => (known ??= { v: localAddress() }).v : localAddress;
-    const d = decodeAnnounceParams(params);
-    if (!d.ok) return this.failure(d.failure, 'malformed request');
-    const a = d.value;
+  private httpAnnounce(nowMs: number, params: QueryParams, from: Uint8Array, local: Uint8Array | (() => Uint8Array | undefined) | undefined): HttpReply {
+    // The request and the store's arguments are written into objects the core keeps (an
+    // announce is handled start to end in one call): an announce made a dozen objects of
+    // garbage, and every byte of it brings the next young-generation GC closer. Everything
+    // read after the store's call is read before it (a new-peer listener runs inside it).
+    const a = this.announceRequest;
+    const failure = decodeAnnounceInto(params, a);
+    if (failure !== undefined) return this.failure(failure, 'malformed request');
     if (!this.limiter.take(nowMs, from)) return this.failure('rate limited: announce less often', 'rate limited');
     if (!this.deps.access.allows(hashKey(a.infoHash))) return this.failure('torrent not allowed on this tracker', 'torrent not allowed');
     let address = from;
     if (a.ip !== undefined && this.settings.allowIpParam) address = addressBytes(a.ip) ?? from;
     this.counters.httpAnnounces++;
-    const r = this.storeAnnounce(nowMs, {
-      infoHash: a.infoHash,
-      peerId: a.peerId,
-      address,
-      port: a.port,
-      left: a.left,
-      downloaded: a.downloaded,
-      uploaded: a.uploaded,
-      event: a.event,
-      numwant: a.numwant,
-      families: 'both',
-      wantPeerIds: !a.compact,
-      proven: a.left === 0 && this.fromLocalSeeder(a.peerId, from, local),
-    });
-    if (a.compact) {
-      r.peers4 = localizeLoopbackPeers(r.peers4, 6, from, local);
-      r.peers6 = localizeLoopbackPeers(r.peers6, 18, from, local);
+    const compact = a.compact;
+    const noPeerId = a.noPeerId;
+    const s = this.storeRequest;
+    s.infoHash = a.infoHash;
+    s.peerId = a.peerId;
+    s.address = address;
+    s.port = a.port;
+    s.left = a.left;
+    s.downloaded = a.downloaded;
+    s.uploaded = a.uploaded;
+    s.event = a.event;
+    s.numwant = a.numwant;
+    s.wantPeerIds = !compact;
+    s.proven = a.left === 0 && this.fromLocalSeeder(a.peerId, from, local);
+    const r = this.storeAnnounce(nowMs, s);
+    if (compact) {
+      // (the local address is a getsockname() the first time only: Node keeps it)
+      const body = encodeHttpAnnounce({
+        interval: this.settings.interval,
+        minInterval: this.minInterval,
+        complete: r.complete,
+        incomplete: r.incomplete,
+        downloaded: r.downloaded,
+        peers4: localizeLoopbackPeers(r.peers4, 6, from, local),
+        peers6: localizeLoopbackPeers(r.peers6, 18, from, local),
+      });
+      return { status: 200, contentType: TEXT, body };
     }
-    if (!a.compact) {
-      const peers: DictPeer[] = [];
-      const ids = r.peerIds!;
-      let j = 0;
-      const add = (entry: Uint8Array, alen: number) => {
-        const peerId = ids.subarray(j * PEER_ID_SIZE, (j + 1) * PEER_ID_SIZE);
-        j++;
-        // the same rule as for compact peers, one entry at a time
-        const one = localizeLoopbackPeers(entry, (alen + 2) as 6 | 18, from, local);
-        if (one.length === 0) return;
-        peers.push({ ip: addressText(one.subarray(0, alen)), port: (one[alen]! << 8) | one[alen + 1]!, peerId });
-      };
-      for (let i = 0; i < r.peers4.length; i += 6) add(r.peers4.subarray(i, i + 6), 4);
-      for (let i = 0; i < r.peers6.length; i += 18) add(r.peers6.subarray(i, i + 18), 16);
-      return { status: 200, contentType: TEXT, body: encodeHttpAnnounce({ ...this.head(r), dictPeers: peers, noPeerId: a.noPeerId }) };
-    }
-    const body = encodeHttpAnnounce({
-      interval: this.settings.interval,
-      minInterval: this.minInterval,
-      complete: r.complete,
-      incomplete: r.incomplete,
-      downloaded: r.downloaded,
-      peers4: r.peers4,
-      peers6: r.peers6,
-    });
-    return { status: 200, contentType: TEXT, body };
+    const peers: DictPeer[] = [];
+    const ids = r.peerIds!;
+    let j = 0;
+    const add = (entry: Uint8Array, alen: number) => {
+      const peerId = ids.subarray(j * PEER_ID_SIZE, (j + 1) * PEER_ID_SIZE);
+      j++;
+      // the same rule as for compact peers, one entry at a time
+      const one = localizeLoopbackPeers(entry, (alen + 2) as 6 | 18, from, local);
+      if (one.length === 0) return;
+      peers.push({ ip: addressText(one.subarray(0, alen)), port: (one[alen]! << 8) | one[alen + 1]!, peerId });
+    };
+    for (let i = 0; i < r.peers4.length; i += 6) add(r.peers4.subarray(i, i + 6), 4);
+    for (let i = 0; i < r.peers6.length; i += 18) add(r.peers6.subarray(i, i + 18), 16);
+    return { status: 200, contentType: TEXT, body: encodeHttpAnnounce({ ...this.head(r), dictPeers: peers, noPeerId }) };
   }
 
   private fromLocalSeeder(peerId: Uint8Array, from: Uint8Array, local: Uint8Array | (() => Uint8Array | undefined) | undefined): boolean {

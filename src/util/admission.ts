@@ -30,6 +30,9 @@ interface HalfOpen {
   openedAt: number;
 }
 
+/** The usual answer, one object for all (an admission per connection: per HTTP announce). */
+const ADMITTED: { readonly ok: true } = { ok: true };
+
 export class Admission<C> {
   /** Half-open connections, least recently active first (a Map keeps insertion order). */
   private readonly halfOpen = new Map<C, HalfOpen>();
@@ -67,7 +70,7 @@ export class Admission<C> {
     this.halfOpen.set(c, { address, openedAt: now });
     this.perAddress.set(address, (this.perAddress.get(address) ?? 0) + 1);
     this.counts.admitted++;
-    return evicted === undefined ? { ok: true } : { ok: true, evicted };
+    return evicted === undefined ? ADMITTED : { ok: true, evicted };
   }
 
   /** Bytes arrived on a half-open connection: it becomes the most recently active. */

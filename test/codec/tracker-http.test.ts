@@ -2,7 +2,9 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
+  decodeAnnounceInto,
   decodeAnnounceParams,
+  emptyAnnounceRequest,
   decodeScrapeParams,
   encodeAnnounceResponse,
   encodeFailure,
@@ -105,6 +107,33 @@ test('parameters are read in place: escaped names and digits, values copied only
   const h = p.value(0);
   h[0] = 0xee;
   assert.equal(Buffer.from(p.value(0)), HASH);
+  // several names in one walk: the first of duplicates, escaped names, near misses
+  const many = parseRequestTarget(b('/announce?portx=1&%70ort=2&port=3&i%70=4&key&ke=5'));
+  assert.ok(many.ok);
+  if (!many.ok) return;
+  assert.equal([...many.value.params.indexesOf(['port', 'ip', 'key', 'nope', 'ke'], new Int16Array(5))], [1, 3, 4, -1, 5]);
+});
+
+test('an announce decoded into a kept request: every field written again, arrays written in place', () => {
+  const into = emptyAnnounceRequest();
+  const { infoHash, peerId } = into;
+  const first = parseRequestTarget(b(`/announce?${base}&numwant=5&ip=10.0.0.1&key=k&compact=1&no_peer_id=1&event=started`));
+  const second = parseRequestTarget(b(`/announce?info_hash=${percentEncode(Buffer.alloc(20, 7))}&peer_id=${percentEncode(PEER)}&port=1`));
+  assert.ok(first.ok && second.ok);
+  if (!first.ok || !second.ok) return;
+  assert.is(decodeAnnounceInto(first.value.params, into), undefined);
+  assert.equal(Buffer.from(into.infoHash), HASH);
+  assert.equal([into.numwant, into.ip, latin1(into.key!), into.compact, into.noPeerId, into.event], [5, '10.0.0.1', 'k', true, true, 'started']);
+  assert.is(decodeAnnounceInto(second.value.params, into), undefined);
+  assert.ok(into.infoHash === infoHash && into.peerId === peerId, 'the same arrays');
+  assert.equal(Buffer.from(into.infoHash), Buffer.alloc(20, 7));
+  assert.equal(
+    [into.port, into.uploaded, into.downloaded, into.left, into.numwant, into.ip, into.key, into.compact, into.noPeerId, into.event],
+    [1, 0, 0, undefined, undefined, undefined, undefined, false, false, 'none'],
+  );
+  const bad = parseRequestTarget(b(`/announce?info_hash=${percentEncode(HASH)}&port=1`));
+  assert.ok(bad.ok);
+  if (bad.ok) assert.is(decodeAnnounceInto(bad.value.params, into), 'missing peer_id');
 });
 
 const malformed: [string, string, RegExp][] = [
