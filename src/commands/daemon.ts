@@ -19,6 +19,7 @@ import { emptyConfigState, refusedReload, restartNeeded } from '../control/confi
 import type mri from 'mri';
 import type { OtherParts } from './daemon-parts.js';
 import { reportCodeCache, writeCodeCache } from '../boot/code-cache-writer.js';
+import { DaemonSignals } from './daemon-signals.js';
 
 /** One line per setting: flag, doc, then its default, bounds and unit from the settings table. */
 export function settingsFlagsHelp(): string {
@@ -57,6 +58,9 @@ Example:
   extraFlags: SETTING_KEYS.map(flagOf),
   async run(args, io) {
     if (args._.length > 0) throw usageError(`daemon takes no arguments (got '${args._[0]}')`);
+    // before anything else: a signal that comes while the parts start must not kill the process
+    const signals = new DaemonSignals({ process });
+    signals.start();
     // A file named on the command line must be there: running on defaults instead would open
     // ports and folders the operator never asked for.
     const given = single(args, 'config');
@@ -119,9 +123,7 @@ Example:
           .then(() => control.close())
           .then(resolve, resolve);
       };
-      process.on('SIGTERM', () => stop('SIGTERM'));
-      process.on('SIGINT', () => stop('SIGINT'));
-      process.on('SIGHUP', () => {
+      const reload = () => {
         if (!file) {
           // the parts still rescan what they watch (the tracker's allowed_dir)
           log.info('SIGHUP: no config file to re-read; reloading the parts with the same settings');
@@ -140,11 +142,13 @@ Example:
         configState.reloadRefused = null;
         configState.restartNeeded = restartNeeded(settings, next.settings);
         void daemon.reload(next.settings).then(() => control.reload(next.settings));
-      });
+      };
       // Every part started (and a SIGTERM now stops them in order): the functions their
       // start compiled go into the code cache for the next start.
       writeCodeCache(io.boot, log);
+      signals.running({ stop, reload });
     });
+    signals.close();
     return 0;
   },
 };

@@ -87,7 +87,12 @@ export class KrpcClient {
     this.socket.send(bytes, port, '127.0.0.1');
   }
 
-  /** A query; resolves with the reply's dict, or undefined after `ms`. */
+  /**
+   * A query; resolves with the reply's dict, or undefined after `ms` (default 10 s: the
+   * replies the tests expect come in milliseconds, but a node starved of CPU by a loaded
+   * machine can take seconds, and 2 s was a timing threshold; the test's deadline bounds the
+   * whole).
+   */
   query(port: number, q: string, a: Record<string, unknown>, opts: { id?: Buffer; ms?: number } = {}): Promise<BDict | undefined> {
     const t = Buffer.alloc(2);
     t.writeUInt16BE(++this.tid & 0xffff);
@@ -95,7 +100,7 @@ export class KrpcClient {
       const timer = setTimeout(() => {
         this.waiting.delete(t.toString('hex'));
         resolve(undefined);
-      }, opts.ms ?? 2000);
+      }, opts.ms ?? 10_000);
       this.waiting.set(t.toString('hex'), (m) => {
         clearTimeout(timer);
         resolve(m);

@@ -49,7 +49,7 @@ test(
           ['127.0.0.2:6881'],
           url,
         );
-        await waitFor(`no leecher left after the lookup on ${url}`, 5000, async () => (await scrapeIncomplete(ot.announceUrl)) === 0, 100);
+        await waitFor(`no leecher left after the lookup on ${url}`, 20_000, async () => (await scrapeIncomplete(ot.announceUrl)) === 0, 100);
       }
     } finally {
       udp.close();

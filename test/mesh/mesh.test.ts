@@ -47,7 +47,9 @@ test(
       //    the public one never answers, node A's tier gives it node A.
       const saveB2 = join(dir.path, 'b2');
       mkdirSync(saveB2);
-      const b2 = client('b2', '10.61.2.20', torrent, saveB2, ['--lsd', '--seed-for', '60', '--timeout', '100']);
+      // b2 seeds until the test ends (killed at teardown): step 4's client b3 downloads from it,
+      // and starts only after a2 and node A's switch, however long those take
+      const b2 = client('b2', '10.61.2.20', torrent, saveB2, ['--lsd', '--seed-for', '600', '--timeout', '100']);
       // 3. A client on segment A with no tracker at all finds node A by LPD alone.
       const saveA2 = join(dir.path, 'a2');
       mkdirSync(saveA2);

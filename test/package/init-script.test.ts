@@ -1,4 +1,4 @@
-// deadline: 240s
+// deadline: 420s
 /**
  * files/etc/init.d/meshseed, the firewall rules and the removal script, run under busybox
  * ash with OpenWrt's helpers stood in for (fixtures/openwrt-stubs.sh): the procd calls are
@@ -18,6 +18,9 @@ const STUBS = join(ROOT, 'test', 'package', 'fixtures', 'openwrt-stubs.sh');
 const SHIPPED = readFileSync(join(ROOT, 'files', 'etc', 'config', 'meshseed'), 'utf8');
 
 requirePrograms('busybox');
+// Each start or reload runs `meshseed check-config` (a node start of the bundle): seconds each
+// on a loaded machine (the firewall test's four calls passed 40 s at load 25), hence a minute
+// or a minute and a half per test; they pass in a few seconds on a quiet one.
 
 interface Router {
   dir: string;
@@ -98,7 +101,7 @@ config interface 'bat0'
 
 test(
   'start_service: one instance, node with the heap from UCI, respawn, logs to procd, user, file',
-  deadline(30000, async () => {
+  deadline(60_000, async () => {
     const r = router({ "option max_heap_mb '64'": "option max_heap_mb '96'" });
     const { code, calls, stderr } = await call(r, INIT, 'start_service');
     assert.is(code, 0, stderr);
@@ -141,7 +144,7 @@ test(
 
 test(
   'start_service: the shipped heap (64 MiB); a bad value is refused by check-config',
-  deadline(30000, async () => {
+  deadline(60_000, async () => {
     let res = await call(router(), INIT, 'start_service');
     assert.ok(res.named('procd_set_param').some((c) => c[3] === '--max-old-space-size=64'));
     res = await call(router({ "option max_heap_mb '64'": "option max_heap_mb 'lots'" }), INIT, 'start_service');
@@ -153,7 +156,7 @@ test(
 
 test(
   'start_service and reload_service refuse a config with problems: the check-config lines on the terminal and in the log, nothing (re)started',
-  deadline(40000, async () => {
+  deadline(90_000, async () => {
     const r = router({ "option port '6969'": "option port '99999'" });
     const check = await exec(process.execPath, [BUNDLE, 'check-config', '--config', join(r.dir, 'uci', 'meshseed')]);
     assert.is(check.code, 1);
@@ -184,7 +187,7 @@ test(
 
 test(
   'restart checks the file first: with problems the running daemon is not stopped (the lines printed and logged); a good file is stopped then started',
-  deadline(40000, async () => {
+  deadline(90_000, async () => {
     const bad = router({ "option port '6969'": "option port '99999'" });
     const refused = await call(bad, INIT, 'restart', { STUB_RUNNING: '1' });
     assert.is.not(refused.code, 0);
@@ -210,7 +213,7 @@ test(
 
 test(
   'start_service gives folders that exist (made by root) to the meshseed user, the folder only',
-  deadline(30000, async () => {
+  deadline(60_000, async () => {
     const r = router();
     for (const d of ['state', 'torrents', 'data']) mkdirSync(join(r.dir, 'storage', d));
     const res = await call(r, INIT, 'start_service');
@@ -224,7 +227,7 @@ test(
 
 test(
   'start_service: enabled 0 starts nothing and says why',
-  deadline(30000, async () => {
+  deadline(60_000, async () => {
     const { code, calls, named } = await call(router({ "option enabled '1'": "option enabled '0'" }), INIT, 'start_service');
     assert.is(code, 0);
     assert.is(calls.filter((c) => c[0]!.startsWith('procd_')).length, 0);
@@ -234,7 +237,7 @@ test(
 
 test(
   'start_service: folders on a disk under /mnt that is not mounted: no instance, a clear message',
-  deadline(30000, async () => {
+  deadline(60_000, async () => {
     const mnt = `/mnt/meshseed-test-${process.pid}-absent`;
     const r = router({ [`option data_dir '`]: `option data_dir '${mnt}/data' #` });
     const { code, calls, named } = await call(r, INIT, 'start_service');
@@ -259,7 +262,7 @@ test(
 
 test(
   'start_service: an unset or relative folder is refused by check-config --init (the built-in defaults are for development); plain check-config warns',
-  deadline(40000, async () => {
+  deadline(90_000, async () => {
     for (const [value, shown] of [["''", "'./state' is not an absolute folder (the built-in default, for a development machine)"], ["'state'", "'state' is not an absolute folder"]] as const) {
       const r = router({ "option state_dir '": `option state_dir ${value} #` });
       const { code, calls, named } = await call(r, INIT, 'start_service');
@@ -275,7 +278,7 @@ test(
 
 test(
   'service_triggers: config reload, the disk mount, and the netifd interfaces of the LPD devices',
-  deadline(30000, async () => {
+  deadline(60_000, async () => {
     const r = router({ "#list interface 'br-mesh'": "list interface 'br-mesh'\n\tlist interface 'bat0'" }, NETWORK);
     const { code, calls, stderr } = await call(r, INIT, 'service_triggers');
     assert.is(code, 0, stderr);
@@ -291,7 +294,7 @@ test(
 
 test(
   'service_triggers: no LPD interface listed means the LAN bridges; a netifd name works too; LPD off adds none',
-  deadline(30000, async () => {
+  deadline(60_000, async () => {
     let res = await call(router({}, NETWORK), INIT, 'service_triggers');
     assert.equal(res.named('procd_add_reload_interface_trigger'), [
       ['procd_add_reload_interface_trigger', 'lan'],
@@ -311,7 +314,7 @@ test(
 
 test(
   'reload_service: SIGHUP to a running daemon; a start when it is not running or was disabled',
-  deadline(30000, async () => {
+  deadline(60_000, async () => {
     let res = await call(router(), INIT, 'reload_service', { STUB_RUNNING: '1' });
     assert.equal(res.calls.filter((c) => c[0] !== 'chown' && c[0] !== 'uci'), [['procd_send_signal', 'meshseed', '*', 'HUP']]);
     res = await call(router(), INIT, 'reload_service', { STUB_RUNNING: '0' });
@@ -327,7 +330,7 @@ test(
 
 test(
   'the command procd is given runs the daemon: started, reloaded by the HUP of reload_service, stopped by TERM',
-  deadline(30000, async () => {
+  deadline(60_000, async () => {
     const off = (part: string) => [`config ${part} '${part}'\n\toption enabled '1'`, `config ${part} '${part}'\n\toption enabled '0'`];
     // every part off: no ports, so nothing here can collide with other tests
     const r = router(
@@ -374,7 +377,7 @@ async function firewall(r: Router, fn: string, env: Record<string, string> = {})
 
 test(
   'firewall: named rules for the tracker, peer and LPD ports on the configured zone; a rerun changes nothing',
-  deadline(30000, async () => {
+  deadline(60_000, async () => {
     const r = router({
       "option firewall_zone 'lan'": "option firewall_zone 'mesh'",
       "option port '6969'": "option port '7000'",
@@ -424,7 +427,7 @@ test(
 
 test(
   'firewall: the shipped config opens 6969, 6881-6889 (TCP, and UDP for the DHT) and 6771 on lan; a DHT port of its own; no firewall package, no rules',
-  deadline(30000, async () => {
+  deadline(60_000, async () => {
     const r = router();
     const res = await firewall(r, 'meshseed_firewall_add');
     for (const l of [
@@ -452,7 +455,7 @@ test(
 
 test(
   'uci-defaults opens the ports and succeeds (so it is deleted); prerm-pkg closes them on removal only',
-  deadline(30000, async () => {
+  deadline(60_000, async () => {
     const r = router();
     // the scripts source /usr/share/meshseed/firewall.sh: point them at the repository's copy
     const local = (p: string) => {
@@ -482,7 +485,7 @@ test(
 
 test(
   'the firewall follows the ports at start and reload: rewritten when they change, untouched (no commit) when not, no duplicates',
-  deadline(40000, async () => {
+  deadline(90_000, async () => {
     const r = router();
     const conf = join(r.dir, 'uci', 'meshseed');
     const fw = { STUB_FIREWALL: '1' };
@@ -510,7 +513,7 @@ test(
 
 test(
   'firewall removal with no firewall config does nothing and says nothing; with one, only its rules go',
-  deadline(30000, async () => {
+  deadline(60_000, async () => {
     const r = router();
     const none = await firewall(r, 'meshseed_firewall_remove', { STUB_FIREWALL: '0' });
     assert.equal(none.named('uci').filter((c) => c[1] !== 'show'), []);
