@@ -40,7 +40,7 @@ test(
     writeFileSync(join(dir.path, 'torrents', 'sixty.torrent'), manyFiles(60_000, 'sixty'));
     const child = spawn(
       process.execPath,
-      ['--max-old-space-size=64', BUNDLE, 'daemon', '--state-dir', 'state', '--seeder-torrent-dir', 'torrents', '--seeder-data-dir', 'data', '--lpd-enabled', '0', '--seeder-download', '0',
+      ['--max-old-space-size=64', BUNDLE, 'daemon', '--state-dir', 'state', '--seeder-torrent-dir', 'torrents', '--seeder-data-dir', 'data', '--lpd-enabled', '0', '--dht-enabled', '0', '--seeder-download', '0',
         '--tracker-port', String(randomPort()), '--seeder-listen-port', String(randomPort())],
       { cwd: dir.path, stdio: ['ignore', 'pipe', 'pipe'] },
     );

@@ -79,7 +79,7 @@ test(
       await waitFor('the libtorrent seeder', 30_000, () => seederLog.includes('ready'));
       const startDaemon = () => {
         const c = spawn(process.execPath, [
-          BUNDLE, 'daemon', '--tracker-enabled', '0', '--lpd-enabled', '0',
+          BUNDLE, 'daemon', '--tracker-enabled', '0', '--lpd-enabled', '0', '--dht-enabled', '0',
           '--state-dir', join(base, 'state'), '--seeder-torrent-dir', join(base, 'torrents'), '--seeder-data-dir', join(base, 'data'),
           '--seeder-listen-port', String(daemonPort), '--seeder-upload-rate', '0', '--log-level', 'debug',
         ]);

@@ -31,7 +31,7 @@ test(
     const daemon = spawn('unshare', [
       '-m', '--propagation', 'private', 'sh', '-c',
       `mount -t tmpfs -o size=4m meshseed-test "$1" && shift && exec "$@"`, 'sh', data,
-      process.execPath, BUNDLE, 'daemon', '--tracker-enabled', '0', '--lpd-enabled', '0',
+      process.execPath, BUNDLE, 'daemon', '--tracker-enabled', '0', '--lpd-enabled', '0', '--dht-enabled', '0',
       '--state-dir', join(base, 'state'), '--seeder-torrent-dir', join(base, 'torrents'), '--seeder-data-dir', data,
       '--seeder-listen-port', String(port), '--seeder-min-free-mb', '2', '--log-level', 'debug',
     ]);
