@@ -9,8 +9,11 @@
  * handshake offering `ut_pex`, `have_none` (we have no piece), and once H's extension
  * handshake gives its `ut_pex` id, one `ut_pex` message with up to 50 peers (`added` /
  * `added.f`, `added6` / `added6.f`; flags 0x02 seed where known, 0x10 reachable: every peer
- * given was listed with its listen port). Then it closes after INTRODUCTION_GRACE_MS, enough
- * for H to read the message. libtorrent 2.0 dials an introduced peer within tens of
+ * given was listed with its listen port). When this node runs a DHT and H's handshake has the
+ * DHT bit, a BEP 5 `port` message goes first, so H's own DHT lookups reach the mesh DHT too (a
+ * stock client with no bootstrap node has an empty routing table, and a node that only pings
+ * it does not always get in). Then it closes after INTRODUCTION_GRACE_MS, enough for H to
+ * read the message. libtorrent 2.0 dials an introduced peer within tens of
  * milliseconds; Transmission within its next peer-manager pulse.
  *
  * When this node's seeder has X the introducer stays out: the LPD bridge has already handed
@@ -58,6 +61,8 @@ export interface IntroducerDeps {
   isPrivate: (infoHashHex: string) => boolean;
   isAllowed: (infoHashHex: string) => boolean;
   isSeeding: (infoHashHex: string) => boolean;
+  /** The UDP port our DHT node listens on (undefined: no DHT), told to a client that speaks DHT (BEP 5 `port`). */
+  dhtPort?: () => number | undefined;
   connect?: (host: string, port: number) => Socket;
   peerId?: Uint8Array;
 }
@@ -183,6 +188,8 @@ export class Introducer implements Service {
       let settled = false;
       const framer = new PeerWireFramer(MAX_MESSAGE_BYTES);
       let theirsFast = false;
+      let theirsDht = false;
+      const dhtPort = this.deps.dhtPort?.();
       const finish = (err?: Error) => {
         if (settled) return;
         settled = true;
@@ -208,7 +215,7 @@ export class Introducer implements Service {
       socket.on('error', (e) => finish(e));
       socket.on('close', () => finish(new Error('closed by the peer before the introduction')));
       socket.on('connect', () => {
-        socket.write(encodeHandshake({ infoHash, peerId: this.peerId, extension: true, fast: true }));
+        socket.write(encodeHandshake({ infoHash, peerId: this.peerId, extension: true, fast: true, dht: dhtPort !== undefined }));
       });
       socket.on('data', (data: Buffer) => {
         if (settled) return;
@@ -219,11 +226,14 @@ export class Introducer implements Service {
               if (!infoHash.equals(h.infoHash)) throw new Error('handshake for another torrent');
               if (!h.extension) throw new NoPex('no extension protocol (BEP 10)');
               theirsFast = h.fast;
+              theirsDht = h.dht === true;
               // BEP 10: no `p`: we are not a peer of the torrent, only its introducer
               const ext = encodeExtendedHandshake({ m: new Map([['ut_pex', LOCAL_EXT.ut_pex]]), version: `meshseed ${VERSION}` });
               socket.write(encodeMessage({ type: 'extended', extId: EXT_HANDSHAKE_ID, payload: ext }));
               // BEP 6: with both fast bits set a peer with no pieces says so
               if (theirsFast) socket.write(encodeMessage({ type: 'haveNone' }));
+              // BEP 5: a client with a DHT adds our node to its table, so its own lookups reach the mesh DHT
+              if (theirsDht && dhtPort !== undefined) socket.write(encodeMessage({ type: 'port', port: dhtPort }));
             },
             (body) => {
               if (body.length < 2 || body[0] !== MSG.extended || body[1] !== EXT_HANDSHAKE_ID) return;

@@ -37,7 +37,7 @@ export interface MeshDiscoveryDeps {
   tracker?: TrackerRegistry & TrackerSwarms;
   seeder?: SeederView;
   /** The mesh DHT: one more lookup source (see lookup.ts). */
-  dht?: { peersFor(infoHashHex: string, timeoutMs?: number): Promise<{ address: string; port: number }[]> };
+  dht?: { peersFor(infoHashHex: string, timeoutMs?: number): Promise<{ address: string; port: number }[]>; port?(): number | undefined };
 }
 
 export function lookupTrackers(settings: Settings): string[] {
@@ -87,6 +87,7 @@ export class MeshDiscovery implements Service {
         isAllowed: (h) => this.settings['tracker.mode'] !== 'allowlist' || (tracker?.knowsTorrent(h) ?? false),
         // the LPD bridge hands H to a seeder that has all of X; it dials and PEXes itself
         isSeeding: (h) => this.settings['lpd.bridge_to_seeder'] && seeded(h)?.left() === 0,
+        ...(dht?.port ? { dhtPort: () => dht.port!() } : {}),
       },
       settings,
     );

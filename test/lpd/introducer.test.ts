@@ -38,7 +38,7 @@ class ScriptedClient {
   extHandshake: ReturnType<typeof decodeExtendedHandshake> | undefined;
   connections = 0;
   closed = 0;
-  constructor(opts: { pexId?: number; extension?: boolean } = {}) {
+  constructor(opts: { pexId?: number; extension?: boolean; dht?: boolean } = {}) {
     this.server = createServer((s: Socket) => {
       this.connections++;
       const framer = new PeerWireFramer(1 << 20);
@@ -49,7 +49,7 @@ class ScriptedClient {
           d,
           (h) => {
             this.handshake = h;
-            s.write(encodeHandshake({ infoHash: h.infoHash, peerId: Buffer.alloc(20, 1), extension: opts.extension ?? true, fast: true }));
+            s.write(encodeHandshake({ infoHash: h.infoHash, peerId: Buffer.alloc(20, 1), extension: opts.extension ?? true, fast: true, dht: opts.dht ?? false }));
             if (opts.extension ?? true) {
               const m = new Map(opts.pexId === 0 ? [['ut_metadata', 3]] : [['ut_pex', opts.pexId ?? 7]]) as Map<string, number>;
               s.write(encodeMessage({ type: 'extended', extId: EXT_HANDSHAKE_ID, payload: encodeExtendedHandshake({ m, version: 'scripted' }) }));
@@ -75,7 +75,11 @@ class ScriptedClient {
   }
 }
 
-function setup(peers: MeshPeer[], facts: Partial<{ private: boolean; seeding: boolean; allowed: boolean; own: boolean }> = {}, settings: Partial<Settings> = {}) {
+function setup(
+  peers: MeshPeer[],
+  facts: Partial<{ private: boolean; seeding: boolean; allowed: boolean; own: boolean; dhtPort: number }> = {},
+  settings: Partial<Settings> = {},
+) {
   const clock = new ManualClock();
   const asked: { h: string; except?: string[] }[] = [];
   const lookup: MeshLookup = {
@@ -93,6 +97,7 @@ function setup(peers: MeshPeer[], facts: Partial<{ private: boolean; seeding: bo
       isPrivate: () => facts.private ?? false,
       isAllowed: () => facts.allowed ?? true,
       isSeeding: () => facts.seeding ?? false,
+      ...(facts.dhtPort !== undefined ? { dhtPort: () => facts.dhtPort } : {}),
     },
     { ...defaultSettings(), ...settings },
   );
@@ -114,7 +119,7 @@ test(
       await waitFor('the ut_pex message', 5000, () => client.pex.length === 1 && introducer.status().sent === 1);
       const h = client.handshake!;
       assert.equal(Buffer.from(h.infoHash).toString('hex'), X);
-      assert.ok(h.extension && h.fast);
+      assert.ok(h.extension && h.fast && !h.dht, 'extension and fast bits; no DHT bit without a DHT');
       assert.is(client.extHandshake!.m.get('ut_pex'), 2, 'our ut_pex id');
       assert.is(client.extHandshake!.port, undefined, 'no listen port: we are not a peer of it');
       const types = client.messages.map((m) => (m.type === 'extended' ? `extended/${m.extId}` : m.type));
@@ -141,6 +146,28 @@ test(
     } finally {
       await introducer.close();
       await client.close();
+    }
+  }),
+);
+
+test(
+  'with a DHT, a client whose handshake has the DHT bit is told our DHT port (BEP 5) before the ut_pex message; one without it is not',
+  deadline(10_000, async () => {
+    for (const theirsDht of [true, false]) {
+      const client = await new ScriptedClient({ dht: theirsDht }).listen();
+      const { introducer } = setup([seedA], { dhtPort: 6882 });
+      await introducer.start();
+      try {
+        introducer.heard(X, '127.0.0.1', client.port, 'lo');
+        await waitFor('the ut_pex message', 5000, () => client.pex.length === 1 && introducer.status().sent === 1);
+        assert.ok(client.handshake!.dht, 'our handshake says we run a DHT');
+        const types = client.messages.map((m) => (m.type === 'extended' ? `extended/${m.extId}` : m.type));
+        assert.equal(types, theirsDht ? ['extended/0', 'haveNone', 'port', 'extended/7'] : ['extended/0', 'haveNone', 'extended/7']);
+        if (theirsDht) assert.equal(client.messages.find((m) => m.type === 'port'), { type: 'port', port: 6882 });
+      } finally {
+        await introducer.close();
+        await client.close();
+      }
     }
   }),
 );

@@ -65,9 +65,10 @@ test(
     try {
       const t0 = Date.now();
       const daemon = (host: string, conf: string) => inNamespace(PREFIX, host, [process.execPath, BUNDLE, 'daemon', '--config', conf]);
-      const nodeA = daemon('a1', nodeConfig(a, { seeder: true, tracker: false, meshTrackers: [] }));
+      // debug logs: printed only when the test fails, to say which path (introduction, DHT) broke
+      const nodeA = daemon('a1', nodeConfig(a, { seeder: true, tracker: false, meshTrackers: [], logLevel: 'debug' }));
       const nodeB = daemon('b1', nodeConfig(b, { seeder: false, tracker: false, meshTrackers: [], dhtBootstrap: [`${NODE_A}:6881`] }));
-      const nodeC = daemon('c1', nodeConfig(c, { seeder: false, tracker: false, meshTrackers: [], dhtBootstrap: [`${NODE_B}:6881`] }));
+      const nodeC = daemon('c1', nodeConfig(c, { seeder: false, tracker: false, meshTrackers: [], dhtBootstrap: [`${NODE_B}:6881`], logLevel: 'debug' }));
       for (const [name, n] of [['A', nodeA], ['B', nodeB], ['C', nodeC]] as const)
         await waitFor(`node ${name} started`, 15_000, () => /info: started/.test(n.output()));
 
@@ -75,7 +76,7 @@ test(
       const statusOf = async (d: string) => (await meshseed(['status', '--state-dir', join(d, 'state')])).stdout;
       const dhtLine = (s: string) => /^DHT on UDP 6881: (\d+) nodes, (\d+) torrents announced, queries (\d+) in \/ (\d+) out.*$/m.exec(s);
       await waitFor('node A announced on the DHT', 90_000, async () => Number(dhtLine(await statusOf(a))?.[2] ?? 0) >= 1, 500).catch(async (e) => {
-        throw new Error(`${e.message}\n--- node A:\n${nodeA.output()}\n${await statusOf(a)}\n--- node B:\n${nodeB.output()}\n${await statusOf(b)}`);
+        throw new Error(`${e.message}\n--- node A:\n${nodeA.output().slice(-6000)}\n${await statusOf(a)}\n--- node B:\n${nodeB.output()}\n${await statusOf(b)}`);
       });
       const announcedAfter = (Date.now() - t0) / 1000;
 
@@ -84,7 +85,7 @@ test(
       const c2Start = Date.now();
       const c2 = ltClient(PREFIX, 'c2', '10.61.3.20', torrent, saveC2, ['--lsd', '--dht', '--dht-announce-interval', '10', '--timeout', '100']);
       await waitFor('c2 finished', 110_000, () => c2.events().some((e) => e.event === 'finished'), 200).catch(async (e) => {
-        throw new Error(`${e.message}\n--- c2:\n${c2.output().slice(-3000)}\n--- node C:\n${nodeC.output()}\n${await statusOf(c)}\n--- node A:\n${nodeA.output()}`);
+        throw new Error(`${e.message}\n--- c2:\n${c2.output().slice(-6000)}\n--- node C:\n${nodeC.output().slice(-8000)}\n${await statusOf(c)}\n--- node A:\n${nodeA.output().slice(-6000)}`);
       });
       assert.ok(sameBytes(content, join(saveC2, 'osm-tiles.tar')), 'c2 data identical');
       assert.ok(!c2.events().some((e) => e.event === 'tracker_reply'), 'no tracker answered c2');

@@ -11,6 +11,9 @@ Prints one JSON object per line on stdout, with "t" the seconds since start:
   {"event": "lsd_peer", "ip": ..., "port": N}
   {"event": "dht_peers", "peers": N}             a DHT lookup of the torrent answered
   {"event": "peer", "ip": ..., "port": N}         first connection to each peer
+  {"event": "disconnected", "ip": ..., "port": N, "message": ...}   a peer connection ended
+  {"event": "state", "state": ...}                the torrent's state changed (checking, downloading…)
+  {"event": "error", "message": ...}              a torrent or file error (the torrent stops)
   {"event": "finished"}
   {"event": "timeout"}
 Exits 0 when finished (or, with --seed-for S, after seeding S more seconds), 1 on timeout.
@@ -98,6 +101,13 @@ while True:
             if key not in seen:
                 seen.add(key)
                 say("peer", ip=key[0], port=key[1])
+        elif isinstance(a, lt.state_changed_alert):
+            say("state", state=str(a.state))
+        elif isinstance(a, (lt.torrent_error_alert, lt.file_error_alert)):
+            say("error", message=a.message())
+        elif isinstance(a, lt.peer_disconnected_alert):
+            ep = a.endpoint if hasattr(a, "endpoint") else a.ip
+            say("disconnected", ip=str(ep[0]), port=ep[1], message=a.message())
         elif isinstance(a, lt.torrent_finished_alert) and finished_at is None:
             finished_at = time.monotonic() - start
             say("finished")
