@@ -101,52 +101,56 @@ Example:
       if (err instanceof MeshseedError && err.code === 'EDAEMON') throw new MeshseedError('EDAEMON', `${err.message}: not starting a second daemon on ${settings['main.state_dir']}`);
       log.error(`control: cannot start: ${describeError(err)}; meshseed status will not work`);
     }
+    // SIGTERM and SIGINT stop the parts in order from here on: one that came while the parts
+    // start (or just after the 'started' line) would otherwise kill the process as it stands.
+    let stopping = false;
+    let stopped!: () => void;
+    const done = new Promise<void>((resolve) => (stopped = resolve));
+    const stop = (signal: string) => {
+      if (stopping) return;
+      stopping = true;
+      log.info(`${signal}: stopping`);
+      daemon
+        .close()
+        .then(() => control.close())
+        .then(stopped, stopped);
+    };
+    process.on('SIGTERM', () => stop('SIGTERM'));
+    process.on('SIGINT', () => stop('SIGINT'));
     // Ports first: the tracker starts (and answers announces) before the other parts' modules
     // are even loaded, then they are built and started in order.
     await daemon.startAdded();
     // the code cache holds what ran until now: a start that uses it opens the ports sooner (code-cache-writer.ts)
     const codeCache = takeCodeCache(io.boot);
-    const { addOtherParts } = await import('./daemon-parts.js');
-    others = addOtherParts(daemon, tracker, settings, log);
-    await daemon.start();
+    if (!stopping) {
+      const { addOtherParts } = await import('./daemon-parts.js');
+      others = addOtherParts(daemon, tracker, settings, log);
+      await daemon.start();
+    }
 
-    await new Promise<void>((resolve) => {
-      let stopping = false;
-      const stop = (signal: string) => {
-        if (stopping) return;
-        stopping = true;
-        log.info(`${signal}: stopping`);
-        daemon
-          .close()
-          .then(() => control.close())
-          .then(resolve, resolve);
-      };
-      process.on('SIGTERM', () => stop('SIGTERM'));
-      process.on('SIGINT', () => stop('SIGINT'));
-      process.on('SIGHUP', () => {
-        if (!file) {
-          // the parts still rescan what they watch (the tracker's allowed_dir)
-          log.info('SIGHUP: no config file to re-read; reloading the parts with the same settings');
-          void daemon.reload(daemon.current);
-          return;
-        }
-        const next = loadUciFile(file);
-        if (next.problems.length) {
-          for (const p of next.problems) log.error(`config: ${formatProblem(p)}`);
-          log.error(`reload refused: ${next.problems.length} problem(s) in ${file}; settings unchanged`);
-          configState.reloadRefused = refusedReload(Date.now(), file, next.problems.map(formatProblem));
-          return;
-        }
-        // flags still win over the file
-        applyFlags(args, next.settings);
-        configState.reloadRefused = null;
-        configState.restartNeeded = restartNeeded(settings, next.settings);
-        void daemon.reload(next.settings).then(() => control.reload(next.settings));
-      });
-      // Every part started (and a SIGTERM now stops them in order): the code cache taken when
-      // the ports opened is written for the next start.
-      writeCodeCache(io.boot, log, codeCache);
+    process.on('SIGHUP', () => {
+      if (!file) {
+        // the parts still rescan what they watch (the tracker's allowed_dir)
+        log.info('SIGHUP: no config file to re-read; reloading the parts with the same settings');
+        void daemon.reload(daemon.current);
+        return;
+      }
+      const next = loadUciFile(file);
+      if (next.problems.length) {
+        for (const p of next.problems) log.error(`config: ${formatProblem(p)}`);
+        log.error(`reload refused: ${next.problems.length} problem(s) in ${file}; settings unchanged`);
+        configState.reloadRefused = refusedReload(Date.now(), file, next.problems.map(formatProblem));
+        return;
+      }
+      // flags still win over the file
+      applyFlags(args, next.settings);
+      configState.reloadRefused = null;
+      configState.restartNeeded = restartNeeded(settings, next.settings);
+      void daemon.reload(next.settings).then(() => control.reload(next.settings));
     });
+    // Every part started: the code cache taken when the ports opened is written for the next start.
+    if (!stopping) writeCodeCache(io.boot, log, codeCache);
+    await done;
     return 0;
   },
 };
