@@ -103,9 +103,15 @@ async function meshseedRun(round) {
   const m = /download complete: .* in ([\d.]+) s from the first block/.exec(daemon.out);
   const seconds = Number(m[1]);
   const fsync = Number(/then ([\d.]+) s to fsync/.exec(daemon.out)[1]);
+  // bytes of blocks received from the peer, and how many of them were not used (dropped for want of a piece buffer, duplicates)
+  const mib = (v, unit) => Number(v) * { B: 1 / 2 ** 20, KiB: 1 / 1024, MiB: 1, GiB: 1024 }[unit];
+  const peers = /from peers ([\d.]+) (\w+)/.exec(daemon.out);
+  const wasted = /; ([\d.]+) (\w+) of it not used/.exec(daemon.out);
+  const received = mib(peers[1], peers[2]);
+  const unused = wasted ? mib(wasted[1], wasted[2]) : NaN;
   const ok = digest(join(base, 'data', 'bench.bin')) === want;
   rmSync(base, { recursive: true, force: true });
-  return { seconds, fsync, cpu: cpu1 - cpu0, main: main1 - main0, seederCpu, rss, idle, anon, file, ok };
+  return { received, unused, seconds, fsync, cpu: cpu1 - cpu0, main: main1 - main0, seederCpu, rss, idle, anon, file, ok };
 }
 
 async function libtorrentRun(round) {
@@ -132,7 +138,7 @@ for (let round = 1; round <= ROUNDS; round++) {
   lt.push(b);
   console.log(
     `round ${round}: meshseed ${(SIZE_MIB / a.seconds).toFixed(1)} MiB/s (then ${a.fsync.toFixed(2)} s to fsync), ${(a.cpu / GiB).toFixed(2)} CPU s/GiB (main thread ${(a.main / GiB).toFixed(2)}; seeder ${(a.seederCpu / GiB).toFixed(2)}), peak RSS ${a.rss.toFixed(1)} MiB ` +
-      `(${a.idle.toFixed(1)} before the download; at the end anon ${a.anon.toFixed(1)}, file ${a.file.toFixed(1)})${a.ok ? '' : ' (DATA DIFFERS)'}; ` +
+      `(${a.idle.toFixed(1)} before the download; at the end anon ${a.anon.toFixed(1)}, file ${a.file.toFixed(1)}), received ${a.received.toFixed(1)} MiB (${a.unused.toFixed(1)} not used)${a.ok ? '' : ' (DATA DIFFERS)'}; ` +
       `libtorrent ${(SIZE_MIB / b.seconds).toFixed(1)} MiB/s, ${(b.cpu / GiB).toFixed(2)} CPU s/GiB (seeder ${(b.seederCpu / GiB).toFixed(2)}), peak RSS ${b.rss.toFixed(1)} MiB${b.ok ? '' : ' (DATA DIFFERS)'}`,
   );
 }
@@ -146,11 +152,14 @@ const ltSeeder = median(lt.map((r) => r.seederCpu / GiB));
 const rss = median(ms.map((r) => r.rss));
 const idle = median(ms.map((r) => r.idle));
 const ltRss = median(lt.map((r) => r.rss));
+const received = median(ms.map((r) => r.received));
+const unused = median(ms.map((r) => r.unused));
 console.log(`\n${SIZE_MIB} MiB from one libtorrent seeder over loopback, ${2 ** (PIECE_LOG2 - 10)} KiB pieces, libtorrent encryption ${ENC}, medians of ${ROUNDS}:`);
 console.log(`  throughput   meshseed ${msRate.toFixed(1)} MiB/s, libtorrent ${ltRate.toFixed(1)} MiB/s: ratio ${(msRate / ltRate).toFixed(2)}x (target >= 1.0x)`);
 console.log(`  CPU per GiB  meshseed ${msCpu.toFixed(2)} s, libtorrent ${ltCpu.toFixed(2)} s: ratio ${(msCpu / ltCpu).toFixed(2)}x (target <= 1.2x); meshseed's main thread ${msMain.toFixed(2)} s`);
 console.log(`  seeder CPU   per GiB sent to meshseed ${msSeeder.toFixed(2)} s, to libtorrent ${ltSeeder.toFixed(2)} s`);
 console.log(`  peak RSS     meshseed daemon ${rss.toFixed(1)} MiB (target <= 64 MiB; ${idle.toFixed(1)} MiB before the download), libtorrent client ${ltRss.toFixed(1)} MiB`);
+console.log(`  received     meshseed ${received.toFixed(1)} MiB of blocks for ${SIZE_MIB} MiB (${(received / SIZE_MIB).toFixed(2)}x; ${unused.toFixed(1)} MiB not used: refused for want of a piece buffer, duplicates, failed pieces)`);
 if (ms.some((r) => !r.ok) || lt.some((r) => !r.ok)) {
   console.log('  DATA DIFFERS in some run');
   process.exitCode = 1;

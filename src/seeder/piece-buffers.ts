@@ -1,15 +1,14 @@
 /**
- * The memory of a download (mirror mode): one buffer per piece whose blocks are arriving, made
- * at its first block (not when its blocks are requested: requested blocks wait in the peer's
- * send queue and the kernel, not here), reused from a small free list, and its SHA-1 (BEP 3:
- * "the SHA1 hash of the piece") computed as the blocks arrive in order, so a complete piece
- * is checked at once, with no copy and no pass over its bytes at the end.
+ * The memory of a download (mirror mode): one buffer per piece whose blocks are asked for or
+ * arriving (reserved when a peer is asked for the piece's first blocks, `spare`; a web seed's
+ * when its bytes arrive), reused from the pool, and its SHA-1 (BEP 3: "the SHA1 hash of the
+ * piece") computed as the blocks arrive in order, so a complete piece is checked at once,
+ * with no copy and no pass over its bytes at the end.
  *
- *   - `soft` buffers in use: the engine asks for no more blocks until one is released (a
- *     write that lags holds the download back instead of growing memory);
- *   - `hard` buffers: the most there may be; a block of a piece without a buffer beyond it is
- *     refused (the engine asks for it again later). Requests already sent when `soft` was
- *     reached land between the two.
+ *   - `hard` buffers: the most there may be, and so the most pieces peers are asked for at
+ *     once (a write that lags holds the download back instead of growing memory);
+ *   - `soft` buffers in use (`full`): a web seed's read takes no new one until one is
+ *     released, so peers keep the room between the two.
  * The buffers come from the pool every download shares (piece-pool.ts), whose byte budget
  * bounds all downloads together the same way; released ones go back to it.
  * A web seed's bytes are hashed as each socket read lands in the piece (`hashTo`), while
@@ -50,16 +49,14 @@ export class PieceBuffers {
     return this.pieces.size;
   }
 
-  /** `soft` buffers in use (or the pool's soft budget, while this download holds one): ask for no new blocks until one is released. */
+  /** `soft` buffers in use (or the pool's soft budget, while this download holds one): a web seed's read opens no new one until one is released. */
   get full(): boolean {
     return this.pieces.size >= this.limits.soft || (this.pool.full && this.pieces.size > 0);
   }
 
-  /** Buffers that may be opened before `full`. */
-  get room(): number {
-    const pooled = this.pool.room(this.pieceLength);
-    // (a download holding none always gets one: see the pool)
-    return Math.max(0, Math.min(this.limits.soft - this.pieces.size, this.pieces.size === 0 ? Math.max(1, pooled) : pooled));
+  /** Buffers `open` would make now, within `hard` and the pool's budget (peers' pieces reserve theirs before their blocks are asked for). */
+  get spare(): number {
+    return Math.max(0, Math.min(this.limits.hard - this.pieces.size, this.pool.spare(this.pieceLength, this.pieces.size)));
   }
 
   has(index: number): boolean {

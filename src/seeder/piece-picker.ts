@@ -175,10 +175,11 @@ export class PiecePicker {
 
   /**
    * Up to `max` blocks for `requester` from the pieces `peerHas` says it has: free blocks
-   * of started pieces first, then new pieces (random first, then rarest), then in endgame
+   * of started pieces first, then new pieces (random first, then rarest; at most
+   * `maxNewPieces` of them: the piece buffers the caller can reserve), then in endgame
    * blocks others were asked for. The blocks returned are marked requested by `requester`.
    */
-  pick(requester: number, peerHas: (index: number) => boolean, max: number): Block[] {
+  pick(requester: number, peerHas: (index: number) => boolean, max: number, maxNewPieces = Infinity): Block[] {
     const out: Block[] = [];
     if (max <= 0) return out;
     for (const p of this.partials.values()) {
@@ -186,7 +187,7 @@ export class PiecePicker {
       this.takeFree(p, requester, out, max);
       if (out.length >= max) return out;
     }
-    while (out.length < max && this.partials.size < this.maxPartial) {
+    for (let started = 0; out.length < max && started < maxNewPieces && this.partials.size < this.maxPartial; started++) {
       const index = this.choosePiece(peerHas);
       if (index === undefined) break;
       this.takeFree(this.start(index, false), requester, out, max);
@@ -240,6 +241,18 @@ export class PiecePicker {
       run.push(i);
     }
     return run;
+  }
+
+  /** A started piece (web seed runs too). */
+  started(index: number): boolean {
+    return this.partials.has(index);
+  }
+
+  /** A started piece of which nothing is asked for or received goes back to unstarted (its buffer could not be reserved, or its requests were not sent). */
+  unstart(index: number): void {
+    const p = this.partials.get(index);
+    if (!p || p.received > 0 || p.wholePiece || p.free < p.state.length) return;
+    this.partials.delete(index);
   }
 
   /** Wanted and not started. */

@@ -35,9 +35,10 @@ export class PiecePool {
     return this.used >= this.limits.soft;
   }
 
-  /** Whole buffers of `size` bytes that fit below `soft` now. */
-  room(size: number): number {
-    return Math.max(0, Math.floor((this.limits.soft - this.used) / size));
+  /** Buffers of `size` bytes `take` would hand out now to a download that holds `held` already (it reserves them before asking for their blocks). */
+  spare(size: number, held: number): number {
+    const fit = Math.max(0, Math.floor((this.limits.hard - this.used) / size));
+    return held === 0 ? Math.max(1, fit) : fit;
   }
 
   /** A buffer of `size` bytes for a download that holds `held` already; undefined past `hard` (unless it holds none). */

@@ -2,9 +2,10 @@
  * Mirror mode for one torrent: downloads every piece it lacks from its peers (and web seeds),
  * then hands it back to seeding. It owns:
  *   - the PiecePicker (piece-picker.ts) and one PeerDownload per connected peer (download.ts);
- *   - the partial pieces (piece-buffers.ts): a buffer per piece whose blocks are arriving,
- *     made at its first block, at most MAX_PARTIAL_BYTES of them before no more blocks are
- *     asked for, never one buffer per request; web seeds and peers fill the same pieces;
+ *   - the partial pieces (piece-buffers.ts): a buffer per piece, reserved when a peer is
+ *     asked for its first blocks (so no block arrives without memory for it), at most twice
+ *     MAX_PARTIAL_BYTES of them, never one buffer per request; web seeds and peers fill the
+ *     same pieces;
  *   - the check of each complete piece (its SHA-1 computed as its blocks arrive), its write
  *     (storage, one write per piece), and the periodic fsync after which written pieces count
  *     in the resume data (SYNC_MS);
@@ -32,21 +33,22 @@ import { nextRunLength, type RunBuffers } from './web-seed.js';
 import { formatBytes } from '../control/status-view.js';
 
 /**
- * Bytes of piece buffers in use beyond which no more blocks are asked for (at least 2
- * pieces); up to twice as many (at least one piece more) hold the blocks already asked for.
- * Reason: blocks arrive in order, a piece at a time per peer, so the buffers in use are the
- * pieces arriving plus those being written; 2 MiB covers writes lagging 20 ms at 100 MiB/s,
- * and a slower disk holds the download back rather than filling a router's memory.
+ * Bytes of piece buffers in use beyond which a web seed's read takes no new one (at least 2
+ * pieces); peers' pieces reserve up to twice as many (at least one piece more), which bounds
+ * the blocks asked of peers at once. Reason: the buffers in use are the pieces asked for and
+ * arriving plus those being written; 4 MiB is 20 ms at 200 MiB/s in flight (with 2 MiB
+ * bench/download.mjs ran about a third slower, one run under load), and a slower disk holds
+ * the download back rather than filling a router's memory.
  */
 export const MAX_PARTIAL_BYTES = 2 << 20;
 /**
  * The same for every download together (the pool they share, piece-pool.ts): two downloads at
- * full speed, or four sharing it, hold at most 4 MiB of partial pieces (6 MiB with the blocks
- * already asked for). Reason: four mirror downloads at loopback speed held 16 MiB of a
+ * full speed, or four sharing it, hold at most 6 MiB of partial pieces (web seeds' reads take
+ * new ones below 4 MiB). Reason: four mirror downloads at loopback speed held 16 MiB of a
  * router's memory with per-download caps alone (bench/router.mjs).
  */
 export const ALL_PARTIAL_BYTES = { soft: 2 * MAX_PARTIAL_BYTES, hard: 3 * MAX_PARTIAL_BYTES };
-/** Blocks of started pieces (bookkeeping only, no buffer) beyond the buffered ones: two full pipelines (MAX_PIPELINE). */
+/** Blocks of started pieces beyond the buffered ones (web seed runs, whose buffers are taken as their bytes arrive): two full pipelines (MAX_PIPELINE). */
 const STARTED_BLOCKS = 2 * MAX_PIPELINE;
 /** Written pieces are fsync'ed (then recorded in the resume data) this often: a crash costs at most this much re-checking; one small resume write per interval. */
 export const SYNC_MS = 2_000;
@@ -194,9 +196,9 @@ export class TorrentDownload implements DownloadEngine {
       this.waitBandwidth(bucket.waitMs(now));
       return [];
     }
-    // memory first: with every buffer taken (writes lagging), only blocks of pieces that have one
-    const has = this.buffers.full ? (i: number) => this.buffers.has(i) && peerHas(i) : peerHas;
-    const blocks = this.picker.pick(peer.id, has, max);
+    // memory first: blocks of pieces that hold a buffer, and new pieces only as many as buffers can be reserved for
+    const has = (i: number) => peerHas(i) && (this.buffers.has(i) || !this.picker.started(i));
+    const blocks = this.picker.pick(peer.id, has, max, this.buffers.spare);
     // each request is paid for (at most one block into debt): the bucket tree bounds the download rate
     let i = 0;
     for (; i < blocks.length; i++) {
@@ -205,7 +207,29 @@ export class TorrentDownload implements DownloadEngine {
     }
     for (const b of blocks.slice(i)) this.picker.dropped(peer.id, b.index, b.begin);
     if (i < blocks.length) this.waitBandwidth(bucket.waitMs(now));
-    return blocks.slice(0, i);
+    return this.reserve(peer, blocks, i);
+  }
+
+  /**
+   * The buffers of the pieces the first `sent` blocks start, reserved now: a block never
+   * arrives for a piece with no memory for it (it would be refused and asked for again: 10 to
+   * 40 % of a fast download's bytes were, bench/download.mjs). Pieces started and then left
+   * without a request (the bandwidth budget) go back to unstarted.
+   */
+  private reserve(peer: PeerDownload, blocks: Block[], sent: number): Block[] {
+    const out: Block[] = [];
+    for (let k = 0; k < blocks.length; k++) {
+      const b = blocks[k]!;
+      if (k < sent && (this.buffers.has(b.index) || this.buffers.open(b.index))) {
+        out.push(b);
+        continue;
+      }
+      if (this.buffers.has(b.index)) continue;
+      // not sent (the bandwidth budget), or no buffer after all (not reached: `spare` said there was one)
+      if (k < sent) this.picker.dropped(peer.id, b.index, b.begin);
+      this.picker.unstart(b.index);
+    }
+    return out;
   }
 
   private waitBandwidth(ms: number): void {
@@ -383,7 +407,7 @@ export class TorrentDownload implements DownloadEngine {
     const seconds = Math.max(0.001, (written - (this.firstBlockAt ?? this.startedAt)) / 1000);
     const bytes = this.bytesHave() - this.startHave;
     this.deps.log.info(
-      `${this.meta.name}: download complete: ${formatBytes(bytes)} in ${seconds.toFixed(2)} s from the first block to the last piece written (average ${formatBytes(bytes / seconds)}/s; from peers ${formatBytes(this.fromPeers)}, from web seeds ${formatBytes(this.fromWebSeeds)}; then ${((now - written) / 1000).toFixed(2)} s to fsync; ${((now - this.startedAt) / 1000).toFixed(1)} s since it started)`,
+      `${this.meta.name}: download complete: ${formatBytes(bytes)} in ${seconds.toFixed(2)} s from the first block to the last piece written (average ${formatBytes(bytes / seconds)}/s; from peers ${formatBytes(this.fromPeers)}, from web seeds ${formatBytes(this.fromWebSeeds)}; ${formatBytes(this.wasted)} of it not used: duplicates, refused, failed; then ${((now - written) / 1000).toFixed(2)} s to fsync; ${((now - this.startedAt) / 1000).toFixed(1)} s since it started)`,
     );
     this.deps.completed();
   }

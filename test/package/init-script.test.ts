@@ -112,6 +112,8 @@ test(
         '--max-old-space-size=96',
         // V8's young generation capped (measured by bench/router.mjs)
         '--max-semi-space-size=1',
+        // one V8 helper thread (measured by bench/download.mjs)
+        '--v8-pool-size=1',
         '/usr/lib/meshseed/meshseed.js',
         'daemon',
         '--config',

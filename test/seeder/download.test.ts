@@ -239,21 +239,56 @@ test('writes that lag hold the download back: buffers stay bounded, no more bloc
   for (let i = 0; i < pieces; i++) assert.ok(s.written.get(i)!.equals(s.data.subarray(i * PIECE, (i + 1) * PIECE)), `piece ${i}`);
 });
 
-test('slow start: until the rate is known each block received lets one more request out, within reqq', async () => {
+test('a block is asked for only once its piece has a buffer: a deep pipe against lagging writes wastes nothing', async () => {
+  const pieces = 200;
+  const s = swarm(pieces, [['10.0.0.1', 'honest', 500]]);
+  // writes lag for the first seconds: every buffer waits for its write while the pipe deepens
+  let open = false;
+  const held: (() => void)[] = [];
+  const write = s.storage.writePiece.bind(s.storage);
+  s.storage.writePiece = async (i: number, d: Uint8Array) => {
+    if (!open) await new Promise<void>((r) => held.push(r));
+    await write(i, d);
+  };
+  await s.run(2_000);
+  const seed = s.peers[0]!;
+  const memoryBlocks = ((2 * MAX_PARTIAL_BYTES) / PIECE) * (PIECE / B);
+  assert.ok(seed.served <= memoryBlocks, `${seed.served} blocks asked for while no buffer came back (memory for ${memoryBlocks})`);
+  assert.ok(held.length > 0);
+  open = true;
+  for (const r of held.splice(0)) r();
+  await s.run(60_000);
+  assert.ok(s.done(), s.logs.join('\n'));
+  assert.is(s.engine.wasted, 0, 'no block refused and asked for again');
+  assert.is(seed.served, pieces * (PIECE / B), 'each block asked for once');
+  assert.match(s.logs.join('\n'), /0 B of it not used/);
+});
+
+/** Requests outstanding after each of six round trips with a seed of this reqq, the rate still unknown (no tick). */
+async function slowStart(reqq: number): Promise<number[]> {
   const pieces = 400;
-  const s = swarm(pieces, [['10.0.0.1', 'honest', 250]]);
+  const s = swarm(pieces, [['10.0.0.1', 'honest', reqq]]);
   const seed = s.peers[0]!;
   const outstanding: number[] = [];
-  // no tick: the rate stays unknown
   for (let round = 0; round < 6; round++) {
     seed.answer(s.clock.now(), pieces);
     await new Promise((r) => setImmediate(r));
     outstanding.push(seed.download!.requests);
   }
+  return outstanding;
+}
+
+test('slow start: until the rate is known each block received lets one more request out, within reqq and the piece memory', async () => {
+  const outstanding = await slowStart(250);
   assert.is(outstanding[0], MIN_PIPELINE, `${outstanding}`);
-  for (let i = 1; i < outstanding.length; i++) assert.ok(outstanding[i]! > outstanding[i - 1]! || outstanding[i] === 250, `${outstanding}`);
-  assert.ok(Math.max(...outstanding) <= 250, `${outstanding}`);
-  assert.is(outstanding[outstanding.length - 1], 250, `reaches the peer's reqq: ${outstanding}`);
+  // doubling each round trip until the piece memory (blocks of pieces with a buffer reserved) or reqq stops it
+  for (let i = 1; i < 4; i++) assert.is(outstanding[i], 2 * outstanding[i - 1]!, `${outstanding}`);
+  const memory = ((2 * MAX_PARTIAL_BYTES) / PIECE) * (PIECE / B);
+  assert.ok(Math.max(...outstanding) <= Math.min(250, memory), `${outstanding}`);
+  // a reqq below what the memory holds is reached
+  const small = await slowStart(100);
+  assert.ok(Math.max(...small) <= 100, `${small}`);
+  assert.is(small[small.length - 1], 100, `reaches the peer's reqq: ${small}`);
 });
 
 test('a full pipe is refilled in batches of a quarter of it, one write each, never draining below three quarters', async () => {

@@ -90,7 +90,9 @@ test('the pool: soft and hard budgets in bytes, one buffer always for a download
   const a = pool.take(32 * K, 0)!;
   const b = pool.take(32 * K, 1)!;
   assert.ok(pool.full);
-  assert.is(pool.room(32 * K), 0);
+  assert.is(pool.spare(32 * K, 2), 1, 'one more below the hard budget');
+  assert.is(pool.spare(64 * K, 2), 0);
+  assert.is(pool.spare(64 * K, 0), 1, 'a download holding none always gets one');
   const c = pool.take(32 * K, 2)!;
   assert.is(pool.inUse, 96 * K);
   assert.is(pool.take(32 * K, 3), undefined, 'hard budget');
@@ -116,20 +118,22 @@ test('the pool: soft and hard budgets in bytes, one buffer always for a download
   assert.not.ok(pool.take(32 * K, 0) === a, 'trimmed: a new buffer');
 });
 
-test('downloads sharing a pool: full once the pool is (for one holding a buffer), room counts the pool, clear gives the count back', () => {
+test('downloads sharing a pool: full once the pool is (for one holding a buffer), spare counts the pool, clear gives the count back', () => {
   const L = 4 * BLOCK_SIZE;
   const pool = new PiecePool({ soft: 3 * L, hard: 4 * L });
   const one = new PieceBuffers(L, () => L, { soft: 8, hard: 16 }, pool);
   const two = new PieceBuffers(L, () => L, { soft: 8, hard: 16 }, pool);
-  assert.is(one.room, 3);
+  assert.is(one.spare, 4, 'the pool\'s hard budget');
   one.open(0);
   one.open(1);
   one.open(2);
   assert.ok(one.full, 'the pool is full');
-  assert.is(one.room, 0);
+  assert.is(one.spare, 1);
   assert.not.ok(two.full, 'one holding none may still start a piece');
-  assert.is(two.room, 1);
+  assert.is(two.spare, 1);
   assert.ok(one.open(3), 'up to the hard budget');
+  assert.is(one.spare, 0);
+  assert.is(two.spare, 1, 'one holding none always gets one');
   assert.is(one.open(4), undefined);
   assert.ok(two.open(0), 'the other download gets one');
   assert.is(two.open(1), undefined);

@@ -124,6 +124,31 @@ test('the pool of partial pieces bounds how many pieces are started', () => {
   assert.not.ok(p.endgame);
 });
 
+test('new pieces per pick bounded by the buffers the caller can reserve; a piece left with no request goes back to unstarted', () => {
+  const p = picker(10);
+  // table: buffers free → pieces started by a pick of up to 20 blocks (2 blocks a piece)
+  for (const [spare, started] of [[0, 0], [1, 1], [3, 3]] as const) {
+    const q = picker(10);
+    const got = q.pick(1, all, 20, spare);
+    assert.is(new Set(got.map((b) => b.index)).size, started, `spare ${spare}`);
+    assert.is(q.partialCount, started);
+  }
+  // free blocks of started pieces come first and need no new buffer
+  const first = p.pick(1, all, 1, 1);
+  assert.is(first.length, 1);
+  assert.equal(p.pick(1, all, 5, 0), [{ index: first[0]!.index, begin: B, length: B }]);
+  // started and nothing asked or received: unstarted again; otherwise it stays
+  const q = picker(4);
+  const [a] = q.pick(1, all, 1, 1);
+  assert.ok(q.started(a!.index));
+  q.unstart(a!.index);
+  assert.ok(q.started(a!.index), 'a block still requested: stays started');
+  q.dropped(1, a!.index, a!.begin);
+  q.unstart(a!.index);
+  assert.not.ok(q.started(a!.index));
+  assert.is(q.partialCount, 0);
+});
+
 test('a block arrives: fresh once, others asked for it are cancelled, the piece completes', () => {
   const p = picker(RANDOM_FIRST_PIECES + 1);
   for (let i = 1; i <= RANDOM_FIRST_PIECES; i++) p.pieceVerified(i);
