@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Mirror download from a web seed: meshseed's daemon against curl, the same bytes from the same nginx.
 //
-//   node bench/mirror-webseed.mjs [--size-mib 256] [--rounds 3] [--piece-log2 18] [--multi 0] [--cpu-prof DIR] [--daemon-log FILE]
+//   node bench/mirror-webseed.mjs [--size-mib 256] [--rounds 3] [--piece-log2 18] [--multi 0] [--cpu-prof DIR] [--daemon-log FILE] [--daemon-args "..."]
 //
 // Debian's nginx (test/helpers/nginx.ts) serves a SIZE MiB torrent's data on loopback; the
 // torrent's only source is that web seed (BEP 19 `url-list`; no tracker answers, no peer).
@@ -15,7 +15,8 @@
 //   - throughput: SIZE over curl's summed time_total, and over the daemon's own "download
 //     complete ... in S s from the first block" (the first block is the first web seed answer);
 //   - the daemon's CPU seconds (user + system, /proc/<pid>/stat) between its "download started"
-//     and "download complete" lines, per GiB, and its main thread's part (/proc/<pid>/task/<pid>);
+//     and "download complete" lines, per GiB, its main thread's part (/proc/<pid>/task/<pid>) and
+//     the busiest other threads' (libuv's pool writing and fsyncing, the hash thread, V8's);
 //   - the daemon's peak RSS (VmHWM).
 // The daemon's time leaves out its start (node, scan of the watch folder, statvfs, the torrent's
 // check) and the final fsync (logged apart): the start costs it no throughput once running, and
@@ -30,7 +31,7 @@
 import { build } from 'esbuild';
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -46,6 +47,9 @@ const profIndex = process.argv.indexOf('--cpu-prof');
 const PROF_DIR = profIndex >= 0 ? resolve(process.argv[profIndex + 1]) : undefined;
 const logIndex = process.argv.indexOf('--daemon-log');
 const DAEMON_LOG = logIndex >= 0 ? resolve(process.argv[logIndex + 1]) : undefined;
+// extra daemon options, e.g. --daemon-args "--seeder-hash-thread-rate 0"
+const argsIndex = process.argv.indexOf('--daemon-args');
+const DAEMON_ARGS = argsIndex >= 0 ? process.argv[argsIndex + 1].split(' ').filter(Boolean) : [];
 const NODE_FLAGS = process.env.MESHSEED_NODE_FLAGS !== undefined ? process.env.MESHSEED_NODE_FLAGS.split(' ').filter(Boolean) : initScriptNodeFlags(ROOT);
 const port = () => 20000 + Math.floor(Math.random() * 40000);
 
@@ -59,8 +63,29 @@ const cpuSeconds = (pid) => {
     return { user: Number(fields[11]) / 100, system: Number(fields[12]) / 100 };
   };
   const main = read(`/proc/${pid}/task/${pid}/stat`);
-  return { ...read(`/proc/${pid}/stat`), main: main.user + main.system };
+  return { ...read(`/proc/${pid}/stat`), main: main.user + main.system, mainUser: main.user };
 };
+/** CPU seconds of each thread of a process (tid → seconds); threads gone by then are missing. */
+const threadSeconds = (pid) => {
+  const out = new Map();
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      const f = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      const fields = f.slice(f.lastIndexOf(')') + 2).split(' ');
+      out.set(tid, (Number(fields[11]) + Number(fields[12])) / 100);
+    } catch {
+      // the thread ended
+    }
+  }
+  return out;
+};
+/** The other threads' CPU between two samples, largest first (node names none of them: libuv's pool writes and fsyncs, the hash thread hashes, V8's collect garbage). */
+const otherThreads = (pid, before, after) =>
+  [...after]
+    .filter(([tid]) => tid !== String(pid))
+    .map(([tid, s]) => s - (before.get(tid) ?? 0))
+    .filter((s) => s > 0)
+    .sort((a, b) => b - a);
 const peakRssMiB = (pid) => Number(/VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))[1]) / 1024;
 
 // ---- nginx (the test helper, bundled) ----
@@ -137,14 +162,16 @@ async function curlRun(round) {
 async function meshseedRun(round) {
   const base = join(work, `ms-${round}`);
   const prof = PROF_DIR ? ['--cpu-prof', '--cpu-prof-dir', PROF_DIR, '--cpu-prof-name', `mirror-webseed-${round}.cpuprofile`] : [];
-  const daemon = await startMirrorDaemon(start, { root: ROOT, base, nodeFlags: [...NODE_FLAGS, ...prof], port: port() });
+  const daemon = await startMirrorDaemon(start, { root: ROOT, base, nodeFlags: [...NODE_FLAGS, ...prof], port: port(), extra: DAEMON_ARGS });
   // the torrent file dropped in the watch folder, as an operator would
   writeFileSync(join(base, 'bench.torrent.part'), torrentBytes);
   renameSync(join(base, 'bench.torrent.part'), join(base, 'torrents', 'bench.torrent'));
   await until('the download to start', 30_000, () => /download started/.test(daemon.out));
   const cpu0 = cpuSeconds(daemon.pid);
+  const threads0 = threadSeconds(daemon.pid);
   await until('the download to complete', 600_000, () => /download complete/.test(daemon.out) || daemon.exitCode !== null, 20);
   const cpu1 = cpuSeconds(daemon.pid);
+  const others = otherThreads(daemon.pid, threads0, threadSeconds(daemon.pid));
   const rss = peakRssMiB(daemon.pid);
   daemon.kill('SIGTERM');
   await daemon.done;
@@ -155,14 +182,14 @@ async function meshseedRun(round) {
   rmSync(base, { recursive: true, force: true });
   const user = cpu1.user - cpu0.user;
   const system = cpu1.system - cpu0.system;
-  return { seconds: Number(m[1]), cpu: user + system, user, system, main: cpu1.main - cpu0.main, rss, ok, split: `peers ${m[2]}, web seeds ${m[3]}` };
+  return { seconds: Number(m[1]), cpu: user + system, user, system, main: cpu1.main - cpu0.main, mainUser: cpu1.mainUser - cpu0.mainUser, others, rss, ok, split: `peers ${m[2]}, web seeds ${m[3]}` };
 }
 
 const GiB = SIZE_MIB / 1024;
 const rate = (r) => SIZE_MIB / r.seconds;
 const rateSynced = (r) => SIZE_MIB / (r.seconds + r.syncSeconds);
 console.log(
-  `mirror from a web seed: ${SIZE_MIB} MiB ${files ? `in ${files.length} files` : 'single file'}, ${2 ** (PIECE_LOG2 - 10)} KiB pieces, nginx on loopback, ${ROUNDS} rounds; daemon flags: ${NODE_FLAGS.join(' ')}\n` +
+  `mirror from a web seed: ${SIZE_MIB} MiB ${files ? `in ${files.length} files` : 'single file'}, ${2 ** (PIECE_LOG2 - 10)} KiB pieces, nginx on loopback, ${ROUNDS} rounds; daemon flags: ${NODE_FLAGS.join(' ')}${DAEMON_ARGS.length ? `, options: ${DAEMON_ARGS.join(' ')}` : ''}\n` +
     `meshseed's time: from its first web seed answer to its last piece verified and written (not its start, nor the final fsync); curl's: its time_total`,
 );
 // each run's written data is flushed before the next one starts, so neither pays for the other's writeback
@@ -184,7 +211,7 @@ for (let round = 1; round <= ROUNDS; round++) {
   const cpu = (r) => `${((r.user + r.system) / GiB).toFixed(2)} CPU s/GiB (user ${(r.user / GiB).toFixed(2)}, system ${(r.system / GiB).toFixed(2)})`;
   console.log(
     `round ${round}: curl ${rate(cr).toFixed(1)} MiB/s (${rateSynced(cr).toFixed(1)} with its fdatasync), ${cpu(cr)}${cr.ok ? '' : ' (DATA DIFFERS)'}\n` +
-      `         meshseed ${rate(m).toFixed(1)} MiB/s, ${cpu(m)}, main thread ${(m.main / GiB).toFixed(2)}, peak RSS ${m.rss.toFixed(1)} MiB (${m.split})${m.ok ? '' : ' (DATA DIFFERS)'}\n` +
+      `         meshseed ${rate(m).toFixed(1)} MiB/s, ${cpu(m)}, main thread ${(m.main / GiB).toFixed(2)} (user ${(m.mainUser / GiB).toFixed(2)}), other threads ${m.others.slice(0, 5).map((s) => (s / GiB).toFixed(2)).join(' ') || 'none'}, peak RSS ${m.rss.toFixed(1)} MiB (${m.split})${m.ok ? '' : ' (DATA DIFFERS)'}\n` +
       `         ratio ${(rate(m) / rate(cr)).toFixed(2)}x (${(rate(m) / rateSynced(cr)).toFixed(2)}x against curl + fdatasync)`,
   );
 }

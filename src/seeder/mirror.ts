@@ -24,6 +24,8 @@ import { TokenBucket } from './bandwidth.js';
 import type { PeerSession } from './peer-session.js';
 import { ALL_PARTIAL_BYTES, TorrentDownload, type WebSeedSource } from './torrent-download.js';
 import { PiecePool } from './piece-pool.js';
+import { HashThread } from './hash-thread.js';
+import { availableParallelism } from 'node:os';
 import type { TorrentSession } from './torrent-session.js';
 import { PIECE_DOUBT } from '../storage/torrent-storage.js';
 import { formatBytes } from '../control/status-view.js';
@@ -75,6 +77,8 @@ export class Mirror {
   readonly global: TokenBucket;
   /** The piece buffers of every download, within one budget. */
   readonly pieces = new PiecePool(ALL_PARTIAL_BYTES);
+  /** SHA-1 off the main thread for fast web seeds, shared by every download (hash-thread.ts). */
+  readonly hashThread: HashThread;
   /** Torrents between `consider` and their download start (one chain each). */
   private readonly starting = new Set<TorrentSession>();
   private lookup: LookupFn | undefined;
@@ -84,6 +88,11 @@ export class Mirror {
     private settings: Settings,
   ) {
     this.global = new TokenBucket(deps.clock.now(), settings['seeder.download_rate'] * 1024);
+    this.hashThread = new HashThread({ clock: deps.clock, log: deps.log, cores: availableParallelism() }, { fromMiBps: settings['seeder.hash_thread_rate'] });
+  }
+
+  close(): void {
+    this.hashThread.close();
   }
 
   get enabled(): boolean {
@@ -101,6 +110,7 @@ export class Mirror {
     this.settings = settings;
     const now = this.deps.clock.now();
     this.global.setRate(settings['seeder.download_rate'] * 1024, now);
+    this.hashThread.reload({ fromMiBps: settings['seeder.hash_thread_rate'] });
     for (const t of torrents) {
       t.downloadBucket?.setRate(settings['seeder.torrent_download_rate'] * 1024, now);
       if (was && !this.enabled && (t.download || t.state === 'waiting')) {
@@ -184,6 +194,7 @@ export class Mirror {
       storage: t.storage,
       bucket: this.bucketOf(t),
       pool: this.pieces,
+      hasher: this.hashThread,
       completed: () => this.completed(t),
       paused: (reason) => this.paused(t, reason),
       ban: (address) => {
@@ -258,6 +269,7 @@ export class Mirror {
 
   /** About once a second. */
   tick(now: number, torrents: Iterable<TorrentSession>): void {
+    this.hashThread.tick(now);
     for (const t of torrents) {
       t.download?.tick(now);
       if (t.state === 'waiting' && now >= t.nextDiskCheck) this.consider(t);

@@ -14,12 +14,15 @@
  * A web seed's bytes are hashed as each socket read lands in the piece (`hashTo`), while
  * they are in the CPU's cache. Bytes not hashed on arrival (a block out of order) are hashed
  * at the end in HASH_STEP slices with a turn of the event loop between them, so a big piece
- * never blocks the loop (no worker thread, no copy to another thread).
+ * never blocks the loop. With a hash thread running (hash-thread.ts, started by a fast
+ * download), a piece none of whose bytes were hashed on arrival (a web seed's) is hashed
+ * there instead: its buffer moves to the thread and back, no copy.
  */
 import { createHash, type Hash } from 'node:crypto';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { BLOCK_SIZE } from '../codec/peer-wire.js';
 import { PiecePool } from './piece-pool.js';
+import type { PieceHasher } from './hash-thread.js';
 
 /** Reason: 1 MiB of SHA-1 is about 2 ms on a router's core; the loop turns between slices. */
 export const HASH_STEP = 1 << 20;
@@ -32,6 +35,8 @@ interface PieceBuffer {
   hashed: number;
   /** Per block: its bytes are in `buf`. */
   got: Uint8Array;
+  /** `buf` is on the hash thread (detached here). */
+  away: boolean;
 }
 
 export class PieceBuffers {
@@ -43,6 +48,8 @@ export class PieceBuffers {
     readonly limits: { soft: number; hard: number },
     /** Shared by every download (default: one of its own, no budget beyond `limits`). */
     private readonly pool = new PiecePool({ soft: Infinity, hard: Infinity }),
+    /** Hashes whole pieces off the main thread while it is `ready` (none: all on this one). */
+    private readonly hasher?: PieceHasher,
   ) {}
 
   get inUse(): number {
@@ -71,7 +78,7 @@ export class PieceBuffers {
     const buf = this.pool.take(this.pieceLength, this.pieces.size);
     if (!buf) return undefined;
     const size = this.pieceSize(index);
-    this.pieces.set(index, { buf, size, hash: createHash('sha1'), hashed: 0, got: new Uint8Array(Math.ceil(size / BLOCK_SIZE)) });
+    this.pieces.set(index, { buf, size, hash: createHash('sha1'), hashed: 0, got: new Uint8Array(Math.ceil(size / BLOCK_SIZE)), away: false });
     return buf;
   }
 
@@ -97,17 +104,39 @@ export class PieceBuffers {
     p.hashed = end;
   }
 
-  /** Bytes [0, end) of the piece are in its buffer (a web seed's, as they arrive): hash what follows the hashed part. */
+  /** Bytes [0, end) of the piece are in its buffer (a web seed's, as they arrive): hash what follows the hashed part (none while the hash thread is ready: the whole piece goes there). */
   hashTo(index: number, end: number): void {
     const p = this.pieces.get(index);
-    if (!p || end <= p.hashed) return;
+    if (!p || end <= p.hashed || (p.hashed === 0 && this.hasher?.ready)) return;
     p.hash.update(p.buf.subarray(p.hashed, end));
     p.hashed = end;
   }
 
-  /** SHA-1 of the complete piece: the bytes not hashed yet in HASH_STEP slices, a turn of the loop between them. */
+  /**
+   * SHA-1 of the complete piece: on the hash thread when none of it is hashed yet and the
+   * thread is ready (rejects with a HashThreadError if the thread fails: the piece is gone from
+   * here, its bytes lost, not wrong); else the bytes not hashed yet in HASH_STEP slices, a
+   * turn of the loop between them. Take `data(index)` after it: the buffer may be another.
+   */
   async digest(index: number): Promise<Buffer> {
     const p = this.pieces.get(index)!;
+    const h = this.hasher;
+    if (p.hashed === 0 && h?.ready && h.canTake(p.buf)) {
+      p.away = true;
+      try {
+        const r = await h.digest(p.buf, p.size);
+        // (released meanwhile: the pool counted it out then, the buffer is left to the GC)
+        p.away = false;
+        p.buf = r.buf;
+        return r.digest;
+      } catch (err) {
+        if (this.pieces.get(index) === p) {
+          this.pieces.delete(index);
+          this.pool.forget(this.pieceLength);
+        }
+        throw err;
+      }
+    }
     for (let slice = 0; p.hashed < p.size; slice++) {
       if (slice > 0) await nextTurn();
       const end = Math.min(p.size, p.hashed + HASH_STEP);
@@ -122,12 +151,14 @@ export class PieceBuffers {
     const p = this.pieces.get(index);
     if (!p) return;
     this.pieces.delete(index);
-    this.pool.give(p.buf);
+    // (on the hash thread: it leaves the count; what comes back is left to the GC)
+    if (p.away) this.pool.forget(this.pieceLength);
+    else this.pool.give(p.buf);
   }
 
   /** The download stops: its buffers leave the pool's count, not reused (a write may still hold one); with no other download, the pool lets its free ones go. */
   clear(): void {
-    for (const p of this.pieces.values()) this.pool.forget(p.buf.length);
+    for (let n = this.pieces.size; n > 0; n--) this.pool.forget(this.pieceLength);
     this.pieces.clear();
     this.pool.trim();
   }

@@ -262,6 +262,7 @@ export class Seeder implements Service, SeederView {
     this.tickTimer?.cancel();
     this.bandwidthTimer?.cancel();
     this.watcher?.close();
+    this.mirror.close();
     for (const s of this.sessions) s.close('shutting down');
     await this.listener.close();
     await Promise.all([...this.torrentsByHash.values()].map((t) => t.storage.close()));

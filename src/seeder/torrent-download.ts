@@ -28,6 +28,7 @@ import { RateMeter, type TokenBucket } from './bandwidth.js';
 import { MAX_PIPELINE, PeerDownload, type DownloadEngine, type DownloadSession } from './download.js';
 import { PieceBuffers } from './piece-buffers.js';
 import type { PiecePool } from './piece-pool.js';
+import { HashThreadError, type HashThread } from './hash-thread.js';
 import { PiecePicker, type Block } from './piece-picker.js';
 import { nextRunLength, type RunBuffers } from './web-seed.js';
 import { formatBytes } from '../control/status-view.js';
@@ -77,6 +78,8 @@ export interface TorrentDownloadDeps {
   bucket: TokenBucket;
   /** Piece buffers shared by every download (ALL_PARTIAL_BYTES); none: this download's own. */
   pool?: PiecePool;
+  /** The hash thread every download shares (hash-thread.ts): a fast web seed asks for it, and whole pieces are hashed there while it runs. */
+  hasher?: Pick<HashThread, 'ready' | 'canTake' | 'digest' | 'demand'>;
   /** Every piece is ours and on disk. */
   completed(): void;
   /** A write failed for want of space (or another I/O error): pause and say why. */
@@ -146,7 +149,7 @@ export class TorrentDownload implements DownloadEngine {
     const maxPartial = soft + Math.ceil(STARTED_BLOCKS / Math.ceil(meta.pieceLength / BLOCK_SIZE));
     this.picker = new PiecePicker({ pieceCount: meta.pieceCount, pieceLength: meta.pieceLength, length: meta.length, maxPartial });
     const hard = Math.max(soft + 1, Math.floor((2 * MAX_PARTIAL_BYTES) / meta.pieceLength));
-    this.buffers = new PieceBuffers(meta.pieceLength, (i) => this.picker.pieceSize(i), { soft, hard }, deps.pool);
+    this.buffers = new PieceBuffers(meta.pieceLength, (i) => this.picker.pieceSize(i), { soft, hard }, deps.pool, deps.hasher);
     for (let i = 0; i < meta.pieceCount; i++) if (deps.storage.stateOf(i) === PIECE_VERIFIED) this.picker.pieceVerified(i);
     this.startedAt = this.lastSync = this.lastInterest = deps.clock.now();
     this.startHave = this.bytesHave();
@@ -316,16 +319,24 @@ export class TorrentDownload implements DownloadEngine {
 
   private async checkPiece(index: number): Promise<void> {
     const size = this.picker.pieceSize(index);
-    const data = this.buffers.data(index);
     const contributors = this.picker.contributors(index);
     let ok: boolean;
     try {
-      // hashed as its blocks arrived; what was not (out of order, a web seed's) in slices now
+      // hashed as its blocks arrived; what was not (out of order, a web seed's) in slices now, or on the hash thread
       ok = pieceHashMatches(this.meta.pieces, index, await this.buffers.digest(index));
-    } catch {
+    } catch (err) {
+      if (err instanceof HashThreadError) {
+        // lost with the thread, not wrong: asked for again, no one blamed
+        if (!this.stopped) this.picker.pieceFailed(index);
+        this.releaseBuffer(index);
+        this.wasted += size;
+        return this.fillAll();
+      }
       ok = false;
     }
     if (this.stopped) return this.releaseBuffer(index);
+    // (after the digest: a piece hashed on the thread comes back in another Buffer)
+    const data = this.buffers.data(index);
     if (!ok) {
       this.blame(index, data, contributors);
       this.wasted += size;
@@ -441,6 +452,7 @@ export class TorrentDownload implements DownloadEngine {
     };
     const handed = run.map(() => false);
     const length = run.reduce((n, index) => n + this.picker.pieceSize(index), 0);
+    const started = this.deps.clock.now();
     w.reads++;
     const onPiece = (i: number) => {
       if (this.stopped) return;
@@ -464,7 +476,10 @@ export class TorrentDownload implements DownloadEngine {
       .then(
         () => {
           giveBack();
-          this.feedWebSeeds(this.deps.clock.now());
+          const now = this.deps.clock.now();
+          // a seed this fast makes hashing on the main thread the limit: the hash thread takes the pieces
+          this.deps.hasher?.demand((length * 1000) / Math.max(1, now - started));
+          this.feedWebSeeds(now);
         },
         (err) => {
           giveBack();

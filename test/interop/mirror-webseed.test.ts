@@ -74,6 +74,32 @@ test(
 );
 
 test(
+  'from a web seed with the hash thread on (seeder.hash_thread_rate 1): the pieces it hashes are the served bytes',
+  deadline(60_000, async () => {
+    if (!requirePrograms(NGINX, 'mktorrent')) return;
+    const { tmp, base } = setup('thread');
+    const src = makeData(join(base, 'www'), 'web-thread', [48 * 2 ** 20 + 5]);
+    const nginx = await startNginx({ root: join(base, 'www') });
+    try {
+      await mktorrent(join(base, 'www', 'web-thread'), 'a.bin', join(base, 'torrents', 'web-thread.torrent'), `${nginx.url}web-thread/a.bin`);
+      const daemon = await startDaemon(base, ['--seeder-hash-thread-rate', '1'], { waitSeeding: false });
+      try {
+        await waitFor('the download to complete', 40_000, () => completeLine(daemon.log(), 'a.bin') !== '');
+        await waitFor('the hash thread to have started', 10_000, () => /hash thread started: a web seed reads at \d+ MiB\/s/.test(daemon.log()));
+        console.log(`  ${completeLine(daemon.log(), 'a.bin')}`);
+        assert.not.match(daemon.log(), /failed its hash check|hash thread failed|hash thread ended/);
+        assert.equal(treeDigest(join(base, 'data')).get('a.bin'), treeDigest(src).get('a.bin'));
+      } finally {
+        await daemon.stop();
+      }
+    } finally {
+      await nginx.stop();
+      tmp.remove();
+    }
+  }),
+);
+
+test(
   'two libtorrent seeders and a web seed fill one download together',
   deadline(60_000, async () => {
     if (!requirePrograms(NGINX, 'mktorrent', PY)) return;
