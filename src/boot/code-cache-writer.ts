@@ -1,17 +1,14 @@
 /**
  * The daemon's side of the code cache (code-cache.ts): says at start what the loader found,
- * takes the cache once the tracker's ports are open, and writes it once every part has
- * started: only when there was none to use, so the state folder (often flash or a USB disk)
+ * and once every part has started writes the cache for the next start: only when there was none to use, so the state folder (often flash or a USB disk)
  * is written once per bundle and Node version. Older caches (another bundle or Node) are
  * removed then.
  *
- * Why at the ports: V8 puts in the cache every function compiled so far, and a start that
- * uses it deserializes all of it before the first line runs. Taken when the tracker listens,
- * the cache holds what a start runs before its ports open (about 200 KiB, where the whole
- * start gave 490 KiB), so they open sooner; the other parts' functions are compiled when they
- * first run, after. Measured on the loaded 2-core machine (CPU time of 7 starts, medians):
- * to the tracker's listen 218 ms against 245 with the whole start's cache; to every part
- * started 505 against 500.
+ * Tried and left out: the cache taken when the tracker's ports open (about 210 KiB, what a
+ * start runs before them, where the whole start gives 490). Under heavy load it measured
+ * less CPU to the listen (218 ms against 245); with the machine nearly idle the port opened
+ * no sooner (160 and 178 ms against 169 and 160) and every part started about 40 ms later
+ * (the rest compiled from source). takeCodeCache() is kept for a caller that wants another moment.
  */
 import { readdirSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';

@@ -18,7 +18,7 @@ import { ControlServer, controlSocketPath } from '../control/control-socket.js';
 import { emptyConfigState, refusedReload, restartNeeded } from '../control/config-state.js';
 import type mri from 'mri';
 import type { OtherParts } from './daemon-parts.js';
-import { reportCodeCache, takeCodeCache, writeCodeCache } from '../boot/code-cache-writer.js';
+import { reportCodeCache, writeCodeCache } from '../boot/code-cache-writer.js';
 
 /** One line per setting: flag, doc, then its default, bounds and unit from the settings table. */
 export function settingsFlagsHelp(): string {
@@ -120,8 +120,6 @@ Example:
     // Ports first: the tracker starts (and answers announces) before the other parts' modules
     // are even loaded, then they are built and started in order.
     await daemon.startAdded();
-    // the code cache holds what ran until now: a start that uses it opens the ports sooner (code-cache-writer.ts)
-    const codeCache = takeCodeCache(io.boot);
     if (!stopping) {
       const { addOtherParts } = await import('./daemon-parts.js');
       others = addOtherParts(daemon, tracker, settings, log);
@@ -148,8 +146,8 @@ Example:
       configState.restartNeeded = restartNeeded(settings, next.settings);
       void daemon.reload(next.settings).then(() => control.reload(next.settings));
     });
-    // Every part started: the code cache taken when the ports opened is written for the next start.
-    if (!stopping) writeCodeCache(io.boot, log, codeCache);
+    // Every part started: the functions their start compiled go into the code cache for the next start.
+    if (!stopping) writeCodeCache(io.boot, log);
     await done;
     return 0;
   },
