@@ -3,7 +3,8 @@
 # by default), in the same run, data in the page cache, like with like: each program's
 # default (both hash with one thread per core), then one hashing thread each (`-t 1`), then
 # two (`-t 2`). mktorrent reads in its main thread while its threads hash; meshseed reads
-# whole pieces and hashes them in libuv's thread pool (Web Crypto), N pieces at a time.
+# whole pieces in libuv's pool and hashes them on its main thread and, from the second
+# thread on, in worker threads sharing the piece buffers.
 # Prints each program's median wall time over RUNS runs, its peak RSS, the ratios, and the
 # peak RSS of `node -e 0`, the floor under any Node program, and what create adds to it.
 # Targets (issue 16): meshseed within 1.15x of mktorrent's wall time, peak RSS under 32 MiB.

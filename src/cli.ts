@@ -94,7 +94,10 @@ if (typeof MESHSEED_BUNDLE !== 'undefined' && MESHSEED_BUNDLE) {
   const io: Io = {
     out: (t) => stdout().write(t + '\n'),
     err: (t) => process.stderr.write(t + '\n'),
-    isTTY: Boolean(process.stderr.isTTY),
+    // asked only by the commands that draw progress (process.stderr costs the daemon's start milliseconds)
+    get isTTY() {
+      return Boolean(process.stderr.isTTY);
+    },
     ...(typeof meshseedBoot !== 'undefined' && meshseedBoot ? { boot: meshseedBoot } : {}),
   };
   main(process.argv.slice(2), io).then(

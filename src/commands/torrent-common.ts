@@ -5,9 +5,9 @@ import { MeshseedError } from '../errors.js';
 import type { ProgressSink } from '../util/progress.js';
 import type { Io } from './command.js';
 
-/** Progress on stderr: a bar on a terminal, plain lines otherwise, nothing when quiet. */
+/** Progress on stderr: a bar on a terminal, plain lines otherwise, nothing when quiet (stderr not even asked). */
 export function progressSink(io: Io, quiet: boolean): ProgressSink {
-  return { tty: io.isTTY, quiet, line: (t) => io.err(t), raw: (t) => process.stderr.write(t) };
+  return { tty: !quiet && io.isTTY, quiet, line: (t) => io.err(t), raw: (t) => process.stderr.write(t) };
 }
 
 /** Reads a .torrent file, its size bounded before it is read; errors name the file. */

@@ -3,16 +3,15 @@
  * `-t N`): the piece hashes of a torrent's files read as one stream (BEP 3: "the
  * concatenation of each file in the order listed", a piece may span files).
  *
- * No worker threads: each piece is read whole into a reused buffer by positional reads.
- * One hashing thread is the main thread: two lanes hash there with node:crypto's SHA-1 (no
- * copy), one lane's piece while the other's is read in libuv's pool, as mktorrent reads in
- * one thread while another hashes. Each further thread is a lane whose pieces go to
- * `crypto.subtle.digest('SHA-1', …)`, which hashes in libuv's thread pool. The Web Crypto
- * spec makes `digest` take "a copy of the bytes held by the data parameter" when called, so
- * that buffer is read into again at once while the copy is hashed. Memory is a few pieces
- * per thread whatever the size of the data. (Every lane through Web Crypto measured 0.72 s
- * for 512 MiB with one thread against 0.52 s for the main thread's own hash: the copy, its
- * page faults and its zeroing on free cost the main thread about what the hash did.)
+ * Each piece is read whole into a reused buffer by positional reads in libuv's pool, and
+ * hashed without a copy. The first hashing thread is the main thread: two lanes hash there
+ * with node:crypto's SHA-1, one lane's piece while the other's is read, as mktorrent reads in
+ * one thread while another hashes. Each further thread is a worker (hash-worker.ts) with two
+ * lanes of its own: their buffers are shared with it, a piece is read into one while the
+ * worker hashes the other. (Web Crypto's digest, used here before, copies each piece on the
+ * main thread: at -t 2 that cost more than the second thread gave.) Every lane takes the next
+ * piece when it is free, so a worker still starting, or a slow one, takes fewer. Memory is
+ * two pieces per thread whatever the size of the data.
  *
  * The same problems as hashFiles() (piece-hasher.ts) are found and returned: a missing, short,
  * long, unreadable file or one that is not a regular file; the pieces its missing bytes touch
@@ -20,9 +19,10 @@
  */
 import { close, fstat, open, read } from 'node:fs';
 import type { FileProblem, HashOptions, StreamFile } from './piece-hasher.js';
+import { HashWorker } from './hash-worker.js';
 
-/** What hashes a piece (Web Crypto's digest in Node; injectable for tests). */
-export type DigestPiece = (bytes: Uint8Array) => Promise<ArrayBuffer> | ArrayBuffer;
+/** What hashes a piece given to it (injectable for tests: it may keep only a copy of the bytes). */
+export type DigestPiece = (bytes: Uint8Array) => Promise<ArrayBuffer | Uint8Array> | ArrayBuffer | Uint8Array;
 
 export interface ParallelHashOptions extends Pick<HashOptions, 'onPiece' | 'onProgress'> {
   pieceLength: number;
@@ -30,6 +30,26 @@ export interface ParallelHashOptions extends Pick<HashOptions, 'onPiece' | 'onPr
   lanes: number;
   /** Hashes every lane's pieces instead (tests): `lanes` pieces in flight, one per lane. */
   digest?: DigestPiece;
+  /**
+   * Less data than this is hashed on the main thread alone, whatever `lanes` says: a worker
+   * takes longer to start than the main thread takes to hash it. Default
+   * MIN_BYTES_FOR_WORKERS; tests give 0.
+   */
+  minBytesForWorkers?: number;
+}
+
+/**
+ * About what the main thread hashes while a worker starts (a few tens of milliseconds,
+ * measured: a worker's first digest comes after the main thread hashed 20-60 MiB).
+ */
+export const MIN_BYTES_FOR_WORKERS = 32 << 20;
+
+/** A lane: its buffer, what hashes it, and whether the digest reads the buffer until it resolves. */
+interface Lane {
+  buffer: Uint8Array;
+  digest: DigestPiece;
+  /** The buffer is read by the digest until its promise settles (a worker's shared slot). */
+  holdsBuffer: boolean;
 }
 
 /** One file's bytes inside one piece. */
@@ -50,33 +70,37 @@ const statFd = (fd: number) =>
 const readAt = (fd: number, buf: Uint8Array, offset: number, length: number, position: number) =>
   new Promise<number>((resolve, reject) => read(fd, buf, offset, length, position, (err, n) => (err ? reject(err) : resolve(n))));
 
-/** Web Crypto's SHA-1, hashed in libuv's pool (node:crypto loaded on first use). */
-function webCryptoDigest(): DigestPiece {
-  const { subtle } = (require('node:crypto') as typeof import('node:crypto')).webcrypto;
-  return (bytes) => subtle.digest('SHA-1', bytes);
-}
-
 /** SHA-1 on the main thread, before the call returns (no copy). */
 function mainThreadDigest(): DigestPiece {
   const { createHash } = require('node:crypto') as typeof import('node:crypto');
   return (bytes) => {
-    const d = createHash('sha1').update(bytes).digest();
-    return d.buffer.slice(d.byteOffset, d.byteOffset + d.length);
+    return createHash('sha1').update(bytes).digest();
   };
 }
 
-/** The main thread's two lanes: one hashes while the other reads. */
-const MAIN_THREAD_LANES = 2;
+/** A digest as a Buffer, without a copy. */
+const asBuffer = (d: ArrayBuffer | Uint8Array): Buffer => (Buffer.isBuffer(d) ? d : d instanceof Uint8Array ? Buffer.from(d.buffer, d.byteOffset, d.byteLength) : Buffer.from(d));
+
+/** Lanes per hashing thread: one hashes while the other reads. */
+const LANES_PER_THREAD = 2;
+
+/** The lanes for `threads` hashing threads: the main thread's, then each worker's. */
+function makeLanes(threads: number, pieceLength: number, workers: HashWorker[]): Lane[] {
+  const main = mainThreadDigest();
+  const lanes: Lane[] = Array.from({ length: LANES_PER_THREAD }, () => ({ buffer: new Uint8Array(pieceLength), digest: main, holdsBuffer: false }));
+  for (let t = 1; t < threads; t++) {
+    const worker = new HashWorker(LANES_PER_THREAD, pieceLength);
+    workers.push(worker);
+    worker.slots.forEach((buffer, slot) => lanes.push({ buffer, digest: (bytes) => worker.digest(slot, bytes.length), holdsBuffer: true }));
+  }
+  return lanes;
+}
 
 /** Hashes `files` as one stream cut into pieces, `lanes` pieces at a time; returns the problems found. */
 export async function hashFilesParallel(files: readonly StreamFile[], options: ParallelHashOptions): Promise<FileProblem[]> {
   const { pieceLength } = options;
   if (!Number.isSafeInteger(pieceLength) || pieceLength <= 0) throw new RangeError(`bad piece length ${pieceLength}`);
   if (!Number.isSafeInteger(options.lanes) || options.lanes < 1) throw new RangeError(`bad lane count ${options.lanes}`);
-  // the digest of each lane: the main thread's two, then one per further thread
-  const digests: DigestPiece[] = options.digest
-    ? Array.from({ length: options.lanes }, () => options.digest!)
-    : [...Array.from({ length: MAIN_THREAD_LANES }, mainThreadDigest), ...Array.from({ length: options.lanes - 1 }, webCryptoDigest)];
   const starts: number[] = [];
   let total = 0;
   for (const f of files) {
@@ -86,7 +110,11 @@ export async function hashFilesParallel(files: readonly StreamFile[], options: P
   const pieceCount = Math.ceil(total / pieceLength);
   // no data (every file empty, which create refuses first): nothing to hash
   if (pieceCount === 0) return [];
-  const lanes = Math.min(digests.length, pieceCount);
+  const workers: HashWorker[] = [];
+  const threads = total < (options.minBytesForWorkers ?? MIN_BYTES_FOR_WORKERS) ? 1 : Math.min(options.lanes, pieceCount);
+  const lanes: Lane[] = options.digest
+    ? Array.from({ length: Math.min(options.lanes, pieceCount) }, () => ({ buffer: new Uint8Array(pieceLength), digest: options.digest!, holdsBuffer: false }))
+    : makeLanes(threads, pieceLength, workers);
 
   // Files are opened when a piece first needs them and closed when the last piece that
   // holds their bytes was read: a folder of many small files never holds many descriptors.
@@ -191,11 +219,12 @@ export async function hashFilesParallel(files: readonly StreamFile[], options: P
   let done = 0;
   /** A lane failed: the others stop after their current piece (none reads a file closed under it). */
   let failed = false;
-  const lane = async (_: unknown, index: number) => {
-    const digest = digests[index]!;
-    const buf = new Uint8Array(pieceLength);
+  const lane = async ({ buffer: buf, digest, holdsBuffer }: Lane) => {
     let hashing: Promise<void> | undefined;
     while (!failed && next < pieceCount) {
+      // a worker reads this lane's buffer until its digest comes back
+      if (holdsBuffer) await hashing;
+      if (failed || next >= pieceCount) break;
       const p = next++;
       const size = Math.min(pieceLength, total - p * pieceLength);
       let good = true;
@@ -208,7 +237,7 @@ export async function hashFilesParallel(files: readonly StreamFile[], options: P
       if (good) {
         const bytes = size === pieceLength ? buf : buf.subarray(0, size);
         hashing = Promise.resolve(digest(bytes)).then((d) => {
-          options.onPiece(p, Buffer.from(d));
+          options.onPiece(p, asBuffer(d));
           done += size;
           options.onProgress?.(done, total);
         });
@@ -226,8 +255,8 @@ export async function hashFilesParallel(files: readonly StreamFile[], options: P
   try {
     // every lane settled before the files are closed and the first failure is thrown
     const ends = await Promise.allSettled(
-      Array.from({ length: lanes }, (_, i) =>
-        lane(_, i).catch((err: unknown) => {
+      lanes.map((l) =>
+        lane(l).catch((err: unknown) => {
           failed = true;
           throw err;
         }),
@@ -236,6 +265,7 @@ export async function hashFilesParallel(files: readonly StreamFile[], options: P
     const bad = ends.find((e): e is PromiseRejectedResult => e.status === 'rejected');
     if (bad) throw bad.reason;
   } finally {
+    for (const w of workers) w.close();
     for (const o of opened.values()) void o.then((x) => 'fd' in x && close(x.fd, () => undefined));
   }
   return [...problems.values()].sort((a, b) => a.file - b.file);

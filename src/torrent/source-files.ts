@@ -8,11 +8,17 @@
  * back to a folder being walked is refused rather than walked forever. Names that are not
  * valid UTF-8 are refused: a torrent's paths are UTF-8 (BEP 3).
  */
-import { readdir, stat } from 'node:fs/promises';
+import { readdir as readdirCallback, stat as statCallback, type Stats } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { checkPathComponent } from '../codec/metainfo.js';
 import { utf8 } from '../codec/bencode.js';
 import { MeshseedError } from '../errors.js';
+
+// node:fs's callbacks, not node:fs/promises: that module loads about 25 more of Node's own
+// (streams, readline) that `create` would load before it hashes a byte
+const stat = (path: string) => new Promise<Stats>((ok, fail) => statCallback(path, (err, st) => (err ? fail(err) : ok(st))));
+const readdir = (dir: string, _: { encoding: 'buffer' }) =>
+  new Promise<Buffer[]>((ok, fail) => readdirCallback(dir, { encoding: 'buffer' }, (err, names) => (err ? fail(err) : ok(names))));
 
 export interface SourceFile {
   /** Path on disk. */

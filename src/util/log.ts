@@ -2,6 +2,7 @@
  * Logger: one line per event, `<level>: <component>: <message>`, to stderr (procd hands
  * stdout and stderr to logd, which adds the time and the program name).
  */
+import { writeSync } from 'node:fs';
 export const LOG_LEVELS = ['error', 'warn', 'info', 'debug'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
@@ -28,9 +29,34 @@ export function boundLogMessage(message: string): string {
   return cut.replace(/[\r\n]/g, (c) => (c === '\n' ? '\\n' : '\\r'));
 }
 
+/**
+ * Writes a line to stderr by write(2) on descriptor 2, as process.stderr does for a file, a
+ * pipe or a terminal on Linux (synchronously), without making process.stderr: that stream
+ * costs milliseconds of a cold start before the tracker's ports open. A descriptor that
+ * refuses (a non-blocking pipe that is full, a closed one) sends this line and every later
+ * one through process.stderr, which queues and reports as before.
+ */
+let stderrStream = false;
+export function writeStderrLine(line: string): void {
+  const text = line + '\n';
+  if (!stderrStream) {
+    const bytes = Buffer.from(text);
+    let at = 0;
+    try {
+      while (at < bytes.length) at += writeSync(2, bytes, at);
+      return;
+    } catch {
+      stderrStream = true;
+      process.stderr.write(bytes.subarray(at));
+      return;
+    }
+  }
+  process.stderr.write(text);
+}
+
 export function createLogger(
   level: LogLevel = 'info',
-  write: (line: string) => void = (line) => process.stderr.write(line + '\n'),
+  write: (line: string) => void = writeStderrLine,
   prefix = '',
 ): Logger {
   const state = { level };

@@ -1,4 +1,4 @@
-// deadline: 90s
+// deadline: 180s
 // `meshseed create -t N` (as mktorrent's -t): N hashing threads give the torrent one thread
 // gives, and mktorrent's, byte for byte in the info dict, pieces spanning files included.
 import { test } from 'uvu';
@@ -45,6 +45,33 @@ test(
       const m2 = await run('mktorrent', ['-d', '-l', '15', '-o', join(dir.path, 'small-mk.torrent'), small]);
       assert.is(m2.code, 0, m2.stderr);
       assert.is(await infoHash(join(dir.path, 'small.torrent')), await infoHash(join(dir.path, 'small-mk.torrent')));
+    } finally {
+      dir.remove();
+    }
+  }),
+);
+
+test(
+  'create -t 2 and -t 3 on 40 MiB (worker threads hash beside the main thread): mktorrent\'s info hash',
+  deadline(80000, async () => {
+    if (!requirePrograms('mktorrent')) return;
+    const dir = tempDir();
+    try {
+      // past MIN_BYTES_FOR_WORKERS (32 MiB): the threads past the first are workers; two files, a piece across them
+      const d = join(dir.path, 'big');
+      mkdirSync(d);
+      writeFileSync(join(d, 'a'), randomBytes(8 * 1024 * 1024 + 12345));
+      writeFileSync(join(d, 'b'), randomBytes(32 * 1024 * 1024));
+      const theirs = join(dir.path, 'mktorrent.torrent');
+      const m = await run('mktorrent', ['-t', '2', '-d', '-l', '18', '-o', theirs, d]);
+      assert.is(m.code, 0, m.stderr);
+      const want = await infoHash(theirs);
+      for (const t of ['2', '3']) {
+        const out = join(dir.path, `t${t}.torrent`);
+        const r = await meshseed(['create', '-q', '-d', '-l', '18', '-t', t, '-o', out, d]);
+        assert.is(r.code, 0, r.stderr);
+        assert.is(await infoHash(out), want, `-t ${t}`);
+      }
     } finally {
       dir.remove();
     }

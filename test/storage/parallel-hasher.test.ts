@@ -1,7 +1,8 @@
 // deadline: 30s
-// `create`'s hasher (whole pieces, N at a time in libuv's pool) against the streaming one
-// (piece-hasher.ts) and against SHA-1 of the concatenated bytes: the same digests and the
-// same problems, across file boundaries, empty files, padding and damaged files.
+// `create`'s hasher (whole pieces, the main thread and N-1 worker threads) against the
+// streaming one (piece-hasher.ts) and against SHA-1 of the concatenated bytes: the same
+// digests and the same problems, across file boundaries, empty files, padding and damaged
+// files. Workers are used here whatever the size of the data (minBytesForWorkers 0).
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { createHash, randomBytes } from 'node:crypto';
@@ -9,6 +10,7 @@ import { mkdirSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { hashFiles, type StreamFile } from '../../src/storage/piece-hasher';
 import { hashFilesParallel, type DigestPiece } from '../../src/storage/parallel-hasher';
+import { HashWorker } from '../../src/storage/hash-worker';
 import { deadline, tempDir } from '../helpers';
 
 function expected(data: Buffer, pieceLength: number): string[] {
@@ -25,6 +27,7 @@ async function parallel(files: StreamFile[], pieceLength: number, lanes: number,
   const problems = await hashFilesParallel(files, {
     pieceLength,
     lanes,
+    minBytesForWorkers: 0,
     ...(digest ? { digest } : {}),
     onPiece: (i, d) => {
       assert.not.ok(seen.has(i), `piece ${i} reported once`);
@@ -202,6 +205,38 @@ test(
       assert.is(lateCalls, 0);
     } finally {
       dir.remove();
+    }
+  }),
+);
+
+test(
+  'a hash worker: SHA-1 of a shared slot, one piece per slot at a time, and pieces still waiting fail when it is closed',
+  deadline(20000, async () => {
+    const worker = new HashWorker(2, 1000);
+    try {
+      const a = randomBytes(1000);
+      const b = randomBytes(777);
+      worker.slots[0]!.set(a);
+      worker.slots[1]!.set(b);
+      const [da, db] = await Promise.all([worker.digest(0, 1000), worker.digest(1, 777)]);
+      assert.is(Buffer.from(da).toString('hex'), createHash('sha1').update(a).digest('hex'));
+      assert.is(Buffer.from(db).toString('hex'), createHash('sha1').update(b).digest('hex'));
+      const first = worker.digest(0, 10);
+      const busy = await worker.digest(0, 10).catch((e: Error) => e);
+      assert.instance(busy, Error);
+      assert.match((busy as Error).message, /being hashed/);
+      assert.is(Buffer.from(await first).toString('hex'), createHash('sha1').update(a.subarray(0, 10)).digest('hex'));
+      const waiting = worker.digest(1, 777);
+      worker.close();
+      const err = await waiting.then(
+        () => undefined,
+        (e: Error) => e,
+      );
+      // closed before it answered, or answered first: never left pending
+      if (err) assert.match(err.message, /closed/);
+      assert.match(((await worker.digest(0, 1).catch((e: Error) => e)) as Error).message, /closed/);
+    } finally {
+      worker.close();
     }
   }),
 );
