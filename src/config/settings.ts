@@ -281,11 +281,11 @@ export const SETTINGS = {
   },
   'seeder.hash_thread_rate': {
     type: 'int',
-    default: 64,
+    default: 0,
     min: 0,
     max: 100000,
     unit: 'MiB/s',
-    doc: 'A web seed read at least this fast moves piece hashing (SHA-1) to a thread of its own (machines of 2+ cores; about 9 MiB of memory while a download uses it); 0 hashes on the main thread only.',
+    doc: 'A web seed read at least this fast moves piece hashing (SHA-1) to a thread of its own (machines of 2+ cores; about 9 MiB of memory while a download uses it); 0 (the default) hashes on the main thread only.',
   },
   'seeder.upload_slots': {
     type: 'int',
