@@ -11,9 +11,9 @@
  * `added.f`, `added6` / `added6.f`; flags 0x02 seed where known, 0x10 reachable: every peer
  * given was listed with its listen port). When this node runs a DHT and H's handshake has the
  * DHT bit, a BEP 5 `port` message goes first, so H's own DHT lookups reach the mesh DHT too (a
- * stock client with no bootstrap node has an empty routing table, and a node that only pings
- * it does not always get in). Then it closes after INTRODUCTION_GRACE_MS, enough for H to
- * read the message. libtorrent 2.0 dials an introduced peer within tens of
+ * stock client with no bootstrap node starts with an empty routing table; this is a second way
+ * in beside the DHT node's own ping). Then it closes after INTRODUCTION_GRACE_MS, enough for H
+ * to read the message. libtorrent 2.0 dials an introduced peer within tens of
  * milliseconds; Transmission within its next peer-manager pulse.
  *
  * When this node's seeder has X the introducer stays out: the LPD bridge has already handed
