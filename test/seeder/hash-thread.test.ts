@@ -9,18 +9,10 @@ import { PieceBuffers } from '../../src/seeder/piece-buffers';
 import { PiecePool } from '../../src/seeder/piece-pool';
 import { ManualClock } from '../../src/util/clock';
 import { memoryLogger } from '../tracker/fixtures';
+import { waitFor } from '../helpers';
 
 const MiB = 2 ** 20;
 const sha1 = (b: Uint8Array) => createHash('sha1').update(b).digest('hex');
-
-/** Resolves when `check` holds (polled on each turn of the loop), or fails after `ms`. */
-async function until(what: string, ms: number, check: () => boolean): Promise<void> {
-  const end = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
 
 /** A worker that hashes nothing until told; it answers or fails on command. */
 function fakeWorker() {
@@ -132,7 +124,7 @@ test('piece buffers with a real hash thread: a web seed piece is hashed there, i
   const t = new HashThread({ clock: new ManualClock(), log: memoryLogger(), cores: 2 }, { fromMiBps: 1 });
   try {
     t.demand(10 * MiB);
-    await until('the thread to be online', 10_000, () => t.ready);
+    await waitFor('the thread to be online', 10_000, () => t.ready, 5);
     const data = randomBytes(3 * L - 100);
     const buffers = new PieceBuffers(L, (i) => Math.min(L, data.length - i * L), { soft: 4, hard: 8 }, pool, t);
     for (let i = 0; i < 3; i++) {
