@@ -19,7 +19,7 @@
 // and a bare `node` with the same flags is measured first as the floor.
 // Loopback only. Never part of `npm test`.
 //
-//   npm run build && node bench/router.mjs [--rounds 1] [--mirror-mib 32] [--only meshseed] [--node-flags "..."] [--variants "A; B"]
+//   npm run build && node bench/router.mjs [--rounds 1] [--mirror-mib 32] [--only meshseed] [--node-flags "..."] [--variants "A; B"] [--daemon-log FILE]
 //
 // --node-flags "..." replaces the init script's flags; --variants "A; B; ..." also runs meshseed
 // started other ways in each round, one after the other, for a side-by-side table: each is node
@@ -27,7 +27,7 @@
 // NAME=value environment variables (MALLOC_ARENA_MAX=2, UV_THREADPOOL_SIZE=2), to measure a
 // lever before choosing it.
 import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, copyFileSync, linkSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, chmodSync, copyFileSync, linkSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cpuSeconds, initScriptNodeFlags, makeTorrent, median, mib, rss, runToEnd, until, waitForTcp } from './fixtures.mjs';
@@ -40,6 +40,8 @@ const arg = (name, dflt) => {
 const ROUNDS = Number(arg('rounds', '1'));
 /** --only meshseed: skip the reference (while trying flags). */
 const ONLY = arg('only', '');
+/** --daemon-log FILE: each meshseed round's output appended there (with --variants "--trace-gc": V8's collections). */
+const DAEMON_LOG = arg('daemon-log', '');
 /** A way to start the daemon: node flags and environment variables ("--flag=1 NAME=value ..."). */
 const variant = (text) => {
   const words = text.split(/\s+/).filter(Boolean);
@@ -278,6 +280,7 @@ async function meshseedRound({ flags, env }) {
     samples.stop();
     await stop(d);
     if (source) await stop(source);
+    if (DAEMON_LOG) appendFileSync(DAEMON_LOG, `---- [${flags.join(' ')}]\n${d.out}`);
   }
   return r;
 }

@@ -43,12 +43,13 @@ import { formatBytes } from '../control/status-view.js';
  */
 export const MAX_PARTIAL_BYTES = 2 << 20;
 /**
- * The same for every download together (the pool they share, piece-pool.ts): two downloads at
- * full speed, or four sharing it, hold at most 6 MiB of partial pieces (web seeds' reads take
- * new ones below 4 MiB). Reason: four mirror downloads at loopback speed held 16 MiB of a
- * router's memory with per-download caps alone (bench/router.mjs).
+ * The same for every download together (the pool they share, piece-pool.ts): the caps of one
+ * download, so one download alone runs as fast as with no pool, and four at once hold no more
+ * partial pieces than it (4 MiB; web seeds' reads take new ones below 2 MiB). Reason: four
+ * mirror downloads at loopback speed held 16 MiB of a router's memory with per-download caps
+ * alone, 6 MiB with a pool of 6 (bench/router.mjs).
  */
-export const ALL_PARTIAL_BYTES = { soft: 2 * MAX_PARTIAL_BYTES, hard: 3 * MAX_PARTIAL_BYTES };
+export const ALL_PARTIAL_BYTES = { soft: MAX_PARTIAL_BYTES, hard: 2 * MAX_PARTIAL_BYTES };
 /** Blocks of started pieces beyond the buffered ones (web seed runs, whose buffers are taken as their bytes arrive): two full pipelines (MAX_PIPELINE). */
 const STARTED_BLOCKS = 2 * MAX_PIPELINE;
 /** Written pieces are fsync'ed (then recorded in the resume data) this often: a crash costs at most this much re-checking; one small resume write per interval. */
