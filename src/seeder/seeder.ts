@@ -19,7 +19,7 @@ import type { Settings } from '../config/settings.js';
 import type { Service } from '../daemon.js';
 import type { PeerCandidate, SeededTorrent, SeederView } from '../parts.js';
 import { FilePool } from '../storage/file-pool.js';
-import { ReadCache } from '../storage/read-cache.js';
+import { ReadCache, readCacheBytes } from '../storage/read-cache.js';
 import { PIECE_DOUBT, TorrentStorage } from '../storage/torrent-storage.js';
 import { duplicateToClose } from './duplicate-peer.js';
 import { PeerAdmission } from './peer-admission.js';
@@ -88,7 +88,7 @@ export class Seeder implements Service, SeederView {
   private readonly globalMeter = new RateMeter();
   private uploadedTotal = 0;
   private readonly pool = new FilePool();
-  private readonly cache = new ReadCache();
+  private readonly cache: ReadCache;
   private watcher: TorrentWatcher | undefined;
   private tickTimer: { cancel(): void } | undefined;
   private bandwidthTimer: { cancel(): void; at: number } | undefined;
@@ -115,6 +115,7 @@ export class Seeder implements Service, SeederView {
     this.peerId = Buffer.concat([Buffer.from(`-MS${v[0] ?? 0}${v[1] ?? 0}${v[2] ?? 0}0-`.slice(0, 8), 'latin1'), randomBytes(12)]);
     this.listener = new PeerListener({ ...deps, incoming: (s) => this.incoming(s) });
     this.global = new TokenBucket(deps.clock.now(), settings['seeder.upload_rate'] * 1024);
+    this.cache = new ReadCache(cacheBytes(settings));
     this.mirror = new Mirror(
       {
         clock: deps.clock,
@@ -226,6 +227,7 @@ export class Seeder implements Service, SeederView {
     this.settings = settings;
     const now = this.deps.clock.now();
     this.global.setRate(settings['seeder.upload_rate'] * 1024, now);
+    this.cache.resize(cacheBytes(settings));
     this.mirror.reload(settings, this.torrentsByHash.values());
     this.dials.reload(settings);
     for (const t of this.torrentsByHash.values()) {
@@ -570,3 +572,6 @@ export class Seeder implements Service, SeederView {
     };
   }
 }
+
+/** The read cache sized for the upload limit (read-cache.ts). */
+const cacheBytes = (s: Settings): number => readCacheBytes(s['seeder.upload_rate'] * 1024, s['seeder.upload_slots']);

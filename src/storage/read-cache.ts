@@ -11,6 +11,18 @@ import { BufferPool } from '../util/buffer-pool.js';
 export const CHUNK_SIZE = 256 * 1024;
 /** Reason: two chunks for each of four unchoked peers, small next to a 64 MiB heap (4 MiB measured no faster). */
 export const DEFAULT_CACHE_BYTES = 2 * 1024 * 1024;
+/** Seconds of a limited upload rate the cache holds. Reason: with the shipped 256 KiB/s, 4 s is one chunk per upload slot (1 MiB, 1 MiB less at the peaks of bench/router.mjs). */
+export const CACHE_SECONDS = 4;
+
+/**
+ * The cache's size for an upload limit (bytes/s, 0: none): unlimited, DEFAULT_CACHE_BYTES;
+ * limited, CACHE_SECONDS of the rate, at least one chunk per upload slot (each unchoked peer
+ * reads its piece in order: its chunk serves sixteen requests), at most DEFAULT_CACHE_BYTES.
+ */
+export function readCacheBytes(uploadRate: number, uploadSlots: number): number {
+  if (uploadRate <= 0) return DEFAULT_CACHE_BYTES;
+  return Math.min(DEFAULT_CACHE_BYTES, Math.max(uploadSlots * CHUNK_SIZE, uploadRate * CACHE_SECONDS));
+}
 
 export class ReadCache {
   private readonly chunks = new Map<string, Buffer>();
@@ -19,16 +31,27 @@ export class ReadCache {
   /**
    * Full-size chunk buffers evicted from the cache, reused for the next reads. Safe: a
    * reader copies out of a chunk in the same microtask run that resolved its load, and an
-   * eviction only happens when a later load completes (an I/O callback, after that run).
+   * eviction only happens when a later load completes (an I/O callback, after that run) or
+   * the bound changes (a reload: a task of its own).
    */
   readonly buffers: BufferPool;
 
-  constructor(private readonly maxBytes = DEFAULT_CACHE_BYTES) {
+  constructor(private maxBytes = DEFAULT_CACHE_BYTES) {
     this.buffers = new BufferPool(CHUNK_SIZE, Math.max(2, Math.floor(maxBytes / CHUNK_SIZE / 2)));
   }
 
   get size(): number {
     return this.bytes;
+  }
+
+  get limit(): number {
+    return this.maxBytes;
+  }
+
+  /** A new bound (the upload limit changed): least recently used chunks go until it is met. */
+  resize(maxBytes: number): void {
+    this.maxBytes = maxBytes;
+    this.evict();
   }
 
   get(owner: number, chunk: number): Buffer | undefined {
@@ -65,6 +88,10 @@ export class ReadCache {
     if (b.length > this.maxBytes) return;
     this.chunks.set(key, b);
     this.bytes += b.length;
+    this.evict();
+  }
+
+  private evict(): void {
     for (const [k, v] of this.chunks) {
       if (this.bytes <= this.maxBytes) break;
       this.chunks.delete(k);
