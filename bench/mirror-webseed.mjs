@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Mirror download from a web seed: meshseed's daemon against curl, the same bytes from the same nginx.
 //
-//   node bench/mirror-webseed.mjs [--size-mib 256] [--rounds 6] [--piece-log2 18] [--multi 0] [--cpu-prof DIR] [--daemon-log FILE] [--daemon-args "..."]
+//   node bench/mirror-webseed.mjs [--size-mib 256] [--rounds 6] [--piece-log2 18] [--multi 0] [--cpu-prof DIR] [--daemon-log FILE] [--daemon-args "..."] [--compare OTHER.js] [--compare-args "..."]
 //
 // Debian's nginx (test/helpers/nginx.ts) serves a SIZE MiB torrent's data on loopback; the
 // torrent's only source is that web seed (BEP 19 `url-list`; no tracker answers, no peer).
@@ -30,6 +30,10 @@
 // The downloaded data is compared with the served files (SHA-256) after each run, and `sync`
 // flushes the written data before the next run. The daemon fsyncs what it writes (every 2 s and
 // at the end: a piece counts once it is on disk); curl does not.
+// `--compare OTHER.js` runs a second build of the daemon (e.g. a copy of dist/meshseed.js from
+// before a change) in every round too, next to the first, in the other order each round: an A/B
+// in the same minutes, which the load drifts least between; `--compare-args` gives it other options
+// than `--daemon-args` (with `--compare dist/meshseed.js`: one build, two settings).
 // Prints every round (who went first: half the rounds each), the medians, the median of the
 // rounds' ratios meshseed / curl (target >= 0.9x) and the load average. `--cpu-prof DIR` runs the
 // daemon under `node --cpu-prof` and leaves one .cpuprofile per round in DIR; `--daemon-log FILE`
@@ -57,6 +61,10 @@ const DAEMON_LOG = logIndex >= 0 ? resolve(process.argv[logIndex + 1]) : undefin
 // extra daemon options, e.g. --daemon-args "--seeder-hash-thread-rate 0"
 const argsIndex = process.argv.indexOf('--daemon-args');
 const DAEMON_ARGS = argsIndex >= 0 ? process.argv[argsIndex + 1].split(' ').filter(Boolean) : [];
+const compareIndex = process.argv.indexOf('--compare');
+const COMPARE = compareIndex >= 0 ? resolve(process.argv[compareIndex + 1]) : undefined;
+const compareArgsIndex = process.argv.indexOf('--compare-args');
+const COMPARE_ARGS = compareArgsIndex >= 0 ? process.argv[compareArgsIndex + 1].split(' ').filter(Boolean) : DAEMON_ARGS;
 const NODE_FLAGS = process.env.MESHSEED_NODE_FLAGS !== undefined ? process.env.MESHSEED_NODE_FLAGS.split(' ').filter(Boolean) : initScriptNodeFlags(ROOT);
 const port = () => 20000 + Math.floor(Math.random() * 40000);
 
@@ -166,10 +174,10 @@ async function curlRun(round) {
   return { seconds, syncSeconds, ok, user, system };
 }
 
-async function meshseedRun(round) {
-  const base = join(work, `ms-${round}`);
-  const prof = PROF_DIR ? ['--cpu-prof', '--cpu-prof-dir', PROF_DIR, '--cpu-prof-name', `mirror-webseed-${round}.cpuprofile`] : [];
-  const daemon = await startMirrorDaemon(start, { root: ROOT, base, nodeFlags: [...NODE_FLAGS, ...prof], port: port(), extra: DAEMON_ARGS });
+async function meshseedRun(round, js, tag = 'ms', extra = DAEMON_ARGS) {
+  const base = join(work, `${tag}-${round}`);
+  const prof = PROF_DIR ? ['--cpu-prof', '--cpu-prof-dir', PROF_DIR, '--cpu-prof-name', `mirror-webseed-${tag}-${round}.cpuprofile`] : [];
+  const daemon = await startMirrorDaemon(start, { root: ROOT, base, nodeFlags: [...NODE_FLAGS, ...prof], port: port(), extra, ...(js ? { js } : {}) });
   // the torrent file dropped in the watch folder, as an operator would
   writeFileSync(join(base, 'bench.torrent.part'), torrentBytes);
   renameSync(join(base, 'bench.torrent.part'), join(base, 'torrents', 'bench.torrent'));
@@ -182,7 +190,7 @@ async function meshseedRun(round) {
   const rss = peakRssMiB(daemon.pid);
   daemon.kill('SIGTERM');
   await daemon.done;
-  if (DAEMON_LOG) writeFileSync(`${DAEMON_LOG}.${round}`, daemon.out);
+  if (DAEMON_LOG) writeFileSync(`${DAEMON_LOG}.${tag}.${round}`, daemon.out);
   const m = /download complete: .* in ([\d.]+) s from the first block.*from peers ([^,]+), from web seeds ([^;]+);/.exec(daemon.out);
   if (!m) throw new Error(`no "download complete" line:\n${daemon.out.slice(-3000)}`);
   const asked = /the first request ([\d.]+) s before the first block/.exec(daemon.out);
@@ -208,21 +216,27 @@ const flush = async () => {
 };
 const ms = [];
 const cu = [];
+const other = [];
 for (let round = 1; round <= ROUNDS; round++) {
-  // alternate who goes first, so neither always gets the warmer page cache
+  // alternate who goes first, so neither always gets the warmer page cache (the compared build: on the other side)
   let c;
+  let o;
   if (round % 2) (c = await curlRun(round)), await flush();
+  else if (COMPARE) (o = await meshseedRun(round, COMPARE, 'other', COMPARE_ARGS)), await flush();
   const m = await meshseedRun(round);
   await flush();
+  if (round % 2 && COMPARE) (o = await meshseedRun(round, COMPARE, 'other', COMPARE_ARGS)), await flush();
   const cr = c ?? (await curlRun(round));
   if (!(round % 2)) await flush();
   cu.push(cr);
   ms.push(m);
+  if (o) other.push(o);
   const cpu = (r) => `${((r.user + r.system) / GiB).toFixed(2)} CPU s/GiB (user ${(r.user / GiB).toFixed(2)}, system ${(r.system / GiB).toFixed(2)})`;
   console.log(
     `round ${round} (${round % 2 ? 'curl' : 'meshseed'} first): curl ${rate(cr).toFixed(1)} MiB/s (${rateSynced(cr).toFixed(1)} with its fdatasync), ${cpu(cr)}${cr.ok ? '' : ' (DATA DIFFERS)'}\n` +
       `         meshseed ${rate(m).toFixed(1)} MiB/s (first request to first piece ${(m.firstBlockS * 1000).toFixed(0)} ms), ${cpu(m)}, main thread ${(m.main / GiB).toFixed(2)} (user ${(m.mainUser / GiB).toFixed(2)}), other threads ${m.others.slice(0, 5).map((s) => (s / GiB).toFixed(2)).join(' ') || 'none'}, peak RSS ${m.rss.toFixed(1)} MiB (${m.split})${m.ok ? '' : ' (DATA DIFFERS)'}\n` +
-      `         ratio ${(rate(m) / rate(cr)).toFixed(2)}x (${(rate(m) / rateSynced(cr)).toFixed(2)}x against curl + fdatasync)`,
+      `         ratio ${(rate(m) / rate(cr)).toFixed(2)}x (${(rate(m) / rateSynced(cr)).toFixed(2)}x against curl + fdatasync)` +
+      (o ? `\n         compared build ${rate(o).toFixed(1)} MiB/s, ${cpu(o)}, main thread ${(o.main / GiB).toFixed(2)}, other threads ${o.others.slice(0, 5).map((s) => (s / GiB).toFixed(2)).join(' ') || 'none'}, peak RSS ${o.rss.toFixed(1)} MiB: ratio ${(rate(o) / rate(cr)).toFixed(2)}x${o.ok ? '' : ' (DATA DIFFERS)'}` : ''),
   );
 }
 const msRate = median(ms.map(rate));
@@ -235,8 +249,12 @@ console.log(`               curl + fdatasync ${cuSynced.toFixed(1)} MiB/s: ratio
 console.log(`  median of the rounds' ratios ${median(ms.map((m, i) => rate(m) / rate(cu[i]))).toFixed(2)}x (target >= 0.9x; each round's pair ran back to back, so this drifts least with the load) (${median(ms.map((m, i) => rate(m) / rateSynced(cu[i]))).toFixed(2)}x against curl + fdatasync)`);
 console.log(`  CPU per GiB  meshseed ${median(ms.map(GiBcpu)).toFixed(2)} s (main thread ${median(ms.map((m) => m.main / GiB)).toFixed(2)}), curl ${median(cu.map(GiBcpu)).toFixed(2)} s (the daemon's includes its fdatasync; curl's file is written back later, by the kernel)`);
 console.log(`  daemon peak RSS ${median(ms.map((m) => m.rss)).toFixed(1)} MiB`);
+if (COMPARE) {
+  console.log(`  compared build (${COMPARE}${COMPARE_ARGS.length ? `, options: ${COMPARE_ARGS.join(' ')}` : ''}): ${median(other.map(rate)).toFixed(1)} MiB/s, median of the rounds' ratios ${median(other.map((o, i) => rate(o) / rate(cu[i]))).toFixed(2)}x;`);
+  console.log(`               CPU per GiB ${median(other.map(GiBcpu)).toFixed(2)} s (main thread ${median(other.map((o) => o.main / GiB)).toFixed(2)}), peak RSS ${median(other.map((o) => o.rss)).toFixed(1)} MiB`);
+}
 console.log(`  load average at the end: ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')} (2 cores; curl + nginx alone keep about 1.5 busy)`);
-if (ms.some((r) => !r.ok) || cu.some((r) => !r.ok)) {
+if ([...ms, ...cu, ...other].some((r) => !r.ok)) {
   console.log('  DATA DIFFERS in some run');
   process.exitCode = 1;
 }
