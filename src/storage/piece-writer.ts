@@ -2,8 +2,7 @@
  * Writes verified pieces into a torrent's files (mirror mode). Crash safety is the point:
  *   - a file is created sparse at its full length (ftruncate: no preallocation on flash) the
  *     first time a piece touches it, its folders made as needed;
- *   - bytes go in with positional writes, one at a time per file, those waiting meanwhile
- *     joined into one `pwritev` (file-write-queue.ts); `sync` fsyncs every file written since the last
+ *   - bytes go in with positional writes; `sync` fsyncs every file written since the last
  *     sync, and only pieces written before that fsync may be recorded in the resume data
  *     (the caller asks `durable(index)`), so after a power cut the resume data never claims
  *     a piece whose bytes were not on disk;
@@ -17,14 +16,12 @@ import { constants } from 'node:fs';
 import type { FileEntry } from '../codec/metainfo.js';
 import { segmentsOf } from './piece-map.js';
 import { isInside } from './file-identity.js';
-import { FileWriteQueue } from './file-write-queue.js';
 
 /** Reason: a download writes pieces in order of arrival, a few files at a time; a router's descriptors are few. */
 export const MAX_WRITE_HANDLES = 4;
 
 export class PieceWriter {
   private readonly handles = new Map<number, Promise<FileHandle>>();
-  private readonly queues = new Map<number, FileWriteQueue>();
   /** Files written since the last sync. */
   private readonly dirty = new Set<number>();
   /** Pieces written since the last sync (not yet durable). */
@@ -78,20 +75,11 @@ export class PieceWriter {
     this.handles.set(file, h);
     for (const [f, old] of this.handles) {
       if (this.handles.size <= MAX_WRITE_HANDLES) break;
-      if (this.dirty.has(f) || this.queues.get(f)?.busy) continue; // kept until written and synced
+      if (this.dirty.has(f)) continue; // kept until synced
       this.handles.delete(f);
       void old.then((x) => x.close()).catch(() => {});
     }
     return h;
-  }
-
-  private queue(file: number): FileWriteQueue {
-    let q = this.queues.get(file);
-    if (!q) {
-      q = new FileWriteQueue(async (buffers, position) => (await (await this.handle(file)).writev(buffers, position)).bytesWritten);
-      this.queues.set(file, q);
-    }
-    return q;
   }
 
   /** Writes a whole piece at its place; the files it touches are created sparse first. Throws on I/O errors (ENOSPC…). */
@@ -102,8 +90,12 @@ export class PieceWriter {
       const part = data.subarray(at, at + s.length);
       at += s.length;
       if (this.files[s.file]!.padding) continue;
-      await this.handle(s.file);
-      await this.queue(s.file).write(s.offset, part);
+      const h = await this.handle(s.file);
+      let done = 0;
+      while (done < part.length) {
+        const { bytesWritten } = await h.write(part, done, part.length - done, s.offset + done);
+        done += bytesWritten;
+      }
       this.dirty.add(s.file);
       touched.push(s.file);
     }
