@@ -24,10 +24,11 @@ local function byte(n) return string.format("%%%02X", n) end
 function request()
   local t = math.random(0, torrents - 1)
   local ih = prefix .. byte(math.floor(t / 16777216) % 256) .. byte(math.floor(t / 65536) % 256) .. byte(math.floor(t / 256) % 256) .. byte(t % 256)
-  -- peer k of torrent t: peer id "-BENCH0-" then t and k (uint32 each, big-endian) and 4 bytes 0x70
+  -- peer k of torrent t: peer id "-BENCH0-", 4 bytes 0x70, then t and k (uint32 each, big-endian):
+  -- the bytes that differ at the end, as in a client's peer id (a prefix, then random bytes)
   local k = math.random(0, peers - 1)
-  local pid = "-BENCH0-" .. byte(math.floor(t / 16777216) % 256) .. byte(math.floor(t / 65536) % 256) .. byte(math.floor(t / 256) % 256) .. byte(t % 256) ..
-    byte(math.floor(k / 16777216) % 256) .. byte(math.floor(k / 65536) % 256) .. byte(math.floor(k / 256) % 256) .. byte(k % 256) .. string.rep("%70", 4)
+  local pid = "-BENCH0-" .. string.rep("%70", 4) .. byte(math.floor(t / 16777216) % 256) .. byte(math.floor(t / 65536) % 256) .. byte(math.floor(t / 256) % 256) .. byte(t % 256) ..
+    byte(math.floor(k / 16777216) % 256) .. byte(math.floor(k / 65536) % 256) .. byte(math.floor(k / 256) % 256) .. byte(k % 256)
   -- a leecher or a seeder, as the peer is (a peer's left does not flip from one announce to the next)
   local left = (k % 2 == 0) and "0" or "1000"
   local path = "/announce?info_hash=" .. ih .. "&peer_id=" .. pid .. "&port=" .. (1024 + (t * peers + k) % 64000) ..
