@@ -93,7 +93,9 @@ const median = (xs) => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 };
-const randomPort = () => 20000 + Math.floor(Math.random() * 40000);
+// below Linux's ephemeral ports (32768 and up): wrk's thousands of connections per second
+// (and their TIME_WAIT) take ports there, and a tracker could not listen on one of them
+const randomPort = () => 20000 + Math.floor(Math.random() * 12000);
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 function runToEnd(cmd, args, env = {}) {
