@@ -66,6 +66,8 @@ export interface StoreLimits {
 
 export interface StoreAnnounce {
   infoHash: Uint8Array;
+  /** hashKey(infoHash), when the caller made it already (the access list asks for it too). */
+  key?: string;
   peerId: Uint8Array;
   /** 4 bytes (IPv4) or 16 bytes (IPv6), network order. */
   address: Uint8Array;
@@ -253,7 +255,7 @@ export class SwarmStore {
 
   announce(nowMs: number, a: StoreAnnounce): StoreAnswer {
     if (a.infoHash.length !== INFO_HASH_SIZE) throw new RangeError('info hash must be 20 bytes');
-    const key = hashKey(a.infoHash);
+    const key = a.key ?? hashKey(a.infoHash);
     const now = SwarmStore.seconds(nowMs);
     let swarm = this.swarms.get(key);
     const v6 = a.address.length === 16;

@@ -109,6 +109,7 @@ export class TrackerCore {
   private readonly announceRequest = emptyAnnounceRequest();
   private readonly storeRequest: StoreAnnounce = {
     infoHash: this.announceRequest.infoHash,
+    key: undefined,
     peerId: this.announceRequest.peerId,
     address: new Uint8Array(4),
     port: 0,
@@ -180,7 +181,9 @@ export class TrackerCore {
     const failure = decodeAnnounceInto(params, a);
     if (failure !== undefined) return this.failure(failure, 'malformed request');
     if (!this.limiter.take(nowMs, from)) return this.failure('rate limited: announce less often', 'rate limited');
-    if (!this.deps.access.allows(hashKey(a.infoHash))) return this.failure('torrent not allowed on this tracker', 'torrent not allowed');
+    // the swarm's key, made once for the access list and the store
+    const key = hashKey(a.infoHash);
+    if (!this.deps.access.allows(key)) return this.failure('torrent not allowed on this tracker', 'torrent not allowed');
     let address = from;
     if (a.ip !== undefined && this.settings.allowIpParam) address = addressBytes(a.ip) ?? from;
     this.counters.httpAnnounces++;
@@ -188,6 +191,7 @@ export class TrackerCore {
     const noPeerId = a.noPeerId;
     const s = this.storeRequest;
     s.infoHash = a.infoHash;
+    s.key = key;
     s.peerId = a.peerId;
     s.address = address;
     s.port = a.port;
@@ -281,7 +285,8 @@ export class TrackerCore {
     if (!this.ids.check(nowMs, req.connectionId, address, port)) return void this.refuse('bad connection id');
     if (!this.limiter.take(nowMs, address)) return void this.refuse('rate limited');
     if (req.action === 'announce') {
-      if (!this.deps.access.allows(hashKey(req.infoHash))) {
+      const key = hashKey(req.infoHash);
+      if (!this.deps.access.allows(key)) {
         this.refuse('torrent not allowed');
         return encodeErrorResponse(req.transactionId, 'torrent not allowed on this tracker');
       }
@@ -293,6 +298,7 @@ export class TrackerCore {
       // An IPv6 sender gets 18-byte peers, an IPv4 sender 6-byte ones (BEP 15 fixes the size by family).
       const r = this.storeAnnounce(nowMs, {
         infoHash: req.infoHash,
+        key,
         peerId: req.peerId,
         address: peerAddress,
         port: req.port,
