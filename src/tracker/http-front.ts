@@ -284,6 +284,8 @@ export class HttpFront {
    * pool, whose 8 KiB blocks are allocated and collected) per announce.
    */
   private replyBuffer = Buffer.allocUnsafeSlow(REPLY_BUFFER_BYTES);
+  /** Views of the reply buffer by length (made on first use; announce replies come in a few lengths). */
+  private replyViews = new Map<number, Buffer>();
   /** Client addresses as the handler takes them (bytes), by Node's text: see addressOf. */
   private readonly addresses = new Map<string, Uint8Array>();
 
@@ -375,7 +377,8 @@ export class HttpFront {
     if (p.kind === 'incomplete') return this.admission.activity(socket);
     c.answered = true;
     c.buf = undefined;
-    this.admission.establish(socket);
+    // (a connection answered at once is forgotten by send; one that stays open, its reply not
+    // taken at once or made later, counts as established)
     if (p.kind === 'error') {
       this.deps.refuse(p.refusal);
       this.send(socket, { status: p.status, contentType: 'text/plain', body: Buffer.from(`${p.reason}\n`) }, false);
@@ -391,12 +394,13 @@ export class HttpFront {
     }
     // a page that reads a file (a .torrent) answers later; an announce answers at once
     const headOnly = p.method === 'HEAD';
-    if (r instanceof Promise)
+    if (r instanceof Promise) {
+      this.admission.establish(socket);
       r.then(
         (v) => !socket.destroyed && this.send(socket, v, headOnly),
         () => !socket.destroyed && this.send(socket, internalError(), headOnly),
       );
-    else this.send(socket, r, headOnly);
+    } else this.send(socket, r, headOnly);
   }
 
   /**
@@ -432,16 +436,33 @@ export class HttpFront {
     else {
       const length = responseLength(reply, headOnly);
       own = length <= this.replyBuffer.length;
-      bytes = own ? this.replyBuffer.subarray(0, writeResponse(reply, headOnly, this.replyBuffer)) : formatResponse(reply, headOnly);
+      if (own) {
+        writeResponse(reply, headOnly, this.replyBuffer);
+        bytes = this.replyView(length);
+      } else bytes = formatResponse(reply, headOnly);
     }
     socket.write(bytes);
     if (socket.writableLength === 0) {
       this.forget(socket);
       socket.destroy();
     } else {
-      if (own) this.replyBuffer = Buffer.allocUnsafeSlow(REPLY_BUFFER_BYTES);
+      if (own) {
+        this.replyBuffer = Buffer.allocUnsafeSlow(REPLY_BUFFER_BYTES);
+        this.replyViews = new Map();
+      }
+      this.admission.establish(socket);
       socket.end();
     }
+  }
+
+  /** The first `length` bytes of the reply buffer, as a Buffer made once per length (at most 64 kept). */
+  private replyView(length: number): Buffer {
+    let view = this.replyViews.get(length);
+    if (!view) {
+      if (this.replyViews.size >= 64) this.replyViews.clear();
+      this.replyViews.set(length, (view = this.replyBuffer.subarray(0, length)));
+    }
+    return view;
   }
 
   async close(): Promise<void> {

@@ -16,6 +16,7 @@ import {
   encodeScrapeResponse as encodeHttpScrape,
   QueryParams,
   type DictPeer,
+  type HttpAnnounceResponse,
 } from '../codec/tracker-http.js';
 import {
   decodeUdpRequest,
@@ -123,6 +124,17 @@ export class TrackerCore {
     proven: false,
   };
 
+  /** What a compact announce reply is encoded from (filled and read within one call). */
+  private readonly compactReply: HttpAnnounceResponse = {
+    interval: 0,
+    minInterval: 0,
+    complete: 0,
+    incomplete: 0,
+    downloaded: 0,
+    peers4: undefined,
+    peers6: undefined,
+  };
+
   constructor(
     private readonly deps: { access: AccessList; secret?: Uint8Array },
     private settings: CoreSettings,
@@ -205,15 +217,17 @@ export class TrackerCore {
     const r = this.storeAnnounce(nowMs, s);
     if (compact) {
       // (the local address is a getsockname() the first time only: Node keeps it)
-      const body = encodeHttpAnnounce({
-        interval: this.settings.interval,
-        minInterval: this.minInterval,
-        complete: r.complete,
-        incomplete: r.incomplete,
-        downloaded: r.downloaded,
-        peers4: localizeLoopbackPeers(r.peers4, 6, from, local),
-        peers6: localizeLoopbackPeers(r.peers6, 18, from, local),
-      });
+      const e = this.compactReply;
+      e.interval = this.settings.interval;
+      e.minInterval = this.minInterval;
+      e.complete = r.complete;
+      e.incomplete = r.incomplete;
+      e.downloaded = r.downloaded;
+      e.peers4 = localizeLoopbackPeers(r.peers4, 6, from, local);
+      e.peers6 = localizeLoopbackPeers(r.peers6, 18, from, local);
+      const body = encodeHttpAnnounce(e);
+      // the store's scratch views are not kept past the call
+      e.peers4 = e.peers6 = undefined;
       return { status: 200, contentType: TEXT, body };
     }
     const peers: DictPeer[] = [];
