@@ -1,7 +1,10 @@
 #!/usr/bin/env node
 // Tracker benchmark: meshseed against opentracker, in one run, on loopback.
 //
-//   node bench/tracker.mjs [--http-rounds 7] [--seconds 3] [--rounds 3] [--udp-steps 10000,20000,...] [--step-seconds 3]
+//   node bench/tracker.mjs [--http-rounds 7] [--seconds 3] [--rounds 3] [--udp-steps 10000,20000,...] [--step-seconds 3] [--daemon dist/meshseed.js]
+//
+// --daemon: the meshseed build to measure (default this tree's dist/meshseed.js): a copy of
+// an earlier build measured by the same bench, for a before/after in the same minutes.
 //
 // 1. HTTP announces/s with wrk (bench/tracker.lua: varying info hashes and peer ids; one
 //    thread, WRK_CONNECTIONS connections; a fresh TCP connection per announce, as BitTorrent
@@ -68,6 +71,7 @@ const MAX_LOSS = 0.005;
 const HTTP_TORRENTS = 1000;
 const MEM_TORRENTS = 10000;
 const MEM_PEERS = 10;
+const DAEMON = arg('daemon', join(root, 'dist', 'meshseed.js'));
 const SERVER_CPU = '1';
 const LOAD_CPU = '0';
 
@@ -136,7 +140,7 @@ function startMeshseed() {
       process.execPath,
       // the init script's node flags, as on a router
       ...initScriptNodeFlags(root),
-      join(root, 'dist', 'meshseed.js'),
+      DAEMON,
       'daemon',
       '--seeder-enabled', '0',
       '--lpd-enabled', '0',
@@ -275,6 +279,7 @@ const mib = (b) => `${(b / 1048576).toFixed(1)} MiB`;
 
 // ---- run ----
 if (!existsSync(join(root, 'dist', 'meshseed.js')) || process.argv.includes('--build')) await runToEnd(process.execPath, [join(root, 'scripts', 'build.mjs')]);
+if (!existsSync(DAEMON)) throw new Error(`no meshseed build at ${DAEMON}`);
 const load = () => loadavg().map((l) => l.toFixed(2)).join(' ');
 console.log(
   `tracker bench: HTTP ${HTTP_ROUNDS} pairs of ${SECONDS} s rounds (wrk, 1 thread, ${WRK_CONNECTIONS} connections, one announce per TCP connection), UDP ${ROUNDS} round(s) of stepped load; trackers on CPU ${SERVER_CPU}, load on CPU ${LOAD_CPU}; load average ${load()}`,
