@@ -189,8 +189,8 @@ export class SwarmStore {
     const n = Math.max(1, limits.numwantMax);
     this.scratch4 = new Uint8Array(n * 6);
     this.scratch6 = new Uint8Array(n * 18);
-    this.views4 = [EMPTY];
-    this.views6 = [EMPTY];
+    this.views4 = new Array<Uint8Array>(n + 1);
+    this.views6 = new Array<Uint8Array>(n + 1);
   }
 
   get torrents(): number {
