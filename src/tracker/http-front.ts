@@ -15,6 +15,7 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import { findHeadEnd } from '../codec/http-response.js';
 import { Admission } from '../util/admission.js';
+import { ScratchBuffer } from '../util/scratch-buffer.js';
 import { addressBytes } from './address.js';
 import type { HttpReply, RefusalClass } from './tracker-core.js';
 
@@ -283,9 +284,7 @@ export class HttpFront {
    * nothing behind, so the next reply reuses it; no buffer (and no share of Node's buffer
    * pool, whose 8 KiB blocks are allocated and collected) per announce.
    */
-  private replyBuffer = Buffer.allocUnsafeSlow(REPLY_BUFFER_BYTES);
-  /** Views of the reply buffer by length (made on first use; announce replies come in a few lengths). */
-  private replyViews = new Map<number, Buffer>();
+  private readonly replyBuffer = new ScratchBuffer(REPLY_BUFFER_BYTES);
   /** Client addresses as the handler takes them (bytes), by Node's text: see addressOf. */
   private readonly addresses = new Map<string, Uint8Array>();
 
@@ -435,10 +434,10 @@ export class HttpFront {
     if (reply.headers) bytes = formatResponse(reply, headOnly);
     else {
       const length = responseLength(reply, headOnly);
-      own = length <= this.replyBuffer.length;
+      own = length <= this.replyBuffer.size;
       if (own) {
-        writeResponse(reply, headOnly, this.replyBuffer);
-        bytes = this.replyView(length);
+        writeResponse(reply, headOnly, this.replyBuffer.bytes);
+        bytes = this.replyBuffer.view(length);
       } else bytes = formatResponse(reply, headOnly);
     }
     socket.write(bytes);
@@ -446,24 +445,12 @@ export class HttpFront {
       this.forget(socket);
       socket.destroy();
     } else {
-      if (own) {
-        this.replyBuffer = Buffer.allocUnsafeSlow(REPLY_BUFFER_BYTES);
-        this.replyViews = new Map();
-      }
+      if (own) this.replyBuffer.renew();
       this.admission.establish(socket);
       socket.end();
     }
   }
 
-  /** The first `length` bytes of the reply buffer, as a Buffer made once per length (at most 64 kept). */
-  private replyView(length: number): Buffer {
-    let view = this.replyViews.get(length);
-    if (!view) {
-      if (this.replyViews.size >= 64) this.replyViews.clear();
-      this.replyViews.set(length, (view = this.replyBuffer.subarray(0, length)));
-    }
-    return view;
-  }
 
   async close(): Promise<void> {
     if (this.checker) clearInterval(this.checker);

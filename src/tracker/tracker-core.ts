@@ -17,7 +17,10 @@ import {
   QueryParams,
   type DictPeer,
   type HttpAnnounceResponse,
+  compactAnnounceLength,
+  writeCompactAnnounce,
 } from '../codec/tracker-http.js';
+import { ScratchBuffer } from '../util/scratch-buffer.js';
 import {
   decodeUdpRequest,
   encodeAnnounceResponse as encodeUdpAnnounce,
@@ -124,6 +127,11 @@ export class TrackerCore {
     proven: false,
   };
 
+  /**
+   * Where compact announce replies are encoded: the body of such a reply is valid until the
+   * next call (the HTTP front copies it into its reply at once; copy it to keep it).
+   */
+  private readonly replyBody = new ScratchBuffer(16 * 1024);
   /** What a compact announce reply is encoded from (filled and read within one call). */
   private readonly compactReply: HttpAnnounceResponse = {
     interval: 0,
@@ -169,6 +177,8 @@ export class TrackerCore {
   /**
    * One HTTP GET: the raw request target, the sender's address (4 or 16 bytes) and the
    * address it reached us on (for peers that announced from loopback: see localizeLoopbackPeers).
+   * The body of a compact announce reply is a view of the core's scratch space, valid until
+   * the next call (the front copies it into its reply at once).
    */
   http(nowMs: number, target: Uint8Array, from: Uint8Array, local?: Uint8Array | (() => Uint8Array | undefined)): HttpReply {
     // parsed into the QueryParams the core keeps (a request is handled start to end in one call)
@@ -225,7 +235,9 @@ export class TrackerCore {
       e.downloaded = r.downloaded;
       e.peers4 = localizeLoopbackPeers(r.peers4, 6, from, local);
       e.peers6 = localizeLoopbackPeers(r.peers6, 18, from, local);
-      const body = encodeHttpAnnounce(e);
+      // written into the core's reply scratch (the front copies it into its reply at once)
+      const length = compactAnnounceLength(e);
+      const body = length <= this.replyBody.size ? this.replyBody.view(writeCompactAnnounce(e, this.replyBody.bytes)) : encodeHttpAnnounce(e);
       // the store's scratch views are not kept past the call
       e.peers4 = e.peers6 = undefined;
       return { status: 200, contentType: TEXT, body };
