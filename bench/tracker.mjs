@@ -13,9 +13,9 @@
 //    itself is the limit, the CPU per announce still compares the two trackers' work. The
 //    swarms are HTTP_TORRENTS x HTTP_PEERS peers that announce again and again (filled in the
 //    warm-up), not a new peer per announce. Each round prints the tracker's share of its core
-//    (under 100 %: it was not the limit), how long it waited for its core while another
-//    process held it (/proc schedstat: the machine's other load), and wrk's share of its core
-//    (near 100 %: wrk was the limit); a pair in which a tracker waited over 5 % of its round
+//    (under 100 %: it was not the limit), how long its main thread waited for its core while
+//    something else ran there (/proc schedstat: the machine's other load), and wrk's share
+//    of its core (near 100 %: wrk was the limit); a pair in which a tracker waited over 5 % of its round
 //    is marked disturbed and the median of the undisturbed pairs is printed beside the median
 //    of all.
 //    opentracker's reply has no `Connection: close`, so wrk sends its next request into the
@@ -43,7 +43,7 @@
 // opentracker is whitelist-only: the bench's hashes are written to its whitelist before start.
 // Never part of `npm test`.
 import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { build } from 'esbuild';
@@ -183,15 +183,13 @@ function cpuMs(pid) {
   return (Number(fields[11]) + Number(fields[12])) * 10;
 }
 
-/** Time (ms) the process's threads have waited, runnable, for a CPU another process held (/proc/PID/task/TID/schedstat). */
+/**
+ * Time (ms) the process's main thread has waited, runnable, for its CPU while something else
+ * ran there (/proc/PID/schedstat). The main thread only: Node's helper threads are pinned to
+ * the same core and wait for the main thread, which is not the machine's other load.
+ */
 function waitedMs(pid) {
-  let ns = 0;
-  for (const tid of readdirSync(`/proc/${pid}/task`)) {
-    try {
-      ns += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[1]);
-    } catch {} // a thread that ended meanwhile
-  }
-  return ns / 1e6;
+  return Number(readFileSync(`/proc/${pid}/schedstat`, 'utf8').split(' ')[1]) / 1e6;
 }
 
 /** Seconds in `times` output (`0m1.230000s`). */
