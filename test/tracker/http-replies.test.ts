@@ -6,6 +6,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { deadline, tempDir } from '../helpers';
 import { TrackerService } from '../../src/tracker/tracker-service';
+import { HttpFront } from '../../src/tracker/http-front';
 import { ManualClock } from '../../src/util/clock';
 import { SLOT_MS } from '../../src/tracker/connection-id';
 import { announceTarget, bdict, memoryLogger, peerId, rawHttp, trackerSettings } from './fixtures';
@@ -73,5 +74,44 @@ test(
     }
   }),
 );
+
+test('a reply the kernel did not take whole keeps its bytes: the next replies are put together elsewhere', () => {
+  // The pending write is what Node does when the kernel takes part of a reply (a socket send
+  // buffer full): it keeps the Buffer until the rest is sent. Over loopback a fresh socket takes
+  // a reply of the front's buffer size whole, so the case is driven through the front's send.
+  const front = new HttpFront({ handle: () => ({ status: 200, contentType: 'text/plain', body: Buffer.alloc(0) }), refuse: () => {} }, { maxConnections: 4, headTimeoutMs: 1000 });
+  type Fake = { written: Buffer[]; writableLength: number; destroyed: boolean; ended: boolean; write(b: Buffer): void; end(): void; destroy(): void };
+  const socket = (pending: number): Fake => ({
+    written: [],
+    writableLength: 0,
+    destroyed: false,
+    ended: false,
+    write(b) {
+      this.written.push(b);
+      this.writableLength = pending;
+    },
+    end() {
+      this.ended = true;
+    },
+    destroy() {
+      this.destroyed = true;
+    },
+  });
+  const send = (s: Fake, body: string) =>
+    (front as unknown as { send(s: Fake, r: object, headOnly: boolean): void }).send(s, { status: 200, contentType: 'text/plain', body: Buffer.from(body) }, false);
+  const slow = socket(10);
+  send(slow, 'first reply');
+  assert.ok(slow.ended && !slow.destroyed, 'ended gracefully, not destroyed');
+  const kept = slow.written[0]!;
+  const want = Buffer.from(kept).toString('latin1');
+  assert.ok(want.endsWith('\r\n\r\nfirst reply'));
+  for (let i = 0; i < 3; i++) {
+    const fast = socket(0);
+    send(fast, `later reply ${i}`);
+    assert.ok(fast.destroyed, 'a reply taken whole: closed at once');
+    assert.ok(fast.written[0]!.buffer !== kept.buffer, 'not in the pending reply\'s buffer');
+  }
+  assert.is(kept.toString('latin1'), want, 'the pending reply is unchanged');
+});
 
 test.run();
