@@ -46,6 +46,9 @@ const common = {
   // bittorrent-dht's tracing package, always off in the daemon: see src/dht/debug-off.ts
   alias: { debug: new URL('../src/dht/debug-off.ts', import.meta.url).pathname },
   define: { MESHSEED_VERSION: JSON.stringify(pkg.version), MESHSEED_BUNDLE: 'true' },
+  // import() as Promise.resolve().then(() => require()): stage 2 asks stage 1 through the
+  // loader's require, and a vm.Script has no loader for a real import()
+  supported: { 'dynamic-import': false },
 };
 
 const rel = (path) => relative(root, path);
