@@ -4,15 +4,16 @@
  * its default into the tag of compiled-code caches, and Node's own modules (net, dgram,
  * stream, …) come with a code cache made for the default flags: with the heap flags set, V8
  * refuses it, and every built-in module the daemon loads before its tracker listens is
- * compiled from source and then serialized again (measured with callgrind: about 68 million
- * instructions, a third of the start's cost over `node -e 0`).
+ * compiled from source and then serialized again (counted with callgrind, to the tracker's
+ * listen: about 50 million instructions, 40 % of what the start costs over `node -e 0`;
+ * bench/cold-start-instructions.mjs).
  *
  * Once the heap is sized, the loader sets the two flags back to their defaults: the heap
  * keeps its limits (its size was taken at start; a test checks that the young generation
  * stays at what the flag asked) and Node's cache is used again. The flags are set through
  * `process.binding('v8')` (no module to load; its deprecation warning is not printed: this
  * is the one use) when it is there, else `node:v8` (which loads and compiles Node's 20
- * stream modules first: 41 instead of 68 million instructions saved).
+ * stream modules first: in one count, 41 million instructions saved instead of 68).
  */
 
 /** The flags reset (their defaults are 0: V8 picks). */
