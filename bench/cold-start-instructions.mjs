@@ -10,33 +10,20 @@
 // --bundle FILE counts another build (e.g. a copy of an older dist/meshseed.js) beside it.
 // Needs valgrind; each count takes about a minute (the program runs 20 to 50 times slower).
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { initScriptNodeFlags, makeTorrent } from './fixtures.mjs';
+import { coldStartFolder, initScriptNodeFlags, numberArg } from './fixtures.mjs';
 
 const root = new URL('..', import.meta.url).pathname;
-const arg = (name, dflt) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i < 0 ? dflt : process.argv[i + 1];
-};
-const TORRENTS = Number(arg('torrents', '100'));
-const bundles = [['meshseed', join(root, 'dist', 'meshseed.js')], ...(arg('bundle') ? [['--bundle', arg('bundle')]] : [])];
+const i = process.argv.indexOf('--bundle');
+const bundles = [['meshseed', join(root, 'dist', 'meshseed.js')], ...(i > 0 ? [['--bundle', process.argv[i + 1]]] : [])];
 const flags = initScriptNodeFlags(root);
 if (spawnSync('valgrind', ['--version']).status !== 0) {
   console.error('cold-start-instructions: needs valgrind (apt-get install valgrind)');
   process.exit(2);
 }
-
-const dir = mkdtempSync(join(tmpdir(), 'meshseed-cold-ir-'));
-process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
-const torrentDir = join(dir, 'torrents');
-const dataDir = join(dir, 'data');
-mkdirSync(torrentDir);
-mkdirSync(dataDir);
-const port = 20000 + Math.floor(Math.random() * 30000);
-for (let t = 0; t < TORRENTS; t++)
-  makeTorrent({ torrentDir, dataDir, name: `file-${t}.bin`, bytes: 256 << 10, announce: `http://127.0.0.1:${port}/announce`, seed: t + 1 });
+const TORRENTS = numberArg('torrents', 100);
+const { dir, torrentDir, dataDir, port } = coldStartFolder(TORRENTS, 'meshseed-cold-ir-');
 
 // Ends the process at the listen on WATCH_PORT; node:net is patched when the program asks for it.
 const preload = join(dir, 'exit-at-listen.cjs');
