@@ -104,6 +104,11 @@ let stage2: Record<string, () => unknown> | undefined;
 function loadStage2(registry: Record<string, unknown>): Record<string, () => unknown> {
   if (stage2) return stage2;
   two = compile(unpack(MESHSEED_STAGE2), `${__filename}#stage2`, caches?.two);
+  // a cache without stage 2's part (written before stage 2 ran) is written again, whole
+  if (caches && !caches.two.length && boot.state === 'used') {
+    boot.state = 'rejected';
+    boot.problem = 'no compiled code of stage 2 in it';
+  }
   const mod = { exports: {} as Record<string, () => unknown> };
   const stage1Require = (id: string): unknown => (id.startsWith(MESHSEED_STAGE1_PREFIX) ? registry[id.slice(MESHSEED_STAGE1_PREFIX.length)] : require(id));
   (two.runInThisContext() as (...args: unknown[]) => void)(mod.exports, stage1Require, mod, __filename, __dirname);

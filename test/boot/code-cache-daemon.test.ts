@@ -9,8 +9,8 @@ import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as zlib from 'node:zlib';
 import { BUNDLE, deadline, randomPort, tempDir, waitFor } from '../helpers';
-import { nativeCrc32, unframeCodeCache } from '../../src/boot/code-cache';
-import { splitStageCaches } from '../../src/boot/stages';
+import { frameCodeCache, nativeCrc32, unframeCodeCache } from '../../src/boot/code-cache';
+import { joinStageCaches, splitStageCaches } from '../../src/boot/stages';
 
 const dir = tempDir('meshseed-code-cache-');
 const state = join(dir.path, 'state');
@@ -95,6 +95,20 @@ test(
     assert.ok('payload' in file);
     const stages = splitStageCaches((file as { payload: Uint8Array }).payload);
     assert.ok('one' in stages && stages.one.length > 0 && stages.two.length > 0, JSON.stringify(stages));
+  }),
+);
+
+test(
+  'a cache without stage 2\'s part is used for stage 1 and written again, whole',
+  deadline(30000, async () => {
+    const path = join(state, caches()[0]!);
+    const file = unframeCodeCache(readFileSync(path), nativeCrc32(zlib)) as { payload: Uint8Array };
+    const stages = splitStageCaches(file.payload) as { one: Uint8Array; two: Uint8Array };
+    writeFileSync(path, frameCodeCache(joinStageCaches(stages.one, new Uint8Array(0)), nativeCrc32(zlib)));
+    const log = await daemonUntil(/code cache: \S+ written \(/);
+    assert.match(log, /code cache: compiled from/);
+    const again = splitStageCaches((unframeCodeCache(readFileSync(path), nativeCrc32(zlib)) as { payload: Uint8Array }).payload);
+    assert.ok('two' in again && again.two.length > 0);
   }),
 );
 
