@@ -176,6 +176,7 @@ export class TorrentDownload implements DownloadEngine {
   removePeer(pd: PeerDownload): void {
     if (!this.peers.delete(pd.id)) return;
     pd.detach(this.meta.pieceCount);
+    this.picker.setSnubbed(pd.id, false);
   }
 
   // ---- web seeds ----
@@ -277,6 +278,10 @@ export class TorrentDownload implements DownloadEngine {
     if (!this.picker.started(index)) return;
     this.picker.unstart(index);
     if (!this.picker.started(index)) this.releaseBuffer(index);
+  }
+
+  peerSnubbed(peer: PeerDownload, snubbed: boolean): void {
+    this.picker.setSnubbed(peer.id, snubbed);
   }
 
   peerHas(index: number): void {
@@ -440,9 +445,11 @@ export class TorrentDownload implements DownloadEngine {
   // ---- web seed reads ----
   /** Each web seed gets runs of whole pieces (BEP 19), as many reads at once as it takes (web-seed.ts). */
   private feedWebSeeds(now: number): void {
-    // pieces peers left half done, no peer left to finish: started again, for the web seeds
+    // pieces peers left half done, no peer left to finish them but snubbed ones: started again, for the web seeds
     if (this.webSeeds.length > 0)
-      for (const index of this.picker.orphans()) {
+      for (const index of this.picker.orphans((i) => this.unsnubbedHas(i))) {
+        // a snubbed peer's one request for it is cancelled (its block would land in a web seed's piece)
+        for (const pd of this.peers.values()) for (let begin = 0; begin < this.picker.pieceSize(index); begin += BLOCK_SIZE) pd.cancel(index, begin);
         this.picker.pieceFailed(index);
         this.releaseBuffer(index);
       }
@@ -456,6 +463,12 @@ export class TorrentDownload implements DownloadEngine {
         this.readRun(w, run);
       }
     }
+  }
+
+  /** A connected peer that is not snubbed has the piece. */
+  private unsnubbedHas(index: number): boolean {
+    for (const pd of this.peers.values()) if (!pd.snubbed && (pd.session.peerHasAll || pd.session.peerHas(index))) return true;
+    return false;
   }
 
   /**

@@ -512,4 +512,59 @@ test('a peer sends part of a piece and leaves; only a web seed is left: the piec
   assert.is(pool.inUse, 0);
 });
 
+/** Pieces started and not done (for messages). */
+const startedPieces = (s: ReturnType<typeof swarm>) => [...Array(s.meta.pieceCount).keys()].filter((i) => s.engine.picker.started(i));
+
+test('a piece a peer left half done, the one other peer that has it snubbed and silent: the web seed takes the piece over (the snubbed peer\'s request is cancelled) and the download completes', async () => {
+  const pool = new PiecePool({ soft: 4 * PIECE, hard: 6 * PIECE });
+  const pieces = 12;
+  const s = swarm(pieces, [['10.0.0.1', 'silent'], ['10.0.0.2', 'silent']], pool);
+  const [leaver, silent] = s.peers as [FakeSeed, FakeSeed];
+  await s.run(1_000);
+  // the first peer sends one block of a piece, then leaves: the piece stays started, half done
+  const first = leaver.sent.find((m) => m.type === 'request') as Extract<Message, { type: 'request' | 'cancel' | 'reject' }>;
+  const at = first.index * PIECE + first.begin;
+  leaver.download!.onMessage({ type: 'piece', index: first.index, begin: first.begin, block: s.data.subarray(at, at + first.length) }, s.clock.now(), pieces);
+  s.engine.removePeer(leaver.download!);
+  s.engine.addWebSeed(instantWebSeed(s.data));
+  await s.run(SNUB_MS + 30_000);
+  assert.ok(silent.download!.snubbed, 'the silent peer is snubbed');
+  assert.ok(s.done(), `${s.written.size} of ${pieces} written; started: ${startedPieces(s)}`);
+  assert.is(Buffer.concat([...s.written.entries()].sort((a, b) => a[0] - b[0]).map((e) => e[1])).compare(s.data), 0);
+  assert.is(silent.download!.requests, 0, 'no request left with the snubbed peer');
+  assert.ok(silent.sent.some((m) => m.type === 'cancel' && m.index === first.index), 'its request for the half-done piece was cancelled');
+  assert.is(pool.inUse, 0);
+});
+
+test('endgame: a block two snubbed, silent peers were both asked for is asked of an honest peer that connects; the download completes', async () => {
+  // one piece of one block: the second silent peer asks for it in endgame
+  const clock = new ManualClock();
+  const length = 1000;
+  const data = randomBytes(length);
+  const meta = { name: 't', pieceLength: PIECE, pieceCount: 1, length, pieces: createHash('sha1').update(data).digest(), files: [{ path: ['t'], length, offset: 0 }], infoHashHex: '00'.repeat(20) } as unknown as Metainfo;
+  const { storage, written } = memoryStorage(meta);
+  let completed = false;
+  const engine = new TorrentDownload({ clock, log: createLogger('error', () => undefined), storage, bucket: new TokenBucket(0, 0), completed: () => (completed = true), paused: () => undefined, ban: () => undefined });
+  const peers = ['10.0.0.1', '10.0.0.2'].map((a) => {
+    const p = new FakeSeed(a, 'silent', undefined, data);
+    p.download = engine.addPeer(p);
+    return p;
+  });
+  const step = async () => {
+    for (const p of peers) p.answer(clock.now(), 1);
+    await new Promise((r) => setImmediate(r));
+    clock.advance(1000);
+    engine.tick(clock.now());
+  };
+  for (let t = 0; t < SNUB_MS + 5_000; t += 1000) await step();
+  assert.ok(peers.every((p) => p.download!.snubbed && p.download!.requests === 1), 'both snubbed, each asked for the one block');
+  const honest = new FakeSeed('10.0.0.3', 'honest', undefined, data);
+  honest.download = engine.addPeer(honest);
+  peers.push(honest);
+  for (let t = 0; t < 10_000 && !completed; t += 1000) await step();
+  assert.ok(completed, `the honest peer was asked for the block: ${honest.served} served`);
+  assert.ok(written.get(0)!.equals(data));
+  assert.ok(peers.slice(0, 2).every((p) => p.sent.some((m) => m.type === 'cancel')), 'the snubbed peers are told to cancel');
+});
+
 test.run();
