@@ -30,7 +30,7 @@ import { PieceBuffers } from './piece-buffers.js';
 import type { PiecePool } from './piece-pool.js';
 import { HashThreadError, type HashThread } from './hash-thread.js';
 import { PiecePicker, type Block } from './piece-picker.js';
-import { nextRunLength, type RunBuffers } from './web-seed.js';
+import { nextRunLength, WebSeedError, type RunBuffers } from './web-seed.js';
 import { formatBytes } from '../control/status-view.js';
 
 /**
@@ -55,6 +55,12 @@ const STARTED_BLOCKS = 2 * MAX_PIPELINE;
 export const SYNC_MS = 2_000;
 /** Strikes (failed pieces blamed on a peer) that ban it: one failure may be another peer's block, two is the peer. */
 export const BAN_STRIKES = 2;
+/**
+ * A web seed read that waits this long for piece memory while nothing at all moves (no byte
+ * arrives, no buffer comes back) is given up, its buffers back and its pieces to others (the
+ * seed is not backed off: the wait was ours). Reason: the web seed's own idle bound, 30 s.
+ */
+export const MEMORY_STALL_MS = 30_000;
 /** Interest is recomputed from scratch this often (a peer whose pieces we all got is told `not interested`). */
 const INTEREST_RECHECK_MS = 10_000;
 
@@ -112,6 +118,20 @@ interface WebSeedSlot {
   reads: number;
 }
 
+/** A web seed read in flight: a run of whole pieces. */
+interface RunRead {
+  w: WebSeedSlot;
+  run: number[];
+  /** Per piece of the run: all its bytes came and it went to its check. */
+  handed: boolean[];
+  /** Aborts this read alone (and follows the seed's `abort`). */
+  abort: AbortController;
+  /** Its ranges waiting for a piece buffer now. */
+  waits: number;
+  /** Started after every read with a lower one. */
+  seq: number;
+}
+
 export class TorrentDownload implements DownloadEngine {
   readonly picker: PiecePicker;
   private readonly meta: Metainfo;
@@ -125,6 +145,12 @@ export class TorrentDownload implements DownloadEngine {
   private readonly webSeeds: WebSeedSlot[] = [];
   /** Web seed reads waiting for a piece buffer (their sockets stopped reading): told when one is released. */
   private bufferWaiters: (() => void)[] = [];
+  private readonly reads = new Set<RunRead>();
+  private readSeq = 0;
+  /** Counts movement (bytes into a piece, a buffer back): the watchdog of reads waiting for memory looks for none. */
+  private moved = 0;
+  private movedSeen = 0;
+  private stillSince = 0;
   private readonly addressOf = new Map<number, string>();
   fromPeers = 0;
   fromWebSeeds = 0;
@@ -316,6 +342,7 @@ export class TorrentDownload implements DownloadEngine {
       this.wasted += length;
       return;
     }
+    this.moved++;
     if (data) this.buffers.data(index).set(data, begin);
     this.buffers.filled(index, begin, data !== undefined);
     for (const id of r.cancel) this.peers.get(id)?.cancel(index, begin);
@@ -325,6 +352,7 @@ export class TorrentDownload implements DownloadEngine {
   private releaseBuffer(index: number): void {
     if (!this.buffers.has(index)) return;
     this.buffers.release(index);
+    this.moved++;
     this.wakeBufferWaiters();
   }
 
@@ -475,15 +503,28 @@ export class TorrentDownload implements DownloadEngine {
    * The web seed reads straight into the pieces' buffers (whole pieces: no block of them is
    * anyone else's), each taken when its first bytes arrive, within the soft bounds of piece
    * memory (this download's and the shared pool's): the blocks peers were already promised
-   * keep the room up to the hard ones.
+   * keep the room up to the hard ones. A run's buffers are taken in piece order (`runBuffer`).
    */
   private readRun(w: WebSeedSlot, run: number[]): void {
+    const read: RunRead = { w, run, handed: run.map(() => false), abort: new AbortController(), waits: 0, seq: this.readSeq++ };
+    const { handed } = read;
+    const relay = () => read.abort.abort(w.abort.signal.reason);
+    w.abort.signal.addEventListener('abort', relay, { once: true });
+    this.reads.add(read);
     const bufs: RunBuffers = {
-      get: (i) => (this.buffers.has(run[i]!) || !this.buffers.full ? this.buffers.open(run[i]!) : undefined),
-      whenFree: (retry) => void this.bufferWaiters.push(retry),
-      arrived: (i, end) => this.buffers.hashTo(run[i]!, end),
+      get: (i) => this.runBuffer(read, i),
+      whenFree: (retry) => {
+        read.waits++;
+        this.bufferWaiters.push(() => {
+          read.waits--;
+          retry();
+        });
+      },
+      arrived: (i, end) => {
+        this.moved++;
+        this.buffers.hashTo(run[i]!, end);
+      },
     };
-    const handed = run.map(() => false);
     const length = run.reduce((n, index) => n + this.picker.pieceSize(index), 0);
     const started = this.deps.clock.now();
     w.reads++;
@@ -498,6 +539,8 @@ export class TorrentDownload implements DownloadEngine {
     // pieces not handed over (a failure: its own backoff says when to try it again) go back to the peers
     const giveBack = () => {
       w.reads--;
+      this.reads.delete(read);
+      w.abort.signal.removeEventListener('abort', relay);
       run.forEach((index, i) => {
         if (handed[i]) return;
         this.releaseBuffer(index);
@@ -505,7 +548,7 @@ export class TorrentDownload implements DownloadEngine {
       });
     };
     w.seed
-      .readPieces(run[0]! * this.meta.pieceLength, length, this.meta.pieceLength, bufs, onPiece, w.abort.signal)
+      .readPieces(run[0]! * this.meta.pieceLength, length, this.meta.pieceLength, bufs, onPiece, read.abort.signal)
       .then(
         () => {
           giveBack();
@@ -519,6 +562,49 @@ export class TorrentDownload implements DownloadEngine {
           this.deps.log.debug(`${this.meta.name}: web seed: ${(err as Error).message}`);
         },
       );
+  }
+
+  /**
+   * Piece i's buffer for a web seed's run, the run's buffers taken in piece order: a range
+   * that starts in a later piece (the next file's, BEP 19: one request per file) takes the
+   * earlier pieces' buffers first. Reason: a later piece holding a buffer while an earlier one
+   * waited for memory was hold and wait; with every buffer held so, nothing moved. In order,
+   * the earliest piece without all its bytes always has its buffer, so the run moves.
+   */
+  private runBuffer(read: RunRead, i: number): Buffer | undefined {
+    if (this.stopped) return undefined;
+    const { run, handed } = read;
+    for (let j = 0; j <= i; j++) {
+      const index = run[j]!;
+      if (handed[j] || this.buffers.has(index)) continue;
+      if (this.buffers.full || !this.buffers.open(index)) return undefined;
+    }
+    return this.buffers.open(run[i]!);
+  }
+
+  /**
+   * The download's watchdog for web seed reads waiting for piece memory: when nothing has moved
+   * for MEMORY_STALL_MS (no byte into a piece, no buffer back), one waiting read is given up,
+   * the newest holding a buffer (else the newest): its buffers go back and the others move.
+   * (A read can still wait on another: its next range may wait for a connection the other's
+   * range holds while that one waits for memory.) The seed is not backed off: the wait was ours.
+   */
+  private watchMemory(now: number): void {
+    let waiting: RunRead[] | undefined;
+    for (const r of this.reads) if (r.waits > 0) (waiting ??= []).push(r);
+    if (!waiting || this.moved !== this.movedSeen) {
+      this.movedSeen = this.moved;
+      this.stillSince = now;
+      return;
+    }
+    const still = now - this.stillSince;
+    if (still < MEMORY_STALL_MS) return;
+    this.stillSince = now;
+    const holding = waiting.filter((r) => r.run.some((index, i) => !r.handed[i] && this.buffers.has(index)));
+    const read = (holding.length > 0 ? holding : waiting).reduce((a, b) => (b.seq > a.seq ? b : a));
+    const why = `waited ${Math.round(still / 1000)} s for piece memory while nothing moved`;
+    this.deps.log.warn(`${this.meta.name}: web seed ${read.w.seed.status().url}: read of pieces ${read.run[0]}-${read.run[read.run.length - 1]} given up: it ${why}`);
+    read.abort.abort(new WebSeedError('unavailable', `read given up: it ${why}`));
   }
 
   // ---- timers ----
@@ -538,6 +624,7 @@ export class TorrentDownload implements DownloadEngine {
     for (const pd of this.peers.values()) pd.tick(now, this.meta.pieceCount, recheck);
     // a buffer another download gave back to the shared pool wakes no one here: waiting reads look again
     if (!this.buffers.full) this.wakeBufferWaiters();
+    this.watchMemory(now);
     this.feedWebSeeds(now);
     if (!this.syncing && this.deps.storage.unsyncedPieces > 0 && now - this.lastSync >= SYNC_MS) {
       this.syncing = true;

@@ -356,10 +356,10 @@ test('a web seed read waiting for piece memory goes on once another download fre
   slots = 0;
   assert.is(runs.length, 1);
   const run = runs[0]!;
-  // the run's second file starts inside its second piece: that piece's buffer is taken first (a download holding none always gets one)
-  assert.ok(run.get(1));
-  // its first piece finds the pool full while this download holds one: the socket waits
-  assert.is(run.get(0), undefined);
+  // the run's second file starts inside its second piece: the first piece's buffer is taken
+  // first (in piece order; a download holding none always gets one), then the second finds
+  // the pool full while this download holds one: the socket waits
+  assert.is(run.get(1), undefined);
   let retried = 0;
   run.whenFree(() => retried++);
   // the other download lets its buffers go: room again in the pool
@@ -368,7 +368,8 @@ test('a web seed read waiting for piece memory goes on once another download fre
   clock.advance(1000);
   engine.tick(clock.now());
   assert.is(retried, 1, 'the waiting read is told to look again');
-  assert.ok(run.get(0), 'and gets its buffer');
+  assert.ok(run.get(1), 'and gets its buffer');
+  assert.ok(run.get(0), "the first piece's was taken before");
   runs = [];
   engine.stop();
 });
