@@ -35,7 +35,7 @@ import { formatBytes } from '../control/status-view.js';
 
 /**
  * Bytes of piece buffers in use beyond which a web seed's read takes no new one (at least 2
- * pieces); peers' pieces reserve up to twice as many (at least one piece more), which bounds
+ * pieces), unless it holds none (`runBuffer`); peers' pieces reserve up to twice as many (at least one piece more), which bounds
  * the blocks asked of peers at once. Reason: the buffers in use are the pieces asked for and
  * arriving plus those being written; 4 MiB is 20 ms at 200 MiB/s in flight (with 2 MiB
  * bench/download.mjs ran about a third slower, one run under load), and a slower disk holds
@@ -230,7 +230,8 @@ export class TorrentDownload implements DownloadEngine {
     const has = (i: number) => peerHas(i) && (this.buffers.has(i) || !this.picker.started(i));
     // a snubbed peer starts no piece a web seed could take (web seeds take unstarted pieces only; its one request may never be answered)
     const usable = (w: WebSeedSlot) => ['ok', 'idle'].includes(w.seed.status().state);
-    const blocks = this.picker.pick(peer.id, has, max, peer.snubbed && this.webSeeds.some(usable) ? 0 : this.buffers.spare);
+    // while a web seed read waits for piece memory, peers finish their started pieces and start none: the next buffer back is the read's
+    const blocks = this.picker.pick(peer.id, has, max, (peer.snubbed && this.webSeeds.some(usable)) || this.readWaiting() ? 0 : this.buffers.spare);
     // each request is paid for (at most one block into debt): the bucket tree bounds the download rate
     let i = 0;
     for (; i < blocks.length; i++) {
@@ -503,7 +504,8 @@ export class TorrentDownload implements DownloadEngine {
    * The web seed reads straight into the pieces' buffers (whole pieces: no block of them is
    * anyone else's), each taken when its first bytes arrive, within the soft bounds of piece
    * memory (this download's and the shared pool's): the blocks peers were already promised
-   * keep the room up to the hard ones. A run's buffers are taken in piece order (`runBuffer`).
+   * keep the room up to the hard ones. A run's buffers are taken in piece order, and a read
+   * that holds none gets one within the hard bounds (`runBuffer`).
    */
   private readRun(w: WebSeedSlot, run: number[]): void {
     const read: RunRead = { w, run, handed: run.map(() => false), abort: new AbortController(), waits: 0, seq: this.readSeq++ };
@@ -570,6 +572,10 @@ export class TorrentDownload implements DownloadEngine {
    * earlier pieces' buffers first. Reason: a later piece holding a buffer while an earlier one
    * waited for memory was hold and wait; with every buffer held so, nothing moved. In order,
    * the earliest piece without all its bytes always has its buffer, so the run moves.
+   * A read holding no buffer gets one past the soft bounds, within the hard ones (its fair
+   * share: peers reserve up to the hard bounds, and a web seed limited to the soft ones got
+   * nothing for as long as fast peers kept the memory full; while it waits, peers start no
+   * piece, `pick`).
    */
   private runBuffer(read: RunRead, i: number): Buffer | undefined {
     if (this.stopped) return undefined;
@@ -577,9 +583,20 @@ export class TorrentDownload implements DownloadEngine {
     for (let j = 0; j <= i; j++) {
       const index = run[j]!;
       if (handed[j] || this.buffers.has(index)) continue;
-      if (this.buffers.full || !this.buffers.open(index)) return undefined;
+      if ((this.buffers.full && this.holdsBuffer(read)) || !this.buffers.open(index)) return undefined;
     }
     return this.buffers.open(run[i]!);
+  }
+
+  /** The read holds the buffer of a piece whose bytes are not all in. */
+  private holdsBuffer(read: RunRead): boolean {
+    return read.run.some((index, i) => !read.handed[i] && this.buffers.has(index));
+  }
+
+  /** A web seed read waits for piece memory. */
+  private readWaiting(): boolean {
+    for (const r of this.reads) if (r.waits > 0) return true;
+    return false;
   }
 
   /**
@@ -600,7 +617,7 @@ export class TorrentDownload implements DownloadEngine {
     const still = now - this.stillSince;
     if (still < MEMORY_STALL_MS) return;
     this.stillSince = now;
-    const holding = waiting.filter((r) => r.run.some((index, i) => !r.handed[i] && this.buffers.has(index)));
+    const holding = waiting.filter((r) => this.holdsBuffer(r));
     const read = (holding.length > 0 ? holding : waiting).reduce((a, b) => (b.seq > a.seq ? b : a));
     const why = `waited ${Math.round(still / 1000)} s for piece memory while nothing moved`;
     this.deps.log.warn(`${this.meta.name}: web seed ${read.w.seed.status().url}: read of pieces ${read.run[0]}-${read.run[read.run.length - 1]} given up: it ${why}`);

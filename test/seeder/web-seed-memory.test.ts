@@ -3,7 +3,8 @@
  * Web seed reads and piece memory (mirror mode): no read holds a buffer for a later piece
  * while it waits for one for an earlier piece (a real WebSeed reading a multi-file torrent
  * from a loopback HTTP server); a read waiting for memory while nothing moves is given up
- * (the download's watchdog, virtual time, a scripted web seed).
+ * (the download's watchdog); and a web seed gets its share of the memory while a fast peer
+ * keeps the pool full (virtual time, scripted peer and web seed).
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -11,10 +12,12 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createHash, randomBytes } from 'node:crypto';
 import type { Metainfo } from '../../src/codec/metainfo';
+import type { Message } from '../../src/codec/peer-wire';
 import type { TorrentStorage } from '../../src/storage/torrent-storage';
 import { ManualClock, systemClock } from '../../src/util/clock';
 import { createLogger } from '../../src/util/log';
 import { TokenBucket } from '../../src/seeder/bandwidth';
+import type { DownloadSession, PeerDownload } from '../../src/seeder/download';
 import { MEMORY_STALL_MS, TorrentDownload, type WebSeedSource } from '../../src/seeder/torrent-download';
 import { PiecePool } from '../../src/seeder/piece-pool';
 import { WebSeed, type RunBuffers } from '../../src/seeder/web-seed';
@@ -174,6 +177,74 @@ function scriptedWebSeed(data: Buffer, opts: { piecesPerRead: number; slots: num
   };
   return seed;
 }
+
+/** An honest seed on an in-memory connection that keeps our pipe full. */
+class FastPeer implements DownloadSession {
+  readonly address = '10.0.0.1';
+  readonly peerFast = true;
+  readonly peerHasAll = true;
+  readonly peerReqq = 250;
+  download: PeerDownload | undefined;
+  private queue: Message[] = [];
+  constructor(private readonly data: Buffer) {}
+  peerHas(): boolean {
+    return true;
+  }
+  sendMessage(m: Message): void {
+    this.queue.push(m);
+  }
+  sendMessages(ms: Message[]): void {
+    for (const m of ms) this.queue.push(m);
+  }
+  close(): void {}
+  /** Answers what it was sent, at most `blocks` blocks (the rest wait for the next call). */
+  answer(now: number, pieceCount: number, blocks: number): void {
+    const d = this.download!;
+    for (let m = this.queue.shift(); m; m = blocks > 0 ? this.queue.shift() : undefined) {
+      if (m.type === 'interested') d.onMessage({ type: 'unchoke' }, now, pieceCount);
+      if (m.type !== 'request') continue;
+      blocks--;
+      const at = m.index * PIECE + m.begin;
+      d.onMessage({ type: 'piece', index: m.index, begin: m.begin, block: this.data.subarray(at, at + m.length) }, now, pieceCount);
+    }
+    d.flush(now);
+  }
+}
+
+test('a web seed gets piece memory while a fast peer keeps the shared pool full; the pool never passes its hard budget', async () => {
+  const pieces = 200;
+  const data = randomBytes(pieces * PIECE);
+  const meta = torrent(data, [['f', data.length]]);
+  const pool = new PiecePool({ soft: 16 * PIECE, hard: 24 * PIECE });
+  const clock = new ManualClock();
+  const s = engineFor(meta, pool, clock);
+  const peer = new FastPeer(data);
+  peer.download = s.engine.addPeer(peer);
+  let maxInUse = 0;
+  let writtenAtFirstWebPiece: number | undefined;
+  const ws = scriptedWebSeed(data, { piecesPerRead: 4, slots: 1, onPiece: () => (writtenAtFirstWebPiece ??= s.written.size) });
+  /** 100 ms: the peer answers 32 blocks (20 MiB/s), the pieces are checked, the engine ticks. */
+  const step = async () => {
+    peer.answer(clock.now(), pieces, 32);
+    for (let k = 0; k < 4; k++) await new Promise((r) => setImmediate(r));
+    maxInUse = Math.max(maxInUse, pool.inUse);
+    clock.advance(100);
+    s.engine.tick(clock.now());
+  };
+  // the peer fills the pool first
+  for (let t = 0; t < 1_000; t += 100) await step();
+  assert.ok(pool.full, `the peer keeps the pool full: ${pool.inUse / PIECE} pieces in use, ${peer.download!.requests} requests`);
+  const writtenAtStart = s.written.size;
+  s.engine.addWebSeed(ws);
+  for (let t = 0; t < 120_000 && !s.done(); t += 100) await step();
+  assert.ok(s.done(), `${s.written.size} of ${pieces} written`);
+  assert.is(joined(s.written).compare(data), 0);
+  console.log(`the web seed began with ${writtenAtStart} pieces written; its first piece came with ${writtenAtFirstWebPiece} of ${pieces} written; from the web seed ${s.engine.fromWebSeeds / PIECE} pieces, from the peer ${s.engine.fromPeers / PIECE}; at most ${maxInUse / PIECE} pieces of memory in use`);
+  // the pieces the peer had started when the web seed began: at most the pool's hard budget
+  assert.ok(writtenAtFirstWebPiece !== undefined && writtenAtFirstWebPiece - writtenAtStart <= 24, `the web seed began with ${writtenAtStart} pieces written; its first piece came with ${writtenAtFirstWebPiece}`);
+  assert.ok(maxInUse <= 24 * PIECE, `${maxInUse / PIECE} pieces in use, over the pool's hard budget of 24`);
+  assert.is(pool.inUse, 0);
+});
 
 test(`reads waiting for piece memory while nothing moves for ${MEMORY_STALL_MS / 1000} s: one holding a buffer is given up (its buffers back, the seed not backed off) and the download completes`, async () => {
   const pieces = 4;
