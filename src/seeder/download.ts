@@ -97,6 +97,8 @@ export class PeerDownload {
   downloaded = 0;
   readonly meter = new RateMeter();
   private lastBlockAt: number;
+  /** Since when the peer chokes us (while `peerChoking`). */
+  private chokedAt: number;
   /** Availability counted in the engine (undone when we detach). */
   private counted: 'none' | 'all' | 'pieces' = 'none';
   private detached = false;
@@ -108,6 +110,7 @@ export class PeerDownload {
     now: number,
   ) {
     this.lastBlockAt = now;
+    this.chokedAt = now;
   }
 
   get requests(): number {
@@ -157,6 +160,7 @@ export class PeerDownload {
     if (this.detached) return;
     switch (m.type) {
       case 'choke':
+        if (!this.peerChoking) this.chokedAt = now;
         this.peerChoking = true;
         // BEP 6: with the fast extension a choke keeps the requests; the peer rejects them.
         if (!this.session.peerFast) this.dropAll(false);
@@ -269,6 +273,16 @@ export class PeerDownload {
     if (rate > 0) this.slowStart = false;
     const want = this.slowStart ? MIN_PIPELINE + this.blocksReceived : Math.ceil((rate * REQUEST_QUEUE_S) / BLOCK_SIZE);
     return Math.max(1, Math.min(cap, Math.max(MIN_PIPELINE, want)));
+  }
+
+  /**
+   * Whether the peer may send us blocks of `index`: it has it, is not snubbed, and does not
+   * choke us, or has for less than SNUB_MS, or allows it fast (BEP 6). A half-done piece no
+   * such peer has is left to the web seeds (torrent-download.ts).
+   */
+  mayServe(index: number, now: number): boolean {
+    if (this.snubbed || !(this.session.peerHasAll || this.session.peerHas(index))) return false;
+    return !this.peerChoking || this.allowedFast.has(index) || now - this.chokedAt < SNUB_MS;
   }
 
   /** About once a second: rate, snubbing, interest. */

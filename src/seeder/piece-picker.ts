@@ -268,7 +268,7 @@ export class PiecePicker {
   /**
    * Started pieces of which no block is asked of a requester that is not snubbed, and that
    * no one who could finish them has (`othersHave`, by default: any connected peer; its
-   * peers left mid-piece, or only snubbed ones have it): only a web seed could complete
+   * peers left mid-piece, or only snubbed or choking ones have it): only a web seed could complete
    * them, and it takes unstarted pieces.
    */
   orphans(othersHave: (index: number) => boolean = (i) => this.availabilityOf(i) > 0): number[] {

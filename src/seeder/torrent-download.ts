@@ -474,9 +474,9 @@ export class TorrentDownload implements DownloadEngine {
   // ---- web seed reads ----
   /** Each web seed gets runs of whole pieces (BEP 19), as many reads at once as it takes (web-seed.ts). */
   private feedWebSeeds(now: number): void {
-    // pieces peers left half done, no peer left to finish them but snubbed ones: started again, for the web seeds
+    // pieces peers left half done, no peer left to finish them but snubbed ones or ones that choke us: started again, for the web seeds
     if (this.webSeeds.length > 0)
-      for (const index of this.picker.orphans((i) => this.unsnubbedHas(i))) {
+      for (const index of this.picker.orphans((i) => this.mayBeServed(i, now))) {
         // a snubbed peer's one request for it is cancelled (its block would land in a web seed's piece)
         for (const pd of this.peers.values()) for (let begin = 0; begin < this.picker.pieceSize(index); begin += BLOCK_SIZE) pd.cancel(index, begin);
         this.picker.pieceFailed(index);
@@ -494,9 +494,9 @@ export class TorrentDownload implements DownloadEngine {
     }
   }
 
-  /** A connected peer that is not snubbed has the piece. */
-  private unsnubbedHas(index: number): boolean {
-    for (const pd of this.peers.values()) if (!pd.snubbed && (pd.session.peerHasAll || pd.session.peerHas(index))) return true;
+  /** A connected peer may send us the piece's blocks (PeerDownload.mayServe). */
+  private mayBeServed(index: number, now: number): boolean {
+    for (const pd of this.peers.values()) if (pd.mayServe(index, now)) return true;
     return false;
   }
 

@@ -568,4 +568,20 @@ test('endgame: a block two snubbed, silent peers were both asked for is asked of
   assert.ok(peers.slice(0, 2).every((p) => p.sent.some((m) => m.type === 'cancel')), 'the snubbed peers are told to cancel');
 });
 
+test('a piece a peer left half done, the one other peer that has it choking us for good: after SNUB_MS the web seed takes the piece over and the download completes', async () => {
+  const pieces = 12;
+  const s = swarm(pieces, [['10.0.0.1', 'silent'], ['10.0.0.2', 'choking']]);
+  const [leaver, choking] = s.peers as [FakeSeed, FakeSeed];
+  await s.run(1_000);
+  const first = leaver.sent.find((m) => m.type === 'request') as Extract<Message, { type: 'request' | 'cancel' | 'reject' }>;
+  const at = first.index * PIECE + first.begin;
+  leaver.download!.onMessage({ type: 'piece', index: first.index, begin: first.begin, block: s.data.subarray(at, at + first.length) }, s.clock.now(), pieces);
+  s.engine.removePeer(leaver.download!);
+  s.engine.addWebSeed(instantWebSeed(s.data));
+  await s.run(SNUB_MS + 30_000);
+  assert.ok(choking.download!.peerChoking && choking.download!.amInterested, 'still choked, still interested');
+  assert.ok(s.done(), `${s.written.size} of ${pieces} written; started: ${startedPieces(s)}`);
+  assert.is(Buffer.concat([...s.written.entries()].sort((a, b) => a[0] - b[0]).map((e) => e[1])).compare(s.data), 0);
+});
+
 test.run();
