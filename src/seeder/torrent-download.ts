@@ -35,7 +35,7 @@ import { formatBytes } from '../control/status-view.js';
 
 /**
  * Bytes of piece buffers in use beyond which a web seed's read takes no new one (at least 2
- * pieces), unless it holds none (`runBuffer`); peers' pieces reserve up to twice as many (at least one piece more), which bounds
+ * pieces), unless no web seed piece holds one (`runBuffer`); peers' pieces reserve up to twice as many (at least one piece more), which bounds
  * the blocks asked of peers at once. Reason: the buffers in use are the pieces asked for and
  * arriving plus those being written; 4 MiB is 20 ms at 200 MiB/s in flight (with 2 MiB
  * bench/download.mjs ran about a third slower, one run under load), and a slower disk holds
@@ -504,8 +504,8 @@ export class TorrentDownload implements DownloadEngine {
    * The web seed reads straight into the pieces' buffers (whole pieces: no block of them is
    * anyone else's), each taken when its first bytes arrive, within the soft bounds of piece
    * memory (this download's and the shared pool's): the blocks peers were already promised
-   * keep the room up to the hard ones. A run's buffers are taken in piece order, and a read
-   * that holds none gets one within the hard bounds (`runBuffer`).
+   * keep the room up to the hard ones. A run's buffers are taken in piece order, and while
+   * no web seed piece holds a buffer a read gets one within the hard bounds (`runBuffer`).
    */
   private readRun(w: WebSeedSlot, run: number[]): void {
     const read: RunRead = { w, run, handed: run.map(() => false), abort: new AbortController(), waits: 0, seq: this.readSeq++ };
@@ -572,10 +572,11 @@ export class TorrentDownload implements DownloadEngine {
    * earlier pieces' buffers first. Reason: a later piece holding a buffer while an earlier one
    * waited for memory was hold and wait; with every buffer held so, nothing moved. In order,
    * the earliest piece without all its bytes always has its buffer, so the run moves.
-   * A read holding no buffer gets one past the soft bounds, within the hard ones (its fair
-   * share: peers reserve up to the hard bounds, and a web seed limited to the soft ones got
-   * nothing for as long as fast peers kept the memory full; while it waits, peers start no
-   * piece, `pick`).
+   * While no piece of any web seed read holds a buffer (none arriving, none being checked or
+   * written), a read gets one past the soft bounds, within the hard ones: the web seeds' fair
+   * share (peers reserve up to the hard bounds, and web seeds limited to the soft ones got
+   * nothing for as long as fast peers kept the memory full; while a read waits, peers start
+   * no piece, `pick`). Otherwise the soft bounds hold, as before.
    */
   private runBuffer(read: RunRead, i: number): Buffer | undefined {
     if (this.stopped) return undefined;
@@ -583,7 +584,7 @@ export class TorrentDownload implements DownloadEngine {
     for (let j = 0; j <= i; j++) {
       const index = run[j]!;
       if (handed[j] || this.buffers.has(index)) continue;
-      if ((this.buffers.full && this.holdsBuffer(read)) || !this.buffers.open(index)) return undefined;
+      if ((this.buffers.full && this.webSeedsHoldBuffers()) || !this.buffers.open(index)) return undefined;
     }
     return this.buffers.open(run[i]!);
   }
@@ -591,6 +592,12 @@ export class TorrentDownload implements DownloadEngine {
   /** The read holds the buffer of a piece whose bytes are not all in. */
   private holdsBuffer(read: RunRead): boolean {
     return read.run.some((index, i) => !read.handed[i] && this.buffers.has(index));
+  }
+
+  /** A piece of a web seed read holds a buffer (its bytes arriving, or it is being checked or written). */
+  private webSeedsHoldBuffers(): boolean {
+    for (const r of this.reads) if (r.run.some((index) => this.buffers.has(index))) return true;
+    return false;
   }
 
   /** A web seed read waits for piece memory. */
