@@ -30,12 +30,13 @@ import { PieceBuffers } from './piece-buffers.js';
 import type { PiecePool } from './piece-pool.js';
 import { HashThreadError, type HashThread } from './hash-thread.js';
 import { PiecePicker, type Block } from './piece-picker.js';
-import { nextRunLength, WebSeedError, type RunBuffers } from './web-seed.js';
+import { nextRunLength, type RunBuffers } from './web-seed.js';
+import { RunMemory } from './run-memory.js';
 import { formatBytes } from '../control/status-view.js';
 
 /**
  * Bytes of piece buffers in use beyond which a web seed's read takes no new one (at least 2
- * pieces), unless no web seed piece holds one (`runBuffer`); peers' pieces reserve up to twice as many (at least one piece more), which bounds
+ * pieces), unless no web seed piece holds one (run-memory.ts); peers' pieces reserve up to twice as many (at least one piece more), which bounds
  * the blocks asked of peers at once. Reason: the buffers in use are the pieces asked for and
  * arriving plus those being written; 4 MiB is 20 ms at 200 MiB/s in flight (with 2 MiB
  * bench/download.mjs ran about a third slower, one run under load), and a slower disk holds
@@ -55,12 +56,6 @@ const STARTED_BLOCKS = 2 * MAX_PIPELINE;
 export const SYNC_MS = 2_000;
 /** Strikes (failed pieces blamed on a peer) that ban it: one failure may be another peer's block, two is the peer. */
 export const BAN_STRIKES = 2;
-/**
- * A web seed read that waits this long for piece memory while nothing at all moves (no byte
- * arrives, no buffer comes back) is given up, its buffers back and its pieces to others (the
- * seed is not backed off: the wait was ours). Reason: the web seed's own idle bound, 30 s.
- */
-export const MEMORY_STALL_MS = 30_000;
 /** Interest is recomputed from scratch this often (a peer whose pieces we all got is told `not interested`). */
 const INTEREST_RECHECK_MS = 10_000;
 
@@ -118,20 +113,6 @@ interface WebSeedSlot {
   reads: number;
 }
 
-/** A web seed read in flight: a run of whole pieces. */
-interface RunRead {
-  w: WebSeedSlot;
-  run: number[];
-  /** Per piece of the run: all its bytes came and it went to its check. */
-  handed: boolean[];
-  /** Aborts this read alone (and follows the seed's `abort`). */
-  abort: AbortController;
-  /** Its ranges waiting for a piece buffer now. */
-  waits: number;
-  /** Started after every read with a lower one. */
-  seq: number;
-}
-
 export class TorrentDownload implements DownloadEngine {
   readonly picker: PiecePicker;
   private readonly meta: Metainfo;
@@ -143,14 +124,8 @@ export class TorrentDownload implements DownloadEngine {
   private readonly strikes = new Map<string, number>();
   readonly banned = new Set<string>();
   private readonly webSeeds: WebSeedSlot[] = [];
-  /** Web seed reads waiting for a piece buffer (their sockets stopped reading): told when one is released. */
-  private bufferWaiters: (() => void)[] = [];
-  private readonly reads = new Set<RunRead>();
-  private readSeq = 0;
-  /** Counts movement (bytes into a piece, a buffer back): the watchdog of reads waiting for memory looks for none. */
-  private moved = 0;
-  private movedSeen = 0;
-  private stillSince = 0;
+  /** The web seed reads' piece memory: in piece order, their share, the reads waiting, the watchdog. */
+  private readonly runs: RunMemory;
   private readonly addressOf = new Map<number, string>();
   fromPeers = 0;
   fromWebSeeds = 0;
@@ -176,6 +151,7 @@ export class TorrentDownload implements DownloadEngine {
     this.picker = new PiecePicker({ pieceCount: meta.pieceCount, pieceLength: meta.pieceLength, length: meta.length, maxPartial });
     const hard = Math.max(soft + 1, Math.floor((2 * MAX_PARTIAL_BYTES) / meta.pieceLength));
     this.buffers = new PieceBuffers(meta.pieceLength, (i) => this.picker.pieceSize(i), { soft, hard }, deps.pool, deps.hasher);
+    this.runs = new RunMemory({ buffers: this.buffers, log: deps.log, name: meta.name });
     for (let i = 0; i < meta.pieceCount; i++) if (deps.storage.stateOf(i) === PIECE_VERIFIED) this.picker.pieceVerified(i);
     this.startedAt = this.lastSync = this.lastInterest = deps.clock.now();
     this.startHave = this.bytesHave();
@@ -231,7 +207,7 @@ export class TorrentDownload implements DownloadEngine {
     // a snubbed peer starts no piece a web seed could take (web seeds take unstarted pieces only; its one request may never be answered)
     const usable = (w: WebSeedSlot) => ['ok', 'idle'].includes(w.seed.status().state);
     // while a web seed read waits for piece memory, peers finish their started pieces and start none: the next buffer back is the read's
-    const blocks = this.picker.pick(peer.id, has, max, (peer.snubbed && this.webSeeds.some(usable)) || this.readWaiting() ? 0 : this.buffers.spare);
+    const blocks = this.picker.pick(peer.id, has, max, (peer.snubbed && this.webSeeds.some(usable)) || this.runs.waiting ? 0 : this.buffers.spare);
     // each request is paid for (at most one block into debt): the bucket tree bounds the download rate
     let i = 0;
     for (; i < blocks.length; i++) {
@@ -343,7 +319,7 @@ export class TorrentDownload implements DownloadEngine {
       this.wasted += length;
       return;
     }
-    this.moved++;
+    this.runs.progress();
     if (data) this.buffers.data(index).set(data, begin);
     this.buffers.filled(index, begin, data !== undefined);
     for (const id of r.cancel) this.peers.get(id)?.cancel(index, begin);
@@ -353,16 +329,7 @@ export class TorrentDownload implements DownloadEngine {
   private releaseBuffer(index: number): void {
     if (!this.buffers.has(index)) return;
     this.buffers.release(index);
-    this.moved++;
-    this.wakeBufferWaiters();
-  }
-
-  /** Web seed reads waiting for a piece buffer look again (each waits anew if there is still none). */
-  private wakeBufferWaiters(): void {
-    const waiting = this.bufferWaiters;
-    if (waiting.length === 0 || this.stopped) return;
-    this.bufferWaiters = [];
-    for (const retry of waiting) retry();
+    this.runs.released();
   }
 
   private async checkPiece(index: number): Promise<void> {
@@ -505,28 +472,11 @@ export class TorrentDownload implements DownloadEngine {
    * anyone else's), each taken when its first bytes arrive, within the soft bounds of piece
    * memory (this download's and the shared pool's): the blocks peers were already promised
    * keep the room up to the hard ones. A run's buffers are taken in piece order, and while
-   * no web seed piece holds a buffer a read gets one within the hard bounds (`runBuffer`).
+   * no web seed piece holds a buffer a read gets one within the hard bounds (run-memory.ts).
    */
   private readRun(w: WebSeedSlot, run: number[]): void {
-    const read: RunRead = { w, run, handed: run.map(() => false), abort: new AbortController(), waits: 0, seq: this.readSeq++ };
+    const read = this.runs.begin(run, () => w.seed.status().url, w.abort.signal);
     const { handed } = read;
-    const relay = () => read.abort.abort(w.abort.signal.reason);
-    w.abort.signal.addEventListener('abort', relay, { once: true });
-    this.reads.add(read);
-    const bufs: RunBuffers = {
-      get: (i) => this.runBuffer(read, i),
-      whenFree: (retry) => {
-        read.waits++;
-        this.bufferWaiters.push(() => {
-          read.waits--;
-          retry();
-        });
-      },
-      arrived: (i, end) => {
-        this.moved++;
-        this.buffers.hashTo(run[i]!, end);
-      },
-    };
     const length = run.reduce((n, index) => n + this.picker.pieceSize(index), 0);
     const started = this.deps.clock.now();
     w.reads++;
@@ -541,8 +491,7 @@ export class TorrentDownload implements DownloadEngine {
     // pieces not handed over (a failure: its own backoff says when to try it again) go back to the peers
     const giveBack = () => {
       w.reads--;
-      this.reads.delete(read);
-      w.abort.signal.removeEventListener('abort', relay);
+      this.runs.end(read);
       run.forEach((index, i) => {
         if (handed[i]) return;
         this.releaseBuffer(index);
@@ -550,7 +499,7 @@ export class TorrentDownload implements DownloadEngine {
       });
     };
     w.seed
-      .readPieces(run[0]! * this.meta.pieceLength, length, this.meta.pieceLength, bufs, onPiece, read.abort.signal)
+      .readPieces(run[0]! * this.meta.pieceLength, length, this.meta.pieceLength, read.buffers, onPiece, read.signal)
       .then(
         () => {
           giveBack();
@@ -564,71 +513,6 @@ export class TorrentDownload implements DownloadEngine {
           this.deps.log.debug(`${this.meta.name}: web seed: ${(err as Error).message}`);
         },
       );
-  }
-
-  /**
-   * Piece i's buffer for a web seed's run, the run's buffers taken in piece order: a range
-   * that starts in a later piece (the next file's, BEP 19: one request per file) takes the
-   * earlier pieces' buffers first. Reason: a later piece holding a buffer while an earlier one
-   * waited for memory was hold and wait; with every buffer held so, nothing moved. In order,
-   * the earliest piece without all its bytes always has its buffer, so the run moves.
-   * While no piece of any web seed read holds a buffer (none arriving, none being checked or
-   * written), a read gets one past the soft bounds, within the hard ones: the web seeds' fair
-   * share (peers reserve up to the hard bounds, and web seeds limited to the soft ones got
-   * nothing for as long as fast peers kept the memory full; while a read waits, peers start
-   * no piece, `pick`). Otherwise the soft bounds hold, as before.
-   */
-  private runBuffer(read: RunRead, i: number): Buffer | undefined {
-    if (this.stopped) return undefined;
-    const { run, handed } = read;
-    for (let j = 0; j <= i; j++) {
-      const index = run[j]!;
-      if (handed[j] || this.buffers.has(index)) continue;
-      if ((this.buffers.full && this.webSeedsHoldBuffers()) || !this.buffers.open(index)) return undefined;
-    }
-    return this.buffers.open(run[i]!);
-  }
-
-  /** The read holds the buffer of a piece whose bytes are not all in. */
-  private holdsBuffer(read: RunRead): boolean {
-    return read.run.some((index, i) => !read.handed[i] && this.buffers.has(index));
-  }
-
-  /** A piece of a web seed read holds a buffer (its bytes arriving, or it is being checked or written). */
-  private webSeedsHoldBuffers(): boolean {
-    for (const r of this.reads) if (r.run.some((index) => this.buffers.has(index))) return true;
-    return false;
-  }
-
-  /** A web seed read waits for piece memory. */
-  private readWaiting(): boolean {
-    for (const r of this.reads) if (r.waits > 0) return true;
-    return false;
-  }
-
-  /**
-   * The download's watchdog for web seed reads waiting for piece memory: when nothing has moved
-   * for MEMORY_STALL_MS (no byte into a piece, no buffer back), one waiting read is given up,
-   * the newest holding a buffer (else the newest): its buffers go back and the others move.
-   * (A read can still wait on another: its next range may wait for a connection the other's
-   * range holds while that one waits for memory.) The seed is not backed off: the wait was ours.
-   */
-  private watchMemory(now: number): void {
-    let waiting: RunRead[] | undefined;
-    for (const r of this.reads) if (r.waits > 0) (waiting ??= []).push(r);
-    if (!waiting || this.moved !== this.movedSeen) {
-      this.movedSeen = this.moved;
-      this.stillSince = now;
-      return;
-    }
-    const still = now - this.stillSince;
-    if (still < MEMORY_STALL_MS) return;
-    this.stillSince = now;
-    const holding = waiting.filter((r) => this.holdsBuffer(r));
-    const read = (holding.length > 0 ? holding : waiting).reduce((a, b) => (b.seq > a.seq ? b : a));
-    const why = `waited ${Math.round(still / 1000)} s for piece memory while nothing moved`;
-    this.deps.log.warn(`${this.meta.name}: web seed ${read.w.seed.status().url}: read of pieces ${read.run[0]}-${read.run[read.run.length - 1]} given up: it ${why}`);
-    read.abort.abort(new WebSeedError('unavailable', `read given up: it ${why}`));
   }
 
   // ---- timers ----
@@ -647,8 +531,8 @@ export class TorrentDownload implements DownloadEngine {
     if (recheck) this.lastInterest = now;
     for (const pd of this.peers.values()) pd.tick(now, this.meta.pieceCount, recheck);
     // a buffer another download gave back to the shared pool wakes no one here: waiting reads look again
-    if (!this.buffers.full) this.wakeBufferWaiters();
-    this.watchMemory(now);
+    if (!this.buffers.full) this.runs.wake();
+    this.runs.watch(now);
     this.feedWebSeeds(now);
     if (!this.syncing && this.deps.storage.unsyncedPieces > 0 && now - this.lastSync >= SYNC_MS) {
       this.syncing = true;
@@ -689,7 +573,7 @@ export class TorrentDownload implements DownloadEngine {
       w.abort.abort();
       w.seed.close();
     }
-    this.bufferWaiters = [];
+    this.runs.close();
     this.buffers.clear();
   }
 }
