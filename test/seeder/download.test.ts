@@ -9,7 +9,6 @@ import * as assert from 'uvu/assert';
 import { createHash, randomBytes } from 'node:crypto';
 import type { Metainfo } from '../../src/codec/metainfo';
 import type { Message } from '../../src/codec/peer-wire';
-import type { TorrentStorage } from '../../src/storage/torrent-storage';
 import { ManualClock } from '../../src/util/clock';
 import { createLogger } from '../../src/util/log';
 import { TokenBucket } from '../../src/seeder/bandwidth';
@@ -19,6 +18,7 @@ import { PiecePool } from '../../src/seeder/piece-pool';
 import { PieceBuffers } from '../../src/seeder/piece-buffers';
 import type { RunBuffers } from '../../src/seeder/web-seed';
 import type { WebSeedSource } from '../../src/seeder/torrent-download';
+import { memoryStorage } from './memory-storage';
 
 const B = 16 * 1024;
 const PIECE = 4 * B;
@@ -32,19 +32,6 @@ function torrent(pieces: number, lastShort = 1000) {
   return { meta, data };
 }
 
-/** Storage that keeps written pieces in memory. */
-function memoryStorage(meta: Metainfo) {
-  const written = new Map<number, Buffer>();
-  const storage = {
-    meta,
-    stateOf: (i: number) => (written.has(i) ? 1 : 0),
-    left: () => meta.length - [...written.values()].reduce((n, b) => n + b.length, 0),
-    writePiece: async (i: number, d: Uint8Array) => void written.set(i, Buffer.from(d)),
-    sync: async () => {},
-    unsyncedPieces: 0,
-  };
-  return { storage: storage as unknown as TorrentStorage, written };
-}
 
 type Behaviour = 'honest' | 'silent' | 'hostile' | 'choking';
 
@@ -513,6 +500,15 @@ test('a peer sends part of a piece and leaves; only a web seed is left: the piec
   assert.is(pool.inUse, 0);
 });
 
+/** The peer sends the block it was asked for first, then leaves: its piece stays started, half done. */
+function leaveHalfDone(s: ReturnType<typeof swarm>, leaver: FakeSeed): Extract<Message, { type: 'request' | 'cancel' | 'reject' }> {
+  const first = leaver.sent.find((m) => m.type === 'request') as Extract<Message, { type: 'request' | 'cancel' | 'reject' }>;
+  const at = first.index * PIECE + first.begin;
+  leaver.download!.onMessage({ type: 'piece', index: first.index, begin: first.begin, block: s.data.subarray(at, at + first.length) }, s.clock.now(), s.meta.pieceCount);
+  s.engine.removePeer(leaver.download!);
+  return first;
+}
+
 /** Pieces started and not done (for messages). */
 const startedPieces = (s: ReturnType<typeof swarm>) => [...Array(s.meta.pieceCount).keys()].filter((i) => s.engine.picker.started(i));
 
@@ -522,11 +518,7 @@ test('a piece a peer left half done, the one other peer that has it snubbed and 
   const s = swarm(pieces, [['10.0.0.1', 'silent'], ['10.0.0.2', 'silent']], pool);
   const [leaver, silent] = s.peers as [FakeSeed, FakeSeed];
   await s.run(1_000);
-  // the first peer sends one block of a piece, then leaves: the piece stays started, half done
-  const first = leaver.sent.find((m) => m.type === 'request') as Extract<Message, { type: 'request' | 'cancel' | 'reject' }>;
-  const at = first.index * PIECE + first.begin;
-  leaver.download!.onMessage({ type: 'piece', index: first.index, begin: first.begin, block: s.data.subarray(at, at + first.length) }, s.clock.now(), pieces);
-  s.engine.removePeer(leaver.download!);
+  const first = leaveHalfDone(s, leaver);
   s.engine.addWebSeed(instantWebSeed(s.data));
   await s.run(SNUB_MS + 30_000);
   assert.ok(silent.download!.snubbed, 'the silent peer is snubbed');
@@ -573,10 +565,7 @@ test('a piece a peer left half done, the one other peer that has it choking us f
   const s = swarm(pieces, [['10.0.0.1', 'silent'], ['10.0.0.2', 'choking']]);
   const [leaver, choking] = s.peers as [FakeSeed, FakeSeed];
   await s.run(1_000);
-  const first = leaver.sent.find((m) => m.type === 'request') as Extract<Message, { type: 'request' | 'cancel' | 'reject' }>;
-  const at = first.index * PIECE + first.begin;
-  leaver.download!.onMessage({ type: 'piece', index: first.index, begin: first.begin, block: s.data.subarray(at, at + first.length) }, s.clock.now(), pieces);
-  s.engine.removePeer(leaver.download!);
+  leaveHalfDone(s, leaver);
   s.engine.addWebSeed(instantWebSeed(s.data));
   await s.run(SNUB_MS + 30_000);
   assert.ok(choking.download!.peerChoking && choking.download!.amInterested, 'still choked, still interested');

@@ -13,7 +13,6 @@ import type { AddressInfo } from 'node:net';
 import { createHash, randomBytes } from 'node:crypto';
 import type { Metainfo } from '../../src/codec/metainfo';
 import type { Message } from '../../src/codec/peer-wire';
-import type { TorrentStorage } from '../../src/storage/torrent-storage';
 import { ManualClock, systemClock } from '../../src/util/clock';
 import { createLogger } from '../../src/util/log';
 import { TokenBucket } from '../../src/seeder/bandwidth';
@@ -23,6 +22,7 @@ import { MEMORY_STALL_MS } from '../../src/seeder/run-memory';
 import { PiecePool } from '../../src/seeder/piece-pool';
 import { WebSeed, type RunBuffers } from '../../src/seeder/web-seed';
 import { deadline, waitFor } from '../helpers';
+import { memoryStorage } from './memory-storage';
 
 const B = 16 * 1024;
 const PIECE = 4 * B;
@@ -38,20 +38,6 @@ function torrent(data: Buffer, files: [string, number][], pieceLength = PIECE): 
     return f;
   });
   return { name: 'dir', pieceLength, pieceCount: hashes.length, length: data.length, pieces: Buffer.concat(hashes), files: entries, singleFile: files.length === 1, urlList: [], infoHashHex: '00'.repeat(20) } as unknown as Metainfo;
-}
-
-/** Storage that keeps written pieces in memory. */
-function memoryStorage(meta: Metainfo) {
-  const written = new Map<number, Buffer>();
-  const storage = {
-    meta,
-    stateOf: (i: number) => (written.has(i) ? 1 : 0),
-    left: () => meta.length - [...written.values()].reduce((n, b) => n + b.length, 0),
-    writePiece: async (i: number, d: Uint8Array) => void written.set(i, Buffer.from(d)),
-    sync: async () => {},
-    unsyncedPieces: 0,
-  };
-  return { storage: storage as unknown as TorrentStorage, written };
 }
 
 function engineFor(meta: Metainfo, pool: PiecePool, clock = new ManualClock() as typeof systemClock) {
