@@ -205,9 +205,8 @@ export class TorrentDownload implements DownloadEngine {
     // memory first: blocks of pieces that hold a buffer, and new pieces only as many as buffers can be reserved for
     const has = (i: number) => peerHas(i) && (this.buffers.has(i) || !this.picker.started(i));
     // a snubbed peer starts no piece a web seed could take (web seeds take unstarted pieces only; its one request may never be answered)
-    const usable = (w: WebSeedSlot) => ['ok', 'idle'].includes(w.seed.status().state);
     // while a web seed read waits for piece memory, peers finish their started pieces and start none: the next buffer back is the read's
-    const blocks = this.picker.pick(peer.id, has, max, (peer.snubbed && this.webSeeds.some(usable)) || this.runs.waiting ? 0 : this.buffers.spare);
+    const blocks = this.picker.pick(peer.id, has, max, (peer.snubbed && this.webSeedUsable()) || this.runs.waiting ? 0 : this.buffers.spare);
     // each request is paid for (at most one block into debt): the bucket tree bounds the download rate
     let i = 0;
     for (; i < blocks.length; i++) {
@@ -442,7 +441,7 @@ export class TorrentDownload implements DownloadEngine {
   /** Each web seed gets runs of whole pieces (BEP 19), as many reads at once as it takes (web-seed.ts). */
   private feedWebSeeds(now: number): void {
     // pieces peers left half done, no peer left to finish them but snubbed ones or ones that choke us: started again, for the web seeds
-    if (this.webSeeds.length > 0)
+    if (this.webSeedUsable())
       for (const index of this.picker.orphans((i) => this.mayBeServed(i, now))) {
         // a snubbed peer's one request for it is cancelled (its block would land in a web seed's piece)
         for (const pd of this.peers.values()) for (let begin = 0; begin < this.picker.pieceSize(index); begin += BLOCK_SIZE) pd.cancel(index, begin);
@@ -459,6 +458,11 @@ export class TorrentDownload implements DownloadEngine {
         this.readRun(w, run);
       }
     }
+  }
+
+  /** A web seed is neither backing off nor dropped. */
+  private webSeedUsable(): boolean {
+    return this.webSeeds.some((w) => ['ok', 'idle'].includes(w.seed.status().state));
   }
 
   /** A connected peer may send us the piece's blocks (PeerDownload.mayServe). */
