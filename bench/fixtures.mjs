@@ -172,11 +172,11 @@ export function cpuSeconds(pid, readFileSync) {
  * off, with fresh `torrents`, `data` and `state` folders under `base`; resolves once it listens
  * for peers. `start` is a `processes()` starter.
  */
-export async function startMirrorDaemon(start, { root, base, nodeFlags, port, extra = [] }) {
+export async function startMirrorDaemon(start, { root, base, nodeFlags, port, extra = [], js = join(root, 'dist', 'meshseed.js') }) {
   for (const d of ['torrents', 'data', 'state']) mkdirSync(join(base, d), { recursive: true });
   const daemon = start(process.execPath, [
     ...nodeFlags,
-    join(root, 'dist', 'meshseed.js'),
+    js,
     'daemon',
     '--tracker-enabled', '0',
     '--lpd-enabled', '0',

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Mirror download from a web seed: meshseed's daemon against curl, the same bytes from the same nginx.
 //
-//   node bench/mirror-webseed.mjs [--size-mib 256] [--rounds 3] [--piece-log2 18] [--multi 0] [--cpu-prof DIR] [--daemon-log FILE] [--daemon-args "..."]
+//   node bench/mirror-webseed.mjs [--size-mib 256] [--rounds 6] [--piece-log2 18] [--multi 0] [--cpu-prof DIR] [--daemon-log FILE] [--daemon-args "..."] [--compare OTHER.js] [--compare-args "..."]
 //
 // Debian's nginx (test/helpers/nginx.ts) serves a SIZE MiB torrent's data on loopback; the
 // torrent's only source is that web seed (BEP 19 `url-list`; no tracker answers, no peer).
@@ -12,19 +12,30 @@
 //   - meshseed's daemon (dist/meshseed.js, the init script's node flags: 64 MiB heap) in mirror
 //     mode, fresh data folder, gets the .torrent dropped in its watch folder and downloads it.
 // Measured per run:
-//   - throughput: SIZE over curl's summed time_total, and over the daemon's own "download
-//     complete ... in S s from the first block" (the first block is the first web seed answer);
-//   - the daemon's CPU seconds (user + system, /proc/<pid>/stat) between its "download started"
-//     and "download complete" lines, per GiB, its main thread's part (/proc/<pid>/task/<pid>) and
-//     the busiest other threads' (libuv's pool writing and fsyncing, the hash thread, V8's);
+//   - throughput: SIZE over curl's summed time_total (its connect, request, and every body byte
+//     written into its file, i.e. the page cache), and over the daemon's time from its first
+//     web seed request to its last piece verified and written (into the page cache too): its
+//     "download complete ... in S s from the first block" line plus the "first request ... s
+//     before the first block" it gives (the first block of a web seed is its first whole piece);
+//   - CPU seconds per GiB: curl's whole process (user + system, bash's `time`); the daemon's
+//     (user + system, /proc/<pid>/stat) between its "download started" and "download complete"
+//     lines, which includes its connect, its periodic and final fsyncs and its resume writes
+//     (so it is a little over what its timed part costs), its main thread's part
+//     (/proc/<pid>/task/<pid>) and the busiest other threads' (libuv's pool writing and
+//     fsyncing, the hash thread, V8's);
 //   - the daemon's peak RSS (VmHWM).
 // The daemon's time leaves out its start (node, scan of the watch folder, statvfs, the torrent's
-// check) and the final fsync (logged apart): the start costs it no throughput once running, and
+// check), which curl has no counterpart of, and its final fsync and resume write (logged apart):
 // curl's file is not on disk either when curl exits (the "curl + fdatasync" line adds that).
 // The downloaded data is compared with the served files (SHA-256) after each run, and `sync`
 // flushes the written data before the next run. The daemon fsyncs what it writes (every 2 s and
 // at the end: a piece counts once it is on disk); curl does not.
-// Prints medians and the ratio meshseed / curl (target >= 0.9x). `--cpu-prof DIR` runs the
+// `--compare OTHER.js` runs a second build of the daemon (e.g. a copy of dist/meshseed.js from
+// before a change) in every round too, next to the first, in the other order each round: an A/B
+// in the same minutes, which the load drifts least between; `--compare-args` gives it other options
+// than `--daemon-args` (with `--compare dist/meshseed.js`: one build, two settings).
+// Prints every round (who went first: half the rounds each), the medians, the median of the
+// rounds' ratios meshseed / curl (target >= 0.9x) and the load average. `--cpu-prof DIR` runs the
 // daemon under `node --cpu-prof` and leaves one .cpuprofile per round in DIR; `--daemon-log FILE`
 // keeps the daemon's output of round N in FILE.N (MESHSEED_NODE_FLAGS replaces the node flags).
 // Needs `npm ci` (esbuild bundles the nginx helper), `npm run build`, nginx and curl. Loopback only.
@@ -40,7 +51,7 @@ import { initScriptNodeFlags, makeTorrent, median, numberArg, processes, startMi
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const SIZE_MIB = numberArg('size-mib', 256);
-const ROUNDS = numberArg('rounds', 3);
+const ROUNDS = numberArg('rounds', 6);
 const PIECE_LOG2 = numberArg('piece-log2', 18);
 const MULTI = numberArg('multi', 0);
 const profIndex = process.argv.indexOf('--cpu-prof');
@@ -50,6 +61,10 @@ const DAEMON_LOG = logIndex >= 0 ? resolve(process.argv[logIndex + 1]) : undefin
 // extra daemon options, e.g. --daemon-args "--seeder-hash-thread-rate 0"
 const argsIndex = process.argv.indexOf('--daemon-args');
 const DAEMON_ARGS = argsIndex >= 0 ? process.argv[argsIndex + 1].split(' ').filter(Boolean) : [];
+const compareIndex = process.argv.indexOf('--compare');
+const COMPARE = compareIndex >= 0 ? resolve(process.argv[compareIndex + 1]) : undefined;
+const compareArgsIndex = process.argv.indexOf('--compare-args');
+const COMPARE_ARGS = compareArgsIndex >= 0 ? process.argv[compareArgsIndex + 1].split(' ').filter(Boolean) : DAEMON_ARGS;
 const NODE_FLAGS = process.env.MESHSEED_NODE_FLAGS !== undefined ? process.env.MESHSEED_NODE_FLAGS.split(' ').filter(Boolean) : initScriptNodeFlags(ROOT);
 const port = () => 20000 + Math.floor(Math.random() * 40000);
 
@@ -159,10 +174,10 @@ async function curlRun(round) {
   return { seconds, syncSeconds, ok, user, system };
 }
 
-async function meshseedRun(round) {
-  const base = join(work, `ms-${round}`);
-  const prof = PROF_DIR ? ['--cpu-prof', '--cpu-prof-dir', PROF_DIR, '--cpu-prof-name', `mirror-webseed-${round}.cpuprofile`] : [];
-  const daemon = await startMirrorDaemon(start, { root: ROOT, base, nodeFlags: [...NODE_FLAGS, ...prof], port: port(), extra: DAEMON_ARGS });
+async function meshseedRun(round, js, tag = 'ms', extra = DAEMON_ARGS) {
+  const base = join(work, `${tag}-${round}`);
+  const prof = PROF_DIR ? ['--cpu-prof', '--cpu-prof-dir', PROF_DIR, '--cpu-prof-name', `mirror-webseed-${tag}-${round}.cpuprofile`] : [];
+  const daemon = await startMirrorDaemon(start, { root: ROOT, base, nodeFlags: [...NODE_FLAGS, ...prof], port: port(), extra, ...(js ? { js } : {}) });
   // the torrent file dropped in the watch folder, as an operator would
   writeFileSync(join(base, 'bench.torrent.part'), torrentBytes);
   renameSync(join(base, 'bench.torrent.part'), join(base, 'torrents', 'bench.torrent'));
@@ -175,14 +190,16 @@ async function meshseedRun(round) {
   const rss = peakRssMiB(daemon.pid);
   daemon.kill('SIGTERM');
   await daemon.done;
-  if (DAEMON_LOG) writeFileSync(`${DAEMON_LOG}.${round}`, daemon.out);
+  if (DAEMON_LOG) writeFileSync(`${DAEMON_LOG}.${tag}.${round}`, daemon.out);
   const m = /download complete: .* in ([\d.]+) s from the first block.*from peers ([^,]+), from web seeds ([^;]+);/.exec(daemon.out);
   if (!m) throw new Error(`no "download complete" line:\n${daemon.out.slice(-3000)}`);
+  const asked = /the first request ([\d.]+) s before the first block/.exec(daemon.out);
+  if (!asked) throw new Error(`the "download complete" line does not say when the first request went out:\n${m[0]}`);
   const ok = digest(join(base, 'data')) === want;
   rmSync(base, { recursive: true, force: true });
   const user = cpu1.user - cpu0.user;
   const system = cpu1.system - cpu0.system;
-  return { seconds: Number(m[1]), cpu: user + system, user, system, main: cpu1.main - cpu0.main, mainUser: cpu1.mainUser - cpu0.mainUser, others, rss, ok, split: `peers ${m[2]}, web seeds ${m[3]}` };
+  return { seconds: Number(m[1]) + Number(asked[1]), firstBlockS: Number(asked[1]), cpu: user + system, user, system, main: cpu1.main - cpu0.main, mainUser: cpu1.mainUser - cpu0.mainUser, others, rss, ok, split: `peers ${m[2]}, web seeds ${m[3]}` };
 }
 
 const GiB = SIZE_MIB / 1024;
@@ -190,7 +207,8 @@ const rate = (r) => SIZE_MIB / r.seconds;
 const rateSynced = (r) => SIZE_MIB / (r.seconds + r.syncSeconds);
 console.log(
   `mirror from a web seed: ${SIZE_MIB} MiB ${files ? `in ${files.length} files` : 'single file'}, ${2 ** (PIECE_LOG2 - 10)} KiB pieces, nginx on loopback, ${ROUNDS} rounds; daemon flags: ${NODE_FLAGS.join(' ')}${DAEMON_ARGS.length ? `, options: ${DAEMON_ARGS.join(' ')}` : ''}\n` +
-    `meshseed's time: from its first web seed answer to its last piece verified and written (not its start, nor the final fsync); curl's: its time_total`,
+    `meshseed's time: from its first web seed request to its last piece verified and written (not its start nor its torrent's load and check, nor the final fsync); curl's: its time_total (connect to close); neither counts the writeback to disk\n` +
+    `CPU: curl's whole process; the daemon's from its "download started" to its "download complete" line (connect, fsyncs and resume writes included)`,
 );
 // each run's written data is flushed before the next one starts, so neither pays for the other's writeback
 const flush = async () => {
@@ -198,21 +216,27 @@ const flush = async () => {
 };
 const ms = [];
 const cu = [];
+const other = [];
 for (let round = 1; round <= ROUNDS; round++) {
-  // alternate who goes first, so neither always gets the warmer page cache
+  // alternate who goes first, so neither always gets the warmer page cache (the compared build: on the other side)
   let c;
+  let o;
   if (round % 2) (c = await curlRun(round)), await flush();
+  else if (COMPARE) (o = await meshseedRun(round, COMPARE, 'other', COMPARE_ARGS)), await flush();
   const m = await meshseedRun(round);
   await flush();
+  if (round % 2 && COMPARE) (o = await meshseedRun(round, COMPARE, 'other', COMPARE_ARGS)), await flush();
   const cr = c ?? (await curlRun(round));
   if (!(round % 2)) await flush();
   cu.push(cr);
   ms.push(m);
+  if (o) other.push(o);
   const cpu = (r) => `${((r.user + r.system) / GiB).toFixed(2)} CPU s/GiB (user ${(r.user / GiB).toFixed(2)}, system ${(r.system / GiB).toFixed(2)})`;
   console.log(
-    `round ${round}: curl ${rate(cr).toFixed(1)} MiB/s (${rateSynced(cr).toFixed(1)} with its fdatasync), ${cpu(cr)}${cr.ok ? '' : ' (DATA DIFFERS)'}\n` +
-      `         meshseed ${rate(m).toFixed(1)} MiB/s, ${cpu(m)}, main thread ${(m.main / GiB).toFixed(2)} (user ${(m.mainUser / GiB).toFixed(2)}), other threads ${m.others.slice(0, 5).map((s) => (s / GiB).toFixed(2)).join(' ') || 'none'}, peak RSS ${m.rss.toFixed(1)} MiB (${m.split})${m.ok ? '' : ' (DATA DIFFERS)'}\n` +
-      `         ratio ${(rate(m) / rate(cr)).toFixed(2)}x (${(rate(m) / rateSynced(cr)).toFixed(2)}x against curl + fdatasync)`,
+    `round ${round} (${round % 2 ? 'curl' : 'meshseed'} first): curl ${rate(cr).toFixed(1)} MiB/s (${rateSynced(cr).toFixed(1)} with its fdatasync), ${cpu(cr)}${cr.ok ? '' : ' (DATA DIFFERS)'}\n` +
+      `         meshseed ${rate(m).toFixed(1)} MiB/s (first request to first piece ${(m.firstBlockS * 1000).toFixed(0)} ms), ${cpu(m)}, main thread ${(m.main / GiB).toFixed(2)} (user ${(m.mainUser / GiB).toFixed(2)}), other threads ${m.others.slice(0, 5).map((s) => (s / GiB).toFixed(2)).join(' ') || 'none'}, peak RSS ${m.rss.toFixed(1)} MiB (${m.split})${m.ok ? '' : ' (DATA DIFFERS)'}\n` +
+      `         ratio ${(rate(m) / rate(cr)).toFixed(2)}x (${(rate(m) / rateSynced(cr)).toFixed(2)}x against curl + fdatasync)` +
+      (o ? `\n         compared build ${rate(o).toFixed(1)} MiB/s, ${cpu(o)}, main thread ${(o.main / GiB).toFixed(2)}, other threads ${o.others.slice(0, 5).map((s) => (s / GiB).toFixed(2)).join(' ') || 'none'}, peak RSS ${o.rss.toFixed(1)} MiB: ratio ${(rate(o) / rate(cr)).toFixed(2)}x${o.ok ? '' : ' (DATA DIFFERS)'}` : ''),
   );
 }
 const msRate = median(ms.map(rate));
@@ -220,12 +244,17 @@ const cuRate = median(cu.map(rate));
 const cuSynced = median(cu.map(rateSynced));
 const GiBcpu = (r) => (r.user + r.system) / GiB;
 console.log(`\nmedians of ${ROUNDS}:`);
-console.log(`  throughput   meshseed ${msRate.toFixed(1)} MiB/s, curl ${cuRate.toFixed(1)} MiB/s: ratio ${(msRate / cuRate).toFixed(2)}x (target >= 0.9x)`);
+console.log(`  throughput   meshseed ${msRate.toFixed(1)} MiB/s, curl ${cuRate.toFixed(1)} MiB/s: ratio ${(msRate / cuRate).toFixed(2)}x`);
 console.log(`               curl + fdatasync ${cuSynced.toFixed(1)} MiB/s: ratio ${(msRate / cuSynced).toFixed(2)}x (both until the data is on disk)`);
-console.log(`  median of the rounds' ratios ${median(ms.map((m, i) => rate(m) / rate(cu[i]))).toFixed(2)}x (${median(ms.map((m, i) => rate(m) / rateSynced(cu[i]))).toFixed(2)}x against curl + fdatasync)`);
+console.log(`  median of the rounds' ratios ${median(ms.map((m, i) => rate(m) / rate(cu[i]))).toFixed(2)}x (target >= 0.9x; each round's pair ran back to back, so this drifts least with the load) (${median(ms.map((m, i) => rate(m) / rateSynced(cu[i]))).toFixed(2)}x against curl + fdatasync)`);
 console.log(`  CPU per GiB  meshseed ${median(ms.map(GiBcpu)).toFixed(2)} s (main thread ${median(ms.map((m) => m.main / GiB)).toFixed(2)}), curl ${median(cu.map(GiBcpu)).toFixed(2)} s (the daemon's includes its fdatasync; curl's file is written back later, by the kernel)`);
 console.log(`  daemon peak RSS ${median(ms.map((m) => m.rss)).toFixed(1)} MiB`);
-if (ms.some((r) => !r.ok) || cu.some((r) => !r.ok)) {
+if (COMPARE) {
+  console.log(`  compared build (${COMPARE}${COMPARE_ARGS.length ? `, options: ${COMPARE_ARGS.join(' ')}` : ''}): ${median(other.map(rate)).toFixed(1)} MiB/s, median of the rounds' ratios ${median(other.map((o, i) => rate(o) / rate(cu[i]))).toFixed(2)}x;`);
+  console.log(`               CPU per GiB ${median(other.map(GiBcpu)).toFixed(2)} s (main thread ${median(other.map((o) => o.main / GiB)).toFixed(2)}), peak RSS ${median(other.map((o) => o.rss)).toFixed(1)} MiB`);
+}
+console.log(`  load average at the end: ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')} (2 cores; curl + nginx alone keep about 1.5 busy)`);
+if ([...ms, ...cu, ...other].some((r) => !r.ok)) {
   console.log('  DATA DIFFERS in some run');
   process.exitCode = 1;
 }

@@ -135,6 +135,8 @@ export class TorrentDownload implements DownloadEngine {
   private readonly startedAt: number;
   /** When the first block arrived (the average rate is counted from there). */
   private firstBlockAt: number | undefined;
+  /** When the first block was asked for (of a peer or a web seed): the log line says how long before the first block. */
+  private firstRequestAt: number | undefined;
   private readonly startHave: number;
   private lastSync: number;
   private lastInterest: number;
@@ -215,7 +217,9 @@ export class TorrentDownload implements DownloadEngine {
     }
     for (const b of blocks.slice(i)) this.picker.dropped(peer.id, b.index, b.begin);
     if (i < blocks.length) this.waitBandwidth(bucket.waitMs(now));
-    return this.reserve(peer, blocks, i);
+    const sent = this.reserve(peer, blocks, i);
+    if (sent.length > 0) this.firstRequestAt ??= now;
+    return sent;
   }
 
   /**
@@ -431,8 +435,9 @@ export class TorrentDownload implements DownloadEngine {
     const now = this.deps.clock.now();
     const seconds = Math.max(0.001, (written - (this.firstBlockAt ?? this.startedAt)) / 1000);
     const bytes = this.bytesHave() - this.startHave;
+    const asked = this.firstBlockAt !== undefined && this.firstRequestAt !== undefined ? `the first request ${((this.firstBlockAt - this.firstRequestAt) / 1000).toFixed(3)} s before the first block; ` : '';
     this.deps.log.info(
-      `${this.meta.name}: download complete: ${formatBytes(bytes)} in ${seconds.toFixed(2)} s from the first block to the last piece written (average ${formatBytes(bytes / seconds)}/s; from peers ${formatBytes(this.fromPeers)}, from web seeds ${formatBytes(this.fromWebSeeds)}; ${formatBytes(this.wasted)} of it not used: duplicates, refused, failed; then ${((now - written) / 1000).toFixed(2)} s to fsync; ${((now - this.startedAt) / 1000).toFixed(1)} s since it started)`,
+      `${this.meta.name}: download complete: ${formatBytes(bytes)} in ${seconds.toFixed(2)} s from the first block to the last piece written (average ${formatBytes(bytes / seconds)}/s; from peers ${formatBytes(this.fromPeers)}, from web seeds ${formatBytes(this.fromWebSeeds)}; ${formatBytes(this.wasted)} of it not used: duplicates, refused, failed; then ${((now - written) / 1000).toFixed(2)} s to fsync; ${asked}${((now - this.startedAt) / 1000).toFixed(1)} s since it started)`,
     );
     this.deps.completed();
   }
@@ -483,6 +488,7 @@ export class TorrentDownload implements DownloadEngine {
     const { handed } = read;
     const length = run.reduce((n, index) => n + this.picker.pieceSize(index), 0);
     const started = this.deps.clock.now();
+    this.firstRequestAt ??= started;
     w.reads++;
     const onPiece = (i: number) => {
       if (this.stopped) return;
