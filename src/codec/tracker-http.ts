@@ -260,6 +260,13 @@ function writeDecimal(out: Uint8Array, at: number, n: number, length: number): n
 
 /** The compact reply written byte by byte into one buffer: no string per number, no array. */
 function encodeCompactAnnounce(r: HttpAnnounceResponse): Uint8Array {
+  const out = Buffer.allocUnsafe(compactAnnounceLength(r));
+  writeCompactAnnounce(r, out);
+  return out;
+}
+
+/** Bytes of the compact reply to `r` (no dictionary peers): see writeCompactAnnounce. */
+export function compactAnnounceLength(r: HttpAnnounceResponse): number {
   const peers4 = r.peers4 ?? EMPTY;
   const peers6 = r.peers6 && r.peers6.length > 0 ? r.peers6 : undefined;
   let size = 2 + peers4.length;
@@ -269,9 +276,17 @@ function encodeCompactAnnounce(r: HttpAnnounceResponse): Uint8Array {
   size += K_INTERVAL.length + decimalLength(r.interval);
   size += K_MIN_INTERVAL.length + decimalLength(r.minInterval);
   size += K_PEERS.length + decimalLength(peers4.length);
-  const peers6Length = peers6 ? decimalLength(peers6.length) : 0;
-  if (peers6) size += K_PEERS6.length + peers6Length + 1 + peers6.length;
-  const out = Buffer.allocUnsafe(size);
+  if (peers6) size += K_PEERS6.length + decimalLength(peers6.length) + 1 + peers6.length;
+  return size;
+}
+
+/**
+ * The compact reply to `r` (no dictionary peers) written into `out`, which has at least
+ * compactAnnounceLength(r) bytes; the bytes encodeAnnounceResponse gives. Returns the length.
+ */
+export function writeCompactAnnounce(r: HttpAnnounceResponse, out: Uint8Array): number {
+  const peers4 = r.peers4 ?? EMPTY;
+  const peers6 = r.peers6 && r.peers6.length > 0 ? r.peers6 : undefined;
   let at = keyAndNumber(out, 0, K_COMPLETE, r.complete);
   at = keyAndNumber(out, at, K_DOWNLOADED, r.downloaded);
   at = keyAndNumber(out, at, K_INCOMPLETE, r.incomplete);
@@ -283,13 +298,13 @@ function encodeCompactAnnounce(r: HttpAnnounceResponse): Uint8Array {
   at += peers4.length;
   if (peers6) {
     out.set(K_PEERS6, at);
-    at = writeDecimal(out, at + K_PEERS6.length, peers6.length, peers6Length);
+    at = writeDecimal(out, at + K_PEERS6.length, peers6.length, decimalLength(peers6.length));
     out[at++] = CH_COLON;
     out.set(peers6, at);
     at += peers6.length;
   }
   out[at] = CH_E;
-  return out;
+  return at + 1;
 }
 
 /** Writes a key's bytes (what comes before its value) and the number after them; returns the offset after. */

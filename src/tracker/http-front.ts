@@ -15,6 +15,7 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import { findHeadEnd } from '../codec/http-response.js';
 import { Admission } from '../util/admission.js';
+import { ScratchBuffer } from '../util/scratch-buffer.js';
 import { addressBytes } from './address.js';
 import type { HttpReply, RefusalClass } from './tracker-core.js';
 
@@ -104,19 +105,35 @@ function digitCount(n: number): number {
  */
 export function formatResponse(reply: FrontReply, headOnly = false): Buffer {
   if (reply.headers) return formatWithHeaders(reply, headOnly);
+  const out = Buffer.allocUnsafe(responseLength(reply, headOnly));
+  writeResponse(reply, headOnly, out);
+  return out;
+}
+
+/** Bytes of a reply without headers of its own (see writeResponse). */
+export function responseLength(reply: HttpReply, headOnly: boolean): number {
+  const length = reply.body.length;
+  return statusLine(reply.status, reply.contentType).length + CONTENT_LENGTH.length + digitCount(length) + HEAD_TAIL.length + (headOnly ? 0 : length);
+}
+
+/**
+ * Writes a reply without headers of its own into `out` (at least responseLength bytes) from
+ * cached bytes; returns the length written.
+ */
+export function writeResponse(reply: HttpReply, headOnly: boolean, out: Uint8Array): number {
   const line = statusLine(reply.status, reply.contentType);
   const length = reply.body.length;
   const digits = digitCount(length);
   const headLength = line.length + CONTENT_LENGTH.length + digits + HEAD_TAIL.length;
-  const out = Buffer.allocUnsafe(headLength + (headOnly ? 0 : length));
   out.set(line, 0);
   let at = line.length;
   out.set(CONTENT_LENGTH, at);
   at += CONTENT_LENGTH.length + digits;
   for (let n = length, i = at - 1; i >= at - digits; i--, n = Math.floor(n / 10)) out[i] = 0x30 + (n % 10);
   out.set(HEAD_TAIL, at);
-  if (!headOnly) out.set(reply.body, headLength);
-  return out;
+  if (headOnly) return headLength;
+  out.set(reply.body, headLength);
+  return headLength + length;
 }
 
 function formatWithHeaders(reply: FrontReply, headOnly: boolean): Buffer {
@@ -186,7 +203,8 @@ export function parseHead(buf: Buffer): HeadParse {
   if (!isHttp1(buf, sp2 + 1, lineEnd)) return { kind: 'error', status: 505, reason: 'only HTTP/1.0 and HTTP/1.1', refusal: 'malformed request' };
   const method = methodOf(buf, sp1);
   if (method === '') return { kind: 'error', status: 405, reason: 'only GET', refusal: 'method not allowed' };
-  return { kind: 'request', method, target: buf.subarray(sp1 + 1, sp2), headers: new HeadHeaders(buf, eol + 1, end) };
+  // a plain view (Buffer's subarray makes a Buffer through its species constructor: slower)
+  return { kind: 'request', method, target: new Uint8Array(buf.buffer, buf.byteOffset + sp1 + 1, sp2 - sp1 - 1), headers: new HeadHeaders(buf, eol + 1, end) };
 }
 
 /** The few request headers the pages use (Host, If-None-Match), read on first use. */
@@ -222,6 +240,15 @@ function readHeaders(block: string): RequestHeaders {
 /** The reply when a handler throws (a bug: the client is told, the daemon goes on). */
 const internalError = (): FrontReply => ({ status: 200, contentType: 'text/plain', body: Buffer.from('d14:failure reason14:internal errore') });
 
+/**
+ * The replies the front writes at once are put together in one buffer it keeps (an announce
+ * reply is ~500 bytes; larger ones get a buffer of their own).
+ */
+const REPLY_BUFFER_BYTES = 16 * 1024;
+
+/** Client addresses whose bytes the front keeps (see addressOf); past this many it starts afresh. */
+const ADDRESS_CACHE_ENTRIES = 256;
+
 /** How often open connections are checked against their deadline. */
 const DEADLINE_CHECK_MS = 1000;
 
@@ -252,6 +279,14 @@ export class HttpFront {
    */
   private readonly onData: (this: Socket, chunk: Buffer) => void;
   private readonly onClose: (this: Socket) => void;
+  /**
+   * Where replies are put together (see send): a reply written to the kernel at once leaves
+   * nothing behind, so the next reply reuses it; no buffer (and no share of Node's buffer
+   * pool, whose 8 KiB blocks are allocated and collected) per announce.
+   */
+  private readonly replyBuffer = new ScratchBuffer(REPLY_BUFFER_BYTES);
+  /** Client addresses as the handler takes them (bytes), by Node's text: see addressOf. */
+  private readonly addresses = new Map<string, Uint8Array>();
 
   constructor(
     private readonly deps: HttpFrontDeps,
@@ -341,13 +376,14 @@ export class HttpFront {
     if (p.kind === 'incomplete') return this.admission.activity(socket);
     c.answered = true;
     c.buf = undefined;
-    this.admission.establish(socket);
+    // (a connection answered at once is forgotten by send; one that stays open, its reply not
+    // taken at once or made later, counts as established)
     if (p.kind === 'error') {
       this.deps.refuse(p.refusal);
-      this.reply(socket, formatResponse({ status: p.status, contentType: 'text/plain', body: Buffer.from(`${p.reason}\n`) }));
+      this.send(socket, { status: p.status, contentType: 'text/plain', body: Buffer.from(`${p.reason}\n`) }, false);
       return;
     }
-    const from = addressBytes(c.address);
+    const from = this.addressOf(c.address);
     if (!from) return void socket.destroy();
     let r: FrontReply | Promise<FrontReply>;
     try {
@@ -356,12 +392,29 @@ export class HttpFront {
       r = internalError();
     }
     // a page that reads a file (a .torrent) answers later; an announce answers at once
-    if (r instanceof Promise)
+    const headOnly = p.method === 'HEAD';
+    if (r instanceof Promise) {
+      this.admission.establish(socket);
       r.then(
-        (v) => !socket.destroyed && this.reply(socket, formatResponse(v, p.method === 'HEAD')),
-        () => !socket.destroyed && this.reply(socket, formatResponse(internalError(), p.method === 'HEAD')),
+        (v) => !socket.destroyed && this.send(socket, v, headOnly),
+        () => !socket.destroyed && this.send(socket, internalError(), headOnly),
       );
-    else this.reply(socket, formatResponse(r, p.method === 'HEAD'));
+    } else this.send(socket, r, headOnly);
+  }
+
+  /**
+   * The bytes of a client's address, the same array for the same address while it is cached
+   * (clients announce again and again from a handful of addresses: a typed array per announce
+   * was a tenth of the tracker's garbage). The handler and the store only read it.
+   */
+  private addressOf(text: string): Uint8Array | undefined {
+    let bytes = this.addresses.get(text);
+    if (bytes) return bytes;
+    bytes = addressBytes(text);
+    if (!bytes) return undefined;
+    if (this.addresses.size >= ADDRESS_CACHE_ENTRIES) this.addresses.clear();
+    this.addresses.set(text, bytes);
+    return bytes;
   }
 
   /**
@@ -369,14 +422,35 @@ export class HttpFront {
    * a reply is a few hundred bytes), the socket is closed at once, as opentracker does, and the
    * kernel delivers the bytes and the FIN; otherwise it is ended gracefully and the deadline
    * check drops a client that does not read.
+   *
+   * A reply without headers of its own is put together in the front's reply buffer. Node hands
+   * a Buffer to the kernel at once and keeps it only when the kernel did not take it all (then
+   * `writableLength` is not 0): that buffer then belongs to the pending write, and the front
+   * takes a new one for the next replies.
    */
-  private reply(socket: Socket, bytes: Buffer): void {
+  private send(socket: Socket, reply: FrontReply, headOnly: boolean): void {
+    let bytes: Buffer;
+    let own = false;
+    if (reply.headers) bytes = formatResponse(reply, headOnly);
+    else {
+      const length = responseLength(reply, headOnly);
+      own = length <= this.replyBuffer.size;
+      if (own) {
+        writeResponse(reply, headOnly, this.replyBuffer.bytes);
+        bytes = this.replyBuffer.view(length);
+      } else bytes = formatResponse(reply, headOnly);
+    }
     socket.write(bytes);
     if (socket.writableLength === 0) {
       this.forget(socket);
       socket.destroy();
-    } else socket.end();
+    } else {
+      if (own) this.replyBuffer.renew();
+      this.admission.establish(socket);
+      socket.end();
+    }
   }
+
 
   async close(): Promise<void> {
     if (this.checker) clearInterval(this.checker);

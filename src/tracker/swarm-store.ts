@@ -66,6 +66,8 @@ export interface StoreLimits {
 
 export interface StoreAnnounce {
   infoHash: Uint8Array;
+  /** hashKey(infoHash), when the caller made it already (the access list asks for it too). */
+  key?: string;
   peerId: Uint8Array;
   /** 4 bytes (IPv4) or 16 bytes (IPv6), network order. */
   address: Uint8Array;
@@ -166,6 +168,14 @@ export class SwarmStore {
   /** Scratch space for handing out peers: numwantMax × 18 bytes, reused. */
   private scratch4 = EMPTY;
   private scratch6 = EMPTY;
+  /**
+   * Views of the scratch space by the number of peers in them (made on first use): an answer
+   * hands out one of these, not a new view per announce.
+   */
+  private views4: Uint8Array[] = [];
+  private views6: Uint8Array[] = [];
+  /** What pick found, read by announce at once (one object for every announce). */
+  private readonly picked: { peers4: Uint8Array; peers6: Uint8Array; peerIds: Uint8Array | undefined } = { peers4: EMPTY, peers6: EMPTY, peerIds: undefined };
   /** The peer records, one slab per family (see the header). */
   private readonly a4 = new PeerArena(RECORD4, () => this.lists('p4'));
   private readonly a6 = new PeerArena(RECORD6, () => this.lists('p6'));
@@ -179,6 +189,8 @@ export class SwarmStore {
     const n = Math.max(1, limits.numwantMax);
     this.scratch4 = new Uint8Array(n * 6);
     this.scratch6 = new Uint8Array(n * 18);
+    this.views4 = new Array<Uint8Array>(n + 1);
+    this.views6 = new Array<Uint8Array>(n + 1);
   }
 
   get torrents(): number {
@@ -253,7 +265,7 @@ export class SwarmStore {
 
   announce(nowMs: number, a: StoreAnnounce): StoreAnswer {
     if (a.infoHash.length !== INFO_HASH_SIZE) throw new RangeError('info hash must be 20 bytes');
-    const key = hashKey(a.infoHash);
+    const key = a.key ?? hashKey(a.infoHash);
     const now = SwarmStore.seconds(nowMs);
     let swarm = this.swarms.get(key);
     const v6 = a.address.length === 16;
@@ -446,13 +458,16 @@ export class SwarmStore {
     v6: boolean,
     families: 'same' | 'both',
     wantIds: boolean,
-  ): { peers4: Uint8Array; peers6: Uint8Array; peerIds?: Uint8Array } {
-    const none = () => (wantIds ? { peers4: EMPTY, peers6: EMPTY, peerIds: EMPTY } : { peers4: EMPTY, peers6: EMPTY });
-    if (!s || wanted <= 0) return none();
+  ): { peers4: Uint8Array; peers6: Uint8Array; peerIds: Uint8Array | undefined } {
+    const out = this.picked;
+    out.peers4 = EMPTY;
+    out.peers6 = EMPTY;
+    out.peerIds = wantIds ? EMPTY : undefined;
+    if (!s || wanted <= 0) return out;
     const n4 = families === 'both' || !v6 ? s.p4.count : 0;
     const n6 = families === 'both' || v6 ? s.p6.count : 0;
     const n = n4 + n6;
-    if (n === 0) return none();
+    if (n === 0) return out;
     const b4 = s.p4.bytes;
     const b6 = s.p6.bytes;
     const base4 = s.p4.at * RECORD4;
@@ -474,13 +489,13 @@ export class SwarmStore {
         if (b4[o + 4] === 0 && b4[o + 5] === 0) continue;
         if (samePeerId(b4, o + 4 + OFF_PEER_ID, peerId)) continue;
         const w = c4 * 6;
-        const out = this.scratch4;
-        out[w] = b4[o]!;
-        out[w + 1] = b4[o + 1]!;
-        out[w + 2] = b4[o + 2]!;
-        out[w + 3] = b4[o + 3]!;
-        out[w + 4] = b4[o + 4]!;
-        out[w + 5] = b4[o + 5]!;
+        const to = this.scratch4;
+        to[w] = b4[o]!;
+        to[w + 1] = b4[o + 1]!;
+        to[w + 2] = b4[o + 2]!;
+        to[w + 3] = b4[o + 3]!;
+        to[w + 4] = b4[o + 4]!;
+        to[w + 5] = b4[o + 5]!;
         ids4?.push(o + 4 + OFF_PEER_ID);
         c4++;
       } else {
@@ -495,10 +510,8 @@ export class SwarmStore {
         c6++;
       }
     }
-    const out: { peers4: Uint8Array; peers6: Uint8Array; peerIds?: Uint8Array } = {
-      peers4: c4 > 0 ? this.scratch4.subarray(0, c4 * 6) : EMPTY,
-      peers6: c6 > 0 ? this.scratch6.subarray(0, c6 * 18) : EMPTY,
-    };
+    out.peers4 = this.views4[c4] ??= this.scratch4.subarray(0, c4 * 6);
+    out.peers6 = this.views6[c6] ??= this.scratch6.subarray(0, c6 * 18);
     if (wantIds) {
       const ids = new Uint8Array((c4 + c6) * PEER_ID_SIZE);
       ids4!.forEach((o, j) => ids.set(b4.subarray(o, o + PEER_ID_SIZE), j * PEER_ID_SIZE));

@@ -16,7 +16,11 @@ import {
   encodeScrapeResponse as encodeHttpScrape,
   QueryParams,
   type DictPeer,
+  type HttpAnnounceResponse,
+  compactAnnounceLength,
+  writeCompactAnnounce,
 } from '../codec/tracker-http.js';
+import { ScratchBuffer } from '../util/scratch-buffer.js';
 import {
   decodeUdpRequest,
   encodeAnnounceResponse as encodeUdpAnnounce,
@@ -109,6 +113,7 @@ export class TrackerCore {
   private readonly announceRequest = emptyAnnounceRequest();
   private readonly storeRequest: StoreAnnounce = {
     infoHash: this.announceRequest.infoHash,
+    key: undefined,
     peerId: this.announceRequest.peerId,
     address: new Uint8Array(4),
     port: 0,
@@ -120,6 +125,22 @@ export class TrackerCore {
     families: 'both',
     wantPeerIds: false,
     proven: false,
+  };
+
+  /**
+   * Where compact announce replies are encoded: the body of such a reply is valid until the
+   * next call (the HTTP front copies it into its reply at once; copy it to keep it).
+   */
+  private readonly replyBody = new ScratchBuffer(16 * 1024);
+  /** What a compact announce reply is encoded from (filled and read within one call). */
+  private readonly compactReply: HttpAnnounceResponse = {
+    interval: 0,
+    minInterval: 0,
+    complete: 0,
+    incomplete: 0,
+    downloaded: 0,
+    peers4: undefined,
+    peers6: undefined,
   };
 
   constructor(
@@ -156,6 +177,8 @@ export class TrackerCore {
   /**
    * One HTTP GET: the raw request target, the sender's address (4 or 16 bytes) and the
    * address it reached us on (for peers that announced from loopback: see localizeLoopbackPeers).
+   * The body of a compact announce reply is a view of the core's scratch space, valid until
+   * the next call (the front copies it into its reply at once).
    */
   http(nowMs: number, target: Uint8Array, from: Uint8Array, local?: Uint8Array | (() => Uint8Array | undefined)): HttpReply {
     // parsed into the QueryParams the core keeps (a request is handled start to end in one call)
@@ -180,7 +203,9 @@ export class TrackerCore {
     const failure = decodeAnnounceInto(params, a);
     if (failure !== undefined) return this.failure(failure, 'malformed request');
     if (!this.limiter.take(nowMs, from)) return this.failure('rate limited: announce less often', 'rate limited');
-    if (!this.deps.access.allows(hashKey(a.infoHash))) return this.failure('torrent not allowed on this tracker', 'torrent not allowed');
+    // the swarm's key, made once for the access list and the store
+    const key = hashKey(a.infoHash);
+    if (!this.deps.access.allows(key)) return this.failure('torrent not allowed on this tracker', 'torrent not allowed');
     let address = from;
     if (a.ip !== undefined && this.settings.allowIpParam) address = addressBytes(a.ip) ?? from;
     this.counters.httpAnnounces++;
@@ -188,6 +213,7 @@ export class TrackerCore {
     const noPeerId = a.noPeerId;
     const s = this.storeRequest;
     s.infoHash = a.infoHash;
+    s.key = key;
     s.peerId = a.peerId;
     s.address = address;
     s.port = a.port;
@@ -201,15 +227,19 @@ export class TrackerCore {
     const r = this.storeAnnounce(nowMs, s);
     if (compact) {
       // (the local address is a getsockname() the first time only: Node keeps it)
-      const body = encodeHttpAnnounce({
-        interval: this.settings.interval,
-        minInterval: this.minInterval,
-        complete: r.complete,
-        incomplete: r.incomplete,
-        downloaded: r.downloaded,
-        peers4: localizeLoopbackPeers(r.peers4, 6, from, local),
-        peers6: localizeLoopbackPeers(r.peers6, 18, from, local),
-      });
+      const e = this.compactReply;
+      e.interval = this.settings.interval;
+      e.minInterval = this.minInterval;
+      e.complete = r.complete;
+      e.incomplete = r.incomplete;
+      e.downloaded = r.downloaded;
+      e.peers4 = localizeLoopbackPeers(r.peers4, 6, from, local);
+      e.peers6 = localizeLoopbackPeers(r.peers6, 18, from, local);
+      // written into the core's reply scratch (the front copies it into its reply at once)
+      const length = compactAnnounceLength(e);
+      const body = length <= this.replyBody.size ? this.replyBody.view(writeCompactAnnounce(e, this.replyBody.bytes)) : encodeHttpAnnounce(e);
+      // the store's scratch views are not kept past the call
+      e.peers4 = e.peers6 = undefined;
       return { status: 200, contentType: TEXT, body };
     }
     const peers: DictPeer[] = [];
@@ -281,7 +311,8 @@ export class TrackerCore {
     if (!this.ids.check(nowMs, req.connectionId, address, port)) return void this.refuse('bad connection id');
     if (!this.limiter.take(nowMs, address)) return void this.refuse('rate limited');
     if (req.action === 'announce') {
-      if (!this.deps.access.allows(hashKey(req.infoHash))) {
+      const key = hashKey(req.infoHash);
+      if (!this.deps.access.allows(key)) {
         this.refuse('torrent not allowed');
         return encodeErrorResponse(req.transactionId, 'torrent not allowed on this tracker');
       }
@@ -293,6 +324,7 @@ export class TrackerCore {
       // An IPv6 sender gets 18-byte peers, an IPv4 sender 6-byte ones (BEP 15 fixes the size by family).
       const r = this.storeAnnounce(nowMs, {
         infoHash: req.infoHash,
+        key,
         peerId: req.peerId,
         address: peerAddress,
         port: req.port,

@@ -6,12 +6,14 @@ import {
   decodeAnnounceParams,
   emptyAnnounceRequest,
   decodeScrapeParams,
+  compactAnnounceLength,
   encodeAnnounceResponse,
   encodeFailure,
   encodeScrapeResponse,
   parseRequestTarget,
   percentDecode,
   percentEncode,
+  writeCompactAnnounce,
 } from '../../src/codec/tracker-http';
 import { decode, encode, isDict, latin1 } from '../../src/codec/bencode';
 
@@ -210,6 +212,24 @@ test('announce response: compact, peers6, sorted keys, byte-exact', () => {
   assert.ok(isDict(d));
   assert.equal([...(d as Map<string, Uint8Array>).get('peers6')!], [...six]);
   assert.is(((d as Map<string, Uint8Array>).get('peers') as Uint8Array).length, 0);
+});
+
+test('a compact reply written into a larger buffer: its length, and the bytes encodeAnnounceResponse gives', () => {
+  const six = new Uint8Array(36).fill(7);
+  const cases = [
+    { interval: 120, minInterval: 60, complete: 0, incomplete: 0, downloaded: 0 },
+    { interval: 1800, minInterval: 900, complete: 12345, incomplete: 7, downloaded: 99, peers4: new Uint8Array(300).fill(3) },
+    { interval: 5, minInterval: 2, complete: 1, incomplete: 1, downloaded: 1, peers4: new Uint8Array(6), peers6: six },
+  ];
+  for (const r of cases) {
+    const want = Buffer.from(encodeAnnounceResponse(r));
+    assert.is(compactAnnounceLength(r), want.length);
+    const out = Buffer.alloc(want.length + 50, 0xee);
+    const n = writeCompactAnnounce(r, out);
+    assert.is(n, want.length);
+    assert.ok(out.subarray(0, n).equals(want), `the same bytes: ${want.toString('latin1')}`);
+    assert.is(out[n], 0xee, 'nothing written past the reply');
+  }
 });
 
 test('the compact fast path writes exactly what the bencode adapter writes', () => {
