@@ -13,6 +13,7 @@
  *     request is paid for in the download bucket tree;
  *   - a peer that sends no block for SNUB_MS while we wait on it is snubbed: its requests go
  *     back to the picker (with `cancel`s) and it gets one request at a time until it sends;
+ *     the engine is told (`peerSnubbed`), so that one request is open to others too;
  *   - endgame: the torrent's engine tells us to `cancel` a block another peer delivered.
  * The session (peer-session.ts) forwards the messages; the torrent's engine
  * (torrent-download.ts) owns the picker, the piece buffers and the bans.
@@ -69,6 +70,8 @@ export interface DownloadEngine {
   wantsBlock(index: number, begin: number): boolean;
   /** A request of ours is gone without data. */
   dropped(peer: PeerDownload, index: number, begin: number): void;
+  /** The peer is snubbed (true) or sent a block again (false). */
+  peerSnubbed(peer: PeerDownload, snubbed: boolean): void;
   /** Bytes of a block arrived. */
   block(peer: PeerDownload, index: number, begin: number, data: Uint8Array): void;
   /** Availability: the peer has these. */
@@ -94,6 +97,8 @@ export class PeerDownload {
   downloaded = 0;
   readonly meter = new RateMeter();
   private lastBlockAt: number;
+  /** Since when the peer chokes us (while `peerChoking`). */
+  private chokedAt: number;
   /** Availability counted in the engine (undone when we detach). */
   private counted: 'none' | 'all' | 'pieces' = 'none';
   private detached = false;
@@ -105,6 +110,7 @@ export class PeerDownload {
     now: number,
   ) {
     this.lastBlockAt = now;
+    this.chokedAt = now;
   }
 
   get requests(): number {
@@ -154,6 +160,7 @@ export class PeerDownload {
     if (this.detached) return;
     switch (m.type) {
       case 'choke':
+        if (!this.peerChoking) this.chokedAt = now;
         this.peerChoking = true;
         // BEP 6: with the fast extension a choke keeps the requests; the peer rejects them.
         if (!this.session.peerFast) this.dropAll(false);
@@ -198,7 +205,10 @@ export class PeerDownload {
     const expected = this.engine.blockLength(index, begin);
     if (expected === undefined || block.length !== expected) throw new PeerWireError(`piece ${index} block at ${begin} of ${block.length} bytes, expected ${expected ?? 'none'}`);
     this.lastBlockAt = now;
-    this.snubbed = false;
+    if (this.snubbed) {
+      this.snubbed = false;
+      this.engine.peerSnubbed(this, false);
+    }
     this.downloaded += block.length;
     this.blocksReceived++;
     const asked = this.outstanding.delete(key(index, begin));
@@ -265,6 +275,16 @@ export class PeerDownload {
     return Math.max(1, Math.min(cap, Math.max(MIN_PIPELINE, want)));
   }
 
+  /**
+   * Whether the peer may send us blocks of `index`: it has it, is not snubbed, and does not
+   * choke us, or has for less than SNUB_MS, or allows it fast (BEP 6). A half-done piece no
+   * such peer has is left to the web seeds (torrent-download.ts).
+   */
+  mayServe(index: number, now: number): boolean {
+    if (this.snubbed || !(this.session.peerHasAll || this.session.peerHas(index))) return false;
+    return !this.peerChoking || this.allowedFast.has(index) || now - this.chokedAt < SNUB_MS;
+  }
+
   /** About once a second: rate, snubbing, interest. */
   tick(now: number, pieceCount: number, recheckInterest: boolean): void {
     if (this.detached) return;
@@ -272,6 +292,7 @@ export class PeerDownload {
     if (this.outstanding.size > 0 && !this.snubbed && now - this.lastBlockAt > SNUB_MS) {
       // waiting on it for a minute: its requests go to others
       this.snubbed = true;
+      this.engine.peerSnubbed(this, true);
       this.dropAll(true);
     }
     if (recheckInterest) this.updateInterest(pieceCount);

@@ -13,6 +13,11 @@
  *   - endgame: once every missing block is requested, a block already requested from
  *     another peer may be requested again (up to MAX_ENDGAME_REQUESTERS), and whoever else
  *     asked for it is told to `cancel` when it arrives;
+ *   - a snubbed requester (download.ts: silent while we wait on it) holds no block alone: a
+ *     block only snubbed requesters were asked for is picked again by the others, as a free
+ *     one, and counts for no one in endgame's limit (libtorrent's `snub_peer` gives the
+ *     block back for others to pick); a started piece only snubbed requesters could finish
+ *     is an orphan (`orphans`), for a web seed to take over;
  *   - a requester is any number: a peer connection or a web seed (which takes runs of whole
  *     pieces from the start of the longest gap, `pickRun`). Who delivered each block is kept until the piece is checked, so a piece
  *     that fails its hash can be blamed on its contributors (smart ban).
@@ -85,6 +90,8 @@ export class PiecePicker {
   private readonly availability: Uint16Array;
   private seeds = 0;
   private readonly partials = new Map<number, Partial>();
+  /** Requesters that are snubbed now (`setSnubbed`). */
+  private readonly snubbed = new Set<number>();
 
   constructor(o: PickerOptions) {
     this.pieceCount = o.pieceCount;
@@ -182,9 +189,12 @@ export class PiecePicker {
   pick(requester: number, peerHas: (index: number) => boolean, max: number, maxNewPieces = Infinity): Block[] {
     const out: Block[] = [];
     if (max <= 0) return out;
+    // (blocks held by snubbed requesters alone are looked for only while one is snubbed)
+    const takesStuck = this.snubbed.size > 0 && !this.snubbed.has(requester);
     for (const p of this.partials.values()) {
-      if (p.free === 0 || p.wholePiece || !peerHas(p.index)) continue;
-      this.takeFree(p, requester, out, max);
+      if ((p.free === 0 && !takesStuck) || p.wholePiece || !peerHas(p.index)) continue;
+      if (p.free > 0) this.takeFree(p, requester, out, max);
+      if (takesStuck) this.takeStuck(p, requester, out, max);
       if (out.length >= max) return out;
     }
     for (let started = 0; out.length < max && started < maxNewPieces && this.partials.size < this.maxPartial; started++) {
@@ -197,7 +207,7 @@ export class PiecePicker {
         if (p.wholePiece || !peerHas(p.index)) continue;
         for (let b = 0; b < p.state.length && out.length < max; b++) {
           const who = p.requesters[b]!;
-          if (p.state[b] !== REQUESTED || who.includes(requester) || who.length >= MAX_ENDGAME_REQUESTERS) continue;
+          if (p.state[b] !== REQUESTED || who.includes(requester) || this.live(who) >= MAX_ENDGAME_REQUESTERS) continue;
           who.push(requester);
           out.push({ index: p.index, begin: b * BLOCK_SIZE, length: this.blockLength(p.index, b) });
         }
@@ -255,14 +265,51 @@ export class PiecePicker {
     this.partials.delete(index);
   }
 
-  /** Started pieces of which no block is asked for and no connected peer has (its peers left mid-piece): only a web seed could complete them, and it takes unstarted pieces. */
-  orphans(): number[] {
+  /**
+   * Started pieces of which no block is asked of a requester that is not snubbed, and that
+   * no one who could finish them has (`othersHave`, by default: any connected peer; its
+   * peers left mid-piece, or only snubbed or choking ones have it): only a web seed could complete
+   * them, and it takes unstarted pieces.
+   */
+  orphans(othersHave: (index: number) => boolean = (i) => this.availabilityOf(i) > 0): number[] {
     const out: number[] = [];
     for (const p of this.partials.values()) {
-      if (p.wholePiece || this.pending[p.index] === 1 || this.availabilityOf(p.index) > 0) continue;
-      if (p.free + p.received === p.state.length) out.push(p.index);
+      if (p.wholePiece || this.pending[p.index] === 1) continue;
+      if (p.free + p.received !== p.state.length && !this.onlyStuck(p)) continue;
+      if (!othersHave(p.index)) out.push(p.index);
     }
     return out;
+  }
+
+  /** The requester is snubbed (or answers again, or is gone: false): while it is, a block only snubbed requesters were asked for is open to the others. */
+  setSnubbed(requester: number, snubbed: boolean): void {
+    if (snubbed) this.snubbed.add(requester);
+    else this.snubbed.delete(requester);
+  }
+
+  /** Requesters of a block that are not snubbed. */
+  private live(who: readonly number[]): number {
+    if (this.snubbed.size === 0) return who.length;
+    let n = 0;
+    for (const r of who) if (!this.snubbed.has(r)) n++;
+    return n;
+  }
+
+  /** Every block asked for is asked of snubbed requesters only. */
+  private onlyStuck(p: Partial): boolean {
+    if (this.snubbed.size === 0) return false;
+    for (let b = 0; b < p.state.length; b++) if (p.state[b] === REQUESTED && this.live(p.requesters[b]!) > 0) return false;
+    return true;
+  }
+
+  /** Blocks asked of snubbed requesters only: `requester` is asked too (whoever delivers first, the other is told to `cancel`). */
+  private takeStuck(p: Partial, requester: number, out: Block[], max: number): void {
+    for (let b = 0; b < p.state.length && out.length < max; b++) {
+      const who = p.requesters[b]!;
+      if (p.state[b] !== REQUESTED || this.live(who) > 0) continue;
+      who.push(requester);
+      out.push({ index: p.index, begin: b * BLOCK_SIZE, length: this.blockLength(p.index, b) });
+    }
   }
 
   /** Wanted and not started. */

@@ -31,11 +31,12 @@ import type { PiecePool } from './piece-pool.js';
 import { HashThreadError, type HashThread } from './hash-thread.js';
 import { PiecePicker, type Block } from './piece-picker.js';
 import { nextRunLength, type RunBuffers } from './web-seed.js';
+import { RunMemory } from './run-memory.js';
 import { formatBytes } from '../control/status-view.js';
 
 /**
  * Bytes of piece buffers in use beyond which a web seed's read takes no new one (at least 2
- * pieces); peers' pieces reserve up to twice as many (at least one piece more), which bounds
+ * pieces), unless no web seed piece holds one (run-memory.ts); peers' pieces reserve up to twice as many (at least one piece more), which bounds
  * the blocks asked of peers at once. Reason: the buffers in use are the pieces asked for and
  * arriving plus those being written; 4 MiB is 20 ms at 200 MiB/s in flight (with 2 MiB
  * bench/download.mjs ran about a third slower, one run under load), and a slower disk holds
@@ -124,8 +125,8 @@ export class TorrentDownload implements DownloadEngine {
   private readonly strikes = new Map<string, number>();
   readonly banned = new Set<string>();
   private readonly webSeeds: WebSeedSlot[] = [];
-  /** Web seed reads waiting for a piece buffer (their sockets stopped reading): told when one is released. */
-  private bufferWaiters: (() => void)[] = [];
+  /** The web seed reads' piece memory: in piece order, their share, the reads waiting, the watchdog. */
+  private readonly runs: RunMemory;
   private readonly addressOf = new Map<number, string>();
   fromPeers = 0;
   fromWebSeeds = 0;
@@ -153,6 +154,7 @@ export class TorrentDownload implements DownloadEngine {
     this.picker = new PiecePicker({ pieceCount: meta.pieceCount, pieceLength: meta.pieceLength, length: meta.length, maxPartial });
     const hard = Math.max(soft + 1, Math.floor((2 * MAX_PARTIAL_BYTES) / meta.pieceLength));
     this.buffers = new PieceBuffers(meta.pieceLength, (i) => this.picker.pieceSize(i), { soft, hard }, deps.pool, deps.hasher);
+    this.runs = new RunMemory({ buffers: this.buffers, log: deps.log, name: meta.name });
     for (let i = 0; i < meta.pieceCount; i++) if (deps.storage.stateOf(i) === PIECE_VERIFIED) this.picker.pieceVerified(i);
     this.startedAt = this.lastSync = this.lastInterest = deps.clock.now();
     this.startHave = this.bytesHave();
@@ -179,6 +181,7 @@ export class TorrentDownload implements DownloadEngine {
   removePeer(pd: PeerDownload): void {
     if (!this.peers.delete(pd.id)) return;
     pd.detach(this.meta.pieceCount);
+    this.picker.setSnubbed(pd.id, false);
   }
 
   // ---- web seeds ----
@@ -205,8 +208,8 @@ export class TorrentDownload implements DownloadEngine {
     // memory first: blocks of pieces that hold a buffer, and new pieces only as many as buffers can be reserved for
     const has = (i: number) => peerHas(i) && (this.buffers.has(i) || !this.picker.started(i));
     // a snubbed peer starts no piece a web seed could take (web seeds take unstarted pieces only; its one request may never be answered)
-    const usable = (w: WebSeedSlot) => ['ok', 'idle'].includes(w.seed.status().state);
-    const blocks = this.picker.pick(peer.id, has, max, peer.snubbed && this.webSeeds.some(usable) ? 0 : this.buffers.spare);
+    // while a web seed read waits for piece memory, peers finish their started pieces and start none: the next buffer back is the read's
+    const blocks = this.picker.pick(peer.id, has, max, (peer.snubbed && this.webSeedUsable()) || this.runs.waiting ? 0 : this.buffers.spare);
     // each request is paid for (at most one block into debt): the bucket tree bounds the download rate
     let i = 0;
     for (; i < blocks.length; i++) {
@@ -284,6 +287,10 @@ export class TorrentDownload implements DownloadEngine {
     if (!this.picker.started(index)) this.releaseBuffer(index);
   }
 
+  peerSnubbed(peer: PeerDownload, snubbed: boolean): void {
+    this.picker.setSnubbed(peer.id, snubbed);
+  }
+
   peerHas(index: number): void {
     this.picker.peerHas(index);
   }
@@ -316,6 +323,7 @@ export class TorrentDownload implements DownloadEngine {
       this.wasted += length;
       return;
     }
+    this.runs.progress();
     if (data) this.buffers.data(index).set(data, begin);
     this.buffers.filled(index, begin, data !== undefined);
     for (const id of r.cancel) this.peers.get(id)?.cancel(index, begin);
@@ -325,15 +333,7 @@ export class TorrentDownload implements DownloadEngine {
   private releaseBuffer(index: number): void {
     if (!this.buffers.has(index)) return;
     this.buffers.release(index);
-    this.wakeBufferWaiters();
-  }
-
-  /** Web seed reads waiting for a piece buffer look again (each waits anew if there is still none). */
-  private wakeBufferWaiters(): void {
-    const waiting = this.bufferWaiters;
-    if (waiting.length === 0 || this.stopped) return;
-    this.bufferWaiters = [];
-    for (const retry of waiting) retry();
+    this.runs.released();
   }
 
   private async checkPiece(index: number): Promise<void> {
@@ -446,9 +446,11 @@ export class TorrentDownload implements DownloadEngine {
   // ---- web seed reads ----
   /** Each web seed gets runs of whole pieces (BEP 19), as many reads at once as it takes (web-seed.ts). */
   private feedWebSeeds(now: number): void {
-    // pieces peers left half done, no peer left to finish: started again, for the web seeds
-    if (this.webSeeds.length > 0)
-      for (const index of this.picker.orphans()) {
+    // pieces peers left half done, no peer left to finish them but snubbed ones or ones that choke us: started again, for the web seeds
+    if (this.webSeedUsable())
+      for (const index of this.picker.orphans((i) => this.mayBeServed(i, now))) {
+        // a snubbed peer's one request for it is cancelled (its block would land in a web seed's piece)
+        for (const pd of this.peers.values()) for (let begin = 0; begin < this.picker.pieceSize(index); begin += BLOCK_SIZE) pd.cancel(index, begin);
         this.picker.pieceFailed(index);
         this.releaseBuffer(index);
       }
@@ -464,19 +466,27 @@ export class TorrentDownload implements DownloadEngine {
     }
   }
 
+  /** A web seed is neither backing off nor dropped. */
+  private webSeedUsable(): boolean {
+    return this.webSeeds.some((w) => ['ok', 'idle'].includes(w.seed.status().state));
+  }
+
+  /** A connected peer may send us the piece's blocks (PeerDownload.mayServe). */
+  private mayBeServed(index: number, now: number): boolean {
+    for (const pd of this.peers.values()) if (pd.mayServe(index, now)) return true;
+    return false;
+  }
+
   /**
    * The web seed reads straight into the pieces' buffers (whole pieces: no block of them is
    * anyone else's), each taken when its first bytes arrive, within the soft bounds of piece
    * memory (this download's and the shared pool's): the blocks peers were already promised
-   * keep the room up to the hard ones.
+   * keep the room up to the hard ones. A run's buffers are taken in piece order, and while
+   * no web seed piece holds a buffer a read gets one within the hard bounds (run-memory.ts).
    */
   private readRun(w: WebSeedSlot, run: number[]): void {
-    const bufs: RunBuffers = {
-      get: (i) => (this.buffers.has(run[i]!) || !this.buffers.full ? this.buffers.open(run[i]!) : undefined),
-      whenFree: (retry) => void this.bufferWaiters.push(retry),
-      arrived: (i, end) => this.buffers.hashTo(run[i]!, end),
-    };
-    const handed = run.map(() => false);
+    const read = this.runs.begin(run, () => w.seed.status().url, w.abort.signal);
+    const { handed } = read;
     const length = run.reduce((n, index) => n + this.picker.pieceSize(index), 0);
     const started = this.deps.clock.now();
     this.firstRequestAt ??= started;
@@ -492,6 +502,7 @@ export class TorrentDownload implements DownloadEngine {
     // pieces not handed over (a failure: its own backoff says when to try it again) go back to the peers
     const giveBack = () => {
       w.reads--;
+      this.runs.end(read);
       run.forEach((index, i) => {
         if (handed[i]) return;
         this.releaseBuffer(index);
@@ -499,7 +510,7 @@ export class TorrentDownload implements DownloadEngine {
       });
     };
     w.seed
-      .readPieces(run[0]! * this.meta.pieceLength, length, this.meta.pieceLength, bufs, onPiece, w.abort.signal)
+      .readPieces(run[0]! * this.meta.pieceLength, length, this.meta.pieceLength, read.buffers, onPiece, read.signal)
       .then(
         () => {
           giveBack();
@@ -531,7 +542,8 @@ export class TorrentDownload implements DownloadEngine {
     if (recheck) this.lastInterest = now;
     for (const pd of this.peers.values()) pd.tick(now, this.meta.pieceCount, recheck);
     // a buffer another download gave back to the shared pool wakes no one here: waiting reads look again
-    if (!this.buffers.full) this.wakeBufferWaiters();
+    if (!this.buffers.full) this.runs.wake();
+    this.runs.watch(now);
     this.feedWebSeeds(now);
     if (!this.syncing && this.deps.storage.unsyncedPieces > 0 && now - this.lastSync >= SYNC_MS) {
       this.syncing = true;
@@ -572,7 +584,7 @@ export class TorrentDownload implements DownloadEngine {
       w.abort.abort();
       w.seed.close();
     }
-    this.bufferWaiters = [];
+    this.runs.close();
     this.buffers.clear();
   }
 }

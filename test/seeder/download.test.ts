@@ -9,7 +9,6 @@ import * as assert from 'uvu/assert';
 import { createHash, randomBytes } from 'node:crypto';
 import type { Metainfo } from '../../src/codec/metainfo';
 import type { Message } from '../../src/codec/peer-wire';
-import type { TorrentStorage } from '../../src/storage/torrent-storage';
 import { ManualClock } from '../../src/util/clock';
 import { createLogger } from '../../src/util/log';
 import { TokenBucket } from '../../src/seeder/bandwidth';
@@ -19,6 +18,7 @@ import { PiecePool } from '../../src/seeder/piece-pool';
 import { PieceBuffers } from '../../src/seeder/piece-buffers';
 import type { RunBuffers } from '../../src/seeder/web-seed';
 import type { WebSeedSource } from '../../src/seeder/torrent-download';
+import { memoryStorage } from './memory-storage';
 
 const B = 16 * 1024;
 const PIECE = 4 * B;
@@ -32,19 +32,6 @@ function torrent(pieces: number, lastShort = 1000) {
   return { meta, data };
 }
 
-/** Storage that keeps written pieces in memory. */
-function memoryStorage(meta: Metainfo) {
-  const written = new Map<number, Buffer>();
-  const storage = {
-    meta,
-    stateOf: (i: number) => (written.has(i) ? 1 : 0),
-    left: () => meta.length - [...written.values()].reduce((n, b) => n + b.length, 0),
-    writePiece: async (i: number, d: Uint8Array) => void written.set(i, Buffer.from(d)),
-    sync: async () => {},
-    unsyncedPieces: 0,
-  };
-  return { storage: storage as unknown as TorrentStorage, written };
-}
 
 type Behaviour = 'honest' | 'silent' | 'hostile' | 'choking';
 
@@ -356,10 +343,10 @@ test('a web seed read waiting for piece memory goes on once another download fre
   slots = 0;
   assert.is(runs.length, 1);
   const run = runs[0]!;
-  // the run's second file starts inside its second piece: that piece's buffer is taken first (a download holding none always gets one)
-  assert.ok(run.get(1));
-  // its first piece finds the pool full while this download holds one: the socket waits
-  assert.is(run.get(0), undefined);
+  // the run's second file starts inside its second piece: the first piece's buffer is taken
+  // first (in piece order; a download holding none always gets one), then the second finds
+  // the pool full while this download holds one: the socket waits
+  assert.is(run.get(1), undefined);
   let retried = 0;
   run.whenFree(() => retried++);
   // the other download lets its buffers go: room again in the pool
@@ -368,7 +355,8 @@ test('a web seed read waiting for piece memory goes on once another download fre
   clock.advance(1000);
   engine.tick(clock.now());
   assert.is(retried, 1, 'the waiting read is told to look again');
-  assert.ok(run.get(0), 'and gets its buffer');
+  assert.ok(run.get(1), 'and gets its buffer');
+  assert.ok(run.get(0), "the first piece's was taken before");
   runs = [];
   engine.stop();
 });
@@ -510,6 +498,79 @@ test('a peer sends part of a piece and leaves; only a web seed is left: the piec
   assert.ok(s.done(), `${s.written.size} of 12 written; started: ${[...Array(12).keys()].filter((i) => s.engine.picker.started(i))}`);
   assert.is(Buffer.concat([...s.written.entries()].sort((a, b) => a[0] - b[0]).map((e) => e[1])).compare(s.data), 0);
   assert.is(pool.inUse, 0);
+});
+
+/** The peer sends the block it was asked for first, then leaves: its piece stays started, half done. */
+function leaveHalfDone(s: ReturnType<typeof swarm>, leaver: FakeSeed): Extract<Message, { type: 'request' | 'cancel' | 'reject' }> {
+  const first = leaver.sent.find((m) => m.type === 'request') as Extract<Message, { type: 'request' | 'cancel' | 'reject' }>;
+  const at = first.index * PIECE + first.begin;
+  leaver.download!.onMessage({ type: 'piece', index: first.index, begin: first.begin, block: s.data.subarray(at, at + first.length) }, s.clock.now(), s.meta.pieceCount);
+  s.engine.removePeer(leaver.download!);
+  return first;
+}
+
+/** Pieces started and not done (for messages). */
+const startedPieces = (s: ReturnType<typeof swarm>) => [...Array(s.meta.pieceCount).keys()].filter((i) => s.engine.picker.started(i));
+
+test('a piece a peer left half done, the one other peer that has it snubbed and silent: the web seed takes the piece over (the snubbed peer\'s request is cancelled) and the download completes', async () => {
+  const pool = new PiecePool({ soft: 4 * PIECE, hard: 6 * PIECE });
+  const pieces = 12;
+  const s = swarm(pieces, [['10.0.0.1', 'silent'], ['10.0.0.2', 'silent']], pool);
+  const [leaver, silent] = s.peers as [FakeSeed, FakeSeed];
+  await s.run(1_000);
+  const first = leaveHalfDone(s, leaver);
+  s.engine.addWebSeed(instantWebSeed(s.data));
+  await s.run(SNUB_MS + 30_000);
+  assert.ok(silent.download!.snubbed, 'the silent peer is snubbed');
+  assert.ok(s.done(), `${s.written.size} of ${pieces} written; started: ${startedPieces(s)}`);
+  assert.is(Buffer.concat([...s.written.entries()].sort((a, b) => a[0] - b[0]).map((e) => e[1])).compare(s.data), 0);
+  assert.is(silent.download!.requests, 0, 'no request left with the snubbed peer');
+  assert.ok(silent.sent.some((m) => m.type === 'cancel' && m.index === first.index), 'its request for the half-done piece was cancelled');
+  assert.is(pool.inUse, 0);
+});
+
+test('endgame: a block two snubbed, silent peers were both asked for is asked of an honest peer that connects; the download completes', async () => {
+  // one piece of one block: the second silent peer asks for it in endgame
+  const clock = new ManualClock();
+  const length = 1000;
+  const data = randomBytes(length);
+  const meta = { name: 't', pieceLength: PIECE, pieceCount: 1, length, pieces: createHash('sha1').update(data).digest(), files: [{ path: ['t'], length, offset: 0 }], infoHashHex: '00'.repeat(20) } as unknown as Metainfo;
+  const { storage, written } = memoryStorage(meta);
+  let completed = false;
+  const engine = new TorrentDownload({ clock, log: createLogger('error', () => undefined), storage, bucket: new TokenBucket(0, 0), completed: () => (completed = true), paused: () => undefined, ban: () => undefined });
+  const peers = ['10.0.0.1', '10.0.0.2'].map((a) => {
+    const p = new FakeSeed(a, 'silent', undefined, data);
+    p.download = engine.addPeer(p);
+    return p;
+  });
+  const step = async () => {
+    for (const p of peers) p.answer(clock.now(), 1);
+    await new Promise((r) => setImmediate(r));
+    clock.advance(1000);
+    engine.tick(clock.now());
+  };
+  for (let t = 0; t < SNUB_MS + 5_000; t += 1000) await step();
+  assert.ok(peers.every((p) => p.download!.snubbed && p.download!.requests === 1), 'both snubbed, each asked for the one block');
+  const honest = new FakeSeed('10.0.0.3', 'honest', undefined, data);
+  honest.download = engine.addPeer(honest);
+  peers.push(honest);
+  for (let t = 0; t < 10_000 && !completed; t += 1000) await step();
+  assert.ok(completed, `the honest peer was asked for the block: ${honest.served} served`);
+  assert.ok(written.get(0)!.equals(data));
+  assert.ok(peers.slice(0, 2).every((p) => p.sent.some((m) => m.type === 'cancel')), 'the snubbed peers are told to cancel');
+});
+
+test('a piece a peer left half done, the one other peer that has it choking us for good: after SNUB_MS the web seed takes the piece over and the download completes', async () => {
+  const pieces = 12;
+  const s = swarm(pieces, [['10.0.0.1', 'silent'], ['10.0.0.2', 'choking']]);
+  const [leaver, choking] = s.peers as [FakeSeed, FakeSeed];
+  await s.run(1_000);
+  leaveHalfDone(s, leaver);
+  s.engine.addWebSeed(instantWebSeed(s.data));
+  await s.run(SNUB_MS + 30_000);
+  assert.ok(choking.download!.peerChoking && choking.download!.amInterested, 'still choked, still interested');
+  assert.ok(s.done(), `${s.written.size} of ${pieces} written; started: ${startedPieces(s)}`);
+  assert.is(Buffer.concat([...s.written.entries()].sort((a, b) => a[0] - b[0]).map((e) => e[1])).compare(s.data), 0);
 });
 
 test.run();

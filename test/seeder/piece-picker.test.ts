@@ -283,4 +283,45 @@ test('orphans: started pieces no one is asked for and no connected peer has (web
   assert.equal(p.orphans(), [0, 1], "a web seed's run is no orphan");
 });
 
+test('snubbed requesters: a block only they were asked for is picked by others before endgame, counts for no one in endgame, and its piece may be an orphan', () => {
+  const p = picker(4);
+  p.peerHasAll();
+  const first = p.pick(1, all, 1);
+  assert.equal(first.length, 1);
+  const { index, begin } = first[0]!;
+  // not snubbed: the block is requester 1's, others get other blocks
+  assert.not.ok(p.pick(2, only(index), 4).some((b) => b.index === index && b.begin === begin));
+  p.setSnubbed(1, true);
+  // snubbed: requester 2 is asked for it too, long before endgame
+  assert.not.ok(p.endgame);
+  assert.equal(p.pick(2, only(index), 4), [{ index, begin, length: B }]);
+  assert.equal(p.pick(3, only(index), 4), [], 'requester 2 is not snubbed: the block is its');
+  const r = p.received(2, index, begin);
+  assert.equal([...r.cancel], [1], 'the snubbed requester is told to cancel');
+  p.setSnubbed(1, false);
+
+  // endgame: two snubbed requesters on a block leave room for a third
+  const q = picker(1, { pieceLength: B, length: B });
+  q.peerHasAll();
+  assert.is(q.pick(1, all, 1).length, 1);
+  assert.ok(q.endgame);
+  assert.is(q.pick(2, all, 1).length, 1);
+  assert.equal(q.pick(3, all, 1), [], `${MAX_ENDGAME_REQUESTERS} requesters at most`);
+  q.setSnubbed(1, true);
+  q.setSnubbed(2, true);
+  assert.equal(q.pick(3, all, 1), [{ index: 0, begin: 0, length: B }]);
+
+  // orphans: a started piece only a snubbed requester is asked of, that no one else has
+  const o = picker(2);
+  o.peerHasAll();
+  const got = o.pick(1, only(0), 2);
+  o.received(1, 0, got[0]!.begin);
+  o.dropped(1, 0, got[1]!.begin);
+  assert.is(o.pick(1, only(0), 1).length, 1);
+  assert.equal(o.orphans(() => false), [], 'asked of a requester that is not snubbed');
+  o.setSnubbed(1, true);
+  assert.equal(o.orphans(() => false), [0]);
+  assert.equal(o.orphans(() => true), [], 'someone else could finish it');
+});
+
 test.run();
