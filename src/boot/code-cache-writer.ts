@@ -52,13 +52,23 @@ export function writeCodeCache(boot: BootInfo | undefined, log: Logger, taken: T
     const bytes = frameCodeCache(taken.data, nativeCrc32(require('node:zlib') as { crc32?: unknown }));
     writeFileAtomic(path, bytes, { overwrite: true });
     boot.state = 'used';
-    for (const name of readdirSync(boot.dir)) {
-      if (name !== boot.file && isCodeCacheFileName(name)) unlinkSync(join(boot.dir, name));
-    }
     log.info(`code cache: ${path} written (${Math.round(bytes.length / 1024)} KiB): later starts skip compiling`);
-    return path;
   } catch (err) {
     log.warn(`code cache: cannot write ${path}: ${describeError(err)}; starts compile from source`);
     return undefined;
   }
+  // the old ones: one that stays is only space, not a reason to say the new one was not written
+  try {
+    for (const name of readdirSync(boot.dir)) {
+      if (name === boot.file || !isCodeCacheFileName(name)) continue;
+      try {
+        unlinkSync(join(boot.dir, name));
+      } catch (err) {
+        log.warn(`code cache: cannot remove the old ${join(boot.dir, name)}: ${describeError(err)}`);
+      }
+    }
+  } catch (err) {
+    log.warn(`code cache: cannot list ${boot.dir} for old caches: ${describeError(err)}`);
+  }
+  return path;
 }

@@ -10,7 +10,10 @@
  *
  * Once the heap is sized, the loader sets the two flags back to their defaults: the heap
  * keeps its limits (its size was taken at start; a test checks that the young generation
- * stays at what the flag asked) and Node's cache is used again. The flags are set through
+ * stays at what the flag asked) and Node's cache is used again. V8 reads the flags again
+ * only when it makes another heap: a worker thread started afterwards is sized by its own
+ * resourceLimits (the hashing threads' 8 MiB), where with the flags set they overrode
+ * those (64 MiB each); a worker without resourceLimits would get V8's default. The flags are set through
  * `process.binding('v8')` (no module to load; its deprecation warning is not printed: this
  * is the one use) when it is there, else `node:v8` (which loads and compiles Node's 20
  * stream modules first: in one count, 41 million instructions saved instead of 68).

@@ -108,9 +108,18 @@ Example:
     // Ports first: the tracker starts (and answers announces) before the other parts' modules
     // are even loaded, then they are built and started in order.
     await daemon.startAdded();
-    const { addOtherParts } = await import('./daemon-parts.js');
-    others = addOtherParts(daemon, tracker, settings, log);
-    await daemon.start();
+    try {
+      const { addOtherParts } = await import('./daemon-parts.js');
+      others = addOtherParts(daemon, tracker, settings, log);
+      await daemon.start();
+    } catch (err) {
+      // (stage 2 failing to load, say) not left half-started: the open ports closed, then the error
+      log.error(`cannot start the other parts: ${describeError(err)}; stopping`);
+      await daemon.close();
+      await control.close();
+      signals.close();
+      throw err;
+    }
 
     await new Promise<void>((resolve) => {
       let stopping = false;

@@ -5,7 +5,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawn } from 'node:child_process';
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as zlib from 'node:zlib';
 import { BUNDLE, deadline, randomPort, tempDir, waitFor } from '../helpers';
@@ -123,6 +123,22 @@ test(
     assert.is(caches().length, 1);
     const log = await daemonUntil(/started \(/, { MESHSEED_CODE_CACHE: '' });
     assert.not.match(log, /code cache/);
+  }),
+);
+
+test(
+  'an old cache that cannot be removed: the new one is written and said so, the old one named',
+  deadline(30000, async () => {
+    // a directory cannot be unlinked: as a file in a folder the daemon's user cannot change
+    const stuck = 'meshseed-1111111111111111-v18.0.0-x64.v8cache';
+    mkdirSync(join(state, stuck));
+    for (const f of caches()) if (f !== stuck) rmSync(join(state, f));
+    const log = await daemonUntil(/code cache: (\S+ written \(|cannot write)/);
+    assert.match(log, /code cache: \S+ written \(/);
+    assert.not.match(log, /cannot write/);
+    assert.match(log, new RegExp(`cannot remove the old .*${stuck}`));
+    assert.is(caches().length, 2);
+    rmSync(join(state, stuck), { recursive: true });
   }),
 );
 
