@@ -11,31 +11,16 @@
 // The tracker port is probed every millisecond by a raw socket connect (a refused connect on
 // loopback costs microseconds).
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { initScriptNodeFlags, makeTorrent, median } from './fixtures.mjs';
+import { coldStartFolder, initScriptNodeFlags, median, numberArg } from './fixtures.mjs';
 
 const root = new URL('..', import.meta.url).pathname;
-const arg = (name, dflt) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i < 0 ? dflt : process.argv[i + 1];
-};
-const RUNS = Number(arg('runs', '9'));
-const TORRENTS = Number(arg('torrents', '100'));
+const RUNS = numberArg('runs', 9);
+const TORRENTS = numberArg('torrents', 100);
 const flags = initScriptNodeFlags(root);
 const codeCache = !process.argv.includes('--no-code-cache');
-
-const dir = mkdtempSync(join(tmpdir(), 'meshseed-cold-'));
-process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
-const torrentDir = join(dir, 'torrents');
-const dataDir = join(dir, 'data');
-mkdirSync(torrentDir);
-mkdirSync(dataDir);
-const port = 20000 + Math.floor(Math.random() * 30000);
-for (let t = 0; t < TORRENTS; t++)
-  makeTorrent({ torrentDir, dataDir, name: `file-${t}.bin`, bytes: 256 << 10, announce: `http://127.0.0.1:${port}/announce`, seed: t + 1 });
+const { dir, torrentDir, dataDir, port } = coldStartFolder(TORRENTS);
 
 const hr = () => Number(process.hrtime.bigint()) / 1e6;
 

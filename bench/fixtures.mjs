@@ -2,7 +2,8 @@
 // written without any tool (a few lines of bencode), median, number flags, child processes, RSS from /proc.
 import { createHash } from 'node:crypto';
 import { spawn } from 'node:child_process';
-import { closeSync, mkdirSync, openSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect } from 'node:net';
 
@@ -77,6 +78,23 @@ export const median = (xs) => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 };
+
+/**
+ * The cold-start benches' folder: `torrents` small torrents (256 KiB each, their data in
+ * place) announcing to a random loopback port; removed at exit.
+ */
+export function coldStartFolder(torrents, prefix = 'meshseed-cold-') {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
+  const torrentDir = join(dir, 'torrents');
+  const dataDir = join(dir, 'data');
+  mkdirSync(torrentDir);
+  mkdirSync(dataDir);
+  const port = 20000 + Math.floor(Math.random() * 30000);
+  for (let t = 0; t < torrents; t++)
+    makeTorrent({ torrentDir, dataDir, name: `file-${t}.bin`, bytes: 256 << 10, announce: `http://127.0.0.1:${port}/announce`, seed: t + 1 });
+  return { dir, torrentDir, dataDir, port };
+}
 
 /** The node flags the init script (files/etc/init.d/meshseed) starts the daemon with, heap 64 MiB. */
 export function initScriptNodeFlags(root, heap = 64) {

@@ -2,6 +2,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { inflateRawSync } from 'node:zlib';
 import { dirname, join } from 'node:path';
 
 /** The repository: the nearest folder above this (bundled) test with a package.json. */
@@ -12,6 +13,17 @@ function findRoot(): string {
 }
 export const ROOT = findRoot();
 export const BUNDLE = join(ROOT, 'dist', 'meshseed.js');
+
+/**
+ * The program's JavaScript in the built file: the loader, then both stages inflated from the
+ * deflated base64 strings the loader holds (scripts/build.mjs).
+ */
+export function bundleSource(): string {
+  const file = readFileSync(BUNDLE, 'utf8');
+  const stages = [...file.matchAll(/["'`]([A-Za-z0-9+/]{1000,}={0,2})["'`]/g)].map((m) => inflateRawSync(Buffer.from(m[1]!, 'base64')).toString('utf8'));
+  if (stages.length !== 2) throw new Error(`${BUNDLE}: ${stages.length} packed stages, not 2`);
+  return [file, ...stages].join('\n');
+}
 
 /** Wraps a test body so it fails after `ms` instead of hanging (uvu has no timeouts). */
 export function deadline<T>(ms: number, fn: () => Promise<T> | T): () => Promise<T> {

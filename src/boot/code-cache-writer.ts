@@ -4,11 +4,12 @@
  * is written once per bundle and Node version. Older caches (another bundle or Node) are
  * removed then.
  *
- * Tried and left out: the cache taken when the tracker's ports open (about 210 KiB, what a
- * start runs before them, where the whole start gives 490). Under heavy load it measured
- * less CPU to the listen (218 ms against 245); with the machine nearly idle the port opened
- * no sooner (160 and 178 ms against 169 and 160) and every part started about 40 ms later
- * (the rest compiled from source). takeCodeCache() is kept for a caller that wants another moment.
+ * The cache holds both stages (stages.ts): stage 1's part is all a start deserializes before
+ * its ports open (about 220 KiB of 530), stage 2's comes when the other parts load.
+ *
+ * Tried and left out before the stages: one cache taken when the tracker's ports open (what
+ * a start runs before them): the rest was then compiled from source and every part started
+ * about 40 ms later. takeCodeCache() is kept for a caller that wants another moment.
  */
 import { readdirSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';

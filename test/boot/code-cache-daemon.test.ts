@@ -7,7 +7,10 @@ import * as assert from 'uvu/assert';
 import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import * as zlib from 'node:zlib';
 import { BUNDLE, deadline, randomPort, tempDir, waitFor } from '../helpers';
+import { frameCodeCache, nativeCrc32, unframeCodeCache } from '../../src/boot/code-cache';
+import { joinStageCaches, splitStageCaches } from '../../src/boot/stages';
 
 const dir = tempDir('meshseed-code-cache-');
 const state = join(dir.path, 'state');
@@ -75,8 +78,37 @@ test(
 test(
   'other node flags: V8 refuses the cache, the daemon starts and writes its own',
   deadline(30000, async () => {
-    const log = await daemonUntil(/code cache: \S+ written \(/, { MESHSEED_CODE_CACHE: state, NODE_OPTIONS: '--max-semi-space-size=2' });
+    // (not a heap flag: those are set back to their defaults before anything compiles, heap-flags.ts)
+    const log = await daemonUntil(/code cache: \S+ written \(/, { MESHSEED_CODE_CACHE: state, NODE_OPTIONS: '--stack-trace-limit=20' });
     assert.match(log, /not used: refused by V8/);
+  }),
+);
+
+test(
+  'the heap flags do not change the cache: one written with them is used without them',
+  deadline(30000, async () => {
+    await daemonUntil(/code cache: \S+ written \(/, { MESHSEED_CODE_CACHE: state, NODE_OPTIONS: '--max-semi-space-size=1 --max-old-space-size=64' });
+    const log = await daemonUntil(/started \(/);
+    assert.match(log, /code cache: compiled from/);
+    // one payload, both stages: stage 1's compiled before the port, stage 2's after
+    const file = unframeCodeCache(readFileSync(join(state, caches()[0]!)), nativeCrc32(zlib));
+    assert.ok('payload' in file);
+    const stages = splitStageCaches((file as { payload: Uint8Array }).payload);
+    assert.ok('one' in stages && stages.one.length > 0 && stages.two.length > 0, JSON.stringify(stages));
+  }),
+);
+
+test(
+  'a cache without stage 2\'s part is used for stage 1 and written again, whole',
+  deadline(30000, async () => {
+    const path = join(state, caches()[0]!);
+    const file = unframeCodeCache(readFileSync(path), nativeCrc32(zlib)) as { payload: Uint8Array };
+    const stages = splitStageCaches(file.payload) as { one: Uint8Array; two: Uint8Array };
+    writeFileSync(path, frameCodeCache(joinStageCaches(stages.one, new Uint8Array(0)), nativeCrc32(zlib)));
+    const log = await daemonUntil(/code cache: \S+ written \(/);
+    assert.match(log, /code cache: compiled from/);
+    const again = splitStageCaches((unframeCodeCache(readFileSync(path), nativeCrc32(zlib)) as { payload: Uint8Array }).payload);
+    assert.ok('two' in again && again.two.length > 0);
   }),
 );
 

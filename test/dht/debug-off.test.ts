@@ -3,9 +3,8 @@
 // traces print nothing, and the bundle never loads node:tty (which `debug` loads at start).
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { readFileSync } from 'node:fs';
 import createTrace from '../../src/dht/debug-off';
-import { BUNDLE } from '../helpers';
+import { bundleSource } from '../helpers';
 
 test('a trace is off and prints nothing, whatever it is given', () => {
   const trace = createTrace('bittorrent-dht');
@@ -23,7 +22,7 @@ test('a trace is off and prints nothing, whatever it is given', () => {
 });
 
 test('the built daemon holds bittorrent-dht with the off trace, and never requires node:tty', () => {
-  const bundle = readFileSync(BUNDLE, 'utf8');
+  const bundle = bundleSource();
   // the DHT is in the bundle (its namespace is the trace's argument)...
   assert.ok(bundle.includes('bittorrent-dht'), 'bittorrent-dht is bundled');
   // ...and `debug`'s Node entry, which requires tty at load, is not
