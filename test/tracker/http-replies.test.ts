@@ -9,6 +9,7 @@ import { TrackerService } from '../../src/tracker/tracker-service';
 import { HttpFront } from '../../src/tracker/http-front';
 import { ManualClock } from '../../src/util/clock';
 import { SLOT_MS } from '../../src/tracker/connection-id';
+import { percentEncode } from '../../src/codec/tracker-http';
 import { announceTarget, bdict, memoryLogger, peerId, rawHttp, trackerSettings } from './fixtures';
 
 const TORRENTS = 40;
@@ -113,5 +114,54 @@ test('a reply the kernel did not take whole keeps its bytes: the next replies ar
   }
   assert.is(kept.toString('latin1'), want, 'the pending reply is unchanged');
 });
+
+test(
+  'large replies (numwant 200, dictionary peers, a 74-hash scrape) beside pages, over IPv4 and IPv6 at once: each whole and right',
+  deadline(25_000, async () => {
+    const dir = tempDir('meshseed-replies-');
+    const clock = new ManualClock();
+    clock.advance(10 * SLOT_MS);
+    const t = new TrackerService({ log: memoryLogger(), clock }, trackerSettings(dir.path, { 'tracker.rate_limit': 0 }));
+    try {
+      await t.start();
+      const port = t.port;
+      const hostOf = (n: number) => (n % 2 === 0 ? '127.0.0.1' : '::1');
+      // one swarm of 220 peers (half of them IPv6), 74 swarms of one peer each
+      const big = Buffer.alloc(20, 0xee);
+      for (let n = 1; n <= 220; n++)
+        await rawHttp(port, `GET ${announceTarget({ infoHash: big, peerId: peerId(n), port: 7000 + n, left: n % 3 === 0 ? 0 : 5 })} HTTP/1.1\r\n\r\n`, hostOf(n));
+      const SCRAPED = 74; // the most info_hash parameters a scrape takes
+      for (let i = 0; i < SCRAPED; i++) await rawHttp(port, `GET ${announceTarget({ infoHash: hashOf(i), peerId: peerId(5000 + i), port: 6000, left: 5 })} HTTP/1.1\r\n\r\n`);
+      const scrape = `/scrape?${Array.from({ length: SCRAPED }, (_, i) => `info_hash=${percentEncode(hashOf(i))}`).join('&')}`;
+      const peersIn = (d: Map<string, unknown>) => ((d.get('peers') as Uint8Array).length / 6) + ((d.get('peers6') as Uint8Array | undefined)?.length ?? 0) / 18;
+      const kinds: ((host: string, k: number) => Promise<void>)[] = [
+        async (host, k) => {
+          const d = bdict(split(await rawHttp(port, `GET ${announceTarget({ infoHash: big, peerId: peerId(9000 + k), port: 9000 + k, left: 5 })}&numwant=200 HTTP/1.1\r\n\r\n`, host)).body);
+          assert.is(d.get('failure reason'), undefined);
+          assert.is((d.get('peers') as unknown[]).length, 200, 'dictionary peers');
+        },
+        async (host, k) => {
+          const d = bdict(split(await rawHttp(port, `GET ${announceTarget({ infoHash: big, peerId: peerId(9000 + k), port: 9000 + k, left: 5 })}&numwant=200&compact=1 HTTP/1.1\r\n\r\n`, host)).body);
+          assert.is(peersIn(d), 200, 'compact peers');
+        },
+        async (host) => {
+          const files = bdict(split(await rawHttp(port, `GET ${scrape} HTTP/1.1\r\n\r\n`, host)).body).get('files') as Map<string, Map<string, number>>;
+          assert.is(files.size, SCRAPED);
+          for (let i = 0; i < SCRAPED; i++) assert.is(files.get(hashOf(i).toString('latin1'))?.get('incomplete'), 1, `scraped torrent ${i}`);
+        },
+        async (host) => {
+          const h = (await rawHttp(port, `HEAD ${scrape} HTTP/1.1\r\n\r\n`, host)).toString('latin1');
+          assert.ok(h.startsWith('HTTP/1.1 200 OK\r\n') && h.endsWith('\r\n\r\n'), `HEAD: the head alone: ${JSON.stringify(h.slice(0, 80))}`);
+        },
+        async (host) => assert.is(split(await rawHttp(port, `GET / HTTP/1.1\r\nHost: x\r\n\r\n`, host)).status, 200),
+        async (host) => assert.is(split(await rawHttp(port, `GET /stats HTTP/1.1\r\nHost: x\r\n\r\n`, host)).status, 200),
+      ];
+      for (let round = 0; round < 3; round++) await Promise.all(Array.from({ length: 36 }, (_, k) => kinds[k % kinds.length]!(hostOf(k >> 1), k)));
+    } finally {
+      await t.close();
+      dir.remove();
+    }
+  }),
+);
 
 test.run();
