@@ -24,6 +24,9 @@ export function readCacheBytes(uploadRate: number, uploadSlots: number): number 
   return Math.min(DEFAULT_CACHE_BYTES, Math.max(uploadSlots * CHUNK_SIZE, uploadRate * CACHE_SECONDS));
 }
 
+/** Evicted chunk buffers kept for reuse under a bound: half the chunks it holds, at least 2. */
+const spareChunks = (maxBytes: number): number => Math.max(2, Math.floor(maxBytes / CHUNK_SIZE / 2));
+
 export class ReadCache {
   private readonly chunks = new Map<string, Buffer>();
   private readonly loading = new Map<string, Promise<Buffer | undefined>>();
@@ -37,7 +40,7 @@ export class ReadCache {
   readonly buffers: BufferPool;
 
   constructor(private maxBytes = DEFAULT_CACHE_BYTES) {
-    this.buffers = new BufferPool(CHUNK_SIZE, Math.max(2, Math.floor(maxBytes / CHUNK_SIZE / 2)));
+    this.buffers = new BufferPool(CHUNK_SIZE, spareChunks(maxBytes));
   }
 
   get size(): number {
@@ -48,10 +51,11 @@ export class ReadCache {
     return this.maxBytes;
   }
 
-  /** A new bound (the upload limit changed): least recently used chunks go until it is met. */
+  /** A new bound (the upload limit changed): least recently used chunks go until it is met, and the spare buffers kept follow it. */
   resize(maxBytes: number): void {
     this.maxBytes = maxBytes;
     this.evict();
+    this.buffers.setMaxFree(spareChunks(maxBytes));
   }
 
   get(owner: number, chunk: number): Buffer | undefined {

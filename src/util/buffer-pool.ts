@@ -9,8 +9,14 @@ export class BufferPool {
 
   constructor(
     readonly size: number,
-    private readonly maxFree: number,
+    private maxFree: number,
   ) {}
+
+  /** A new number of spare buffers kept; spares past it are let go. */
+  setMaxFree(n: number): void {
+    this.maxFree = n;
+    if (this.free.length > n) this.free.length = n;
+  }
 
   get(): Buffer {
     return this.free.pop() ?? Buffer.allocUnsafeSlow(this.size);

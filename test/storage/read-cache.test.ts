@@ -33,6 +33,12 @@ test('a smaller bound evicts the least recently used chunks, their buffers kept 
   assert.is(cache.get(1, 1), undefined);
   assert.is(cache.get(1, 2), undefined);
   assert.is(cache.buffers.freeCount, 2, 'the evicted buffers are reused by the next reads');
+  // from 2 MiB to 1 MiB: four chunks evicted, but only the smaller bound's spares kept
+  const big = new ReadCache(8 * CHUNK_SIZE);
+  for (let c = 0; c < 8; c++) await big.load(1, c, async () => Buffer.alloc(CHUNK_SIZE, c));
+  big.resize(4 * CHUNK_SIZE);
+  assert.is(big.size, 4 * CHUNK_SIZE);
+  assert.is(big.buffers.freeCount, 2, 'spare buffers past the new bound are let go');
   // a larger bound evicts nothing, and loads fill it
   cache.resize(3 * CHUNK_SIZE);
   await cache.load(1, 5, async () => Buffer.alloc(CHUNK_SIZE, 5));
