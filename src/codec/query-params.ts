@@ -169,14 +169,6 @@ export class QueryParams {
     return decodeText(this.target, this.spans[o]!, this.spans[o + 1]!);
   }
 
-  /** Index of the first parameter whose decoded name is `name`, or -1. */
-  indexOf(name: string): number {
-    const s = this.spans;
-    const used = this.length * SPAN_FIELDS;
-    for (let o = 0; o < used; o += SPAN_FIELDS) if (decodesTo(this.target, s[o]!, s[o + 1]!, name)) return o / SPAN_FIELDS;
-    return -1;
-  }
-
   /**
    * Index of the first parameter called each of `names` (-1 when absent), in one walk over the
    * parameters: an announce looks up a dozen names, and a walk per name compared every

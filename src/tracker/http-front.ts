@@ -387,7 +387,8 @@ export class HttpFront {
     if (!from) return void socket.destroy();
     let r: FrontReply | Promise<FrontReply>;
     try {
-      r = this.deps.handle(p.target, from, () => addressBytes(socket.localAddress ?? ''), p.headers);
+      // the local address's bytes from the same cache as the clients' (asked per loopback peer)
+      r = this.deps.handle(p.target, from, () => this.addressOf(socket.localAddress ?? ''), p.headers);
     } catch {
       r = internalError();
     }
