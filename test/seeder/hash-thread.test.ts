@@ -134,7 +134,9 @@ test('piece buffers with a real hash thread: a web seed piece is hashed there, i
       // a web seed's bytes: hashTo leaves them to the thread
       buffers.hashTo(i, size);
     }
-    const digests = await Promise.all([0, 1, 2].map((i) => buffers.digest(i)));
+    const waiting = [0, 1, 2].map((i) => buffers.digest(i));
+    assert.is(t.inFlight, 3, 'the three pieces are on the thread, not hashed on the main thread');
+    const digests = await Promise.all(waiting);
     for (let i = 0; i < 3; i++) {
       const want = data.subarray(i * L, Math.min(data.length, (i + 1) * L));
       assert.is(digests[i]!.toString('hex'), sha1(want), `piece ${i}`);
