@@ -188,9 +188,9 @@ export function cpuSeconds(pid, readFileSync) {
 /**
  * meshseed's daemon (dist/meshseed.js under `root`) in mirror mode on loopback, tracker and LPD
  * off, with fresh `torrents`, `data` and `state` folders under `base`; resolves once it listens
- * for peers. `start` is a `processes()` starter.
+ * for peers. `start` is a `processes()` starter; `env`: variables added to the daemon's environment.
  */
-export async function startMirrorDaemon(start, { root, base, nodeFlags, port, extra = [], js = join(root, 'dist', 'meshseed.js') }) {
+export async function startMirrorDaemon(start, { root, base, nodeFlags, port, extra = [], js = join(root, 'dist', 'meshseed.js'), env }) {
   for (const d of ['torrents', 'data', 'state']) mkdirSync(join(base, d), { recursive: true });
   const daemon = start(process.execPath, [
     ...nodeFlags,
@@ -203,7 +203,7 @@ export async function startMirrorDaemon(start, { root, base, nodeFlags, port, ex
     '--seeder-data-dir', join(base, 'data'),
     '--seeder-listen-port', String(port),
     ...extra,
-  ]);
+  ], env ? { env: { ...process.env, ...env } } : {});
   await until('the daemon to listen', 15_000, () => /listening for peers/.test(daemon.out));
   return daemon;
 }

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Mirror download from a web seed: meshseed's daemon against curl, the same bytes from the same nginx.
 //
-//   node bench/mirror-webseed.mjs [--size-mib 256] [--rounds 6] [--piece-log2 18] [--multi 0] [--cpu-prof DIR] [--daemon-log FILE] [--daemon-args "..."] [--compare OTHER.js] [--compare-args "..."]
+//   node bench/mirror-webseed.mjs [--size-mib 256] [--warm-mib 0] [--rounds 6] [--piece-log2 18] [--multi 0] [--cpu-prof DIR] [--daemon-log FILE] [--daemon-args "..."] [--compare OTHER.js] [--compare-args "..."] [--compare-env "K=V ..."]
 //
 // Debian's nginx (test/helpers/nginx.ts) serves a SIZE MiB torrent's data on loopback; the
 // torrent's only source is that web seed (BEP 19 `url-list`; no tracker answers, no peer).
@@ -30,10 +30,16 @@
 // The downloaded data is compared with the served files (SHA-256) after each run, and `sync`
 // flushes the written data before the next run. The daemon fsyncs what it writes (every 2 s and
 // at the end: a piece counts once it is on disk); curl does not.
+// `--warm-mib N` (N > 0): before the timed torrent, each daemon downloads another torrent of N MiB
+// from the same nginx (its own data) and seeds it: the timed download then runs in a daemon whose
+// JIT has already compiled the download path, as a router's that has been up a while has (the
+// first download after a start pays V8's TurboFan compiles on the main thread: the init script's
+// --no-concurrent-recompilation). CPU and RSS are still measured around the timed torrent only.
 // `--compare OTHER.js` runs a second build of the daemon (e.g. a copy of dist/meshseed.js from
 // before a change) in every round too, next to the first, in the other order each round: an A/B
 // in the same minutes, which the load drifts least between; `--compare-args` gives it other options
-// than `--daemon-args` (with `--compare dist/meshseed.js`: one build, two settings).
+// than `--daemon-args` (with `--compare dist/meshseed.js`: one build, two settings), `--compare-env`
+// environment variables of its own (e.g. UV_THREADPOOL_SIZE=1, or MESHSEED_NODE_FLAGS=...: its node flags).
 // Prints every round (who went first: half the rounds each), the medians, the median of the
 // rounds' ratios meshseed / curl (target >= 0.9x) and the load average. `--cpu-prof DIR` runs the
 // daemon under `node --cpu-prof` and leaves one .cpuprofile per round in DIR; `--daemon-log FILE`
@@ -54,6 +60,7 @@ const SIZE_MIB = numberArg('size-mib', 256);
 const ROUNDS = numberArg('rounds', 6);
 const PIECE_LOG2 = numberArg('piece-log2', 18);
 const MULTI = numberArg('multi', 0);
+const WARM_MIB = numberArg('warm-mib', 0);
 const profIndex = process.argv.indexOf('--cpu-prof');
 const PROF_DIR = profIndex >= 0 ? resolve(process.argv[profIndex + 1]) : undefined;
 const logIndex = process.argv.indexOf('--daemon-log');
@@ -65,6 +72,8 @@ const compareIndex = process.argv.indexOf('--compare');
 const COMPARE = compareIndex >= 0 ? resolve(process.argv[compareIndex + 1]) : undefined;
 const compareArgsIndex = process.argv.indexOf('--compare-args');
 const COMPARE_ARGS = compareArgsIndex >= 0 ? process.argv[compareArgsIndex + 1].split(' ').filter(Boolean) : DAEMON_ARGS;
+const compareEnvIndex = process.argv.indexOf('--compare-env');
+const COMPARE_ENV = compareEnvIndex >= 0 ? Object.fromEntries(process.argv[compareEnvIndex + 1].split(' ').filter(Boolean).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)])) : undefined;
 const NODE_FLAGS = process.env.MESHSEED_NODE_FLAGS !== undefined ? process.env.MESHSEED_NODE_FLAGS.split(' ').filter(Boolean) : initScriptNodeFlags(ROOT);
 const port = () => 20000 + Math.floor(Math.random() * 40000);
 
@@ -101,6 +110,11 @@ const otherThreads = (pid, before, after) =>
     .map(([tid, s]) => s - (before.get(tid) ?? 0))
     .filter((s) => s > 0)
     .sort((a, b) => b - a);
+/** nginx's CPU seconds (user + system): what serving a run cost the server, on the same 2 cores. */
+const nginxSeconds = () => {
+  const { user, system } = cpuSeconds(nginx.pid);
+  return user + system;
+};
 const peakRssMiB = (pid) => Number(/VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))[1]) / 1024;
 
 // ---- nginx (the test helper, bundled) ----
@@ -138,6 +152,11 @@ makeTorrent({
   urlList: files ? nginx.url : `${nginx.url}${name}`,
 });
 const torrentBytes = readFileSync(join(torrentDir, `${name}.torrent`));
+let warmBytes;
+if (WARM_MIB > 0) {
+  makeTorrent({ torrentDir, dataDir: www, name: 'warm.bin', bytes: WARM_MIB * 2 ** 20, pieceLength: 2 ** PIECE_LOG2, announce: 'http://127.0.0.1:1/announce', urlList: `${nginx.url}warm.bin`, seed: 7 });
+  warmBytes = readFileSync(join(torrentDir, 'warm.bin.torrent'));
+}
 const relPaths = files ? files.map((f) => `${name}/${f.path}`) : [name];
 const digest = (base) => {
   const h = createHash('sha256');
@@ -152,8 +171,10 @@ async function curlRun(round) {
   const args = ['--http1.1', '-sS', '-f', '-w', 'curl %{time_total} %{size_download}\\n'];
   for (const p of relPaths) args.push('-o', join(base, p), `${nginx.url}${p}`);
   // bash's `time` gives curl's user and system CPU seconds
+  const n0 = nginxSeconds();
   const c = start('bash', ['-c', 'TIMEFORMAT="cpu %U %S"; time curl "$@"', 'bash', ...args]);
   if ((await c.done) !== 0) throw new Error(`curl failed: ${c.out}`);
+  const served = nginxSeconds() - n0;
   let seconds = 0;
   let bytes = 0;
   let user = 0;
@@ -171,42 +192,55 @@ async function curlRun(round) {
   const syncSeconds = (performance.now() - t0) / 1000;
   const ok = digest(base) === want;
   rmSync(base, { recursive: true, force: true });
-  return { seconds, syncSeconds, ok, user, system };
+  return { seconds, syncSeconds, ok, user, system, nginx: served };
 }
 
-async function meshseedRun(round, js, tag = 'ms', extra = DAEMON_ARGS) {
+async function meshseedRun(round, js, tag = 'ms', extra = DAEMON_ARGS, env = undefined) {
   const base = join(work, `${tag}-${round}`);
   const prof = PROF_DIR ? ['--cpu-prof', '--cpu-prof-dir', PROF_DIR, '--cpu-prof-name', `mirror-webseed-${tag}-${round}.cpuprofile`] : [];
-  const daemon = await startMirrorDaemon(start, { root: ROOT, base, nodeFlags: [...NODE_FLAGS, ...prof], port: port(), extra, ...(js ? { js } : {}) });
+  const { MESHSEED_NODE_FLAGS: flags, ...vars } = env ?? {};
+  const nodeFlags = flags !== undefined ? flags.split(' ').filter(Boolean) : NODE_FLAGS;
+  const daemon = await startMirrorDaemon(start, { root: ROOT, base, nodeFlags: [...nodeFlags, ...prof], port: port(), extra, ...(js ? { js } : {}), env: vars });
   // the torrent file dropped in the watch folder, as an operator would
-  writeFileSync(join(base, 'bench.torrent.part'), torrentBytes);
-  renameSync(join(base, 'bench.torrent.part'), join(base, 'torrents', 'bench.torrent'));
-  await until('the download to start', 30_000, () => /download started/.test(daemon.out));
+  const drop = (bytes, file) => {
+    writeFileSync(join(base, `${file}.part`), bytes);
+    renameSync(join(base, `${file}.part`), join(base, 'torrents', file));
+  };
+  if (warmBytes) {
+    drop(warmBytes, 'warm.torrent');
+    await until('the warm-up download to complete', 600_000, () => /warm\.bin: download complete/.test(daemon.out) || daemon.exitCode !== null, 20);
+  }
+  const mark = daemon.out.length;
+  const out = () => daemon.out.slice(mark);
+  drop(torrentBytes, 'bench.torrent');
+  await until('the download to start', 30_000, () => new RegExp(`${name.replace('.', '\\.')}: download started`).test(out()));
   const cpu0 = cpuSeconds(daemon.pid);
   const threads0 = threadSeconds(daemon.pid);
-  await until('the download to complete', 600_000, () => /download complete/.test(daemon.out) || daemon.exitCode !== null, 20);
+  const n0 = nginxSeconds();
+  await until('the download to complete', 600_000, () => new RegExp(`${name.replace('.', '\\.')}: download complete`).test(out()) || daemon.exitCode !== null, 20);
   const cpu1 = cpuSeconds(daemon.pid);
+  const served = nginxSeconds() - n0;
   const others = otherThreads(daemon.pid, threads0, threadSeconds(daemon.pid));
   const rss = peakRssMiB(daemon.pid);
   daemon.kill('SIGTERM');
   await daemon.done;
   if (DAEMON_LOG) writeFileSync(`${DAEMON_LOG}.${tag}.${round}`, daemon.out);
-  const m = /download complete: .* in ([\d.]+) s from the first block.*from peers ([^,]+), from web seeds ([^;]+);/.exec(daemon.out);
+  const m = /download complete: .* in ([\d.]+) s from the first block.*from peers ([^,]+), from web seeds ([^;]+);/.exec(out());
   if (!m) throw new Error(`no "download complete" line:\n${daemon.out.slice(-3000)}`);
-  const asked = /the first request ([\d.]+) s before the first block/.exec(daemon.out);
+  const asked = /the first request ([\d.]+) s before the first block/.exec(out());
   if (!asked) throw new Error(`the "download complete" line does not say when the first request went out:\n${m[0]}`);
   const ok = digest(join(base, 'data')) === want;
   rmSync(base, { recursive: true, force: true });
   const user = cpu1.user - cpu0.user;
   const system = cpu1.system - cpu0.system;
-  return { seconds: Number(m[1]) + Number(asked[1]), firstBlockS: Number(asked[1]), cpu: user + system, user, system, main: cpu1.main - cpu0.main, mainUser: cpu1.mainUser - cpu0.mainUser, others, rss, ok, split: `peers ${m[2]}, web seeds ${m[3]}` };
+  return { seconds: Number(m[1]) + Number(asked[1]), firstBlockS: Number(asked[1]), cpu: user + system, user, system, main: cpu1.main - cpu0.main, mainUser: cpu1.mainUser - cpu0.mainUser, others, rss, ok, nginx: served, split: `peers ${m[2]}, web seeds ${m[3]}` };
 }
 
 const GiB = SIZE_MIB / 1024;
 const rate = (r) => SIZE_MIB / r.seconds;
 const rateSynced = (r) => SIZE_MIB / (r.seconds + r.syncSeconds);
 console.log(
-  `mirror from a web seed: ${SIZE_MIB} MiB ${files ? `in ${files.length} files` : 'single file'}, ${2 ** (PIECE_LOG2 - 10)} KiB pieces, nginx on loopback, ${ROUNDS} rounds; daemon flags: ${NODE_FLAGS.join(' ')}${DAEMON_ARGS.length ? `, options: ${DAEMON_ARGS.join(' ')}` : ''}\n` +
+  `mirror from a web seed: ${SIZE_MIB} MiB ${files ? `in ${files.length} files` : 'single file'}, ${2 ** (PIECE_LOG2 - 10)} KiB pieces, nginx on loopback, ${ROUNDS} rounds${WARM_MIB > 0 ? `, each daemon warm (a ${WARM_MIB} MiB torrent downloaded first)` : ', each daemon cold (its first download)'}; daemon flags: ${NODE_FLAGS.join(' ')}${DAEMON_ARGS.length ? `, options: ${DAEMON_ARGS.join(' ')}` : ''}\n` +
     `meshseed's time: from its first web seed request to its last piece verified and written (not its start nor its torrent's load and check, nor the final fsync); curl's: its time_total (connect to close); neither counts the writeback to disk\n` +
     `CPU: curl's whole process; the daemon's from its "download started" to its "download complete" line (connect, fsyncs and resume writes included)`,
 );
@@ -222,10 +256,10 @@ for (let round = 1; round <= ROUNDS; round++) {
   let c;
   let o;
   if (round % 2) (c = await curlRun(round)), await flush();
-  else if (COMPARE) (o = await meshseedRun(round, COMPARE, 'other', COMPARE_ARGS)), await flush();
+  else if (COMPARE) (o = await meshseedRun(round, COMPARE, 'other', COMPARE_ARGS, COMPARE_ENV)), await flush();
   const m = await meshseedRun(round);
   await flush();
-  if (round % 2 && COMPARE) (o = await meshseedRun(round, COMPARE, 'other', COMPARE_ARGS)), await flush();
+  if (round % 2 && COMPARE) (o = await meshseedRun(round, COMPARE, 'other', COMPARE_ARGS, COMPARE_ENV)), await flush();
   const cr = c ?? (await curlRun(round));
   if (!(round % 2)) await flush();
   cu.push(cr);
@@ -233,8 +267,8 @@ for (let round = 1; round <= ROUNDS; round++) {
   if (o) other.push(o);
   const cpu = (r) => `${((r.user + r.system) / GiB).toFixed(2)} CPU s/GiB (user ${(r.user / GiB).toFixed(2)}, system ${(r.system / GiB).toFixed(2)})`;
   console.log(
-    `round ${round} (${round % 2 ? 'curl' : 'meshseed'} first): curl ${rate(cr).toFixed(1)} MiB/s (${rateSynced(cr).toFixed(1)} with its fdatasync), ${cpu(cr)}${cr.ok ? '' : ' (DATA DIFFERS)'}\n` +
-      `         meshseed ${rate(m).toFixed(1)} MiB/s (first request to first piece ${(m.firstBlockS * 1000).toFixed(0)} ms), ${cpu(m)}, main thread ${(m.main / GiB).toFixed(2)} (user ${(m.mainUser / GiB).toFixed(2)}), other threads ${m.others.slice(0, 5).map((s) => (s / GiB).toFixed(2)).join(' ') || 'none'}, peak RSS ${m.rss.toFixed(1)} MiB (${m.split})${m.ok ? '' : ' (DATA DIFFERS)'}\n` +
+    `round ${round} (${round % 2 ? 'curl' : 'meshseed'} first): curl ${rate(cr).toFixed(1)} MiB/s (${rateSynced(cr).toFixed(1)} with its fdatasync), ${cpu(cr)}, nginx ${(cr.nginx / GiB).toFixed(2)}${cr.ok ? '' : ' (DATA DIFFERS)'}\n` +
+      `         meshseed ${rate(m).toFixed(1)} MiB/s (first request to first piece ${(m.firstBlockS * 1000).toFixed(0)} ms), ${cpu(m)}, main thread ${(m.main / GiB).toFixed(2)} (user ${(m.mainUser / GiB).toFixed(2)}), other threads ${m.others.slice(0, 5).map((s) => (s / GiB).toFixed(2)).join(' ') || 'none'}, nginx ${(m.nginx / GiB).toFixed(2)}, peak RSS ${m.rss.toFixed(1)} MiB (${m.split})${m.ok ? '' : ' (DATA DIFFERS)'}\n` +
       `         ratio ${(rate(m) / rate(cr)).toFixed(2)}x (${(rate(m) / rateSynced(cr)).toFixed(2)}x against curl + fdatasync)` +
       (o ? `\n         compared build ${rate(o).toFixed(1)} MiB/s, ${cpu(o)}, main thread ${(o.main / GiB).toFixed(2)}, other threads ${o.others.slice(0, 5).map((s) => (s / GiB).toFixed(2)).join(' ') || 'none'}, peak RSS ${o.rss.toFixed(1)} MiB: ratio ${(rate(o) / rate(cr)).toFixed(2)}x${o.ok ? '' : ' (DATA DIFFERS)'}` : ''),
   );
@@ -248,9 +282,10 @@ console.log(`  throughput   meshseed ${msRate.toFixed(1)} MiB/s, curl ${cuRate.t
 console.log(`               curl + fdatasync ${cuSynced.toFixed(1)} MiB/s: ratio ${(msRate / cuSynced).toFixed(2)}x (both until the data is on disk)`);
 console.log(`  median of the rounds' ratios ${median(ms.map((m, i) => rate(m) / rate(cu[i]))).toFixed(2)}x (target >= 0.9x; each round's pair ran back to back, so this drifts least with the load) (${median(ms.map((m, i) => rate(m) / rateSynced(cu[i]))).toFixed(2)}x against curl + fdatasync)`);
 console.log(`  CPU per GiB  meshseed ${median(ms.map(GiBcpu)).toFixed(2)} s (main thread ${median(ms.map((m) => m.main / GiB)).toFixed(2)}), curl ${median(cu.map(GiBcpu)).toFixed(2)} s (the daemon's includes its fdatasync; curl's file is written back later, by the kernel)`);
+console.log(`               nginx serving meshseed ${median(ms.map((m) => m.nginx / GiB)).toFixed(2)} s, serving curl ${median(cu.map((c) => c.nginx / GiB)).toFixed(2)} s (its CPU in the same windows)`);
 console.log(`  daemon peak RSS ${median(ms.map((m) => m.rss)).toFixed(1)} MiB`);
 if (COMPARE) {
-  console.log(`  compared build (${COMPARE}${COMPARE_ARGS.length ? `, options: ${COMPARE_ARGS.join(' ')}` : ''}): ${median(other.map(rate)).toFixed(1)} MiB/s, median of the rounds' ratios ${median(other.map((o, i) => rate(o) / rate(cu[i]))).toFixed(2)}x;`);
+  console.log(`  compared build (${COMPARE}${COMPARE_ARGS.length ? `, options: ${COMPARE_ARGS.join(' ')}` : ''}${COMPARE_ENV ? `, environment: ${process.argv[compareEnvIndex + 1]}` : ''}): ${median(other.map(rate)).toFixed(1)} MiB/s, median of the rounds' ratios ${median(other.map((o, i) => rate(o) / rate(cu[i]))).toFixed(2)}x;`);
   console.log(`               CPU per GiB ${median(other.map(GiBcpu)).toFixed(2)} s (main thread ${median(other.map((o) => o.main / GiB)).toFixed(2)}), peak RSS ${median(other.map((o) => o.rss)).toFixed(1)} MiB`);
 }
 console.log(`  load average at the end: ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')} (2 cores; curl + nginx alone keep about 1.5 busy)`);

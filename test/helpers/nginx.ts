@@ -124,6 +124,8 @@ export async function startNginx(o: NginxOptions): Promise<Nginx> {
     const exited = new Promise<void>((r) => (child.exitCode !== null ? r() : child.once('exit', () => r())));
     return {
       port,
+      /** nginx's one process (master_process off): benches read its CPU time. */
+      pid: child.pid!,
       url: `${o.tls ? 'https' : 'http'}://127.0.0.1:${port}/`,
       errorLog,
       accessLog: readLog(join(prefix.path, 'access.log')),
