@@ -29,6 +29,8 @@ export interface NginxOptions {
 
 export interface Nginx {
   port: number;
+  /** nginx's one process (master_process off): benches read its CPU time. */
+  pid: number;
   /** `http://127.0.0.1:<port>/` (https with `tls`). */
   url: string;
   /** The error log so far (for a failing test's message). */
@@ -124,7 +126,6 @@ export async function startNginx(o: NginxOptions): Promise<Nginx> {
     const exited = new Promise<void>((r) => (child.exitCode !== null ? r() : child.once('exit', () => r())));
     return {
       port,
-      /** nginx's one process (master_process off): benches read its CPU time. */
       pid: child.pid!,
       url: `${o.tls ? 'https' : 'http'}://127.0.0.1:${port}/`,
       errorLog,
