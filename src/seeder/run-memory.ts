@@ -58,10 +58,17 @@ export class RunMemory {
   /** Counts movement (bytes into a piece, a buffer back). */
   private moved = 0;
   private movedSeen = 0;
-  private stillSince = 0;
+  /** A clock time (fractional ms): set from the start so the field holds a double from the first (a 0 that became one later changed this object's shape and undid the compiled code using it). */
+  private stillSince: number;
   private closed = false;
 
-  constructor(private readonly deps: { buffers: PieceBuffers; log: Logger; name: string }) {}
+  /** `now`: the clock's time at the download's start. */
+  constructor(
+    private readonly deps: { buffers: PieceBuffers; log: Logger; name: string },
+    now: number,
+  ) {
+    this.stillSince = now;
+  }
 
   /** A read of `run` begins; it is aborted with `seedSignal` too. */
   begin(run: readonly number[], url: () => string, seedSignal: AbortSignal): RunRead {

@@ -87,7 +87,8 @@ export class PieceWriter {
     const touched: number[] = [];
     let at = 0;
     for (const s of segmentsOf(this.files, index * this.pieceLength, data.length)) {
-      const part = data.subarray(at, at + s.length);
+      // a plain Uint8Array view, not a Buffer: node's FileHandle write then sees one kind of object, as from the resume data's writeFile (two kinds undid its compiled code)
+      const part = new Uint8Array(data.buffer, data.byteOffset + at, s.length);
       at += s.length;
       if (this.files[s.file]!.padding) continue;
       const h = await this.handle(s.file);
