@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Download benchmark (mirror mode): meshseed against a libtorrent downloader, in one run.
 //
-//   node bench/download.mjs [--size-mib 256] [--rounds 3] [--piece-log2 18] [--enc forced-rc4]
+//   node bench/download.mjs [--size-mib 256] [--rounds 3] [--piece-log2 18] [--enc forced-rc4] [--daemon-log FILE]
 //
 // A libtorrent seeder (python3-libtorrent, test/interop/lt-seeder.py) holds a SIZE MiB torrent
 // on loopback. Each round, alternately, meshseed's daemon (mirror mode, a fresh data folder;
@@ -22,12 +22,14 @@
 // The daemon runs with the init script's node flags (64 MiB heap, 1 MiB semi-space).
 // With --enc (test/interop/lt_enc.py: enabled, forced, forced-rc4, disabled) every libtorrent
 // runs with that protocol encryption: forced-rc4 makes every byte of both downloads RC4.
+// `--daemon-log FILE` keeps the daemon's output of round N in FILE.N (with MESHSEED_NODE_FLAGS="...
+// --trace-opt --trace-deopt": V8's compiles and deoptimisations on the download path).
 // Prints medians and ratios (meshseed / libtorrent). Needs a built dist/meshseed.js
 // (npm run build), mktorrent and /usr/bin/python3 with libtorrent. Loopback only.
 import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, openSync, writeFileSync, writeSync, closeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, dirname } from 'node:path';
+import { join, dirname, resolve } from 'node:path';
 import { randomBytes, createHash } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { cpuSeconds as cpuOf, initScriptNodeFlags, median, numberArg, processes, startMirrorDaemon, until } from './fixtures.mjs';
@@ -38,6 +40,8 @@ const ROUNDS = numberArg('rounds', 3);
 const PIECE_LOG2 = numberArg('piece-log2', 18);
 const ENC = process.argv.includes('--enc') ? process.argv[process.argv.indexOf('--enc') + 1] : 'enabled';
 const PY = '/usr/bin/python3';
+const logIndex = process.argv.indexOf('--daemon-log');
+const DAEMON_LOG = logIndex >= 0 ? resolve(process.argv[logIndex + 1]) : undefined;
 // the daemon runs with the init script's node flags (files/etc/init.d/meshseed); MESHSEED_NODE_FLAGS overrides
 const NODE_FLAGS = process.env.MESHSEED_NODE_FLAGS !== undefined ? process.env.MESHSEED_NODE_FLAGS.split(' ').filter(Boolean) : initScriptNodeFlags(ROOT);
 const port = () => 20000 + Math.floor(Math.random() * 40000);
@@ -94,6 +98,7 @@ async function meshseedRun(round) {
   const cpu1 = cpuSeconds(daemon.pid);
   const main1 = mainThreadCpu(daemon.pid);
   const seederCpu = cpuSeconds(pusher.pid) - seeder0;
+  if (DAEMON_LOG) writeFileSync(`${DAEMON_LOG}.${round}`, daemon.out);
   const rss = statusMiB(daemon.pid, 'VmHWM');
   const anon = statusMiB(daemon.pid, 'RssAnon');
   const file = statusMiB(daemon.pid, 'RssFile');

@@ -257,9 +257,15 @@ export class PeerDownload {
     const has = (i: number) => (this.session.peerHasAll || this.session.peerHas(i)) && (!choked || this.allowedFast.has(i));
     const blocks = this.engine.pick(this, has, n);
     if (blocks.length === 0) return;
-    if (this.outstanding.size === 0) this.lastBlockAt = now;
-    for (const b of blocks) this.outstanding.set(key(b.index, b.begin), b.length);
-    this.session.sendMessages(blocks.map((b) => ({ type: 'request', index: b.index, begin: b.begin, length: b.length })));
+    // (assigned on every call: an assignment first reached late, the pipe empty, had no type feedback and undid the compiled fill)
+    this.lastBlockAt = this.outstanding.size === 0 ? now : this.lastBlockAt;
+    // (an array made by push, not map: see sendMessages)
+    const requests: Message[] = [];
+    for (const b of blocks) {
+      this.outstanding.set(key(b.index, b.begin), b.length);
+      requests.push({ type: 'request', index: b.index, begin: b.begin, length: b.length });
+    }
+    this.session.sendMessages(requests);
   }
 
   /** Blocks received (slow start counts them until the rate is known). */

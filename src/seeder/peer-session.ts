@@ -264,9 +264,21 @@ export class PeerSession {
   }
 
   sendMessages(ms: Message[]): void {
-    if (this.heldHaves.length) ms = [...this.takeHeldHaves(), ...ms];
-    if (ms.length === 1) return this.sendMessage(ms[0]!);
-    this.send(Buffer.concat(ms.map(encodeMessage)));
+    // arrays made by push, requests first (never empty), here and in the caller: one kind of array every time (a spread, or
+    // map, which makes another kind once compiled, had the code compiled for the first kind, here and in Buffer.concat, undone)
+    const parts: Uint8Array[] = [];
+    for (const m of ms) parts.push(encodeMessage(m));
+    for (const index of this.heldHaves) parts.push(encodeMessage({ type: 'have', index }));
+    if (this.heldHaves.length) this.heldHaves = [];
+    this.send(parts.length === 1 ? parts[0]! : Buffer.concat(parts));
+  }
+
+  /** The held haves alone (no requests went out since they were held). */
+  private sendHeldHaves(): void {
+    const parts: Uint8Array[] = [];
+    for (const index of this.heldHaves) parts.push(encodeMessage({ type: 'have', index }));
+    this.heldHaves = [];
+    this.send(Buffer.concat(parts));
   }
 
   /**
@@ -275,12 +287,6 @@ export class PeerSession {
    * the peer) per piece.
    */
   private heldHaves: number[] = [];
-
-  private takeHeldHaves(): Message[] {
-    const haves = this.heldHaves.map((index): Message => ({ type: 'have', index }));
-    this.heldHaves = [];
-    return haves;
-  }
 
   sendMessage(m: Message): void {
     this.send(encodeMessage(m));
@@ -521,7 +527,7 @@ export class PeerSession {
     }
     if (now - this.lastReceived > SILENT_MS) return this.close('silent');
     if (!this.peerInterested && !this.download?.amInterested && now - this.lastInterest > IDLE_MS) return this.close('not interested');
-    if (this.heldHaves.length) this.sendMessages([]);
+    if (this.heldHaves.length) this.sendHeldHaves();
     if (now - this.lastSent >= KEEPALIVE_MS) this.send(KEEP_ALIVE);
     if (now - this.lastPex >= PEX_INTERVAL_MS) this.sendPex(now);
   }

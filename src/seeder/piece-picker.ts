@@ -358,7 +358,8 @@ export class PiecePicker {
     let best: number | undefined;
     let bestAvail = Infinity;
     for (let k = 0; k < n; k++) {
-      const i = start + k < n ? start + k : start + k - n;
+      // (a remainder, not a branch for the wrap: a branch first taken late had no type feedback and undid the compiled caller)
+      const i = (start + k) % n;
       if (!this.free(i) || !peerHas(i)) continue;
       const a = randomPhase ? floor : this.availabilityOf(i);
       if (a < bestAvail) {
