@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Download benchmark (mirror mode): meshseed against a libtorrent downloader, in one run.
 //
-//   node bench/download.mjs [--size-mib 256] [--rounds 3] [--piece-log2 18] [--enc forced-rc4] [--daemon-log FILE]
+//   node bench/download.mjs [--size-mib 256] [--rounds 3] [--piece-log2 18] [--enc forced-rc4] [--daemon-log FILE] [--daemon-js FILE]
 //
 // A libtorrent seeder (python3-libtorrent, test/interop/lt-seeder.py) holds a SIZE MiB torrent
 // on loopback. Each round, alternately, meshseed's daemon (mirror mode, a fresh data folder;
@@ -24,6 +24,7 @@
 // runs with that protocol encryption: forced-rc4 makes every byte of both downloads RC4.
 // `--daemon-log FILE` keeps the daemon's output of round N in FILE.N (with MESHSEED_NODE_FLAGS="...
 // --trace-opt --trace-deopt": V8's compiles and deoptimisations on the download path).
+// `--daemon-js FILE` runs another build of the daemon (e.g. a copy of dist/meshseed.js from before a change).
 // Prints medians and ratios (meshseed / libtorrent). Needs a built dist/meshseed.js
 // (npm run build), mktorrent and /usr/bin/python3 with libtorrent. Loopback only.
 import { spawn } from 'node:child_process';
@@ -42,6 +43,8 @@ const ENC = process.argv.includes('--enc') ? process.argv[process.argv.indexOf('
 const PY = '/usr/bin/python3';
 const logIndex = process.argv.indexOf('--daemon-log');
 const DAEMON_LOG = logIndex >= 0 ? resolve(process.argv[logIndex + 1]) : undefined;
+const jsIndex = process.argv.indexOf('--daemon-js');
+const DAEMON_JS = jsIndex >= 0 ? resolve(process.argv[jsIndex + 1]) : join(ROOT, 'dist', 'meshseed.js');
 // the daemon runs with the init script's node flags (files/etc/init.d/meshseed); MESHSEED_NODE_FLAGS overrides
 const NODE_FLAGS = process.env.MESHSEED_NODE_FLAGS !== undefined ? process.env.MESHSEED_NODE_FLAGS.split(' ').filter(Boolean) : initScriptNodeFlags(ROOT);
 const port = () => 20000 + Math.floor(Math.random() * 40000);
@@ -79,7 +82,7 @@ await until('the libtorrent seeder', 120_000, () => seeder.out.includes('ready')
 async function meshseedRun(round) {
   const base = join(work, `ms-${round}`);
   const p = port();
-  const daemon = await startMirrorDaemon(start, { root: ROOT, base, nodeFlags: NODE_FLAGS, port: p, extra: ['--seeder-upload-rate', '0'] });
+  const daemon = await startMirrorDaemon(start, { root: ROOT, base, nodeFlags: NODE_FLAGS, port: p, js: DAEMON_JS, extra: ['--seeder-upload-rate', '0'] });
   // the torrent file dropped in the watch folder, as an operator would
   const bytes = readFileSync(torrent);
   const tmp = join(base, 'bench.torrent.part');

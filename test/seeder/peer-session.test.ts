@@ -347,7 +347,7 @@ test('have: to a seed we download from it rides with our next requests (or the n
   h.session.announceHave(2);
   assert.equal(h.take(), [], 'held');
   h.session.sendMessages([{ type: 'request', index: 3, begin: 0, length: 16384 }]);
-  assert.equal(types(h.take()), ['have', 'have', 'request']);
+  assert.equal(types(h.take()), ['request', 'have', 'have']);
   h.session.announceHave(4);
   h.clock.advance(1000);
   h.session.tick(h.clock.now());
