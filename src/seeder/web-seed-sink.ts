@@ -116,12 +116,17 @@ export class PieceSink {
       if (!this.gaps.some(([from, to]) => from <= first && to >= first + this.sizes[i]!)) continue;
       while (!this.buffer(i)) {
         signal.throwIfAborted();
-        await new Promise<void>((resolve) => {
-          this.whenFree(resolve);
-          signal.onAbort(resolve);
-        });
+        await this.freed(signal);
       }
     }
+  }
+
+  /** Resolves once a buffer may have been freed, or the read is aborted. */
+  freed(signal: Cancel): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const off = signal.onAbort(resolve);
+      this.whenFree(() => (off(), resolve()));
+    });
   }
 
   /** Bytes [off, off+n) of piece i are in. */
@@ -183,6 +188,19 @@ export class RangeWriter {
     if (max === 0) return undefined;
     const off = this.at - i * this.sink.pieceLength;
     return b.subarray(off, Math.min(this.sink.sizeOf(i), off + max));
+  }
+
+  /**
+   * The range's body is all in: resolves once the bytes waiting for a buffer are placed too
+   * (its last socket read may have come before any buffer was free), so a read that succeeds
+   * has handed over every piece.
+   */
+  async placed(signal: Cancel): Promise<void> {
+    while (this.pending) {
+      signal.throwIfAborted();
+      if (this.flush()) return;
+      await this.sink.freed(signal);
+    }
   }
 
   /** `n` bytes were read into the last `target`. */
