@@ -146,7 +146,7 @@ export class PieceSink {
  * One range request's bytes, in order from byte `at` of the run: copied from the shared read
  * buffer (`put`), or read by the socket straight into the piece (`target`, then `direct`).
  * Bytes read while no buffer was free wait in `pending` (one socket read at most: the socket
- * stops reading until a buffer is free).
+ * stops reading until a buffer is free); the range ends only once they are placed (`placed`).
  */
 export class RangeWriter {
   private pending: Buffer | undefined;
