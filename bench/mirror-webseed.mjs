@@ -110,7 +110,14 @@ const otherThreads = (pid, before, after) =>
     .map(([tid, s]) => s - (before.get(tid) ?? 0))
     .filter((s) => s > 0)
     .sort((a, b) => b - a);
-/** nginx's CPU seconds (user + system): what serving a run cost the server, on the same 2 cores. */
+/**
+ * nginx's CPU seconds (user + system): what serving a run cost the server, on the same 2 cores.
+ * Loopback TCP's work is charged to whichever process runs it: when Linux runs curl and nginx on
+ * one core, most of nginx's sending is done (and charged) in curl's receive and nginx shows
+ * 0.1 to 0.2 s per GiB; on two cores they work in parallel and nginx shows 0.7 to 0.9 (curl
+ * pinned with taskset beside and apart from nginx gave both; a run the scheduler moves shows
+ * between). curl's rate follows: 350 to 520 MiB/s on one core, up to about 1 GiB/s on two.
+ */
 const nginxSeconds = () => {
   const { user, system } = cpuSeconds(nginx.pid);
   return user + system;
@@ -283,6 +290,9 @@ console.log(`               curl + fdatasync ${cuSynced.toFixed(1)} MiB/s: ratio
 console.log(`  median of the rounds' ratios ${median(ms.map((m, i) => rate(m) / rate(cu[i]))).toFixed(2)}x (target >= 0.9x; each round's pair ran back to back, so this drifts least with the load) (${median(ms.map((m, i) => rate(m) / rateSynced(cu[i]))).toFixed(2)}x against curl + fdatasync)`);
 console.log(`  CPU per GiB  meshseed ${median(ms.map(GiBcpu)).toFixed(2)} s (main thread ${median(ms.map((m) => m.main / GiB)).toFixed(2)}), curl ${median(cu.map(GiBcpu)).toFixed(2)} s (the daemon's includes its fdatasync; curl's file is written back later, by the kernel)`);
 console.log(`               nginx serving meshseed ${median(ms.map((m) => m.nginx / GiB)).toFixed(2)} s, serving curl ${median(cu.map((c) => c.nginx / GiB)).toFixed(2)} s (its CPU in the same windows)`);
+// curl's rate moves with how much of the loopback work nginx did on a core of its own (see nginxSeconds)
+const byNginx = cu.map((c, i) => ({ c, i })).sort((a, b) => a.c.nginx - b.c.nginx);
+console.log(`  by nginx's CPU per GiB while serving curl: ${byNginx.map(({ c, i }) => `${(c.nginx / GiB).toFixed(2)} s: curl ${rate(c).toFixed(0)} MiB/s, ratio ${(rate(ms[i]) / rate(c)).toFixed(2)}x`).join('; ')}`);
 console.log(`  daemon peak RSS ${median(ms.map((m) => m.rss)).toFixed(1)} MiB`);
 if (COMPARE) {
   console.log(`  compared build (${COMPARE}${COMPARE_ARGS.length ? `, options: ${COMPARE_ARGS.join(' ')}` : ''}${COMPARE_ENV ? `, environment: ${process.argv[compareEnvIndex + 1]}` : ''}): ${median(other.map(rate)).toFixed(1)} MiB/s, median of the rounds' ratios ${median(other.map((o, i) => rate(o) / rate(cu[i]))).toFixed(2)}x;`);

@@ -13,7 +13,7 @@
  *     request is paid for in the download bucket tree;
  *   - a peer that sends no block for SNUB_MS while we wait on it is snubbed: its requests go
  *     back to the picker (with `cancel`s) and it gets one request at a time until it sends;
- *     the engine is told (`peerSnubbed`), so that one request is open to others too;
+ *     the engine's picker asks `snubbed` (never a copy of it), so that one request is open to others too;
  *   - endgame: the torrent's engine tells us to `cancel` a block another peer delivered.
  * The session (peer-session.ts) forwards the messages; the torrent's engine
  * (torrent-download.ts) owns the picker, the piece buffers and the bans.
@@ -70,8 +70,6 @@ export interface DownloadEngine {
   wantsBlock(index: number, begin: number): boolean;
   /** A request of ours is gone without data. */
   dropped(peer: PeerDownload, index: number, begin: number): void;
-  /** The peer is snubbed (true) or sent a block again (false). */
-  peerSnubbed(peer: PeerDownload, snubbed: boolean): void;
   /** Bytes of a block arrived. */
   block(peer: PeerDownload, index: number, begin: number, data: Uint8Array): void;
   /** Availability: the peer has these. */
@@ -89,6 +87,7 @@ const beginOf = (k: number): number => (k % 65536) * BLOCK_SIZE;
 export class PeerDownload {
   amInterested = false;
   peerChoking = true;
+  /** Sent no block for SNUB_MS while we waited on it (until it sends one); the picker asks this, through the engine. */
   snubbed = false;
   private readonly allowedFast = new Set<number>();
   /** Our requests the peer has not answered: key → block length. */
@@ -205,10 +204,7 @@ export class PeerDownload {
     const expected = this.engine.blockLength(index, begin);
     if (expected === undefined || block.length !== expected) throw new PeerWireError(`piece ${index} block at ${begin} of ${block.length} bytes, expected ${expected ?? 'none'}`);
     this.lastBlockAt = now;
-    if (this.snubbed) {
-      this.snubbed = false;
-      this.engine.peerSnubbed(this, false);
-    }
+    this.snubbed = false;
     this.downloaded += block.length;
     this.blocksReceived++;
     const asked = this.outstanding.delete(key(index, begin));
@@ -298,7 +294,6 @@ export class PeerDownload {
     if (this.outstanding.size > 0 && !this.snubbed && now - this.lastBlockAt > SNUB_MS) {
       // waiting on it for a minute: its requests go to others
       this.snubbed = true;
-      this.engine.peerSnubbed(this, true);
       this.dropAll(true);
     }
     if (recheckInterest) this.updateInterest(pieceCount);

@@ -13,7 +13,8 @@
  *   - endgame: once every missing block is requested, a block already requested from
  *     another peer may be requested again (up to MAX_ENDGAME_REQUESTERS), and whoever else
  *     asked for it is told to `cancel` when it arrives;
- *   - a snubbed requester (download.ts: silent while we wait on it) holds no block alone: a
+ *   - a snubbed requester (download.ts: silent while we wait on it; asked of the caller,
+ *     `isSnubbed`, never copied, so it cannot go stale) holds no block alone: a
  *     block only snubbed requesters were asked for is picked again by the others, as a free
  *     one, and counts for no one in endgame's limit (libtorrent's `snub_peer` gives the
  *     block back for others to pick); a started piece only snubbed requesters could finish
@@ -64,6 +65,10 @@ export interface PickerOptions {
   maxPartial: number;
   /** [0, 1): injected so tests are repeatable. */
   random?: () => number;
+  /** Whether a requester is snubbed now: the caller's own state, asked each time (none by default). */
+  isSnubbed?: (requester: number) => boolean;
+  /** Whether any requester is snubbed now: while none is, a pick looks for no block held by snubbed requesters alone (by default: asked of `isSnubbed` whenever it is given). */
+  anySnubbed?: () => boolean;
 }
 
 export interface Received {
@@ -90,8 +95,8 @@ export class PiecePicker {
   private readonly availability: Uint16Array;
   private seeds = 0;
   private readonly partials = new Map<number, Partial>();
-  /** Requesters that are snubbed now (`setSnubbed`). */
-  private readonly snubbed = new Set<number>();
+  private readonly isSnubbed: (requester: number) => boolean;
+  private readonly anySnubbed: () => boolean;
 
   constructor(o: PickerOptions) {
     this.pieceCount = o.pieceCount;
@@ -99,6 +104,8 @@ export class PiecePicker {
     this.length = o.length;
     this.maxPartial = Math.max(1, o.maxPartial);
     this.random = o.random ?? Math.random;
+    this.isSnubbed = o.isSnubbed ?? (() => false);
+    this.anySnubbed = o.anySnubbed ?? (o.isSnubbed ? () => true : () => false);
     this.have = new Uint8Array(o.pieceCount);
     this.pending = new Uint8Array(o.pieceCount);
     this.availability = new Uint16Array(o.pieceCount);
@@ -191,7 +198,8 @@ export class PiecePicker {
     const out: Block[] = [];
     if (max <= 0) return out;
     // (blocks held by snubbed requesters alone are looked for only while one is snubbed)
-    const takesStuck = this.snubbed.size > 0 && !this.snubbed.has(requester);
+    const snubs = this.anySnubbed();
+    const takesStuck = snubs && !this.isSnubbed(requester);
     for (const p of this.partials.values()) {
       if ((p.free === 0 && !takesStuck) || p.wholePiece || !peerHas(p.index)) continue;
       if (p.free > 0) this.takeFree(p, requester, out, max);
@@ -208,7 +216,7 @@ export class PiecePicker {
         if (p.wholePiece || !peerHas(p.index)) continue;
         for (let b = 0; b < p.state.length && out.length < max; b++) {
           const who = p.requesters[b]!;
-          if (p.state[b] !== REQUESTED || who.includes(requester) || this.live(who) >= MAX_ENDGAME_REQUESTERS) continue;
+          if (p.state[b] !== REQUESTED || who.includes(requester) || (snubs ? this.live(who) : who.length) >= MAX_ENDGAME_REQUESTERS) continue;
           who.push(requester);
           out.push({ index: p.index, begin: b * BLOCK_SIZE, length: this.blockLength(p.index, b) });
         }
@@ -274,31 +282,24 @@ export class PiecePicker {
    */
   orphans(othersHave: (index: number) => boolean = (i) => this.availabilityOf(i) > 0): number[] {
     const out: number[] = [];
+    const snubs = this.anySnubbed();
     for (const p of this.partials.values()) {
       if (p.wholePiece || this.pending[p.index] === 1) continue;
-      if (p.free + p.received !== p.state.length && !this.onlyStuck(p)) continue;
+      if (p.free + p.received !== p.state.length && !(snubs && this.onlyStuck(p))) continue;
       if (!othersHave(p.index)) out.push(p.index);
     }
     return out;
   }
 
-  /** The requester is snubbed (or answers again, or is gone: false): while it is, a block only snubbed requesters were asked for is open to the others. */
-  setSnubbed(requester: number, snubbed: boolean): void {
-    if (snubbed) this.snubbed.add(requester);
-    else this.snubbed.delete(requester);
-  }
-
   /** Requesters of a block that are not snubbed. */
   private live(who: readonly number[]): number {
-    if (this.snubbed.size === 0) return who.length;
     let n = 0;
-    for (const r of who) if (!this.snubbed.has(r)) n++;
+    for (const r of who) if (!this.isSnubbed(r)) n++;
     return n;
   }
 
-  /** Every block asked for is asked of snubbed requesters only. */
+  /** Every block asked for is asked of snubbed requesters only (while one is, a block only snubbed requesters were asked for is open to the others). */
   private onlyStuck(p: Partial): boolean {
-    if (this.snubbed.size === 0) return false;
     for (let b = 0; b < p.state.length; b++) if (p.state[b] === REQUESTED && this.live(p.requesters[b]!) > 0) return false;
     return true;
   }

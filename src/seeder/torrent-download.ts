@@ -151,7 +151,15 @@ export class TorrentDownload implements DownloadEngine {
     this.meta = meta;
     const soft = Math.max(2, Math.floor(MAX_PARTIAL_BYTES / meta.pieceLength));
     const maxPartial = soft + Math.ceil(STARTED_BLOCKS / Math.ceil(meta.pieceLength / BLOCK_SIZE));
-    this.picker = new PiecePicker({ pieceCount: meta.pieceCount, pieceLength: meta.pieceLength, length: meta.length, maxPartial });
+    this.picker = new PiecePicker({
+      pieceCount: meta.pieceCount,
+      pieceLength: meta.pieceLength,
+      length: meta.length,
+      maxPartial,
+      // the peers' own state, asked (a web seed is never snubbed; a peer gone is not either)
+      isSnubbed: (id) => this.peers.get(id)?.snubbed === true,
+      anySnubbed: () => this.anySnubbed(),
+    });
     const hard = Math.max(soft + 1, Math.floor((2 * MAX_PARTIAL_BYTES) / meta.pieceLength));
     this.buffers = new PieceBuffers(meta.pieceLength, (i) => this.picker.pieceSize(i), { soft, hard }, deps.pool, deps.hasher);
     this.startedAt = this.lastSync = this.lastInterest = deps.clock.now();
@@ -181,7 +189,6 @@ export class TorrentDownload implements DownloadEngine {
   removePeer(pd: PeerDownload): void {
     if (!this.peers.delete(pd.id)) return;
     pd.detach(this.meta.pieceCount);
-    this.picker.setSnubbed(pd.id, false);
   }
 
   // ---- web seeds ----
@@ -287,8 +294,9 @@ export class TorrentDownload implements DownloadEngine {
     if (!this.picker.started(index)) this.releaseBuffer(index);
   }
 
-  peerSnubbed(peer: PeerDownload, snubbed: boolean): void {
-    this.picker.setSnubbed(peer.id, snubbed);
+  private anySnubbed(): boolean {
+    for (const pd of this.peers.values()) if (pd.snubbed) return true;
+    return false;
   }
 
   peerHas(index: number): void {

@@ -116,12 +116,17 @@ export class PieceSink {
       if (!this.gaps.some(([from, to]) => from <= first && to >= first + this.sizes[i]!)) continue;
       while (!this.buffer(i)) {
         signal.throwIfAborted();
-        await new Promise<void>((resolve) => {
-          this.whenFree(resolve);
-          signal.onAbort(resolve);
-        });
+        await this.freed(signal);
       }
     }
+  }
+
+  /** Resolves once a buffer may have been freed, or the read is aborted. */
+  freed(signal: Cancel): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const off = signal.onAbort(resolve);
+      this.whenFree(() => (off(), resolve()));
+    });
   }
 
   /** Bytes [off, off+n) of piece i are in. */
@@ -141,7 +146,7 @@ export class PieceSink {
  * One range request's bytes, in order from byte `at` of the run: copied from the shared read
  * buffer (`put`), or read by the socket straight into the piece (`target`, then `direct`).
  * Bytes read while no buffer was free wait in `pending` (one socket read at most: the socket
- * stops reading until a buffer is free).
+ * stops reading until a buffer is free); the range ends only once they are placed (`placed`).
  */
 export class RangeWriter {
   private pending: Buffer | undefined;
@@ -183,6 +188,19 @@ export class RangeWriter {
     if (max === 0) return undefined;
     const off = this.at - i * this.sink.pieceLength;
     return b.subarray(off, Math.min(this.sink.sizeOf(i), off + max));
+  }
+
+  /**
+   * The range's body is all in: resolves once the bytes waiting for a buffer are placed too
+   * (its last socket read may have come before any buffer was free), so a read that succeeds
+   * has handed over every piece.
+   */
+  async placed(signal: Cancel): Promise<void> {
+    while (this.pending) {
+      signal.throwIfAborted();
+      if (this.flush()) return;
+      await this.sink.freed(signal);
+    }
   }
 
   /** `n` bytes were read into the last `target`. */

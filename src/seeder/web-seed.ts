@@ -427,6 +427,7 @@ export class WebSeed {
     }
     if (redirect) return redirect;
     if (got !== expected) throw refused('bad-length', `body ended after ${got} of ${expected} bytes`);
+    await out.placed(signal);
     return undefined;
   }
 }

@@ -18,7 +18,8 @@ import { PiecePool } from '../../src/seeder/piece-pool';
 import { PieceBuffers } from '../../src/seeder/piece-buffers';
 import type { RunBuffers } from '../../src/seeder/web-seed';
 import type { WebSeedSource } from '../../src/seeder/torrent-download';
-import { memoryStorage } from './memory-storage';
+import { checksSettled, memoryStorage } from './memory-storage';
+import { waitFor } from '../helpers';
 
 const B = 16 * 1024;
 const PIECE = 4 * B;
@@ -100,7 +101,8 @@ class FakeSeed implements DownloadSession {
 function swarm(pieces: number, seeds: [string, Behaviour, number?, number[]?][], pool?: PiecePool, rate = 0) {
   const clock = new ManualClock();
   const { meta, data } = torrent(pieces);
-  const { storage, written } = memoryStorage(meta);
+  const memory = memoryStorage(meta);
+  const { storage, written } = memory;
   const logs: string[] = [];
   let completed = false;
   const banned: string[] = [];
@@ -119,16 +121,18 @@ function swarm(pieces: number, seeds: [string, Behaviour, number?, number[]?][],
     s.download = engine.addPeer(s);
     return s;
   });
-  /** Runs the swarm: each step every seed answers, then 100 ms pass. */
+  /** The pieces complete are checked and written (or their writes held: `memory.hold`). */
+  const settled = () => checksSettled(engine.picker, memory.held, () => completed);
+  /** Runs the swarm: each step every seed answers, the piece checks and writes settle, then 100 ms pass. */
   const run = async (ms: number) => {
     for (let t = 0; t < ms && !completed; t += 100) {
       for (const p of peers) p.answer(clock.now(), pieces);
-      await new Promise((r) => setImmediate(r)); // piece checks and writes settle
+      await settled();
       clock.advance(100);
       engine.tick(clock.now());
     }
   };
-  return { clock, meta, data, engine, peers, storage, written, logs, banned, run, done: () => completed };
+  return { clock, meta, data, engine, peers, storage, written, memory, logs, banned, run, settled, done: () => completed };
 }
 
 test('two honest seeds: the download completes, requests are 16 KiB blocks within reqq, interested first', async () => {
@@ -199,16 +203,14 @@ test(`a hostile seed is banned after ${BAN_STRIKES} strikes; the honest one comp
 test('writes that lag hold the download back: buffers stay bounded, no more blocks are asked for, it completes once they go through', async () => {
   const pieces = 3 * (MAX_PARTIAL_BYTES / PIECE);
   const s = swarm(pieces, [['10.0.0.1', 'honest', 250]]);
-  // every write waits for the gate
-  let open = false;
-  const held: (() => void)[] = [];
+  // every write waits until released
+  s.memory.hold();
   const write = s.storage.writePiece.bind(s.storage);
   let pending = 0;
   let maxPending = 0;
   s.storage.writePiece = async (i: number, d: Uint8Array) => {
     pending++;
     maxPending = Math.max(maxPending, pending);
-    if (!open) await new Promise<void>((r) => held.push(r));
     await write(i, d);
     pending--;
   };
@@ -221,8 +223,7 @@ test('writes that lag hold the download back: buffers stay bounded, no more bloc
   const soft = MAX_PARTIAL_BYTES / PIECE;
   assert.ok(maxPending >= soft && maxPending <= 2 * soft, `${maxPending} pieces held for their write (soft ${soft})`);
   assert.is(s.peers[0]!.served, served, 'no block asked for while every buffer waits for its write');
-  open = true;
-  for (const r of held.splice(0)) r();
+  s.memory.release();
   await s.run(60_000);
   assert.ok(s.done(), s.logs.join('\n'));
   for (let i = 0; i < pieces; i++) assert.ok(s.written.get(i)!.equals(s.data.subarray(i * PIECE, (i + 1) * PIECE)), `piece ${i}`);
@@ -232,20 +233,13 @@ test('a block is asked for only once its piece has a buffer: a deep pipe against
   const pieces = 200;
   const s = swarm(pieces, [['10.0.0.1', 'honest', 500]]);
   // writes lag for the first seconds: every buffer waits for its write while the pipe deepens
-  let open = false;
-  const held: (() => void)[] = [];
-  const write = s.storage.writePiece.bind(s.storage);
-  s.storage.writePiece = async (i: number, d: Uint8Array) => {
-    if (!open) await new Promise<void>((r) => held.push(r));
-    await write(i, d);
-  };
+  s.memory.hold();
   await s.run(2_000);
   const seed = s.peers[0]!;
   const memoryBlocks = ((2 * MAX_PARTIAL_BYTES) / PIECE) * (PIECE / B);
   assert.ok(seed.served <= memoryBlocks, `${seed.served} blocks asked for while no buffer came back (memory for ${memoryBlocks})`);
-  assert.ok(held.length > 0);
-  open = true;
-  for (const r of held.splice(0)) r();
+  assert.ok(s.memory.held.size > 0);
+  s.memory.release();
   await s.run(60_000);
   assert.ok(s.done(), s.logs.join('\n'));
   assert.is(s.engine.wasted, 0, 'no block refused and asked for again');
@@ -261,7 +255,7 @@ async function slowStart(reqq: number): Promise<number[]> {
   const outstanding: number[] = [];
   for (let round = 0; round < 6; round++) {
     seed.answer(s.clock.now(), pieces);
-    await new Promise((r) => setImmediate(r));
+    await s.settled();
     outstanding.push(seed.download!.requests);
   }
   return outstanding;
@@ -288,7 +282,7 @@ test('a full pipe is refilled in batches of a quarter of it, one write each, nev
   // slow start fills the pipe to the peer's reqq
   for (let round = 0; round < 6 && seed.download!.requests < reqq; round++) {
     seed.answer(s.clock.now(), pieces);
-    await new Promise((r) => setImmediate(r));
+    await s.settled();
   }
   assert.is(seed.download!.requests, reqq);
   const before = seed.requestWrites.length;
@@ -297,7 +291,7 @@ test('a full pipe is refilled in batches of a quarter of it, one write each, nev
   for (let i = 0; i < 200; i++) {
     seed.answerOne(s.clock.now(), pieces);
     lowest = Math.min(lowest, seed.download!.requests);
-    if (i % 16 === 15) await new Promise((r) => setImmediate(r)); // piece checks and writes settle
+    if (i % 16 === 15) await s.settled();
   }
   const writes = seed.requestWrites.slice(before);
   const batch = reqq * REFILL_FRACTION;
@@ -466,9 +460,9 @@ test("a peer's unasked block for a piece a web seed is reading is not taken into
   // the peer (still choking us) sends a block of piece 0 we never asked it for (it is wanted)
   const seed = s.peers[0]!;
   seed.download!.onMessage({ type: 'piece', index: 0, begin: B, block: s.data.subarray(B, 2 * B) }, s.clock.now(), pieces);
-  // the read fails: pieces 0 and 1 go back
+  // the read fails: pieces 0 and 1 go back (unstarted: none of their bytes was taken)
   fail(new Error('connection reset'));
-  await new Promise((r) => setImmediate(r));
+  await waitFor('the failed read to give its pieces back', 5_000, () => !s.engine.picker.started(0) && !s.engine.picker.started(1), 0);
   await s.run(30_000);
   assert.ok(s.done(), `${s.written.size} of ${pieces} written; started without a buffer: ${[...Array(pieces).keys()].filter((i) => s.engine.picker.started(i))}`);
   assert.is(Buffer.concat([...s.written.entries()].sort((a, b) => a[0] - b[0]).map((e) => e[1])).compare(s.data), 0);
@@ -535,7 +529,7 @@ test('endgame: a block two snubbed, silent peers were both asked for is asked of
   const length = 1000;
   const data = randomBytes(length);
   const meta = { name: 't', pieceLength: PIECE, pieceCount: 1, length, pieces: createHash('sha1').update(data).digest(), files: [{ path: ['t'], length, offset: 0 }], infoHashHex: '00'.repeat(20) } as unknown as Metainfo;
-  const { storage, written } = memoryStorage(meta);
+  const { storage, written, held } = memoryStorage(meta);
   let completed = false;
   const engine = new TorrentDownload({ clock, log: createLogger('error', () => undefined), storage, bucket: new TokenBucket(0, 0), completed: () => (completed = true), paused: () => undefined, ban: () => undefined });
   const peers = ['10.0.0.1', '10.0.0.2'].map((a) => {
@@ -545,7 +539,7 @@ test('endgame: a block two snubbed, silent peers were both asked for is asked of
   });
   const step = async () => {
     for (const p of peers) p.answer(clock.now(), 1);
-    await new Promise((r) => setImmediate(r));
+    await checksSettled(engine.picker, held, () => completed);
     clock.advance(1000);
     engine.tick(clock.now());
   };

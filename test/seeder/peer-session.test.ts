@@ -26,6 +26,7 @@ import { HANDSHAKE_TIMEOUT_MS, IDLE_MS, KEEPALIVE_MS, PeerSession, REQQ, SILENT_
 import type { PeerDownload } from '../../src/seeder/download';
 import { ManualClock } from '../../src/util/clock';
 import { createLogger } from '../../src/util/log';
+import { waitFor } from '../helpers';
 
 const PIECE = 32 * 1024;
 
@@ -153,8 +154,9 @@ function harness(
     handshakeDht: () => h.handshakeDht,
     closed: () => h.isClosed,
     send: (m: Message) => session.onData(encodeMessage(m)),
+    /** The block reads from the (in-memory) torrent are done, each block sent or rejected. */
     settle: async () => {
-      for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
+      await waitFor('the block reads', 5_000, () => session.blocksInFlight === 0, 0);
     },
     take: () => h.out.splice(0),
   };

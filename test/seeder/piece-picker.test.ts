@@ -16,7 +16,7 @@ function seeded(seed = 1): () => number {
 const all = () => true;
 const only = (...pieces: number[]) => (i: number) => pieces.includes(i);
 
-function picker(pieces: number, opts: { pieceLength?: number; length?: number; maxPartial?: number; seed?: number } = {}): PiecePicker {
+function picker(pieces: number, opts: { pieceLength?: number; length?: number; maxPartial?: number; seed?: number; isSnubbed?: (requester: number) => boolean } = {}): PiecePicker {
   const pieceLength = opts.pieceLength ?? 2 * B;
   return new PiecePicker({
     pieceCount: pieces,
@@ -24,6 +24,7 @@ function picker(pieces: number, opts: { pieceLength?: number; length?: number; m
     length: opts.length ?? pieces * pieceLength,
     maxPartial: opts.maxPartial ?? 100,
     random: seeded(opts.seed),
+    isSnubbed: opts.isSnubbed,
   });
 }
 
@@ -284,42 +285,46 @@ test('orphans: started pieces no one is asked for and no connected peer has (web
 });
 
 test('snubbed requesters: a block only they were asked for is picked by others before endgame, counts for no one in endgame, and its piece may be an orphan', () => {
-  const p = picker(4);
+  // who is snubbed: the caller's state, which the picker asks
+  const snubbed = new Set<number>();
+  const isSnubbed = (r: number) => snubbed.has(r);
+  const p = picker(4, { isSnubbed });
   p.peerHasAll();
   const first = p.pick(1, all, 1);
   assert.equal(first.length, 1);
   const { index, begin } = first[0]!;
   // not snubbed: the block is requester 1's, others get other blocks
   assert.not.ok(p.pick(2, only(index), 4).some((b) => b.index === index && b.begin === begin));
-  p.setSnubbed(1, true);
+  snubbed.add(1);
   // snubbed: requester 2 is asked for it too, long before endgame
   assert.not.ok(p.endgame);
   assert.equal(p.pick(2, only(index), 4), [{ index, begin, length: B }]);
   assert.equal(p.pick(3, only(index), 4), [], 'requester 2 is not snubbed: the block is its');
   const r = p.received(2, index, begin);
   assert.equal([...r.cancel], [1], 'the snubbed requester is told to cancel');
-  p.setSnubbed(1, false);
+  snubbed.delete(1);
 
   // endgame: two snubbed requesters on a block leave room for a third
-  const q = picker(1, { pieceLength: B, length: B });
+  const q = picker(1, { pieceLength: B, length: B, isSnubbed });
   q.peerHasAll();
   assert.is(q.pick(1, all, 1).length, 1);
   assert.ok(q.endgame);
   assert.is(q.pick(2, all, 1).length, 1);
   assert.equal(q.pick(3, all, 1), [], `${MAX_ENDGAME_REQUESTERS} requesters at most`);
-  q.setSnubbed(1, true);
-  q.setSnubbed(2, true);
+  snubbed.add(1);
+  snubbed.add(2);
   assert.equal(q.pick(3, all, 1), [{ index: 0, begin: 0, length: B }]);
 
   // orphans: a started piece only a snubbed requester is asked of, that no one else has
-  const o = picker(2);
+  snubbed.clear();
+  const o = picker(2, { isSnubbed });
   o.peerHasAll();
   const got = o.pick(1, only(0), 2);
   o.received(1, 0, got[0]!.begin);
   o.dropped(1, 0, got[1]!.begin);
   assert.is(o.pick(1, only(0), 1).length, 1);
   assert.equal(o.orphans(() => false), [], 'asked of a requester that is not snubbed');
-  o.setSnubbed(1, true);
+  snubbed.add(1);
   assert.equal(o.orphans(() => false), [0]);
   assert.equal(o.orphans(() => true), [], 'someone else could finish it');
 });

@@ -22,7 +22,7 @@ import { MEMORY_STALL_MS } from '../../src/seeder/run-memory';
 import { PiecePool } from '../../src/seeder/piece-pool';
 import { WebSeed, type RunBuffers } from '../../src/seeder/web-seed';
 import { deadline, waitFor } from '../helpers';
-import { memoryStorage } from './memory-storage';
+import { checksSettled, memoryStorage } from './memory-storage';
 
 const B = 16 * 1024;
 const PIECE = 4 * B;
@@ -41,7 +41,7 @@ function torrent(data: Buffer, files: [string, number][], pieceLength = PIECE): 
 }
 
 function engineFor(meta: Metainfo, pool: PiecePool, clock = new ManualClock() as typeof systemClock) {
-  const { storage, written } = memoryStorage(meta);
+  const { storage, written, held } = memoryStorage(meta);
   const logs: string[] = [];
   let completed = false;
   const engine = new TorrentDownload({
@@ -54,7 +54,9 @@ function engineFor(meta: Metainfo, pool: PiecePool, clock = new ManualClock() as
     paused: (r) => logs.push(`paused ${r}`),
     ban: () => undefined,
   });
-  return { engine, written, logs, done: () => completed };
+  /** The pieces complete are checked and written. */
+  const settled = () => checksSettled(engine.picker, held, () => completed);
+  return { engine, written, logs, settled, done: () => completed };
 }
 
 const joined = (written: Map<number, Buffer>) => Buffer.concat([...written.entries()].sort((a, b) => a[0] - b[0]).map((e) => e[1]));
@@ -121,11 +123,22 @@ test(
   }),
 );
 
-/** A scripted web seed: each read fills its pieces in order from `data`, waiting (`whenFree`) while no buffer is free, as a socket that stops reading; an aborted read rejects. */
+/**
+ * A scripted web seed: each read fills its pieces in order from `data`, one piece per socket
+ * read (`turn()`: every read in flight reads once), waiting (`whenFree`) while no buffer is
+ * free, as a socket that stops reading; an aborted read rejects.
+ */
 function scriptedWebSeed(data: Buffer, opts: { piecesPerRead: number; slots: number; onPiece?: (index: number) => void; firstGet?: (run: number[]) => number[] }) {
   let reads = 0;
-  const seed: WebSeedSource & { reads: () => number } = {
+  /** What each read in flight does at its next socket read. */
+  let next: (() => void)[] = [];
+  const seed: WebSeedSource & { reads: () => number; turn: () => void } = {
     reads: () => reads,
+    turn: () => {
+      const now = next;
+      next = [];
+      for (const f of now) f();
+    },
     readPieces: (offset, length, pieceLength, into: RunBuffers, onPiece, signal) =>
       new Promise<void>((resolve, reject) => {
         reads++;
@@ -151,10 +164,10 @@ function scriptedWebSeed(data: Buffer, opts: { piecesPerRead: number; slots: num
           into.arrived?.(i, size);
           opts.onPiece?.(first + i);
           onPiece(i);
-          // the next piece's bytes come in a later turn (a socket read)
-          setImmediate(() => step(k + 1));
+          // the next piece's bytes come at the next socket read
+          next.push(() => step(k + 1));
         };
-        setImmediate(() => step(0));
+        next.push(() => step(0));
       }),
     readSlots: () => Math.max(0, opts.slots - reads),
     piecesPerRead: () => opts.piecesPerRead,
@@ -210,10 +223,14 @@ test('a web seed gets piece memory while a fast peer keeps the shared pool full;
   let maxInUse = 0;
   let writtenAtFirstWebPiece: number | undefined;
   const ws = scriptedWebSeed(data, { piecesPerRead: 4, slots: 1, onPiece: () => (writtenAtFirstWebPiece ??= s.written.size) });
-  /** 100 ms: the peer answers 32 blocks (20 MiB/s), the pieces are checked, the engine ticks. */
+  /** 100 ms: the peer answers 32 blocks (20 MiB/s), the web seed's socket reads 4 times, each time the pieces complete are checked, the engine ticks. */
   const step = async () => {
     peer.answer(clock.now(), pieces, 32);
-    for (let k = 0; k < 4; k++) await new Promise((r) => setImmediate(r));
+    await s.settled();
+    for (let k = 0; k < 4; k++) {
+      ws.turn();
+      await s.settled();
+    }
     maxInUse = Math.max(maxInUse, pool.inUse);
     clock.advance(100);
     s.engine.tick(clock.now());
@@ -249,7 +266,11 @@ test(`reads waiting for piece memory while nothing moves for ${MEMORY_STALL_MS /
   s.engine.fillAll();
   let stalledAt: number | undefined;
   for (let t = 0; t < 3 * MEMORY_STALL_MS && !s.done(); t += 1000) {
-    for (let k = 0; k < 4; k++) await new Promise((r) => setImmediate(r));
+    // each second the seed's sockets read 4 times; the pieces complete are checked
+    for (let k = 0; k < 4; k++) {
+      ws.turn();
+      await s.settled();
+    }
     if (stalledAt === undefined && ws.reads() === 2 && s.written.size === 0) stalledAt = clock.now();
     clock.advance(1000);
     s.engine.tick(clock.now());

@@ -676,6 +676,65 @@ test(
   }),
 );
 
+test(
+  'bytes read before any piece buffer is free, to the end of their range, are placed before the read resolves: every piece handed over and counted',
+  deadline(10_000, async () => {
+    // a run of 4 pieces of 2000 bytes over files a (3000 bytes) and b (5000): one range
+    // request each, on one connection, so b's request reaches the server only once a's whole
+    // body is in. Each answer is one write (head and body): one socket read, its body bytes
+    // in the shared read buffer, with no piece buffer free for them until b's request arrives.
+    const PIECE = 2000;
+    const all = Buffer.concat([FILE_A, FILE_B]);
+    let released = false;
+    let waiters: (() => void)[] = [];
+    const server = await rawServer((req, socket) => {
+      if (server.requests.length === 2 && !released) {
+        released = true;
+        const w = waiters;
+        waiters = [];
+        for (const retry of w) retry();
+      }
+      const name = decodeURIComponent(req.path.split('/').pop()!);
+      const data = name === 'a' ? FILE_A : FILE_B;
+      const [first, last] = /bytes=(\d+)-(\d+)/.exec(req.range ?? '')!.slice(1).map(Number) as [number, number];
+      socket.write(Buffer.concat([Buffer.from(`HTTP/1.1 206 Partial Content\r\nContent-Range: bytes ${first}-${last}/${data.length}\r\nContent-Length: ${last - first + 1}\r\n\r\n`), data.subarray(first, last + 1)]));
+    });
+    const { ws } = seed({ ...multi(server.url), limits: { maxSockets: 1 } });
+    const bufs = new Map<number, Buffer>();
+    const handed: number[] = [];
+    let resolved = false;
+    await ws
+      .readPieces(
+        0,
+        all.length,
+        PIECE,
+        {
+          get: (i) => {
+            if (!released) return undefined;
+            if (!bufs.has(i)) bufs.set(i, Buffer.alloc(PIECE, 0xee));
+            return bufs.get(i);
+          },
+          whenFree: (retry) => void (released ? setImmediate(retry) : waiters.push(retry)),
+        },
+        (i) => {
+          assert.not.ok(resolved, `piece ${i} handed over after the read resolved`);
+          assert.ok(bufs.get(i)!.equals(all.subarray(i * PIECE, (i + 1) * PIECE)), `piece ${i} whole and right when handed over`);
+          handed.push(i);
+        },
+      )
+      .then(() => (resolved = true));
+    assert.equal(server.requests.map((r) => [r.path, r.range]), [
+      ['/dir/a', 'bytes=0-2999'],
+      ['/dir/b', 'bytes=0-4999'],
+    ]);
+    assert.equal([...handed].sort(), [0, 1, 2, 3], 'every piece handed over before the read resolved');
+    assert.is(ws.status().downloaded, all.length, 'every byte received counted as delivered');
+    assert.is(ws.status().state, 'ok');
+    ws.close();
+    await server.close();
+  }),
+);
+
 test('padding files read as zeros, also into a used buffer', async () => {
   const server = await rawServer(goodMirror({ a: FILE_A, b: FILE_B }));
   const opts = multi(server.url);
