@@ -96,16 +96,22 @@ export class TokenBucket {
  */
 export class RateMeter {
   private samples: { at: number; total: number }[] = [];
+  /**
+   * The rate at the last sample, in whole bytes per second. Reason: `rate()` is read on every
+   * request batch (download.ts); reading the samples there, code compiled while the list was
+   * still empty (another kind of array) was undone by the first sample. Whole: a field that
+   * went from 0 to a fraction would change the object's shape the same way.
+   */
+  private current = 0;
   constructor(private readonly windowMs = 5000) {}
   sample(now: number, total: number): void {
     this.samples.push({ at: now, total });
     while (this.samples.length > 2 && now - this.samples[0]!.at > this.windowMs) this.samples.shift();
+    const a = this.samples[0]!;
+    this.current = now > a.at ? Math.round(((total - a.total) * 1000) / (now - a.at)) : 0;
   }
-  /** Bytes per second over the window. */
+  /** Bytes per second over the window (whole). */
   rate(): number {
-    const a = this.samples[0];
-    const b = this.samples[this.samples.length - 1];
-    if (!a || !b || b.at <= a.at) return 0;
-    return ((b.total - a.total) * 1000) / (b.at - a.at);
+    return this.current;
   }
 }

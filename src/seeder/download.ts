@@ -272,8 +272,11 @@ export class PeerDownload {
   pipelineTarget(): number {
     const cap = Math.min(this.session.peerReqq ?? DEFAULT_PEER_REQQ, MAX_PIPELINE);
     const rate = this.meter.rate();
-    if (rate > 0) this.slowStart = false;
-    const want = this.slowStart ? MIN_PIPELINE + this.blocksReceived : Math.ceil((rate * REQUEST_QUEUE_S) / BLOCK_SIZE);
+    // (both ways computed from the first call: a branch first taken once the rate is known had no type feedback and undid the
+    // compiled fill; and times a fraction, not divided: a division of 0 fed it whole numbers, and the first fraction undid it)
+    this.slowStart &&= rate === 0;
+    const byRate = Math.ceil(rate * (REQUEST_QUEUE_S / BLOCK_SIZE));
+    const want = this.slowStart ? MIN_PIPELINE + this.blocksReceived : byRate;
     return Math.max(1, Math.min(cap, Math.max(MIN_PIPELINE, want)));
   }
 
