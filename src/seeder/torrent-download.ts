@@ -118,6 +118,8 @@ export class TorrentDownload implements DownloadEngine {
   readonly picker: PiecePicker;
   private readonly meta: Metainfo;
   private readonly peers = new Map<number, PeerDownload>();
+  /** Set while `fillAll` runs: whether any peer is snubbed (see `anySnubbed`). */
+  private snubbedNow: boolean | undefined;
   private nextId = 1;
   private readonly buffers: PieceBuffers;
   /** Failed pieces: who sent each block and its SHA-1, until the piece passes. */
@@ -294,7 +296,9 @@ export class TorrentDownload implements DownloadEngine {
     if (!this.picker.started(index)) this.releaseBuffer(index);
   }
 
+  /** Whether a peer is snubbed now; `fillAll` asks once for all its picks (no peer's state changes while it runs). */
   private anySnubbed(): boolean {
+    if (this.snubbedNow !== undefined) return this.snubbedNow;
     for (const pd of this.peers.values()) if (pd.snubbed) return true;
     return false;
   }
@@ -538,8 +542,14 @@ export class TorrentDownload implements DownloadEngine {
   fillAll(): void {
     if (this.stopped || this.done) return;
     const now = this.deps.clock.now();
-    for (const pd of this.peers.values()) pd.fill(now);
-    this.feedWebSeeds(now);
+    // one look over the peers for every pick below, not one per pick (peers x peers per piece)
+    this.snubbedNow = this.anySnubbed();
+    try {
+      for (const pd of this.peers.values()) pd.fill(now);
+      this.feedWebSeeds(now);
+    } finally {
+      this.snubbedNow = undefined;
+    }
   }
 
   /** About once a second. */
