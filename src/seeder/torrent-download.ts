@@ -9,15 +9,14 @@
  *   - the check of each complete piece (its SHA-1 computed as its blocks arrive), its write
  *     (storage, one write per piece), and the periodic fsync after which written pieces count
  *     in the resume data (SYNC_MS);
- *   - blame: a piece that fails its hash is remembered block by block (who sent which bytes);
- *     when it later passes, whoever sent a block that differs gets a strike; a peer that sent
- *     a whole failed piece alone gets one too; two strikes ban the peer's address for this
- *     torrent (libtorrent's smart-ban idea). A web seed whose piece fails is dropped;
+ *   - blame (hash-blame.ts): a piece that fails its hash is remembered block by block; whoever
+ *     sent a block that differs from the copy that passes, or a whole failed piece alone, gets
+ *     a strike; two strikes ban the peer's address for this torrent. A web seed whose piece
+ *     fails is dropped;
  *   - disk space: a write that fails (ENOSPC…) pauses the download (`waiting: …`); the owner
  *     checks free space before starting and again while waiting.
  * `have` to every peer is the storage's onAvailable (torrent-session.ts sends it).
  */
-import { createHash } from 'node:crypto';
 import type { Metainfo } from '../codec/metainfo.js';
 import { BLOCK_SIZE } from '../codec/peer-wire.js';
 import { PIECE_VERIFIED, type TorrentStorage } from '../storage/torrent-storage.js';
@@ -32,6 +31,7 @@ import { HashThreadError, type HashThread } from './hash-thread.js';
 import { PiecePicker, type Block } from './piece-picker.js';
 import { nextRunLength, type RunBuffers } from './web-seed.js';
 import { RunMemory } from './run-memory.js';
+import { HashBlame } from './hash-blame.js';
 import { formatBytes } from '../control/status-view.js';
 
 /**
@@ -55,8 +55,7 @@ export const ALL_PARTIAL_BYTES = { soft: MAX_PARTIAL_BYTES, hard: 2 * MAX_PARTIA
 const STARTED_BLOCKS = 2 * MAX_PIPELINE;
 /** Written pieces are fsync'ed (then recorded in the resume data) this often: a crash costs at most this much re-checking; one small resume write per interval. */
 export const SYNC_MS = 2_000;
-/** Strikes (failed pieces blamed on a peer) that ban it: one failure may be another peer's block, two is the peer. */
-export const BAN_STRIKES = 2;
+export { BAN_STRIKES } from './hash-blame.js';
 /** Interest is recomputed from scratch this often (a peer whose pieces we all got is told `not interested`). */
 const INTEREST_RECHECK_MS = 10_000;
 
@@ -100,12 +99,6 @@ export interface DownloadStats {
   piecesHave: number;
 }
 
-interface Suspect {
-  from: number;
-  block: number;
-  digest: string;
-}
-
 interface WebSeedSlot {
   id: number;
   seed: WebSeedSource;
@@ -122,10 +115,9 @@ export class TorrentDownload implements DownloadEngine {
   private snubbedNow: boolean | undefined;
   private nextId = 1;
   private readonly buffers: PieceBuffers;
-  /** Failed pieces: who sent each block and its SHA-1, until the piece passes. */
-  private readonly suspects = new Map<number, Suspect[]>();
-  private readonly strikes = new Map<string, number>();
-  readonly banned = new Set<string>();
+  private readonly blameOf = new HashBlame((id) => this.addressOf.get(id));
+  /** Addresses banned for this torrent: their data failed the hash check BAN_STRIKES times. */
+  readonly banned = this.blameOf.banned;
   private readonly webSeeds: WebSeedSlot[] = [];
   /** The web seed reads' piece memory: in piece order, their share, the reads waiting, the watchdog. */
   private readonly runs: RunMemory;
@@ -384,14 +376,14 @@ export class TorrentDownload implements DownloadEngine {
       if (!this.stopped) this.deps.paused(`cannot write ${this.meta.name}: ${(err as Error).message}`);
       return;
     }
-    this.acquit(index, data);
+    this.ban(this.blameOf.passed(index, data));
     this.picker.pieceVerified(index);
     this.releaseBuffer(index);
     if (this.picker.complete) await this.finish();
     else this.fillAll();
   }
 
-  /** A failed piece: remember who sent which bytes; a sole sender (or a web seed) is blamed at once. */
+  /** A failed piece: a web seed that sent any of it is dropped; who sent which bytes is remembered (a sole sender is struck at once). */
   private blame(index: number, data: Uint8Array, contributors: number[]): void {
     const senders = new Set(contributors);
     this.deps.log.warn(`${this.meta.name}: piece ${index} failed its hash check (from ${[...senders].map((id) => this.describe(id)).join(', ')})`);
@@ -402,35 +394,15 @@ export class TorrentDownload implements DownloadEngine {
         this.deps.log.warn(`${this.meta.name}: web seed ${web.seed.status().url} dropped: its data failed the hash check`);
       }
     }
-    if (senders.size === 1) this.strike(contributors[0]!);
-    const blocks = contributors.map((from, block) => ({ from, block, digest: sha1(data.subarray(block * BLOCK_SIZE, (block + 1) * BLOCK_SIZE)) }));
-    // the last few failed copies are kept (bounded: a piece that keeps failing does not grow it)
-    this.suspects.set(index, [...(this.suspects.get(index) ?? []), ...blocks].slice(-4 * blocks.length));
+    this.ban(this.blameOf.failed(index, data, contributors));
   }
 
-  /** The piece passed: whoever sent a block of an earlier failed copy that differs gets a strike. */
-  private acquit(index: number, data: Uint8Array): void {
-    const suspects = this.suspects.get(index);
-    if (!suspects) return;
-    this.suspects.delete(index);
-    const struck = new Set<number>();
-    for (const s of suspects) {
-      if (struck.has(s.from)) continue;
-      if (sha1(data.subarray(s.block * BLOCK_SIZE, (s.block + 1) * BLOCK_SIZE)) !== s.digest) struck.add(s.from);
+  private ban(addresses: { address: string; strikes: number }[]): void {
+    for (const { address, strikes } of addresses) {
+      this.deps.log.warn(`${this.meta.name}: peer ${address} banned: its data failed the hash check ${strikes} times`);
+      for (const pd of [...this.peers.values()]) if (pd.session.address === address) this.removePeer(pd);
+      this.deps.ban(address);
     }
-    for (const id of struck) this.strike(id);
-  }
-
-  private strike(id: number): void {
-    const address = this.addressOf.get(id);
-    if (address === undefined) return; // a web seed (dropped already)
-    const n = (this.strikes.get(address) ?? 0) + 1;
-    this.strikes.set(address, n);
-    if (n < BAN_STRIKES || this.banned.has(address)) return;
-    this.banned.add(address);
-    this.deps.log.warn(`${this.meta.name}: peer ${address} banned: its data failed the hash check ${n} times`);
-    for (const pd of [...this.peers.values()]) if (pd.session.address === address) this.removePeer(pd);
-    this.deps.ban(address);
   }
 
   private describe(id: number): string {
@@ -605,8 +577,4 @@ export class TorrentDownload implements DownloadEngine {
     this.runs.close();
     this.buffers.clear();
   }
-}
-
-function sha1(b: Uint8Array): string {
-  return createHash('sha1').update(b).digest('hex');
 }
