@@ -73,7 +73,23 @@ const COMPARE = compareIndex >= 0 ? resolve(process.argv[compareIndex + 1]) : un
 const compareArgsIndex = process.argv.indexOf('--compare-args');
 const COMPARE_ARGS = compareArgsIndex >= 0 ? process.argv[compareArgsIndex + 1].split(' ').filter(Boolean) : DAEMON_ARGS;
 const compareEnvIndex = process.argv.indexOf('--compare-env');
-const COMPARE_ENV = compareEnvIndex >= 0 ? Object.fromEntries(process.argv[compareEnvIndex + 1].split(' ').filter(Boolean).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)])) : undefined;
+/** `--compare-env "A=1 B=2 MESHSEED_NODE_FLAGS=--x=1 --y"`: a word that starts with `-` belongs to the value before it (node flags have spaces). */
+const parseEnv = (text) => {
+  const env = {};
+  let last;
+  for (const word of text.split(' ').filter(Boolean)) {
+    if (word.startsWith('-') && last !== undefined) {
+      env[last] += ` ${word}`;
+      continue;
+    }
+    const at = word.indexOf('=');
+    if (at <= 0) throw new Error(`--compare-env: '${word}' is not NAME=VALUE`);
+    last = word.slice(0, at);
+    env[last] = word.slice(at + 1);
+  }
+  return env;
+};
+const COMPARE_ENV = compareEnvIndex >= 0 ? parseEnv(process.argv[compareEnvIndex + 1]) : undefined;
 const NODE_FLAGS = process.env.MESHSEED_NODE_FLAGS !== undefined ? process.env.MESHSEED_NODE_FLAGS.split(' ').filter(Boolean) : initScriptNodeFlags(ROOT);
 const port = () => 20000 + Math.floor(Math.random() * 40000);
 
