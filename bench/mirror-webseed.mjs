@@ -33,8 +33,8 @@
 // `--warm-mib N` (N > 0): before the timed torrent, each daemon downloads another torrent of N MiB
 // from the same nginx (its own data) and seeds it: the timed download then runs in a daemon whose
 // JIT has already compiled the download path, as a router's that has been up a while has (the
-// first download after a start pays V8's TurboFan compiles, on its helper thread or, with
-// --no-concurrent-recompilation, on the main thread). CPU and RSS are still measured around the timed torrent only.
+// first download after a start pays V8's TurboFan compiles on the main thread: the init script's
+// --no-concurrent-recompilation). CPU and RSS are still measured around the timed torrent only.
 // `--compare OTHER.js` runs a second build of the daemon (e.g. a copy of dist/meshseed.js from
 // before a change) in every round too, next to the first, in the other order each round: an A/B
 // in the same minutes, which the load drifts least between; `--compare-args` gives it other options

@@ -117,6 +117,7 @@ test(
         '--max-semi-space-size=1',
         // one V8 helper thread (measured by bench/download.mjs)
         '--v8-pool-size=1',
+        '--no-concurrent-recompilation',
         '/usr/lib/meshseed/meshseed.js',
         'daemon',
         '--config',
