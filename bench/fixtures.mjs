@@ -96,6 +96,25 @@ export function coldStartFolder(torrents, prefix = 'meshseed-cold-') {
   return { dir, torrentDir, dataDir, port };
 }
 
+/**
+ * A way to start the daemon, "--flag=1 NAME=value ...": node flags (the words starting with
+ * `-`) added to `initFlags`, or replacing them when they set --max-old-space-size, and
+ * environment variables (bench/router.mjs's --variants, bench/mirror-webseed.mjs's --compare-variant).
+ */
+export function daemonVariant(text, initFlags) {
+  const words = text.split(/\s+/).filter(Boolean);
+  const given = words.filter((w) => w.startsWith('-'));
+  const env = {};
+  for (const kv of words.filter((w) => !w.startsWith('-'))) {
+    const at = kv.indexOf('=');
+    if (at <= 0) throw new Error(`'${kv}' is neither a node flag nor NAME=value`);
+    env[kv.slice(0, at)] = kv.slice(at + 1);
+  }
+  const flags = given.some((f) => f.startsWith('--max-old-space-size')) ? given : [...initFlags, ...given];
+  const label = [...flags, ...Object.entries(env).map(([k, v]) => `${k}=${v}`)].join(' ');
+  return { label: label || '(no flags)', flags, env };
+}
+
 /** The node flags the init script (files/etc/init.d/meshseed) starts the daemon with, heap 64 MiB. */
 export function initScriptNodeFlags(root, heap = 64) {
   const script = readFileSync(join(root, 'files', 'etc', 'init.d', 'meshseed'), 'utf8');

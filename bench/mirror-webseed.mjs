@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Mirror download from a web seed: meshseed's daemon against curl, the same bytes from the same nginx.
 //
-//   node bench/mirror-webseed.mjs [--size-mib 256] [--warm-mib 0] [--rounds 6] [--piece-log2 18] [--multi 0] [--cpu-prof DIR] [--daemon-log FILE] [--daemon-args "..."] [--compare OTHER.js] [--compare-args "..."] [--compare-env "K=V ..."]
+//   node bench/mirror-webseed.mjs [--size-mib 256] [--warm-mib 0] [--rounds 6] [--piece-log2 18] [--multi 0] [--cpu-prof DIR] [--daemon-log FILE] [--daemon-args "..."] [--compare OTHER.js] [--compare-args "..."] [--compare-variant "--flag NAME=value ..."]
 //
 // Debian's nginx (test/helpers/nginx.ts) serves a SIZE MiB torrent's data on loopback; the
 // torrent's only source is that web seed (BEP 19 `url-list`; no tracker answers, no peer).
@@ -38,8 +38,9 @@
 // `--compare OTHER.js` runs a second build of the daemon (e.g. a copy of dist/meshseed.js from
 // before a change) in every round too, next to the first, in the other order each round: an A/B
 // in the same minutes, which the load drifts least between; `--compare-args` gives it other options
-// than `--daemon-args` (with `--compare dist/meshseed.js`: one build, two settings), `--compare-env`
-// environment variables of its own (e.g. UV_THREADPOOL_SIZE=1, or MESHSEED_NODE_FLAGS=...: its node flags).
+// than `--daemon-args` (with `--compare dist/meshseed.js`: one build, two settings), `--compare-variant`
+// node flags and environment variables of its own (as bench/router.mjs's --variants: flags added to
+// the init script's, or replacing them when they set --max-old-space-size; e.g. UV_THREADPOOL_SIZE=1).
 // Prints every round (who went first: half the rounds each), the medians, the median of the
 // rounds' ratios meshseed / curl (target >= 0.9x) and the load average. `--cpu-prof DIR` runs the
 // daemon under `node --cpu-prof` and leaves one .cpuprofile per round in DIR; `--daemon-log FILE`
@@ -53,7 +54,7 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { initScriptNodeFlags, makeTorrent, median, numberArg, processes, startMirrorDaemon, until } from './fixtures.mjs';
+import { daemonVariant, initScriptNodeFlags, makeTorrent, median, numberArg, processes, startMirrorDaemon, until } from './fixtures.mjs';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const SIZE_MIB = numberArg('size-mib', 256);
@@ -72,25 +73,10 @@ const compareIndex = process.argv.indexOf('--compare');
 const COMPARE = compareIndex >= 0 ? resolve(process.argv[compareIndex + 1]) : undefined;
 const compareArgsIndex = process.argv.indexOf('--compare-args');
 const COMPARE_ARGS = compareArgsIndex >= 0 ? process.argv[compareArgsIndex + 1].split(' ').filter(Boolean) : DAEMON_ARGS;
-const compareEnvIndex = process.argv.indexOf('--compare-env');
-/** `--compare-env "A=1 B=2 MESHSEED_NODE_FLAGS=--x=1 --y"`: a word that starts with `-` belongs to the value before it (node flags have spaces). */
-const parseEnv = (text) => {
-  const env = {};
-  let last;
-  for (const word of text.split(' ').filter(Boolean)) {
-    if (word.startsWith('-') && last !== undefined) {
-      env[last] += ` ${word}`;
-      continue;
-    }
-    const at = word.indexOf('=');
-    if (at <= 0) throw new Error(`--compare-env: '${word}' is not NAME=VALUE`);
-    last = word.slice(0, at);
-    env[last] = word.slice(at + 1);
-  }
-  return env;
-};
-const COMPARE_ENV = compareEnvIndex >= 0 ? parseEnv(process.argv[compareEnvIndex + 1]) : undefined;
 const NODE_FLAGS = process.env.MESHSEED_NODE_FLAGS !== undefined ? process.env.MESHSEED_NODE_FLAGS.split(' ').filter(Boolean) : initScriptNodeFlags(ROOT);
+const compareVariantIndex = process.argv.indexOf('--compare-variant');
+/** `--compare-variant "--flag NAME=value"`: the compared daemon's node flags and environment (daemonVariant). */
+const COMPARE_VARIANT = compareVariantIndex >= 0 ? daemonVariant(process.argv[compareVariantIndex + 1], NODE_FLAGS) : undefined;
 const port = () => 20000 + Math.floor(Math.random() * 40000);
 
 const work = mkdtempSync(join(tmpdir(), 'meshseed-bench-mirror-webseed-'));
@@ -218,12 +204,11 @@ async function curlRun(round) {
   return { seconds, syncSeconds, ok, user, system, nginx: served };
 }
 
-async function meshseedRun(round, js, tag = 'ms', extra = DAEMON_ARGS, env = undefined) {
+async function meshseedRun(round, js, tag = 'ms', extra = DAEMON_ARGS, variant = undefined) {
   const base = join(work, `${tag}-${round}`);
   const prof = PROF_DIR ? ['--cpu-prof', '--cpu-prof-dir', PROF_DIR, '--cpu-prof-name', `mirror-webseed-${tag}-${round}.cpuprofile`] : [];
-  const { MESHSEED_NODE_FLAGS: flags, ...vars } = env ?? {};
-  const nodeFlags = flags !== undefined ? flags.split(' ').filter(Boolean) : NODE_FLAGS;
-  const daemon = await startMirrorDaemon(start, { root: ROOT, base, nodeFlags: [...nodeFlags, ...prof], port: port(), extra, ...(js ? { js } : {}), env: vars });
+  const nodeFlags = variant?.flags ?? NODE_FLAGS;
+  const daemon = await startMirrorDaemon(start, { root: ROOT, base, nodeFlags: [...nodeFlags, ...prof], port: port(), extra, ...(js ? { js } : {}), env: variant?.env });
   // the torrent file dropped in the watch folder, as an operator would
   const drop = (bytes, file) => {
     writeFileSync(join(base, `${file}.part`), bytes);
@@ -231,16 +216,16 @@ async function meshseedRun(round, js, tag = 'ms', extra = DAEMON_ARGS, env = und
   };
   if (warmBytes) {
     drop(warmBytes, 'warm.torrent');
-    await until('the warm-up download to complete', 600_000, () => /warm\.bin: download complete/.test(daemon.out) || daemon.exitCode !== null, 20);
+    await until('the warm-up download to complete', 600_000, () => daemon.out.includes('warm.bin: download complete') || daemon.exitCode !== null, 20);
   }
   const mark = daemon.out.length;
   const out = () => daemon.out.slice(mark);
   drop(torrentBytes, 'bench.torrent');
-  await until('the download to start', 30_000, () => new RegExp(`${name.replace('.', '\\.')}: download started`).test(out()));
+  await until('the download to start', 30_000, () => out().includes(`${name}: download started`));
   const cpu0 = cpuSeconds(daemon.pid);
   const threads0 = threadSeconds(daemon.pid);
   const n0 = nginxSeconds();
-  await until('the download to complete', 600_000, () => new RegExp(`${name.replace('.', '\\.')}: download complete`).test(out()) || daemon.exitCode !== null, 20);
+  await until('the download to complete', 600_000, () => out().includes(`${name}: download complete`) || daemon.exitCode !== null, 20);
   const cpu1 = cpuSeconds(daemon.pid);
   const served = nginxSeconds() - n0;
   const others = otherThreads(daemon.pid, threads0, threadSeconds(daemon.pid));
@@ -279,10 +264,10 @@ for (let round = 1; round <= ROUNDS; round++) {
   let c;
   let o;
   if (round % 2) (c = await curlRun(round)), await flush();
-  else if (COMPARE) (o = await meshseedRun(round, COMPARE, 'other', COMPARE_ARGS, COMPARE_ENV)), await flush();
+  else if (COMPARE) (o = await meshseedRun(round, COMPARE, 'other', COMPARE_ARGS, COMPARE_VARIANT)), await flush();
   const m = await meshseedRun(round);
   await flush();
-  if (round % 2 && COMPARE) (o = await meshseedRun(round, COMPARE, 'other', COMPARE_ARGS, COMPARE_ENV)), await flush();
+  if (round % 2 && COMPARE) (o = await meshseedRun(round, COMPARE, 'other', COMPARE_ARGS, COMPARE_VARIANT)), await flush();
   const cr = c ?? (await curlRun(round));
   if (!(round % 2)) await flush();
   cu.push(cr);
@@ -311,7 +296,7 @@ const byNginx = cu.map((c, i) => ({ c, i })).sort((a, b) => a.c.nginx - b.c.ngin
 console.log(`  by nginx's CPU per GiB while serving curl: ${byNginx.map(({ c, i }) => `${(c.nginx / GiB).toFixed(2)} s: curl ${rate(c).toFixed(0)} MiB/s, ratio ${(rate(ms[i]) / rate(c)).toFixed(2)}x`).join('; ')}`);
 console.log(`  daemon peak RSS ${median(ms.map((m) => m.rss)).toFixed(1)} MiB`);
 if (COMPARE) {
-  console.log(`  compared build (${COMPARE}${COMPARE_ARGS.length ? `, options: ${COMPARE_ARGS.join(' ')}` : ''}${COMPARE_ENV ? `, environment: ${process.argv[compareEnvIndex + 1]}` : ''}): ${median(other.map(rate)).toFixed(1)} MiB/s, median of the rounds' ratios ${median(other.map((o, i) => rate(o) / rate(cu[i]))).toFixed(2)}x;`);
+  console.log(`  compared build (${COMPARE}${COMPARE_ARGS.length ? `, options: ${COMPARE_ARGS.join(' ')}` : ''}${COMPARE_VARIANT ? `, started with: ${COMPARE_VARIANT.label}` : ''}): ${median(other.map(rate)).toFixed(1)} MiB/s, median of the rounds' ratios ${median(other.map((o, i) => rate(o) / rate(cu[i]))).toFixed(2)}x;`);
   console.log(`               CPU per GiB ${median(other.map(GiBcpu)).toFixed(2)} s (main thread ${median(other.map((o) => o.main / GiB)).toFixed(2)}), peak RSS ${median(other.map((o) => o.rss)).toFixed(1)} MiB`);
 }
 console.log(`  load average at the end: ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')} (2 cores; curl + nginx alone keep about 1.5 busy)`);

@@ -30,7 +30,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { appendFileSync, chmodSync, copyFileSync, linkSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { cpuSeconds, initScriptNodeFlags, makeTorrent, median, mib, rss, runToEnd, until, waitForTcp } from './fixtures.mjs';
+import { cpuSeconds, daemonVariant, initScriptNodeFlags, makeTorrent, median, mib, rss, runToEnd, until, waitForTcp } from './fixtures.mjs';
 
 const root = new URL('..', import.meta.url).pathname;
 const arg = (name, dflt) => {
@@ -42,15 +42,10 @@ const ROUNDS = Number(arg('rounds', '1'));
 const ONLY = arg('only', '');
 /** --daemon-log FILE: each meshseed round's output appended there (with --variants "--trace-gc": V8's collections). */
 const DAEMON_LOG = arg('daemon-log', '');
-/** A way to start the daemon: node flags and environment variables ("--flag=1 NAME=value ..."). */
-const variant = (text) => {
-  const words = text.split(/\s+/).filter(Boolean);
-  return { label: text.trim() || '(no flags)', flags: words.filter((w) => w.startsWith('-')), env: Object.fromEntries(words.filter((w) => !w.startsWith('-')).map((kv) => kv.split('='))) };
-};
-const INIT = initScriptNodeFlags(root).join(' ');
-/** The init script's flags, or --node-flags; --variants "A; B; ..." adds ways to compare in the same run. */
-const MAIN = variant(arg('node-flags', INIT));
-const VARIANTS = [MAIN, ...(arg('variants', '') || '').split(';').filter((v) => v.trim()).map((v) => variant(v.includes('--max-old-space-size') ? v : `${INIT} ${v}`))];
+const INIT = initScriptNodeFlags(root);
+/** The init script's flags, or --node-flags; --variants "A; B; ..." adds ways to compare in the same run (daemonVariant). */
+const MAIN = daemonVariant(arg('node-flags', INIT.join(' ')), []);
+const VARIANTS = [MAIN, ...(arg('variants', '') || '').split(';').filter((v) => v.trim()).map((v) => daemonVariant(v, INIT))];
 const PY = '/usr/bin/python3';
 const BIG = 4;
 const BIG_BYTES = 32 << 20;
