@@ -25,7 +25,10 @@ export const HEAP_FLAGS = ['--max-old-space-size', '--max-semi-space-size'] as c
 /** Whether Node was given a heap flag, on its command line or in NODE_OPTIONS. */
 export function heapFlagsGiven(execArgv: readonly string[], nodeOptions: string | undefined): boolean {
   const words = [...execArgv, ...(nodeOptions ?? '').split(/\s+/)];
-  return words.some((w) => HEAP_FLAGS.some((f) => w === f || w.startsWith(`${f}=`) || w.replace(/_/g, '-').startsWith(`${f}=`)));
+  return words.some((w) => {
+    const n = w.replace(/_/g, '-'); // V8 takes --max_old_space_size too
+    return HEAP_FLAGS.some((f) => n === f || n.startsWith(`${f}=`));
+  });
 }
 
 /** Something with V8's setFlagsFromString. */
@@ -43,7 +46,6 @@ export function resetHeapFlags(
   loadV8: () => FlagSetter,
 ): 'binding' | 'v8' | 'failed' | undefined {
   if (!heapFlagsGiven(proc.execArgv, proc.env['NODE_OPTIONS'])) return undefined;
-  let how: 'binding' | 'v8' = 'binding';
   try {
     let setter: FlagSetter | undefined;
     const quiet = proc.noDeprecation;
@@ -56,10 +58,8 @@ export function resetHeapFlags(
     } finally {
       proc.noDeprecation = quiet;
     }
-    if (!setter) {
-      how = 'v8';
-      setter = loadV8();
-    }
+    const how = setter ? 'binding' : 'v8';
+    setter ??= loadV8();
     for (const f of HEAP_FLAGS) setter.setFlagsFromString(`${f}=0`);
     return how;
   } catch {

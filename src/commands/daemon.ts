@@ -113,9 +113,9 @@ Example:
       others = addOtherParts(daemon, tracker, settings, log);
       await daemon.start();
     } catch (err) {
-      // (stage 2 failing to load, say) not left half-started: the open ports closed, then the error
-      log.error(`cannot start the other parts: ${describeError(err)}; stopping`);
-      await daemon.close();
+      // (stage 2 failing to load, say) not left half-started: the open ports closed, then the
+      // error itself (the CLI prints it); a failing close neither leaves the rest open nor hides it
+      await daemon.close().catch((e) => log.error(`stopping: ${describeError(e)}`));
       await control.close();
       signals.close();
       throw err;

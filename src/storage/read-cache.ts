@@ -47,10 +47,6 @@ export class ReadCache {
     return this.bytes;
   }
 
-  get limit(): number {
-    return this.maxBytes;
-  }
-
   /** A new bound (the upload limit changed): least recently used chunks go until it is met, and the spare buffers kept follow it. */
   resize(maxBytes: number): void {
     this.maxBytes = maxBytes;

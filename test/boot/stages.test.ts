@@ -39,6 +39,7 @@ test('heap flags are seen on the command line and in NODE_OPTIONS, in both spell
   assert.ok(heapFlagsGiven(['--max-old-space-size=64'], undefined));
   assert.ok(heapFlagsGiven([], '--foo --max-semi-space-size=1'));
   assert.ok(heapFlagsGiven(['--max_semi_space_size=1'], ''));
+  assert.ok(heapFlagsGiven([`--max_old_space_size`, `64`], undefined));
   assert.not.ok(heapFlagsGiven(['--stack-trace-limit=20', '--v8-pool-size=1'], '--max-old-space-sizes'));
   assert.not.ok(heapFlagsGiven([], undefined));
 });
