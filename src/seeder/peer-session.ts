@@ -268,17 +268,22 @@ export class PeerSession {
     // map, which makes another kind once compiled, had the code compiled for the first kind, here and in Buffer.concat, undone)
     const parts: Uint8Array[] = [];
     for (const m of ms) parts.push(encodeMessage(m));
-    for (const index of this.heldHaves) parts.push(encodeMessage({ type: 'have', index }));
-    if (this.heldHaves.length) this.heldHaves = [];
+    this.takeHeldHaves(parts);
     this.send(parts.length === 1 ? parts[0]! : Buffer.concat(parts));
   }
 
   /** The held haves alone (no requests went out since they were held). */
   private sendHeldHaves(): void {
     const parts: Uint8Array[] = [];
+    this.takeHeldHaves(parts);
+    this.send(Buffer.concat(parts));
+  }
+
+  /** The held haves, encoded onto `parts`; none held after. */
+  private takeHeldHaves(parts: Uint8Array[]): void {
+    if (this.heldHaves.length === 0) return;
     for (const index of this.heldHaves) parts.push(encodeMessage({ type: 'have', index }));
     this.heldHaves = [];
-    this.send(Buffer.concat(parts));
   }
 
   /**

@@ -55,7 +55,6 @@ export const ALL_PARTIAL_BYTES = { soft: MAX_PARTIAL_BYTES, hard: 2 * MAX_PARTIA
 const STARTED_BLOCKS = 2 * MAX_PIPELINE;
 /** Written pieces are fsync'ed (then recorded in the resume data) this often: a crash costs at most this much re-checking; one small resume write per interval. */
 export const SYNC_MS = 2_000;
-export { BAN_STRIKES } from './hash-blame.js';
 /** Interest is recomputed from scratch this often (a peer whose pieces we all got is told `not interested`). */
 const INTEREST_RECHECK_MS = 10_000;
 
@@ -452,7 +451,10 @@ export class TorrentDownload implements DownloadEngine {
 
   /** A web seed is neither backing off nor dropped. */
   private webSeedUsable(): boolean {
-    return this.webSeeds.some((w) => ['ok', 'idle'].includes(w.seed.status().state));
+    return this.webSeeds.some((w) => {
+      const state = w.seed.status().state;
+      return state === 'ok' || state === 'idle';
+    });
   }
 
   /** A connected peer may send us the piece's blocks (PeerDownload.mayServe). */
